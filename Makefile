@@ -1,0 +1,131 @@
+# luavat — plain GNU make plus pkg-config.
+#
+#   make                         build/luavat and build/libluavat.a
+#   make test                    every test; ends with "N passed, N failed"
+#   make SANITIZE=address,undefined test   the same under ASan + UBSan
+#   make valgrind                every test binary under valgrind
+#   make bench                   benchmarks (figures, not tests)
+#   make lint / format / format-check
+-include config.mk
+
+PKGS      := lua5.4 lmdb libuv
+comma     := ,
+CC        ?= cc
+PKGCONFIG ?= pkg-config
+
+ifeq ($(SANITIZE),)
+BUILD     := build
+OPT       ?= -O2 -g
+SANFLAGS  :=
+else
+BUILD     := build/san-$(subst $(comma),-,$(SANITIZE))
+OPT       := -O1 -g
+SANFLAGS  := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wwrite-strings -Wvla -Wformat=2 -Wundef \
+        -fno-common -Werror
+PKG_CFLAGS := $(shell $(PKGCONFIG) --cflags $(PKGS))
+PKG_LIBS   := $(shell $(PKGCONFIG) --libs $(PKGS))
+TEST_CFLAGS := $(shell $(PKGCONFIG) --cflags cmocka 2>/dev/null)
+TEST_LIBS   := $(shell $(PKGCONFIG) --libs cmocka 2>/dev/null)
+
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ihost -Ibindings -I$(BUILD)/gen
+CFLAGS   += $(OPT) $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   += $(PKG_LIBS) -lpthread -lm
+
+HOST_SRC := $(filter-out host/cli/%,$(wildcard host/*.c))
+BIND_SRC := $(wildcard bindings/*.c)
+CLI_SRC  := $(wildcard host/cli/*.c)
+LUA_SRC  := $(sort $(wildcard lua/luavat/*.lua))
+GEN_SRC  := $(BUILD)/gen/lua_runtime.c
+LUA_STRIP ?= --strip
+
+LIB_OBJ  := $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BIND_SRC:%.c=$(BUILD)/obj/%.o) \
+            $(BUILD)/obj/gen/lua_runtime.o
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/unit/test_*.c tests/binding/test_*.c tests/e2e/test_*.c)
+TEST_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
+TEST_HELPERS_SRC := $(wildcard tests/helpers/*.c)
+TEST_HELPERS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_HELPERS_SRC)))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst %.c,$(BUILD)/bench/%,$(notdir $(BENCH_SRC)))
+
+.PHONY: all test valgrind bench lint format format-check clean
+all: $(BUILD)/luavat $(BUILD)/libluavat.a
+
+$(BUILD)/libluavat.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/luavat: $(CLI_OBJ) $(BUILD)/libluavat.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libluavat.a $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The vat runtime in lua/ is compiled to stripped bytecode at build time and
+# embedded; the tool is built without sanitizers (it only runs here).
+$(BUILD)/tools/luaembed: tools/luaembed.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(WARN) $(PKG_CFLAGS) -o $@ $< $(shell $(PKGCONFIG) --libs lua5.4)
+
+$(GEN_SRC): $(BUILD)/tools/luaembed $(LUA_SRC)
+	@mkdir -p $(@D)
+	$(BUILD)/tools/luaembed $(LUA_STRIP) $@ $(LUA_SRC)
+
+# ---- tests ----
+$(BUILD)/obj/tests/%.o: CFLAGS += $(TEST_CFLAGS) -Itests/support
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SUPPORT_OBJ) $(BUILD)/libluavat.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/binding/%.o $(SUPPORT_OBJ) $(BUILD)/libluavat.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/e2e/%.o $(SUPPORT_OBJ) $(BUILD)/libluavat.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(SUPPORT_OBJ) $(BUILD)/libluavat.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
+
+test: $(BUILD)/luavat $(TEST_BIN) $(TEST_HELPERS)
+	@sh tests/support/run_tests.sh $(BUILD) $(TEST_BIN)
+
+valgrind: $(BUILD)/luavat $(TEST_BIN) $(TEST_HELPERS)
+	@LUAVAT_VALGRIND=1 sh tests/support/run_tests.sh $(BUILD) $(TEST_BIN)
+
+# ---- benchmarks ----
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libluavat.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libluavat.a $(LDLIBS)
+
+bench: $(BUILD)/luavat $(BENCH_BIN)
+	@sh bench/run.sh $(BUILD)
+
+# ---- hygiene ----
+lint:
+	@sh tools/lint.sh
+
+format:
+	clang-format -i $(HOST_SRC) $(CLI_SRC) $(BIND_SRC) host/*.h bindings/*.h
+
+format-check:
+	clang-format --dry-run -Werror $(HOST_SRC) $(CLI_SRC) $(BIND_SRC) host/*.h bindings/*.h
+
+clean:
+	rm -rf build
+
+.SECONDARY:
+-include $(shell find build -name '*.d' 2>/dev/null)

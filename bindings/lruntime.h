@@ -1,0 +1,20 @@
+/*
+ * The vat runtime (lua/luavat/*.lua), compiled to bytecode at build time
+ * by tools/luaembed and linked in as data.  Only the kernel's own output is
+ * ever loaded in binary mode; vat code is always text.
+ */
+#ifndef LVAT_LRUNTIME_H
+#define LVAT_LRUNTIME_H
+
+#include <stddef.h>
+
+typedef struct lvat_lua_chunk {
+    const char *name; /* module name, e.g. "luavat.promise" */
+    const unsigned char *code;
+    size_t len;
+} lvat_lua_chunk;
+
+extern const lvat_lua_chunk lvat_lua_runtime_chunks[];
+extern const size_t lvat_lua_runtime_nchunks;
+
+#endif

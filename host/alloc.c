@@ -1,0 +1,84 @@
+/*
+ * lvat_malloc and friends: thin wrappers over the C library with a
+ * fail-the-Nth-call hook for tests.  The hook counters are the only
+ * process-wide state in host/; they are read only when a test arms them.
+ */
+#include "alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned long fail_at;     /* 0 = never fail */
+static unsigned long alloc_count; /* allocations since the hook was armed */
+static int fail_sticky;
+
+static int
+should_fail(void)
+{
+    alloc_count++;
+    if (fail_at == 0)
+        return 0;
+    if (alloc_count == fail_at)
+        return 1;
+    return fail_sticky && alloc_count > fail_at;
+}
+
+unsigned long
+lvat_alloc_fail_after(unsigned long n, int sticky)
+{
+    unsigned long seen = alloc_count;
+
+    fail_at = n;
+    fail_sticky = sticky;
+    alloc_count = 0;
+    return seen;
+}
+
+void *
+lvat_malloc(size_t size)
+{
+    if (should_fail())
+        return NULL;
+    return malloc(size ? size : 1);
+}
+
+void *
+lvat_calloc(size_t n, size_t size)
+{
+    if (should_fail())
+        return NULL;
+    return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *
+lvat_realloc(void *ptr, size_t size)
+{
+    if (should_fail())
+        return NULL;
+    return realloc(ptr, size ? size : 1);
+}
+
+void
+lvat_free(void *ptr)
+{
+    free(ptr);
+}
+
+char *
+lvat_memdup(const void *p, size_t len)
+{
+    char *s = lvat_malloc(len + 1);
+
+    if (s == NULL)
+        return NULL;
+    if (len)
+        memcpy(s, p, len);
+    s[len] = '\0';
+    return s;
+}
+
+char *
+lvat_strdup(const char *s)
+{
+    return lvat_memdup(s, strlen(s));
+}

@@ -1,0 +1,30 @@
+/*
+ * The one allocator seam of host/ and bindings/.  Tests can make the Nth
+ * call fail (Lua's Memcontrol, SQLite's OOM loops) to prove every failure
+ * path is clean.  lvat_free(NULL) is a no-op; lvat_realloc never frees on
+ * failure (the old block stays valid).
+ */
+#ifndef LVAT_ALLOC_H
+#define LVAT_ALLOC_H
+
+#include <stddef.h>
+
+void *lvat_malloc(size_t size);
+void *lvat_calloc(size_t n, size_t size);
+void *lvat_realloc(void *ptr, size_t size);
+void lvat_free(void *ptr);
+
+/* Returns an owned copy of `len` bytes plus a terminating NUL, or NULL. */
+char *lvat_memdup(const void *p, size_t len);
+/* Returns an owned copy of the NUL-terminated `s`, or NULL. */
+char *lvat_strdup(const char *s);
+
+/*
+ * Test hook: make the `n`th allocation from now fail (1 = the next one), and
+ * every one after it when `sticky`; 0 turns failures off.  Returns how many
+ * allocations happened since the last call (so a test can loop n = 1, 2, ...
+ * until the operation succeeds).  Not thread-safe; tests only.
+ */
+unsigned long lvat_alloc_fail_after(unsigned long n, int sticky);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * Growable byte buffers and the decimal helpers every key and record
+ * builder uses.  Growth doubles, so appends are amortised O(1).
+ */
+#include "buf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "lvat_err.h"
+
+void
+lvat_buf_init(lvat_buf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->oom = 0;
+}
+
+void
+lvat_buf_free(lvat_buf *b)
+{
+    lvat_free(b->data);
+    lvat_buf_init(b);
+}
+
+void
+lvat_buf_reset(lvat_buf *b)
+{
+    b->len = 0;
+    b->oom = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+int
+lvat_buf_reserve(lvat_buf *b, size_t extra)
+{
+    size_t need, cap;
+    char *p;
+
+    if (b->oom)
+        return LVAT_ENOMEM;
+    need = b->len + extra + 1;
+    if (need < b->len) {
+        b->oom = 1;
+        return LVAT_ENOMEM;
+    }
+    if (need <= b->cap)
+        return LVAT_OK;
+    cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    p = lvat_realloc(b->data, cap);
+    if (p == NULL) {
+        b->oom = 1;
+        return LVAT_ENOMEM;
+    }
+    b->data = p;
+    b->cap = cap;
+    return LVAT_OK;
+}
+
+int
+lvat_buf_append(lvat_buf *b, const void *p, size_t len)
+{
+    if (lvat_buf_reserve(b, len) != LVAT_OK)
+        return LVAT_ENOMEM;
+    if (len)
+        memcpy(b->data + b->len, p, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return LVAT_OK;
+}
+
+int
+lvat_buf_puts(lvat_buf *b, const char *s)
+{
+    return lvat_buf_append(b, s, strlen(s));
+}
+
+int
+lvat_buf_putc(lvat_buf *b, char c)
+{
+    return lvat_buf_append(b, &c, 1);
+}
+
+int
+lvat_buf_vprintf(lvat_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int n;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return LVAT_EINVAL;
+    if (lvat_buf_reserve(b, (size_t)n) != LVAT_OK)
+        return LVAT_ENOMEM;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return LVAT_OK;
+}
+
+int
+lvat_buf_printf(lvat_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = lvat_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+size_t
+lvat_fmt_u64(char *out, uint64_t v)
+{
+    char tmp[21];
+    size_t n = 0, i;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
+int
+lvat_buf_put_u64(lvat_buf *b, uint64_t v)
+{
+    char tmp[21];
+
+    return lvat_buf_append(b, tmp, lvat_fmt_u64(tmp, v));
+}
+
+int
+lvat_buf_put_i64(lvat_buf *b, int64_t v)
+{
+    if (v < 0) {
+        if (lvat_buf_putc(b, '-') != LVAT_OK)
+            return LVAT_ENOMEM;
+        return lvat_buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
+    }
+    return lvat_buf_put_u64(b, (uint64_t)v);
+}
+
+char *
+lvat_buf_take(lvat_buf *b, size_t *len)
+{
+    char *p;
+
+    if (b->oom)
+        return NULL;
+    if (b->data == NULL && lvat_buf_reserve(b, 0) != LVAT_OK)
+        return NULL;
+    b->data[b->len] = '\0';
+    p = b->data;
+    if (len)
+        *len = b->len;
+    lvat_buf_init(b);
+    return p;
+}
+
+int
+lvat_parse_u64(const char *s, size_t len, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
+        return LVAT_EINVAL;
+    for (i = 0; i < len; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
+            return LVAT_EINVAL;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return LVAT_OK;
+}

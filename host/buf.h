@@ -1,0 +1,56 @@
+/*
+ * lvat_buf: a growable byte buffer, always kept NUL-terminated so its
+ * contents can be printed.  Appends fail with LVAT_ENOMEM and leave the
+ * buffer as it was; once a buffer has failed it stays "failed" (buf->oom)
+ * so a long chain of appends can be checked once at the end.
+ */
+#ifndef LVAT_BUF_H
+#define LVAT_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lvat_util.h"
+
+typedef struct lvat_buf {
+    char *data; /* owned; NUL-terminated when non-NULL */
+    size_t len;
+    size_t cap;
+    int oom; /* set after the first failed append */
+} lvat_buf;
+
+#define LVAT_BUF_INIT {NULL, 0, 0, 0}
+
+void lvat_buf_init(lvat_buf *b);
+/* Frees the contents; the buffer is empty and reusable afterwards. */
+void lvat_buf_free(lvat_buf *b);
+/* Empties the buffer but keeps its memory (and clears oom). */
+void lvat_buf_reset(lvat_buf *b);
+/* Makes room for `extra` more bytes.  Returns LVAT_OK or LVAT_ENOMEM. */
+int lvat_buf_reserve(lvat_buf *b, size_t extra);
+
+int lvat_buf_append(lvat_buf *b, const void *p, size_t len);
+int lvat_buf_puts(lvat_buf *b, const char *s);
+int lvat_buf_putc(lvat_buf *b, char c);
+int lvat_buf_printf(lvat_buf *b, const char *fmt, ...) LVAT_PRINTF(2, 3);
+int lvat_buf_vprintf(lvat_buf *b, const char *fmt, va_list ap);
+int lvat_buf_put_u64(lvat_buf *b, uint64_t v);
+int lvat_buf_put_i64(lvat_buf *b, int64_t v);
+
+/*
+ * Takes the contents: returns the owned, NUL-terminated data (an empty
+ * string if the buffer was empty) and leaves `b` empty.  NULL on OOM.
+ */
+char *lvat_buf_take(lvat_buf *b, size_t *len);
+
+/* Formats `v` in decimal into `out` (at least 21 bytes); returns length. */
+size_t lvat_fmt_u64(char *out, uint64_t v);
+
+/*
+ * Parses a canonical unsigned decimal (no sign, no leading zeros unless the
+ * number is 0) of exactly `len` bytes.  Returns LVAT_OK or LVAT_EINVAL.
+ */
+int lvat_parse_u64(const char *s, size_t len, uint64_t *out);
+
+#endif
