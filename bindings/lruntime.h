@@ -1,5 +1,5 @@
 /*
- * The vat runtime (lua/luavat/*.lua), compiled to bytecode at build time
+ * The vat runtime (the modules in lua/luavat/), compiled to bytecode at build time
  * by tools/luaembed and linked in as data.  Only the kernel's own output is
  * ever loaded in binary mode; vat code is always text.
  */

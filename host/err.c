@@ -4,7 +4,9 @@
  */
 #include "lvat_err.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define LVAT_ERR_STR(name, msg) msg,
 #define LVAT_ERR_NAME(name, msg) "LVAT_E" #name,
@@ -42,4 +44,27 @@ lvat_err_name(int code)
         return "LVAT_OK";
     i = index_of(code);
     return i < 0 ? "LVAT_E?" : names[i];
+}
+
+void
+lvat_errbuf_clear(lvat_errbuf *e)
+{
+    if (e == NULL)
+        return;
+    e->code = LVAT_OK;
+    e->msg[0] = '\0';
+}
+
+int
+lvat_errbuf_set(lvat_errbuf *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (e == NULL)
+        return code;
+    e->code = code;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return code;
 }

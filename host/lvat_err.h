@@ -49,4 +49,27 @@ const char *lvat_strerror(int code);
 /* Returns the code's symbolic name ("LVAT_ENOMEM"), or "LVAT_E?". */
 const char *lvat_err_name(int code);
 
+/*
+ * An error code plus the sentence that explains it to a person, filled in
+ * where the failure is understood ("vat greeter (v2) greeter.lua:4: boom").
+ * Modules below the kernel take an `lvat_errbuf *` (which may be NULL).
+ */
+typedef struct lvat_errbuf {
+    int code;
+    char msg[1024];
+} lvat_errbuf;
+
+/* Clears `e` (code LVAT_OK, empty message); NULL is ignored. */
+void lvat_errbuf_clear(lvat_errbuf *e);
+
+/*
+ * Records `code` and the formatted message in `e` (if not NULL) and returns
+ * `code`, so callers can write `return lvat_errbuf_set(err, LVAT_EIO, ...)`.
+ */
+int lvat_errbuf_set(lvat_errbuf *e, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 #endif

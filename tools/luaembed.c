@@ -1,5 +1,5 @@
 /*
- * Build tool: compiles lua/luavat/*.lua to bytecode and writes a C file
+ * Build tool: compiles the lua/luavat/ modules to bytecode and writes a C file
  * holding them as byte arrays (bindings/lruntime.h describes the result).
  * Usage: luaembed [--strip] OUT.c FILE.lua...
  * The module name is the path after "lua/" with '/' -> '.' and no ".lua".

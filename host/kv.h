@@ -1,0 +1,96 @@
+/*
+ * The kernel's view of the store: byte keys and values in the named
+ * databases of store.h, with two levels of transaction held in memory.
+ *
+ * A *block* collects every change since the last commit in one in-memory
+ * table over a read snapshot of LMDB; lvat_kv_block_commit writes the table
+ * in one LMDB write transaction.  A *crank* is a child transaction of the
+ * block: its writes go into the same table with an undo record each, so
+ * lvat_kv_crank_abort puts back exactly what the block had.  Keys born and
+ * deleted inside one block (queue entries, short-lived promises) never
+ * reach LMDB at all.  Between blocks no LMDB write transaction exists.
+ *
+ * Values returned through lvat_val are borrowed: valid until that key is
+ * written or deleted again, the crank aborts, or the block ends.
+ */
+#ifndef LVAT_KV_H
+#define LVAT_KV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store.h"
+
+typedef struct lvat_val {
+    const char *p;
+    size_t len;
+} lvat_val;
+
+typedef struct lvat_kv lvat_kv;
+
+/* Flag for lvat_kv_put: the caller knows the key is not in the store. */
+#define LVAT_KV_NEW 1u
+
+/*
+ * Makes the kv view of `store` (borrowed; it must outlive the kv) and opens
+ * its read snapshot.  *out is written only on success.
+ */
+int lvat_kv_new(lvat_store *store, lvat_kv **out, lvat_errbuf *err);
+/* Discards any uncommitted block and frees the view; NULL is a no-op. */
+void lvat_kv_free(lvat_kv *kv);
+
+/* Returns LVAT_OK (value in *val), LVAT_ENOTFOUND or LVAT_ESTORE. */
+int lvat_kv_get(lvat_kv *kv, lvat_dbid db, const char *key, size_t klen,
+                lvat_val *val);
+/* Copies key and value.  LVAT_OK, LVAT_ENOMEM, LVAT_EINVAL (key longer than
+ * 511 bytes or empty), LVAT_EREADONLY. */
+int lvat_kv_put(lvat_kv *kv, lvat_dbid db, const char *key, size_t klen,
+                const char *val, size_t vlen, unsigned flags);
+/* Deleting an absent key is not an error. */
+int lvat_kv_del(lvat_kv *kv, lvat_dbid db, const char *key, size_t klen);
+
+/*
+ * The first key after `from` (or equal to it when `inclusive`) that starts
+ * with `prefix`, in byte order, seeing the block's changes.  Returns LVAT_OK
+ * with key and value, LVAT_ENOTFOUND at the end, or LVAT_ESTORE.
+ */
+int lvat_kv_next(lvat_kv *kv, lvat_dbid db, const char *from, size_t flen,
+                 bool inclusive, const char *prefix, size_t plen,
+                 lvat_val *key, lvat_val *val);
+
+/*
+ * Deletes every key that starts with `prefix` (at most `limit` keys, 0 =
+ * all); *deleted (may be NULL) gets the count.  Returns LVAT_OK when the
+ * prefix is now empty, LVAT_EPENDING when `limit` stopped it early.
+ */
+int lvat_kv_del_prefix(lvat_kv *kv, lvat_dbid db, const char *prefix,
+                       size_t plen, size_t limit, size_t *deleted);
+
+/* Crank: a child transaction of the block.  Cranks do not nest. */
+void lvat_kv_crank_begin(lvat_kv *kv);
+void lvat_kv_crank_commit(lvat_kv *kv);
+void lvat_kv_crank_abort(lvat_kv *kv);
+bool lvat_kv_in_crank(const lvat_kv *kv);
+
+/*
+ * Writes the block to LMDB in one transaction and starts a new block on a
+ * fresh snapshot.  MDB_MAP_FULL grows the map and retries, so it never loses
+ * the block.  LVAT_ETXNFULL or LVAT_ESTORE leave the block intact in memory:
+ * the caller may retry or call lvat_kv_block_abort.  No crank may be open.
+ */
+int lvat_kv_block_commit(lvat_kv *kv, lvat_errbuf *err);
+/* Throws the block's changes away and takes a fresh snapshot. */
+void lvat_kv_block_abort(lvat_kv *kv);
+
+/* Approximate bytes and entries held by the current block. */
+size_t lvat_kv_block_bytes(const lvat_kv *kv);
+size_t lvat_kv_block_entries(const lvat_kv *kv);
+
+/* Ends the read snapshot so another writer's commits become visible
+ * (read-only views); the next read takes a new snapshot. */
+void lvat_kv_refresh(lvat_kv *kv);
+
+/* The last store error met by a get/next (message for the kernel log). */
+const char *lvat_kv_errmsg(const lvat_kv *kv);
+
+#endif
