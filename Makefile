@@ -10,6 +10,8 @@
 
 PKGS      := lua5.4 lmdb libuv
 comma     := ,
+# V=1 shows every command.
+Q         := $(if $(V),,@)
 CC        ?= cc
 PKGCONFIG ?= pkg-config
 
@@ -69,11 +71,13 @@ $(BUILD)/luavat: $(CLI_OBJ) $(BUILD)/libluavat.a
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The vat runtime in lua/ is compiled to stripped bytecode at build time and
 # embedded; the tool is built without sanitizers (it only runs here).

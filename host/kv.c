@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "store_int.h"
 
 #define MAX_KEY 511

@@ -149,7 +149,7 @@ env_flags(const lvat_store_config *cfg)
 static int
 check_schema(lvat_store *s, MDB_txn *txn, lvat_errbuf *err)
 {
-    MDB_val key = {13, "schemaVersion"}, val;
+    MDB_val key = {13, (void *)"schemaVersion"}, val;
     char want[8];
     int rc = mdb_get(txn, s->dbi[LVAT_DB_KERNEL], &key, &val);
 

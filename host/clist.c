@@ -1,0 +1,265 @@
+/*
+ * Per-vat c-lists: the only names a vat has for kernel objects and
+ * promises.  v<N>.c.<kref> = "R <vref>" (or "_ <vref>" once the vat has
+ * dropped an import) and v<N>.c.<vref> = "<kref>".  Imports (o-N, p-N) are
+ * numbered by the kernel; exports (o+N, p+N) by the vat, and the kernel
+ * remembers the highest it has seen so a vref is never reused.
+ * Anything a vat names that is not here is an illegal syscall.
+ */
+#include "kernel_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+/* ---- Counters: v<N>.n = "<o-> <p-> <o+> <p+>" (next numbers) ---- */
+
+typedef struct counters {
+    uint64_t v[4]; /* import obj, import promise, export obj, export promise */
+} counters;
+
+static int
+get_counters(lvat_kernel *k, uint32_t vat, counters *c)
+{
+    lvat_key key;
+    lvat_val val;
+    int rc;
+
+    lvat_key_vat_counters(&key, vat);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &val);
+    if (rc == LVAT_ENOTFOUND) {
+        c->v[0] = c->v[1] = c->v[3] = 1;
+        c->v[2] = 1; /* o+0 is the root */
+        return LVAT_OK;
+    }
+    if (rc != LVAT_OK)
+        return rc;
+    {
+        const char *p = val.p, *end = val.p + val.len;
+        for (int i = 0; i < 4; i++) {
+            const char *sp = memchr(p, ' ', (size_t)(end - p));
+            const char *e = sp ? sp : end;
+            if (p >= end || lvat_parse_u64(p, (size_t)(e - p), &c->v[i]))
+                return lvat__fail(k, LVAT_ECORRUPT,
+                                  "%s: bad counters: database may be "
+                                  "corrupted",
+                                  key.b);
+            p = e + 1;
+        }
+    }
+    return LVAT_OK;
+}
+
+static int
+put_counters(lvat_kernel *k, uint32_t vat, const counters *c)
+{
+    char text[96];
+    lvat_key key;
+    int n = snprintf(text, sizeof text, "%llu %llu %llu %llu",
+                     (unsigned long long)c->v[0], (unsigned long long)c->v[1],
+                     (unsigned long long)c->v[2], (unsigned long long)c->v[3]);
+
+    lvat_key_vat_counters(&key, vat);
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, (size_t)n, 0);
+}
+
+/* ---- Entries ---- */
+
+static int
+put_pair(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v, bool reach)
+{
+    char text[LVAT_REF_BUFSIZE + 2];
+    lvat_key key;
+    size_t n;
+    int rc;
+
+    text[0] = reach ? 'R' : '_';
+    text[1] = ' ';
+    n = 2 + lvat_vref_format(v, text + 2);
+    lvat_key_clist_k(&key, vat, r);
+    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, 0);
+    if (rc != LVAT_OK)
+        return rc;
+    n = lvat_kref_format(r, text);
+    lvat_key_clist_v(&key, vat, v);
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, 0);
+}
+
+int
+lvat__clist_lookup_k(lvat_kernel *k,
+                     uint32_t vat,
+                     lvat_kref r,
+                     lvat_vref *out,
+                     bool *reachable)
+{
+    lvat_key key;
+    lvat_val val;
+    int rc;
+
+    lvat_key_clist_k(&key, vat, r);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &val);
+    if (rc != LVAT_OK)
+        return rc;
+    if (val.len < 3 || lvat_vref_parse(val.p + 2, val.len - 2, out))
+        return lvat__fail(k, LVAT_ECORRUPT,
+                          "%s: bad c-list entry: database may be corrupted",
+                          key.b);
+    if (reachable)
+        *reachable = val.p[0] == 'R';
+    return LVAT_OK;
+}
+
+int
+lvat__clist_lookup_v(lvat_kernel *k, uint32_t vat, lvat_vref r, lvat_kref *out)
+{
+    lvat_key key;
+    lvat_val val;
+    int rc;
+
+    lvat_key_clist_v(&key, vat, r);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &val);
+    if (rc != LVAT_OK)
+        return rc;
+    if (lvat_kref_parse(val.p, val.len, out) != LVAT_OK)
+        return lvat__fail(k, LVAT_ECORRUPT,
+                          "%s: bad c-list entry: database may be corrupted",
+                          key.b);
+    return LVAT_OK;
+}
+
+int
+lvat__clist_add_export(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
+{
+    return put_pair(k, vat, r, v, true);
+}
+
+int
+lvat__clist_to_vat(lvat_kernel *k, lvat_kvat *v, lvat_kref r, lvat_vref *out)
+{
+    bool reach, promise = lvat_kref_is_promise(r);
+    counters c;
+    int rc = lvat__clist_lookup_k(k, v->id, r, out, &reach);
+
+    if (rc == LVAT_OK) {
+        /* A dropped import becomes reachable again when re-sent. */
+        if (!reach && !promise && !lvat_vref_is_export(*out)) {
+            rc = put_pair(k, v->id, r, *out, true);
+            if (rc == LVAT_OK)
+                rc = lvat__ko_adjust(k, r, 1, 0);
+        }
+        return rc;
+    }
+    if (rc != LVAT_ENOTFOUND)
+        return rc;
+    if ((rc = get_counters(k, v->id, &c)) != LVAT_OK)
+        return rc;
+    *out = lvat_vref_make(promise, false, c.v[promise ? 1 : 0]++);
+    if ((rc = put_counters(k, v->id, &c)) != LVAT_OK ||
+        (rc = put_pair(k, v->id, r, *out, true)) != LVAT_OK)
+        return rc;
+    return lvat__ref_inc(k, r, true);
+}
+
+static int
+illegal(lvat_kernel *k, lvat_kvat *v, lvat_vref r, const char *why)
+{
+    char name[LVAT_REF_BUFSIZE];
+
+    lvat_vref_format(r, name);
+    lvat__crank_fail(k, LVAT_CRANK_ILLEGAL, v->id,
+                     "illegal syscall by %s (v%u): %s %s", v->name, v->id, name,
+                     why);
+    return lvat_errbuf_set(&v->sys.err, LVAT_EILLEGAL, "illegal syscall: %s %s",
+                           name, why);
+}
+
+static int
+new_export(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
+{
+    bool promise = lvat_vref_is_promise(r);
+    uint64_t n = lvat_vref_num(r);
+    counters c;
+    int rc;
+
+    if ((rc = get_counters(k, v->id, &c)) != LVAT_OK)
+        return rc;
+    if (!lvat_vref_is_durable(r) && n < c.v[promise ? 3 : 2])
+        return illegal(k, v, r,
+                       "reuses an export number of an earlier "
+                       "incarnation or object");
+    rc = promise ? lvat__kp_new(k, v->id, out) : lvat__ko_new(k, v->id, out);
+    if (rc != LVAT_OK)
+        return rc;
+    if (!lvat_vref_is_durable(r)) {
+        c.v[promise ? 3 : 2] = n + 1;
+        if ((rc = put_counters(k, v->id, &c)) != LVAT_OK)
+            return rc;
+    }
+    if ((rc = put_pair(k, v->id, *out, r, true)) != LVAT_OK)
+        return rc;
+    /* Every c-list entry holds a promise; an owner's export holds no
+     * count on its own object. */
+    return promise ? lvat__ref_inc(k, *out, true) : LVAT_OK;
+}
+
+int
+lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
+{
+    int rc = lvat__clist_lookup_v(k, v->id, r, out);
+
+    if (rc != LVAT_ENOTFOUND)
+        return rc;
+    if (!lvat_vref_is_export(r))
+        return illegal(k, v, r, "is not in its c-list");
+    return new_export(k, v, r, out);
+}
+
+int
+lvat__clist_remove(lvat_kernel *k, uint32_t vat, lvat_kref r)
+{
+    lvat_vref v;
+    bool reach;
+    lvat_key key;
+    int rc = lvat__clist_lookup_k(k, vat, r, &v, &reach);
+
+    if (rc != LVAT_OK)
+        return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+    lvat_key_clist_k(&key, vat, r);
+    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
+        return rc;
+    lvat_key_clist_v(&key, vat, v);
+    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
+        return rc;
+    if (lvat_kref_is_promise(r))
+        return lvat__ref_dec(k, r, true);
+    if (lvat_vref_is_export(v))
+        return LVAT_OK;
+    return lvat__ko_adjust(k, r, reach ? -1 : 0, -1);
+}
+
+int
+lvat__clist_drop(lvat_kernel *k, uint32_t vat, lvat_kref r)
+{
+    lvat_vref v;
+    bool reach;
+    int rc = lvat__clist_lookup_k(k, vat, r, &v, &reach);
+
+    if (rc != LVAT_OK || !reach)
+        return rc;
+    if ((rc = put_pair(k, vat, r, v, false)) != LVAT_OK)
+        return rc;
+    return lvat__ko_adjust(k, r, -1, 0);
+}
+
+int
+lvat__clist_mark_unreachable(lvat_kernel *k, uint32_t vat, lvat_kref r)
+{
+    lvat_vref v;
+    bool reach;
+    int rc = lvat__clist_lookup_k(k, vat, r, &v, &reach);
+
+    if (rc != LVAT_OK || !reach)
+        return rc;
+    return put_pair(k, vat, r, v, false);
+}

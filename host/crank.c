@@ -1,0 +1,241 @@
+/*
+ * Cranks and blocks.  A crank takes one thing to do (a host request, a GC
+ * action, or one run-queue item), does it inside a child transaction of
+ * the block, and commits or aborts it whole.  When a vat fails (fault,
+ * illegal syscall, exit with failure) the crank is aborted, the vat's Lua
+ * state is thrown away, and a follow-up crank applies the consequence
+ * (design.md §5's table).  Blocks commit to LMDB; nothing a block produced
+ * reaches the host before that.
+ */
+#include "kernel_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+/* ---- Failures ---- */
+
+void
+lvat__crank_fail(lvat_kernel *k,
+                 lvat_crank_failure f,
+                 uint32_t vat,
+                 const char *fmt,
+                 ...)
+{
+    lvat_crank *c = &k->crank;
+    va_list ap;
+
+    if (c->failure != LVAT_CRANK_OK)
+        return; /* the first failure is the one that counts */
+    c->failure = f;
+    c->failed_vat = vat;
+    lvat_buf_reset(&c->why);
+    va_start(ap, fmt);
+    lvat_buf_vprintf(&c->why, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- One crank ---- */
+
+static void
+crank_begin(lvat_kernel *k)
+{
+    lvat_crank *c = &k->crank;
+
+    lvat_kv_crank_begin(k->kv);
+    c->active = true;
+    c->vat = NULL;
+    c->failure = LVAT_CRANK_OK;
+    c->nfree = 0;
+    c->exit_success = false;
+    c->outputs_mark = k->noutputs;
+}
+
+/* Commits or aborts; returns LVAT_OK unless the kernel itself failed. */
+static int
+crank_end(lvat_kernel *k, int rc)
+{
+    lvat_crank *c = &k->crank;
+
+    if (rc == LVAT_OK && c->failure == LVAT_CRANK_OK)
+        rc = lvat__refs_collect(k);
+    if (rc == LVAT_OK && c->failure == LVAT_CRANK_OK && c->exit_success &&
+        c->vat != NULL) {
+        char reason[512];
+        snprintf(reason, sizeof reason,
+                 "[KERNEL:VAT_TERMINATED] %s (v%u) exited: %s", c->vat->name,
+                 c->vat->id, c->exit_info.data ? c->exit_info.data : "");
+        rc = lvat__vat_terminate(k, c->vat->id, reason);
+        if (rc == LVAT_OK)
+            rc = lvat__refs_collect(k);
+    }
+    c->active = false;
+    if (rc == LVAT_OK && c->failure == LVAT_CRANK_OK) {
+        lvat_kv_crank_commit(k->kv);
+        k->total_cranks++;
+        return LVAT_OK;
+    }
+    lvat_kv_crank_abort(k->kv);
+    lvat__outputs_truncate(k, c->outputs_mark);
+    /* The vat's heap holds effects the store just forgot. */
+    if (c->vat != NULL)
+        lvat__vat_unload(k, c->vat);
+    if (c->failure != LVAT_CRANK_OK) {
+        c->has_followup = true;
+        lvat__log(k, LVAT_LOG_WARN, "crank rolled back: %s",
+                  c->why.data ? c->why.data : "");
+        return LVAT_OK;
+    }
+    return rc;
+}
+
+/* ---- Follow-up of a failed crank ---- */
+
+static int
+reject_item(lvat_kernel *k, const lvat_item *it, const char *msg)
+{
+    switch (it->type) {
+    case LVAT_ITEM_SEND:
+        return lvat__splat(k, &it->msg, msg);
+    case LVAT_ITEM_NOTIFY: {
+        /* The vat never saw the resolution: retire it anyway. */
+        int rc = lvat__clist_remove(k, it->vat, it->kp);
+        return rc == LVAT_OK ? lvat__ref_dec(k, it->kp, true) : rc;
+    }
+    default:
+        return LVAT_OK;
+    }
+}
+
+static int
+followup(lvat_kernel *k,
+         const lvat_item *it,
+         lvat_crank_failure f,
+         uint32_t vat,
+         const char *why)
+{
+    lvat_buf msg = LVAT_BUF_INIT;
+    int rc;
+
+    /* Whatever went wrong while a launching vat started fails the launch. */
+    if (it != NULL && it->type == LVAT_ITEM_START)
+        f = LVAT_CRANK_STARTFAIL;
+    switch (f) {
+    case LVAT_CRANK_FAULT:
+        lvat_buf_printf(&msg, "[KERNEL:VAT_FAULT] %s", why);
+        rc = reject_item(k, it, msg.data);
+        if (rc == LVAT_OK) {
+            lvat_buf_reset(&msg);
+            lvat_buf_printf(&msg, "[KERNEL:VAT_RESTARTED] v%u (%s)", vat,
+                            lvat__vat_name(k, vat));
+            rc = lvat__vat_end_incarnation(k, vat, msg.data);
+        }
+        break;
+    case LVAT_CRANK_ILLEGAL:
+    case LVAT_CRANK_EXIT:
+        lvat_buf_printf(&msg, "[KERNEL:VAT_TERMINATED] %s", why);
+        rc = lvat__vat_terminate(k, vat, msg.data);
+        /* The item now finds its target gone and splats. */
+        if (rc == LVAT_OK && it != NULL)
+            rc = lvat__deliver_item(k, it);
+        break;
+    case LVAT_CRANK_STARTFAIL:
+        rc = lvat__launch_start_failed(k, vat, why);
+        break;
+    default:
+        rc = LVAT_OK;
+    }
+    lvat_buf_free(&msg);
+    return rc;
+}
+
+static int
+run_followup(lvat_kernel *k)
+{
+    lvat_crank *c = &k->crank;
+    lvat_crank_failure f = c->failure;
+    uint32_t vat = c->failed_vat;
+    char *why = lvat_buf_take(&c->why, NULL);
+    lvat_item it;
+    int rc;
+
+    c->has_followup = false;
+    if (why == NULL)
+        return LVAT_ENOMEM;
+    crank_begin(k);
+    rc = c->from_queue ? lvat__runq_pop(k, &it) : LVAT_ENOTFOUND;
+    if (rc == LVAT_OK || rc == LVAT_ENOTFOUND) {
+        bool have = rc == LVAT_OK;
+        rc = followup(k, have ? &it : NULL, f, vat, why);
+        if (have)
+            lvat__item_free(&it);
+    }
+    lvat_free(why);
+    if (c->failure != LVAT_CRANK_OK) {
+        /* A follow-up must not fail again; treat it as a kernel error. */
+        lvat_kv_crank_abort(k->kv);
+        c->active = false;
+        c->has_followup = false;
+        return lvat__fail(k, LVAT_ESTATE, "follow-up crank failed: %s",
+                          c->why.data ? c->why.data : "");
+    }
+    return crank_end(k, rc);
+}
+
+/* ---- Choosing the work ---- */
+
+static lvat_req *
+next_request(lvat_kernel *k)
+{
+    for (lvat_req *r = k->requests; r; r = r->next)
+        if (r->applied_epoch == 0)
+            return r;
+    return NULL;
+}
+
+int
+lvat__crank_run(lvat_kernel *k, bool *did_work)
+{
+    lvat_req *req;
+    lvat_item it;
+    int rc;
+
+    *did_work = true;
+    if (k->crank.has_followup)
+        return run_followup(k);
+    if ((req = next_request(k)) != NULL) {
+        crank_begin(k);
+        k->crank.from_queue = false;
+        rc = lvat__req_apply(k, req);
+        if (rc == LVAT_OK)
+            req->applied_epoch = k->block_epoch;
+        return crank_end(k, rc);
+    }
+    if (k->gc_pending) {
+        bool did;
+        crank_begin(k);
+        k->crank.from_queue = false;
+        rc = lvat__gc_run(k, &did);
+        if (rc == LVAT_OK && !did)
+            k->gc_pending = false;
+        rc = crank_end(k, rc);
+        if (did || rc != LVAT_OK)
+            return rc;
+    }
+    crank_begin(k);
+    k->crank.from_queue = true;
+    rc = lvat__runq_pop(k, &it);
+    if (rc == LVAT_ENOTFOUND) {
+        lvat_kv_crank_abort(k->kv);
+        k->crank.active = false;
+        *did_work = false;
+        return LVAT_OK;
+    }
+    if (rc == LVAT_OK) {
+        rc = lvat__deliver_item(k, &it);
+        lvat__item_free(&it);
+    }
+    return crank_end(k, rc);
+}

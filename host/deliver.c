@@ -1,0 +1,387 @@
+/*
+ * The router: what one run-queue item does.  A send goes to its target's
+ * owner, is parked on an unresolved promise, follows a promise fulfilled to
+ * an object, or is rejected (rejected promise, promise fulfilled to data,
+ * dead or unknown target: a "splat").  The loop never fails on a bad
+ * target; only store errors and vat failures stop a crank.
+ */
+#include "kernel_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+#define INLINE_REFS 16
+#define MAX_NOTIFY  4096
+
+/* ---- Splat and release ---- */
+
+static int
+release_msg(lvat_kernel *k, const lvat_msg *m)
+{
+    int rc = lvat__ref_dec(k, m->target, true);
+
+    if (rc == LVAT_OK)
+        rc = lvat__ref_dec(k, m->result, true);
+    if (rc == LVAT_OK)
+        rc = lvat__refs_dec(k, m->methargs.slots, m->methargs.nslots);
+    return rc;
+}
+
+/* Rejects the result (if it is still open) with a kernel error. */
+int
+lvat__splat(lvat_kernel *k, const lvat_msg *m, const char *why)
+{
+    lvat_kprom p;
+    int rc;
+
+    if (!lvat_kref_is_none(m->result) &&
+        lvat__kp_get(k, m->result, &p) == LVAT_OK) {
+        lvat__kp_release(&p);
+        if (p.state == 'u' && (rc = lvat__kp_reject_msg(k, m->result, why)))
+            return rc;
+    }
+    return release_msg(k, m);
+}
+
+static int
+splat_ref(lvat_kernel *k,
+          const lvat_msg *m,
+          const char *code,
+          lvat_kref r,
+          const char *text)
+{
+    char msg[256], name[LVAT_REF_BUFSIZE];
+
+    lvat_kref_format(r, name);
+    snprintf(msg, sizeof msg, "[KERNEL:%s] %s %s", code, name, text);
+    return lvat__splat(k, m, msg);
+}
+
+/* ---- Sends ---- */
+
+/* A fulfilled value that is one object: "#\"$0\"" or "#\"$0.Iface\"". */
+static bool
+single_object(const lvat_capdata *v)
+{
+    const char *b = v->body;
+
+    return v->nslots == 1 && !lvat_kref_is_promise(v->slots[0]) &&
+           v->body_len >= 5 && b[0] == '#' && b[1] == '"' && b[2] == '$' &&
+           b[3] == '0' && (b[4] == '"' || b[4] == '.');
+}
+
+static int
+forward_to_rejection(lvat_kernel *k, const lvat_msg *m, lvat_kref kp)
+{
+    lvat_capdata v;
+    lvat_kprom p;
+    int rc;
+
+    if (lvat_kref_is_none(m->result))
+        return release_msg(k, m);
+    if ((rc = lvat__kp_value(k, kp, &v)) != LVAT_OK)
+        return rc;
+    if ((rc = lvat__kp_get(k, m->result, &p)) == LVAT_OK) {
+        lvat__kp_release(&p);
+        if (p.state == 'u')
+            rc = lvat__kp_resolve(k, m->result, true, v.body, v.body_len,
+                                  v.slots, v.nslots);
+    }
+    lvat_capdata_free_slots(&v);
+    return rc == LVAT_OK ? release_msg(k, m) : rc;
+}
+
+static int
+deliver_to_object(lvat_kernel *k, const lvat_msg *m, lvat_kref target);
+
+static int
+deliver_to_promise(lvat_kernel *k, const lvat_msg *m)
+{
+    lvat_kref final;
+    lvat_kprom p;
+    lvat_capdata v;
+    int rc = lvat__kp_follow(k, m->target, &final, &p);
+
+    if (rc == LVAT_ENOTFOUND)
+        return splat_ref(k, m, "OBJECT_DELETED", m->target, "no longer exists");
+    if (rc != LVAT_OK)
+        return rc;
+    if (p.state == 'u') {
+        /* Routed while unresolved (sends normally park at enqueue). */
+        lvat_buf b = LVAT_BUF_INIT;
+        lvat_item it = {LVAT_ITEM_SEND, *m, 0, {0}};
+        rc = lvat__item_encode(&b, &it);
+        if (rc == LVAT_OK)
+            rc = lvat__kp_park(k, final, &p, &b);
+        lvat_buf_free(&b);
+        lvat__kp_release(&p);
+        return rc;
+    }
+    lvat__kp_release(&p);
+    if (p.state == 'r')
+        return forward_to_rejection(k, m, final);
+    if ((rc = lvat__kp_value(k, final, &v)) != LVAT_OK)
+        return rc;
+    if (!single_object(&v)) {
+        lvat_capdata_free_slots(&v);
+        return splat_ref(k, m, "BAD_PROMISE_RESOLUTION", final,
+                         "was fulfilled with data, not an object, so it "
+                         "cannot receive messages");
+    }
+    final = v.slots[0];
+    lvat_capdata_free_slots(&v);
+    return deliver_to_object(k, m, final);
+}
+
+static int
+claim_result(lvat_kernel *k, lvat_kvat *v, lvat_kref result, lvat_vref *out)
+{
+    lvat_kprom p;
+    int rc;
+
+    out->v = 0;
+    if (lvat_kref_is_none(result))
+        return LVAT_OK;
+    if ((rc = lvat__kp_get(k, result, &p)) != LVAT_OK)
+        return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+    if (p.state == 'u') {
+        /* The receiver decides the result from now on. */
+        rc = lvat__kp_set_decider(k, result, &p, v->id);
+        if (rc == LVAT_OK)
+            rc = lvat__kp_put(k, result, &p);
+        if (rc == LVAT_OK)
+            rc = lvat__clist_to_vat(k, v, result, out);
+    }
+    lvat__kp_release(&p);
+    return rc;
+}
+
+static int
+send_to_vat(lvat_kernel *k, const lvat_msg *m, lvat_kref target, lvat_kvat *v)
+{
+    lvat_vref inline_slots[INLINE_REFS], *slots = inline_slots;
+    lvat_delivery d;
+    int rc;
+
+    memset(&d, 0, sizeof d);
+    if (m->methargs.nslots > INLINE_REFS &&
+        (slots = lvat_malloc(m->methargs.nslots * sizeof *slots)) == NULL)
+        return LVAT_ENOMEM;
+    rc = lvat__clist_lookup_k(k, v->id, target, &d.target, NULL);
+    if (rc == LVAT_ENOTFOUND)
+        rc = lvat__fail(k, LVAT_ECORRUPT,
+                        "v%u owns an object it has no "
+                        "c-list entry for: database may be corrupted",
+                        v->id);
+    for (size_t i = 0; i < m->methargs.nslots && rc == LVAT_OK; i++)
+        rc = lvat__clist_to_vat(k, v, m->methargs.slots[i], &slots[i]);
+    if (rc == LVAT_OK)
+        rc = claim_result(k, v, m->result, &d.result);
+    if (rc == LVAT_OK) {
+        d.kind = LVAT_DELIVER_MESSAGE;
+        d.methargs.body = m->methargs.body;
+        d.methargs.body_len = m->methargs.body_len;
+        d.methargs.slots = slots;
+        d.methargs.nslots = m->methargs.nslots;
+        rc = lvat__vat_deliver(k, v, &d);
+    }
+    if (slots != inline_slots)
+        lvat_free(slots);
+    return rc == LVAT_OK ? release_msg(k, m) : rc;
+}
+
+static int
+deliver_to_object(lvat_kernel *k, const lvat_msg *m, lvat_kref target)
+{
+    lvat_kvat *v;
+    lvat_kobj o;
+    int rc = lvat__ko_get(k, target, &o);
+
+    if (rc == LVAT_ENOTFOUND)
+        return splat_ref(k, m, "OBJECT_DELETED", target, "no longer exists");
+    if (rc != LVAT_OK)
+        return rc;
+    if (o.orphaned)
+        return splat_ref(k, m, "OBJECT_DELETED", target,
+                         "was deleted: the vat that made it is gone or "
+                         "has restarted");
+    if (o.owner == LVAT_VATID_KERNEL)
+        return splat_ref(k, m, "OBJECT_DELETED", target,
+                         "is not a kernel service");
+    rc = lvat__vat_get(k, o.owner, &v);
+    if (rc == LVAT_ENOTFOUND)
+        return splat_ref(k, m, "OBJECT_DELETED", target,
+                         "belongs to a vat that no longer exists");
+    if (rc != LVAT_OK || (rc = lvat__vat_ensure(k, v)) != LVAT_OK)
+        return rc;
+    return send_to_vat(k, m, target, v);
+}
+
+/* ---- Notify ---- */
+
+typedef struct notify_entry {
+    lvat_kref kp;
+    lvat_capdata value;
+    lvat_vref *vslots;
+} notify_entry;
+
+typedef struct notify_batch {
+    notify_entry *e;
+    lvat_resolution *res;
+    size_t n, cap;
+} notify_batch;
+
+static bool
+in_batch(const notify_batch *b, lvat_kref kp)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (lvat_kref_eq(b->e[i].kp, kp))
+            return true;
+    return false;
+}
+
+static int
+batch_grow(notify_batch *b)
+{
+    size_t cap = b->cap ? b->cap * 2 : 4;
+    notify_entry *e;
+    lvat_resolution *r;
+
+    if (b->n < b->cap)
+        return LVAT_OK;
+    if (cap > MAX_NOTIFY)
+        return LVAT_ELIMIT;
+    e = lvat_realloc(b->e, cap * sizeof *e);
+    if (e == NULL)
+        return LVAT_ENOMEM;
+    b->e = e;
+    r = lvat_realloc(b->res, cap * sizeof *r);
+    if (r == NULL)
+        return LVAT_ENOMEM;
+    b->res = r;
+    b->cap = cap;
+    return LVAT_OK;
+}
+
+static void
+batch_free(notify_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        lvat_capdata_free_slots(&b->e[i].value);
+        lvat_free(b->e[i].vslots);
+    }
+    lvat_free(b->e);
+    lvat_free(b->res);
+}
+
+/* Adds kp (settled) and, recursively, settled promises its value names. */
+static int
+collect(lvat_kernel *k, lvat_kvat *v, notify_batch *b, lvat_kref kp)
+{
+    notify_entry *e;
+    lvat_kprom p;
+    size_t i;
+    int rc;
+
+    if (in_batch(b, kp))
+        return LVAT_OK;
+    if ((rc = lvat__kp_get(k, kp, &p)) != LVAT_OK)
+        return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+    lvat__kp_release(&p);
+    if (p.state == 'u')
+        return LVAT_OK;
+    if ((rc = batch_grow(b)) != LVAT_OK)
+        return rc == LVAT_ELIMIT ? LVAT_OK : rc; /* the rest come later */
+    i = b->n;
+    e = &b->e[i];
+    memset(e, 0, sizeof *e);
+    memset(&b->res[i], 0, sizeof b->res[i]);
+    if ((rc = lvat__kp_value(k, kp, &e->value)) != LVAT_OK)
+        return rc;
+    e->kp = kp;
+    b->n++;
+    b->res[i].rejected = p.state == 'r';
+    rc = lvat__clist_to_vat(k, v, kp, &b->res[i].vpid);
+    for (size_t s = 0; s < b->e[i].value.nslots && rc == LVAT_OK; s++)
+        if (lvat_kref_is_promise(b->e[i].value.slots[s]))
+            rc = collect(k, v, b, b->e[i].value.slots[s]);
+    return rc;
+}
+
+static int
+translate_values(lvat_kernel *k, lvat_kvat *v, notify_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        lvat_capdata *cd = &b->e[i].value;
+        int rc;
+        if (cd->nslots && (b->e[i].vslots = lvat_malloc(
+                               cd->nslots * sizeof(lvat_vref))) == NULL)
+            return LVAT_ENOMEM;
+        for (size_t s = 0; s < cd->nslots; s++)
+            if ((rc = lvat__clist_to_vat(k, v, cd->slots[s],
+                                         &b->e[i].vslots[s])) != LVAT_OK)
+                return rc;
+        b->res[i].data.body = cd->body;
+        b->res[i].data.body_len = cd->body_len;
+        b->res[i].data.slots = b->e[i].vslots;
+        b->res[i].data.nslots = cd->nslots;
+    }
+    return LVAT_OK;
+}
+
+static int
+deliver_notify(lvat_kernel *k, uint32_t vat, lvat_kref kp)
+{
+    notify_batch batch = {NULL, NULL, 0, 0}, *b = &batch;
+    lvat_delivery d;
+    lvat_kvat *v;
+    lvat_vref vp;
+    int rc = lvat__vat_get(k, vat, &v);
+
+    if (rc == LVAT_ENOTFOUND)
+        return lvat__ref_dec(k, kp, true);
+    if (rc != LVAT_OK)
+        return rc;
+    rc = lvat__clist_lookup_k(k, vat, kp, &vp, NULL);
+    if (rc == LVAT_ENOTFOUND)
+        return lvat__ref_dec(k, kp, true); /* already retired */
+    if (rc != LVAT_OK || (rc = lvat__vat_ensure(k, v)) != LVAT_OK)
+        return rc;
+    rc = collect(k, v, b, kp);
+    if (rc == LVAT_OK)
+        rc = translate_values(k, v, b);
+    if (rc == LVAT_OK && b->n) {
+        memset(&d, 0, sizeof d);
+        d.kind = LVAT_DELIVER_NOTIFY;
+        d.resolutions = b->res;
+        d.nresolutions = b->n;
+        rc = lvat__vat_deliver(k, v, &d);
+    }
+    /* Notified promises leave the vat's c-list. */
+    for (size_t i = 0; i < b->n && rc == LVAT_OK; i++)
+        rc = lvat__clist_remove(k, vat, b->e[i].kp);
+    batch_free(b);
+    return rc == LVAT_OK ? lvat__ref_dec(k, kp, true) : rc;
+}
+
+/* ---- Entry point ---- */
+
+int
+lvat__deliver_item(lvat_kernel *k, const lvat_item *it)
+{
+    switch (it->type) {
+    case LVAT_ITEM_SEND:
+        if (lvat_kref_is_promise(it->msg.target))
+            return deliver_to_promise(k, &it->msg);
+        return deliver_to_object(k, &it->msg, it->msg.target);
+    case LVAT_ITEM_NOTIFY:
+        return deliver_notify(k, it->vat, it->kp);
+    case LVAT_ITEM_START:
+        return lvat__launch_start_vat(k, it->vat);
+    case LVAT_ITEM_KNOTIFY:
+        return lvat__knotify(k, it->kp);
+    }
+    return LVAT_ECORRUPT;
+}

@@ -1,0 +1,350 @@
+/*
+ * The host's side of the kernel: requests it queues (messages, launches)
+ * wait in an in-memory inbox until a crank applies them, and stay there
+ * until the block that applied them commits (an aborted block applies
+ * them again).  What the host hears back (results, launch events) is kept
+ * as outputs and released only after the block that made them commits.
+ */
+#include "kernel_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "json.h"
+#include "smallcaps.h"
+
+/* ---- Watches ---- */
+
+int
+lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what)
+{
+    lvat_kprom p;
+    lvat_key key;
+    int rc;
+
+    lvat_key_watch(&key, kp);
+    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, what, strlen(what),
+                     LVAT_KV_NEW);
+    if (rc == LVAT_OK)
+        rc = lvat__kp_get(k, kp, &p);
+    if (rc != LVAT_OK)
+        return rc;
+    p.refs++;
+    rc = lvat__kp_add_sub(&p, LVAT_VATID_KERNEL);
+    if (rc == LVAT_OK)
+        rc = lvat__kp_put(k, kp, &p);
+    lvat__kp_release(&p);
+    return rc;
+}
+
+static int
+host_settled(lvat_kernel *k, uint64_t id, lvat_kref kp)
+{
+    lvat_req *r = lvat__req_find(k, id);
+    lvat_capdata v;
+    lvat_kprom p;
+    int rc;
+
+    if (r == NULL || r->done)
+        return LVAT_OK; /* the host that asked is gone */
+    if ((rc = lvat__kp_get(k, kp, &p)) != LVAT_OK)
+        return rc;
+    lvat__kp_release(&p);
+    if ((rc = lvat__kp_value(k, kp, &v)) != LVAT_OK)
+        return rc;
+    rc = lvat__output_result(k, r, p.state == 'r', &v);
+    lvat_capdata_free_slots(&v);
+    return rc;
+}
+
+int
+lvat__knotify(lvat_kernel *k, lvat_kref kp)
+{
+    char what[128];
+    lvat_key key;
+    lvat_val v;
+    unsigned long long id = 0;
+    unsigned sub = 0;
+    int rc;
+
+    lvat_key_watch(&key, kp);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    if (rc == LVAT_ENOTFOUND)
+        return lvat__ref_dec(k, kp, true);
+    if (rc != LVAT_OK)
+        return rc;
+    snprintf(what, sizeof what, "%.*s", (int)v.len, v.p);
+    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
+        return rc;
+    if (sscanf(what, "host %llu", &id) == 1)
+        rc = host_settled(k, id, kp);
+    else if (sscanf(what, "launch s%u %llu", &sub, &id) == 2)
+        rc = lvat__launch_settled(k, sub, id, kp);
+    /* Drop the watch's reference and the notify item's. */
+    if (rc == LVAT_OK)
+        rc = lvat__ref_dec(k, kp, true);
+    if (rc == LVAT_OK)
+        rc = lvat__ref_dec(k, kp, true);
+    return rc;
+}
+
+/* ---- Requests ---- */
+
+lvat_req *
+lvat__req_find(lvat_kernel *k, uint64_t id)
+{
+    for (lvat_req *r = k->requests; r; r = r->next)
+        if (r->id == id)
+            return r;
+    return NULL;
+}
+
+static int
+apply_send(lvat_kernel *k, lvat_req *r)
+{
+    lvat_msg m;
+    char what[48];
+    int rc;
+
+    memset(&m, 0, sizeof m);
+    m.target = r->target;
+    m.methargs.body = r->body.data;
+    m.methargs.body_len = r->body.len;
+    m.methargs.slots = r->slots;
+    m.methargs.nslots = r->nslots;
+    if (r->cb != NULL) {
+        if ((rc = lvat__kp_new(k, LVAT_NO_DECIDER, &m.result)) != LVAT_OK)
+            return rc;
+        snprintf(what, sizeof what, "host %llu", (unsigned long long)r->id);
+        if ((rc = lvat__watch(k, m.result, what)) != LVAT_OK)
+            return rc;
+    }
+    return lvat__send(k, &m);
+}
+
+int
+lvat__req_apply(lvat_kernel *k, lvat_req *r)
+{
+    return r->type == LVAT_REQ_SEND ? apply_send(k, r)
+                                    : lvat__launch_apply(k, r);
+}
+
+static void
+req_free(lvat_req *r)
+{
+    lvat_free(r->method);
+    lvat_buf_free(&r->body);
+    lvat_free(r->slots);
+    lvat__launch_plan_free(r->plan);
+    lvat_free(r);
+}
+
+void
+lvat__requests_committed(lvat_kernel *k)
+{
+    lvat_req **pp = &k->requests;
+
+    /* Applied requests whose answer came (or never will) are finished. */
+    while (*pp) {
+        lvat_req *r = *pp;
+        bool waits =
+            r->type == LVAT_REQ_LAUNCH ? r->lcb != NULL : r->cb != NULL;
+        if (r->applied_epoch != 0 && (r->done || !waits)) {
+            *pp = r->next;
+            req_free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+    k->requests_tail = &k->requests;
+    while (*k->requests_tail)
+        k->requests_tail = &(*k->requests_tail)->next;
+}
+
+void
+lvat__requests_rewind(lvat_kernel *k)
+{
+    for (lvat_req *r = k->requests; r; r = r->next)
+        if (r->applied_epoch == k->block_epoch)
+            r->applied_epoch = 0;
+}
+
+void
+lvat__requests_free(lvat_kernel *k)
+{
+    while (k->requests) {
+        lvat_req *r = k->requests;
+        k->requests = r->next;
+        req_free(r);
+    }
+    k->requests_tail = &k->requests;
+}
+
+int
+lvat__req_queue(lvat_kernel *k, lvat_req *r)
+{
+    r->id = ++k->next_req_id;
+    r->next = NULL;
+    *k->requests_tail = r;
+    k->requests_tail = &r->next;
+    lvat__pump_wake(k);
+    return LVAT_OK;
+}
+
+/* ---- Outputs ---- */
+
+static lvat_output *
+output_new(lvat_kernel *k, lvat_req *r, int kind)
+{
+    lvat_output *o;
+
+    if (k->noutputs == k->capoutputs) {
+        size_t cap = k->capoutputs ? k->capoutputs * 2 : 16;
+        lvat_output *p = lvat_realloc(k->outputs, cap * sizeof *p);
+        if (p == NULL)
+            return NULL;
+        k->outputs = p;
+        k->capoutputs = cap;
+    }
+    o = &k->outputs[k->noutputs++];
+    memset(o, 0, sizeof *o);
+    o->req = r;
+    o->kind = kind;
+    return o;
+}
+
+static int
+copy_value(lvat_output *o, const lvat_capdata *v)
+{
+    char name[LVAT_REF_BUFSIZE];
+
+    if (v == NULL)
+        return LVAT_OK;
+    o->body = lvat_memdup(v->body, v->body_len);
+    o->body_len = v->body_len;
+    o->slots = lvat_calloc(v->nslots ? v->nslots : 1, sizeof *o->slots);
+    if (o->body == NULL || o->slots == NULL)
+        return LVAT_ENOMEM;
+    o->nslots = v->nslots;
+    for (size_t i = 0; i < v->nslots; i++) {
+        lvat_kref_format(v->slots[i], name);
+        if ((o->slots[i] = lvat_strdup(name)) == NULL)
+            return LVAT_ENOMEM;
+    }
+    return LVAT_OK;
+}
+
+int
+lvat__output_result(lvat_kernel *k,
+                    lvat_req *r,
+                    bool rejected,
+                    const lvat_capdata *v)
+{
+    lvat_output *o = output_new(k, r, 0);
+
+    if (o == NULL)
+        return LVAT_ENOMEM;
+    o->status = rejected ? LVAT_EREJECTED : LVAT_OK;
+    return copy_value(o, v);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s ? lvat_strdup(s) : NULL;
+}
+
+int
+lvat__output_launch(lvat_kernel *k,
+                    lvat_req *r,
+                    lvat_launch_event ev,
+                    const char *sub,
+                    lvat_kref root,
+                    lvat_kref kp,
+                    const lvat_capdata *v,
+                    int status,
+                    const char *msg)
+{
+    char name[LVAT_REF_BUFSIZE];
+    lvat_output *o;
+
+    if (r == NULL || r->lcb == NULL)
+        return LVAT_OK;
+    if ((o = output_new(k, r, (int)ev + 1)) == NULL)
+        return LVAT_ENOMEM;
+    o->status = status;
+    o->subcluster = dup_or_null(sub);
+    o->errmsg = dup_or_null(msg);
+    if (!lvat_kref_is_none(root)) {
+        lvat_kref_format(root, name);
+        o->root = lvat_strdup(name);
+    }
+    if (!lvat_kref_is_none(kp)) {
+        lvat_kref_format(kp, name);
+        o->kp = lvat_strdup(name);
+    }
+    return copy_value(o, v);
+}
+
+static void
+output_clear(lvat_output *o)
+{
+    for (size_t i = 0; i < o->nslots; i++)
+        lvat_free(o->slots[i]);
+    lvat_free(o->slots);
+    lvat_free(o->body);
+    lvat_free(o->subcluster);
+    lvat_free(o->root);
+    lvat_free(o->kp);
+    lvat_free(o->errmsg);
+}
+
+void
+lvat__outputs_truncate(lvat_kernel *k, size_t mark)
+{
+    while (k->noutputs > mark)
+        output_clear(&k->outputs[--k->noutputs]);
+}
+
+static void
+fire(lvat_output *o)
+{
+    lvat_value v = {o->body ? o->body : "", o->body_len,
+                    (const char *const *)o->slots, o->nslots};
+    lvat_req *r = o->req;
+
+    if (o->kind == 0) {
+        r->done = true;
+        if (r->cb)
+            r->cb(r->ud, o->status, &v);
+        return;
+    }
+    {
+        lvat_launch_event ev = (lvat_launch_event)(o->kind - 1);
+        lvat_launch_info info;
+        memset(&info, 0, sizeof info);
+        info.subcluster = o->subcluster;
+        info.root = o->root;
+        info.bootstrap_kp = o->kp;
+        info.result = v;
+        info.status = o->status;
+        info.errmsg = o->errmsg;
+        if (ev != LVAT_LAUNCH_STARTED)
+            r->done = true;
+        if (r->lcb)
+            r->lcb(r->ud, ev, &info);
+    }
+}
+
+void
+lvat__outputs_fire(lvat_kernel *k)
+{
+    /* Callbacks may queue new requests but never run the kernel. */
+    k->in_callback = true;
+    for (size_t i = 0; i < k->noutputs; i++)
+        fire(&k->outputs[i]);
+    k->in_callback = false;
+    lvat__outputs_truncate(k, 0);
+}

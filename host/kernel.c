@@ -1,0 +1,348 @@
+/*
+ * The kernel's lifecycle and public entry points (luavat.h): opening and
+ * closing, queueing host requests, running cranks in blocks, and the small
+ * shared helpers (errors, log, counters) every kernel module uses.
+ */
+#include "kernel_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "json.h"
+#include "smallcaps.h"
+
+#define DEFAULT_BLOCK_CRANKS 10000
+#define DEFAULT_BLOCK_MS 200
+#define DEFAULT_BLOCK_BYTES ((size_t)64 << 20)
+#define DEFAULT_VAT_MEMORY ((size_t)64 << 20)
+#define DEFAULT_VAT_TIME_MS 2000
+#define DEFAULT_REAP_INTERVAL 1000
+
+/* ---- Shared helpers ---- */
+
+int
+lvat__fail(lvat_kernel *k, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    k->err.code = code;
+    va_start(ap, fmt);
+    vsnprintf(k->err.msg, sizeof k->err.msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static void
+default_log(void *ud, lvat_log_level level, const char *line, size_t len)
+{
+    LVAT_UNUSED(ud);
+    LVAT_UNUSED(level);
+    fprintf(stderr, "%.*s\n", (int)len, line);
+}
+
+void
+lvat__log(lvat_kernel *k, lvat_log_level level, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    int n = 0;
+
+    if (level > k->opts.log_level)
+        return;
+    if (level == LVAT_LOG_WARN)
+        n = snprintf(line, sizeof line, "luavat: warning: ");
+    else if (level == LVAT_LOG_ERROR)
+        n = snprintf(line, sizeof line, "luavat: error: ");
+    va_start(ap, fmt);
+    n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof line)
+        n = (int)sizeof line - 1;
+    k->opts.log(k->opts.log_ud, level, line, (size_t)n);
+}
+
+uint64_t
+lvat__now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int
+lvat__kv_get_u64(lvat_kernel *k, const char *key, uint64_t *out)
+{
+    lvat_val v;
+    int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key, strlen(key), &v);
+
+    if (rc != LVAT_OK)
+        return rc;
+    if (lvat_parse_u64(v.p, v.len, out) != LVAT_OK)
+        return lvat__fail(k, LVAT_ECORRUPT, "%s: not a number: database may "
+                          "be corrupted", key);
+    return LVAT_OK;
+}
+
+int
+lvat__counter_next(lvat_kernel *k, const char *key, uint64_t *out)
+{
+    char num[24];
+    uint64_t n = 1;
+    int rc = lvat__kv_get_u64(k, key, &n);
+
+    if (rc == LVAT_ENOTFOUND)
+        n = 1;
+    else if (rc != LVAT_OK)
+        return rc;
+    lvat_fmt_u64(num, n + 1);
+    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key, strlen(key), num,
+                     strlen(num), 0);
+    if (rc == LVAT_OK)
+        *out = n;
+    return rc;
+}
+
+const char *
+lvat_kernel_errmsg(const lvat_kernel *k)
+{
+    return k->err.msg[0] ? k->err.msg : lvat_strerror(k->err.code);
+}
+
+/* ---- Options and lifecycle ---- */
+
+void
+lvat_options_init(lvat_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->dir = "./.luavat";
+    o->durability = LVAT_DURABILITY_SYNC;
+    o->log_level = LVAT_LOG_INFO;
+}
+
+static void
+fill_defaults(lvat_options *o)
+{
+    if (o->block_max_cranks == 0)
+        o->block_max_cranks = DEFAULT_BLOCK_CRANKS;
+    if (o->block_max_ms == 0)
+        o->block_max_ms = DEFAULT_BLOCK_MS;
+    if (o->block_max_bytes == 0)
+        o->block_max_bytes = DEFAULT_BLOCK_BYTES;
+    if (o->vat_memory_limit == 0)
+        o->vat_memory_limit = DEFAULT_VAT_MEMORY;
+    if (o->vat_time_limit_ms == 0)
+        o->vat_time_limit_ms = DEFAULT_VAT_TIME_MS;
+    if (o->reap_interval == 0)
+        o->reap_interval = DEFAULT_REAP_INTERVAL;
+    if (o->log == NULL)
+        o->log = default_log;
+}
+
+static int
+open_store(lvat_kernel *k, lvat_errbuf *err)
+{
+    lvat_store_config cfg;
+    int rc;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.dir = k->dir;
+    cfg.map_size = k->opts.map_size;
+    cfg.readonly = k->opts.readonly;
+    cfg.sync = k->opts.durability == LVAT_DURABILITY_NOSYNC
+                   ? LVAT_STORE_NOSYNC
+                   : k->opts.durability == LVAT_DURABILITY_NOMETASYNC
+                         ? LVAT_STORE_NOMETASYNC
+                         : LVAT_STORE_SYNC;
+    rc = lvat_store_open(&cfg, &k->store, err);
+    if (rc == LVAT_OK)
+        rc = lvat_kv_new(k->store, &k->kv, err);
+    return rc;
+}
+
+int
+lvat_kernel_open(const lvat_options *o, lvat_kernel **out, char *err,
+                 size_t errlen)
+{
+    lvat_errbuf eb;
+    lvat_kernel *k;
+    int rc;
+
+    lvat_errbuf_clear(&eb);
+    if (o == NULL || (!o->readonly && o->vat_ops == NULL)) {
+        rc = lvat_errbuf_set(&eb, LVAT_EINVAL, "no vat runtime given");
+        goto report;
+    }
+    k = lvat_calloc(1, sizeof *k);
+    if (k == NULL || (k->dir = lvat_strdup(o->dir ? o->dir : "./.luavat")) ==
+                         NULL) {
+        lvat_free(k);
+        rc = lvat_errbuf_set(&eb, LVAT_ENOMEM, "out of memory");
+        goto report;
+    }
+    k->opts = *o;
+    k->opts.dir = k->dir;
+    fill_defaults(&k->opts);
+    k->ops = o->vat_ops;
+    k->ops_ud = o->vat_ops_ud;
+    k->requests_tail = &k->requests;
+    k->block_epoch = 1;
+    k->block_start_us = lvat__now_us();
+    rc = open_store(k, &eb);
+    if (rc == LVAT_OK && !o->readonly)
+        rc = lvat__kernel_startup(k, &eb);
+    if (rc != LVAT_OK) {
+        lvat_kernel_close(k);
+        goto report;
+    }
+    *out = k;
+    return LVAT_OK;
+report:
+    if (err && errlen)
+        snprintf(err, errlen, "%s", eb.msg[0] ? eb.msg : lvat_strerror(rc));
+    return rc;
+}
+
+void
+lvat_kernel_close(lvat_kernel *k)
+{
+    if (k == NULL)
+        return;
+    lvat__pump_free(k);
+    lvat__vats_free(k);
+    lvat__outputs_truncate(k, 0);
+    lvat_free(k->outputs);
+    lvat__requests_free(k);
+    lvat_kv_free(k->kv);
+    lvat_store_close(k->store);
+    lvat_buf_free(&k->crank.why);
+    lvat_buf_free(&k->crank.exit_info);
+    lvat_free(k->crank.maybe_free);
+    lvat_free(k->dir);
+    lvat_free(k);
+}
+
+/* ---- Blocks ---- */
+
+void
+lvat__block_abort(lvat_kernel *k)
+{
+    lvat_kv_block_abort(k->kv);
+    /* Every vat this block delivered to remembers what the store lost. */
+    for (size_t i = 0; i < k->nvatbuckets; i++)
+        for (lvat_kvat *v = k->vats[i]; v; v = v->next)
+            if (v->block_epoch == k->block_epoch)
+                lvat__vat_unload(k, v);
+    lvat__requests_rewind(k);
+    lvat__outputs_truncate(k, 0);
+    k->crank.has_followup = false;
+    k->block_epoch++;
+    k->block_cranks = 0;
+    k->block_start_us = lvat__now_us();
+}
+
+int
+lvat__block_commit(lvat_kernel *k)
+{
+    lvat_errbuf err;
+    int rc;
+
+    lvat_errbuf_clear(&err);
+    rc = lvat_kv_block_commit(k->kv, &err);
+    if (rc == LVAT_ETXNFULL) {
+        /* Too much for one LMDB transaction: redo the work in shorter
+         * blocks.  The inbox still holds every request of this block. */
+        lvat__block_abort(k);
+        if (k->opts.block_max_cranks > 1)
+            k->opts.block_max_cranks /= 2;
+        lvat__log(k, LVAT_LOG_WARN, "block too large for the store; "
+                  "retrying with blocks of %u cranks",
+                  k->opts.block_max_cranks);
+        return LVAT_OK;
+    }
+    if (rc != LVAT_OK) {
+        lvat__block_abort(k);
+        return lvat__fail(k, rc, "committing to %s failed: %s (no committed "
+                          "work was lost)", k->dir, err.msg);
+    }
+    k->block_epoch++;
+    k->block_cranks = 0;
+    k->block_start_us = lvat__now_us();
+    lvat__outputs_fire(k);
+    lvat__requests_committed(k);
+    return LVAT_OK;
+}
+
+static bool
+block_due(lvat_kernel *k)
+{
+    return k->block_cranks >= k->opts.block_max_cranks ||
+           lvat_kv_block_bytes(k->kv) >= k->opts.block_max_bytes ||
+           lvat__now_us() - k->block_start_us >=
+               (uint64_t)k->opts.block_max_ms * 1000u;
+}
+
+int
+lvat_kernel_step(lvat_kernel *k, uint32_t max_cranks, uint64_t max_us,
+                 uint32_t *ran)
+{
+    uint64_t start = lvat__now_us();
+    uint32_t n = 0;
+    int rc = LVAT_OK;
+
+    if (ran)
+        *ran = 0;
+    if (k->opts.readonly)
+        return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
+    if (k->in_callback)
+        return lvat__fail(k, LVAT_ESTATE, "cannot run the kernel from one of "
+                          "its callbacks");
+    while ((max_cranks == 0 || n < max_cranks) &&
+           (max_us == 0 || lvat__now_us() - start < max_us)) {
+        bool did;
+        rc = lvat__crank_run(k, &did);
+        if (rc != LVAT_OK) {
+            lvat__block_abort(k);
+            return rc;
+        }
+        if (!did)
+            break;
+        n++;
+        k->block_cranks++;
+        if (block_due(k) && (rc = lvat__block_commit(k)) != LVAT_OK)
+            return rc;
+    }
+    rc = lvat__block_commit(k);
+    if (ran)
+        *ran = n;
+    return rc;
+}
+
+size_t
+lvat_kernel_pending(lvat_kernel *k)
+{
+    uint64_t n = 0;
+    size_t reqs = 0;
+
+    for (lvat_req *r = k->requests; r; r = r->next)
+        reqs += r->applied_epoch == 0;
+    if (k->opts.readonly || lvat__runq_length(k, &n) != LVAT_OK)
+        n = 0;
+    return reqs + (size_t)n + (k->crank.has_followup ? 1 : 0) +
+           (k->gc_pending ? 1 : 0);
+}
+
+int
+lvat_kernel_run(lvat_kernel *k)
+{
+    int rc;
+    uint32_t ran;
+
+    do {
+        rc = lvat_kernel_step(k, 0, 0, &ran);
+    } while (rc == LVAT_OK && (ran > 0 || lvat_kernel_pending(k) > 0));
+    return rc;
+}

@@ -1,0 +1,267 @@
+/*
+ * Public requests of luavat.h: launches, messages and rendering values,
+ * plus the housekeeping an open does before any crank runs.  Requests are
+ * checked here, synchronously, so a bad config or argument fails at once
+ * without touching the store.
+ */
+#include "kernel_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "json.h"
+#include "smallcaps.h"
+
+/* ---- Open ---- */
+
+/* Host waits die with the process that made them: forget them. */
+static int
+drop_host_watches(lvat_kernel *k)
+{
+    char from[LVAT_KEY_MAX + 1] = "watch.";
+    size_t flen = 6;
+    int rc;
+
+    for (bool first = true;; first = false) {
+        lvat_val key, val;
+        lvat_kref kp;
+        rc = lvat_kv_next(k->kv, LVAT_DB_KERNEL, from, flen, first, "watch.",
+                          6, &key, &val);
+        if (rc != LVAT_OK)
+            return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+        memcpy(from, key.p, key.len);
+        flen = key.len;
+        if (val.len < 5 || memcmp(val.p, "host ", 5) != 0 ||
+            lvat_kref_parse(from + 6, flen - 6, &kp) != LVAT_OK)
+            continue;
+        if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, from, flen)) ||
+            (rc = lvat__ref_dec(k, kp, true)))
+            return rc;
+    }
+}
+
+int
+lvat__kernel_startup(lvat_kernel *k, lvat_errbuf *err)
+{
+    lvat_val key, val;
+    int rc;
+
+    lvat_kv_crank_begin(k->kv);
+    k->crank.active = true;
+    rc = drop_host_watches(k);
+    if (rc == LVAT_OK)
+        rc = lvat__refs_collect(k);
+    k->crank.active = false;
+    if (rc != LVAT_OK) {
+        lvat_kv_crank_abort(k->kv);
+        return lvat_errbuf_set(err, rc, "opening %s: %s", k->dir,
+                               lvat_kernel_errmsg(k));
+    }
+    lvat_kv_crank_commit(k->kv);
+    rc = lvat_kv_block_commit(k->kv, err);
+    if (rc != LVAT_OK)
+        return rc;
+    k->gc_pending = lvat_kv_next(k->kv, LVAT_DB_KERNEL, "gc.", 3, true,
+                                 "gc.", 3, &key, &val) == LVAT_OK;
+    return LVAT_OK;
+}
+
+/* ---- Launch ---- */
+
+static int
+queue_launch(lvat_kernel *k, lvat_launch_plan *plan, lvat_launch_cb cb,
+             void *ud)
+{
+    lvat_req *r = lvat_calloc(1, sizeof *r);
+
+    if (r == NULL) {
+        lvat__launch_plan_free(plan);
+        return lvat__fail(k, LVAT_ENOMEM, "out of memory");
+    }
+    r->type = LVAT_REQ_LAUNCH;
+    r->plan = plan;
+    r->lcb = cb;
+    r->ud = ud;
+    return lvat__req_queue(k, r);
+}
+
+int
+lvat_kernel_launch_file(lvat_kernel *k, const char *path, lvat_launch_cb cb,
+                        void *ud)
+{
+    lvat_launch_plan *plan;
+    lvat_errbuf err;
+    int rc;
+
+    if (k->opts.readonly)
+        return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
+    lvat_errbuf_clear(&err);
+    rc = lvat__plan_from_file(path, &plan, &err);
+    if (rc != LVAT_OK)
+        return lvat__fail(k, rc, "%s", err.msg);
+    return queue_launch(k, plan, cb, ud);
+}
+
+int
+lvat_kernel_launch_json(lvat_kernel *k, const char *json, size_t len,
+                        const char *base_dir, lvat_launch_cb cb, void *ud)
+{
+    lvat_launch_plan *plan;
+    lvat_errbuf err;
+    int rc;
+
+    if (k->opts.readonly)
+        return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
+    lvat_errbuf_clear(&err);
+    rc = lvat__plan_from_json(json, len, base_dir ? base_dir : ".",
+                              "(text)", &plan, &err);
+    if (rc != LVAT_OK)
+        return lvat__fail(k, rc, "%s", err.msg);
+    return queue_launch(k, plan, cb, ud);
+}
+
+/* ---- Messages ---- */
+
+static int
+check_target(lvat_kernel *k, const char *target, lvat_kref *out)
+{
+    lvat_kobj o;
+    lvat_kprom p;
+    int rc;
+
+    if (target == NULL ||
+        lvat_kref_parse(target, strlen(target), out) != LVAT_OK)
+        return lvat__fail(k, LVAT_EINVAL, "%s is not a kref (like ko7 or kp3)",
+                          target ? target : "(null)");
+    if (lvat_kref_is_promise(*out)) {
+        rc = lvat__kp_get(k, *out, &p);
+        if (rc == LVAT_OK)
+            lvat__kp_release(&p);
+    } else {
+        rc = lvat__ko_get(k, *out, &o);
+    }
+    if (rc == LVAT_ENOTFOUND)
+        return lvat__fail(k, rc, "%s: no such object or promise", target);
+    return rc;
+}
+
+static int
+build_methargs(lvat_kernel *k, const char *method, const char *args_json,
+               lvat_req *r)
+{
+    lvat_json *args = NULL, *pair = NULL;
+    char why[200];
+    int rc = LVAT_OK;
+
+    if (args_json != NULL && args_json[0] != '\0')
+        rc = lvat_json_parse(args_json, strlen(args_json), false, &args, why,
+                             sizeof why);
+    else
+        args = lvat_json_new(LVAT_JSON_ARRAY_BEGIN);
+    if (rc == LVAT_ESYNTAX)
+        return lvat__fail(k, LVAT_EINVAL, "arguments: %s", why);
+    if (rc != LVAT_OK || args == NULL)
+        return lvat__fail(k, LVAT_ENOMEM, "out of memory");
+    if (!lvat_json_is_array(args)) {
+        lvat_json_free(args);
+        return lvat__fail(k, LVAT_EINVAL,
+                          "arguments must be a JSON array, like [1, \"two\"]");
+    }
+    pair = lvat_json_new(LVAT_JSON_ARRAY_BEGIN);
+    if (pair == NULL ||
+        lvat_json_append(pair, lvat_json_new_str(method, strlen(method))) ||
+        lvat_json_append(pair, args)) {
+        lvat_json_free(pair);
+        return lvat__fail(k, LVAT_ENOMEM, "out of memory");
+    }
+    rc = lvat_sc_from_json(pair, &r->body, &r->slots, &r->nslots, why,
+                           sizeof why);
+    lvat_json_free(pair);
+    if (rc != LVAT_OK)
+        return lvat__fail(k, rc, "arguments: %s", why);
+    return LVAT_OK;
+}
+
+int
+lvat_kernel_queue_message(lvat_kernel *k, const char *target,
+                          const char *method, const char *args_json,
+                          lvat_result_cb cb, void *ud)
+{
+    lvat_req *r;
+    int rc;
+
+    if (k->opts.readonly)
+        return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
+    if (method == NULL)
+        return lvat__fail(k, LVAT_EINVAL, "no method name given");
+    if ((r = lvat_calloc(1, sizeof *r)) == NULL)
+        return lvat__fail(k, LVAT_ENOMEM, "out of memory");
+    r->type = LVAT_REQ_SEND;
+    r->cb = cb;
+    r->ud = ud;
+    if ((rc = check_target(k, target, &r->target)) != LVAT_OK ||
+        (rc = build_methargs(k, method, args_json, r)) != LVAT_OK) {
+        lvat_buf_free(&r->body);
+        lvat_free(r->slots);
+        lvat_free(r);
+        return rc;
+    }
+    /* Checking each slot names something real keeps the host honest. */
+    for (size_t i = 0; i < r->nslots; i++) {
+        char name[LVAT_REF_BUFSIZE];
+        lvat_kref tmp;
+        lvat_kref_format(r->slots[i], name);
+        if ((rc = check_target(k, name, &tmp)) != LVAT_OK) {
+            lvat_buf_free(&r->body);
+            lvat_free(r->slots);
+            lvat_free(r);
+            return rc;
+        }
+    }
+    return lvat__req_queue(k, r);
+}
+
+/* ---- Rendering ---- */
+
+static const char *
+promise_state(void *ud, lvat_kref kp)
+{
+    lvat_kernel *k = ud;
+    lvat_kprom p;
+
+    if (lvat__kp_get(k, kp, &p) != LVAT_OK)
+        return "gone";
+    lvat__kp_release(&p);
+    return p.state == 'u' ? "pending" : p.state == 'f' ? "fulfilled"
+                                                        : "rejected";
+}
+
+char *
+lvat_value_render(lvat_kernel *k, const lvat_value *v)
+{
+    lvat_buf b = LVAT_BUF_INIT;
+    lvat_kref *slots = lvat_calloc(v->nslots ? v->nslots : 1, sizeof *slots);
+    char *out = NULL;
+
+    if (slots == NULL)
+        return NULL;
+    for (size_t i = 0; i < v->nslots; i++)
+        lvat_kref_parse(v->slots[i], strlen(v->slots[i]), &slots[i]);
+    if (lvat_sc_render(&b, v->body, v->body_len, slots, v->nslots,
+                       k ? promise_state : NULL, k) == LVAT_ENOMEM) {
+        lvat_buf_free(&b);
+    } else {
+        size_t len;
+        char *s = lvat_buf_take(&b, &len);
+        if (s != NULL) {
+            out = malloc(len + 1);
+            if (out)
+                memcpy(out, s, len + 1);
+            lvat_free(s);
+        }
+    }
+    lvat_free(slots);
+    return out;
+}

@@ -1,0 +1,109 @@
+/*
+ * The kernel object table: ko<N> -> "<owner> <reachable> <recognizable>".
+ * Owners are vats or the kernel (services); "-" marks an orphan whose
+ * owner is gone.  Counting rules live in refs.c.
+ */
+#include "kernel_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int
+parse_kobj(const char *p, size_t len, lvat_kobj *o)
+{
+    const char *end = p + len, *sp;
+    uint64_t nums[2];
+
+    sp = memchr(p, ' ', len);
+    if (sp == NULL)
+        return LVAT_ECORRUPT;
+    o->orphaned = false;
+    if (sp - p == 1 && p[0] == '-') {
+        o->owner = 0;
+        o->orphaned = true;
+    } else if (sp - p == 6 && memcmp(p, "kernel", 6) == 0) {
+        o->owner = LVAT_VATID_KERNEL;
+    } else if (lvat_vatid_parse(p, (size_t)(sp - p), &o->owner) != LVAT_OK) {
+        return LVAT_ECORRUPT;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *q = sp + 1, *next;
+        if (q > end)
+            return LVAT_ECORRUPT;
+        next = memchr(q, ' ', (size_t)(end - q));
+        if (next == NULL)
+            next = end;
+        if (lvat_parse_u64(q, (size_t)(next - q), &nums[i]) != LVAT_OK)
+            return LVAT_ECORRUPT;
+        sp = next;
+    }
+    o->reach = nums[0];
+    o->recog = nums[1];
+    return LVAT_OK;
+}
+
+int
+lvat__ko_get(lvat_kernel *k, lvat_kref ko, lvat_kobj *o)
+{
+    lvat_key key;
+    lvat_val v;
+    int rc;
+
+    lvat_key_kref(&key, ko);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    if (rc != LVAT_OK)
+        return rc;
+    if (parse_kobj(v.p, v.len, o) != LVAT_OK)
+        return lvat__fail(k, LVAT_ECORRUPT,
+                          "%s: bad object record: "
+                          "database may be corrupted",
+                          key.b);
+    return LVAT_OK;
+}
+
+static int
+put_kobj(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o, unsigned flags)
+{
+    char val[96], owner[LVAT_REF_BUFSIZE];
+    lvat_key key;
+    int n;
+
+    if (o->orphaned)
+        strcpy(owner, "-");
+    else
+        lvat_vatid_format(o->owner, owner);
+    n = snprintf(val, sizeof val, "%s %llu %llu", owner,
+                 (unsigned long long)o->reach, (unsigned long long)o->recog);
+    lvat_key_kref(&key, ko);
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, val, (size_t)n,
+                       flags);
+}
+
+int
+lvat__ko_put(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o)
+{
+    return put_kobj(k, ko, o, 0);
+}
+
+int
+lvat__ko_new(lvat_kernel *k, uint32_t owner, lvat_kref *out)
+{
+    lvat_kobj o = {owner, false, 0, 0};
+    uint64_t n;
+    int rc;
+
+    rc = lvat__counter_next(k, "nextObjectId", &n);
+    if (rc != LVAT_OK)
+        return rc;
+    *out = lvat_kref_object(n);
+    return put_kobj(k, *out, &o, LVAT_KV_NEW);
+}
+
+int
+lvat__ko_delete(lvat_kernel *k, lvat_kref ko)
+{
+    lvat_key key;
+
+    lvat_key_kref(&key, ko);
+    return lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+}

@@ -1,0 +1,481 @@
+/*
+ * The kernel promise table.  A record kp<N> reads
+ * "<state> <refs> <decider> <subscribers> <qhead> <qtail>", e.g.
+ * "u 2 v3 v1,kernel 0 1"; a settled promise keeps its value in kp<N>.v and
+ * messages sent to an unresolved one wait in kp<N>.q.<i>.  The decider
+ * index v<N>.d.<kp> lets a dying vat's promises be found without a scan.
+ */
+#include "kernel_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "smallcaps.h"
+
+#define MAX_CHAIN 10000
+
+/* ---- Record text ---- */
+
+static int
+parse_endpoint(const char *p, size_t len, uint32_t *out)
+{
+    if (len == 1 && p[0] == '-') {
+        *out = LVAT_NO_DECIDER;
+        return LVAT_OK;
+    }
+    if (len == 6 && memcmp(p, "kernel", 6) == 0) {
+        *out = LVAT_VATID_KERNEL;
+        return LVAT_OK;
+    }
+    return lvat_vatid_parse(p, len, out);
+}
+
+static int
+parse_subs(lvat_kprom *p, const char *s, size_t len)
+{
+    size_t n = 1;
+
+    if (len == 1 && s[0] == '-')
+        return LVAT_OK;
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == ',';
+    if (n > LVAT_ARRAY_LEN(p->subs_inline)) {
+        p->subs = lvat_malloc(n * sizeof *p->subs);
+        if (p->subs == NULL)
+            return LVAT_ENOMEM;
+    }
+    for (const char *end = s + len; s < end;) {
+        const char *c = memchr(s, ',', (size_t)(end - s));
+        const char *e = c ? c : end;
+        if (parse_endpoint(s, (size_t)(e - s), &p->subs[p->nsubs]) ||
+            p->subs[p->nsubs] == LVAT_NO_DECIDER)
+            return LVAT_ECORRUPT;
+        p->nsubs++;
+        s = c ? c + 1 : end;
+    }
+    return LVAT_OK;
+}
+
+static int
+parse_kprom(const char *s, size_t len, lvat_kprom *p)
+{
+    const char *f[6], *end = s + len;
+    size_t fl[6];
+    int nf = 0, rc;
+
+    memset(p, 0, sizeof *p);
+    p->subs = p->subs_inline;
+    while (s <= end && nf < 6) {
+        const char *sp = memchr(s, ' ', (size_t)(end - s));
+        const char *e = sp ? sp : end;
+        f[nf] = s;
+        fl[nf++] = (size_t)(e - s);
+        s = e + 1;
+    }
+    if (nf != 6 || fl[0] != 1 ||
+        (f[0][0] != 'u' && f[0][0] != 'f' && f[0][0] != 'r'))
+        return LVAT_ECORRUPT;
+    p->state = f[0][0];
+    if (lvat_parse_u64(f[1], fl[1], &p->refs) ||
+        parse_endpoint(f[2], fl[2], &p->decider) ||
+        lvat_parse_u64(f[4], fl[4], &p->qhead) ||
+        lvat_parse_u64(f[5], fl[5], &p->qtail))
+        return LVAT_ECORRUPT;
+    rc = parse_subs(p, f[3], fl[3]);
+    if (rc != LVAT_OK)
+        lvat__kp_release(p);
+    return rc;
+}
+
+static void
+put_endpoint(lvat_buf *b, uint32_t ep)
+{
+    char tmp[LVAT_REF_BUFSIZE];
+
+    if (ep == LVAT_NO_DECIDER)
+        lvat_buf_putc(b, '-');
+    else
+        lvat_buf_append(b, tmp, lvat_vatid_format(ep, tmp));
+}
+
+static int
+put_kprom(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p, unsigned flags)
+{
+    char small[128];
+    lvat_buf b = {small, 0, sizeof small, 0};
+    lvat_key key;
+    int rc;
+
+    /* The buffer starts on the stack; lvat_buf grows it onto the heap
+     * only for long subscriber lists. */
+    b.data[0] = '\0';
+    lvat_buf_putc(&b, p->state);
+    lvat_buf_putc(&b, ' ');
+    lvat_buf_put_u64(&b, p->refs);
+    lvat_buf_putc(&b, ' ');
+    put_endpoint(&b, p->decider);
+    lvat_buf_putc(&b, ' ');
+    for (size_t i = 0; i < p->nsubs; i++) {
+        if (i)
+            lvat_buf_putc(&b, ',');
+        put_endpoint(&b, p->subs[i]);
+    }
+    if (p->nsubs == 0)
+        lvat_buf_putc(&b, '-');
+    lvat_buf_putc(&b, ' ');
+    lvat_buf_put_u64(&b, p->qhead);
+    lvat_buf_putc(&b, ' ');
+    lvat_buf_put_u64(&b, p->qtail);
+    lvat_key_kref(&key, kp);
+    rc = b.oom ? LVAT_ENOMEM
+               : lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data, b.len,
+                             flags);
+    if (b.data != small)
+        lvat_free(b.data);
+    return rc;
+}
+
+/* ---- Records ---- */
+
+void
+lvat__kp_release(lvat_kprom *p)
+{
+    if (p->subs != p->subs_inline)
+        lvat_free(p->subs);
+    p->subs = p->subs_inline;
+    p->nsubs = 0;
+}
+
+int
+lvat__kp_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *p)
+{
+    lvat_key key;
+    lvat_val v;
+    int rc;
+
+    lvat_key_kref(&key, kp);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    if (rc != LVAT_OK)
+        return rc;
+    rc = parse_kprom(v.p, v.len, p);
+    if (rc == LVAT_ECORRUPT)
+        return lvat__fail(k, rc,
+                          "%s: bad promise record: database may be "
+                          "corrupted",
+                          key.b);
+    return rc;
+}
+
+int
+lvat__kp_put(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p)
+{
+    return put_kprom(k, kp, p, 0);
+}
+
+static int
+decider_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add)
+{
+    lvat_key key;
+
+    if (vat == LVAT_NO_DECIDER || vat == LVAT_VATID_KERNEL)
+        return LVAT_OK;
+    lvat_key_vat_decider(&key, vat, kp);
+    if (add)
+        return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, "", 0, 0);
+    return lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+}
+
+int
+lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out)
+{
+    lvat_kprom p;
+    uint64_t n;
+    int rc;
+
+    memset(&p, 0, sizeof p);
+    p.subs = p.subs_inline;
+    p.state = 'u';
+    p.decider = decider;
+    rc = lvat__counter_next(k, "nextPromiseId", &n);
+    if (rc != LVAT_OK)
+        return rc;
+    *out = lvat_kref_promise(n);
+    rc = put_kprom(k, *out, &p, LVAT_KV_NEW);
+    if (rc == LVAT_OK)
+        rc = decider_index(k, decider, *out, true);
+    return rc;
+}
+
+int
+lvat__kp_set_decider(lvat_kernel *k,
+                     lvat_kref kp,
+                     lvat_kprom *p,
+                     uint32_t decider)
+{
+    int rc;
+
+    if (p->decider == decider)
+        return LVAT_OK;
+    rc = decider_index(k, p->decider, kp, false);
+    if (rc == LVAT_OK)
+        rc = decider_index(k, decider, kp, true);
+    p->decider = decider;
+    return rc;
+}
+
+int
+lvat__kp_add_sub(lvat_kprom *p, uint32_t vat)
+{
+    uint32_t *subs;
+
+    for (size_t i = 0; i < p->nsubs; i++)
+        if (p->subs[i] == vat)
+            return LVAT_OK;
+    if (p->nsubs < LVAT_ARRAY_LEN(p->subs_inline)) {
+        p->subs[p->nsubs++] = vat;
+        return LVAT_OK;
+    }
+    subs = lvat_malloc((p->nsubs + 1) * sizeof *subs);
+    if (subs == NULL)
+        return LVAT_ENOMEM;
+    memcpy(subs, p->subs, p->nsubs * sizeof *subs);
+    if (p->subs != p->subs_inline)
+        lvat_free(p->subs);
+    p->subs = subs;
+    p->subs[p->nsubs++] = vat;
+    return LVAT_OK;
+}
+
+/* ---- Values and chains ---- */
+
+int
+lvat__kp_value(lvat_kernel *k, lvat_kref kp, lvat_capdata *out)
+{
+    lvat_key key;
+    lvat_val v;
+    int rc;
+
+    lvat_key_kp_value(&key, kp);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    if (rc == LVAT_OK)
+        rc = lvat_capdata_decode(v.p, v.len, out);
+    if (rc == LVAT_ENOTFOUND || rc == LVAT_ECORRUPT)
+        return lvat__fail(k, LVAT_ECORRUPT,
+                          "%s: settled promise has no "
+                          "value: database may be corrupted",
+                          key.b);
+    return rc;
+}
+
+/* True when a value is exactly one promise: body "#\"&0\"" with one slot. */
+static bool
+is_promise_value(const char *body,
+                 size_t blen,
+                 const lvat_kref *slots,
+                 size_t nslots)
+{
+    return nslots == 1 && lvat_kref_is_promise(slots[0]) && blen == 5 &&
+           memcmp(body, "#\"&0\"", 5) == 0;
+}
+
+int
+lvat__kp_follow(lvat_kernel *k, lvat_kref kp, lvat_kref *final, lvat_kprom *p)
+{
+    for (int hops = 0; hops < MAX_CHAIN; hops++) {
+        lvat_capdata v;
+        bool next;
+        int rc = lvat__kp_get(k, kp, p);
+        if (rc != LVAT_OK || p->state != 'f')
+            break;
+        rc = lvat__kp_value(k, kp, &v);
+        if (rc != LVAT_OK) {
+            lvat__kp_release(p);
+            return rc;
+        }
+        next = is_promise_value(v.body, v.body_len, v.slots, v.nslots);
+        if (next) {
+            kp = v.slots[0];
+            lvat__kp_release(p);
+        }
+        lvat_capdata_free_slots(&v);
+        if (!next)
+            break;
+    }
+    *final = kp;
+    return lvat__kp_get(k, kp, p);
+}
+
+/* Would fulfilling `kp` to promise `target` close a cycle? */
+static int
+makes_cycle(lvat_kernel *k, lvat_kref kp, lvat_kref target, bool *cycle)
+{
+    lvat_kprom p;
+    lvat_kref end;
+    int rc;
+
+    *cycle = lvat_kref_eq(kp, target);
+    if (*cycle)
+        return LVAT_OK;
+    rc = lvat__kp_follow(k, target, &end, &p);
+    if (rc == LVAT_ENOTFOUND)
+        return LVAT_OK;
+    if (rc != LVAT_OK)
+        return rc;
+    lvat__kp_release(&p);
+    *cycle = lvat_kref_eq(end, kp);
+    return LVAT_OK;
+}
+
+/* ---- Settling ---- */
+
+static int
+notify_subscribers(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p)
+{
+    for (size_t i = 0; i < p->nsubs; i++) {
+        lvat_item it;
+        int rc;
+        memset(&it, 0, sizeof it);
+        it.type = p->subs[i] == LVAT_VATID_KERNEL ? LVAT_ITEM_KNOTIFY
+                                                  : LVAT_ITEM_NOTIFY;
+        it.vat = p->subs[i];
+        it.kp = kp;
+        if ((rc = lvat__ref_inc(k, kp, true)) != LVAT_OK ||
+            (rc = lvat__runq_push(k, &it)) != LVAT_OK)
+            return rc;
+    }
+    return LVAT_OK;
+}
+
+static int
+requeue_parked(lvat_kernel *k, lvat_kref kp, lvat_kprom *p)
+{
+    for (uint64_t i = p->qhead; i < p->qtail; i++) {
+        lvat_key key;
+        lvat_val v;
+        lvat_buf b;
+        int rc;
+
+        lvat_key_kp_queue(&key, kp, i);
+        rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+        if (rc != LVAT_OK)
+            return rc == LVAT_ENOTFOUND ? LVAT_ECORRUPT : rc;
+        b.data = (char *)v.p;
+        b.len = v.len;
+        rc = lvat__runq_push_encoded(k, &b);
+        if (rc == LVAT_OK)
+            rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+        if (rc != LVAT_OK)
+            return rc;
+    }
+    p->qhead = p->qtail = 0;
+    return LVAT_OK;
+}
+
+static int
+store_value(lvat_kernel *k,
+            lvat_kref kp,
+            const char *body,
+            size_t blen,
+            const lvat_kref *slots,
+            size_t nslots)
+{
+    lvat_buf b = LVAT_BUF_INIT;
+    lvat_key key;
+    int rc;
+
+    lvat_key_kp_value(&key, kp);
+    rc = lvat_capdata_encode(&b, body, blen, slots, nslots);
+    if (rc == LVAT_OK)
+        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data, b.len,
+                         LVAT_KV_NEW);
+    lvat_buf_free(&b);
+    if (rc == LVAT_OK)
+        rc = lvat__refs_inc(k, slots, nslots);
+    return rc;
+}
+
+int
+lvat__kp_resolve(lvat_kernel *k,
+                 lvat_kref kp,
+                 bool rejected,
+                 const char *body,
+                 size_t blen,
+                 const lvat_kref *slots,
+                 size_t nslots)
+{
+    lvat_buf err = LVAT_BUF_INIT;
+    lvat_kprom p;
+    bool cycle = false;
+    int rc;
+
+    if (!rejected && is_promise_value(body, blen, slots, nslots) &&
+        (rc = makes_cycle(k, kp, slots[0], &cycle)) != LVAT_OK)
+        return rc;
+    if (cycle) {
+        char name[LVAT_REF_BUFSIZE];
+        lvat_buf msg = LVAT_BUF_INIT;
+        lvat_kref_format(kp, name);
+        lvat_buf_printf(&msg,
+                        "[KERNEL:PROMISE_CYCLE] %s was resolved to a "
+                        "promise that resolves back to it",
+                        name);
+        rc = lvat_sc_error_body(&err, msg.data, msg.len);
+        lvat_buf_free(&msg);
+        if (rc != LVAT_OK)
+            goto done;
+        body = err.data;
+        blen = err.len;
+        slots = NULL;
+        nslots = 0;
+        rejected = true;
+    }
+    if ((rc = lvat__kp_get(k, kp, &p)) != LVAT_OK)
+        goto done;
+    if (LVAT_NEVER(p.state != 'u')) {
+        rc = LVAT_ESTATE;
+    } else if ((rc = store_value(k, kp, body, blen, slots, nslots)) ==
+                   LVAT_OK &&
+               (rc = lvat__kp_set_decider(k, kp, &p, LVAT_NO_DECIDER)) ==
+                   LVAT_OK &&
+               (rc = notify_subscribers(k, kp, &p)) == LVAT_OK &&
+               (rc = requeue_parked(k, kp, &p)) == LVAT_OK) {
+        p.state = rejected ? 'r' : 'f';
+        lvat__kp_release(&p);
+        rc = lvat__kp_put(k, kp, &p);
+    }
+    lvat__kp_release(&p);
+done:
+    lvat_buf_free(&err);
+    return rc;
+}
+
+int
+lvat__kp_reject_msg(lvat_kernel *k, lvat_kref kp, const char *msg)
+{
+    lvat_buf b = LVAT_BUF_INIT;
+    int rc = lvat_sc_error_body(&b, msg, strlen(msg));
+
+    if (rc == LVAT_OK)
+        rc = lvat__kp_resolve(k, kp, true, b.data, b.len, NULL, 0);
+    lvat_buf_free(&b);
+    return rc;
+}
+
+int
+lvat__kp_park(lvat_kernel *k,
+              lvat_kref kp,
+              lvat_kprom *p,
+              const lvat_buf *encoded_item)
+{
+    lvat_key key;
+    int rc;
+
+    lvat_key_kp_queue(&key, kp, p->qtail);
+    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, encoded_item->data,
+                     encoded_item->len, LVAT_KV_NEW);
+    if (rc != LVAT_OK)
+        return rc;
+    p->qtail++;
+    return lvat__kp_put(k, kp, p);
+}

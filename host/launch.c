@@ -1,0 +1,359 @@
+/*
+ * The cranks of a launch after its records exist (see subcluster.c):
+ * starting each vat, sending bootstrap, and finishing or tearing down when
+ * the bootstrap result settles or a vat fails to start.
+ */
+#include "kernel_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "json.h"
+#include "smallcaps.h"
+
+/* ---- Small record helpers ---- */
+
+static int
+read_json(lvat_kernel *k, const lvat_key *key, lvat_json **out)
+{
+    lvat_val v;
+    int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key->b, key->n, &v);
+
+    if (rc != LVAT_OK)
+        return rc;
+    rc = lvat_json_parse(v.p, v.len, false, out, NULL, 0);
+    if (rc == LVAT_ESYNTAX)
+        return lvat__fail(k, LVAT_ECORRUPT,
+                          "%s: bad record: database may be "
+                          "corrupted",
+                          key->b);
+    return rc;
+}
+
+static int
+write_json(lvat_kernel *k, const lvat_key *key, const lvat_json *j)
+{
+    lvat_buf b = LVAT_BUF_INIT;
+    int rc = lvat_json_write(&b, j);
+
+    if (rc == LVAT_OK)
+        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key->b, key->n, b.data, b.len,
+                         0);
+    lvat_buf_free(&b);
+    return rc;
+}
+
+static int
+set_str(lvat_json *obj, const char *key, const char *val)
+{
+    lvat_json *s = lvat_json_new_str(val, strlen(val));
+
+    return s ? lvat_json_set(obj, key, s) : LVAT_ENOMEM;
+}
+
+static uint32_t
+json_vat(const lvat_json *j)
+{
+    uint32_t id = 0;
+
+    if (j && j->type == LVAT_JSON_STRING)
+        lvat_vatid_parse(j->str, j->len, &id);
+    return id;
+}
+
+static int
+vat_sub(lvat_kernel *k, uint32_t vat, uint32_t *sub)
+{
+    char sid[32];
+    int rc = lvat__vat_subcluster(k, vat, sid, sizeof sid);
+
+    if (rc != LVAT_OK)
+        return rc;
+    return lvat_subid_parse(sid, strlen(sid), sub) == LVAT_OK ? LVAT_OK
+                                                              : LVAT_ENOTFOUND;
+}
+
+static lvat_req *
+sub_request(lvat_kernel *k, const lvat_json *sub)
+{
+    const lvat_json *r = lvat_json_get(sub, "request");
+
+    return r && r->type == LVAT_JSON_INT ? lvat__req_find(k, (uint64_t)r->i)
+                                         : NULL;
+}
+
+/* ---- Teardown ---- */
+
+static int
+teardown(lvat_kernel *k, uint32_t sub, const lvat_json *rec, const char *reason)
+{
+    const lvat_json *order = lvat_json_get(rec, "order");
+    lvat_key key;
+    int rc;
+
+    /* The record goes first, so terminating its vats finds no record to
+     * update. */
+    lvat_key_sub(&key, sub);
+    rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+    for (size_t i = order ? order->len : 0; i-- > 0 && rc == LVAT_OK;) {
+        uint32_t vat = json_vat(order->items[i]);
+        if (vat && lvat__vat_alive(k, vat))
+            rc = lvat__vat_terminate(k, vat, reason);
+    }
+    return rc;
+}
+
+int
+lvat__sub_forget_vat(lvat_kernel *k, const char *sid, uint32_t vat)
+{
+    lvat_json *rec = NULL, *vats, *order;
+    const lvat_json *ov, *oo;
+    uint32_t sub;
+    lvat_key key;
+    int rc;
+
+    if (lvat_subid_parse(sid, strlen(sid), &sub) != LVAT_OK)
+        return LVAT_OK;
+    lvat_key_sub(&key, sub);
+    if ((rc = read_json(k, &key, &rec)) != LVAT_OK)
+        return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+    ov = lvat_json_get(rec, "vats");
+    oo = lvat_json_get(rec, "order");
+    vats = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
+    order = lvat_json_new(LVAT_JSON_ARRAY_BEGIN);
+    rc = vats && order ? LVAT_OK : LVAT_ENOMEM;
+    for (size_t i = 0; ov && i < ov->len && rc == LVAT_OK; i++)
+        if (json_vat(ov->items[i]) != vat)
+            rc =
+                lvat_json_set(vats, ov->keys[i], lvat_json_clone(ov->items[i]));
+    for (size_t i = 0; oo && i < oo->len && rc == LVAT_OK; i++)
+        if (json_vat(oo->items[i]) != vat)
+            rc = lvat_json_append(order, lvat_json_clone(oo->items[i]));
+    if (rc == LVAT_OK && order->len == 0) {
+        rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+    } else if (rc == LVAT_OK) {
+        rc = lvat_json_set(rec, "vats", vats);
+        vats = NULL;
+        if (rc == LVAT_OK) {
+            rc = lvat_json_set(rec, "order", order);
+            order = NULL;
+        }
+        if (rc == LVAT_OK)
+            rc = write_json(k, &key, rec);
+    }
+    lvat_json_free(vats);
+    lvat_json_free(order);
+    lvat_json_free(rec);
+    return rc;
+}
+
+/* ---- Bootstrap ---- */
+
+/* Builds #["bootstrap",[{name:$i.vatRoot...},{}]] with sorted names. */
+static int
+bootstrap_args(lvat_kernel *k,
+               const lvat_json *vats,
+               lvat_buf *body,
+               lvat_kref *slots)
+{
+    size_t n = vats->len, order[256];
+    int rc = LVAT_OK;
+
+    if (n > LVAT_ARRAY_LEN(order))
+        return LVAT_ELIMIT;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        while (j > 0 && strcmp(vats->keys[order[j - 1]], vats->keys[i]) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    lvat_buf_puts(body, "#[\"bootstrap\",[{");
+    for (size_t i = 0; i < n && rc == LVAT_OK; i++) {
+        const char *name = vats->keys[order[i]];
+        rc = lvat__clist_lookup_v(k, json_vat(vats->items[order[i]]),
+                                  lvat_vref_root(), &slots[i]);
+        if (i)
+            lvat_buf_putc(body, ',');
+        lvat_sc_put_string(body, name, strlen(name));
+        lvat_buf_printf(body, ":\"$%zu.vatRoot\"", i);
+    }
+    lvat_buf_puts(body, "},{}]]");
+    if (rc == LVAT_ENOTFOUND)
+        rc = lvat__fail(k, LVAT_ECORRUPT,
+                        "a vat of a launching subcluster "
+                        "has no root: database may be corrupted");
+    return rc == LVAT_OK && body->oom ? LVAT_ENOMEM : rc;
+}
+
+static int
+send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
+{
+    const lvat_json *vats = lvat_json_get(rec, "vats");
+    const char *boot = lvat_json_get_str(rec, "bootstrap");
+    lvat_buf body = LVAT_BUF_INIT;
+    lvat_kref slots[256], root;
+    char what[64], name[LVAT_REF_BUFSIZE], sid[32];
+    lvat_msg m;
+    lvat_key key;
+    int rc = bootstrap_args(k, vats, &body, slots);
+
+    memset(&m, 0, sizeof m);
+    if (rc == LVAT_OK)
+        rc = lvat__clist_lookup_v(k, json_vat(lvat_json_get(vats, boot)),
+                                  lvat_vref_root(), &root);
+    if (rc == LVAT_OK)
+        rc = lvat__kp_new(k, LVAT_NO_DECIDER, &m.result);
+    snprintf(what, sizeof what, "launch s%u %lld", sub,
+             (long long)lvat_json_get(rec, "request")->i);
+    if (rc == LVAT_OK)
+        rc = lvat__watch(k, m.result, what);
+    if (rc == LVAT_OK) {
+        m.target = root;
+        m.methargs.body = body.data;
+        m.methargs.body_len = body.len;
+        m.methargs.slots = slots;
+        m.methargs.nslots = vats->len;
+        rc = lvat__send(k, &m);
+    }
+    lvat_buf_free(&body);
+    if (rc == LVAT_OK) {
+        lvat_kref_format(root, name);
+        rc = set_str(rec, "root", name);
+    }
+    if (rc == LVAT_OK) {
+        lvat_kref_format(m.result, name);
+        rc = set_str(rec, "bootstrapKp", name);
+    }
+    lvat_key_sub(&key, sub);
+    if (rc == LVAT_OK)
+        rc = write_json(k, &key, rec);
+    snprintf(sid, sizeof sid, "s%u", sub);
+    if (rc == LVAT_OK)
+        rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_STARTED,
+                                 sid, root, m.result, NULL, LVAT_OK, NULL);
+    return rc;
+}
+
+/* ---- START items ---- */
+
+static int
+next_step(lvat_kernel *k, uint32_t sub, lvat_json *rec, uint32_t vat)
+{
+    const lvat_json *order = lvat_json_get(rec, "order");
+
+    for (size_t i = 0; order && i + 1 < order->len; i++) {
+        if (json_vat(order->items[i]) == vat) {
+            lvat_item it;
+            memset(&it, 0, sizeof it);
+            it.type = LVAT_ITEM_START;
+            it.vat = json_vat(order->items[i + 1]);
+            return lvat__runq_push(k, &it);
+        }
+    }
+    return send_bootstrap(k, sub, rec);
+}
+
+int
+lvat__launch_start_vat(lvat_kernel *k, uint32_t vat)
+{
+    lvat_json *rec = NULL;
+    lvat_kvat *v;
+    lvat_kref root;
+    lvat_key key;
+    uint32_t sub;
+    int rc = vat_sub(k, vat, &sub);
+
+    if (rc == LVAT_ENOTFOUND)
+        return LVAT_OK; /* its launch was torn down meanwhile */
+    lvat_key_sub(&key, sub);
+    if (rc != LVAT_OK || (rc = read_json(k, &key, &rec)) != LVAT_OK)
+        return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+    if ((rc = lvat__ko_new(k, vat, &root)) == LVAT_OK &&
+        (rc = lvat__clist_add_export(k, vat, root, lvat_vref_root())) ==
+            LVAT_OK &&
+        (rc = lvat__vat_get(k, vat, &v)) == LVAT_OK &&
+        (rc = lvat__vat_ensure(k, v)) == LVAT_OK &&
+        (rc = lvat__vat_mark_started(k, vat)) == LVAT_OK)
+        rc = next_step(k, sub, rec, vat);
+    lvat_json_free(rec);
+    return rc;
+}
+
+int
+lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why)
+{
+    lvat_json *rec = NULL;
+    lvat_key key;
+    uint32_t sub;
+    char sid[32], reason[128];
+    int rc = vat_sub(k, vat, &sub);
+
+    lvat_key_sub(&key, sub);
+    if (rc != LVAT_OK || (rc = read_json(k, &key, &rec)) != LVAT_OK)
+        return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+    snprintf(sid, sizeof sid, "s%u", sub);
+    snprintf(reason, sizeof reason,
+             "[KERNEL:VAT_TERMINATED] the launch of %s failed", sid);
+    rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_FAILED, sid,
+                             (lvat_kref){0}, (lvat_kref){0}, NULL, LVAT_EVAT,
+                             why);
+    if (rc == LVAT_OK)
+        rc = teardown(k, sub, rec, reason);
+    lvat_json_free(rec);
+    return rc;
+}
+
+int
+lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
+{
+    lvat_json *rec = NULL;
+    lvat_buf msg = LVAT_BUF_INIT;
+    lvat_capdata v;
+    lvat_kprom p;
+    lvat_kref root = {0};
+    lvat_key key;
+    char sid[32], reason[128];
+    const char *rs;
+    int rc;
+
+    LVAT_UNUSED(req);
+    lvat_key_sub(&key, sub);
+    if ((rc = read_json(k, &key, &rec)) != LVAT_OK)
+        return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+    if ((rc = lvat__kp_get(k, kp, &p)) == LVAT_OK) {
+        lvat__kp_release(&p);
+        rc = lvat__kp_value(k, kp, &v);
+    }
+    if (rc != LVAT_OK)
+        goto done;
+    snprintf(sid, sizeof sid, "s%u", sub);
+    if ((rs = lvat_json_get_str(rec, "root")) != NULL)
+        lvat_kref_parse(rs, strlen(rs), &root);
+    if (p.state == 'f') {
+        rc = set_str(rec, "state", "ready");
+        if (rc == LVAT_OK)
+            rc = write_json(k, &key, rec);
+        if (rc == LVAT_OK)
+            rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_DONE,
+                                     sid, root, kp, &v, LVAT_OK, NULL);
+    } else {
+        if (lvat_sc_error_message(v.body, v.body_len, &msg) != LVAT_OK)
+            lvat_sc_render(&msg, v.body, v.body_len, v.slots, v.nslots, NULL,
+                           NULL);
+        snprintf(reason, sizeof reason,
+                 "[KERNEL:VAT_TERMINATED] the bootstrap of %s failed", sid);
+        rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_FAILED,
+                                 sid, root, kp, &v, LVAT_EREJECTED,
+                                 msg.data ? msg.data : "");
+        if (rc == LVAT_OK)
+            rc = teardown(k, sub, rec, reason);
+    }
+    lvat_capdata_free_slots(&v);
+done:
+    lvat_buf_free(&msg);
+    lvat_json_free(rec);
+    return rc;
+}

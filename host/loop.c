@@ -1,0 +1,93 @@
+/*
+ * libuv glue: an idle handle pumps the kernel in bounded slices (a few
+ * milliseconds, then a commit) while there is work, so I/O callbacks on
+ * the same loop are never starved, and stops when the kernel is idle (an
+ * idle handle keeps the loop spinning).  Queuing work restarts it.
+ */
+#include "kernel_int.h"
+
+#include <uv.h>
+
+#include "alloc.h"
+
+#define SLICE_US 5000
+
+typedef struct lvat_pump {
+    uv_idle_t idle;
+    lvat_kernel *k; /* NULL once detached; the handle may still be closing */
+} lvat_pump;
+
+static void
+on_idle(uv_idle_t *h)
+{
+    lvat_pump *p = h->data;
+    lvat_kernel *k = p->k;
+    int rc;
+
+    if (k == NULL || k->in_callback)
+        return;
+    rc = lvat_kernel_step(k, 0, SLICE_US, NULL);
+    if (rc != LVAT_OK) {
+        lvat__log(k, LVAT_LOG_ERROR, "%s", lvat_kernel_errmsg(k));
+        uv_idle_stop(h);
+        return;
+    }
+    if (lvat_kernel_pending(k) == 0)
+        uv_idle_stop(h);
+}
+
+static void
+on_close(uv_handle_t *h)
+{
+    lvat_free(h->data);
+}
+
+int
+lvat_kernel_attach(lvat_kernel *k, struct uv_loop_s *loop)
+{
+    lvat_pump *p;
+
+    if (k->pump != NULL)
+        return lvat__fail(k, LVAT_EINVAL, "the kernel is already attached "
+                          "to a loop");
+    if (k->opts.readonly)
+        return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
+    p = lvat_calloc(1, sizeof *p);
+    if (p == NULL)
+        return lvat__fail(k, LVAT_ENOMEM, "out of memory");
+    if (uv_idle_init(loop, &p->idle) != 0) {
+        lvat_free(p);
+        return lvat__fail(k, LVAT_EINVAL, "uv_idle_init failed");
+    }
+    p->idle.data = p;
+    p->k = k;
+    k->pump = p;
+    lvat__pump_wake(k);
+    return LVAT_OK;
+}
+
+void
+lvat__pump_wake(lvat_kernel *k)
+{
+    if (k->pump != NULL)
+        uv_idle_start(&k->pump->idle, on_idle);
+}
+
+void
+lvat_kernel_detach(lvat_kernel *k)
+{
+    lvat_pump *p = k->pump;
+
+    if (p == NULL)
+        return;
+    k->pump = NULL;
+    p->k = NULL;
+    uv_idle_stop(&p->idle);
+    uv_close((uv_handle_t *)&p->idle, on_close);
+}
+
+void
+lvat__pump_free(lvat_kernel *k)
+{
+    lvat_kernel_detach(k);
+}

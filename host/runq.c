@@ -1,0 +1,268 @@
+/*
+ * The run queue: queue.run = "<next read> <next write>", items at
+ * queue.run.<N>.  Item text (also used for messages parked on promises):
+ *   send    "s <target> <result or ->\n" then capdata's stored form
+ *   notify  "n v<N> kp<N>"
+ *   start   "v v<N>"
+ *   knotify "k kp<N>"
+ * Sends to an unresolved promise are parked at once, at enqueue time, so
+ * messages to one promise are delivered in the order they were sent.
+ */
+#include "kernel_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+/* ---- Item text ---- */
+
+int
+lvat__item_encode(lvat_buf *b, const lvat_item *it)
+{
+    char tmp[LVAT_REF_BUFSIZE];
+
+    lvat_buf_putc(b, (char)it->type);
+    lvat_buf_putc(b, ' ');
+    switch (it->type) {
+    case LVAT_ITEM_SEND:
+        lvat_buf_append(b, tmp, lvat_kref_format(it->msg.target, tmp));
+        lvat_buf_putc(b, ' ');
+        if (lvat_kref_is_none(it->msg.result))
+            lvat_buf_putc(b, '-');
+        else
+            lvat_buf_append(b, tmp, lvat_kref_format(it->msg.result, tmp));
+        lvat_buf_putc(b, '\n');
+        return lvat_capdata_encode(
+            b, it->msg.methargs.body, it->msg.methargs.body_len,
+            it->msg.methargs.slots, it->msg.methargs.nslots);
+    case LVAT_ITEM_NOTIFY:
+        lvat_buf_append(b, tmp, lvat_vatid_format(it->vat, tmp));
+        lvat_buf_putc(b, ' ');
+        lvat_buf_append(b, tmp, lvat_kref_format(it->kp, tmp));
+        break;
+    case LVAT_ITEM_START:
+        lvat_buf_append(b, tmp, lvat_vatid_format(it->vat, tmp));
+        break;
+    case LVAT_ITEM_KNOTIFY:
+        lvat_buf_append(b, tmp, lvat_kref_format(it->kp, tmp));
+        break;
+    }
+    return b->oom ? LVAT_ENOMEM : LVAT_OK;
+}
+
+/* Splits "a b" at the first space. */
+static int
+two_tokens(const char *p, const char *end, const char **mid)
+{
+    *mid = memchr(p, ' ', (size_t)(end - p));
+    return *mid ? LVAT_OK : LVAT_ECORRUPT;
+}
+
+static int
+decode_send(const char *p, const char *end, lvat_item *it)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p)), *mid;
+
+    if (nl == NULL || two_tokens(p, nl, &mid) != LVAT_OK)
+        return LVAT_ECORRUPT;
+    if (lvat_kref_parse(p, (size_t)(mid - p), &it->msg.target) != LVAT_OK)
+        return LVAT_ECORRUPT;
+    mid++;
+    if (nl - mid == 1 && *mid == '-')
+        it->msg.result.v = 0;
+    else if (lvat_kref_parse(mid, (size_t)(nl - mid), &it->msg.result) ||
+             !lvat_kref_is_promise(it->msg.result))
+        return LVAT_ECORRUPT;
+    return lvat_capdata_decode(nl + 1, (size_t)(end - nl - 1),
+                               &it->msg.methargs);
+}
+
+int
+lvat__item_decode(const char *p, size_t len, lvat_item *it)
+{
+    const char *end = p + len, *mid;
+
+    memset(it, 0, sizeof *it);
+    if (len < 3 || p[1] != ' ')
+        return LVAT_ECORRUPT;
+    it->type = (lvat_item_type)p[0];
+    p += 2;
+    switch (it->type) {
+    case LVAT_ITEM_SEND:
+        return decode_send(p, end, it);
+    case LVAT_ITEM_NOTIFY:
+        if (two_tokens(p, end, &mid) ||
+            lvat_vatid_parse(p, (size_t)(mid - p), &it->vat) ||
+            lvat_kref_parse(mid + 1, (size_t)(end - mid - 1), &it->kp))
+            return LVAT_ECORRUPT;
+        return LVAT_OK;
+    case LVAT_ITEM_START:
+        return lvat_vatid_parse(p, (size_t)(end - p), &it->vat) ? LVAT_ECORRUPT
+                                                                : LVAT_OK;
+    case LVAT_ITEM_KNOTIFY:
+        return lvat_kref_parse(p, (size_t)(end - p), &it->kp) ? LVAT_ECORRUPT
+                                                              : LVAT_OK;
+    }
+    return LVAT_ECORRUPT;
+}
+
+void
+lvat__item_free(lvat_item *it)
+{
+    lvat_capdata_free_slots(&it->msg.methargs);
+}
+
+/* ---- Queue ---- */
+
+static int
+get_ptrs(lvat_kernel *k, uint64_t *head, uint64_t *tail)
+{
+    lvat_val v;
+    const char *sp;
+    int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, "queue.run", 9, &v);
+
+    if (rc == LVAT_ENOTFOUND) {
+        *head = *tail = 1;
+        return LVAT_OK;
+    }
+    if (rc != LVAT_OK)
+        return rc;
+    sp = memchr(v.p, ' ', v.len);
+    if (sp == NULL || lvat_parse_u64(v.p, (size_t)(sp - v.p), head) ||
+        lvat_parse_u64(sp + 1, v.len - (size_t)(sp + 1 - v.p), tail))
+        return lvat__fail(k, LVAT_ECORRUPT,
+                          "queue.run: bad record: database may be corrupted");
+    return LVAT_OK;
+}
+
+static int
+put_ptrs(lvat_kernel *k, uint64_t head, uint64_t tail)
+{
+    char text[48];
+    int n = snprintf(text, sizeof text, "%llu %llu", (unsigned long long)head,
+                     (unsigned long long)tail);
+
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, "queue.run", 9, text, (size_t)n,
+                       0);
+}
+
+int
+lvat__runq_push_encoded(lvat_kernel *k, const lvat_buf *b)
+{
+    uint64_t head, tail;
+    lvat_key key;
+    int rc = get_ptrs(k, &head, &tail);
+
+    if (rc != LVAT_OK)
+        return rc;
+    lvat_key_runq_item(&key, tail);
+    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b->data, b->len,
+                     LVAT_KV_NEW);
+    if (rc == LVAT_OK)
+        rc = put_ptrs(k, head, tail + 1);
+    return rc;
+}
+
+int
+lvat__runq_push(lvat_kernel *k, const lvat_item *it)
+{
+    char small[256];
+    lvat_buf b = {small, 0, sizeof small, 0};
+    int rc;
+
+    small[0] = '\0';
+    rc = lvat__item_encode(&b, it);
+    if (rc == LVAT_OK)
+        rc = lvat__runq_push_encoded(k, &b);
+    if (b.data != small)
+        lvat_free(b.data);
+    return rc;
+}
+
+int
+lvat__runq_pop(lvat_kernel *k, lvat_item *it)
+{
+    uint64_t head, tail;
+    lvat_key key;
+    lvat_val v;
+    int rc = get_ptrs(k, &head, &tail);
+
+    if (rc != LVAT_OK)
+        return rc;
+    if (head >= tail)
+        return LVAT_ENOTFOUND;
+    lvat_key_runq_item(&key, head);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    if (rc == LVAT_ENOTFOUND)
+        return lvat__fail(k, LVAT_ECORRUPT,
+                          "%s is missing: database may be "
+                          "corrupted",
+                          key.b);
+    if (rc != LVAT_OK)
+        return rc;
+    /* The value stays readable until the crank ends (kv.h), so the
+     * item's body may point into it. */
+    rc = lvat__item_decode(v.p, v.len, it);
+    if (rc != LVAT_OK)
+        return lvat__fail(k, rc,
+                          "%s: bad queue item: database may be "
+                          "corrupted",
+                          key.b);
+    rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+    if (rc == LVAT_OK)
+        rc = put_ptrs(k, head + 1, tail);
+    if (rc != LVAT_OK)
+        lvat__item_free(it);
+    return rc;
+}
+
+int
+lvat__runq_length(lvat_kernel *k, uint64_t *n)
+{
+    uint64_t head, tail;
+    int rc = get_ptrs(k, &head, &tail);
+
+    if (rc == LVAT_OK)
+        *n = tail > head ? tail - head : 0;
+    return rc;
+}
+
+/* ---- Sending ---- */
+
+int
+lvat__send(lvat_kernel *k, const lvat_msg *m)
+{
+    char small[512];
+    lvat_buf b = {small, 0, sizeof small, 0};
+    lvat_item it;
+    lvat_kprom p;
+    lvat_kref final;
+    int rc;
+
+    small[0] = '\0';
+    memset(&it, 0, sizeof it);
+    it.type = LVAT_ITEM_SEND;
+    it.msg = *m;
+    if ((rc = lvat__ref_inc(k, m->target, true)) != LVAT_OK ||
+        (rc = lvat__ref_inc(k, m->result, true)) != LVAT_OK ||
+        (rc = lvat__refs_inc(k, m->methargs.slots, m->methargs.nslots)) ||
+        (rc = lvat__item_encode(&b, &it)) != LVAT_OK)
+        goto done;
+    if (!lvat_kref_is_promise(m->target)) {
+        rc = lvat__runq_push_encoded(k, &b);
+        goto done;
+    }
+    rc = lvat__kp_follow(k, m->target, &final, &p);
+    if (rc == LVAT_OK) {
+        rc = p.state == 'u' ? lvat__kp_park(k, final, &p, &b)
+                            : lvat__runq_push_encoded(k, &b);
+        lvat__kp_release(&p);
+    } else if (rc == LVAT_ENOTFOUND) {
+        rc = lvat__runq_push_encoded(k, &b); /* the router will splat it */
+    }
+done:
+    if (b.data != small)
+        lvat_free(b.data);
+    return rc;
+}

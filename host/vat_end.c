@@ -1,0 +1,177 @@
+/*
+ * How vats end: an incarnation ends when its Lua heap is thrown away (a
+ * fault, later a restart or an upgrade), and a vat ends when it is
+ * terminated.  Both reject the promises the vat decided, through the
+ * decider index rather than a scan; termination also deletes every key of
+ * the vat and orphans the objects it exported, so messages to them splat.
+ */
+#include "kernel_int.h"
+
+#include <string.h>
+
+#include "alloc.h"
+
+int
+lvat__vat_reject_decided(lvat_kernel *k, uint32_t id, const char *reason)
+{
+    lvat_key prefix;
+    lvat_val key, val;
+    int rc;
+
+    lvat_key_vat_decider(&prefix, id, (lvat_kref){0});
+    for (;;) {
+        char copy[LVAT_KEY_MAX + 1];
+        lvat_kref kp;
+        rc = lvat_kv_next(k->kv, LVAT_DB_KERNEL, prefix.b, prefix.n, true,
+                          prefix.b, prefix.n, &key, &val);
+        if (rc == LVAT_ENOTFOUND)
+            return LVAT_OK;
+        if (rc != LVAT_OK)
+            return rc;
+        memcpy(copy, key.p, key.len);
+        if (lvat_kref_parse(copy + prefix.n, key.len - prefix.n, &kp) ||
+            !lvat_kref_is_promise(kp)) {
+            rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, copy, key.len);
+        } else {
+            /* Rejecting deletes the index entry, so the loop advances;
+             * delete it anyway in case the promise record is gone. */
+            rc = lvat__kp_reject_msg(k, kp, reason);
+            if (rc == LVAT_ENOTFOUND || rc == LVAT_ESTATE)
+                rc = LVAT_OK;
+            if (rc == LVAT_OK)
+                rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, copy, key.len);
+        }
+        if (rc != LVAT_OK)
+            return rc;
+    }
+}
+
+static int
+orphan_object(lvat_kernel *k, lvat_kref ko)
+{
+    lvat_kobj o;
+    int rc = lvat__ko_get(k, ko, &o);
+
+    if (rc != LVAT_OK)
+        return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+    o.orphaned = true;
+    if (o.recog == 0)
+        return lvat__ko_delete(k, ko);
+    return lvat__ko_put(k, ko, &o);
+}
+
+/* Visits the c-list entries of `vat` whose vref key starts with `vprefix`
+ * ("o+", "p+", "" for all): `fn` gets the kref and vref. */
+typedef int (*entry_fn)(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v);
+
+static int
+each_entry(lvat_kernel *k, uint32_t vat, const char *vprefix, entry_fn fn)
+{
+    lvat_key prefix, from;
+    lvat_val key, val;
+    int rc;
+
+    lvat_key_vat_prefix(&prefix, vat);
+    lvat_key_add_str(&prefix, "c.");
+    lvat_key_add_str(&prefix, vprefix);
+    from = prefix;
+    for (bool first = true;; first = false) {
+        lvat_kref r;
+        lvat_vref v;
+        rc = lvat_kv_next(k->kv, LVAT_DB_KERNEL, from.b, from.n, first,
+                          prefix.b, prefix.n, &key, &val);
+        if (rc == LVAT_ENOTFOUND)
+            return LVAT_OK;
+        if (rc != LVAT_OK)
+            return rc;
+        from.n = 0;
+        lvat_key_add(&from, key.p, key.len);
+        /* Only the vref-keyed half ("v3.c.o+5" -> "ko9") is visited. */
+        if (lvat_kref_parse(val.p, val.len, &r) != LVAT_OK)
+            continue;
+        {
+            size_t off = prefix.n - strlen(vprefix);
+            if (lvat_vref_parse(from.b + off, from.n - off, &v) != LVAT_OK)
+                continue;
+        }
+        if ((rc = fn(k, vat, r, v)) != LVAT_OK)
+            return rc;
+    }
+}
+
+static int
+drop_entry(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
+{
+    int rc;
+
+    if (!lvat_kref_is_promise(r) && lvat_vref_is_export(v)) {
+        /* The vat's own object: it has no owner any more. */
+        if ((rc = orphan_object(k, r)) != LVAT_OK)
+            return rc;
+    }
+    return lvat__clist_remove(k, vat, r);
+}
+
+static int
+drop_ephemeral(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
+{
+    /* The root and durable objects live on in the next incarnation;
+     * everything else the old heap exported is gone with it. */
+    if (!lvat_kref_is_promise(r) &&
+        (lvat_vref_num(v) == 0 || lvat_vref_is_durable(v)))
+        return LVAT_OK;
+    return drop_entry(k, vat, r, v);
+}
+
+int
+lvat__vat_end_incarnation(lvat_kernel *k, uint32_t id, const char *reason)
+{
+    lvat_kvat *v = lvat__vat_find(k, id);
+    int rc;
+
+    if (v != NULL)
+        lvat__vat_unload(k, v);
+    rc = lvat__vat_reject_decided(k, id, reason);
+    if (rc == LVAT_OK)
+        rc = each_entry(k, id, "o+", drop_ephemeral);
+    if (rc == LVAT_OK)
+        rc = each_entry(k, id, "p+", drop_ephemeral);
+    return rc;
+}
+
+int
+lvat__vat_terminate(lvat_kernel *k, uint32_t id, const char *reason)
+{
+    lvat_kvat *v = lvat__vat_find(k, id);
+    lvat_key key;
+    char sub[32] = "";
+    int rc;
+
+    if (v != NULL)
+        lvat__vat_unload(k, v);
+    lvat__vat_subcluster(k, id, sub, sizeof sub);
+    if ((rc = lvat__vat_reject_decided(k, id, reason)) != LVAT_OK ||
+        (rc = each_entry(k, id, "", drop_entry)) != LVAT_OK)
+        return rc;
+    lvat_key_vat_prefix(&key, id);
+    if ((rc = lvat_kv_del_prefix(k->kv, LVAT_DB_KERNEL, key.b, key.n, 0,
+                                 NULL)) != LVAT_OK)
+        return rc;
+    lvat_key_gc(&key, id, (lvat_kref){0});
+    if ((rc = lvat_kv_del_prefix(k->kv, LVAT_DB_KERNEL, key.b, key.n, 0,
+                                 NULL)) != LVAT_OK)
+        return rc;
+    lvat_key_vatstore(&key, id, "", 0);
+    if ((rc = lvat_kv_del_prefix(k->kv, LVAT_DB_VATSTORE, key.b, key.n, 0,
+                                 NULL)) != LVAT_OK)
+        return rc;
+    if ((rc = lvat__vat_release_sources(k, id)) != LVAT_OK)
+        return rc;
+    lvat_key_vat_record(&key, id);
+    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
+        return rc;
+    lvat__vat_forget(k, id);
+    if (sub[0] != '\0')
+        rc = lvat__sub_forget_vat(k, sub, id);
+    return rc;
+}
