@@ -76,6 +76,15 @@ int lvat_json_next(lvat_json_parser *jp, lvat_json_tok *tok);
  */
 int lvat_json_skip(lvat_json_parser *jp, const lvat_json_tok *tok);
 
+/*
+ * Reports an error the grammar cannot see (a duplicate key, a value the
+ * caller refuses): puts "line L, column C: <what>" for position `at` (a
+ * pointer into the text) in jp->err, makes every later lvat_json_next fail,
+ * and returns LVAT_ESYNTAX.
+ */
+int lvat_json_fail(lvat_json_parser *jp, const char *at, const char *fmt, ...)
+    LVAT_PRINTF(3, 4);
+
 /* ---- DOM ---- */
 
 typedef struct lvat_json lvat_json;
@@ -110,13 +119,18 @@ bool lvat_json_is_object(const lvat_json *j);
 /*
  * Builders for code that makes documents (status output, records).  Each
  * returns a new owned node or NULL on OOM; add functions take ownership of
- * `value` even when they fail.
+ * `value` even when they fail.  lvat_json_set replaces an existing member.
+ * append/set return LVAT_OK, LVAT_EINVAL (not an array / an object) or
+ * LVAT_ENOMEM, also for a NULL `value`, so a builder can be passed inline.
  */
 lvat_json *lvat_json_new(lvat_json_type type);
 lvat_json *lvat_json_new_str(const char *s, size_t len);
 lvat_json *lvat_json_new_int(int64_t v);
 int lvat_json_append(lvat_json *arr, lvat_json *value);
 int lvat_json_set(lvat_json *obj, const char *key, lvat_json *value);
+/* lvat_json_set for a key of `klen` bytes that may contain NULs. */
+int lvat_json_set_len(lvat_json *obj, const char *key, size_t klen,
+                      lvat_json *value);
 /* Deep copy, or NULL on OOM. */
 lvat_json *lvat_json_clone(const lvat_json *j);
 

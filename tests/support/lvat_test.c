@@ -2,6 +2,7 @@
  * Test support implementation: assertions with luavat error names, and
  * temporary directory and file helpers used by every test binary.
  */
+#define _XOPEN_SOURCE 700
 #include "lvat_test.h"
 
 #include <errno.h>

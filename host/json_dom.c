@@ -1,0 +1,521 @@
+/*
+ * The JSON DOM (a tree of owned lvat_json nodes, built from the pull
+ * parser in json.c or by hand) and the writers, compact and pretty.  The
+ * DOM is for configs, CLI arguments and status output; hot paths (bodies,
+ * Lua values) use the pull parser and the string/number writers directly.
+ */
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "lvat_err.h"
+
+/* ---- Tree ---- */
+
+/*
+ * Item arrays hold cap(len) slots: 4, then the next power of two, so an
+ * append needs to grow only when len is 0 or a power of two >= 4.
+ */
+static bool
+full(size_t n)
+{
+    return n == 0 || (n >= 4 && (n & (n - 1)) == 0);
+}
+
+static int
+grow(lvat_json *c)
+{
+    size_t cap = c->len == 0 ? 4 : c->len * 2;
+    void *p;
+
+    if (!full(c->len))
+        return LVAT_OK;
+    if (cap > SIZE_MAX / sizeof(char *))
+        return LVAT_ENOMEM;
+    p = lvat_realloc(c->items, cap * sizeof *c->items);
+    if (p == NULL)
+        return LVAT_ENOMEM;
+    c->items = p;
+    if (c->type != LVAT_JSON_OBJECT_BEGIN)
+        return LVAT_OK;
+    /* A failure below leaves len alone, so the next grow redoes all three. */
+    p = lvat_realloc(c->keys, cap * sizeof *c->keys);
+    if (p == NULL)
+        return LVAT_ENOMEM;
+    c->keys = p;
+    p = lvat_realloc(c->keylens, cap * sizeof *c->keylens);
+    if (p == NULL)
+        return LVAT_ENOMEM;
+    c->keylens = p;
+    return LVAT_OK;
+}
+
+lvat_json *
+lvat_json_new(lvat_json_type type)
+{
+    lvat_json *j;
+
+    if (type == LVAT_JSON_STRING)
+        return lvat_json_new_str("", 0);
+    j = lvat_calloc(1, sizeof *j);
+    if (j != NULL)
+        j->type = type;
+    return j;
+}
+
+lvat_json *
+lvat_json_new_str(const char *s, size_t len)
+{
+    lvat_json *j = lvat_calloc(1, sizeof *j);
+
+    if (j == NULL)
+        return NULL;
+    j->type = LVAT_JSON_STRING;
+    j->str = lvat_memdup(s, len);
+    if (j->str == NULL) {
+        lvat_free(j);
+        return NULL;
+    }
+    j->len = len;
+    return j;
+}
+
+lvat_json *
+lvat_json_new_int(int64_t v)
+{
+    lvat_json *j = lvat_json_new(LVAT_JSON_INT);
+
+    if (j != NULL) {
+        j->i = v;
+        j->d = (double)v;
+    }
+    return j;
+}
+
+void
+lvat_json_free(lvat_json *j)
+{
+    size_t k;
+
+    if (j == NULL)
+        return;
+    if (j->type == LVAT_JSON_ARRAY_BEGIN || j->type == LVAT_JSON_OBJECT_BEGIN) {
+        for (k = 0; k < j->len; k++) {
+            lvat_json_free(j->items[k]);
+            if (j->keys != NULL)
+                lvat_free(j->keys[k]);
+        }
+    }
+    lvat_free(j->items);
+    lvat_free(j->keys);
+    lvat_free(j->keylens);
+    lvat_free(j->str);
+    lvat_free(j);
+}
+
+int
+lvat_json_append(lvat_json *arr, lvat_json *value)
+{
+    if (!lvat_json_is_array(arr)) {
+        lvat_json_free(value);
+        return LVAT_EINVAL;
+    }
+    if (value == NULL || grow(arr) != LVAT_OK) {
+        lvat_json_free(value);
+        return LVAT_ENOMEM;
+    }
+    arr->items[arr->len++] = value;
+    return LVAT_OK;
+}
+
+static bool
+find_key(const lvat_json *obj, const char *key, size_t klen, size_t *at)
+{
+    size_t k;
+
+    /* Linear: DOM documents are configs and arguments, not bulk data. */
+    for (k = 0; k < obj->len; k++) {
+        if (obj->keylens[k] == klen && memcmp(obj->keys[k], key, klen) == 0) {
+            *at = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+int
+lvat_json_set_len(lvat_json *obj,
+                  const char *key,
+                  size_t klen,
+                  lvat_json *value)
+{
+    char *copy;
+    size_t k;
+
+    if (!lvat_json_is_object(obj)) {
+        lvat_json_free(value);
+        return LVAT_EINVAL;
+    }
+    if (value == NULL) /* a builder that failed inline */
+        return LVAT_ENOMEM;
+    if (find_key(obj, key, klen, &k)) {
+        lvat_json_free(obj->items[k]);
+        obj->items[k] = value;
+        return LVAT_OK;
+    }
+    copy = lvat_memdup(key, klen);
+    if (copy == NULL || grow(obj) != LVAT_OK) {
+        lvat_free(copy);
+        lvat_json_free(value);
+        return LVAT_ENOMEM;
+    }
+    obj->keys[obj->len] = copy;
+    obj->keylens[obj->len] = klen;
+    obj->items[obj->len++] = value;
+    return LVAT_OK;
+}
+
+int
+lvat_json_set(lvat_json *obj, const char *key, lvat_json *value)
+{
+    return lvat_json_set_len(obj, key, strlen(key), value);
+}
+
+const lvat_json *
+lvat_json_get(const lvat_json *obj, const char *key)
+{
+    size_t k;
+
+    if (!lvat_json_is_object(obj) || !find_key(obj, key, strlen(key), &k))
+        return NULL;
+    return obj->items[k];
+}
+
+const char *
+lvat_json_get_str(const lvat_json *obj, const char *key)
+{
+    const lvat_json *v = lvat_json_get(obj, key);
+
+    return v != NULL && v->type == LVAT_JSON_STRING ? v->str : NULL;
+}
+
+bool
+lvat_json_is_array(const lvat_json *j)
+{
+    return j != NULL && j->type == LVAT_JSON_ARRAY_BEGIN;
+}
+
+bool
+lvat_json_is_object(const lvat_json *j)
+{
+    return j != NULL && j->type == LVAT_JSON_OBJECT_BEGIN;
+}
+
+lvat_json *
+lvat_json_clone(const lvat_json *j)
+{
+    lvat_json *c;
+    size_t k;
+    int rc = LVAT_OK;
+
+    if (j->type == LVAT_JSON_STRING)
+        return lvat_json_new_str(j->str, j->len);
+    c = lvat_json_new(j->type);
+    if (c == NULL)
+        return NULL;
+    c->i = j->i;
+    c->d = j->d;
+    for (k = 0; rc == LVAT_OK && k < j->len; k++) {
+        if (j->type == LVAT_JSON_OBJECT_BEGIN)
+            rc = lvat_json_set_len(c, j->keys[k], j->keylens[k],
+                                   lvat_json_clone(j->items[k]));
+        else
+            rc = lvat_json_append(c, lvat_json_clone(j->items[k]));
+    }
+    if (rc != LVAT_OK) {
+        lvat_json_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- DOM parser ---- */
+
+static int
+build(lvat_json_parser *jp, const lvat_json_tok *tok, lvat_json **out);
+
+static int
+build_array(lvat_json_parser *jp, lvat_json *arr)
+{
+    lvat_json_tok tok;
+    lvat_json *child;
+    int rc;
+
+    for (;;) {
+        rc = lvat_json_next(jp, &tok);
+        if (rc != LVAT_OK || tok.type == LVAT_JSON_ARRAY_END)
+            return rc;
+        rc = build(jp, &tok, &child);
+        if (rc == LVAT_OK)
+            rc = lvat_json_append(arr, child);
+        if (rc != LVAT_OK)
+            return rc;
+    }
+}
+
+static int
+build_object(lvat_json_parser *jp, lvat_json *obj)
+{
+    lvat_json_tok tok;
+    lvat_json *child;
+    const char *before;
+    char *key;
+    size_t klen, dup;
+    int rc;
+
+    for (;;) {
+        before = jp->p;
+        rc = lvat_json_next(jp, &tok);
+        if (rc != LVAT_OK || tok.type == LVAT_JSON_OBJECT_END)
+            return rc;
+        if (find_key(obj, tok.str, tok.len, &dup)) {
+            /* Only space and ',' lie between `before` and the key. */
+            return lvat_json_fail(
+                jp, memchr(before, '"', (size_t)(jp->end - before)),
+                "duplicate key \"%.*s\"", tok.len > 40 ? 40 : (int)tok.len,
+                tok.str);
+        }
+        klen = tok.len;
+        key = lvat_memdup(tok.str, klen);
+        if (key == NULL)
+            return LVAT_ENOMEM;
+        rc = lvat_json_next(jp, &tok);
+        if (rc == LVAT_OK)
+            rc = build(jp, &tok, &child);
+        if (rc == LVAT_OK)
+            rc = lvat_json_set_len(obj, key, klen, child);
+        lvat_free(key);
+        if (rc != LVAT_OK)
+            return rc;
+    }
+}
+
+static int
+build(lvat_json_parser *jp, const lvat_json_tok *tok, lvat_json **out)
+{
+    lvat_json *j;
+    int rc = LVAT_OK;
+
+    if (tok->type == LVAT_JSON_STRING)
+        j = lvat_json_new_str(tok->str, tok->len);
+    else
+        j = lvat_json_new(tok->type);
+    if (j == NULL)
+        return LVAT_ENOMEM;
+    j->i = tok->i;
+    j->d = tok->d;
+    if (tok->type == LVAT_JSON_ARRAY_BEGIN)
+        rc = build_array(jp, j);
+    else if (tok->type == LVAT_JSON_OBJECT_BEGIN)
+        rc = build_object(jp, j);
+    if (rc != LVAT_OK) {
+        lvat_json_free(j);
+        return rc;
+    }
+    *out = j;
+    return LVAT_OK;
+}
+
+int
+lvat_json_parse(const char *text,
+                size_t len,
+                bool raw_bytes,
+                lvat_json **out,
+                char *err,
+                size_t errlen)
+{
+    lvat_json_parser jp;
+    lvat_json_tok tok;
+    lvat_json *root = NULL;
+    int rc;
+
+    lvat_json_parser_init(&jp, text, len, raw_bytes);
+    rc = lvat_json_next(&jp, &tok);
+    if (rc == LVAT_OK)
+        rc = build(&jp, &tok, &root);
+    if (rc == LVAT_OK)
+        rc = lvat_json_next(&jp, &tok); /* EOF, or trailing garbage */
+    if (rc == LVAT_ESYNTAX && err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s", jp.err);
+    lvat_json_parser_free(&jp);
+    if (rc != LVAT_OK) {
+        lvat_json_free(root);
+        return rc;
+    }
+    *out = root;
+    return LVAT_OK;
+}
+
+/* ---- Writers ---- */
+
+/* Length of the valid UTF-8 sequence at `u` (lead byte >= 0x80), or 0. */
+static size_t
+utf8_len(const unsigned char *u, size_t avail)
+{
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n, k;
+
+    if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+        n = 2;
+    } else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+        n = 3;
+        lo = u[0] == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+        hi = u[0] == 0xed ? 0x9f : 0xbf; /* no surrogates */
+    } else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+        n = 4;
+        lo = u[0] == 0xf0 ? 0x90 : 0x80;
+        hi = u[0] == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (avail < n || u[1] < lo || u[1] > hi)
+        return 0;
+    for (k = 2; k < n; k++) {
+        if ((u[k] & 0xc0) != 0x80)
+            return 0;
+    }
+    return n;
+}
+
+static void
+put_escape(lvat_buf *b, unsigned char c)
+{
+    static const char from[] = "\"\\\n\t\r\b\f", to[] = "\"\\ntrbf";
+    const char *hit = c != 0 ? strchr(from, c) : NULL;
+    char esc[2] = {'\\', 0};
+
+    if (hit != NULL) {
+        esc[1] = to[hit - from];
+        lvat_buf_append(b, esc, 2);
+    } else {
+        lvat_buf_printf(b, "\\u%04x", (unsigned)c);
+    }
+}
+
+int
+lvat_json_put_string(lvat_buf *b, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, run = 0, n;
+
+    lvat_buf_putc(b, '"');
+    while (i < len) {
+        if (u[i] >= 0x20 && u[i] < 0x80 && u[i] != '"' && u[i] != '\\') {
+            i++;
+            continue;
+        }
+        if (u[i] >= 0x80 && (n = utf8_len(u + i, len - i)) > 0) {
+            i += n;
+            continue;
+        }
+        lvat_buf_append(b, s + run, i - run);
+        put_escape(b, u[i]);
+        run = ++i;
+    }
+    lvat_buf_append(b, s + run, len - run);
+    lvat_buf_putc(b, '"');
+    return b->oom ? LVAT_ENOMEM : LVAT_OK;
+}
+
+int
+lvat_json_put_double(lvat_buf *b, double d)
+{
+    char tmp[40];
+    int prec;
+
+    if (!isfinite(d))
+        return LVAT_EINVAL;
+    for (prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    return lvat_buf_puts(b, tmp);
+}
+
+static void
+newline(lvat_buf *b, int level)
+{
+    lvat_buf_putc(b, '\n');
+    while (level-- > 0)
+        lvat_buf_append(b, "  ", 2);
+}
+
+static int write_value(lvat_buf *b, const lvat_json *j, int level, bool pretty);
+
+static int
+write_container(lvat_buf *b, const lvat_json *j, int level, bool pretty)
+{
+    bool obj = j->type == LVAT_JSON_OBJECT_BEGIN;
+    size_t k;
+    int rc;
+
+    lvat_buf_putc(b, obj ? '{' : '[');
+    for (k = 0; k < j->len; k++) {
+        if (k > 0)
+            lvat_buf_putc(b, ',');
+        if (pretty)
+            newline(b, level + 1);
+        if (obj) {
+            lvat_json_put_string(b, j->keys[k], j->keylens[k]);
+            lvat_buf_puts(b, pretty ? ": " : ":");
+        }
+        rc = write_value(b, j->items[k], level + 1, pretty);
+        if (rc != LVAT_OK)
+            return rc;
+    }
+    if (pretty && j->len > 0)
+        newline(b, level);
+    lvat_buf_putc(b, obj ? '}' : ']');
+    return b->oom ? LVAT_ENOMEM : LVAT_OK;
+}
+
+static int
+write_value(lvat_buf *b, const lvat_json *j, int level, bool pretty)
+{
+    switch (j->type) {
+    case LVAT_JSON_NULL:
+        return lvat_buf_puts(b, "null");
+    case LVAT_JSON_FALSE:
+        return lvat_buf_puts(b, "false");
+    case LVAT_JSON_TRUE:
+        return lvat_buf_puts(b, "true");
+    case LVAT_JSON_INT:
+        return lvat_buf_put_i64(b, j->i);
+    case LVAT_JSON_FLOAT:
+        return lvat_json_put_double(b, j->d);
+    case LVAT_JSON_STRING:
+        return lvat_json_put_string(b, j->str, j->len);
+    case LVAT_JSON_ARRAY_BEGIN:
+    case LVAT_JSON_OBJECT_BEGIN:
+        return write_container(b, j, level, pretty);
+    default:
+        return LVAT_EINVAL;
+    }
+}
+
+int
+lvat_json_write(lvat_buf *b, const lvat_json *j)
+{
+    return write_value(b, j, 0, false);
+}
+
+int
+lvat_json_write_pretty(lvat_buf *b, const lvat_json *j)
+{
+    return write_value(b, j, 0, true);
+}
