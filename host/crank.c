@@ -234,6 +234,14 @@ lvat__crank_run(lvat_kernel *k, bool *did_work)
         return LVAT_OK;
     }
     if (rc == LVAT_OK) {
+        if (k->opts.log_level >= LVAT_LOG_DEBUG) {
+            lvat_buf b = LVAT_BUF_INIT;
+            lvat__item_encode(&b, &it);
+            lvat__log(k, LVAT_LOG_DEBUG, "crank %llu: %s",
+                      (unsigned long long)k->total_cranks + 1,
+                      b.data ? b.data : "");
+            lvat_buf_free(&b);
+        }
         rc = lvat__deliver_item(k, &it);
         lvat__item_free(&it);
     }

@@ -162,6 +162,8 @@ lvat__vat_get(lvat_kernel *k, uint32_t id, lvat_kvat **out)
         return rc;
     name = lvat_json_get_str(rec, "name");
     v = lvat_calloc(1, sizeof *v);
+    if (v != NULL)
+        v->id = id;
     if (v == NULL || (v->name = lvat_strdup(name ? name : "?")) == NULL ||
         table_insert(k, v) != LVAT_OK) {
         if (v)
@@ -298,6 +300,8 @@ lvat__vat_ensure(lvat_kernel *k, lvat_kvat *v)
             return rc ? rc : LVAT_ENOMEM;
         }
     }
+    lvat__log(k, LVAT_LOG_DEBUG, "starting %s (v%u), incarnation %lld",
+              v->name, v->id, (long long)incarnation);
     rc = create_instance(k, v, rec);
     if (rc == LVAT_OK)
         rc = start_instance(k, v, rec, (uint32_t)incarnation);

@@ -1,0 +1,138 @@
+/*
+ * Folder-internal declarations of bindings/: the per-vat C state, the
+ * registry keys, and the lvat_lua_* helpers the binding files share.
+ * Stack effects follow the Lua manual's notation: [-pop, +push, errors].
+ */
+#ifndef LVAT_LBIND_H
+#define LVAT_LBIND_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+#include "buf.h"
+#include "json.h"
+#include "lvat_lua.h"
+#include "vat_iface.h"
+
+/* Why a vat was stopped in the middle of running. */
+enum {
+    LVAT_KILL_NONE,
+    LVAT_KILL_TIME,
+    LVAT_KILL_MEMORY,
+    LVAT_KILL_ILLEGAL
+};
+
+typedef struct lvat_lvat {
+    lua_State *L;
+    lvat_lua_runtime *rt;
+    lvat_syscall *sys;
+    uint32_t id;
+    char *name;
+    char *main;                   /* main module name */
+    size_t mem_used, mem_limit;
+    uint32_t time_limit_ms;
+    volatile sig_atomic_t killed; /* LVAT_KILL_* */
+    lua_State *volatile running;  /* the thread running vat code */
+    volatile uint64_t gen;        /* delivery generation (watchdog) */
+    uint64_t deadline_us;         /* instruction-budget mode */
+    bool closing;                 /* lua_close is running */
+    lvat_vref *dead;              /* presences collected since last reap */
+    size_t ndead, capdead;
+    lvat_buf enc;                 /* marshalling scratch, reused */
+    lvat_buf src, srcname;        /* require's scratch */
+    lvat_json_parser dec[8];      /* decoding, possibly nested */
+    size_t ndec;
+    lvat_vref *encslots;
+    size_t nencslots, capencslots;
+    lvat_vref *decslots;          /* slots of values the runtime decodes */
+    size_t ndecslots, capdecslots;
+} lvat_lvat;
+
+/* The lvat_lvat of any thread of a vat's state. */
+static inline lvat_lvat *
+lvat_lua_vat(lua_State *L)
+{
+    return *(lvat_lvat **)lua_getextraspace(L);
+}
+
+/* Registry keys (addresses of these objects). */
+extern const char lvat_lua_key_slot2val; /* vref string -> value, weak v */
+extern const char lvat_lua_key_val2slot; /* value -> vref string, weak k */
+extern const char lvat_lua_key_remotables; /* Far object -> iface, weak k */
+extern const char lvat_lua_key_runtime;  /* liveslots module table */
+extern const char lvat_lua_key_promise_mt; /* the Promise metatable */
+extern const char lvat_lua_key_vatenv;   /* the vat's _ENV */
+extern const char lvat_lua_key_loaded;   /* the vat's require cache */
+
+#define LVAT_PRESENCE_MT "luavat.Presence"
+
+/* ---- lvat.c ---- */
+/* Stops the running vat code at its next instruction (sticky). */
+void lvat_lua_kill(lvat_lvat *v, int why);
+/* The message a kill leaves ("time budget of 100 ms exceeded"). */
+void lvat_lua_kill_message(lvat_lvat *v, char *out, size_t len);
+
+/* ---- lwatchdog.c ---- */
+int lvat_lua_watchdog_start(lvat_lua_runtime *rt, lvat_errbuf *err);
+void lvat_lua_watchdog_stop(lvat_lua_runtime *rt);
+/* Around each delivery: arms the time budget of `v` on this thread. */
+void lvat_lua_watchdog_arm(lvat_lua_runtime *rt, lvat_lvat *v);
+void lvat_lua_watchdog_disarm(lvat_lua_runtime *rt, lvat_lvat *v);
+/* Installs the per-thread hook for a new state (instruction-budget mode). */
+void lvat_lua_watchdog_prepare(lvat_lua_runtime *rt, lvat_lvat *v);
+void lvat_lua_kill_hook(lua_State *L, lua_Debug *ar);
+
+/* ---- lenv.c ---- */
+/* Builds the runtime's private env and the vat's curated _ENV, loads the
+ * runtime modules and checks `globals`.  [-0, +0, e] */
+int lvat_lua_open_env(lua_State *L);
+/* require(name) in the vat's environment.  [-0, +1, e] */
+int lvat_lua_require(lua_State *L);
+
+/* ---- lcapdata.c ---- */
+typedef enum lvat_enc_mode {
+    LVAT_ENC_PASS,    /* anything passable; exports allocated as needed */
+    LVAT_ENC_DURABLE, /* baggage: only data and presences */
+    LVAT_ENC_REASON   /* a rejection: strings become error records */
+} lvat_enc_mode;
+/* Encodes the value at idx into v->enc (body) and v->encslots.  `what`
+ * names the value in errors ("args", "result").  [-0, +0, e] */
+void lvat_lua_encode(lua_State *L, int idx, lvat_enc_mode mode,
+                     const char *what);
+/* Encodes #["method",[args 1..n of the table at idx]].  [-0, +0, e] */
+void lvat_lua_encode_methargs(lua_State *L, const char *method, size_t mlen,
+                              int args_idx, lua_Integer n);
+/* Decodes a body whose slots are vrefs.  [-0, +1, e] */
+void lvat_lua_decode(lua_State *L, const char *body, size_t len,
+                     const lvat_vref *slots, size_t nslots);
+/* Decodes methargs: pushes the method name, the args table and n.
+ * [-0, +3, e] */
+void lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
+                              const lvat_vref *slots, size_t nslots);
+/* Pushes the value of a vref (presence, promise, export). [-0, +1, e] */
+void lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
+                         size_t ilen);
+
+/* ---- lpresence.c ---- */
+void lvat_lua_presence_open(lua_State *L);
+/* Pushes a new presence (no identity lookup). [-0, +1, m] */
+void lvat_lua_push_presence(lua_State *L, lvat_vref vref, const char *iface,
+                            size_t ilen);
+/* True (and *vref set) when idx holds a presence. */
+bool lvat_lua_to_presence(lua_State *L, int idx, lvat_vref *vref);
+/* Pushes the presence's interface name or nil. [-0, +1, -] */
+void lvat_lua_presence_iface(lua_State *L, int idx);
+
+/* ---- lsyscall.c ---- */
+/* Pushes the `sys` table the runtime modules use. [-0, +1, m] */
+int lvat_lua_open_sys(lua_State *L);
+/* Pushes a vref as its text. [-0, +1, m] */
+void lvat_lua_push_vref(lua_State *L, lvat_vref v);
+/* Reads a vref argument or raises. */
+lvat_vref lvat_lua_check_vref(lua_State *L, int idx);
+
+#endif

@@ -1,0 +1,358 @@
+/*
+ * Smallcaps capdata -> Lua values, straight from the JSON pull parser.
+ * Slots become the values the vat already has for them (identity through
+ * the slot-to-value table), new presences for new imports, and promises
+ * made by the runtime for new promise refs.  Error records become their
+ * message string; bigints that fit become integers.
+ */
+#include "lbind.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "json.h"
+#include "smallcaps.h"
+
+/* Parsers live in the vat (a raised error leaks nothing); decoding can
+ * nest a little (a new import promise runs runtime code). */
+typedef struct dec {
+    lua_State *L;
+    lvat_json_parser *jp;
+    const lvat_vref *slots;
+    size_t nslots;
+} dec;
+
+static int dec_fail(dec *d, const char *fmt, ...) __attribute__((noreturn));
+
+static int
+dec_fail(dec *d, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    lvat_lua_vat(d->L)->ndec--;
+    luaL_error(d->L, "malformed capdata: %s", msg);
+    abort();
+}
+
+static void
+next_tok(dec *d, lvat_json_tok *t)
+{
+    int rc = lvat_json_next(d->jp, t);
+
+    if (rc != LVAT_OK)
+        dec_fail(d, "%s", rc == LVAT_ENOMEM ? "not enough memory"
+                                            : d->jp->err);
+}
+
+/* ---- Slots ---- */
+
+void
+lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
+                    size_t ilen)
+{
+    char name[LVAT_REF_BUFSIZE];
+    size_t n = lvat_vref_format(vref, name);
+
+    luaL_checkstack(L, 4, "decoding a slot");
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);
+    lua_pushlstring(L, name, n);
+    if (lua_rawget(L, -2) != LUA_TNIL) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 1);
+    if (lvat_vref_is_promise(vref)) {
+        lua_pop(L, 1);
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
+        lua_getfield(L, -1, "importPromise");
+        lua_remove(L, -2);
+        lua_pushlstring(L, name, n);
+        lua_pushboolean(L, 1);
+        lua_call(L, 2, 1);
+        return;
+    }
+    if (lvat_vref_is_export(vref))
+        luaL_error(L, "the vat has no object %s (it was made by an earlier "
+                      "incarnation or already retired)", name);
+    lvat_lua_push_presence(L, vref, iface, ilen);
+    lua_pushlstring(L, name, n);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+    lua_remove(L, -2); /* slot2val */
+}
+
+static void
+push_slot(dec *d, const char *s, size_t len)
+{
+    const char *dot = memchr(s, '.', len);
+    size_t ilen = dot ? (size_t)(dot - s) - 1 : len - 1;
+    uint64_t i;
+
+    if (lvat_parse_u64(s + 1, ilen, &i) != LVAT_OK || i >= d->nslots)
+        dec_fail(d, "bad slot reference \"%.*s\"", (int)(len > 40 ? 40 : len),
+                 s);
+    if ((s[0] == '&') != lvat_vref_is_promise(d->slots[i]))
+        dec_fail(d, "slot %u is not a %s", (unsigned)i,
+                 s[0] == '&' ? "promise" : "object");
+    lvat_lua_slot_value(d->L, d->slots[i], dot ? dot + 1 : NULL,
+                        dot ? len - (size_t)(dot - s) - 1 : 0);
+}
+
+/* ---- Strings ---- */
+
+static void
+push_bigint(dec *d, const char *s, size_t len)
+{
+    char buf[32];
+    char *end;
+    long long v;
+
+    if (len >= sizeof buf)
+        dec_fail(d, "bigint %.20s... is too large for a Lua integer", s);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    v = strtoll(buf[0] == '+' ? buf + 1 : buf, &end, 10);
+    if (*end != '\0' || end == buf)
+        dec_fail(d, "bad bigint \"%s\"", buf);
+    lua_pushinteger(d->L, (lua_Integer)v);
+}
+
+static void
+push_string(dec *d, const char *s, size_t len)
+{
+    lua_State *L = d->L;
+
+    if (!lvat_sc_starts_special(s, len)) {
+        lua_pushlstring(L, s, len);
+        return;
+    }
+    switch (s[0]) {
+    case '!':
+        lua_pushlstring(L, s + 1, len - 1);
+        return;
+    case '$':
+    case '&':
+        push_slot(d, s, len);
+        return;
+    case '+':
+    case '-':
+        push_bigint(d, s, len);
+        return;
+    case '#':
+        if (len == 10 && memcmp(s, "#undefined", 10) == 0)
+            lua_pushnil(L);
+        else if (len == 4 && memcmp(s, "#NaN", 4) == 0)
+            lua_pushnumber(L, (lua_Number)NAN);
+        else if (len == 9 && memcmp(s, "#Infinity", 9) == 0)
+            lua_pushnumber(L, (lua_Number)HUGE_VAL);
+        else if (len == 10 && memcmp(s, "#-Infinity", 10) == 0)
+            lua_pushnumber(L, -(lua_Number)HUGE_VAL);
+        else if (len == 3 && memcmp(s, "#-0", 3) == 0)
+            lua_pushnumber(L, -0.0);
+        else
+            dec_fail(d, "unknown constant \"%.*s\"",
+                     (int)(len > 20 ? 20 : len), s);
+        return;
+    default:
+        dec_fail(d, "strings starting with '%c' are reserved", s[0]);
+    }
+}
+
+/* ---- Values ---- */
+
+static void dec_value(dec *d, const lvat_json_tok *t);
+
+static void
+dec_array(dec *d)
+{
+    lua_State *L = d->L;
+    lua_Integer n = 0;
+    lvat_json_tok t;
+
+    luaL_checkstack(L, 4, "decoding");
+    lua_newtable(L);
+    for (;;) {
+        next_tok(d, &t);
+        if (t.type == LVAT_JSON_ARRAY_END)
+            return;
+        dec_value(d, &t);
+        lua_rawseti(L, -2, ++n);
+    }
+}
+
+/* {"#error": msg, ...} becomes the message; {"#tag": ..} a table. */
+static void
+dec_special_record(dec *d, const char *key, size_t klen)
+{
+    lua_State *L = d->L;
+    bool error = klen == 6 && memcmp(key, "#error", 6) == 0;
+    lvat_json_tok t;
+
+    if (!error && !(klen == 4 && memcmp(key, "#tag", 4) == 0))
+        dec_fail(d, "unknown record type \"%.*s\"", (int)klen, key);
+    lua_newtable(L);
+    lua_pushstring(L, error ? "message" : "tag");
+    for (;;) {
+        next_tok(d, &t);
+        dec_value(d, &t);
+        lua_rawset(L, -3);
+        next_tok(d, &t);
+        if (t.type == LVAT_JSON_OBJECT_END)
+            break;
+        lua_pushlstring(L, t.str, t.len);
+    }
+    if (error) {
+        lua_getfield(L, -1, "message");
+        lua_remove(L, -2);
+    }
+}
+
+static void
+dec_record(dec *d)
+{
+    lua_State *L = d->L;
+    lvat_json_tok t;
+    bool first = true;
+
+    luaL_checkstack(L, 4, "decoding");
+    for (;;) {
+        next_tok(d, &t);
+        if (t.type == LVAT_JSON_OBJECT_END)
+            break;
+        if (first && t.len > 0 && t.str[0] == '#') {
+            dec_special_record(d, t.str, t.len);
+            return;
+        }
+        if (first)
+            lua_newtable(L);
+        first = false;
+        push_string(d, t.str, t.len);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            dec_fail(d, "a record key must be a string");
+        next_tok(d, &t);
+        dec_value(d, &t);
+        lua_rawset(L, -3);
+    }
+    if (first)
+        lua_newtable(L);
+}
+
+static void
+dec_value(dec *d, const lvat_json_tok *t)
+{
+    lua_State *L = d->L;
+
+    switch (t->type) {
+    case LVAT_JSON_NULL:
+        lua_pushnil(L);
+        break;
+    case LVAT_JSON_TRUE:
+    case LVAT_JSON_FALSE:
+        lua_pushboolean(L, t->type == LVAT_JSON_TRUE);
+        break;
+    case LVAT_JSON_INT:
+        lua_pushinteger(L, (lua_Integer)t->i);
+        break;
+    case LVAT_JSON_FLOAT:
+        lua_pushnumber(L, (lua_Number)t->d);
+        break;
+    case LVAT_JSON_STRING:
+        push_string(d, t->str, t->len);
+        break;
+    case LVAT_JSON_ARRAY_BEGIN:
+        dec_array(d);
+        break;
+    case LVAT_JSON_OBJECT_BEGIN:
+        dec_record(d);
+        break;
+    default:
+        dec_fail(d, "unexpected token");
+    }
+}
+
+static void
+dec_begin(dec *d, lua_State *L, const char *body, size_t len,
+          const lvat_vref *slots, size_t nslots)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    lvat_buf keep;
+
+    d->L = L;
+    d->slots = slots;
+    d->nslots = nslots;
+    if (len == 0 || body[0] != '#')
+        luaL_error(L, "malformed capdata: the body does not start with '#'");
+    if (v->ndec == LVAT_ARRAY_LEN(v->dec))
+        luaL_error(L, "capdata decoding nested too deeply");
+    d->jp = &v->dec[v->ndec++];
+    keep = d->jp->scratch;
+    lvat_json_parser_init(d->jp, body + 1, len - 1, true);
+    d->jp->scratch = keep;
+    lvat_buf_reset(&d->jp->scratch);
+}
+
+static void
+dec_finish(dec *d)
+{
+    lvat_json_tok t;
+
+    next_tok(d, &t);
+    if (t.type != LVAT_JSON_EOF)
+        dec_fail(d, "trailing data");
+    lvat_lua_vat(d->L)->ndec--;
+}
+
+void
+lvat_lua_decode(lua_State *L, const char *body, size_t len,
+                const lvat_vref *slots, size_t nslots)
+{
+    lvat_json_tok t;
+    dec d;
+
+    dec_begin(&d, L, body, len, slots, nslots);
+    next_tok(&d, &t);
+    dec_value(&d, &t);
+    dec_finish(&d);
+}
+
+void
+lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
+                         const lvat_vref *slots, size_t nslots)
+{
+    lua_Integer n = 0;
+    lvat_json_tok t;
+    dec d;
+
+    dec_begin(&d, L, body, len, slots, nslots);
+    next_tok(&d, &t);
+    if (t.type != LVAT_JSON_ARRAY_BEGIN)
+        dec_fail(&d, "methargs must be [method, args]");
+    next_tok(&d, &t);
+    if (t.type != LVAT_JSON_STRING)
+        dec_fail(&d, "the method name must be a string");
+    push_string(&d, t.str, t.len);
+    next_tok(&d, &t);
+    if (t.type != LVAT_JSON_ARRAY_BEGIN)
+        dec_fail(&d, "the arguments must be an array");
+    lua_newtable(L);
+    for (;;) {
+        next_tok(&d, &t);
+        if (t.type == LVAT_JSON_ARRAY_END)
+            break;
+        dec_value(&d, &t);
+        lua_rawseti(L, -2, ++n);
+    }
+    next_tok(&d, &t);
+    if (t.type != LVAT_JSON_ARRAY_END)
+        dec_fail(&d, "methargs must be [method, args]");
+    dec_finish(&d);
+    lua_pushinteger(L, n);
+}

@@ -1,0 +1,426 @@
+/*
+ * The curated environment, built by allow list (design §8): a vat's _ENV
+ * holds copies of the safe libraries and a few wrapped functions; io, os,
+ * debug, package, dofile, loadfile, collectgarbage and string.dump are
+ * never reachable, code loads only as text, and require reads only the
+ * vat's own code snapshot.  The runtime (lua/) runs in a separate private
+ * environment with the original functions, captured before any vat code.
+ */
+#include "lbind.h"
+
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "lruntime.h"
+#include "lstack.h"
+
+/* Pattern matching in C cannot be interrupted by the watchdog; subjects
+ * longer than this are refused. */
+#define PATTERN_SUBJECT_MAX (256 * 1024)
+
+static const char *const base_allowed[] = {
+    "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall",
+    "select", "tonumber", "tostring", "type", "rawequal", "rawlen",
+    "rawget", "rawset", "getmetatable", "_VERSION", NULL};
+
+static const char *const libs_copied[] = {"string", "table", "math", "utf8",
+                                          NULL};
+
+/* ---- Bounded pattern functions ---- */
+
+static int
+bounded(lua_State *L, const char *fname, int plain_arg)
+{
+    size_t len;
+    const char *pat;
+
+    luaL_checklstring(L, 1, &len);
+    pat = luaL_optstring(L, 2, "");
+    if (len > PATTERN_SUBJECT_MAX &&
+        !(plain_arg && lua_toboolean(L, plain_arg)) &&
+        strpbrk(pat, "^$*+?.([%-") != NULL)
+        return luaL_error(L,
+                          "string.%s: a subject of %d bytes is too long for "
+                          "pattern matching (limit %d: the time budget "
+                          "cannot interrupt C code)",
+                          fname, (int)len, PATTERN_SUBJECT_MAX);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int
+l_find(lua_State *L)
+{
+    return bounded(L, "find", 4);
+}
+
+static int
+l_match(lua_State *L)
+{
+    return bounded(L, "match", 0);
+}
+
+static int
+l_gmatch(lua_State *L)
+{
+    return bounded(L, "gmatch", 0);
+}
+
+static int
+l_gsub(lua_State *L)
+{
+    return bounded(L, "gsub", 0);
+}
+
+/* Replaces string.dump and the pattern functions in the string library
+ * itself, so method calls ("s:find(p)") see the same rules. [-0,+0,m] */
+static void
+patch_string(lua_State *L)
+{
+    static const luaL_Reg wrapped[] = {{"find", l_find},
+                                       {"match", l_match},
+                                       {"gmatch", l_gmatch},
+                                       {"gsub", l_gsub},
+                                       {NULL, NULL}};
+
+    lua_getglobal(L, "string");
+    for (const luaL_Reg *r = wrapped; r->name; r++) {
+        lua_getfield(L, -1, r->name);
+        lua_pushcclosure(L, r->func, 1);
+        lua_setfield(L, -2, r->name);
+    }
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    /* Protect the string metatable: getmetatable("") gives "string". */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushliteral(L, "string");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 3); /* metatable, "", string */
+}
+
+/* ---- Vat globals written in C ---- */
+
+static int
+l_print(lua_State *L)
+{
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    {
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        lvat_syscall_log(lvat_lua_vat(L)->sys, s, len);
+    }
+    return 0;
+}
+
+static int
+l_setmetatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_type(L, 2) == LUA_TTABLE &&
+        lua_getfield(L, 2, "__gc") != LUA_TNIL)
+        return luaL_error(L, "setmetatable: __gc metamethods are not "
+                             "allowed in vats");
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+static int
+l_load(lua_State *L)
+{
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    int status;
+
+    if (!lua_isnoneornil(L, 4))
+        return luaL_error(L, "load: chunks always run in the vat's own "
+                             "environment (no env argument)");
+    status = luaL_loadbufferx(L, text, len, name, "t");
+    if (status != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_vatenv);
+    lua_setupvalue(L, -2, 1);
+    return 1;
+}
+
+/* ---- Endowments (config "globals") ---- */
+
+static int
+l_date_now(lua_State *L)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    return 1;
+}
+
+static int
+l_monotonic(lua_State *L)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec * 1000.0 +
+                          (lua_Number)ts.tv_nsec / 1e6);
+    return 1;
+}
+
+/* Pushes the endowment `name`, or nothing when unknown. [-0,+(0|1),m] */
+static bool
+push_endowment(lua_State *L, const char *name)
+{
+    if (strcmp(name, "Date") == 0) {
+        lua_createtable(L, 0, 1);
+        lua_pushcfunction(L, l_date_now);
+        lua_setfield(L, -2, "now");
+        return true;
+    }
+    if (strcmp(name, "monotonicNow") == 0) {
+        lua_pushcfunction(L, l_monotonic);
+        return true;
+    }
+    return false;
+}
+
+static void
+add_globals(lua_State *L, int env, const lvat_vat_spec *spec)
+{
+    for (size_t i = 0; i < spec->nglobals; i++) {
+        if (!push_endowment(L, spec->globals[i]))
+            luaL_error(L,
+                       "config asks for unknown global \"%s\" (known: Date, "
+                       "monotonicNow)",
+                       spec->globals[i]);
+        lua_setfield(L, env, spec->globals[i]);
+    }
+}
+
+/* ---- The runtime's own modules ---- */
+
+static int
+l_import(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+
+    lua_settop(L, 1);
+    if (lua_getfield(L, lua_upvalueindex(2), name) != LUA_TNIL)
+        return 1;
+    for (size_t i = 0; i < lvat_lua_runtime_nchunks; i++) {
+        const lvat_lua_chunk *c = &lvat_lua_runtime_chunks[i];
+        if (strcmp(c->name, name) != 0)
+            continue;
+        if (luaL_loadbufferx(L, (const char *)c->code, c->len, name, "b"))
+            return lua_error(L);
+        lua_pushvalue(L, lua_upvalueindex(1)); /* the runtime env */
+        lua_setupvalue(L, -2, 1);
+        lua_call(L, 0, 1);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, lua_upvalueindex(2), name);
+        return 1;
+    }
+    return luaL_error(L, "no runtime module %s", name);
+}
+
+/* The runtime env: every original global plus sys and import. [-0,+1,m] */
+static void
+push_runtime_env(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    /* stack: renv, _G, key */
+    while (lua_next(L, -2)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -5);
+    }
+    lua_pop(L, 1); /* _G */
+    lvat_lua_open_sys(L);
+    lua_setfield(L, -2, "sys");
+    lua_pushvalue(L, -1);
+    lua_newtable(L); /* loaded runtime modules */
+    lua_pushcclosure(L, l_import, 2);
+    lua_setfield(L, -2, "import");
+}
+
+/* ---- The vat env ---- */
+
+static void
+copy_table(lua_State *L, const char *name, int env)
+{
+    lua_getglobal(L, name);
+    lua_newtable(L);
+    lua_pushnil(L);
+    /* stack: lib, copy, key */
+    while (lua_next(L, -3)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_setfield(L, env, name);
+    lua_pop(L, 1); /* lib */
+}
+
+static void
+build_vat_env(lua_State *L, int env)
+{
+    for (const char *const *n = base_allowed; *n; n++) {
+        lua_getglobal(L, *n);
+        lua_setfield(L, env, *n);
+    }
+    for (const char *const *n = libs_copied; *n; n++)
+        copy_table(L, *n, env);
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, l_setmetatable, 1);
+    lua_setfield(L, env, "setmetatable");
+    lua_pushcfunction(L, l_print);
+    lua_setfield(L, env, "print");
+    lua_pushcfunction(L, l_load);
+    lua_setfield(L, env, "load");
+    lua_pushcfunction(L, lvat_lua_require);
+    lua_setfield(L, env, "require");
+    lua_pushvalue(L, env);
+    lua_setfield(L, env, "_G");
+}
+
+static void
+open_libs(lua_State *L)
+{
+    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
+                                    {LUA_STRLIBNAME, luaopen_string},
+                                    {LUA_TABLIBNAME, luaopen_table},
+                                    {LUA_MATHLIBNAME, luaopen_math},
+                                    {LUA_UTF8LIBNAME, luaopen_utf8},
+                                    {LUA_COLIBNAME, luaopen_coroutine},
+                                    {NULL, NULL}};
+
+    for (const luaL_Reg *l = libs; l->name; l++) {
+        luaL_requiref(L, l->name, l->func, 1);
+        lua_pop(L, 1);
+    }
+    patch_string(L);
+}
+
+static void
+weak_table(lua_State *L, const char *mode, const void *key)
+{
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, mode);
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+}
+
+int
+lvat_lua_open_env(lua_State *L)
+{
+    const lvat_vat_spec *spec = lua_touserdata(L, 1);
+    int renv, venv;
+
+    open_libs(L);
+    weak_table(L, "v", &lvat_lua_key_slot2val);
+    weak_table(L, "k", &lvat_lua_key_val2slot);
+    weak_table(L, "k", &lvat_lua_key_remotables);
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_loaded);
+    push_runtime_env(L);
+    renv = lua_gettop(L);
+    lua_newtable(L);
+    venv = lua_gettop(L);
+    build_vat_env(L, venv);
+    add_globals(L, venv, spec);
+    lua_pushvalue(L, venv);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_vatenv);
+    /* Load the runtime, then let it add Far, E, Promise and coroutine. */
+    lua_getfield(L, renv, "import");
+    lua_pushliteral(L, "luavat.promise");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "mt");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_promise_mt);
+    lua_getfield(L, renv, "import");
+    lua_pushliteral(L, "luavat.liveslots");
+    lua_call(L, 1, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
+    lua_getfield(L, renv, "import");
+    lua_pushliteral(L, "luavat.vatenv");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "install");
+    lua_pushvalue(L, venv);
+    lua_call(L, 1, 0);
+    lua_settop(L, 0);
+    return 0;
+}
+
+/* ---- require ---- */
+
+int
+lvat_lua_require(lua_State *L)
+{
+    static const char loading = 0;
+    lvat_lvat *v = lvat_lua_vat(L);
+    const char *name = luaL_checkstring(L, 1);
+    int rc;
+
+    lua_settop(L, 1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_loaded); /* 2 */
+    lua_getfield(L, 2, name);
+    if (lua_touserdata(L, -1) == &loading)
+        return luaL_error(L, "require \"%s\": a loop of modules requiring "
+                             "each other", name);
+    if (!lua_isnil(L, -1))
+        return 1;
+    lua_pop(L, 1);
+    lvat_buf_reset(&v->src);
+    lvat_buf_reset(&v->srcname);
+    rc = lvat_syscall_read_module(v->sys, name, &v->src, &v->srcname);
+    if (rc == LVAT_ENOTFOUND)
+        return luaL_error(L, "module \"%s\" not found: require looks for "
+                             "%s.lua among the vat's own files", name, name);
+    if (rc != LVAT_OK)
+        return luaL_error(L, "require \"%s\": %s", name, lvat_strerror(rc));
+    if (luaL_loadbufferx(L, v->src.data, v->src.len, v->srcname.data, "t"))
+        return lua_error(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_vatenv);
+    lua_setupvalue(L, -2, 1);
+    lua_pushlightuserdata(L, (void *)&loading);
+    lua_setfield(L, 2, name);
+    lua_pushvalue(L, 1);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        /* Forget the attempt so a later require tries again. */
+        lua_pushnil(L);
+        lua_setfield(L, 2, name);
+        return lua_error(L);
+    }
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, 2, name);
+    return 1;
+}

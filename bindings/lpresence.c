@@ -1,0 +1,136 @@
+/*
+ * Presences: a vat's handle on another vat's object (or a kernel service),
+ * a full userdata holding the import's vref, its interface name as a user
+ * value, and nothing else.  Calling one directly raises "use E(p):m()";
+ * the same vref always yields the same userdata (the identity table lives
+ * in lcapdata.c), so == works, and __gc means the vat really let go: it
+ * records the vref for the next reap.  There is deliberately no __close.
+ */
+#include "lbind.h"
+
+#include <lauxlib.h>
+
+#include "alloc.h"
+#include "lstack.h"
+
+typedef struct presence {
+    lvat_vref vref;
+} presence;
+
+static presence *
+check(lua_State *L, int idx)
+{
+    return luaL_checkudata(L, idx, LVAT_PRESENCE_MT);
+}
+
+static int
+p_index(lua_State *L)
+{
+    presence *p = check(L, 1);
+    char name[LVAT_REF_BUFSIZE];
+
+    lvat_vref_format(p->vref, name);
+    lua_getiuservalue(L, 1, 1);
+    return luaL_error(L,
+                      "%s is a presence (%s %s): send to it with "
+                      "E(p):%s(...)",
+                      luaL_tolstring(L, 2, NULL), name,
+                      lua_isstring(L, -2) ? lua_tostring(L, -2) : "object",
+                      lua_isstring(L, 2) ? lua_tostring(L, 2) : "method");
+}
+
+static int
+p_newindex(lua_State *L)
+{
+    check(L, 1);
+    return luaL_error(L, "presences cannot be modified");
+}
+
+static int
+p_tostring(lua_State *L)
+{
+    presence *p = check(L, 1);
+    char name[LVAT_REF_BUFSIZE];
+
+    lvat_vref_format(p->vref, name);
+    if (lua_getiuservalue(L, 1, 1) == LUA_TSTRING)
+        lua_pushfstring(L, "Presence<%s %s>", name, lua_tostring(L, -1));
+    else
+        lua_pushfstring(L, "Presence<%s>", name);
+    return 1;
+}
+
+static int
+p_gc(lua_State *L)
+{
+    presence *p = luaL_testudata(L, 1, LVAT_PRESENCE_MT);
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    if (p == NULL || v->closing)
+        return 0;
+    /* Only remember it; the reap decides (the allocator never fails a
+     * shrink, and growth here is tiny and bounded by the presences). */
+    if (v->ndead == v->capdead) {
+        size_t cap = v->capdead ? v->capdead * 2 : 16;
+        lvat_vref *d = lvat_realloc(v->dead, cap * sizeof *d);
+        if (d == NULL)
+            return 0;
+        v->dead = d;
+        v->capdead = cap;
+    }
+    v->dead[v->ndead++] = p->vref;
+    return 0;
+}
+
+void
+lvat_lua_presence_open(lua_State *L)
+{
+    static const luaL_Reg meta[] = {{"__index", p_index},
+                                    {"__newindex", p_newindex},
+                                    {"__tostring", p_tostring},
+                                    {"__gc", p_gc},
+                                    {NULL, NULL}};
+
+    LVAT_STACK_ENTER(L);
+    luaL_newmetatable(L, LVAT_PRESENCE_MT);
+    luaL_setfuncs(L, meta, 0);
+    lua_pushliteral(L, "Presence");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1); /* metatable */
+    LVAT_STACK_LEAVE(L, 0);
+}
+
+void
+lvat_lua_push_presence(lua_State *L, lvat_vref vref, const char *iface,
+                       size_t ilen)
+{
+    presence *p = lua_newuserdatauv(L, sizeof *p, 1);
+
+    p->vref = vref;
+    if (iface != NULL && ilen > 0) {
+        lua_pushlstring(L, iface, ilen);
+        lua_setiuservalue(L, -2, 1);
+    }
+    luaL_setmetatable(L, LVAT_PRESENCE_MT);
+}
+
+bool
+lvat_lua_to_presence(lua_State *L, int idx, lvat_vref *vref)
+{
+    presence *p = luaL_testudata(L, idx, LVAT_PRESENCE_MT);
+
+    if (p == NULL)
+        return false;
+    if (vref)
+        *vref = p->vref;
+    return true;
+}
+
+void
+lvat_lua_presence_iface(lua_State *L, int idx)
+{
+    if (lua_getiuservalue(L, idx, 1) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+}

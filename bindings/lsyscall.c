@@ -1,0 +1,579 @@
+/*
+ * The `sys` table of the runtime (never given to vat code): each function
+ * checks and copies its Lua arguments, marshals values into the vat's
+ * scratch, then calls the kernel's syscall.  Expected failures come back
+ * as nil plus a message; a vat bug raises an error; an illegal syscall
+ * also stops the vat at its next instruction (the kernel has already
+ * decided to terminate it).
+ */
+#include "lbind.h"
+
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "alloc.h"
+#include "lstack.h"
+
+const char lvat_lua_key_slot2val = 0;
+const char lvat_lua_key_val2slot = 0;
+const char lvat_lua_key_remotables = 0;
+const char lvat_lua_key_runtime = 0;
+const char lvat_lua_key_promise_mt = 0;
+const char lvat_lua_key_vatenv = 0;
+const char lvat_lua_key_loaded = 0;
+
+/* ---- Helpers ---- */
+
+void
+lvat_lua_push_vref(lua_State *L, lvat_vref v)
+{
+    char name[LVAT_REF_BUFSIZE];
+
+    lua_pushlstring(L, name, lvat_vref_format(v, name));
+}
+
+lvat_vref
+lvat_lua_check_vref(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, idx, &len);
+    lvat_vref v;
+
+    if (lvat_vref_parse(s, len, &v) != LVAT_OK)
+        luaL_error(L, "\"%s\" is not a vat ref", s);
+    return v;
+}
+
+/* Turns a syscall's return code into the Lua outcome. */
+static int
+check(lua_State *L, int rc)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    if (rc == LVAT_OK)
+        return 0;
+    if (rc == LVAT_EILLEGAL) {
+        lvat_lua_kill(v, LVAT_KILL_ILLEGAL);
+        return luaL_error(L, "%s", lvat_syscall_errmsg(v->sys));
+    }
+    return luaL_error(L, "%s", lvat_syscall_errmsg(v->sys));
+}
+
+static lvat_vcapdata
+scratch_capdata(lvat_lvat *v)
+{
+    lvat_vcapdata cd = {v->enc.data, v->enc.len, v->encslots, v->nencslots};
+    return cd;
+}
+
+/* ---- Messages ---- */
+
+/* send(target, method, args, n, result|nil) */
+static int
+l_send(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    lvat_vref target = lvat_lua_check_vref(L, 1), result = {0};
+    size_t mlen;
+    const char *method = luaL_checklstring(L, 2, &mlen);
+    lua_Integer n = luaL_checkinteger(L, 4);
+    lvat_vcapdata cd;
+
+    luaL_checktype(L, 3, LUA_TTABLE);
+    if (!lua_isnoneornil(L, 5))
+        result = lvat_lua_check_vref(L, 5);
+    lvat_lua_encode_methargs(L, method, mlen, 3, n);
+    cd = scratch_capdata(v);
+    check(L, lvat_syscall_send(v->sys, target, &cd, result));
+    return 0;
+}
+
+/* resolve(vpid, rejected, value) */
+static int
+l_resolve(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    lvat_resolution r;
+
+    r.vpid = lvat_lua_check_vref(L, 1);
+    r.rejected = lua_toboolean(L, 2);
+    lua_settop(L, 3);
+    lvat_lua_encode(L, 3, r.rejected ? LVAT_ENC_REASON : LVAT_ENC_PASS,
+                    r.rejected ? "rejection" : "result");
+    r.data = scratch_capdata(v);
+    check(L, lvat_syscall_resolve(v->sys, &r, 1));
+    return 0;
+}
+
+static int
+l_subscribe(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    check(L, lvat_syscall_subscribe(v->sys, lvat_lua_check_vref(L, 1)));
+    return 0;
+}
+
+/* exit(failure, info) */
+static int
+l_exit(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    bool failure = lua_toboolean(L, 1);
+    lvat_vcapdata cd;
+
+    lua_settop(L, 2);
+    lvat_lua_encode(L, 2, failure ? LVAT_ENC_REASON : LVAT_ENC_PASS, "info");
+    cd = scratch_capdata(v);
+    check(L, lvat_syscall_exit(v->sys, failure, &cd));
+    return 0;
+}
+
+/* Appends to a vref array the vat owns (so a raised error leaks nothing). */
+static void
+append_vref(lua_State *L, lvat_vref **arr, size_t *n, size_t *cap,
+            lvat_vref r)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 8;
+        lvat_vref *p = lvat_realloc(*arr, c * sizeof *p);
+        if (p == NULL)
+            luaL_error(L, "not enough memory");
+        *arr = p;
+        *cap = c;
+    }
+    (*arr)[(*n)++] = r;
+}
+
+/* Reads an array of vref strings into v->encslots. */
+static void
+read_vrefs(lua_State *L, int idx, lvat_lvat *v)
+{
+    lua_Integer n;
+
+    luaL_checktype(L, idx, LUA_TTABLE);
+    n = luaL_len(L, idx);
+    v->nencslots = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        lvat_vref r;
+        lua_rawgeti(L, idx, i);
+        r = lvat_lua_check_vref(L, -1);
+        lua_pop(L, 1);
+        append_vref(L, &v->encslots, &v->nencslots, &v->capencslots, r);
+    }
+}
+
+static int
+gc_list(lua_State *L, int (*fn)(lvat_syscall *, const lvat_vref *, size_t))
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    read_vrefs(L, 1, v);
+    return check(L, fn(v->sys, v->encslots, v->nencslots));
+}
+
+static int
+l_drop_imports(lua_State *L)
+{
+    return gc_list(L, lvat_syscall_drop_imports);
+}
+
+static int
+l_retire_imports(lua_State *L)
+{
+    return gc_list(L, lvat_syscall_retire_imports);
+}
+
+static int
+l_retire_exports(lua_State *L)
+{
+    return gc_list(L, lvat_syscall_retire_exports);
+}
+
+/* ---- Vatstore ---- */
+
+static int
+l_vs_get(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t klen;
+    const char *key = luaL_checklstring(L, 1, &klen);
+    lvat_val val;
+    int rc = lvat_syscall_vatstore_get(v->sys, key, klen, &val);
+
+    if (rc == LVAT_ENOTFOUND)
+        return 0;
+    check(L, rc);
+    lua_pushlstring(L, val.p, val.len);
+    return 1;
+}
+
+static int
+l_vs_set(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t klen, vlen;
+    const char *key = luaL_checklstring(L, 1, &klen);
+    const char *val = luaL_checklstring(L, 2, &vlen);
+
+    return check(L, lvat_syscall_vatstore_set(v->sys, key, klen, val, vlen));
+}
+
+static int
+l_vs_delete(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t klen;
+    const char *key = luaL_checklstring(L, 1, &klen);
+
+    return check(L, lvat_syscall_vatstore_delete(v->sys, key, klen));
+}
+
+/* vsNext(from, prefix, inclusive) -> the next key, or nothing. */
+static int
+l_vs_next(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t flen, plen;
+    const char *from = luaL_checklstring(L, 1, &flen);
+    const char *prefix = luaL_checklstring(L, 2, &plen);
+    lvat_val key, val;
+    int rc;
+
+    if (lua_toboolean(L, 3)) {
+        rc = lvat_syscall_vatstore_get(v->sys, from, flen, &val);
+        if (rc == LVAT_OK && flen >= plen && memcmp(from, prefix, plen) == 0) {
+            lua_pushvalue(L, 1);
+            return 1;
+        }
+        if (rc != LVAT_ENOTFOUND && rc != LVAT_OK)
+            check(L, rc);
+    }
+    rc = lvat_syscall_vatstore_next(v->sys, from, flen, prefix, plen, &key,
+                                    &val);
+    if (rc == LVAT_ENOTFOUND)
+        return 0;
+    check(L, rc);
+    lua_pushlstring(L, key.p, key.len);
+    return 1;
+}
+
+/* ---- Marshalling for the runtime ---- */
+
+/* Pushes the stored form "slot slot\n#body" of the scratch. */
+static void
+push_stored(lua_State *L, lvat_lvat *v)
+{
+    luaL_Buffer b;
+
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < v->nencslots; i++) {
+        char name[LVAT_REF_BUFSIZE];
+        if (i)
+            luaL_addchar(&b, ' ');
+        luaL_addlstring(&b, name, lvat_vref_format(v->encslots[i], name));
+    }
+    luaL_addchar(&b, '\n');
+    luaL_addlstring(&b, v->enc.data, v->enc.len);
+    luaL_pushresult(&b);
+}
+
+static void
+push_slot_list(lua_State *L, const lvat_vref *s, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lvat_lua_push_vref(L, s[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* encodeDurable(value, what) -> stored, slots */
+static int
+l_encode_durable(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    const char *what = luaL_checkstring(L, 2);
+
+    lvat_lua_encode(L, 1, LVAT_ENC_DURABLE, what);
+    push_stored(L, v);
+    push_slot_list(L, v->encslots, v->nencslots);
+    return 2;
+}
+
+/* Parses the slot line of a stored value into v->decslots. */
+static const char *
+parse_stored(lua_State *L, lvat_lvat *v, const char *s, size_t len)
+{
+    const char *nl = memchr(s, '\n', len), *p = s;
+
+    if (nl == NULL)
+        luaL_error(L, "malformed stored value");
+    v->ndecslots = 0;
+    while (p < nl) {
+        const char *sp = memchr(p, ' ', (size_t)(nl - p));
+        const char *e = sp ? sp : nl;
+        lvat_vref r;
+        if (lvat_vref_parse(p, (size_t)(e - p), &r) != LVAT_OK)
+            luaL_error(L, "malformed stored value");
+        append_vref(L, &v->decslots, &v->ndecslots, &v->capdecslots, r);
+        p = sp ? sp + 1 : nl;
+    }
+    return nl + 1;
+}
+
+static int
+l_decode_stored(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    const char *body = parse_stored(L, v, s, len);
+
+    lvat_lua_decode(L, body, len - (size_t)(body - s), v->decslots,
+                    v->ndecslots);
+    return 1;
+}
+
+static int
+l_stored_slots(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+
+    parse_stored(L, v, s, len);
+    push_slot_list(L, v->decslots, v->ndecslots);
+    return 1;
+}
+
+/* decode(body, slots|nil) */
+static int
+l_decode(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t len;
+    const char *body = luaL_checklstring(L, 1, &len);
+
+    v->ndecslots = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        lua_Integer n = luaL_len(L, 2);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lvat_vref r;
+            lua_rawgeti(L, 2, i);
+            r = lvat_lua_check_vref(L, -1);
+            lua_pop(L, 1);
+            append_vref(L, &v->decslots, &v->ndecslots, &v->capdecslots, r);
+        }
+    }
+    lvat_lua_decode(L, body, len, v->decslots, v->ndecslots);
+    return 1;
+}
+
+/* ---- Coroutines ---- */
+
+/*
+ * resume(co, ...) like coroutine.resume, but every resume of vat code goes
+ * through here so the watchdog knows which thread is running and a kill
+ * follows execution into and out of coroutines.
+ */
+static int
+l_resume(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    lua_State *co = lua_tothread(L, 1);
+    lua_State *prev;
+    int nargs = lua_gettop(L) - 1, nres, status;
+
+    luaL_argexpected(L, co != NULL, 1, "coroutine");
+    if (lua_status(co) == LUA_OK && lua_gettop(co) == 0) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "cannot resume dead coroutine");
+        return 2;
+    }
+    if (co == L || (lua_status(co) != LUA_YIELD && lua_status(co) != LUA_OK)) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "cannot resume non-suspended coroutine");
+        return 2;
+    }
+    if (!lua_checkstack(co, nargs + 1))
+        return luaL_error(L, "too many arguments to resume");
+    lua_xmove(L, co, nargs);
+    if (v->killed)
+        lvat_lua_kill(v, v->killed);
+    prev = v->running;
+    v->running = co;
+    if (v->killed)
+        lua_sethook(co, lvat_lua_kill_hook,
+                    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    status = lua_resume(co, L, nargs, &nres);
+    v->running = prev;
+    if (v->killed)
+        lua_sethook(L, lvat_lua_kill_hook,
+                    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    if (status == LUA_OK || status == LUA_YIELD) {
+        if (!lua_checkstack(L, nres + 1)) {
+            lua_pop(co, nres);
+            return luaL_error(L, "too many results to resume");
+        }
+        lua_pushboolean(L, 1);
+        lua_xmove(co, L, nres);
+        return nres + 1;
+    }
+    lua_pushboolean(L, 0);
+    lua_xmove(co, L, 1); /* error object */
+    return 2;
+}
+
+/* ---- Garbage collection ---- */
+
+static int
+l_gc_full(lua_State *L)
+{
+    lua_gc(L, LUA_GCCOLLECT);
+    return 0;
+}
+
+/* Vrefs of presences collected since the last call. */
+static int
+l_dead_imports(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t n = v->ndead;
+
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lvat_lua_push_vref(L, v->dead[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    v->ndead = 0;
+    return 1;
+}
+
+/* ---- Identity and misc ---- */
+
+static int
+l_log(lua_State *L)
+{
+    size_t len;
+    const char *msg = luaL_checklstring(L, 1, &len);
+
+    lvat_syscall_log(lvat_lua_vat(L)->sys, msg, len);
+    return 0;
+}
+
+static int
+l_vat_name(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    lua_pushfstring(L, "%s (v%d)", v->name, (int)v->id);
+    return 1;
+}
+
+static int
+l_main_chunk(lua_State *L)
+{
+    lua_pushstring(L, lvat_lua_vat(L)->main);
+    return 1;
+}
+
+static int
+l_require_main(lua_State *L)
+{
+    lua_settop(L, 0);
+    lua_pushcfunction(L, lvat_lua_require);
+    lua_pushstring(L, lvat_lua_vat(L)->main);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+static int
+l_is_presence(lua_State *L)
+{
+    lua_pushboolean(L, lvat_lua_to_presence(L, 1, NULL));
+    return 1;
+}
+
+static int
+l_presence_vref(lua_State *L)
+{
+    lvat_vref v;
+
+    if (!lvat_lua_to_presence(L, 1, &v))
+        return luaL_error(L, "not a presence");
+    lvat_lua_push_vref(L, v);
+    return 1;
+}
+
+static int
+host_newindex(lua_State *L)
+{
+    return luaL_error(L, "host objects cannot be modified");
+}
+
+/* newHostObject(methods, name): a userdata whose methods are `methods`
+ * and whose metatable stays hidden. */
+static int
+l_new_host_object(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 2);
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_newuserdatauv(L, 0, 0);
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, host_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__metatable");
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__name");
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+int
+lvat_lua_open_sys(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {
+        {"send", l_send},
+        {"resolve", l_resolve},
+        {"subscribe", l_subscribe},
+        {"exit", l_exit},
+        {"dropImports", l_drop_imports},
+        {"retireImports", l_retire_imports},
+        {"retireExports", l_retire_exports},
+        {"vsGet", l_vs_get},
+        {"vsSet", l_vs_set},
+        {"vsDelete", l_vs_delete},
+        {"vsNext", l_vs_next},
+        {"encodeDurable", l_encode_durable},
+        {"decodeStored", l_decode_stored},
+        {"storedSlots", l_stored_slots},
+        {"decode", l_decode},
+        {"resume", l_resume},
+        {"gcFull", l_gc_full},
+        {"deadImports", l_dead_imports},
+        {"log", l_log},
+        {"vatName", l_vat_name},
+        {"mainChunk", l_main_chunk},
+        {"requireMain", l_require_main},
+        {"isPresence", l_is_presence},
+        {"presenceVref", l_presence_vref},
+        {"newHostObject", l_new_host_object},
+        {NULL, NULL}};
+
+    LVAT_STACK_ENTER(L);
+    luaL_newlib(L, funcs);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);
+    lua_setfield(L, -2, "slotToVal");
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
+    lua_setfield(L, -2, "valToSlot");
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_remotables);
+    lua_setfield(L, -2, "remotables");
+    LVAT_STACK_LEAVE(L, 1);
+    return 1;
+}

@@ -1,0 +1,343 @@
+/*
+ * One vat's lua_State: created with a counting allocator (the memory cap),
+ * its lvat_lvat in the extra space, a curated environment, and the vat
+ * runtime loaded; then driven one delivery at a time under protection,
+ * with the watchdog armed.  C, not the vat, decides whether a delivery
+ * failed: a kill or a memory fault counts whatever the vat's code did with
+ * the error.
+ */
+#include "lbind.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "alloc.h"
+#include "lstack.h"
+
+/* Room the allocator still grants after a memory fault, so unwinding and
+ * closing the state never fail half-way. */
+#define UNWIND_SLACK (64u << 10)
+
+/* ---- Allocator ---- */
+
+static void *
+l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    lvat_lvat *v = ud;
+    size_t old = ptr ? osize : 0;
+    void *p;
+
+    if (nsize == 0) {
+        lvat_free(ptr);
+        v->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && v->mem_limit && !v->closing &&
+        v->mem_used + (nsize - old) > v->mem_limit) {
+        if (v->killed == LVAT_KILL_NONE)
+            lvat_lua_kill(v, LVAT_KILL_MEMORY);
+        if (v->mem_used + (nsize - old) > v->mem_limit + UNWIND_SLACK ||
+            v->killed == LVAT_KILL_MEMORY)
+            return NULL;
+    }
+    p = lvat_realloc(ptr, nsize);
+    if (p == NULL)
+        return NULL;
+    v->mem_used = v->mem_used - old + nsize;
+    return p;
+}
+
+/* ---- Kills ---- */
+
+void
+lvat_lua_kill(lvat_lvat *v, int why)
+{
+    lua_State *L = v->running;
+
+    if (v->killed == LVAT_KILL_NONE)
+        v->killed = why;
+    if (L != NULL)
+        lua_sethook(L, lvat_lua_kill_hook,
+                    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+void
+lvat_lua_kill_message(lvat_lvat *v, char *out, size_t len)
+{
+    switch (v->killed) {
+    case LVAT_KILL_TIME:
+        snprintf(out, len, "%s (v%u) time budget of %u ms exceeded", v->name,
+                 v->id, v->time_limit_ms);
+        break;
+    case LVAT_KILL_MEMORY:
+        snprintf(out, len, "%s (v%u) memory limit of %zu bytes exceeded",
+                 v->name, v->id, v->mem_limit);
+        break;
+    case LVAT_KILL_ILLEGAL:
+        snprintf(out, len, "%s (v%u) %s", v->name, v->id,
+                 lvat_syscall_errmsg(v->sys));
+        break;
+    default:
+        snprintf(out, len, "%s (v%u) stopped", v->name, v->id);
+    }
+}
+
+/* ---- Warnings (Lua 5.4 turns errors in finalizers into these) ---- */
+
+static void
+warnf(void *ud, const char *msg, int tocont)
+{
+    lvat_lvat *v = ud;
+
+    LVAT_UNUSED(tocont);
+    if (msg[0] == '@')
+        return; /* control messages ("@on", "@off") */
+    lvat_syscall_log(v->sys, msg, strlen(msg));
+}
+
+/* ---- Errors ---- */
+
+/* Message handler: the error as text (tables by their `message`). */
+static int
+msgh(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TTABLE &&
+        lua_getfield(L, 1, "message") == LUA_TSTRING)
+        return 1;
+    if (lua_type(L, 1) == LUA_TSTRING)
+        lua_pushvalue(L, 1);
+    else
+        luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+/* ---- Lifecycle ---- */
+
+static int
+setup(lua_State *L)
+{
+    lvat_lua_presence_open(L);
+    return lvat_lua_open_env(L);
+}
+
+static void
+vat_free(lvat_lvat *v)
+{
+    if (v->L != NULL) {
+        v->closing = true;
+        lua_close(v->L);
+    }
+    lvat_buf_free(&v->enc);
+    lvat_buf_free(&v->src);
+    for (size_t i = 0; i < LVAT_ARRAY_LEN(v->dec); i++)
+        lvat_buf_free(&v->dec[i].scratch);
+    lvat_buf_free(&v->srcname);
+    lvat_free(v->encslots);
+    lvat_free(v->decslots);
+    lvat_free(v->dead);
+    lvat_free(v->name);
+    lvat_free(v->main);
+    lvat_free(v);
+}
+
+static int
+vat_create(void *ud, const lvat_vat_spec *spec, void **out, lvat_errbuf *err)
+{
+    lvat_lvat *v = lvat_calloc(1, sizeof *v);
+    int status;
+
+    if (v == NULL || (v->name = lvat_strdup(spec->name)) == NULL ||
+        (v->main = lvat_strdup(spec->main ? spec->main : "")) == NULL) {
+        if (v)
+            lvat_free(v->name);
+        lvat_free(v);
+        return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
+    }
+    v->rt = ud;
+    v->sys = spec->sys;
+    v->id = spec->id;
+    v->mem_limit = spec->memory_limit;
+    v->time_limit_ms = spec->time_limit_ms;
+    v->L = lua_newstate(l_alloc, v);
+    if (v->L == NULL) {
+        vat_free(v);
+        return lvat_errbuf_set(err, LVAT_EFAULT,
+                               "%s (v%u) cannot create a Lua state within "
+                               "its memory limit", spec->name, spec->id);
+    }
+    *(lvat_lvat **)lua_getextraspace(v->L) = v;
+    lua_setwarnf(v->L, warnf, v);
+    v->running = v->L;
+    lua_pushcfunction(v->L, msgh);
+    lua_pushcfunction(v->L, setup);
+    lua_pushlightuserdata(v->L, (void *)spec);
+    status = lua_pcall(v->L, 1, 0, 1);
+    if (status != LUA_OK) {
+        int code = v->killed == LVAT_KILL_MEMORY ? LVAT_EFAULT : LVAT_EVAT;
+        if (v->killed)
+            lvat_lua_kill_message(v, err->msg, sizeof err->msg);
+        else
+            lvat_errbuf_set(err, code, "%s (v%u) %s", spec->name, spec->id,
+                            lua_tostring(v->L, -1));
+        err->code = code;
+        vat_free(v);
+        return code;
+    }
+    lua_settop(v->L, 0);
+    v->running = NULL;
+    lvat_lua_watchdog_prepare(v->rt, v);
+    *out = v;
+    return LVAT_OK;
+}
+
+static void
+vat_destroy(void *inst)
+{
+    if (inst != NULL)
+        vat_free(inst);
+}
+
+static size_t
+vat_memory(void *inst)
+{
+    return ((lvat_lvat *)inst)->mem_used;
+}
+
+/* ---- Deliveries ---- */
+
+static void
+push_vref_list(lua_State *L, const lvat_vref *v, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lvat_lua_push_vref(L, v[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static void
+push_slots(lua_State *L, const lvat_vcapdata *cd)
+{
+    if (cd->nslots == 0)
+        lua_pushnil(L);
+    else
+        push_vref_list(L, cd->slots, cd->nslots);
+}
+
+/* Pushes the notify list: { {vpid, rejected, body, slots}, ... } */
+static void
+push_notify(lua_State *L, const lvat_delivery *d)
+{
+    lua_createtable(L, (int)d->nresolutions, 0);
+    for (size_t i = 0; i < d->nresolutions; i++) {
+        const lvat_resolution *r = &d->resolutions[i];
+        lua_createtable(L, 5, 0);
+        lvat_lua_push_vref(L, r->vpid);
+        lua_rawseti(L, -2, 1);
+        lua_pushboolean(L, r->rejected);
+        lua_rawseti(L, -2, 2);
+        lua_pushlstring(L, r->data.body, r->data.body_len);
+        lua_rawseti(L, -2, 3);
+        push_slots(L, &r->data);
+        lua_rawseti(L, -2, 4);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* Pushes dispatch's arguments for `d`; returns how many. */
+static int
+push_args(lua_State *L, const lvat_delivery *d)
+{
+    static const char kinds[] = "mndrigsxu";
+    lua_pushlstring(L, &kinds[d->kind], 1);
+    switch (d->kind) {
+    case LVAT_DELIVER_MESSAGE:
+        lvat_lua_push_vref(L, d->target);
+        lvat_lua_decode_methargs(L, d->methargs.body, d->methargs.body_len,
+                                 d->methargs.slots, d->methargs.nslots);
+        if (lvat_vref_is_none(d->result))
+            lua_pushnil(L);
+        else
+            lvat_lua_push_vref(L, d->result);
+        return 6;
+    case LVAT_DELIVER_NOTIFY:
+        push_notify(L, d);
+        return 2;
+    case LVAT_DELIVER_DROP_EXPORTS:
+    case LVAT_DELIVER_RETIRE_EXPORTS:
+    case LVAT_DELIVER_RETIRE_IMPORTS:
+        push_vref_list(L, d->vrefs, d->nvrefs);
+        return 2;
+    case LVAT_DELIVER_START:
+    case LVAT_DELIVER_UPGRADE:
+        lvat_lua_decode(L, d->parameters.body, d->parameters.body_len,
+                        d->parameters.slots, d->parameters.nslots);
+        lua_pushinteger(L, (lua_Integer)d->next_export_object);
+        lua_pushinteger(L, (lua_Integer)d->next_export_promise);
+        lua_pushinteger(L, (lua_Integer)d->incarnation);
+        return 5;
+    default:
+        return 1;
+    }
+}
+
+static int
+protected_deliver(lua_State *L)
+{
+    const lvat_delivery *d = lua_touserdata(L, 1);
+    int n;
+
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
+    lua_getfield(L, -1, "dispatch");
+    n = push_args(L, d);
+    lua_call(L, n, 0);
+    return 0;
+}
+
+static int
+vat_deliver(void *inst, const lvat_delivery *d, lvat_errbuf *err)
+{
+    lvat_lvat *v = inst;
+    lua_State *L = v->L;
+    int status, code;
+
+    v->killed = LVAT_KILL_NONE;
+    v->ndec = 0;
+    v->running = L;
+    lvat_lua_watchdog_arm(v->rt, v);
+    lua_pushcfunction(L, msgh);
+    lua_pushcfunction(L, protected_deliver);
+    lua_pushlightuserdata(L, (void *)d);
+    status = lua_pcall(L, 1, 0, 1);
+    lvat_lua_watchdog_disarm(v->rt, v);
+    v->running = NULL;
+    if (v->killed != LVAT_KILL_NONE) {
+        lvat_lua_kill_message(v, err->msg, sizeof err->msg);
+        lua_settop(L, 0);
+        return err->code = LVAT_EFAULT;
+    }
+    if (status == LUA_OK) {
+        lua_settop(L, 0);
+        return LVAT_OK;
+    }
+    code = d->kind == LVAT_DELIVER_START || d->kind == LVAT_DELIVER_UPGRADE
+               ? LVAT_EVAT
+               : LVAT_EFAULT;
+    lvat_errbuf_set(err, code, "%s (v%u) %s%s", v->name, v->id,
+                    code == LVAT_EFAULT ? "runtime error: " : "",
+                    lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+    lua_settop(L, 0);
+    return code;
+}
+
+static const lvat_vat_ops ops = {vat_create, vat_deliver, vat_destroy,
+                                 vat_memory};
+
+const lvat_vat_ops *
+lvat_lua_vat_ops(void)
+{
+    return &ops;
+}

@@ -1,0 +1,119 @@
+-- luavat.baggage: the vat's durable map, read and written directly in the
+-- kernel's store through vatstore syscalls (nothing is loaded at start).
+-- Values are deep copies of passable data plus presences; promises and
+-- the vat's own (ephemeral) objects are refused with a reason.  Presences
+-- kept here are counted so garbage collection never drops them.
+
+local sys = sys
+local type, error, tostring, select = type, error, tostring, select
+local tonumber = tonumber
+
+local PREFIX = "b."      -- baggage entries
+local RC = "rc."         -- how many baggage values name an import
+local MAX_KEY = 400 - #PREFIX
+
+local M = {}
+
+local function checkKey(k, what)
+    if type(k) ~= "string" then
+        error(("baggage:%s(key): the key must be a string, not %s")
+              :format(what, type(k)), 3)
+    end
+    if #k == 0 or #k > MAX_KEY then
+        error(("baggage:%s(key): keys must have 1 to %d bytes"):format(what,
+              MAX_KEY), 3)
+    end
+end
+
+local function addRefs(slots, delta)
+    for i = 1, #slots do
+        local v = slots[i]
+        if v:sub(1, 2) == "o-" then
+            local key = RC .. v
+            local n = (tonumber(sys.vsGet(key) or "0") or 0) + delta
+            if n > 0 then sys.vsSet(key, tostring(n)) else sys.vsDelete(key) end
+        end
+    end
+end
+
+local function read(k)
+    local stored = sys.vsGet(PREFIX .. k)
+    if stored == nil then return nil end
+    return sys.decodeStored(stored), stored
+end
+
+local methods = {}
+
+function methods:get(k)
+    checkKey(k, "get")
+    return (read(k))
+end
+
+function methods:has(k)
+    checkKey(k, "has")
+    return sys.vsGet(PREFIX .. k) ~= nil
+end
+
+local function store(k, v, what)
+    local stored, slots = sys.encodeDurable(v, ("baggage:%s(%q)"):format(what, k))
+    local old = sys.vsGet(PREFIX .. k)
+    if old ~= nil then addRefs(sys.storedSlots(old), -1) end
+    addRefs(slots, 1)
+    sys.vsSet(PREFIX .. k, stored)
+end
+
+function methods:set(k, v)
+    checkKey(k, "set")
+    store(k, v, "set")
+end
+
+function methods:init(k, v)
+    checkKey(k, "init")
+    if sys.vsGet(PREFIX .. k) ~= nil then
+        error(("baggage:init(%q): the key already exists (use set to "
+               .. "replace it)"):format(k), 2)
+    end
+    store(k, v, "init")
+end
+
+function methods:delete(k)
+    checkKey(k, "delete")
+    local old = sys.vsGet(PREFIX .. k)
+    if old == nil then return false end
+    addRefs(sys.storedSlots(old), -1)
+    sys.vsDelete(PREFIX .. k)
+    return true
+end
+
+-- for key in baggage:keys([prefix]) do ... end, in byte order.  Each step
+-- asks the store for the next key after the last, so no cursor is held.
+function methods:keys(prefix)
+    prefix = prefix or ""
+    if type(prefix) ~= "string" then
+        error("baggage:keys(prefix): the prefix must be a string", 2)
+    end
+    local last = PREFIX .. prefix
+    local first = true
+    return function()
+        local key
+        if first then
+            first = false
+            key = sys.vsNext(last, PREFIX .. prefix, true)
+        else
+            key = sys.vsNext(last, PREFIX .. prefix, false)
+        end
+        if key == nil then return nil end
+        last = key
+        return key:sub(#PREFIX + 1)
+    end
+end
+
+function M.new()
+    return sys.newHostObject(methods, "baggage")
+end
+
+function M.heldByBaggage(vref)
+    return sys.vsGet(RC .. vref) ~= nil
+end
+
+return M
