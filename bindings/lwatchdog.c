@@ -38,7 +38,7 @@ struct lvat_lua_runtime {
     _Atomic uint64_t armed_gen;   /* 0 = no delivery running */
     _Atomic uint64_t deadline_ns;
     _Atomic uint64_t fired_gen;
-    _Atomic bool sleeping;
+    _Atomic uint64_t waiting_until; /* when the thread next looks */
     _Atomic bool stop;
     pthread_t target;             /* the kernel's thread */
     uint64_t next_gen;
@@ -126,24 +126,24 @@ watch(void *arg)
     pthread_mutex_lock(&rt->mu);
     while (!atomic_load(&rt->stop)) {
         uint64_t gen = atomic_load(&rt->armed_gen);
-        uint64_t now = now_ns(), deadline;
-        if (gen == 0) {
-            atomic_store(&rt->sleeping, true);
-            if (atomic_load(&rt->armed_gen) == 0 && !atomic_load(&rt->stop))
-                wait_until(rt, now + IDLE_WAIT_NS);
-            atomic_store(&rt->sleeping, false);
+        uint64_t now = now_ns();
+        uint64_t deadline = atomic_load(&rt->deadline_ns), until;
+        if (gen != 0 && now >= deadline) {
+            if (atomic_load(&rt->fired_gen) != gen) {
+                atomic_store(&rt->fired_gen, gen);
+                pthread_kill(rt->target, rt->signo);
+            }
+            until = now + TICK_NS;
+        } else {
+            until = gen != 0 ? deadline : now + IDLE_WAIT_NS;
+        }
+        /* Tell arm() when we will look again, then check nothing earlier
+         * was armed meanwhile (arm stores, then reads waiting_until). */
+        atomic_store(&rt->waiting_until, until);
+        if (atomic_load(&rt->armed_gen) != gen ||
+            (gen != 0 && atomic_load(&rt->deadline_ns) < until))
             continue;
-        }
-        deadline = atomic_load(&rt->deadline_ns);
-        if (now < deadline) {
-            wait_until(rt, deadline);
-            continue;
-        }
-        if (atomic_load(&rt->fired_gen) != gen) {
-            atomic_store(&rt->fired_gen, gen);
-            pthread_kill(rt->target, rt->signo);
-        }
-        wait_until(rt, now + TICK_NS);
+        wait_until(rt, until);
     }
     pthread_mutex_unlock(&rt->mu);
     return NULL;
@@ -218,7 +218,8 @@ lvat_lua_watchdog_arm(lvat_lua_runtime *rt, lvat_lvat *v)
     atomic_store(&rt->deadline_ns,
                  now_ns() + (uint64_t)v->time_limit_ms * 1000000ull);
     atomic_store(&rt->armed_gen, gen);
-    if (atomic_load(&rt->sleeping)) {
+    /* Wake the watchdog only when it would look too late. */
+    if (atomic_load(&rt->waiting_until) > atomic_load(&rt->deadline_ns)) {
         pthread_mutex_lock(&rt->mu);
         pthread_cond_signal(&rt->cv);
         pthread_mutex_unlock(&rt->mu);

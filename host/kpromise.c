@@ -340,8 +340,8 @@ notify_subscribers(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p)
                                                   : LVAT_ITEM_NOTIFY;
         it.vat = p->subs[i];
         it.kp = kp;
-        if ((rc = lvat__ref_inc(k, kp, true)) != LVAT_OK ||
-            (rc = lvat__runq_push(k, &it)) != LVAT_OK)
+        /* The caller counts these references in the record it writes. */
+        if ((rc = lvat__runq_push(k, &it)) != LVAT_OK)
             return rc;
     }
     return LVAT_OK;
@@ -440,9 +440,18 @@ lvat__kp_resolve(lvat_kernel *k,
                    LVAT_OK &&
                (rc = notify_subscribers(k, kp, &p)) == LVAT_OK &&
                (rc = requeue_parked(k, kp, &p)) == LVAT_OK) {
-        p.state = rejected ? 'r' : 'f';
+        /* The steps above may have counted references to kp itself (a
+         * value that names it), so settle a fresh copy of the record. */
+        size_t nsubs = p.nsubs;
         lvat__kp_release(&p);
-        rc = lvat__kp_put(k, kp, &p);
+        if ((rc = lvat__kp_get(k, kp, &p)) == LVAT_OK) {
+            lvat__kp_release(&p);
+            p.state = rejected ? 'r' : 'f';
+            p.decider = LVAT_NO_DECIDER;
+            p.refs += nsubs; /* one per notify item queued */
+            p.qhead = p.qtail = 0;
+            rc = lvat__kp_put(k, kp, &p);
+        }
     }
     lvat__kp_release(&p);
 done:
