@@ -85,6 +85,8 @@ void lvat_lua_watchdog_disarm(lvat_lua_runtime *rt, lvat_lvat *v);
 /* Installs the per-thread hook for a new state (instruction-budget mode). */
 void lvat_lua_watchdog_prepare(lvat_lua_runtime *rt, lvat_lvat *v);
 void lvat_lua_kill_hook(lua_State *L, lua_Debug *ar);
+/* Whether tests allowed the "rawSyscalls" endowment. */
+bool lvat_lua_runtime_raw_syscalls(const lvat_lua_runtime *rt);
 
 /* ---- lenv.c ---- */
 /* Builds the runtime's private env and the vat's curated _ENV, loads the

@@ -203,6 +203,11 @@ push_endowment(lua_State *L, const char *name)
         lua_pushcfunction(L, l_monotonic);
         return true;
     }
+    if (strcmp(name, "rawSyscalls") == 0 &&
+        lvat_lua_runtime_raw_syscalls(lvat_lua_vat(L)->rt)) {
+        lvat_lua_open_sys(L);
+        return true;
+    }
     return false;
 }
 

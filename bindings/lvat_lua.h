@@ -24,6 +24,13 @@ typedef struct lvat_lua_options {
      * tight loops.  The signal's handler is installed process-wide.
      */
     int watchdog_signal;
+    /*
+     * Tests only: lets a vat config ask for the global "rawSyscalls", a
+     * table of the runtime's own syscall functions (send, resolve,
+     * subscribe, exit, dropImports, ...), so a test can make the illegal
+     * syscalls a correct runtime never makes.  Never set in production.
+     */
+    bool test_raw_syscalls;
 } lvat_lua_options;
 
 typedef struct lvat_lua_runtime lvat_lua_runtime;

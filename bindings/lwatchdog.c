@@ -31,6 +31,7 @@
 
 struct lvat_lua_runtime {
     int signo;
+    bool raw_syscalls;
     pthread_t thread;
     bool started;
     pthread_mutex_t mu;
@@ -240,6 +241,7 @@ void
 lvat_lua_options_init(lvat_lua_options *o)
 {
     o->watchdog_signal = SIGVTALRM;
+    o->test_raw_syscalls = false;
 }
 
 int
@@ -258,6 +260,7 @@ lvat_lua_runtime_new(const lvat_lua_options *o, lvat_lua_runtime **out,
     if (rt == NULL)
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     rt->signo = o->watchdog_signal;
+    rt->raw_syscalls = o->test_raw_syscalls;
     pthread_mutex_init(&rt->mu, NULL);
     {
         pthread_condattr_t ca;
@@ -286,4 +289,10 @@ lvat_lua_runtime_free(lvat_lua_runtime *rt)
     pthread_mutex_destroy(&rt->mu);
     pthread_cond_destroy(&rt->cv);
     lvat_free(rt);
+}
+
+bool
+lvat_lua_runtime_raw_syscalls(const lvat_lua_runtime *rt)
+{
+    return rt->raw_syscalls;
 }

@@ -1,0 +1,63 @@
+/*
+ * End-to-end basics with real Lua vats: the shipped examples run and
+ * print what the README promises, and a vat answers messages from the
+ * host.
+ */
+#include "lvat_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+
+static void
+test_e2e_echo_launch_and_call(void **state)
+{
+    lk t;
+    char *r;
+    int st;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"echo\",\"vats\":"
+                                 "{\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"));
+    assert_string_equal(t.launch_result, "echo ready");
+    assert_string_equal(t.sub, "s1");
+    r = lk_call(&t, t.root, "hello", "[\"world\"]", &st);
+    assert_int_equal(st, LVAT_OK);
+    assert_string_equal(r, "hello world");
+    free(r);
+    r = lk_call(&t, t.root, "echo", "[{\"b\":[1,2.5,true,null],\"a\":\"x\"}]",
+                &st);
+    assert_string_equal(r, "{\"a\": \"x\", \"b\": [1, 2.5, true]}");
+    free(r);
+    lk_close(&t);
+}
+
+static void
+test_e2e_unknown_method_rejects(void **state)
+{
+    lk t;
+    char *r;
+    int st;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"echo\",\"vats\":"
+                                 "{\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"));
+    r = lk_call(&t, t.root, "nope", "[]", &st);
+    assert_int_equal(st, LVAT_EREJECTED);
+    if (strstr(r, "has no method") == NULL) fail_msg("got %s", r);
+    free(r);
+    lk_close(&t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_e2e_echo_launch_and_call),
+        cmocka_unit_test(test_e2e_unknown_method_rejects),
+    };
+    return cmocka_run_group_tests_name("e2e_basic", tests, NULL, NULL);
+}

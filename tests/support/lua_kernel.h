@@ -1,0 +1,62 @@
+/*
+ * End-to-end test fixture: a real kernel with the real Lua runtime in a
+ * temporary directory, vats from tests/e2e/vats, helpers to launch,
+ * send, restart and count store keys, and captured kernel log lines.
+ */
+#ifndef LVAT_LUA_KERNEL_H
+#define LVAT_LUA_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "luavat.h"
+#include "lvat_lua.h"
+
+typedef struct lk {
+    char *dir;
+    lvat_lua_runtime *rt;
+    lvat_kernel *k;
+    lvat_buf log; /* every log line, newline-terminated */
+    /* The last launch. */
+    int launch_status;      /* LVAT_OK when DONE, else the FAILED status */
+    bool launch_done;       /* DONE or FAILED seen */
+    char sub[32], root[32];
+    char *launch_result;    /* rendered bootstrap result (DONE) */
+    char launch_err[1024];  /* FAILED message */
+    size_t vat_memory_limit;
+    unsigned vat_time_limit_ms;
+} lk;
+
+/* Opens a kernel on a fresh temporary directory. */
+void lk_open(lk *t);
+/* Closes and reopens the kernel on the same directory (a restart). */
+void lk_restart(lk *t);
+/* Closes the kernel and deletes the directory. */
+void lk_close(lk *t);
+
+/*
+ * Launches a ClusterConfig given as JSON text whose sourceSpecs are
+ * relative to tests/e2e/vats, and runs until idle.  Returns LVAT_OK when
+ * bootstrap was fulfilled; otherwise the launch status (the queue-time
+ * error code, LVAT_EVAT, LVAT_EREJECTED, or LVAT_EPENDING).
+ */
+int lk_launch(lk *t, const char *config_json);
+
+/*
+ * Sends method(args_json) to kref, runs until idle, and returns the
+ * rendered result (owned; free()).  *status gets LVAT_OK, LVAT_EREJECTED
+ * or LVAT_EPENDING (then the text is "<pending>").
+ */
+char *lk_call(lk *t, const char *kref, const char *method,
+              const char *args_json, int *status);
+
+/* Number of keys in the kernel database starting with `prefix`. */
+size_t lk_count(lk *t, const char *prefix);
+/* Number of keys in the vatstore database. */
+size_t lk_count_vatstore(lk *t);
+
+/* True when `needle` appears in the captured log. */
+bool lk_log_has(lk *t, const char *needle);
+
+#endif
