@@ -84,7 +84,7 @@ crank_end(lvat_kernel *k, int rc)
         lvat__vat_unload(k, c->vat);
     if (c->failure != LVAT_CRANK_OK) {
         c->has_followup = true;
-        lvat__log(k, LVAT_LOG_WARN, "crank rolled back: %s",
+        lvat__log(k, LVAT_LOG_DEBUG, "crank rolled back: %s",
                   c->why.data ? c->why.data : "");
         return LVAT_OK;
     }
@@ -122,6 +122,11 @@ followup(lvat_kernel *k,
     /* Whatever went wrong while a launching vat started fails the launch. */
     if (it != NULL && it->type == LVAT_ITEM_START)
         f = LVAT_CRANK_STARTFAIL;
+    if (f == LVAT_CRANK_FAULT)
+        lvat__log(k, LVAT_LOG_WARN, "%s; its message was rejected and it "
+                  "restarts from the store", why);
+    else if (f == LVAT_CRANK_ILLEGAL || f == LVAT_CRANK_EXIT)
+        lvat__log(k, LVAT_LOG_WARN, "%s; the vat was terminated", why);
     switch (f) {
     case LVAT_CRANK_FAULT:
         lvat_buf_printf(&msg, "[KERNEL:VAT_FAULT] %s", why);

@@ -17,16 +17,30 @@
 
 /* ---- Watches ---- */
 
+/* A watch may hold several lines ("host 7\nlaunch s2 9"): several waits
+ * can end at the same promise once results forward to each other. */
 int
 lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what)
 {
+    lvat_buf b = LVAT_BUF_INIT;
     lvat_kprom p;
     lvat_key key;
+    lvat_val v;
     int rc;
 
     lvat_key_watch(&key, kp);
-    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, what, strlen(what),
-                     LVAT_KV_NEW);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    if (rc == LVAT_OK) {
+        lvat_buf_append(&b, v.p, v.len);
+        lvat_buf_putc(&b, '\n');
+    } else if (rc != LVAT_ENOTFOUND) {
+        return rc;
+    }
+    lvat_buf_puts(&b, what);
+    rc = b.oom ? LVAT_ENOMEM
+               : lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data,
+                             b.len, 0);
+    lvat_buf_free(&b);
     if (rc == LVAT_OK)
         rc = lvat__kp_get(k, kp, &p);
     if (rc != LVAT_OK)
@@ -59,15 +73,34 @@ host_settled(lvat_kernel *k, uint64_t id, lvat_kref kp)
     return rc;
 }
 
+static int
+settled_one(lvat_kernel *k, const char *what, lvat_kref kp)
+{
+    unsigned long long id = 0;
+    unsigned sub = 0;
+
+    if (sscanf(what, "host %llu", &id) == 1)
+        return host_settled(k, id, kp);
+    if (sscanf(what, "launch s%u %llu", &sub, &id) == 2)
+        return lvat__launch_settled(k, sub, id, kp);
+    return LVAT_OK;
+}
+
+/*
+ * A promise the kernel watches has settled.  When it was fulfilled to
+ * another promise that is still pending, the waits move there: a result
+ * is only final once its whole chain has settled.
+ */
 int
 lvat__knotify(lvat_kernel *k, lvat_kref kp)
 {
-    char what[128];
+    lvat_buf lines = LVAT_BUF_INIT;
+    lvat_kref final = kp;
+    lvat_kprom p;
     lvat_key key;
     lvat_val v;
-    unsigned long long id = 0;
-    unsigned sub = 0;
-    int rc;
+    bool moved = false;
+    int rc, nlines = 0;
 
     lvat_key_watch(&key, kp);
     rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
@@ -75,18 +108,32 @@ lvat__knotify(lvat_kernel *k, lvat_kref kp)
         return lvat__ref_dec(k, kp, true);
     if (rc != LVAT_OK)
         return rc;
-    snprintf(what, sizeof what, "%.*s", (int)v.len, v.p);
+    if (lvat_buf_append(&lines, v.p, v.len) != LVAT_OK) {
+        rc = LVAT_ENOMEM;
+        goto done;
+    }
     if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
-        return rc;
-    if (sscanf(what, "host %llu", &id) == 1)
-        rc = host_settled(k, id, kp);
-    else if (sscanf(what, "launch s%u %llu", &sub, &id) == 2)
-        rc = lvat__launch_settled(k, sub, id, kp);
-    /* Drop the watch's reference and the notify item's. */
-    if (rc == LVAT_OK)
+        goto done;
+    if ((rc = lvat__kp_follow(k, kp, &final, &p)) == LVAT_OK) {
+        lvat__kp_release(&p);
+        moved = !lvat_kref_eq(final, kp) && p.state == 'u';
+    } else if (rc == LVAT_ENOTFOUND) {
+        final = kp;
+        rc = LVAT_OK;
+    }
+    for (char *line = lines.data, *nl; rc == LVAT_OK && line; line = nl) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl++ = '\0';
+        nlines++;
+        rc = moved ? lvat__watch(k, final, line)
+                   : settled_one(k, line, final);
+    }
+    /* Drop each watch's reference and the notify item's. */
+    for (int i = 0; i <= nlines && rc == LVAT_OK; i++)
         rc = lvat__ref_dec(k, kp, true);
-    if (rc == LVAT_OK)
-        rc = lvat__ref_dec(k, kp, true);
+done:
+    lvat_buf_free(&lines);
     return rc;
 }
 

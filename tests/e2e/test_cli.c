@@ -1,0 +1,270 @@
+/*
+ * The luavat program as a user runs it: each test spawns build/luavat in
+ * a fresh state directory and checks stdout, stderr and the exit code
+ * against design.md §10 (results on stdout, "luavat: ..." errors on
+ * stderr, exit codes 0/1/2/3/4).
+ */
+#include "lvat_test.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct run {
+    int code;
+    char out[8192];
+    char err[8192];
+} run;
+
+static void
+slurp(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* Runs luavat with argv (NULL-terminated) from the source tree. */
+static void
+luavat(run *r, const char *const *argv, const char *env_db)
+{
+    const char *bin = getenv("LUAVAT_BIN");
+    char *dir = lvat_test_mkdtemp();
+    char *out = lvat_test_path(dir, "out"), *err = lvat_test_path(dir, "err");
+    const char *args[32];
+    int n = 0, status;
+    pid_t pid;
+
+    args[n++] = bin ? bin : "build/luavat";
+    for (; *argv && n < 31; argv++)
+        args[n++] = *argv;
+    args[n] = NULL;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(o, 1);
+        dup2(e, 2);
+        if (chdir(lvat_test_srcdir()) != 0)
+            _exit(99);
+        if (env_db)
+            setenv("LUAVAT_DB", env_db, 1);
+        else
+            unsetenv("LUAVAT_DB");
+        execv(args[0], (char *const *)args);
+        _exit(98);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    slurp(out, r->out, sizeof r->out);
+    slurp(err, r->err, sizeof r->err);
+    free(out);
+    free(err);
+    lvat_test_rmdir(dir);
+}
+
+#define ASSERT_HAS(hay, needle)                                            \
+    do {                                                                   \
+        if (strstr((hay), (needle)) == NULL)                               \
+            fail_msg("expected \"%s\" in:\n%s", (needle), (hay));          \
+    } while (0)
+
+static void
+run_config(run *r, const char *config, char *db)
+{
+    const char *argv[] = {"run", "--db", db, config, NULL};
+
+    luavat(r, argv, NULL);
+}
+
+/* ---- Success ---- */
+
+static void
+test_cli_run_hello(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    run_config(&r, "vats/examples/hello/cluster.json", db);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "subcluster s1 root ko1\n"
+                               "Hello, hello! (hello replied: hi greeter, "
+                               "nice to meet you)\n");
+    ASSERT_HAS(r.err, "[hello v1] the greeter said: Hello, hello!");
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_run_pipeline_example(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    run_config(&r, "vats/examples/pipeline/cluster.json", db);
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "\"deposited\": 150");
+    ASSERT_HAS(r.out, "\"withdrawn\": 120");
+    ASSERT_HAS(r.out, "bank.lua:14: insufficient funds: alice has 120");
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_options_after_args_and_env_db(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    const char *argv[] = {"run", "tests/e2e/cli/counter.json", NULL};
+    const char *argv2[] = {"run", "tests/e2e/cli/counter.json", "--db", db,
+                           "--json", NULL};
+    run r;
+
+    (void)state;
+    luavat(&r, argv, db); /* $LUAVAT_DB */
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "subcluster s1 root ko1\n");
+    ASSERT_HAS(r.out, "{\"counter\": <ko2 Counter>, \"name\": \"maker\"}");
+    luavat(&r, argv2, NULL); /* same directory: a second subcluster */
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "subcluster s2 root ko3\n");
+    ASSERT_HAS(r.out, "{\"body\":\"#{\\\"counter\\\":\\\"$0.Counter\\\","
+                      "\\\"name\\\":\\\"maker\\\"}\",\"slots\":[\"ko4\"]}");
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_help(void **state)
+{
+    const char *a1[] = {"--help", NULL}, *a2[] = {"run", "--help", NULL};
+    run r;
+
+    (void)state;
+    luavat(&r, a1, NULL);
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "--db DIR");
+    ASSERT_HAS(r.out, "--durability");
+    luavat(&r, a2, NULL);
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "usage: luavat run");
+    ASSERT_HAS(r.out, "Exit codes");
+}
+
+/* ---- Usage errors: exit 2 ---- */
+
+static void
+test_cli_usage_errors(void **state)
+{
+    const char *none[] = {NULL}, *bad[] = {"fly", NULL};
+    const char *opt[] = {"run", "--bogus", "x.json", NULL};
+    const char *noarg[] = {"run", NULL};
+    const char *dur[] = {"run", "--durability", "sometimes", "x.json", NULL};
+    run r;
+
+    (void)state;
+    luavat(&r, none, NULL);
+    assert_int_equal(r.code, 2);
+    luavat(&r, bad, NULL);
+    assert_int_equal(r.code, 2);
+    ASSERT_HAS(r.err, "luavat: unknown command \"fly\"");
+    luavat(&r, opt, NULL);
+    assert_int_equal(r.code, 2);
+    ASSERT_HAS(r.err, "unknown option --bogus");
+    luavat(&r, noarg, NULL);
+    assert_int_equal(r.code, 2);
+    luavat(&r, dur, NULL);
+    assert_int_equal(r.code, 2);
+    ASSERT_HAS(r.err, "--durability must be");
+}
+
+/* ---- Config problems: exit 3, nothing left behind ---- */
+
+static void
+expect_setup_error(const char *config, const char *needle)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    run_config(&r, config, db);
+    assert_int_equal(r.code, 3);
+    assert_string_equal(r.out, "");
+    ASSERT_HAS(r.err, "luavat: ");
+    ASSERT_HAS(r.err, needle);
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_config_errors(void **state)
+{
+    (void)state;
+    expect_setup_error("tests/e2e/cli/nobootstrap.json", "no \"bootstrap\"");
+    expect_setup_error("tests/e2e/cli/unknownboot.json",
+                       "bootstrap \"zed\" is not one of its vats (a, b)");
+    expect_setup_error("tests/e2e/cli/missing.json",
+                       "vat a: source file");
+    expect_setup_error("tests/e2e/cli/nosuchfile.json", "cannot read");
+}
+
+/* ---- Vat failures: exit 1 with vat, file and line ---- */
+
+static void
+expect_failure(const char *config, const char *needle)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    run_config(&r, config, db);
+    assert_int_equal(r.code, 1);
+    ASSERT_HAS(r.err, needle);
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_vat_failures(void **state)
+{
+    (void)state;
+    expect_failure("tests/e2e/cli/syntax.json",
+                   "luavat: syntax (v1) syntax.lua:4: unexpected symbol");
+    expect_failure("tests/e2e/cli/raises.json",
+                   "luavat: raises (v1) raises.lua:4: no root for you");
+    expect_failure("tests/e2e/cli/badreturn.json",
+                   "result.callback.fn: functions are not passable");
+    expect_failure("tests/e2e/cli/unknownglobal.json",
+                   "unknown global \"Teleporter\"");
+}
+
+static void
+test_cli_pending_exit_4(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    run_config(&r, "tests/e2e/cli/pending.json", db);
+    assert_int_equal(r.code, 4);
+    /* The bootstrap result forwards to a promise nobody resolves. */
+    assert_string_equal(r.out, "subcluster s1 root ko1\n<kp1 pending>\n");
+    lvat_test_rmdir(db);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cli_run_hello),
+        cmocka_unit_test(test_cli_run_pipeline_example),
+        cmocka_unit_test(test_cli_options_after_args_and_env_db),
+        cmocka_unit_test(test_cli_help),
+        cmocka_unit_test(test_cli_usage_errors),
+        cmocka_unit_test(test_cli_config_errors),
+        cmocka_unit_test(test_cli_vat_failures),
+        cmocka_unit_test(test_cli_pending_exit_4),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
