@@ -1,0 +1,178 @@
+/*
+ * Marshalling through real vats: every kind of Lua value goes out of a vat
+ * as smallcaps and comes back, rendered by the kernel, and every
+ * unpassable value is refused with its path.
+ */
+#include "lvat_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+
+static const char *config =
+    "{\"bootstrap\":\"rt\",\"vats\":{\"rt\":{\"sourceSpec\":"
+    "\"../../binding/vats/roundtrip.lua\"},\"peer\":{\"sourceSpec\":"
+    "\"../../binding/vats/roundtrip.lua\"}}}";
+
+static int
+setup(void **state)
+{
+    lk *t = calloc(1, sizeof *t);
+
+    lk_open(t);
+    assert_lvat_ok(lk_launch(t, config));
+    *state = t;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    lk_close(*state);
+    free(*state);
+    return 0;
+}
+
+static void
+expect(lk *t, const char *method, const char *args, int want_status,
+       const char *want)
+{
+    int st;
+    char *r = lk_call(t, t->root, method, args, &st);
+
+    if (st != want_status || strcmp(r, want) != 0)
+        fail_msg("%s(%s): got status %d \"%s\", want %d \"%s\"", method, args,
+                 st, r, want_status, want);
+    free(r);
+}
+
+static void
+expect_has(lk *t, const char *method, const char *args, int want_status,
+           const char *needle)
+{
+    int st;
+    char *r = lk_call(t, t->root, method, args, &st);
+
+    if (st != want_status || strstr(r, needle) == NULL)
+        fail_msg("%s(%s): got status %d \"%s\", want %d containing \"%s\"",
+                 method, args, st, r, want_status, needle);
+    free(r);
+}
+
+static void
+test_lcapdata_scalars(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "echo", "[\"text\"]", LVAT_OK, "text");
+    expect(t, "echo", "[[1, -2, 3.5, true, false]]", LVAT_OK,
+           "[1, -2, 3.5, true, false]");
+    expect(t, "describe", "[7]", LVAT_OK, "integer");
+    expect(t, "describe", "[7.5]", LVAT_OK, "float");
+    expect(t, "describe", "[9007199254740993]", LVAT_OK, "integer");
+    expect(t, "make", "[\"float\"]", LVAT_OK, "0.1");
+    expect(t, "make", "[\"integral\"]", LVAT_OK, "3");
+    expect(t, "make", "[\"negzero\"]", LVAT_OK, "0");
+    expect(t, "make", "[\"nan\"]", LVAT_OK, "NaN");
+    expect(t, "make", "[\"inf\"]", LVAT_OK, "Infinity");
+    expect(t, "make", "[\"ninf\"]", LVAT_OK, "-Infinity");
+}
+
+static void
+test_lcapdata_bigints(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "make", "[\"bigint\"]", LVAT_OK, "9223372036854775807n");
+    expect(t, "make", "[\"negbig\"]", LVAT_OK, "-9223372036854775808n");
+    /* 2^53 + 1 leaves as a bigint and comes back an integer. */
+    expect(t, "echo", "[9007199254740993]", LVAT_OK, "9007199254740993n");
+}
+
+static void
+test_lcapdata_strings(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "make", "[\"special\"]", LVAT_OK,
+           "[\"!x\", \"#y\", \"$z\", \"-\", \"plain\"]");
+    expect(t, "echo", "[\"!bang\"]", LVAT_OK, "!bang");
+    expect(t, "binaryok", "[\"a\\u0000b\\u00ff\\u00fec\"]", LVAT_OK,
+           "false"); /* JSON \u00ff is U+00FF (two UTF-8 bytes), not 0xff */
+}
+
+static void
+test_lcapdata_tables(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "make", "[\"nested\"]", LVAT_OK,
+           "{\"a\": {\"b\": {\"c\": [1, 2]}}, \"z\": 1}");
+    expect(t, "make", "[\"empty\"]", LVAT_OK, "[]");
+    expect(t, "describe", "[{\"b\":1,\"a\":2}]", LVAT_OK, "table{a,b}");
+    expect(t, "count", "[1, null, 3]", LVAT_OK, "3");
+    expect(t, "count", "[]", LVAT_OK, "0");
+}
+
+static void
+test_lcapdata_between_vats(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "binaryViaPeer", "[]", LVAT_OK, "true");
+    expect(t, "viaPeer", "[\"bigint\"]", LVAT_OK, "true");
+    expect(t, "viaPeer", "[\"negbig\"]", LVAT_OK, "true");
+    expect(t, "viaPeer", "[\"float\"]", LVAT_OK, "true");
+    expect(t, "viaPeer", "[\"inf\"]", LVAT_OK, "true");
+    /* Our own object comes back as itself, not as a presence. */
+    expect(t, "presenceIdentity", "[]", LVAT_OK, "true");
+}
+
+static void
+test_lcapdata_remotables(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "make", "[\"self\"]", LVAT_OK, "<ko1 RoundTrip>");
+    expect(t, "make", "[\"selftwice\"]", LVAT_OK,
+           "[<ko1 RoundTrip>, <ko1 RoundTrip>]");
+}
+
+static void
+test_lcapdata_unpassable_paths(void **state)
+{
+    lk *t = *state;
+
+    expect_has(t, "make", "[\"fn\"]", LVAT_EREJECTED,
+               "result.a[2].x: functions are not passable");
+    expect_has(t, "make", "[\"cycle\"]", LVAT_EREJECTED,
+               "result.me: cyclic tables are not passable");
+    expect_has(t, "make", "[\"mixed\"]", LVAT_EREJECTED,
+               "result: tables mixing string keys");
+    expect_has(t, "make", "[\"sparse\"]", LVAT_EREJECTED,
+               "result: only sequences 1..n");
+    expect_has(t, "make", "[\"meta\"]", LVAT_EREJECTED,
+               "result: tables with metatables are not passable");
+    expect_has(t, "make", "[\"thread\"]", LVAT_EREJECTED,
+               "result: coroutines are not passable");
+    expect_has(t, "make", "[\"deep\"]", LVAT_EREJECTED,
+               "nested more than 64 tables deep");
+    /* The vat is still fine afterwards. */
+    expect(t, "echo", "[\"still here\"]", LVAT_OK, "still here");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lcapdata_scalars),
+        cmocka_unit_test(test_lcapdata_bigints),
+        cmocka_unit_test(test_lcapdata_strings),
+        cmocka_unit_test(test_lcapdata_tables),
+        cmocka_unit_test(test_lcapdata_between_vats),
+        cmocka_unit_test(test_lcapdata_remotables),
+        cmocka_unit_test(test_lcapdata_unpassable_paths),
+    };
+    return cmocka_run_group_tests_name("lcapdata", tests, setup, teardown);
+}
