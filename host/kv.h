@@ -10,8 +10,17 @@
  * deleted inside one block (queue entries, short-lived promises) never
  * reach LMDB at all.  Between blocks no LMDB write transaction exists.
  *
- * Values returned through lvat_val are borrowed: valid until that key is
- * written or deleted again, the crank aborts, or the block ends.
+ * Keys and values returned through lvat_val are borrowed.  They stay valid
+ * until that key is written again, the crank aborts, the block ends
+ * (commit or abort) or lvat_kv_refresh is called.  Deleting the key inside
+ * a crank does not end them: they stay readable until that crank ends (the
+ * run queue decodes an item, deletes it, and keeps using the body).
+ * Outside a crank a delete ends them at once, so copy a key before
+ * deleting it there.
+ *
+ * Keys are 1 to 511 bytes (LMDB's limit) and may hold any bytes, NUL
+ * included; values are any bytes up to 4 GiB.  A view is used by one
+ * thread, and only one writable view may exist per store.
  */
 #ifndef LVAT_KV_H
 #define LVAT_KV_H
@@ -28,45 +37,74 @@ typedef struct lvat_val {
 
 typedef struct lvat_kv lvat_kv;
 
-/* Flag for lvat_kv_put: the caller knows the key is not in the store. */
+/* Flag for lvat_kv_put: the caller knows the key is not in LMDB (a fresh
+ * queue slot or id), so deleting it later in this block leaves nothing to
+ * write.  Ignored when the block already holds the key. */
 #define LVAT_KV_NEW 1u
 
 /*
- * Makes the kv view of `store` (borrowed; it must outlive the kv) and opens
- * its read snapshot.  *out is written only on success.
+ * Makes the kv view of `store` (borrowed; it must outlive the kv); its read
+ * snapshot opens at the first read.  LVAT_OK or LVAT_ENOMEM; *out is
+ * written only on success.
  */
 int lvat_kv_new(lvat_store *store, lvat_kv **out, lvat_errbuf *err);
 /* Discards any uncommitted block and frees the view; NULL is a no-op. */
 void lvat_kv_free(lvat_kv *kv);
 
-/* Returns LVAT_OK (value in *val), LVAT_ENOTFOUND or LVAT_ESTORE. */
-int lvat_kv_get(lvat_kv *kv, lvat_dbid db, const char *key, size_t klen,
+/* Returns LVAT_OK (value in *val, borrowed), LVAT_ENOTFOUND (also for an
+ * empty or over-long key), LVAT_EINVAL (no such db) or LVAT_ESTORE. */
+int lvat_kv_get(lvat_kv *kv,
+                lvat_dbid db,
+                const char *key,
+                size_t klen,
                 lvat_val *val);
 /* Copies key and value.  LVAT_OK, LVAT_ENOMEM, LVAT_EINVAL (key longer than
- * 511 bytes or empty), LVAT_EREADONLY. */
-int lvat_kv_put(lvat_kv *kv, lvat_dbid db, const char *key, size_t klen,
-                const char *val, size_t vlen, unsigned flags);
-/* Deleting an absent key is not an error. */
+ * 511 bytes or empty, no such db), LVAT_EREADONLY.  On failure nothing
+ * changed. */
+int lvat_kv_put(lvat_kv *kv,
+                lvat_dbid db,
+                const char *key,
+                size_t klen,
+                const char *val,
+                size_t vlen,
+                unsigned flags);
+/* Deleting an absent key is not an error.  LVAT_OK, LVAT_ENOMEM,
+ * LVAT_EINVAL (no such db), LVAT_EREADONLY; on failure nothing changed. */
 int lvat_kv_del(lvat_kv *kv, lvat_dbid db, const char *key, size_t klen);
 
 /*
  * The first key after `from` (or equal to it when `inclusive`) that starts
- * with `prefix`, in byte order, seeing the block's changes.  Returns LVAT_OK
- * with key and value, LVAT_ENOTFOUND at the end, or LVAT_ESTORE.
+ * with `prefix`, in byte order, seeing the block's changes.  A `from`
+ * before `prefix` starts at the prefix.  Returns LVAT_OK with key and value
+ * (borrowed), LVAT_ENOTFOUND at the end, LVAT_EINVAL or LVAT_ESTORE.
  */
-int lvat_kv_next(lvat_kv *kv, lvat_dbid db, const char *from, size_t flen,
-                 bool inclusive, const char *prefix, size_t plen,
-                 lvat_val *key, lvat_val *val);
+int lvat_kv_next(lvat_kv *kv,
+                 lvat_dbid db,
+                 const char *from,
+                 size_t flen,
+                 bool inclusive,
+                 const char *prefix,
+                 size_t plen,
+                 lvat_val *key,
+                 lvat_val *val);
 
 /*
  * Deletes every key that starts with `prefix` (at most `limit` keys, 0 =
  * all); *deleted (may be NULL) gets the count.  Returns LVAT_OK when the
- * prefix is now empty, LVAT_EPENDING when `limit` stopped it early.
+ * prefix is now empty, LVAT_EPENDING when `limit` stopped it with keys
+ * left.  Not atomic: after LVAT_ENOMEM, LVAT_ESTORE or LVAT_EREADONLY the
+ * *deleted keys are gone (abort the crank to get them back).
  */
-int lvat_kv_del_prefix(lvat_kv *kv, lvat_dbid db, const char *prefix,
-                       size_t plen, size_t limit, size_t *deleted);
+int lvat_kv_del_prefix(lvat_kv *kv,
+                       lvat_dbid db,
+                       const char *prefix,
+                       size_t plen,
+                       size_t limit,
+                       size_t *deleted);
 
-/* Crank: a child transaction of the block.  Cranks do not nest. */
+/* Crank: a child transaction of the block.  Cranks do not nest (a nested
+ * begin asserts; release builds keep the open crank).  Commit and abort
+ * cannot fail. */
 void lvat_kv_crank_begin(lvat_kv *kv);
 void lvat_kv_crank_commit(lvat_kv *kv);
 void lvat_kv_crank_abort(lvat_kv *kv);
@@ -75,8 +113,10 @@ bool lvat_kv_in_crank(const lvat_kv *kv);
 /*
  * Writes the block to LMDB in one transaction and starts a new block on a
  * fresh snapshot.  MDB_MAP_FULL grows the map and retries, so it never loses
- * the block.  LVAT_ETXNFULL or LVAT_ESTORE leave the block intact in memory:
- * the caller may retry or call lvat_kv_block_abort.  No crank may be open.
+ * the block.  LVAT_ETXNFULL, LVAT_EMAPFULL (the map cannot grow), LVAT_ENOMEM
+ * or LVAT_ESTORE leave the block intact in memory: the caller may retry or
+ * call lvat_kv_block_abort.  LVAT_ESTATE when a crank is open,
+ * LVAT_EREADONLY on a read-only store.  `err` (may be NULL) says why.
  */
 int lvat_kv_block_commit(lvat_kv *kv, lvat_errbuf *err);
 /* Throws the block's changes away and takes a fresh snapshot. */

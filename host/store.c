@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -17,6 +18,9 @@
 #include "store_int.h"
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+/* Room for "/luavat.lock" and friends in the PATH_MAX-sized buffers. */
+#define MAX_DIR_LEN 4000
+#define PATH_BUF    (MAX_DIR_LEN + 64)
 
 static const char *const db_names[LVAT_DB_COUNT] = {"kernel", "vatstore",
                                                     "sources"};
@@ -63,7 +67,7 @@ lvat__store_err(int mdb_rc, lvat_errbuf *err, const char *what)
 static int
 take_lock(lvat_store *s, lvat_errbuf *err)
 {
-    char path[4096], pidtext[32];
+    char path[PATH_BUF], pidtext[32];
     ssize_t n;
     int fd;
 
@@ -105,8 +109,13 @@ lvat__store_grow(lvat_store *s, size_t min_size, lvat_errbuf *err)
     size_t size = s->map_size ? s->map_size : DEFAULT_MAP_SIZE;
     int rc;
 
-    while (size < min_size || size <= s->map_size)
+    while (size < min_size || size <= s->map_size) {
+        if (size > SIZE_MAX / 2)
+            return lvat_errbuf_set(err, LVAT_EMAPFULL,
+                                   "the store map cannot grow past %zu bytes",
+                                   size);
         size *= 2;
+    }
     rc = mdb_env_set_mapsize(s->env, size);
     if (rc != MDB_SUCCESS)
         return lvat__store_err(rc, err, "growing the store map");
@@ -115,7 +124,9 @@ lvat__store_grow(lvat_store *s, size_t min_size, lvat_errbuf *err)
 }
 
 int
-lvat__store_txn_begin(lvat_store *s, unsigned flags, MDB_txn **txn,
+lvat__store_txn_begin(lvat_store *s,
+                      unsigned flags,
+                      MDB_txn **txn,
                       lvat_errbuf *err)
 {
     int rc = mdb_txn_begin(s->env, NULL, flags, txn);
@@ -157,9 +168,11 @@ check_schema(lvat_store *s, MDB_txn *txn, lvat_errbuf *err)
     if (rc == MDB_NOTFOUND) {
         MDB_stat st;
         if (s->readonly)
-            return lvat_errbuf_set(err, LVAT_ENOTFOUND,
-                                   "no luavat state in %s", s->dir);
-        mdb_stat(txn, s->dbi[LVAT_DB_KERNEL], &st);
+            return lvat_errbuf_set(err, LVAT_ENOTFOUND, "no luavat state in %s",
+                                   s->dir);
+        rc = mdb_stat(txn, s->dbi[LVAT_DB_KERNEL], &st);
+        if (rc != MDB_SUCCESS)
+            return lvat__store_err(rc, err, "reading the kernel table");
         if (st.ms_entries != 0)
             return lvat_errbuf_set(err, LVAT_ECORRUPT,
                                    "store in %s has no schemaVersion: "
@@ -196,8 +209,8 @@ open_dbs(lvat_store *s, lvat_errbuf *err)
         int mrc = mdb_dbi_open(txn, db_names[i], create, &s->dbi[i]);
         if (mrc == MDB_NOTFOUND && s->readonly) {
             mdb_txn_abort(txn);
-            return lvat_errbuf_set(err, LVAT_ENOTFOUND,
-                                   "no luavat state in %s", s->dir);
+            return lvat_errbuf_set(err, LVAT_ENOTFOUND, "no luavat state in %s",
+                                   s->dir);
         }
         if (mrc != MDB_SUCCESS) {
             mdb_txn_abort(txn);
@@ -218,14 +231,14 @@ prepare_dir(const lvat_store_config *cfg, lvat_errbuf *err)
     struct stat st;
 
     if (stat(cfg->dir, &st) == 0) {
-        char data[4200];
+        char data[PATH_BUF];
         if (!S_ISDIR(st.st_mode))
             return lvat_errbuf_set(err, LVAT_ECONFIG, "%s is not a directory",
                                    cfg->dir);
         snprintf(data, sizeof data, "%s/data.mdb", cfg->dir);
         if (cfg->readonly && access(data, F_OK) != 0)
-            return lvat_errbuf_set(err, LVAT_ENOTFOUND,
-                                   "no luavat state in %s", cfg->dir);
+            return lvat_errbuf_set(err, LVAT_ENOTFOUND, "no luavat state in %s",
+                                   cfg->dir);
         return LVAT_OK;
     }
     if (cfg->readonly)
@@ -245,14 +258,16 @@ open_env(lvat_store *s, const lvat_store_config *cfg, lvat_errbuf *err)
 
     if (rc != MDB_SUCCESS)
         return lvat__store_err(rc, err, "creating the store environment");
-    mdb_env_set_maxdbs(s->env, LVAT_DB_COUNT);
-    mdb_env_set_maxreaders(s->env, 126);
     s->map_size = cfg->map_size ? cfg->map_size : DEFAULT_MAP_SIZE;
-    rc = mdb_env_set_mapsize(s->env, s->map_size);
+    rc = mdb_env_set_maxdbs(s->env, LVAT_DB_COUNT);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxreaders(s->env, 126);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_mapsize(s->env, s->map_size);
     if (rc == MDB_SUCCESS)
         rc = mdb_env_open(s->env, s->dir, env_flags(cfg), 0600);
     if (rc != MDB_SUCCESS) {
-        char what[4200];
+        char what[PATH_BUF];
         snprintf(what, sizeof what, "opening the store in %s", s->dir);
         return lvat__store_err(rc, err, what);
     }
@@ -263,7 +278,8 @@ open_env(lvat_store *s, const lvat_store_config *cfg, lvat_errbuf *err)
 }
 
 int
-lvat_store_open(const lvat_store_config *cfg, lvat_store **out,
+lvat_store_open(const lvat_store_config *cfg,
+                lvat_store **out,
                 lvat_errbuf *err)
 {
     lvat_store *s;
@@ -271,6 +287,13 @@ lvat_store_open(const lvat_store_config *cfg, lvat_store **out,
 
     if (cfg->dir == NULL || cfg->dir[0] == '\0')
         return lvat_errbuf_set(err, LVAT_EINVAL, "no store directory given");
+    /* Longer paths would be cut short in the path buffers below, and the
+     * lock could land on another file than the one the next open checks. */
+    if (strlen(cfg->dir) > MAX_DIR_LEN)
+        return lvat_errbuf_set(err, LVAT_EINVAL,
+                               "store directory path is too long (over %d "
+                               "bytes)",
+                               MAX_DIR_LEN);
     rc = prepare_dir(cfg, err);
     if (rc != LVAT_OK)
         return rc;

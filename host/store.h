@@ -29,10 +29,10 @@ typedef enum lvat_store_sync {
 } lvat_store_sync;
 
 typedef struct lvat_store_config {
-    const char *dir;      /* created (mode 0700) when missing */
+    const char *dir; /* created (mode 0700) when missing */
     lvat_store_sync sync;
-    size_t map_size;      /* initial map size in bytes; 0 = 1 GiB */
-    bool readonly;        /* no lock file, no writes, no initialisation */
+    size_t map_size; /* initial map size in bytes; 0 = 1 GiB */
+    bool readonly;   /* no lock file, no writes, no initialisation */
 } lvat_store_config;
 
 typedef struct lvat_store lvat_store;
@@ -45,7 +45,8 @@ typedef struct lvat_store lvat_store;
  * open of a directory without a store fails with LVAT_ENOTFOUND.
  * *out is written only on success; `err` explains any failure.
  */
-int lvat_store_open(const lvat_store_config *cfg, lvat_store **out,
+int lvat_store_open(const lvat_store_config *cfg,
+                    lvat_store **out,
                     lvat_errbuf *err);
 
 /* Closes the environment and releases the lock; NULL is a no-op. */

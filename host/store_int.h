@@ -1,7 +1,8 @@
 /*
- * Internals shared by store.c and kv.c only: the LMDB handles and the
- * helpers that translate LMDB codes and grow the map.  Nothing else may
- * include this header (it is the only place above libc that names lmdb.h).
+ * Internals of the store room, shared by store.c and the kv files
+ * (through kv_int.h) only: the LMDB handles and the helpers that translate
+ * LMDB codes and grow the map.  Nothing else may include this header (it
+ * is the only place above libc that names lmdb.h).
  */
 #ifndef LVAT_STORE_INT_H
 #define LVAT_STORE_INT_H
@@ -30,7 +31,9 @@ int lvat__store_err(int mdb_rc, lvat_errbuf *err, const char *what);
 int lvat__store_grow(lvat_store *s, size_t min_size, lvat_errbuf *err);
 
 /* Begins a transaction, absorbing MDB_MAP_RESIZED from other processes. */
-int lvat__store_txn_begin(lvat_store *s, unsigned flags, MDB_txn **txn,
+int lvat__store_txn_begin(lvat_store *s,
+                          unsigned flags,
+                          MDB_txn **txn,
                           lvat_errbuf *err);
 
 #endif

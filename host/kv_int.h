@@ -1,0 +1,81 @@
+/*
+ * Internals shared by kv.c (the hash table, point access and cranks),
+ * kv_block.c (the read snapshot and the block commit) and kv_iter.c (the
+ * ordered index and iteration) only.  Nothing else may include this
+ * header.
+ */
+#ifndef LVAT_KV_INT_H
+#define LVAT_KV_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv.h"
+#include "store_int.h"
+
+/* LMDB's default MDB_MAXKEYSIZE: longer keys cannot be stored. */
+#define LVAT_KV_MAX_KEY 511
+
+/*
+ * One key changed in the current block.  An entry sits in a hash chain
+ * (point access) and in the ordered index, a treap keyed by (db, key) with
+ * random priorities (iteration and the sorted block write).
+ */
+typedef struct lvat_kv_entry {
+    struct lvat_kv_entry *next;  /* hash chain */
+    struct lvat_kv_entry *left;  /* ordered index: smaller keys */
+    struct lvat_kv_entry *right; /* ordered index: larger keys */
+    uint64_t hash;
+    char *val; /* owned; NULL = deleted in this block (a tombstone) */
+    uint32_t vlen;
+    uint32_t klen;
+    uint32_t gen;  /* crank generation that last recorded an undo */
+    uint32_t prio; /* treap priority */
+    uint8_t db;
+    uint8_t base_absent; /* known absent from the LMDB snapshot */
+    char key[];          /* klen bytes plus a NUL */
+} lvat_kv_entry;
+
+/* What an entry held before the open crank first touched it. */
+typedef struct lvat_kv_undo {
+    lvat_kv_entry *e;
+    char *old_val; /* owned until the crank ends */
+    uint32_t old_vlen;
+    uint8_t created;
+    uint8_t old_base_absent;
+} lvat_kv_undo;
+
+struct lvat_kv {
+    lvat_store *store;
+    MDB_txn *rtxn; /* the block's read snapshot; NULL until first read */
+    MDB_cursor *cursor[LVAT_DB_COUNT];
+    lvat_kv_entry **buckets;
+    size_t nbuckets, count, bytes;
+    lvat_kv_entry *root; /* ordered index over every entry */
+    uint64_t rng;        /* treap priorities (xorshift state) */
+    lvat_kv_undo *undo;
+    size_t nundo, capundo;
+    char **dead; /* values deleted in the open crank, freed when it ends */
+    size_t ndead, capdead;
+    bool in_crank;
+    uint32_t gen;
+    lvat_errbuf err;
+};
+
+/* Opens the block's read snapshot and cursors if not open yet (kv_block.c).
+ * LVAT_OK or an LVAT_E* code with kv->err set. */
+int lvat__kv_snapshot(lvat_kv *kv);
+
+/* Frees every entry: the block becomes empty (kv.c).  No crank is open. */
+void lvat__kv_clear(lvat_kv *kv);
+
+/* Adds `e` (its db and key set) to the ordered index / takes it out. */
+void lvat__kv_index_insert(lvat_kv *kv, lvat_kv_entry *e);
+void lvat__kv_index_remove(lvat_kv *kv, lvat_kv_entry *e);
+
+/* The entry after `e` in (db, key) order (the first one when e is NULL),
+ * or NULL: walks the whole block in the order LMDB stores it. */
+lvat_kv_entry *lvat__kv_index_succ(const lvat_kv *kv, const lvat_kv_entry *e);
+
+#endif
