@@ -53,6 +53,34 @@ lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what)
     return rc;
 }
 
+/*
+ * Every kref a host is shown stays alive: the host may send to it later
+ * (the CLI from another process), and nothing tells the kernel when it
+ * forgets one.  pin.<kref> holds one reference per kref, once.
+ */
+int
+lvat__pin_for_host(lvat_kernel *k, const lvat_kref *slots, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        lvat_key key;
+        lvat_val v;
+        int rc;
+
+        key.n = 0;
+        lvat_key_add_str(&key, "pin.");
+        lvat_key_add_kref(&key, slots[i]);
+        rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+        if (rc == LVAT_OK)
+            continue;
+        if (rc != LVAT_ENOTFOUND ||
+            (rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, "", 0,
+                              0)) != LVAT_OK ||
+            (rc = lvat__ref_inc(k, slots[i], true)) != LVAT_OK)
+            return rc;
+    }
+    return LVAT_OK;
+}
+
 static int
 host_settled(lvat_kernel *k, uint64_t id, lvat_kref kp)
 {
@@ -68,7 +96,9 @@ host_settled(lvat_kernel *k, uint64_t id, lvat_kref kp)
     lvat__kp_release(&p);
     if ((rc = lvat__kp_value(k, kp, &v)) != LVAT_OK)
         return rc;
-    rc = lvat__output_result(k, r, p.state == 'r', &v);
+    rc = lvat__pin_for_host(k, v.slots, v.nslots);
+    if (rc == LVAT_OK)
+        rc = lvat__output_result(k, r, p.state == 'r', &v);
     lvat_capdata_free_slots(&v);
     return rc;
 }

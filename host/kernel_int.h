@@ -325,6 +325,8 @@ int lvat__req_queue(lvat_kernel *k, lvat_req *r);
 /* The kernel watches kp: a KNOTIFY item arrives when it settles. */
 int lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what);
 int lvat__knotify(lvat_kernel *k, lvat_kref kp);
+/* Keeps krefs shown to the host alive (pin.<kref>, one count each). */
+int lvat__pin_for_host(lvat_kernel *k, const lvat_kref *slots, size_t n);
 
 /* ---- gc.c ---- */
 /* Delivers the pending GC actions of one vat; *did is false when none. */

@@ -337,6 +337,8 @@ lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
         if (rc == LVAT_OK)
             rc = write_json(k, &key, rec);
         if (rc == LVAT_OK)
+            rc = lvat__pin_for_host(k, v.slots, v.nslots);
+        if (rc == LVAT_OK)
             rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_DONE,
                                      sid, root, kp, &v, LVAT_OK, NULL);
     } else {

@@ -199,4 +199,22 @@ int lvat_kernel_attach(lvat_kernel *k, struct uv_loop_s *loop);
  * the loop's next turn). */
 void lvat_kernel_detach(lvat_kernel *k);
 
+/* ---- Inspection (work on a read-only kernel too) ---- */
+
+/*
+ * The kernel's state as JSON text (owned; free()): {"subclusters": [...
+ * records: id, bootstrap, root, state, vats {name: id}, order],
+ * "vats": [{id, name, subcluster, state}], "objects": N, "promises": N,
+ * "queue": N}.
+ */
+int lvat_kernel_status_json(lvat_kernel *k, char **out);
+
+/*
+ * One kref as JSON text (owned; free()): an object's owner and counts, a
+ * promise's state, decider, subscribers, references, parked messages and
+ * value; for both, the c-list entries of every vat that holds it.
+ * LVAT_EINVAL for a malformed kref, LVAT_ENOTFOUND for an unknown one.
+ */
+int lvat_kernel_inspect_json(lvat_kernel *k, const char *kref, char **out);
+
 #endif

@@ -6,6 +6,8 @@
  * kernel database:
  *   schemaVersion                 "1"
  *   nextVatId nextSubclusterId nextObjectId nextPromiseId   decimal counters
+ *   kernelOpens                   opens so far; host request ids of one open
+ *                                 are (opens << 32) + n
  *   queue.run                     "<next read> <next write>" run-queue indexes
  *   queue.run.<N>                 a run-queue item (runq.c has the format)
  *   ko<N>                         "<owner> <reachable> <recognizable>"
@@ -21,6 +23,7 @@
  *   watch.<kp>                    the kernel waits for kp: "host <id>" or
  *                                 "launch s<N>"
  *   gc.v<N>.<kref>                pending GC action for a vat
+ *   pin.<kref>                    "" while a host was shown the kref
  * vatstore database:  "v<N>" NUL <vat key>  -> value
  * sources database:   <sha256 hex>          -> Lua text
  */

@@ -53,5 +53,8 @@ void cli_error(const char *fmt, ...)
 void cli_print_value(lvat_kernel *k, const lvat_value *v, bool json);
 
 int cmd_run(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 #endif

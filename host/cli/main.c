@@ -12,15 +12,20 @@ static const char usage[] =
     "usage: luavat <command> [options] [arguments]\n"
     "\n"
     "Commands:\n"
-    "  run [CONFIG.json]   launch a subcluster and run until the queue is "
-    "empty\n"
+    "  run CONFIG.json           launch a subcluster, run until the queue "
+    "is empty\n"
+    "  send KREF METHOD [ARGS]   send one message and print its result\n"
+    "  status                    list subclusters, vats, queue length "
+    "(read-only)\n"
+    "  inspect KREF              show an object or promise (read-only)\n"
     "\n"
     "Options every command accepts (before or after its arguments):\n"
-    "  --db DIR            kernel state directory (default $LUAVAT_DB, "
-    "else ./.luavat)\n"
-    "  --durability MODE   sync (default), nometasync or nosync\n"
-    "  --json              print results as raw capdata\n"
-    "  -h, --help          show help for a command\n"
+    "  --db DIR                  kernel state directory (default "
+    "$LUAVAT_DB,\n"
+    "                            else ./.luavat)\n"
+    "  --durability MODE         sync (default), nometasync or nosync\n"
+    "  --json                    print results as raw capdata\n"
+    "  -h, --help                show help for a command\n"
     "\n"
     "Exit codes: 0 ok, 1 the message was rejected, 2 usage, 3 config, store\n"
     "or lock problem, 4 the result was still pending when the queue "
@@ -38,6 +43,12 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "send") == 0)
+        return cmd_send(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "inspect") == 0)
+        return cmd_inspect(argc - 1, argv + 1);
     cli_error("unknown command \"%s\" (try luavat --help)", cmd);
     return CLI_USAGE;
 }
