@@ -203,11 +203,27 @@ new_export(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
     return promise ? lvat__ref_inc(k, *out, true) : LVAT_OK;
 }
 
+/* An export the kernel has told the vat was dropped is reachable again
+ * once the vat sends it out anew, so a later drop is reported again. */
+static int
+reexport(lvat_kernel *k, uint32_t vat, lvat_kref ko, lvat_vref v)
+{
+    lvat_vref back;
+    bool reach;
+    int rc = lvat__clist_lookup_k(k, vat, ko, &back, &reach);
+
+    if (rc != LVAT_OK || reach)
+        return rc;
+    return put_pair(k, vat, ko, v, true);
+}
+
 int
 lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
 {
     int rc = lvat__clist_lookup_v(k, v->id, r, out);
 
+    if (rc == LVAT_OK && lvat_vref_is_export(r) && !lvat_vref_is_promise(r))
+        return reexport(k, v->id, *out, r);
     if (rc != LVAT_ENOTFOUND)
         return rc;
     if (!lvat_vref_is_export(r))

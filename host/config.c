@@ -387,6 +387,7 @@ check_bootstrap(lvat_launch_plan *p, const lvat_json *cfg, lvat_errbuf *err)
     for (size_t i = 0; i < p->nvats; i++) {
         if (strcmp(p->vats[i].name, boot) == 0) {
             p->bootstrap = i;
+            lvat_buf_free(&names);
             return LVAT_OK;
         }
         lvat_buf_printf(&names, "%s%s", i ? ", " : "", p->vats[i].name);

@@ -68,6 +68,7 @@ crank_end(lvat_kernel *k, int rc)
                  "[KERNEL:VAT_TERMINATED] %s (v%u) exited: %s", c->vat->name,
                  c->vat->id, c->exit_info.data ? c->exit_info.data : "");
         rc = lvat__vat_terminate(k, c->vat->id, reason);
+        c->vat = NULL; /* terminate freed it */
         if (rc == LVAT_OK)
             rc = lvat__refs_collect(k);
     }
@@ -109,6 +110,48 @@ reject_item(lvat_kernel *k, const lvat_item *it, const char *msg)
     }
 }
 
+/* A fault: reject the message (a GC crank popped none) and end the
+ * incarnation; the vat restarts from the store at its next delivery. */
+static int
+fault_followup(lvat_kernel *k,
+               const lvat_item *it,
+               uint32_t vat,
+               const char *why)
+{
+    lvat_buf msg = LVAT_BUF_INIT;
+    int rc = lvat_buf_printf(&msg, "[KERNEL:VAT_FAULT] %s", why);
+
+    if (rc == LVAT_OK && it != NULL)
+        rc = reject_item(k, it, msg.data);
+    lvat_buf_reset(&msg);
+    if (rc == LVAT_OK)
+        rc = lvat_buf_printf(&msg, "[KERNEL:VAT_RESTARTED] v%u (%s)", vat,
+                             lvat__vat_name(k, vat));
+    if (rc == LVAT_OK)
+        rc = lvat__vat_end_incarnation(k, vat, msg.data);
+    lvat_buf_free(&msg);
+    return rc;
+}
+
+/* An illegal syscall or exit(failure): terminate, then the item finds its
+ * target gone and splats. */
+static int
+terminate_followup(lvat_kernel *k,
+                   const lvat_item *it,
+                   uint32_t vat,
+                   const char *why)
+{
+    lvat_buf msg = LVAT_BUF_INIT;
+    int rc = lvat_buf_printf(&msg, "[KERNEL:VAT_TERMINATED] %s", why);
+
+    if (rc == LVAT_OK)
+        rc = lvat__vat_terminate(k, vat, msg.data);
+    if (rc == LVAT_OK && it != NULL)
+        rc = lvat__deliver_item(k, it);
+    lvat_buf_free(&msg);
+    return rc;
+}
+
 static int
 followup(lvat_kernel *k,
          const lvat_item *it,
@@ -116,9 +159,6 @@ followup(lvat_kernel *k,
          uint32_t vat,
          const char *why)
 {
-    lvat_buf msg = LVAT_BUF_INIT;
-    int rc;
-
     /* Whatever went wrong while a launching vat started fails the launch. */
     if (it != NULL && it->type == LVAT_ITEM_START)
         f = LVAT_CRANK_STARTFAIL;
@@ -129,31 +169,15 @@ followup(lvat_kernel *k,
         lvat__log(k, LVAT_LOG_WARN, "%s; the vat was terminated", why);
     switch (f) {
     case LVAT_CRANK_FAULT:
-        lvat_buf_printf(&msg, "[KERNEL:VAT_FAULT] %s", why);
-        rc = reject_item(k, it, msg.data);
-        if (rc == LVAT_OK) {
-            lvat_buf_reset(&msg);
-            lvat_buf_printf(&msg, "[KERNEL:VAT_RESTARTED] v%u (%s)", vat,
-                            lvat__vat_name(k, vat));
-            rc = lvat__vat_end_incarnation(k, vat, msg.data);
-        }
-        break;
+        return fault_followup(k, it, vat, why);
     case LVAT_CRANK_ILLEGAL:
     case LVAT_CRANK_EXIT:
-        lvat_buf_printf(&msg, "[KERNEL:VAT_TERMINATED] %s", why);
-        rc = lvat__vat_terminate(k, vat, msg.data);
-        /* The item now finds its target gone and splats. */
-        if (rc == LVAT_OK && it != NULL)
-            rc = lvat__deliver_item(k, it);
-        break;
+        return terminate_followup(k, it, vat, why);
     case LVAT_CRANK_STARTFAIL:
-        rc = lvat__launch_start_failed(k, vat, why);
-        break;
+        return lvat__launch_start_failed(k, vat, why);
     default:
-        rc = LVAT_OK;
+        return LVAT_OK;
     }
-    lvat_buf_free(&msg);
-    return rc;
 }
 
 static int

@@ -239,6 +239,8 @@ lvat__block_abort(lvat_kernel *k)
     lvat__requests_rewind(k);
     lvat__outputs_truncate(k, 0);
     k->crank.has_followup = false;
+    /* GC actions the block consumed are back: look again. */
+    k->gc_pending = true;
     k->block_epoch++;
     k->block_cranks = 0;
     k->block_start_us = lvat__now_us();

@@ -42,6 +42,23 @@ drop_host_watches(lvat_kernel *k)
     }
 }
 
+/*
+ * Request ids reach the store (watches, a launching subcluster's record),
+ * so ids of different opens must differ: a launch an earlier open left
+ * waiting must never answer a request of this one.  Ids are
+ * (opens << 32) + n.
+ */
+static int
+number_requests(lvat_kernel *k)
+{
+    uint64_t opens;
+    int rc = lvat__counter_next(k, "kernelOpens", &opens);
+
+    if (rc == LVAT_OK)
+        k->next_req_id = opens << 32;
+    return rc;
+}
+
 int
 lvat__kernel_startup(lvat_kernel *k, lvat_errbuf *err)
 {
@@ -50,7 +67,9 @@ lvat__kernel_startup(lvat_kernel *k, lvat_errbuf *err)
 
     lvat_kv_crank_begin(k->kv);
     k->crank.active = true;
-    rc = drop_host_watches(k);
+    rc = number_requests(k);
+    if (rc == LVAT_OK)
+        rc = drop_host_watches(k);
     if (rc == LVAT_OK)
         rc = lvat__refs_collect(k);
     k->crank.active = false;

@@ -286,18 +286,19 @@ lvat__kp_follow(lvat_kernel *k, lvat_kref kp, lvat_kref *final, lvat_kprom *p)
         lvat_capdata v;
         bool next;
         int rc = lvat__kp_get(k, kp, p);
-        if (rc != LVAT_OK || p->state != 'f')
+        if (rc != LVAT_OK)
             break;
+        if (p->state != 'f') {
+            *final = kp;
+            return LVAT_OK;
+        }
         rc = lvat__kp_value(k, kp, &v);
-        if (rc != LVAT_OK) {
-            lvat__kp_release(p);
+        lvat__kp_release(p);
+        if (rc != LVAT_OK)
             return rc;
-        }
         next = is_promise_value(v.body, v.body_len, v.slots, v.nslots);
-        if (next) {
+        if (next)
             kp = v.slots[0];
-            lvat__kp_release(p);
-        }
         lvat_capdata_free_slots(&v);
         if (!next)
             break;
@@ -347,29 +348,51 @@ notify_subscribers(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p)
     return LVAT_OK;
 }
 
+/*
+ * Moves the messages parked on kp.  They go to the run queue, except when
+ * kp is fulfilled to a promise whose chain ends unresolved: then they park
+ * at once on that last promise, ahead of anything sent to kp from now on
+ * (lvat__send parks such sends there directly), so they keep send order.
+ */
 static int
-requeue_parked(lvat_kernel *k, lvat_kref kp, lvat_kprom *p)
+requeue_parked(lvat_kernel *k, lvat_kref kp, lvat_kprom *p, const lvat_kref *to)
 {
-    for (uint64_t i = p->qhead; i < p->qtail; i++) {
+    lvat_kprom fp;
+    lvat_kref final = {0};
+    bool park = false;
+    int rc = LVAT_OK;
+
+    memset(&fp, 0, sizeof fp);
+    fp.subs = fp.subs_inline;
+    if (p->qhead < p->qtail && to != NULL) {
+        rc = lvat__kp_follow(k, *to, &final, &fp);
+        if (rc == LVAT_ENOTFOUND)
+            rc = LVAT_OK;
+        else if (rc == LVAT_OK)
+            park = fp.state == 'u';
+    }
+    for (uint64_t i = p->qhead; i < p->qtail && rc == LVAT_OK; i++) {
         lvat_key key;
         lvat_val v;
-        lvat_buf b;
-        int rc;
+        lvat_buf b = LVAT_BUF_INIT;
 
         lvat_key_kp_queue(&key, kp, i);
         rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
-        if (rc != LVAT_OK)
-            return rc == LVAT_ENOTFOUND ? LVAT_ECORRUPT : rc;
+        if (rc != LVAT_OK) {
+            rc = rc == LVAT_ENOTFOUND ? LVAT_ECORRUPT : rc;
+            break;
+        }
         b.data = (char *)v.p;
         b.len = v.len;
-        rc = lvat__runq_push_encoded(k, &b);
+        rc = park ? lvat__kp_park(k, final, &fp, &b)
+                  : lvat__runq_push_encoded(k, &b);
         if (rc == LVAT_OK)
             rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
-        if (rc != LVAT_OK)
-            return rc;
     }
-    p->qhead = p->qtail = 0;
-    return LVAT_OK;
+    lvat__kp_release(&fp);
+    if (rc == LVAT_OK)
+        p->qhead = p->qtail = 0;
+    return rc;
 }
 
 static int
@@ -406,6 +429,7 @@ lvat__kp_resolve(lvat_kernel *k,
 {
     lvat_buf err = LVAT_BUF_INIT;
     lvat_kprom p;
+    const lvat_kref *to = NULL;
     bool cycle = false;
     int rc;
 
@@ -429,6 +453,8 @@ lvat__kp_resolve(lvat_kernel *k,
         slots = NULL;
         nslots = 0;
         rejected = true;
+    } else if (!rejected && is_promise_value(body, blen, slots, nslots)) {
+        to = &slots[0];
     }
     if ((rc = lvat__kp_get(k, kp, &p)) != LVAT_OK)
         goto done;
@@ -439,7 +465,7 @@ lvat__kp_resolve(lvat_kernel *k,
                (rc = lvat__kp_set_decider(k, kp, &p, LVAT_NO_DECIDER)) ==
                    LVAT_OK &&
                (rc = notify_subscribers(k, kp, &p)) == LVAT_OK &&
-               (rc = requeue_parked(k, kp, &p)) == LVAT_OK) {
+               (rc = requeue_parked(k, kp, &p, to)) == LVAT_OK) {
         /* The steps above may have counted references to kp itself (a
          * value that names it), so settle a fresh copy of the record. */
         size_t nsubs = p.nsubs;

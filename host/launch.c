@@ -263,7 +263,7 @@ lvat__launch_start_vat(lvat_kernel *k, uint32_t vat)
     lvat_kvat *v;
     lvat_kref root;
     lvat_key key;
-    uint32_t sub;
+    uint32_t sub = 0;
     int rc = vat_sub(k, vat, &sub);
 
     if (rc == LVAT_ENOTFOUND)
@@ -287,7 +287,7 @@ lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why)
 {
     lvat_json *rec = NULL;
     lvat_key key;
-    uint32_t sub;
+    uint32_t sub = 0;
     char sid[32], reason[128];
     int rc = vat_sub(k, vat, &sub);
 

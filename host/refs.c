@@ -178,10 +178,23 @@ gc_action(lvat_kernel *k, uint32_t vat, lvat_kref ko, bool retire)
                        1, 0);
 }
 
+/* A vat's root (its o+0) is pinned: it lives as long as the vat, whoever
+ * holds it, so the kernel can always deliver bootstrap and later calls. */
+static int
+is_root(lvat_kernel *k, uint32_t owner, lvat_kref ko, bool *root)
+{
+    lvat_vref v;
+    int rc = lvat__clist_lookup_k(k, owner, ko, &v, NULL);
+
+    *root = rc == LVAT_OK && lvat_vref_eq(v, lvat_vref_root());
+    return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+}
+
 static int
 free_object(lvat_kernel *k, lvat_kref ko)
 {
     lvat_kobj o;
+    bool root;
     int rc = lvat__ko_get(k, ko, &o);
 
     if (rc == LVAT_ENOTFOUND)
@@ -195,9 +208,11 @@ free_object(lvat_kernel *k, lvat_kref ko)
     }
     if (o.owner == LVAT_VATID_KERNEL || !lvat__vat_alive(k, o.owner))
         return LVAT_OK; /* services are pinned; dead owners orphan later */
-    if (o.reach == 0)
-        return gc_action(k, o.owner, ko, o.recog == 0);
-    return LVAT_OK;
+    if (o.reach != 0)
+        return LVAT_OK;
+    if ((rc = is_root(k, o.owner, ko, &root)) != LVAT_OK || root)
+        return rc;
+    return gc_action(k, o.owner, ko, o.recog == 0);
 }
 
 int

@@ -171,8 +171,13 @@ check_decider(lvat_syscall *sc, lvat_vref vpid, lvat_kref *kp)
     if (!lvat_vref_is_promise(vpid))
         return illegal(sc, "resolve of %s, which is not a promise", name);
     rc = lvat__clist_lookup_v(sc->k, sc->vat->id, vpid, kp);
-    if (rc == LVAT_ENOTFOUND)
+    if (rc == LVAT_ENOTFOUND && !lvat_vref_is_export(vpid))
         return illegal(sc, "resolve of %s, which is not in its c-list", name);
+    /* A promise the vat made and names for the first time (one a value
+     * in this same batch refers to) is exported now, decided by the vat;
+     * an export number used before is refused there as illegal. */
+    if (rc == LVAT_ENOTFOUND)
+        rc = lvat__clist_from_vat(sc->k, sc->vat, vpid, kp);
     if (rc != LVAT_OK || (rc = lvat__kp_get(sc->k, *kp, &p)) != LVAT_OK)
         return rc;
     lvat__kp_release(&p);
@@ -182,6 +187,15 @@ check_decider(lvat_syscall *sc, lvat_vref vpid, lvat_kref *kp)
         return illegal(sc, "resolve of %s, which this vat does not decide",
                        name);
     return LVAT_OK;
+}
+
+static int
+resolved_twice(lvat_syscall *sc, lvat_vref vpid)
+{
+    char name[LVAT_REF_BUFSIZE];
+
+    lvat_vref_format(vpid, name);
+    return illegal(sc, "resolve of %s twice in one call", name);
 }
 
 int
@@ -204,6 +218,10 @@ lvat_syscall_resolve(lvat_syscall *sc, const lvat_resolution *res, size_t n)
      * same batch resolves (and so retires). */
     for (size_t i = 0; i < n && rc == LVAT_OK; i++) {
         rc = check_decider(sc, res[i].vpid, &kps[i]);
+        /* The second resolution of one promise would find it settled. */
+        for (size_t j = 0; j < i && rc == LVAT_OK; j++)
+            if (lvat_kref_eq(kps[j], kps[i]))
+                rc = resolved_twice(sc, res[i].vpid);
         if (rc == LVAT_OK && res[i].data.nslots &&
             (data[i] = lvat_malloc(res[i].data.nslots * sizeof **data)) == NULL)
             rc = LVAT_ENOMEM;

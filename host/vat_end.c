@@ -116,7 +116,8 @@ static int
 drop_ephemeral(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
 {
     /* The root and durable objects live on in the next incarnation;
-     * everything else the old heap exported is gone with it. */
+     * everything else the old heap exported is gone with it, and so are
+     * the promises it imported: the new heap has no name for them. */
     if (!lvat_kref_is_promise(r) &&
         (lvat_vref_num(v) == 0 || lvat_vref_is_durable(v)))
         return LVAT_OK;
@@ -136,6 +137,8 @@ lvat__vat_end_incarnation(lvat_kernel *k, uint32_t id, const char *reason)
         rc = each_entry(k, id, "o+", drop_ephemeral);
     if (rc == LVAT_OK)
         rc = each_entry(k, id, "p+", drop_ephemeral);
+    if (rc == LVAT_OK)
+        rc = each_entry(k, id, "p-", drop_ephemeral);
     return rc;
 }
 

@@ -1,0 +1,404 @@
+/*
+ * Reference counting and collection with two fake vats (alice v1, bob v2):
+ * notify batches carry the settled promises a value names and retire them
+ * all; settled promises leave the c-lists and the store; dropped and
+ * retired imports reach the exporter as dropExports/retireExports; and a
+ * 10,000-round ping leaves the number of keys flat.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_fixture.h"
+#include "kernel_int.h"
+#include "lvat_test.h"
+
+#define PING_ROUNDS 10000
+
+/* ---- Handlers ---- */
+
+static int
+pong(fv_call *c, void *ud)
+{
+    LVAT_UNUSED(ud);
+    return fv_return(c, "#\"pong\"");
+}
+
+/* give(): fulfils its result with {x: inner}, inner with [deep], deep
+ * with "deep" -- all settled before the asker hears of the first. */
+static int
+give(fv_call *c, void *ud)
+{
+    lvat_vref deep = fv_new_promise(c->vat), inner = fv_new_promise(c->vat);
+    lvat_resolution res[3] = {
+        {deep, false, {"#\"deep\"", 7, NULL, 0}},
+        {inner, false, {"#[\"&0\"]", 7, &deep, 1}},
+        {c->result, false, {"#{\"x\":\"&0\"}", 11, &inner, 1}},
+    };
+
+    LVAT_UNUSED(ud);
+    return lvat_syscall_resolve(fv_sys(c->vat), res, 3);
+}
+
+/* ask(target, method): sends target.method() and keeps both promises. */
+static int
+ask(fv_call *c, void *ud)
+{
+    const char *body = fv_fmt(c, "#[\"%s\",[]]", fv_arg_str(c, 1));
+    lvat_vref asked;
+    int rc = fv_send(c, fv_arg_ref(c, 0), body, NULL, 0, &asked);
+
+    LVAT_UNUSED(ud);
+    fv_keep(c->vat, "asked", asked);
+    fv_keep(c->vat, "reply", c->result);
+    return rc;
+}
+
+static int
+ask_notified(fv_call *c, void *ud)
+{
+    const lvat_resolution *r = c->d->resolutions;
+
+    LVAT_UNUSED(ud);
+    assert_int_equal(c->d->nresolutions, 3);
+    assert_true(lvat_vref_eq(r[0].vpid, fv_kept(c->vat, "asked")));
+    assert_true(fv_body_is(&r[0].data, "#{\"x\":\"&0\"}"));
+    assert_true(lvat_vref_eq(r[0].data.slots[0], r[1].vpid));
+    assert_true(lvat_vref_eq(r[1].data.slots[0], r[2].vpid));
+    assert_true(fv_body_is(&r[2].data, "#\"deep\""));
+    for (int i = 0; i < 3; i++) {
+        assert_false(r[i].rejected);
+        assert_true(lvat_vref_is_promise(r[i].vpid));
+    }
+    return fv_resolve(c, fv_kept(c->vat, "reply"), false, "#\"ok\"", NULL, 0);
+}
+
+static void
+launch2(kf *f, kf_launch *l)
+{
+    kf_launch_ok(f, "alice", "alice,bob", l);
+}
+
+static const char *
+bob_arg(kf *f, const char *method)
+{
+    static char args[96];
+
+    snprintf(args, sizeof args, "[{\"@kref\":\"%s\"},\"%s\"]", kf_root(f, 2),
+             method);
+    return args;
+}
+
+/* ---- Promises ---- */
+
+static void
+test_kernel_gc_notify_batch_carries_settled(void **state)
+{
+    kf *f = *state;
+    size_t promises;
+    kf_launch l;
+    kf_result r;
+
+    fv_on(f->w, "bob", "give", give, NULL);
+    fv_on(f->w, "alice", "ask", ask, NULL);
+    fv_on_notify(f->w, "alice", ask_notified, NULL);
+    launch2(f, &l);
+    promises = kf_count_promises(f);
+    kf_call(f, l.root, "ask", bob_arg(f, "give"), &r);
+    assert_string_equal(r.body, "#\"ok\"");
+    assert_int_equal(fv_stats_of(f->w, "alice")->notifies, 1);
+    assert_int_equal(fv_stats_of(f->w, "alice")->resolutions, 3);
+    /* Every one of them is retired from both c-lists and deleted. */
+    assert_int_equal(kf_count_promises(f), promises);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.c.p"), 0);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.c.kp"), 0);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.c.p"), 0);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.c.kp"), 0);
+}
+
+static int
+ask_plain(fv_call *c, void *ud)
+{
+    const lvat_resolution *r = c->d->resolutions;
+
+    LVAT_UNUSED(ud);
+    return fv_resolve_cd(c, fv_kept(c->vat, "reply"), r->rejected, &r->data);
+}
+
+static void
+test_kernel_gc_settled_promises_are_deleted(void **state)
+{
+    kf *f = *state;
+    size_t promises, keys;
+    kf_launch l;
+    kf_result r;
+
+    fv_on(f->w, "bob", "ping", pong, NULL);
+    fv_on(f->w, "alice", "ask", ask, NULL);
+    fv_on_notify(f->w, "alice", ask_plain, NULL);
+    launch2(f, &l);
+    kf_call(f, l.root, "ask", bob_arg(f, "ping"), &r);
+    promises = kf_count_promises(f);
+    keys = kf_count(f, LVAT_DB_KERNEL, "");
+    for (int i = 0; i < 50; i++) {
+        kf_call(f, l.root, "ask", bob_arg(f, i % 2 ? "ping" : "nope"), &r);
+        if (i % 2)
+            assert_string_equal(r.body, "#\"pong\"");
+        else
+            kf_assert_rejected(&r, "no method nope");
+        kf_call(f, kf_root(f, 2), "ping", NULL, &r);
+    }
+    assert_int_equal(kf_count_promises(f), promises);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "kp"), promises);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, ""), keys);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.d."), 0);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.d."), 0);
+}
+
+/* ---- Objects ---- */
+
+/* share(bob): sends bob.keep(o+N) with a new object (the same one on
+ * later calls). */
+static int
+share(fv_call *c, void *ud)
+{
+    lvat_vref obj;
+    int rc;
+
+    LVAT_UNUSED(ud);
+    if (!fv_has(c->vat, "obj"))
+        fv_keep(c->vat, "obj", fv_new_object(c->vat));
+    obj = fv_kept(c->vat, "obj");
+    rc = fv_send(c, fv_arg_ref(c, 0), "#[\"keep\",[\"$0.Alleged: obj\"]]", &obj,
+                 1, NULL);
+    return rc ? rc : fv_return(c, "#null");
+}
+
+static int
+keep(fv_call *c, void *ud)
+{
+    LVAT_UNUSED(ud);
+    fv_keep(c->vat, "obj", fv_arg_ref(c, 0));
+    return LVAT_OK;
+}
+
+/* gc(kind): drop_imports (0) or retire_imports (1) of the kept object. */
+static int
+report(fv_call *c, void *ud)
+{
+    lvat_vref obj = fv_kept(c->vat, "obj");
+    int rc;
+
+    LVAT_UNUSED(ud);
+    rc = fv_arg_int(c, 0) == 0
+             ? lvat_syscall_drop_imports(fv_sys(c->vat), &obj, 1)
+             : lvat_syscall_retire_imports(fv_sys(c->vat), &obj, 1);
+    return rc ? rc : fv_return(c, "#null");
+}
+
+static const char *
+obj_kref(kf *f)
+{
+    static char out[32];
+    char *v = kf_get(f, "v1.c.o+1");
+
+    if (v == NULL)
+        return NULL;
+    snprintf(out, sizeof out, "%s", v);
+    free(v);
+    return out;
+}
+
+static void
+use_sharing(kf *f)
+{
+    fv_on(f->w, "alice", "share", share, NULL);
+    fv_on(f->w, "bob", "keep", keep, NULL);
+    fv_on(f->w, "bob", "gc", report, NULL);
+}
+
+static void
+test_kernel_gc_drop_and_retire_reach_exporter(void **state)
+{
+    kf *f = *state;
+    char ko[32], key[48];
+    kf_launch l;
+    kf_result r;
+
+    use_sharing(f);
+    launch2(f, &l);
+    kf_call(f, l.root, "share", bob_arg(f, "x"), &r);
+    snprintf(ko, sizeof ko, "%s", obj_kref(f));
+    assert_string_equal(kf_field(f, ko, 1), "1");
+    kf_call(f, kf_root(f, 2), "gc", "[0]", &r);
+    assert_int_equal(r.status, LVAT_OK);
+    assert_true(fv_log_find(f->w, "drop alice o+1", 0) >= 0);
+    assert_int_equal(fv_log_count(f->w, "retire "), 0);
+    assert_string_equal(kf_field(f, ko, 1), "0");
+    assert_string_equal(kf_field(f, ko, 2), "1");
+    snprintf(key, sizeof key, "v1.c.%s", ko);
+    assert_string_equal(kf_field(f, key, 0), "_");
+    kf_call(f, kf_root(f, 2), "gc", "[1]", &r);
+    assert_int_equal(r.status, LVAT_OK);
+    assert_true(fv_log_find(f->w, "retire alice o+1", 0) >= 0);
+    assert_null(kf_get(f, ko));
+    assert_null(obj_kref(f));
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.c.o-"), 0);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "gc."), 0);
+    assert_int_equal(fv_stats_of(f->w, "alice")->drops, 1);
+    assert_int_equal(fv_stats_of(f->w, "alice")->retires, 1);
+}
+
+static void
+test_kernel_gc_reexport_is_reachable_again(void **state)
+{
+    kf *f = *state;
+    char ko[32], key[48];
+    kf_launch l;
+    kf_result r;
+
+    use_sharing(f);
+    launch2(f, &l);
+    kf_call(f, l.root, "share", bob_arg(f, "x"), &r);
+    snprintf(ko, sizeof ko, "%s", obj_kref(f));
+    kf_call(f, kf_root(f, 2), "gc", "[0]", &r);
+    assert_int_equal(fv_stats_of(f->w, "alice")->drops, 1);
+    /* alice sends it again: bob holds it again, alice must hear again. */
+    kf_call(f, l.root, "share", bob_arg(f, "x"), &r);
+    snprintf(key, sizeof key, "v1.c.%s", ko);
+    assert_string_equal(kf_field(f, key, 0), "R");
+    assert_string_equal(kf_field(f, ko, 1), "1");
+    kf_call(f, kf_root(f, 2), "gc", "[0]", &r);
+    assert_int_equal(fv_stats_of(f->w, "alice")->drops, 2);
+    kf_call(f, kf_root(f, 2), "gc", "[1]", &r);
+    assert_int_equal(fv_stats_of(f->w, "alice")->retires, 1);
+    assert_null(kf_get(f, ko));
+}
+
+static int
+fault_once(fv_call *c, void *ud)
+{
+    int *faults = ud;
+
+    if ((*faults)++ == 0)
+        return fv_fail(c, LVAT_EFAULT, "time budget of 2000 ms exceeded");
+    return LVAT_OK;
+}
+
+static void
+test_kernel_gc_fault_in_gc_delivery(void **state)
+{
+    kf *f = *state;
+    int faults = 0;
+    kf_launch l;
+    kf_result r;
+
+    use_sharing(f);
+    fv_on(f->w, "alice", "@drop", fault_once, &faults);
+    launch2(f, &l);
+    kf_call(f, l.root, "share", bob_arg(f, "x"), &r);
+    kf_call(f, kf_root(f, 2), "gc", "[0]", &r);
+    assert_int_equal(r.status, LVAT_OK);
+    assert_int_equal(faults, 1);
+    /* The fault ended alice's incarnation, which orphaned o+1. */
+    assert_int_equal(fv_stats_of(f->w, "alice")->destroys, 1);
+    kf_call(f, kf_root(f, 2), "gc", "[1]", &r);
+    assert_int_equal(r.status, LVAT_OK);
+    kf_call(f, l.root, "ping", NULL, &r);
+    kf_assert_rejected(&r, "no method ping");
+    assert_int_equal(fv_stats_of(f->w, "alice")->incarnation, 1);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "gc."), 0);
+}
+
+/* ---- A long ping ---- */
+
+/* go(bob, n): pings bob n times, one after the other. */
+static int
+go(fv_call *c, void *ud)
+{
+    int *left = ud;
+    lvat_vref asked;
+
+    *left = (int)fv_arg_int(c, 1);
+    fv_keep(c->vat, "bob", fv_arg_ref(c, 0));
+    fv_keep(c->vat, "reply", c->result);
+    assert_lvat_ok(
+        fv_send(c, fv_arg_ref(c, 0), "#[\"ping\",[]]", NULL, 0, &asked));
+    return LVAT_OK;
+}
+
+static int
+go_notified(fv_call *c, void *ud)
+{
+    int *left = ud;
+    lvat_vref asked;
+
+    assert_int_equal(c->d->nresolutions, 1);
+    assert_true(fv_body_is(&c->d->resolutions[0].data, "#\"pong\""));
+    if (--*left == 0)
+        return fv_resolve(c, fv_kept(c->vat, "reply"), false, "#\"done\"", NULL,
+                          0);
+    return fv_send(c, fv_kept(c->vat, "bob"), "#[\"ping\",[]]", NULL, 0,
+                   &asked);
+}
+
+static void
+test_kernel_gc_long_ping_keeps_store_flat(void **state)
+{
+    kf *f = *state;
+    size_t keys, promises, vatstore;
+    char args[64];
+    int left = 0;
+    kf_launch l;
+    kf_result r;
+
+    fv_on(f->w, "bob", "ping", pong, NULL);
+    fv_on(f->w, "alice", "go", go, &left);
+    fv_on_notify(f->w, "alice", go_notified, &left);
+    launch2(f, &l);
+    snprintf(args, sizeof args, "[{\"@kref\":\"%s\"},3]", kf_root(f, 2));
+    kf_call(f, l.root, "go", args, &r);
+    keys = kf_count(f, LVAT_DB_KERNEL, "");
+    promises = kf_count_promises(f);
+    vatstore = kf_count(f, LVAT_DB_VATSTORE, "");
+    snprintf(args, sizeof args, "[{\"@kref\":\"%s\"},%d]", kf_root(f, 2),
+             PING_ROUNDS);
+    kf_call(f, l.root, "go", args, &r);
+    assert_string_equal(r.body, "#\"done\"");
+    assert_int_equal(fv_stats_of(f->w, "bob")->messages, 3 + PING_ROUNDS);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, ""), keys);
+    assert_int_equal(kf_count_promises(f), promises);
+    assert_int_equal(kf_count(f, LVAT_DB_VATSTORE, ""), vatstore);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "queue.run."), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_kernel_gc_notify_batch_carries_settled, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_gc_settled_promises_are_deleted, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_gc_drop_and_retire_reach_exporter, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_gc_reexport_is_reachable_again, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_gc_fault_in_gc_delivery,
+                                        kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_gc_long_ping_keeps_store_flat, kf_test_setup,
+            kf_test_teardown),
+    };
+
+    return cmocka_run_group_tests_name("kernel_gc", tests, NULL, NULL);
+}

@@ -1,0 +1,313 @@
+/*
+ * Syscalls and deliveries at their edges, with fake vats: the vatstore
+ * (get, set, delete, ordered next, key limits), syscalls outside a
+ * delivery, messages and resolutions with more slots than fit inline,
+ * vat parameters, array-shaped configs, and a fault while a vat handles a
+ * notify.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_fixture.h"
+#include "kernel_int.h"
+#include "lvat_test.h"
+
+#define MANY 20
+
+static lvat_syscall *g_sys; /* a vat's syscall handle, kept past delivery */
+
+/* ---- Vatstore ---- */
+
+static void
+put(lvat_syscall *sys, const char *k, const char *v, size_t vlen)
+{
+    assert_lvat_ok(lvat_syscall_vatstore_set(sys, k, strlen(k), v, vlen));
+}
+
+/* Lists the keys after `after` under `prefix` as "k1,k2,". */
+static void
+list(lvat_syscall *sys,
+     const char *prefix,
+     const char *after,
+     char *out,
+     size_t cap)
+{
+    char from[64];
+    lvat_val k, v;
+
+    snprintf(from, sizeof from, "%s", after);
+    out[0] = '\0';
+    while (lvat_syscall_vatstore_next(sys, from, strlen(from), prefix,
+                                      strlen(prefix), &k, &v) == LVAT_OK) {
+        assert_true(k.len < sizeof from && strlen(out) + k.len + 2 <= cap);
+        snprintf(from, sizeof from, "%.*s", (int)k.len, k.p);
+        strcat(out, from);
+        strcat(out, ",");
+    }
+}
+
+static int
+store_ops(fv_call *c, void *ud)
+{
+    lvat_syscall *sys = fv_sys(c->vat);
+    char keys[256], big[LVAT_VATSTORE_KEY_MAX + 2];
+    lvat_val v;
+
+    LVAT_UNUSED(ud);
+    put(sys, "b.2", "two", 3);
+    put(sys, "a", "A", 1);
+    put(sys, "b.1", "o\0e", 3);
+    put(sys, "b.3", "three", 5);
+    put(sys, "c", "C", 1);
+    assert_lvat_ok(lvat_syscall_vatstore_get(sys, "b.1", 3, &v));
+    assert_int_equal(v.len, 3);
+    assert_memory_equal(v.p, "o\0e", 3);
+    assert_lvat_ok(lvat_syscall_vatstore_delete(sys, "b.2", 3));
+    assert_int_equal(lvat_syscall_vatstore_get(sys, "b.2", 3, &v),
+                     LVAT_ENOTFOUND);
+    list(sys, "b.", "", keys, sizeof keys);
+    assert_string_equal(keys, "b.1,b.3,");
+    list(sys, "", "", keys, sizeof keys);
+    assert_string_equal(keys, "a,b.1,b.3,c,");
+    list(sys, "", "b.1", keys, sizeof keys);
+    assert_string_equal(keys, "b.3,c,");
+    /* Keys over the limit are refused; the vat goes on. */
+    memset(big, 'k', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(lvat_syscall_vatstore_set(sys, big, strlen(big), "x", 1),
+                     LVAT_EINVAL);
+    assert_lvat_ok(
+        lvat_syscall_vatstore_set(sys, big, strlen(big) - 1, "x", 1));
+    assert_lvat_ok(lvat_syscall_vatstore_get(sys, big, strlen(big) - 1, &v));
+    assert_lvat_ok(lvat_syscall_vatstore_delete(sys, big, strlen(big) - 1));
+    g_sys = sys;
+    return fv_return(c, "#\"stored\"");
+}
+
+static int
+store_read(fv_call *c, void *ud)
+{
+    char keys[256];
+
+    LVAT_UNUSED(ud);
+    list(fv_sys(c->vat), "b.", "", keys, sizeof keys);
+    return fv_return(c, fv_fmt(c, "#\"%s\"", keys));
+}
+
+static void
+test_kernel_syscalls_vatstore(void **state)
+{
+    kf *f = *state;
+    kf_launch l;
+    kf_result r;
+    lvat_val v;
+
+    fv_on(f->w, "bob", "ops", store_ops, NULL);
+    fv_on(f->w, "alice", "read", store_read, NULL);
+    kf_launch_ok(f, "alice", "alice,bob", &l);
+    kf_call(f, kf_root(f, 2), "ops", NULL, &r);
+    assert_string_equal(r.body, "#\"stored\"");
+    /* Each vat sees only its own keys. */
+    kf_call(f, l.root, "read", NULL, &r);
+    assert_string_equal(r.body, "#\"\"");
+    assert_int_equal(kf_count(f, LVAT_DB_VATSTORE, ""), 4);
+    /* Outside a delivery, syscalls fail without harm. */
+    assert_int_equal(lvat_syscall_vatstore_get(g_sys, "a", 1, &v), LVAT_ESTATE);
+    assert_int_equal(lvat_syscall_subscribe(g_sys, fv_vref("p-1")),
+                     LVAT_ESTATE);
+    assert_non_null(strstr(lvat_syscall_errmsg(g_sys), "outside a delivery"));
+    kf_call(f, kf_root(f, 2), "ops", NULL, &r);
+    assert_string_equal(r.body, "#\"stored\"");
+}
+
+/* ---- Many slots ---- */
+
+/* many(): sends bob.take(o+1..o+20), and settles 20 new promises of its
+ * own and its result, which names them all, in one call. */
+static int
+many(fv_call *c, void *ud)
+{
+    lvat_vref objs[MANY], ps[MANY];
+    lvat_resolution res[MANY + 1];
+    char body[512] = "#[\"take\",[";
+    int rc;
+
+    LVAT_UNUSED(ud);
+    for (int i = 0; i < MANY; i++) {
+        objs[i] = fv_new_object(c->vat);
+        snprintf(body + strlen(body), sizeof body - strlen(body),
+                 "%s\"$%d.Alleged: o\"", i ? "," : "", i);
+    }
+    strcat(body, "]]");
+    rc = fv_send(c, fv_kept(c->vat, "vats.bob"), body, objs, MANY, NULL);
+    for (int i = 0; i < MANY && rc == LVAT_OK; i++) {
+        ps[i] = fv_new_promise(c->vat);
+        res[i].vpid = ps[i];
+        res[i].rejected = i % 2;
+        res[i].data.body = "#\"v\"";
+        res[i].data.body_len = 4;
+        res[i].data.slots = NULL;
+        res[i].data.nslots = 0;
+    }
+    /* The result names them all, so it settles in the same call: once
+     * settled, a promise has left the vat's c-list. */
+    res[MANY].vpid = c->result;
+    res[MANY].rejected = false;
+    res[MANY].data.body = "#[\"&0\",\"&19\"]";
+    res[MANY].data.body_len = strlen(res[MANY].data.body);
+    res[MANY].data.slots = ps;
+    res[MANY].data.nslots = MANY;
+    return rc ? rc : lvat_syscall_resolve(fv_sys(c->vat), res, MANY + 1);
+}
+
+static int
+take(fv_call *c, void *ud)
+{
+    LVAT_UNUSED(ud);
+    assert_int_equal(c->nslots, MANY);
+    assert_int_equal(fv_nargs(c), MANY);
+    for (size_t i = 0; i < MANY; i++) {
+        assert_true(lvat_vref_eq(fv_arg_ref(c, i), c->slots[i]));
+        assert_false(lvat_vref_is_export(c->slots[i]));
+    }
+    return LVAT_OK;
+}
+
+static void
+test_kernel_syscalls_many_slots(void **state)
+{
+    kf *f = *state;
+    size_t promises;
+    kf_launch l;
+    kf_result r;
+
+    fv_on(f->w, "alice", "many", many, NULL);
+    fv_on(f->w, "bob", "take", take, NULL);
+    kf_launch_ok(f, "alice", "alice,bob", &l);
+    promises = kf_count_promises(f);
+    kf_call(f, l.root, "many", NULL, &r);
+    assert_int_equal(r.status, LVAT_OK);
+    assert_int_equal(r.nslots, KF_MAX_SLOTS);
+    assert_int_equal(fv_log_count(f->w, "msg bob take"), 1);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.c.o-"), MANY);
+    /* Promises shown to the host are pinned for it (pin.<kref>). */
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "pin."), MANY);
+    assert_int_equal(kf_count_promises(f), promises + MANY);
+    /* A new incarnation goes on numbering where the old one stopped. */
+    kf_reopen(f);
+    kf_call(f, l.root, "hello", NULL, &r);
+    assert_int_equal(fv_stats_of(f->w, "alice")->incarnation, 1);
+    assert_int_equal(fv_stats_of(f->w, "alice")->first_object, MANY + 1);
+}
+
+/* ---- Parameters and config shapes ---- */
+
+static int
+start_params(fv_call *c, void *ud)
+{
+    LVAT_UNUSED(ud);
+    assert_true(fv_body_is(&c->d->parameters, "#{\"limit\":3,\"name\":\"x\"}"));
+    assert_int_equal(c->d->incarnation, 0);
+    return LVAT_OK;
+}
+
+static void
+test_kernel_syscalls_parameters_and_array_config(void **state)
+{
+    kf *f = *state;
+    const char *cfg = "{\"bootstrap\":\"zed\",\"vats\":["
+                      "{\"name\":\"zed\",\"sourceSpec\":\"zed/zed.lua\","
+                      "\"parameters\":{\"name\":\"x\",\"limit\":3}},"
+                      "{\"name\":\"amy\",\"sourceSpec\":\"amy/amy.lua\"}]}";
+    long zed, amy;
+    kf_launch l;
+
+    kf_source(f, "zed", NULL);
+    kf_source(f, "amy", NULL);
+    fv_on_start(f->w, "zed", start_params, NULL);
+    assert_lvat_ok(kf_launch_json(f, cfg, &l));
+    assert_int_equal(l.nevents, 2);
+    assert_int_equal(l.events[1], LVAT_LAUNCH_DONE);
+    /* Array order is launch order. */
+    zed = fv_log_find(f->w, "start zed v1 0", 0);
+    amy = fv_log_find(f->w, "start amy v2 0", 0);
+    assert_true(zed >= 0 && amy > zed);
+}
+
+/* ---- A fault while handling a notify ---- */
+
+static int
+ask(fv_call *c, void *ud)
+{
+    lvat_vref asked;
+
+    LVAT_UNUSED(ud);
+    fv_keep(c->vat, "reply", c->result);
+    return fv_send(c, fv_kept(c->vat, "vats.bob"), "#[\"ping\",[]]", NULL, 0,
+                   &asked);
+}
+
+static int
+fault_on_notify(fv_call *c, void *ud)
+{
+    LVAT_UNUSED(ud);
+    assert_lvat_ok(
+        fv_resolve(c, fv_kept(c->vat, "reply"), false, "#1", NULL, 0));
+    return fv_fail(c, LVAT_EFAULT, "runtime error in the notify handler");
+}
+
+static int
+pong(fv_call *c, void *ud)
+{
+    LVAT_UNUSED(ud);
+    return fv_return(c, "#\"pong\"");
+}
+
+static void
+test_kernel_syscalls_fault_in_notify(void **state)
+{
+    kf *f = *state;
+    size_t promises, clist;
+    kf_launch l;
+    kf_result r;
+
+    fv_on(f->w, "alice", "ask", ask, NULL);
+    fv_on_notify(f->w, "alice", fault_on_notify, NULL);
+    fv_on(f->w, "bob", "ping", pong, NULL);
+    kf_launch_ok(f, "alice", "alice,bob", &l);
+    promises = kf_count_promises(f);
+    clist = kf_count(f, LVAT_DB_KERNEL, "v1.c.");
+    kf_call(f, l.root, "ask", NULL, &r);
+    /* The resolution in the faulting crank was undone; the incarnation's
+     * end rejected what it decided. */
+    kf_assert_rejected(&r, "[KERNEL:VAT_RESTARTED] v1 (alice)");
+    assert_int_equal(fv_stats_of(f->w, "alice")->notifies, 1);
+    assert_int_equal(kf_count_promises(f), promises);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.c."), clist);
+    kf_call(f, kf_root(f, 2), "ping", NULL, &r);
+    assert_string_equal(r.body, "#\"pong\"");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_kernel_syscalls_vatstore,
+                                        kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_syscalls_many_slots,
+                                        kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_syscalls_parameters_and_array_config, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_syscalls_fault_in_notify,
+                                        kf_test_setup, kf_test_teardown),
+    };
+
+    return cmocka_run_group_tests_name("kernel_syscalls", tests, NULL, NULL);
+}
