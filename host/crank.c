@@ -72,6 +72,10 @@ crank_end(lvat_kernel *k, int rc)
         if (rc == LVAT_OK)
             rc = lvat__refs_collect(k);
     }
+    /* A delivery that went well ends a run of faults. */
+    if (rc == LVAT_OK && c->failure == LVAT_CRANK_OK && c->vat != NULL &&
+        c->vat->faults > 0)
+        rc = lvat__vat_faults_clear(k, c->vat);
     c->active = false;
     if (rc == LVAT_OK && c->failure == LVAT_CRANK_OK) {
         lvat_kv_crank_commit(k->kv);
@@ -130,6 +134,34 @@ fault_followup(lvat_kernel *k,
     if (rc == LVAT_OK)
         rc = lvat__vat_end_incarnation(k, vat, msg.data);
     lvat_buf_free(&msg);
+    if (rc == LVAT_OK) {
+        bool suspend;
+        rc = lvat__vat_count_fault(k, vat, &suspend);
+        if (rc == LVAT_OK && suspend)
+            rc = lvat__vat_suspend(k, vat, "three faults in a row");
+    }
+    return rc;
+}
+
+/* A vat that ran before failed to start again: suspend it and reject the
+ * message that woke it. */
+static int
+suspend_followup(lvat_kernel *k,
+                 const lvat_item *it,
+                 uint32_t vat,
+                 const char *why)
+{
+    lvat_buf msg = LVAT_BUF_INIT;
+    int rc = lvat_buf_printf(&msg,
+                             "[KERNEL:VAT_SUSPENDED] v%u (%s) could not "
+                             "restart: %s",
+                             vat, lvat__vat_name(k, vat), why);
+
+    if (rc == LVAT_OK && it != NULL)
+        rc = reject_item(k, it, msg.data);
+    if (rc == LVAT_OK)
+        rc = lvat__vat_suspend(k, vat, why);
+    lvat_buf_free(&msg);
     return rc;
 }
 
@@ -175,6 +207,8 @@ followup(lvat_kernel *k,
         return terminate_followup(k, it, vat, why);
     case LVAT_CRANK_STARTFAIL:
         return lvat__launch_start_failed(k, vat, why);
+    case LVAT_CRANK_SUSPEND:
+        return suspend_followup(k, it, vat, why);
     default:
         return LVAT_OK;
     }
@@ -215,6 +249,25 @@ run_followup(lvat_kernel *k)
 
 /* ---- Choosing the work ---- */
 
+/* One sweep step every this many cranks while messages keep coming. */
+#define SWEEP_EVERY 16
+
+static int
+kernel_crank(lvat_kernel *k, int (*step)(lvat_kernel *))
+{
+    crank_begin(k);
+    k->crank.from_queue = false;
+    return crank_end(k, step(k));
+}
+
+static int
+sweep_crank(lvat_kernel *k, bool *did_work)
+{
+    crank_begin(k);
+    k->crank.from_queue = false;
+    return crank_end(k, lvat__sweep_step(k, did_work));
+}
+
 static lvat_req *
 next_request(lvat_kernel *k)
 {
@@ -242,6 +295,17 @@ lvat__crank_run(lvat_kernel *k, bool *did_work)
             req->applied_epoch = k->block_epoch;
         return crank_end(k, rc);
     }
+    if (k->neager > 0)
+        return kernel_crank(k, lvat__eager_step);
+    if (k->nreap > 0)
+        return kernel_crank(k, lvat__reap_step);
+    if (k->sweep_pending && ++k->cranks_since_sweep >= SWEEP_EVERY) {
+        k->cranks_since_sweep = 0;
+        rc = sweep_crank(k, did_work);
+        if (rc != LVAT_OK || *did_work)
+            return rc;
+        *did_work = true;
+    }
     if (k->gc_pending) {
         bool did;
         crank_begin(k);
@@ -259,8 +323,9 @@ lvat__crank_run(lvat_kernel *k, bool *did_work)
     if (rc == LVAT_ENOTFOUND) {
         lvat_kv_crank_abort(k->kv);
         k->crank.active = false;
-        *did_work = false;
-        return LVAT_OK;
+        /* Idle: finish the post-open sweep before saying so. */
+        return k->sweep_pending ? sweep_crank(k, did_work)
+                                : (*did_work = false, LVAT_OK);
     }
     if (rc == LVAT_OK) {
         if (k->opts.log_level >= LVAT_LOG_DEBUG) {

@@ -193,12 +193,36 @@ send_to_vat(lvat_kernel *k, const lvat_msg *m, lvat_kref target, lvat_kvat *v)
 }
 
 static int
+splat_suspended(lvat_kernel *k, const lvat_msg *m, uint32_t vat)
+{
+    char msg[256];
+
+    snprintf(msg, sizeof msg,
+             "[KERNEL:VAT_SUSPENDED] v%u (%s) is suspended after faults; "
+             "restartVat or an upgrade revives it",
+             vat, lvat__vat_name(k, vat));
+    return lvat__splat(k, m, msg);
+}
+
+static int
 deliver_to_object(lvat_kernel *k, const lvat_msg *m, lvat_kref target)
 {
     lvat_kvat *v;
     lvat_kobj o;
+    bool suspended;
     int rc = lvat__ko_get(k, target, &o);
 
+    /* An owner's heap from an earlier open takes its ephemeral objects
+     * with it: settle that first, so a message to one never reaches the
+     * vat. */
+    if (rc == LVAT_OK && !o.orphaned && o.owner != LVAT_VATID_KERNEL &&
+        lvat__vat_alive(k, o.owner)) {
+        if ((rc = lvat__vat_prepare(k, o.owner, &suspended)) != LVAT_OK)
+            return rc;
+        if (suspended)
+            return splat_suspended(k, m, o.owner);
+        rc = lvat__ko_get(k, target, &o);
+    }
     if (rc == LVAT_ENOTFOUND)
         return splat_ref(k, m, "OBJECT_DELETED", target, "no longer exists");
     if (rc != LVAT_OK)
@@ -338,12 +362,20 @@ deliver_notify(lvat_kernel *k, uint32_t vat, lvat_kref kp)
     lvat_delivery d;
     lvat_kvat *v;
     lvat_vref vp;
+    bool suspended;
     int rc = lvat__vat_get(k, vat, &v);
 
     if (rc == LVAT_ENOTFOUND)
         return lvat__ref_dec(k, kp, true);
+    if (rc == LVAT_OK)
+        rc = lvat__vat_prepare(k, vat, &suspended);
     if (rc != LVAT_OK)
         return rc;
+    if (suspended) {
+        /* It cannot hear it; the promise leaves its c-list anyway. */
+        rc = lvat__clist_remove(k, vat, kp);
+        return rc == LVAT_OK ? lvat__ref_dec(k, kp, true) : rc;
+    }
     rc = lvat__clist_lookup_k(k, vat, kp, &vp, NULL);
     if (rc == LVAT_ENOTFOUND)
         return lvat__ref_dec(k, kp, true); /* already retired */

@@ -96,12 +96,16 @@ deliver(lvat_kernel *k,
 {
     lvat_delivery d;
     lvat_kvat *v;
+    bool suspended;
     int rc = lvat__vat_get(k, vat, &v);
 
     if (rc == LVAT_OK)
-        rc = lvat__vat_ensure(k, v);
+        rc = lvat__vat_prepare(k, vat, &suspended);
     if (rc != LVAT_OK)
         return rc;
+    /* A vat without a heap holds nothing to drop: no need to wake it. */
+    if (suspended || v->inst == NULL)
+        return LVAT_OK;
     memset(&d, 0, sizeof d);
     d.kind = kind;
     d.vrefs = b->vrefs;

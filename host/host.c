@@ -204,8 +204,17 @@ apply_send(lvat_kernel *k, lvat_req *r)
 int
 lvat__req_apply(lvat_kernel *k, lvat_req *r)
 {
-    return r->type == LVAT_REQ_SEND ? apply_send(k, r)
-                                    : lvat__launch_apply(k, r);
+    switch (r->type) {
+    case LVAT_REQ_SEND:
+        return apply_send(k, r);
+    case LVAT_REQ_LAUNCH:
+        return lvat__launch_apply(k, r);
+    case LVAT_REQ_RESTART_VAT:
+        /* A vat terminated meanwhile has nothing to restart. */
+        return lvat__vat_alive(k, r->vat) ? lvat__vat_revive(k, r->vat)
+                                          : LVAT_OK;
+    }
+    return LVAT_EINVAL;
 }
 
 static void

@@ -119,8 +119,18 @@ add_vat(lvat_kernel *k, const lvat_val *key, const lvat_val *val, void *ud)
         rc = set_str(v, "name", s);
     if (rc == LVAT_OK && (s = lvat_json_get_str(rec, "subcluster")))
         rc = set_str(v, "subcluster", s);
-    if (rc == LVAT_OK && (s = lvat_json_get_str(rec, "state")))
-        rc = set_str(v, "state", s);
+    if (rc == LVAT_OK) {
+        lvat_vat_life l;
+        uint32_t vat = 0;
+        lvat_vatid_parse(key->p + 4, key->len - 4, &vat);
+        rc = lvat__life_get(k, vat, &l);
+        if (rc == LVAT_OK)
+            rc = set_str(v, "state", l.state == 'n'   ? "starting"
+                                     : l.state == 'x' ? "suspended"
+                                                      : "running");
+        if (rc == LVAT_OK)
+            rc = set_int(v, "incarnation", (int64_t)l.incarnation);
+    }
     lvat_json_free(rec);
     if (rc != LVAT_OK) {
         lvat_json_free(v);

@@ -216,6 +216,8 @@ lvat_kernel_close(lvat_kernel *k)
     lvat__outputs_truncate(k, 0);
     lvat_free(k->outputs);
     lvat__requests_free(k);
+    lvat_free(k->eager);
+    lvat_free(k->reap_due);
     lvat_kv_free(k->kv);
     lvat_store_close(k->store);
     lvat_buf_free(&k->crank.why);

@@ -54,9 +54,41 @@ number_requests(lvat_kernel *k)
     uint64_t opens;
     int rc = lvat__counter_next(k, "kernelOpens", &opens);
 
-    if (rc == LVAT_OK)
+    if (rc == LVAT_OK) {
         k->next_req_id = opens << 32;
+        k->open_no = opens;
+    }
     return rc;
+}
+
+/* Vats with creationOptions.startOnOpen start before anything else. */
+static int
+find_eager(lvat_kernel *k)
+{
+    char from[LVAT_KEY_MAX + 1] = "startOnOpen.";
+    size_t flen = 12, cap = 0;
+    int rc;
+
+    for (bool first = true;; first = false) {
+        lvat_val key, val;
+        uint32_t vat;
+        rc = lvat_kv_next(k->kv, LVAT_DB_KERNEL, from, flen, first,
+                          "startOnOpen.", 12, &key, &val);
+        if (rc != LVAT_OK)
+            return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+        memcpy(from, key.p, key.len);
+        flen = key.len;
+        if (lvat_vatid_parse(from + 12, flen - 12, &vat) != LVAT_OK)
+            continue;
+        if (k->neager == cap) {
+            uint32_t *p;
+            cap = cap ? cap * 2 : 8;
+            if ((p = lvat_realloc(k->eager, cap * sizeof *p)) == NULL)
+                return LVAT_ENOMEM;
+            k->eager = p;
+        }
+        k->eager[k->neager++] = vat;
+    }
 }
 
 int
@@ -84,7 +116,40 @@ lvat__kernel_startup(lvat_kernel *k, lvat_errbuf *err)
         return rc;
     k->gc_pending = lvat_kv_next(k->kv, LVAT_DB_KERNEL, "gc.", 3, true,
                                  "gc.", 3, &key, &val) == LVAT_OK;
+    /* Every vat's incarnation ended with the last open; the sweep settles
+     * the ones no message reaches first, a little at a time. */
+    k->sweep_pending = true;
+    lvat_key_lit(&k->sweep_from, "vat.");
+    rc = find_eager(k);
+    if (rc != LVAT_OK)
+        return lvat_errbuf_set(err, rc, "opening %s: %s", k->dir,
+                               lvat_strerror(rc));
     return LVAT_OK;
+}
+
+/* ---- Vats ---- */
+
+int
+lvat_kernel_restart_vat(lvat_kernel *k, const char *vat)
+{
+    lvat_req *r;
+    lvat_key key;
+    lvat_val v;
+    uint32_t id;
+
+    if (k->opts.readonly)
+        return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
+    if (vat == NULL || lvat_vatid_parse(vat, strlen(vat), &id) != LVAT_OK)
+        return lvat__fail(k, LVAT_EINVAL, "%s is not a vat id (like v3)",
+                          vat ? vat : "(null)");
+    lvat_key_vat_record(&key, id);
+    if (lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v) != LVAT_OK)
+        return lvat__fail(k, LVAT_ENOTFOUND, "%s: no such vat", vat);
+    if ((r = lvat_calloc(1, sizeof *r)) == NULL)
+        return lvat__fail(k, LVAT_ENOMEM, "out of memory");
+    r->type = LVAT_REQ_RESTART_VAT;
+    r->vat = id;
+    return lvat__req_queue(k, r);
 }
 
 /* ---- Launch ---- */

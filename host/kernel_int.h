@@ -39,6 +39,14 @@ typedef struct lvat_kprom {
     uint32_t subs_inline[4];
 } lvat_kprom;
 
+/* A vat's lifecycle record v<N>.s (vat_life.c). */
+typedef struct lvat_vat_life {
+    char state;           /* 'n' never started, 'r' running, 'x' suspended */
+    uint64_t incarnation; /* of the current (or last) heap */
+    uint64_t opened;      /* kernel open that built the heap; 0 = none */
+    uint32_t faults;      /* consecutive faults */
+} lvat_vat_life;
+
 /* A message: target~.method(args) with an optional result promise. */
 typedef struct lvat_msg {
     lvat_kref target;
@@ -79,14 +87,18 @@ struct lvat_kvat {
     lvat_syscall sys;
     uint32_t since_reap;  /* deliveries since the last reap */
     uint32_t block_epoch; /* last block that delivered to this vat */
-    uint64_t next_export_object, next_export_promise; /* seen so far */
-    bool exports_dirty;
+    uint32_t faults;      /* consecutive faults, as last read */
+    bool reap_queued;
     lvat_kvat *next;
 };
 
 /* ---- Host requests and outputs ---- */
 
-typedef enum lvat_req_type { LVAT_REQ_SEND, LVAT_REQ_LAUNCH } lvat_req_type;
+typedef enum lvat_req_type {
+    LVAT_REQ_SEND,
+    LVAT_REQ_LAUNCH,
+    LVAT_REQ_RESTART_VAT
+} lvat_req_type;
 
 
 typedef struct lvat_req {
@@ -102,6 +114,8 @@ typedef struct lvat_req {
     lvat_kref *slots;
     size_t nslots;
     lvat_result_cb cb;
+    /* RESTART_VAT */
+    uint32_t vat;
     /* LAUNCH */
     lvat_launch_plan *plan;
     lvat_launch_cb lcb;
@@ -126,7 +140,8 @@ typedef enum lvat_crank_failure {
     LVAT_CRANK_FAULT,   /* vat fault: reject the message, restart the vat */
     LVAT_CRANK_ILLEGAL, /* illegal syscall: terminate the vat */
     LVAT_CRANK_EXIT,    /* exit(failure): terminate the vat */
-    LVAT_CRANK_STARTFAIL /* a launching vat failed to start */
+    LVAT_CRANK_STARTFAIL, /* a launching vat failed to start */
+    LVAT_CRANK_SUSPEND    /* a vat failed while resuscitating */
 } lvat_crank_failure;
 
 typedef struct lvat_crank {
@@ -169,6 +184,14 @@ struct lvat_kernel {
     size_t noutputs, capoutputs;
     bool in_callback;
     bool gc_pending;        /* gc.* actions may exist */
+    uint64_t open_no;       /* kernelOpens of this open */
+    bool sweep_pending;     /* vats of earlier opens may need ending */
+    lvat_key sweep_from;
+    uint32_t *eager;        /* startOnOpen vats not started yet */
+    size_t neager;
+    uint32_t *reap_due;     /* vats due for a reap */
+    size_t nreap, capreap;
+    uint32_t cranks_since_sweep;
     struct lvat_pump *pump; /* loop.c */
     uint64_t total_cranks;
 };
@@ -281,7 +304,6 @@ int lvat__vat_terminate(lvat_kernel *k, uint32_t id, const char *reason);
  * decided and orphans its ephemeral exports (root and durables stay). */
 int lvat__vat_end_incarnation(lvat_kernel *k, uint32_t id,
                               const char *reason);
-int lvat__vat_mark_started(lvat_kernel *k, uint32_t id);
 /* Drops the vat's hold on its source texts (sources are shared by hash). */
 int lvat__vat_release_sources(lvat_kernel *k, uint32_t id);
 int lvat__source_unref(lvat_kernel *k, const char *hash);
@@ -327,6 +349,22 @@ int lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what);
 int lvat__knotify(lvat_kernel *k, lvat_kref kp);
 /* Keeps krefs shown to the host alive (pin.<kref>, one count each). */
 int lvat__pin_for_host(lvat_kernel *k, const lvat_kref *slots, size_t n);
+
+/* ---- vat_life.c ---- */
+int lvat__life_get(lvat_kernel *k, uint32_t vat, lvat_vat_life *l);
+int lvat__life_put(lvat_kernel *k, uint32_t vat, const lvat_vat_life *l);
+/* Before a crank uses a vat: ends an incarnation from an earlier open
+ * (once); *suspended tells the caller to reject instead of deliver. */
+int lvat__vat_prepare(lvat_kernel *k, uint32_t vat, bool *suspended);
+int lvat__vat_started(lvat_kernel *k, uint32_t vat, uint64_t incarnation);
+int lvat__vat_heap_gone(lvat_kernel *k, uint32_t vat);
+int lvat__vat_count_fault(lvat_kernel *k, uint32_t vat, bool *suspend);
+int lvat__vat_faults_clear(lvat_kernel *k, lvat_kvat *v);
+int lvat__vat_suspend(lvat_kernel *k, uint32_t vat, const char *why);
+int lvat__vat_revive(lvat_kernel *k, uint32_t vat);
+int lvat__sweep_step(lvat_kernel *k, bool *did);
+int lvat__eager_step(lvat_kernel *k);
+int lvat__reap_step(lvat_kernel *k);
 
 /* ---- gc.c ---- */
 /* Delivers the pending GC actions of one vat; *did is false when none. */

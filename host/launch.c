@@ -275,8 +275,7 @@ lvat__launch_start_vat(lvat_kernel *k, uint32_t vat)
         (rc = lvat__clist_add_export(k, vat, root, lvat_vref_root())) ==
             LVAT_OK &&
         (rc = lvat__vat_get(k, vat, &v)) == LVAT_OK &&
-        (rc = lvat__vat_ensure(k, v)) == LVAT_OK &&
-        (rc = lvat__vat_mark_started(k, vat)) == LVAT_OK)
+        (rc = lvat__vat_ensure(k, v)) == LVAT_OK)
         rc = next_step(k, sub, rec, vat);
     lvat_json_free(rec);
     return rc;

@@ -199,6 +199,18 @@ int lvat_kernel_attach(lvat_kernel *k, struct uv_loop_s *loop);
  * the loop's next turn). */
 void lvat_kernel_detach(lvat_kernel *k);
 
+/* ---- Vats ---- */
+
+/*
+ * Restarts vat `vat` ("v3"): its current incarnation ends (promises it
+ * decided are rejected, its ephemeral objects orphaned) and it is built
+ * again from its baggage at its next delivery.  This also revives a
+ * suspended vat.  Queued like a message: it happens when the kernel next
+ * runs.  LVAT_EINVAL for a malformed id, LVAT_ENOTFOUND for an unknown
+ * vat.
+ */
+int lvat_kernel_restart_vat(lvat_kernel *k, const char *vat);
+
 /* ---- Inspection (work on a read-only kernel too) ---- */
 
 /*

@@ -24,6 +24,9 @@
  *                                 "launch s<N>"
  *   gc.v<N>.<kref>                pending GC action for a vat
  *   pin.<kref>                    "" while a host was shown the kref
+ *   v<N>.s                        "<state> <incarnation> <opened> <faults>"
+ *   startOnOpen.v<N>              "" for vats built when the kernel opens
+ *   kernelOpens                   how many times the store was opened
  * vatstore database:  "v<N>" NUL <vat key>  -> value
  * sources database:   <sha256 hex>          -> Lua text
  */
@@ -200,6 +203,14 @@ lvat_key_watch(lvat_key *k, lvat_kref kp)
 {
     lvat_key_lit(k, "watch.");
     lvat_key_add_kref(k, kp);
+}
+
+/* startOnOpen.v<N>: the vat starts when the kernel opens */
+static inline void
+lvat_key_start_on_open(lvat_key *k, uint32_t vat)
+{
+    lvat_key_lit(k, "startOnOpen.");
+    lvat_key_add_vat(k, vat);
 }
 
 /* gc.v<N>. and gc.v<N>.<kref> */

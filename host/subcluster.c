@@ -127,8 +127,7 @@ vat_record(const lvat_plan_vat *pv, const char *sub)
     if (rc == LVAT_OK && (rc = set_str(rec, "name", pv->name)) == LVAT_OK &&
         (rc = set_str(rec, "subcluster", sub)) == LVAT_OK &&
         (rc = set_str(rec, "main", pv->main)) == LVAT_OK &&
-        (rc = set_str(rec, "parameters", pv->params_body)) == LVAT_OK &&
-        (rc = set_str(rec, "state", "starting")) == LVAT_OK) {
+        (rc = set_str(rec, "parameters", pv->params_body)) == LVAT_OK) {
         rc = lvat_json_set(rec, "modules", mods);
         mods = NULL;
     }
@@ -175,6 +174,11 @@ add_vat(lvat_kernel *k,
     lvat_key_vat_record(&key, *id);
     rc = write_json(k, &key, rec);
     lvat_json_free(rec);
+    if (rc == LVAT_OK && pv->start_on_open) {
+        lvat_key_start_on_open(&key, *id);
+        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, "", 0,
+                         LVAT_KV_NEW);
+    }
     if (rc == LVAT_OK)
         rc = set_str(vats, pv->name, vid);
     if (rc == LVAT_OK) {

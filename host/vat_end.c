@@ -36,6 +36,11 @@ lvat__vat_reject_decided(lvat_kernel *k, uint32_t id, const char *reason)
             /* Rejecting deletes the index entry, so the loop advances;
              * delete it anyway in case the promise record is gone. */
             rc = lvat__kp_reject_msg(k, kp, reason);
+            if (rc == LVAT_OK) {
+                char name[LVAT_REF_BUFSIZE];
+                lvat_kref_format(kp, name);
+                lvat__log(k, LVAT_LOG_DEBUG, "%s rejected: %s", name, reason);
+            }
             if (rc == LVAT_ENOTFOUND || rc == LVAT_ESTATE)
                 rc = LVAT_OK;
             if (rc == LVAT_OK)
@@ -139,6 +144,8 @@ lvat__vat_end_incarnation(lvat_kernel *k, uint32_t id, const char *reason)
         rc = each_entry(k, id, "p+", drop_ephemeral);
     if (rc == LVAT_OK)
         rc = each_entry(k, id, "p-", drop_ephemeral);
+    if (rc == LVAT_OK)
+        rc = lvat__vat_heap_gone(k, id);
     return rc;
 }
 
@@ -171,6 +178,9 @@ lvat__vat_terminate(lvat_kernel *k, uint32_t id, const char *reason)
     if ((rc = lvat__vat_release_sources(k, id)) != LVAT_OK)
         return rc;
     lvat_key_vat_record(&key, id);
+    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
+        return rc;
+    lvat_key_start_on_open(&key, id);
     if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
         return rc;
     lvat__vat_forget(k, id);

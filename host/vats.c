@@ -120,20 +120,6 @@ read_record(lvat_kernel *k, uint32_t id, lvat_json **out)
     return rc;
 }
 
-static int
-write_record(lvat_kernel *k, uint32_t id, const lvat_json *rec)
-{
-    lvat_buf b = LVAT_BUF_INIT;
-    lvat_key key;
-    int rc = lvat_json_write(&b, rec);
-
-    lvat_key_vat_record(&key, id);
-    if (rc == LVAT_OK)
-        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data, b.len, 0);
-    lvat_buf_free(&b);
-    return rc;
-}
-
 bool
 lvat__vat_alive(lvat_kernel *k, uint32_t id)
 {
@@ -276,58 +262,55 @@ start_instance(lvat_kernel *k,
     return rc;
 }
 
+/*
+ * Makes sure the vat has a heap: creates the instance and delivers START
+ * (incarnation 0 at launch, the next one after that).  A vat that ran
+ * before and now fails to start is suspended by the follow-up crank.
+ */
 int
 lvat__vat_ensure(lvat_kernel *k, lvat_kvat *v)
 {
-    lvat_json *rec = NULL, *inc;
-    const lvat_json *cur;
-    int64_t incarnation;
+    lvat_json *rec = NULL;
+    lvat_vat_life l;
+    uint64_t inc;
     int rc;
 
     if (v->inst != NULL)
         return LVAT_OK;
-    if ((rc = read_record(k, v->id, &rec)) != LVAT_OK)
+    if ((rc = lvat__life_get(k, v->id, &l)) != LVAT_OK ||
+        (rc = read_record(k, v->id, &rec)) != LVAT_OK)
         return rc;
-    cur = lvat_json_get(rec, "incarnation");
-    incarnation = cur && cur->type == LVAT_JSON_INT ? cur->i : 0;
-    /* A vat that ran before gets a new incarnation on every start. */
-    if (lvat_json_get(rec, "started") != NULL) {
-        incarnation++;
-        if ((inc = lvat_json_new_int(incarnation)) == NULL ||
-            lvat_json_set(rec, "incarnation", inc) != LVAT_OK ||
-            (rc = write_record(k, v->id, rec)) != LVAT_OK) {
-            lvat_json_free(rec);
-            return rc ? rc : LVAT_ENOMEM;
-        }
-    }
-    lvat__log(k, LVAT_LOG_DEBUG, "starting %s (v%u), incarnation %lld",
-              v->name, v->id, (long long)incarnation);
+    inc = l.state == 'n' ? 0 : l.incarnation + 1;
+    lvat__log(k, LVAT_LOG_DEBUG, "starting %s (v%u), incarnation %llu",
+              v->name, v->id, (unsigned long long)inc);
     rc = create_instance(k, v, rec);
     if (rc == LVAT_OK)
-        rc = start_instance(k, v, rec, (uint32_t)incarnation);
+        rc = start_instance(k, v, rec, (uint32_t)inc);
     lvat_json_free(rec);
+    if (rc == LVAT_OK)
+        return lvat__vat_started(k, v->id, inc);
+    if (l.state != 'n') {
+        /* Resuscitation failed: suspend rather than retry forever. */
+        k->crank.failure = LVAT_CRANK_SUSPEND;
+    }
     return rc;
 }
 
-/* Marks a freshly launched vat as having run buildRootObject once. */
-int
-lvat__vat_mark_started(lvat_kernel *k, uint32_t id)
+static void
+schedule_reap(lvat_kernel *k, lvat_kvat *v)
 {
-    lvat_json *rec = NULL, *t;
-    int rc = read_record(k, id, &rec);
-
-    if (rc != LVAT_OK)
-        return rc;
-    t = lvat_json_new(LVAT_JSON_TRUE);
-    rc = t ? lvat_json_set(rec, "started", t) : LVAT_ENOMEM;
-    if (rc == LVAT_OK) {
-        lvat_json *st = lvat_json_new_str("running", 7);
-        rc = st ? lvat_json_set(rec, "state", st) : LVAT_ENOMEM;
+    if (v->reap_queued || v->since_reap < k->opts.reap_interval)
+        return;
+    if (k->nreap == k->capreap) {
+        size_t cap = k->capreap ? k->capreap * 2 : 16;
+        uint32_t *p = lvat_realloc(k->reap_due, cap * sizeof *p);
+        if (p == NULL)
+            return; /* a reap can wait for the next delivery */
+        k->reap_due = p;
+        k->capreap = cap;
     }
-    if (rc == LVAT_OK)
-        rc = write_record(k, id, rec);
-    lvat_json_free(rec);
-    return rc;
+    k->reap_due[k->nreap++] = v->id;
+    v->reap_queued = true;
 }
 
 int
@@ -342,7 +325,13 @@ lvat__vat_deliver(lvat_kernel *k, lvat_kvat *v, const lvat_delivery *d)
     v->sys.active = true;
     rc = k->ops->deliver(v->inst, d, &err);
     v->sys.active = false;
-    v->since_reap++;
+    if (d->kind == LVAT_DELIVER_REAP) {
+        v->since_reap = 0;
+        v->reap_queued = false;
+    } else {
+        v->since_reap++;
+        schedule_reap(k, v);
+    }
     if (rc == LVAT_OK)
         return LVAT_OK;
     lvat__crank_fail(k, LVAT_CRANK_FAULT, v->id, "%s",

@@ -136,6 +136,8 @@ test_kernel_oom_fault_follow_up(void **state)
     kf_launch_ok(f, "alice", "alice,bob", &l);
     promises = kf_count_promises(f);
     for (n = 1; n < MAX_STEPS * 2; n++) {
+        /* Revive bob each time: three faults in a row would suspend it. */
+        assert_lvat_ok(lvat_kernel_restart_vat(f->k, "v2"));
         assert_lvat_ok(kf_send(f, kf_root(f, 2), "crash", NULL, &r));
         if (run_failing(f, n / 2, (int)n) && n % 2)
             break;
