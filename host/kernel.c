@@ -152,6 +152,7 @@ open_store(lvat_kernel *k, lvat_errbuf *err)
     cfg.dir = k->dir;
     cfg.map_size = k->opts.map_size;
     cfg.readonly = k->opts.readonly;
+    cfg.reset = k->opts.reset;
     cfg.sync = k->opts.durability == LVAT_DURABILITY_NOSYNC
                    ? LVAT_STORE_NOSYNC
                    : k->opts.durability == LVAT_DURABILITY_NOMETASYNC

@@ -59,6 +59,8 @@ typedef struct lvat_options {
     lvat_durability durability; /* default SYNC */
     size_t map_size;            /* initial LMDB map; 0 = 1 GiB (it grows) */
     bool readonly;              /* inspect only: no lock, no writes */
+    bool reset;                 /* wipe the store first: every vat, queue
+                                   entry and baggage value is gone */
     /* The vat runtime (the Lua runtime is lvat_lua_runtime() from
      * bindings/lvat_lua.h); required unless readonly. */
     const struct lvat_vat_ops *vat_ops;

@@ -196,7 +196,7 @@ check_schema(lvat_store *s, MDB_txn *txn, lvat_errbuf *err)
 }
 
 static int
-open_dbs(lvat_store *s, lvat_errbuf *err)
+open_dbs(lvat_store *s, bool reset, lvat_errbuf *err)
 {
     MDB_txn *txn = NULL;
     unsigned create = s->readonly ? 0 : MDB_CREATE;
@@ -215,6 +215,15 @@ open_dbs(lvat_store *s, lvat_errbuf *err)
         if (mrc != MDB_SUCCESS) {
             mdb_txn_abort(txn);
             return lvat__store_err(mrc, err, "opening the store tables");
+        }
+    }
+    /* A reset empties the tables in the same transaction that writes the
+     * new schemaVersion: a crash leaves the old store or the new one. */
+    for (int i = 0; reset && i < LVAT_DB_COUNT; i++) {
+        int mrc = mdb_drop(txn, s->dbi[i], 0);
+        if (mrc != MDB_SUCCESS) {
+            mdb_txn_abort(txn);
+            return lvat__store_err(mrc, err, "resetting the store");
         }
     }
     rc = check_schema(s, txn, err);
@@ -308,7 +317,7 @@ lvat_store_open(const lvat_store_config *cfg,
         goto fail;
     if ((rc = open_env(s, cfg, err)) != LVAT_OK)
         goto fail;
-    if ((rc = open_dbs(s, err)) != LVAT_OK)
+    if ((rc = open_dbs(s, cfg->reset && !cfg->readonly, err)) != LVAT_OK)
         goto fail;
     *out = s;
     return LVAT_OK;

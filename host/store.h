@@ -33,6 +33,7 @@ typedef struct lvat_store_config {
     lvat_store_sync sync;
     size_t map_size; /* initial map size in bytes; 0 = 1 GiB */
     bool readonly;   /* no lock file, no writes, no initialisation */
+    bool reset;      /* wipe every table first (a fresh store, same dir) */
 } lvat_store_config;
 
 typedef struct lvat_store lvat_store;

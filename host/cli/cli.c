@@ -70,6 +70,8 @@ cli_parse(int argc, char **argv, const char *command, cli_opts *o)
             rc = option_value(argc, argv, &i, &o->durability);
         else if (strcmp(a, "--json") == 0)
             o->json = true;
+        else if (strcmp(a, "--reset") == 0)
+            o->reset = true;
         else if (a[0] == '-' && a[1] != '\0') {
             cli_error("%s: unknown option %s (see luavat %s --help)", command,
                       a, command);
@@ -113,6 +115,7 @@ cli_open(const cli_opts *o, bool readonly, lvat_kernel **k)
         opts.log_level = LVAT_LOG_DEBUG;
     opts.dir = o->db;
     opts.readonly = readonly;
+    opts.reset = o->reset && !readonly;
     if (durability(o->durability, &opts.durability) != 0) {
         cli_error("--durability must be sync, nometasync or nosync, not %s",
                   o->durability);

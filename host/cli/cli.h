@@ -27,6 +27,7 @@ typedef struct cli_opts {
     const char *durability;
     bool json;
     bool help;
+    bool reset;
     const char *args[CLI_MAX_ARGS]; /* positional arguments */
     int nargs;
 } cli_opts;

@@ -9,7 +9,8 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: luavat run [--db DIR] [--durability MODE] [--json] CONFIG.json\n"
+    "usage: luavat run [--db DIR] [--durability MODE] [--json] [--reset]\n"
+    "                  CONFIG.json\n"
     "\n"
     "Launches the subcluster described by the ClusterConfig file (its\n"
     "sourceSpecs are relative to the file), runs the kernel until its run\n"
@@ -17,7 +18,8 @@ static const char help[] =
     "  subcluster sN root koM\n"
     "then the bootstrap result: a string as its text, tables as JSON-like\n"
     "text, presences as <ko7 Name>.  An existing --db directory keeps its\n"
-    "state; the new subcluster is added beside what it holds.\n"
+    "state; the new subcluster is added beside what it holds, unless\n"
+    "--reset wipes the directory's state first.\n"
     "\n"
     "Exit codes: 0 ok, 1 the launch failed (a vat raised, the bootstrap\n"
     "was rejected), 2 usage, 3 config, store or lock problem, 4 bootstrap\n"

@@ -253,6 +253,158 @@ test_cli_pending_exit_4(void **state)
     lvat_test_rmdir(db);
 }
 
+/* ---- send, status, inspect: each a new process, so a restart ---- */
+
+static void
+cli3(run *r, const char *a, const char *b, const char *c, const char *d,
+     char *db)
+{
+    const char *argv[8] = {a, b, c, d, NULL};
+    int n = d ? 4 : c ? 3 : b ? 2 : 1;
+
+    argv[n++] = "--db";
+    argv[n++] = db;
+    argv[n] = NULL;
+    luavat(r, argv, NULL);
+}
+
+static void
+test_cli_counter_survives_restarts(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    run_config(&r, "tests/e2e/cli/counter2.json", db);
+    assert_int_equal(r.code, 0);
+    cli3(&r, "send", "ko1", "increment", NULL, db);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "1\n");
+    cli3(&r, "send", "ko1", "increment", "[1]", db);
+    assert_string_equal(r.out, "2\n");
+    cli3(&r, "send", "ko1", "increment", NULL, db);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "3\n");
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_status_and_inspect(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    run_config(&r, "vats/examples/pipeline/cluster.json", db);
+    assert_int_equal(r.code, 0);
+    cli3(&r, "status", NULL, NULL, NULL, db);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "s1 root ko1 vats v1 alice, v2 bank\n"
+                               "objects: 3\npromises: 0\nqueue: 0\n");
+    cli3(&r, "send", "ko2", "openAccount", "[\"bob\", 5]", db);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "<ko4 Account>\n");
+    cli3(&r, "inspect", "ko4", NULL, NULL, db);
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "\"owner\": \"v2\"");
+    ASSERT_HAS(r.out, "\"vref\": \"o+2\"");
+    cli3(&r, "inspect", "ko99", NULL, NULL, db);
+    assert_int_equal(r.code, 1);
+    ASSERT_HAS(r.err, "ko99: no such object or promise");
+    cli3(&r, "inspect", "nonsense", NULL, NULL, db);
+    assert_int_equal(r.code, 2);
+    /* status on a directory without a store */
+    {
+        char *empty = lvat_test_mkdtemp();
+        cli3(&r, "status", NULL, NULL, NULL, empty);
+        assert_int_equal(r.code, 3);
+        ASSERT_HAS(r.err, "no luavat state in");
+        lvat_test_rmdir(empty);
+    }
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_send_errors(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    run_config(&r, "vats/examples/pipeline/cluster.json", db);
+    cli3(&r, "send", "ko2", "openAccount", "[\"eve\", 1]", db);
+    assert_string_equal(r.out, "<ko4 Account>\n");
+    /* A new process: the account was an ephemeral object of the bank's
+     * last incarnation, so it is gone without reaching the bank. */
+    cli3(&r, "send", "ko4", "withdraw", "[50]", db);
+    assert_int_equal(r.code, 1);
+    ASSERT_HAS(r.err, "luavat: ko4: [KERNEL:OBJECT_DELETED] ko4 was deleted");
+    cli3(&r, "send", "ko42", "hello", NULL, db);
+    assert_int_equal(r.code, 1);
+    ASSERT_HAS(r.err, "ko42: no such object or promise");
+    cli3(&r, "send", "ko2", "openAccount", "{not json", db);
+    assert_int_equal(r.code, 2);
+    ASSERT_HAS(r.err, "arguments: ");
+    cli3(&r, "send", "ko2", NULL, NULL, db);
+    assert_int_equal(r.code, 2);
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_reset(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    const char *argv[] = {"run", "--reset", "--db", db,
+                          "tests/e2e/cli/counter2.json", NULL};
+    run r;
+
+    (void)state;
+    run_config(&r, "tests/e2e/cli/counter2.json", db);
+    run_config(&r, "tests/e2e/cli/counter2.json", db);
+    ASSERT_HAS(r.out, "subcluster s2");
+    luavat(&r, argv, NULL);
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "subcluster s1 root ko1");
+    cli3(&r, "status", NULL, NULL, NULL, db);
+    ASSERT_HAS(r.out, "s1 root ko1 vats v1 counter\nobjects: 1");
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_second_writer_refused(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    const char *bin = getenv("LUAVAT_BIN");
+    run r;
+    pid_t pid;
+    int status;
+
+    (void)state;
+    run_config(&r, "tests/e2e/cli/counter2.json", db);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (chdir(lvat_test_srcdir()) != 0)
+            _exit(99);
+        execl(bin ? bin : "build/luavat", "luavat", "send", "--db", db, "ko1",
+              "spin", "[1500]", (char *)NULL);
+        _exit(98);
+    }
+    usleep(500000); /* it holds the directory while it spins */
+    cli3(&r, "send", "ko1", "increment", NULL, db);
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "is in use by pid ");
+    /* Read-only commands still work beside it. */
+    cli3(&r, "status", NULL, NULL, NULL, db);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    lvat_test_rmdir(db);
+}
+
 int
 main(void)
 {
@@ -265,6 +417,11 @@ main(void)
         cmocka_unit_test(test_cli_config_errors),
         cmocka_unit_test(test_cli_vat_failures),
         cmocka_unit_test(test_cli_pending_exit_4),
+        cmocka_unit_test(test_cli_counter_survives_restarts),
+        cmocka_unit_test(test_cli_status_and_inspect),
+        cmocka_unit_test(test_cli_send_errors),
+        cmocka_unit_test(test_cli_reset),
+        cmocka_unit_test(test_cli_second_writer_refused),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
