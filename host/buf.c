@@ -17,12 +17,14 @@ lvat_buf_init(lvat_buf *b)
     b->len = 0;
     b->cap = 0;
     b->oom = 0;
+    b->borrowed = 0;
 }
 
 void
 lvat_buf_free(lvat_buf *b)
 {
-    lvat_free(b->data);
+    if (!b->borrowed)
+        lvat_free(b->data);
     lvat_buf_init(b);
 }
 
@@ -53,13 +55,21 @@ lvat_buf_reserve(lvat_buf *b, size_t extra)
     cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    p = lvat_realloc(b->data, cap);
+    if (b->borrowed) {
+        /* Leave the caller's array for the heap. */
+        p = lvat_malloc(cap);
+        if (p != NULL && b->len)
+            memcpy(p, b->data, b->len);
+    } else {
+        p = lvat_realloc(b->data, cap);
+    }
     if (p == NULL) {
         b->oom = 1;
         return LVAT_ENOMEM;
     }
     b->data = p;
     b->cap = cap;
+    b->borrowed = 0;
     return LVAT_OK;
 }
 
@@ -161,6 +171,8 @@ lvat_buf_take(lvat_buf *b, size_t *len)
         return NULL;
     if (b->data == NULL && lvat_buf_reserve(b, 0) != LVAT_OK)
         return NULL;
+    if (b->borrowed && lvat_buf_reserve(b, b->cap) != LVAT_OK)
+        return NULL; /* hand out heap memory only */
     b->data[b->len] = '\0';
     p = b->data;
     if (len)

@@ -14,13 +14,21 @@
 #include "lvat_util.h"
 
 typedef struct lvat_buf {
-    char *data; /* owned; NUL-terminated when non-NULL */
+    char *data; /* owned (unless borrowed); NUL-terminated when non-NULL */
     size_t len;
     size_t cap;
-    int oom; /* set after the first failed append */
+    int oom;      /* set after the first failed append */
+    int borrowed; /* data is the caller's (stack) memory until it grows */
 } lvat_buf;
 
-#define LVAT_BUF_INIT {NULL, 0, 0, 0}
+#define LVAT_BUF_INIT {NULL, 0, 0, 0, 0}
+
+/*
+ * A buffer that starts in the caller's array (often on the stack) and
+ * moves to the heap only if it outgrows it; free it with lvat_buf_free as
+ * usual.  `arr` must be an array, not a pointer.
+ */
+#define LVAT_BUF_ON(arr) {(arr), 0, sizeof(arr), 0, 1}
 
 void lvat_buf_init(lvat_buf *b);
 /* Frees the contents; the buffer is empty and reusable afterwards. */

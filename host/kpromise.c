@@ -103,7 +103,7 @@ static int
 put_kprom(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p, unsigned flags)
 {
     char small[128];
-    lvat_buf b = {small, 0, sizeof small, 0};
+    lvat_buf b = LVAT_BUF_ON(small);
     lvat_key key;
     int rc;
 
@@ -131,8 +131,7 @@ put_kprom(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p, unsigned flags)
     rc = b.oom ? LVAT_ENOMEM
                : lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data, b.len,
                              flags);
-    if (b.data != small)
-        lvat_free(b.data);
+    lvat_buf_free(&b);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #include "kernel_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -151,25 +152,41 @@ lvat__sub_forget_vat(lvat_kernel *k, const char *sid, uint32_t vat)
 /* ---- Bootstrap ---- */
 
 /* Builds #["bootstrap",[{name:$i.vatRoot...},{}]] with sorted names. */
+typedef struct named {
+    const char *name;
+    size_t index;
+} named;
+
+static int
+cmp_names(const void *a, const void *b)
+{
+    return strcmp(((const named *)a)->name, ((const named *)b)->name);
+}
+
 static int
 bootstrap_args(lvat_kernel *k,
                const lvat_json *vats,
                lvat_buf *body,
                lvat_kref *slots)
 {
-    size_t n = vats->len, order[256];
+    size_t n = vats->len;
+    named *by_name = lvat_malloc((n ? n : 1) * sizeof *by_name);
+    size_t *order = lvat_malloc((n ? n : 1) * sizeof *order);
     int rc = LVAT_OK;
 
-    if (n > LVAT_ARRAY_LEN(order))
-        return LVAT_ELIMIT;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i;
-        while (j > 0 && strcmp(vats->keys[order[j - 1]], vats->keys[i]) > 0) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = i;
+    if (order == NULL || by_name == NULL) {
+        lvat_free(order);
+        lvat_free(by_name);
+        return LVAT_ENOMEM;
     }
+    for (size_t i = 0; i < n; i++) {
+        by_name[i].name = vats->keys[i];
+        by_name[i].index = i;
+    }
+    qsort(by_name, n, sizeof *by_name, cmp_names);
+    for (size_t i = 0; i < n; i++)
+        order[i] = by_name[i].index;
+    lvat_free(by_name);
     lvat_buf_puts(body, "#[\"bootstrap\",[{");
     for (size_t i = 0; i < n && rc == LVAT_OK; i++) {
         const char *name = vats->keys[order[i]];
@@ -181,6 +198,7 @@ bootstrap_args(lvat_kernel *k,
         lvat_buf_printf(body, ":\"$%zu.vatRoot\"", i);
     }
     lvat_buf_puts(body, "},{}]]");
+    lvat_free(order);
     if (rc == LVAT_ENOTFOUND)
         rc = lvat__fail(k, LVAT_ECORRUPT,
                         "a vat of a launching subcluster "
@@ -194,11 +212,13 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
     const lvat_json *vats = lvat_json_get(rec, "vats");
     const char *boot = lvat_json_get_str(rec, "bootstrap");
     lvat_buf body = LVAT_BUF_INIT;
-    lvat_kref slots[256], root;
+    lvat_kref *slots = lvat_malloc((vats->len ? vats->len : 1) *
+                                   sizeof *slots);
+    lvat_kref root;
     char what[64], name[LVAT_REF_BUFSIZE], sid[32];
     lvat_msg m;
     lvat_key key;
-    int rc = bootstrap_args(k, vats, &body, slots);
+    int rc = slots ? bootstrap_args(k, vats, &body, slots) : LVAT_ENOMEM;
 
     memset(&m, 0, sizeof m);
     if (rc == LVAT_OK)
@@ -219,6 +239,7 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
         rc = lvat__send(k, &m);
     }
     lvat_buf_free(&body);
+    lvat_free(slots);
     if (rc == LVAT_OK) {
         lvat_kref_format(root, name);
         rc = set_str(rec, "root", name);

@@ -168,15 +168,14 @@ int
 lvat__runq_push(lvat_kernel *k, const lvat_item *it)
 {
     char small[256];
-    lvat_buf b = {small, 0, sizeof small, 0};
+    lvat_buf b = LVAT_BUF_ON(small);
     int rc;
 
     small[0] = '\0';
     rc = lvat__item_encode(&b, it);
     if (rc == LVAT_OK)
         rc = lvat__runq_push_encoded(k, &b);
-    if (b.data != small)
-        lvat_free(b.data);
+    lvat_buf_free(&b);
     return rc;
 }
 
@@ -234,7 +233,7 @@ int
 lvat__send(lvat_kernel *k, const lvat_msg *m)
 {
     char small[512];
-    lvat_buf b = {small, 0, sizeof small, 0};
+    lvat_buf b = LVAT_BUF_ON(small);
     lvat_item it;
     lvat_kprom p;
     lvat_kref final;
@@ -262,7 +261,6 @@ lvat__send(lvat_kernel *k, const lvat_msg *m)
         rc = lvat__runq_push_encoded(k, &b); /* the router will splat it */
     }
 done:
-    if (b.data != small)
-        lvat_free(b.data);
+    lvat_buf_free(&b);
     return rc;
 }
