@@ -411,17 +411,19 @@ enc_reason(enc *e, int idx)
         lvat_sc_error_body(e->b, msg, len);
         return true;
     }
-    if (lua_type(L, idx) == LUA_TTABLE && !is_promise(L, idx) &&
-        lua_getfield(L, idx, "message") == LUA_TSTRING) {
-        msg = lua_tolstring(L, -1, &len);
-        lvat_buf_reset(e->b);
-        lvat_sc_error_body(e->b, msg, len);
-        lua_pop(L, 1);
-        return true;
+    /* Raw access: a vat's __index must not run inside the marshaller. */
+    if (lua_type(L, idx) != LUA_TTABLE || is_promise(L, idx))
+        return false;
+    lua_pushliteral(L, "message");
+    if (lua_rawget(L, idx) != LUA_TSTRING) {
+        lua_pop(L, 1); /* message */
+        return false;
     }
-    if (lua_type(L, idx) == LUA_TTABLE)
-        lua_pop(L, 1);
-    return false;
+    msg = lua_tolstring(L, -1, &len);
+    lvat_buf_reset(e->b);
+    lvat_sc_error_body(e->b, msg, len);
+    lua_pop(L, 1); /* message */
+    return true;
 }
 
 void

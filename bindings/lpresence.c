@@ -23,20 +23,25 @@ check(lua_State *L, int idx)
     return luaL_checkudata(L, idx, LVAT_PRESENCE_MT);
 }
 
+/* Any field of a presence: the vat meant to send.  (The strings are read
+ * one after the other: luaL_error's arguments would be evaluated in no
+ * fixed order, and luaL_tolstring pushes.) */
 static int
 p_index(lua_State *L)
 {
     presence *p = check(L, 1);
     char name[LVAT_REF_BUFSIZE];
+    const char *iface, *key;
 
     lvat_vref_format(p->vref, name);
-    lua_getiuservalue(L, 1, 1);
+    lua_settop(L, 2);
+    lua_getiuservalue(L, 1, 1); /* 3: interface or nil */
+    iface = lua_type(L, 3) == LUA_TSTRING ? lua_tostring(L, 3) : "object";
+    key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "method";
     return luaL_error(L,
-                      "%s is a presence (%s %s): send to it with "
-                      "E(p):%s(...)",
-                      luaL_tolstring(L, 2, NULL), name,
-                      lua_isstring(L, -2) ? lua_tostring(L, -2) : "object",
-                      lua_isstring(L, 2) ? lua_tostring(L, 2) : "method");
+                      "p.%s: p is a presence (%s %s), not a local object: "
+                      "send to it with E(p):%s(...)",
+                      key, name, iface, key);
 }
 
 static int

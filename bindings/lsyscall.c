@@ -69,7 +69,13 @@ scratch_capdata(lvat_lvat *v)
 
 /* ---- Messages ---- */
 
-/* send(target, method, args, n, result|nil) */
+/*
+ * send(target, method, args, n, result|alloc|nil) -> result vref or nil.
+ * `alloc` is a function that returns a fresh p+N: it is called only after
+ * the arguments are marshalled, because marshalling may export promises
+ * (p+N) of its own and the kernel requires a vat to name its export
+ * numbers in increasing order.
+ */
 static int
 l_send(lua_State *L)
 {
@@ -81,12 +87,17 @@ l_send(lua_State *L)
     lvat_vcapdata cd;
 
     luaL_checktype(L, 3, LUA_TTABLE);
-    if (!lua_isnoneornil(L, 5))
+    lua_settop(L, 5);
+    if (!lua_isnil(L, 5) && !lua_isfunction(L, 5))
         result = lvat_lua_check_vref(L, 5);
     lvat_lua_encode_methargs(L, method, mlen, 3, n);
+    if (lua_isfunction(L, 5)) {
+        lua_call(L, 0, 1); /* alloc: pops it, pushes the vref */
+        result = lvat_lua_check_vref(L, 5);
+    }
     cd = scratch_capdata(v);
     check(L, lvat_syscall_send(v->sys, target, &cd, result));
-    return 0;
+    return lvat_vref_is_none(result) ? 0 : 1;
 }
 
 /* resolve(vpid, rejected, value) */

@@ -100,12 +100,13 @@ warnf(void *ud, const char *msg, int tocont)
 
 /* ---- Errors ---- */
 
-/* Message handler: the error as text (tables by their `message`). */
+/* Message handler: the error as text (tables by their raw `message`, so
+ * no vat metamethod runs here). */
 static int
 msgh(lua_State *L)
 {
     if (lua_type(L, 1) == LUA_TTABLE &&
-        lua_getfield(L, 1, "message") == LUA_TSTRING)
+        (lua_pushliteral(L, "message"), lua_rawget(L, 1)) == LUA_TSTRING)
         return 1;
     if (lua_type(L, 1) == LUA_TSTRING)
         lua_pushvalue(L, 1);

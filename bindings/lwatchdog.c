@@ -83,7 +83,8 @@ budget_hook(lua_State *L, lua_Debug *ar)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
     if (v->deadline_us != 0 && now > v->deadline_us) {
-        v->killed = LVAT_KILL_TIME;
+        if (v->killed == LVAT_KILL_NONE)
+            v->killed = LVAT_KILL_TIME;
         lvat_lua_kill_hook(L, ar);
     }
 }
@@ -98,7 +99,11 @@ on_signal(int sig)
     if (v != NULL && v->rt != NULL &&
         atomic_load(&v->rt->fired_gen) == v->gen) {
         lua_State *L = v->running;
-        v->killed = LVAT_KILL_TIME;
+        /* The first reason stands: a vat already stopped for its memory
+         * cap (or an illegal syscall) that overruns while unwinding is
+         * reported for what stopped it. */
+        if (v->killed == LVAT_KILL_NONE)
+            v->killed = LVAT_KILL_TIME;
         if (L != NULL)
             lua_sethook(L, lvat_lua_kill_hook,
                         LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);

@@ -36,25 +36,16 @@ end
 local send
 
 local function sendToVref(vref, method, args)
-    local rv = L.allocPromiseVref()
-    sys.send(vref, method, args, args.n, rv)
-    return L.resultPromise(rv)
+    return L.resultPromise(L.send(vref, method, args))
 end
 
+-- A send to one of this vat's own objects runs in a later turn, as its
+-- own job; the job settles the promise (or rejects it if the method
+-- raises or is missing).
 local function sendLocal(obj, method, args)
     local p = newPromise()
     P.enqueue(function()
-        local fn = obj[method]
-        if type(fn) ~= "function" then
-            P.reject(p, ("%s has no method %q"):format(remotables[obj],
-                                                      tostring(method)))
-            return
-        end
-        L.runJob(function(o, ...)
-            local r = fn(o, ...)
-            P.resolve(p, r)
-            return r
-        end, obj, args, args.n, nil)
+        L.runJob(L.methodOf(obj, method), obj, args, args.n, p)
     end)
     return p
 end

@@ -15,7 +15,7 @@ local create, status = coroutine.create, coroutine.status
 local yield, running = coroutine.yield, coroutine.running
 local isyieldable = coroutine.isyieldable
 local resume = sys.resume
-local setmetatable, next = setmetatable, next
+local setmetatable, next, rawget = setmetatable, next, rawget
 local isPromise, AWAIT = P.isPromise, P.AWAIT
 local newPromise, settle, whenSettled = P.new, P.settle, P.whenSettled
 local drain = P.drain
@@ -51,12 +51,40 @@ local function forget(vref)
     end
 end
 
+-- Marshalling may allocate export vrefs (o+N, p+N) and then fail half-way
+-- (an unpassable value further on).  The kernel never saw those numbers,
+-- and it refuses a vat that names an export number below one it has
+-- already seen, so a failed marshal gives them back.
+local function rollback(o, p)
+    for i = o, nextObj - 1 do
+        local vref = "o+" .. i
+        exports[vref] = nil
+        forget(vref)
+    end
+    for i = p, nextProm - 1 do forget("p+" .. i) end
+    nextObj, nextProm = o, p
+end
+
+-- When a reason cannot be marshalled, its own text (an error object's
+-- __tostring) says more than the marshalling error, unless it is only the
+-- default "table: 0x..." form.
+local function reasonText(value, marshalErr)
+    local ok, s = pcall(tostring, value)
+    if ok and type(s) == "string" and not s:find("^[%w%.]+: 0x%x+$") then
+        return s
+    end
+    return tostring(marshalErr)
+end
+
 -- Rejections travel as error records when they are strings or carry a
 -- message; resolve syscalls that cannot marshal their value reject instead.
 local function resolveVpid(vref, rejected, value)
+    local o, p = nextObj, nextProm
     local ok, err = pcall(sys.resolve, vref, rejected, value)
     if not ok then
-        sys.resolve(vref, true, tostring(err))
+        rollback(o, p)
+        sys.resolve(vref, true, rejected and reasonText(value, err)
+                                or tostring(err))
     end
     local local_ = slotToVal[vref]
     forget(vref)
@@ -65,12 +93,38 @@ local function resolveVpid(vref, rejected, value)
     end
 end
 
-local function onExportSettled(state, value, vref)
-    resolveVpid(vref, state == "rejected", value)
+-- An exported promise settled.  Its vref is looked up now: a promise the
+-- kernel already forwards elsewhere (see onFollow), or whose export was
+-- rolled back, has none and needs no resolve.
+local function onExportSettled(state, value, p)
+    local vref = valToSlot[p]
+    if vref ~= nil and slotToVal[vref] == p then
+        resolveVpid(vref, state == "rejected", value)
+    end
 end
 
+-- An exported promise now follows another promise.  When the end of that
+-- chain is a promise the kernel knows (an import or a send's result), the
+-- export is resolved to it at once, so the kernel forwards: messages
+-- queued on the export move there, a cycle through other vats is seen by
+-- the kernel, and this vat stops deciding it.  A purely local chain is
+-- left to settle here.
+local function onFollow(p)
+    local vref = valToSlot[p]
+    if vref == nil or slotToVal[vref] ~= p or vref:sub(1, 2) ~= "p+" then
+        return
+    end
+    local t = P.tail(p)
+    if t ~= p and P.state(t) == "pending" and valToSlot[t] ~= nil then
+        sys.resolve(vref, false, t)
+        forget(vref)
+    end
+end
+P.setFollowHook(onFollow)
+
 -- C calls this when marshalling meets a Far object or a promise that has
--- no vref yet.
+-- no vref yet.  A promise that already follows another one is sent as the
+-- end of its chain.
 function R.exportVal(v)
     if remotables[v] ~= nil then
         local vref = "o+" .. nextObj
@@ -78,10 +132,27 @@ function R.exportVal(v)
         valToSlot[v], slotToVal[vref], exports[vref] = vref, v, v
         return vref
     end
+    local t = P.tail(v)
+    if t ~= v then
+        return valToSlot[t] or R.exportVal(t)
+    end
     local vref = allocPromiseVref()
     valToSlot[v], slotToVal[vref] = vref, v
-    whenSettled(v, onExportSettled, vref)
+    whenSettled(v, onExportSettled, v)
     return vref
+end
+
+-- send syscall; returns the result vref (allocated after the arguments
+-- are marshalled, see lsyscall.c).
+function R.send(target, method, args)
+    local o, p = nextObj, nextProm
+    local ok, rv = pcall(sys.send, target, method, args, args.n,
+                         allocPromiseVref)
+    if not ok then
+        rollback(o, p)
+        error(rv, 0)
+    end
+    return rv
 end
 
 -- C calls this for a promise vref it has no value for: a new import.
@@ -107,7 +178,13 @@ end
 local pool, npool = {}, 0
 local step
 
+-- `result` is the vpid to resolve, nil for a one-way message, or a local
+-- promise (an eventual send to one of this vat's own objects).
 local function finish(resultVref, ok, r)
+    if type(resultVref) == "table" then
+        if ok then P.resolve(resultVref, r) else P.reject(resultVref, r) end
+        return
+    end
     if resultVref == nil then
         if not ok then sys.log("error in a one-way message: " .. tostring(r)) end
         return
@@ -175,14 +252,30 @@ local function noMethod(obj, method)
     end
 end
 
+local function index(obj, key) return obj[key] end
+
+-- The method of obj, or a function that raises why there is none.  An
+-- __index that raises is the vat's error, so it rejects the result
+-- instead of failing the delivery.
+local function methodOf(obj, method)
+    if type(method) ~= "string" then return noMethod(obj, method) end
+    local fn = rawget(obj, method)
+    if fn == nil then
+        local ok, f = pcall(index, obj, method)
+        if not ok then return function() error(f, 0) end end
+        fn = f
+    end
+    if type(fn) ~= "function" then return noMethod(obj, method) end
+    return fn
+end
+R.methodOf = methodOf
+
 local function deliverMessage(target, method, args, n, resultVref)
     local obj = slotToVal[target]
     if obj == nil then
         error(vatName .. " has no object " .. target, 0)
     end
-    local fn = type(method) == "string" and obj[method] or nil
-    if type(fn) ~= "function" then fn = noMethod(obj, method) end
-    runJob(fn, obj, args, n, resultVref)
+    runJob(methodOf(obj, method), obj, args, n, resultVref)
 end
 
 local function deliverNotify(list)

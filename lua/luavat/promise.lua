@@ -93,6 +93,13 @@ end
 M.settle = settle
 
 local resolve
+local followHook = function() end
+
+-- liveslots hears when a promise starts following another (to let the
+-- kernel forward exported promises).
+function M.setFollowHook(fn)
+    followHook = fn
+end
 
 local function follow(state, value, p)
     p._locked = nil
@@ -100,16 +107,27 @@ local function follow(state, value, p)
     else settle(p, "rejected", value) end
 end
 
+-- True when v's chain of followed promises reaches p.  Chains never loop
+-- (resolve refuses the link that would close one), so the walk ends.
+local function leadsTo(v, p)
+    while v ~= p and v._follows and v._state == "pending" do
+        v = v._follows
+    end
+    return v == p
+end
+
 resolve = function(p, v)
     if p._state ~= "pending" or p._locked then return end
     if isPromise(v) then
-        if v == p then
-            settle(p, "rejected", "a promise cannot be resolved to itself")
+        if leadsTo(v, p) then
+            settle(p, "rejected", "promise cycle: a promise was resolved "
+                   .. "to a promise that follows it")
             return
         end
         p._locked = true
         p._follows = v
         whenSettled(v, follow, p)
+        followHook(p)
         return
     end
     settle(p, "fulfilled", v)
@@ -217,7 +235,7 @@ local function allStep(state, value, job)
     agg.left = agg.left - 1
     if agg.left == 0 then
         agg.done = true
-        agg.values.n = agg.n
+        -- A plain list (as in JavaScript), so a method can return it.
         settle(agg.out, "fulfilled", agg.values)
     end
 end
@@ -227,7 +245,7 @@ function api.all(list)
     local n = list.n or #list
     local agg = {out = out, values = {}, left = n, n = n}
     if n == 0 then
-        settle(out, "fulfilled", {n = 0})
+        settle(out, "fulfilled", {})
         return out
     end
     for i = 1, n do

@@ -166,22 +166,35 @@ lk_call(lk *t, const char *kref, const char *method, const char *args_json,
     return c.text;
 }
 
-static size_t
-count(lk *t, lvat_dbid db, const char *prefix)
+/* Opens a read-only view of the kernel's store beside the writer. */
+static void
+ro_open(lk *t, lvat_store **s, lvat_kv **kv)
 {
     lvat_store_config cfg;
-    lvat_store *s;
-    lvat_kv *kv;
     lvat_errbuf eb;
-    lvat_val key, val;
-    char from[600];
-    size_t n = 0, flen = strlen(prefix);
 
     memset(&cfg, 0, sizeof cfg);
     cfg.dir = t->dir;
     cfg.readonly = true;
-    assert_lvat_ok(lvat_store_open(&cfg, &s, &eb));
-    assert_lvat_ok(lvat_kv_new(s, &kv, &eb));
+    assert_lvat_ok(lvat_store_open(&cfg, s, &eb));
+    assert_lvat_ok(lvat_kv_new(*s, kv, &eb));
+}
+
+/* Calls fn for every key of `db` starting with `prefix`. */
+static void
+each_key(lk *t,
+         lvat_dbid db,
+         const char *prefix,
+         void (*fn)(void *ud, const lvat_val *k, const lvat_val *v),
+         void *ud)
+{
+    lvat_store *s;
+    lvat_kv *kv;
+    lvat_val key, val;
+    char from[600];
+    size_t flen = strlen(prefix);
+
+    ro_open(t, &s, &kv);
     memcpy(from, prefix, flen);
     for (bool first = true;; first = false) {
         int rc = lvat_kv_next(kv, db, from, flen, first, prefix,
@@ -191,11 +204,114 @@ count(lk *t, lvat_dbid db, const char *prefix)
         assert_lvat_ok(rc);
         memcpy(from, key.p, key.len);
         flen = key.len;
-        n++;
+        fn(ud, &key, &val);
     }
     lvat_kv_free(kv);
     lvat_store_close(s);
+}
+
+static void
+count_one(void *ud, const lvat_val *k, const lvat_val *v)
+{
+    (void)k;
+    (void)v;
+    (*(size_t *)ud)++;
+}
+
+static size_t
+count(lk *t, lvat_dbid db, const char *prefix)
+{
+    size_t n = 0;
+
+    each_key(t, db, prefix, count_one, &n);
     return n;
+}
+
+static char *
+dup_bytes(const char *p, size_t len)
+{
+    char *s = malloc(len + 1);
+
+    assert_non_null(s);
+    memcpy(s, p, len);
+    s[len] = '\0';
+    return s;
+}
+
+static void
+dump_one(void *ud, const lvat_val *k, const lvat_val *v)
+{
+    lk_dump *d = ud;
+    lk_entry *e;
+
+    d->e = realloc(d->e, (d->n + 1) * sizeof *d->e);
+    assert_non_null(d->e);
+    e = &d->e[d->n++];
+    e->key = dup_bytes(k->p, k->len);
+    e->klen = k->len;
+    e->val = dup_bytes(v->p, v->len);
+    e->vlen = v->len;
+}
+
+void
+lk_dump_db(lk *t, lvat_dbid db, lk_dump *out)
+{
+    memset(out, 0, sizeof *out);
+    each_key(t, db, "", dump_one, out);
+}
+
+void
+lk_dump_free(lk_dump *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->e[i].key);
+        free(d->e[i].val);
+    }
+    free(d->e);
+    memset(d, 0, sizeof *d);
+}
+
+const lk_entry *
+lk_dump_find(const lk_dump *d, const char *key, size_t klen)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->e[i].klen == klen && memcmp(d->e[i].key, key, klen) == 0)
+            return &d->e[i];
+    return NULL;
+}
+
+char *
+lk_get(lk *t, lvat_dbid db, const char *key)
+{
+    lvat_store *s;
+    lvat_kv *kv;
+    lvat_val val;
+    char *out = NULL;
+    int rc;
+
+    ro_open(t, &s, &kv);
+    rc = lvat_kv_get(kv, db, key, strlen(key), &val);
+    if (rc == LVAT_OK)
+        out = dup_bytes(val.p, val.len);
+    else
+        assert_int_equal(rc, LVAT_ENOTFOUND);
+    lvat_kv_free(kv);
+    lvat_store_close(s);
+    return out;
+}
+
+void
+lk_root(lk *t, const char *vat, char out[32])
+{
+    char key[64];
+    char *v;
+
+    snprintf(key, sizeof key, "%s.c.o+0", vat);
+    v = lk_get(t, LVAT_DB_KERNEL, key);
+    if (v == NULL)
+        fail_msg("%s has no root in its c-list", vat);
+    snprintf(out, 32, "%s", v);
+    free(v);
 }
 
 size_t
@@ -208,6 +324,12 @@ size_t
 lk_count_vatstore(lk *t)
 {
     return count(t, LVAT_DB_VATSTORE, "");
+}
+
+size_t
+lk_count_sources(lk *t)
+{
+    return count(t, LVAT_DB_SOURCES, "");
 }
 
 bool

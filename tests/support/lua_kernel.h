@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "luavat.h"
 #include "lvat_lua.h"
+#include "store.h"
 
 typedef struct lk {
     char *dir;
@@ -55,8 +56,34 @@ char *lk_call(lk *t, const char *kref, const char *method,
 size_t lk_count(lk *t, const char *prefix);
 /* Number of keys in the vatstore database. */
 size_t lk_count_vatstore(lk *t);
+/* Number of texts in the sources database. */
+size_t lk_count_sources(lk *t);
 
 /* True when `needle` appears in the captured log. */
 bool lk_log_has(lk *t, const char *needle);
+
+/*
+ * The value of `key` in database `db` as an owned NUL-terminated string
+ * (free()), or NULL when the key is absent.
+ */
+char *lk_get(lk *t, lvat_dbid db, const char *key);
+
+/* The root kref of vat `vat` ("v2"): its c-list entry for o+0. */
+void lk_root(lk *t, const char *vat, char out[32]);
+
+/* Every key and value of one database, in key order.  Keys may hold NULs
+ * (vatstore keys are "v1", NUL, key), so each entry keeps its lengths. */
+typedef struct lk_entry {
+    char *key, *val; /* owned, NUL-terminated copies */
+    size_t klen, vlen;
+} lk_entry;
+typedef struct lk_dump {
+    lk_entry *e;
+    size_t n;
+} lk_dump;
+void lk_dump_db(lk *t, lvat_dbid db, lk_dump *out);
+void lk_dump_free(lk_dump *d);
+/* The entry with this key, or NULL. */
+const lk_entry *lk_dump_find(const lk_dump *d, const char *key, size_t klen);
 
 #endif

@@ -1,0 +1,179 @@
+/*
+ * Bad launches end to end: configs the kernel refuses at once (no
+ * bootstrap, an unknown bootstrap, a missing file, an unknown global) and
+ * vats that fail while starting (a syntax error, a raising
+ * buildRootObject) or whose bootstrap result cannot be marshalled.  Each
+ * fails with a message naming what was wrong, and leaves nothing behind:
+ * no vat., sub., v<N>. or source. keys and no stored sources.
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+
+/* ---- Helpers ---- */
+
+static void
+expect_has(const char *text, const char *needle)
+{
+    if (strstr(text, needle) == NULL)
+        fail_msg("\"%s\" lacks \"%s\"", text, needle);
+}
+
+/* Launches `cfg`, expects `want`, and returns the fixture for checks. */
+static void
+launch_fails(lk *t, const char *cfg, int want)
+{
+    int rc;
+
+    lk_open(t);
+    rc = lk_launch(t, cfg);
+    if (rc != want)
+        fail_msg("launch: %s (want %s): %s", lvat_err_name(rc),
+                 lvat_err_name(want), t->launch_err);
+    assert_int_equal(t->launch_status, want);
+}
+
+/* Nothing of the launch remains, and the kernel still launches. */
+static void
+expect_clean_and_close(lk *t)
+{
+    static const char *const prefixes[] = {"vat.", "sub.",    "v1.", "v2.",
+                                           "v3.",  "source.", "gc."};
+
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (lk_count(t, prefixes[i]) != 0)
+            fail_msg("%zu %s keys remain", lk_count(t, prefixes[i]),
+                     prefixes[i]);
+    assert_int_equal(lk_count_sources(t), 0);
+    assert_int_equal(lk_count_vatstore(t), 0);
+    assert_lvat_ok(lk_launch(t, "{\"bootstrap\":\"echo\",\"vats\":"
+                                "{\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"));
+    lk_close(t);
+}
+
+#define TWO_VATS(second)                 \
+    "{\"bootstrap\":\"echo\",\"vats\":{" \
+    "\"echo\":{\"sourceSpec\":\"echo.lua\"}," second "}}"
+
+/* ---- Refused at once ---- */
+
+static void
+test_e2e_bad_input_no_bootstrap(void **state)
+{
+    lk t;
+
+    (void)state;
+    launch_fails(&t, "{\"vats\":{\"echo\":{\"sourceSpec\":\"echo.lua\"}}}",
+                 LVAT_ECONFIG);
+    expect_has(t.launch_err, "bootstrap");
+    expect_clean_and_close(&t);
+}
+
+static void
+test_e2e_bad_input_unknown_bootstrap(void **state)
+{
+    lk t;
+
+    (void)state;
+    launch_fails(&t,
+                 "{\"bootstrap\":\"nobody\",\"vats\":{"
+                 "\"echo\":{\"sourceSpec\":\"echo.lua\"},"
+                 "\"looper\":{\"sourceSpec\":\"looper.lua\"}}}",
+                 LVAT_ECONFIG);
+    expect_has(t.launch_err, "nobody");
+    expect_has(t.launch_err, "echo");
+    expect_has(t.launch_err, "looper");
+    expect_clean_and_close(&t);
+}
+
+static void
+test_e2e_bad_input_missing_source(void **state)
+{
+    lk t;
+
+    (void)state;
+    launch_fails(&t, TWO_VATS("\"gone\":{\"sourceSpec\":\"missing.lua\"}"),
+                 LVAT_ECONFIG);
+    expect_has(t.launch_err, "gone");
+    expect_has(t.launch_err, "missing.lua");
+    expect_clean_and_close(&t);
+}
+
+static void
+test_e2e_bad_input_unknown_global(void **state)
+{
+    lk t;
+
+    (void)state;
+    launch_fails(&t,
+                 TWO_VATS("\"greedy\":{\"sourceSpec\":\"echo.lua\","
+                          "\"globals\":[\"Date\",\"launchMissiles\"]}"),
+                 LVAT_EVAT);
+    expect_has(t.launch_err, "launchMissiles");
+    expect_has(t.launch_err, "greedy");
+    expect_clean_and_close(&t);
+}
+
+/* ---- Fail while starting ---- */
+
+static void
+test_e2e_bad_input_syntax_error(void **state)
+{
+    lk t;
+
+    (void)state;
+    launch_fails(&t, TWO_VATS("\"broken\":{\"sourceSpec\":\"syntaxerr.lua\"}"),
+                 LVAT_EVAT);
+    expect_has(t.launch_err, "broken (v2)");
+    expect_has(t.launch_err, "syntaxerr.lua:4:");
+    expect_clean_and_close(&t);
+}
+
+static void
+test_e2e_bad_input_build_root_raises(void **state)
+{
+    lk t;
+
+    (void)state;
+    launch_fails(&t,
+                 TWO_VATS("\"raiser\":{\"sourceSpec\":\"buildraises.lua\"}"),
+                 LVAT_EVAT);
+    expect_has(t.launch_err, "raiser (v2)");
+    expect_has(t.launch_err, "buildraises.lua:4:");
+    expect_has(t.launch_err, "cannot build this one");
+    expect_clean_and_close(&t);
+}
+
+static void
+test_e2e_bad_input_bootstrap_returns_function(void **state)
+{
+    lk t;
+
+    (void)state;
+    launch_fails(&t,
+                 "{\"bootstrap\":\"fn\",\"vats\":{"
+                 "\"fn\":{\"sourceSpec\":\"returnsfn.lua\"}}}",
+                 LVAT_EREJECTED);
+    expect_has(t.launch_err, "result.nested.fn");
+    expect_has(t.launch_err, "functions are not passable");
+    expect_clean_and_close(&t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_e2e_bad_input_no_bootstrap),
+        cmocka_unit_test(test_e2e_bad_input_unknown_bootstrap),
+        cmocka_unit_test(test_e2e_bad_input_missing_source),
+        cmocka_unit_test(test_e2e_bad_input_unknown_global),
+        cmocka_unit_test(test_e2e_bad_input_syntax_error),
+        cmocka_unit_test(test_e2e_bad_input_build_root_raises),
+        cmocka_unit_test(test_e2e_bad_input_bootstrap_returns_function),
+    };
+    return cmocka_run_group_tests_name("e2e_bad_input", tests, NULL, NULL);
+}

@@ -1,0 +1,314 @@
+/*
+ * Promises end to end, with real Lua vats: promises as arguments and
+ * results, chains, kernel forwarding and cycles, pipelining, messages to
+ * settled promises, identity of imports and exports, the Promise global,
+ * await inside vat coroutines and where Lua cannot yield, and nil holes.
+ * Scenarios live in tests/e2e/vats/pdriver.lua (driver) and phelper.lua.
+ */
+#include "lvat_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+
+#define CLUSTER                                     \
+    "{\"bootstrap\":\"pdriver\",\"vats\":{"         \
+    "\"pdriver\":{\"sourceSpec\":\"pdriver.lua\"}," \
+    "\"phelper\":{\"sourceSpec\":\"phelper.lua\"}}}"
+
+/* ---- Helpers ---- */
+
+static int
+setup(void **state)
+{
+    lk *t = calloc(1, sizeof *t);
+
+    lk_open(t);
+    assert_lvat_ok(lk_launch(t, CLUSTER));
+    assert_string_equal(t->launch_result, "ready");
+    *state = t;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    lk_close(*state);
+    free(*state);
+    return 0;
+}
+
+/* Calls a driver method; checks the status and returns the rendering. */
+static char *
+drive(lk *t, const char *method, int want)
+{
+    int st;
+    char *r = lk_call(t, t->root, method, "[]", &st);
+
+    if (st != want)
+        fail_msg("%s: status %s, result %s", method, lvat_err_name(st), r);
+    return r;
+}
+
+static void
+expect(lk *t, const char *method, const char *want)
+{
+    char *r = drive(t, method, LVAT_OK);
+
+    if (strcmp(r, want) != 0)
+        fail_msg("%s:\n  got  %s\n  want %s", method, r, want);
+    free(r);
+}
+
+static void
+expect_has(const char *what, const char *text, const char *needle)
+{
+    if (strstr(text, needle) == NULL)
+        fail_msg("%s: \"%s\" lacks \"%s\"", what, text, needle);
+}
+
+/* ---- Tests ---- */
+
+static void
+test_e2e_promises_argument_settles_later(void **state)
+{
+    expect(*state, "promiseArg", "true got 42");
+}
+
+static void
+test_e2e_promises_result_settles_later(void **state)
+{
+    expect(*state, "promiseResult", "7");
+}
+
+static void
+test_e2e_promises_chains(void **state)
+{
+    expect(*state, "chains",
+           "{\"a\": 31, \"b\": \"deep\", \"c\": \"two hops\"}");
+}
+
+static void
+test_e2e_promises_cycle_rejects_both_sides(void **state)
+{
+    lk *t = *state;
+    char *r = drive(t, "cycle", LVAT_OK);
+
+    /* {"a": ..., "b": ...}: both sides see the kernel's verdict. */
+    expect_has("cycle", r, "\"a\": \"[KERNEL:PROMISE_CYCLE]");
+    expect_has("cycle", r, "\"b\": \"[KERNEL:PROMISE_CYCLE]");
+    free(r);
+}
+
+static void
+test_e2e_promises_local_cycle_rejects(void **state)
+{
+    char *r = drive(*state, "localCycle", LVAT_OK);
+
+    if (strncmp(r, "[\"promise cycle: ", 17) != 0 ||
+        strstr(r, ", \"promise cycle: ") == NULL)
+        fail_msg("localCycle: %s", r);
+    free(r);
+}
+
+static void
+test_e2e_promises_pipelined_sends_arrive_in_order(void **state)
+{
+    expect(*state, "pipeline",
+           "{\"got\": \"1,2,3,4,5\", \"order\": \"1,2,3,4,5\"}");
+}
+
+static void
+test_e2e_promises_kernel_forwards_resolution(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "forwardSetup", "true");
+    /* The kit now follows the helper's promise in the kernel: the driver
+     * (v1) decides nothing any more. */
+    assert_int_equal(lk_count(t, "v1.d."), 0);
+    expect(t, "forwardFinish", "true got forwarded");
+}
+
+static void
+test_e2e_promises_send_to_rejected_rejects_alike(void **state)
+{
+    lk *t = *state;
+    char *r = drive(t, "toRejected", LVAT_OK);
+
+    expect_has("toRejected", r, "\"p\": \"no such luck\"");
+    expect_has("toRejected", r, "\"q\": \"no such luck\"");
+    expect_has("toRejected", r, "\"same\": true");
+    free(r);
+}
+
+static void
+test_e2e_promises_send_to_data_rejects(void **state)
+{
+    char *r = drive(*state, "toData", LVAT_OK);
+
+    expect_has("toData", r, "[KERNEL:BAD_PROMISE_RESOLUTION]");
+    free(r);
+}
+
+static void
+test_e2e_promises_method_raises_vat_continues(void **state)
+{
+    lk *t = *state;
+    char *r = drive(t, "boom", LVAT_EREJECTED);
+
+    expect_has("boom", r, "pdriver.lua:");
+    expect_has("boom", r, "boom");
+    free(r);
+    expect(t, "promiseResult", "7");
+}
+
+static void
+test_e2e_promises_same_import_same_presence(void **state)
+{
+    lk *t = *state;
+    char *r = drive(t, "importIdentity", LVAT_OK);
+
+    expect_has("importIdentity", r, "\"eq\": true");
+    expect_has("importIdentity", r, "\"raw\": true");
+    expect_has("importIdentity", r, "Thing");
+    free(r);
+}
+
+static void
+test_e2e_promises_same_export_same_vref(void **state)
+{
+    lk *t = *state;
+    size_t objects = lk_count(t, "ko");
+
+    expect(t, "exportIdentity", "true");
+    /* One new kernel object, one export vref (o+1 beside the root). */
+    assert_int_equal(lk_count(t, "ko"), objects + 1);
+    assert_int_equal(lk_count(t, "v1.c.o+"), 2);
+}
+
+static void
+test_e2e_promises_combinators(void **state)
+{
+    expect(*state, "combinators",
+           "{\"all\": \"2,5,7\", \"bad\": \"nope\", \"kit\": \"kit says no\", "
+           "\"rej\": \"r\", \"res\": 3, \"same\": true}");
+}
+
+static void
+test_e2e_promises_await_in_vat_coroutine(void **state)
+{
+    expect(*state, "coWrap", "[2, 105]");
+}
+
+static void
+test_e2e_promises_await_in_pcall_and_xpcall(void **state)
+{
+    expect(*state, "awaitInPcall", "[2, 4, \"handled late\"]");
+}
+
+static void
+test_e2e_promises_all_result_returned(void **state)
+{
+    expect(*state, "allReturned", "[2, \"two\"]");
+}
+
+static void
+test_e2e_promises_local_sends_settle(void **state)
+{
+    expect(*state, "localSends",
+           "{\"fail\": \"local failure\", \"none\": \"Local has no "
+           "method \\\"missing\\\"\", \"ok\": 42}");
+}
+
+static void
+test_e2e_promises_await_in_sort_refused(void **state)
+{
+    char *r = drive(*state, "awaitInSort", LVAT_OK);
+
+    expect_has("awaitInSort", r, "cannot await here");
+    free(r);
+}
+
+static void
+test_e2e_promises_await_in_require_refused(void **state)
+{
+    char *r = drive(*state, "awaitInRequire", LVAT_OK);
+
+    expect_has("awaitInRequire", r, "cannot await here");
+    expect_has("awaitInRequire", r, "pawaitmod.lua:3");
+    free(r);
+}
+
+static void
+test_e2e_promises_await_in_build_root_refused(void **state)
+{
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_rc(lk_launch(&t, "{\"bootstrap\":\"b\",\"vats\":{\"b\":"
+                                 "{\"sourceSpec\":\"pbuildawait.lua\"}}}"),
+                   LVAT_EVAT);
+    expect_has("launch", t.launch_err, "cannot await here");
+    expect_has("launch", t.launch_err, "pbuildawait.lua:4");
+    lk_close(&t);
+}
+
+static void
+test_e2e_promises_failed_marshal_keeps_vat(void **state)
+{
+    expect(*state, "badMarshal",
+           "{\"err\": \"args[3]: functions are not passable\", "
+           "\"got\": \"true got late\", \"same\": true}");
+}
+
+static void
+test_e2e_promises_nil_holes_kept(void **state)
+{
+    lk *t = *state;
+    char helper[32];
+    int st;
+    char *r;
+
+    expect(t, "holes", "[\"3:1,nil,3\", \"2:1,nil\", \"1:nil\"]");
+    /* From the host too: null is a hole, and the count travels. */
+    lk_root(t, "v2", helper);
+    r = lk_call(t, helper, "count", "[1,null,3]", &st);
+    assert_int_equal(st, LVAT_OK);
+    assert_string_equal(r, "3:1,nil,3");
+    free(r);
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_e2e_promises_argument_settles_later),
+        T(test_e2e_promises_result_settles_later),
+        T(test_e2e_promises_chains),
+        T(test_e2e_promises_cycle_rejects_both_sides),
+        T(test_e2e_promises_local_cycle_rejects),
+        T(test_e2e_promises_pipelined_sends_arrive_in_order),
+        T(test_e2e_promises_kernel_forwards_resolution),
+        T(test_e2e_promises_send_to_rejected_rejects_alike),
+        T(test_e2e_promises_send_to_data_rejects),
+        T(test_e2e_promises_method_raises_vat_continues),
+        T(test_e2e_promises_same_import_same_presence),
+        T(test_e2e_promises_same_export_same_vref),
+        T(test_e2e_promises_combinators),
+        T(test_e2e_promises_await_in_vat_coroutine),
+        T(test_e2e_promises_await_in_pcall_and_xpcall),
+        T(test_e2e_promises_all_result_returned),
+        T(test_e2e_promises_local_sends_settle),
+        T(test_e2e_promises_await_in_sort_refused),
+        T(test_e2e_promises_await_in_require_refused),
+        cmocka_unit_test(test_e2e_promises_await_in_build_root_refused),
+        T(test_e2e_promises_failed_marshal_keeps_vat),
+        T(test_e2e_promises_nil_holes_kept),
+    };
+#undef T
+    return cmocka_run_group_tests_name("e2e_promises", tests, NULL, NULL);
+}

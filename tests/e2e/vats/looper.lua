@@ -1,0 +1,48 @@
+-- Misbehaves on request: loops forever (plainly, inside pcall, inside a
+-- coroutine) or allocates without end.  count() shows whether its heap
+-- survived (an in-memory counter, reset when the vat is restarted).
+local n = 0
+
+local function spin() while true do end end
+
+return {
+    buildRootObject = function(vatPowers, parameters, baggage)
+        -- Armed, every restart faults: a fault while resuscitating.
+        if baggage:get("spinOnStart") then spin() end
+        return Far("Looper", {
+            armStartSpin = function(self)
+                baggage:set("spinOnStart", true)
+                return true
+            end,
+            bootstrap = function(self) return "ready" end,
+            count = function(self) n = n + 1 return n end,
+            spin = function(self) spin() end,
+            -- Each caught kill is retried: the kill must be sticky.
+            spinPcall = function(self)
+                while true do pcall(spin) end
+            end,
+            spinCoroutine = function(self)
+                while true do
+                    local co = coroutine.wrap(function() pcall(spin) end)
+                    pcall(co)
+                end
+            end,
+            -- The kill also runs through __close handlers.
+            spinClose = function(self)
+                local guard <close> = setmetatable({}, {__close = spin})
+                spin()
+            end,
+            spinXpcall = function(self)
+                while true do xpcall(spin, spin) end
+            end,
+            hog = function(self)
+                local t = {}
+                while true do
+                    local ok = pcall(function()
+                        t[#t + 1] = string.rep("x", 1 << 20) .. #t
+                    end)
+                end
+            end,
+        })
+    end,
+}

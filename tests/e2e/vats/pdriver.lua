@@ -1,0 +1,184 @@
+-- Bootstrap vat of the promise tests: each method plays one scenario
+-- against the helper vat (phelper.lua) and returns what it saw.
+local helper, kept, saved
+
+local function try(p)
+    local ok, err = pcall(function() return p:await() end)
+    return ok and "ok" or tostring(err)
+end
+
+return {
+    buildRootObject = function(vatPowers, parameters, baggage)
+        return Far("Driver", {
+            bootstrap = function(self, vats)
+                helper = vats.phelper
+                return "ready"
+            end,
+            boom = function(self) error("boom") end,
+            promiseArg = function(self)
+                local kit = Promise.kit()
+                local r = E(helper):awaitArg(kit.promise)
+                E(helper):ping():await()   -- the helper now waits on it
+                kit.resolve(42)
+                return r:await()
+            end,
+            promiseResult = function(self)
+                local p = E(helper):later("r")
+                E(helper):fire("r", 7):await()
+                return p:await()
+            end,
+            chains = function(self)
+                local a = E(helper):add(1, 2)
+                    :next(function(v) return v * 10 end)
+                    :next(function(v) return v + 1 end):await()
+                local outer, inner = Promise.kit(), Promise.kit()
+                outer.resolve(inner.promise)
+                inner.resolve(E(helper):later("c"))
+                E(helper):fire("c", "deep"):await()
+                local hop = E(helper):twoHop("h")
+                E(helper):fire("h", "two hops"):await()
+                return {a = a, b = outer.promise:await(), c = hop:await()}
+            end,
+            -- Our kit resolved to the helper's promise and the helper's to
+            -- ours: the kernel sees the cycle.
+            cycle = function(self)
+                local kitA = Promise.kit()
+                local theirs = E(helper):makeKit(kitA.promise):await()
+                local closed = E(helper):closeCycle()
+                kitA.resolve(theirs.p)
+                local b = closed:await()
+                return {a = try(kitA.promise), b = b.err}
+            end,
+            -- The same inside one vat: no kernel involved, same verdict.
+            localCycle = function(self)
+                local k1, k2 = Promise.kit(), Promise.kit()
+                k1.resolve(k2.promise)
+                k2.resolve(k1.promise)
+                return {try(k1.promise), try(E(k2.promise):foo())}
+            end,
+            pipeline = function(self)
+                local rec = E(helper):slowRecorder()
+                local rs = {}
+                for i = 1, 5 do rs[i] = E(rec):rec(i) end
+                E(helper):release()
+                local got = Promise.all(rs):await()
+                return {got = table.concat(got, ","),
+                        order = table.concat(E(rec):order():await(), ",")}
+            end,
+            -- Resolve an exported kit to the helper's promise: afterwards
+            -- this vat decides nothing (the kernel forwards).
+            forwardSetup = function(self)
+                local kit = Promise.kit()
+                kept = E(helper):awaitArg(kit.promise)
+                E(helper):ping():await()
+                kit.resolve(E(helper):later("f"))
+                return true
+            end,
+            forwardFinish = function(self)
+                E(helper):fire("f", "forwarded"):await()
+                return kept:await()
+            end,
+            toRejected = function(self)
+                local p = E(helper):fail("no such luck")
+                local q = E(p):anything()          -- parked in the kernel
+                local e1, e2 = try(p), try(q)
+                local e3 = try(E(p):later())         -- p is settled here
+                return {p = e1, q = e2, same = e1 == e2 and e2 == e3}
+            end,
+            toData = function(self)
+                local p = E(helper):add(1, 2)
+                return try(E(p):foo())
+            end,
+            importIdentity = function(self)
+                local a = E(helper):getThing():await()
+                local b = E(helper):getThing():await()
+                return {eq = a == b, raw = rawequal(a, b), text = tostring(a)}
+            end,
+            exportIdentity = function(self)
+                saved = Far("Mine", {})
+                E(helper):take(saved):await()
+                return E(helper):take(saved):await()
+            end,
+            combinators = function(self)
+                local all = Promise.all({E(helper):add(1, 1), 5,
+                                         Promise.resolve(7)}):await()
+                local bad = try(Promise.all({E(helper):add(1, 1),
+                                             Promise.reject("nope")}))
+                local kit = Promise.kit()
+                kit.reject("kit says no")
+                local same = Promise.resolve(kit.promise) == kit.promise
+                return {all = table.concat(all, ","), bad = bad,
+                        kit = try(kit.promise), same = same,
+                        res = Promise.resolve(3):await(),
+                        rej = try(Promise.reject("r"))}
+            end,
+            -- Await inside the vat's own coroutine.wrap.
+            coWrap = function(self)
+                local gen = coroutine.wrap(function(a)
+                    local x = E(helper):add(a, 1):await()
+                    local b = coroutine.yield(x)
+                    return b + E(helper):add(0, 100):await()
+                end)
+                local first = gen(1)
+                return {first, gen(5)}
+            end,
+            -- Awaits under pcall and xpcall, which may yield in Lua 5.4.
+            awaitInPcall = function(self)
+                local _, a = pcall(function()
+                    return E(helper):add(1, 1):await()
+                end)
+                local _, b = xpcall(function()
+                    return E(helper):add(2, 2):await()
+                end, function(e) return "handled " .. e end)
+                local _, c = xpcall(function()
+                    return E(helper):fail("late"):await()
+                end, function(e) return "handled " .. e end)
+                return {a, b, c}
+            end,
+            -- Promise.all's value is a plain list, so it can be returned.
+            allReturned = function(self)
+                return Promise.all({E(helper):add(1, 1), "two"})
+            end,
+            -- Eventual sends to this vat's own objects.
+            localSends = function(self)
+                local obj = Far("Local", {
+                    twice = function(_, x) return 2 * x end,
+                    fail = function() error("local failure", 0) end,
+                })
+                return {ok = E(obj):twice(21):await(),
+                        fail = try(E(obj):fail()),
+                        none = try(E(obj):missing())}
+            end,
+            awaitInSort = function(self)
+                local t = {3, 1, 2}
+                local ok, err = pcall(table.sort, t, function(x, y)
+                    E(helper):ping():await()
+                    return x < y
+                end)
+                return tostring(err)
+            end,
+            awaitInRequire = function(self)
+                local ok, err = pcall(require, "pawaitmod")
+                return tostring(err)
+            end,
+            -- A send whose arguments fail to marshal after exporting a
+            -- promise and an object must not burn their export numbers.
+            badMarshal = function(self)
+                local kit, obj = Promise.kit(), Far("Spare", {})
+                local ok, err = pcall(function()
+                    return E(helper):awaitArg(kit.promise, obj, print)
+                end)
+                E(helper):ping():await()   -- names a later p+N
+                local r = E(helper):awaitArg(kit.promise)
+                kit.resolve("late")
+                return {err = err, got = r:await(),
+                        same = E(helper):take(obj):await()}
+            end,
+            holes = function(self)
+                return {E(helper):count(1, nil, 3):await(),
+                        E(helper):count(1, nil):await(),
+                        E(helper):count(nil):await()}
+            end,
+        })
+    end,
+}

@@ -1,0 +1,71 @@
+-- The other side of the promise tests (see pdriver.lua): small methods
+-- that await, return promises, raise, and remember what they were sent.
+local pending, kitB, pA, first = {}, nil, nil, nil
+local log = {}
+
+return {
+    buildRootObject = function(vatPowers, parameters, baggage)
+        local recorder = Far("Recorder", {
+            rec = function(self, i) log[#log + 1] = i return i end,
+            order = function(self) return log end,
+        })
+        local thing = Far("Thing", {})
+        return Far("Helper", {
+            ping = function(self) return "pong" end,
+            add = function(self, a, b) return a + b end,
+            fail = function(self, why) error(why, 0) end,
+            -- A promise argument: wait for the sender to settle it.
+            awaitArg = function(self, p)
+                local isP = Promise.isPromise(p)
+                return ("%s got %s"):format(isP, tostring(p:await()))
+            end,
+            -- A promise result, settled later by fire(name, value).
+            later = function(self, name)
+                local kit = Promise.kit()
+                pending[name] = kit
+                return kit.promise
+            end,
+            -- A promise resolved to a promise (settled later by fire).
+            twoHop = function(self, name)
+                local outer, inner = Promise.kit(), Promise.kit()
+                outer.resolve(inner.promise)
+                pending[name] = inner
+                return outer.promise
+            end,
+            fire = function(self, name, value)
+                pending[name].resolve(value)
+                return true
+            end,
+            -- One half of a cycle: keep the sender's promise, hand back ours.
+            makeKit = function(self, p)
+                pA, kitB = p, Promise.kit()
+                return {p = kitB.promise}
+            end,
+            closeCycle = function(self)
+                kitB.resolve(pA)
+                local ok, err = pcall(function() return kitB.promise:await() end)
+                return {ok = ok, err = tostring(err)}
+            end,
+            -- Slow: answers only after release(), so sends pipeline.
+            slowRecorder = function(self)
+                local kit = Promise.kit()
+                pending.slow = kit
+                kit.promise:await()
+                return recorder
+            end,
+            release = function(self) pending.slow.resolve(true) return true end,
+            getThing = function(self) return thing end,
+            -- Identity of what others send us.
+            take = function(self, obj)
+                if first == nil then first = obj end
+                return rawequal(first, obj) and first == obj
+            end,
+            count = function(self, ...)
+                local n = select("#", ...)
+                local shown = {}
+                for i = 1, n do shown[i] = tostring((select(i, ...))) end
+                return n .. ":" .. table.concat(shown, ",")
+            end,
+        })
+    end,
+}
