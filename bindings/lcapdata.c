@@ -291,6 +291,21 @@ is_promise(lua_State *L, int idx)
     return yes;
 }
 
+/* The vat's root (o+0) outlives every incarnation, so it is durable. */
+static bool
+is_root(lua_State *L, int idx)
+{
+    bool root;
+
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
+    lua_pushvalue(L, idx);
+    lua_rawget(L, -2);
+    root = lua_type(L, -1) == LUA_TSTRING &&
+           strcmp(lua_tostring(L, -1), "o+0") == 0;
+    lua_pop(L, 2); /* vref, val2slot */
+    return root;
+}
+
 static void
 enc_table(enc *e, int idx)
 {
@@ -308,10 +323,10 @@ enc_table(enc *e, int idx)
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_remotables);
     lua_pushvalue(L, idx);
     if (lua_rawget(L, -2) == LUA_TSTRING) {
-        if (e->mode == LVAT_ENC_DURABLE)
+        if (e->mode == LVAT_ENC_DURABLE && !is_root(L, idx))
             enc_fail(e, "this vat's own objects are ephemeral and cannot be "
-                        "stored durably (store plain data, or presences of "
-                        "other vats' objects)");
+                        "stored durably (store plain data, presences of "
+                        "other vats' objects, or the vat's root)");
         iface = lua_tolstring(L, -1, &ilen);
         put_slot(e, '$', export_vref(e, idx), iface, ilen);
         lua_pop(L, 2);

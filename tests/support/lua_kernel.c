@@ -40,6 +40,7 @@ open_kernel(lk *t)
     o.log_ud = t;
     o.log_level = LVAT_LOG_DEBUG;
     o.vat_memory_limit = t->vat_memory_limit;
+    o.map_size = t->map_size;
     o.vat_time_limit_ms = t->vat_time_limit_ms;
     rc = lvat_kernel_open(&o, &t->k, err, sizeof err);
     if (rc != LVAT_OK)

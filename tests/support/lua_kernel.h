@@ -26,6 +26,8 @@ typedef struct lk {
     char *launch_result;    /* rendered bootstrap result (DONE) */
     char launch_err[1024];  /* FAILED message */
     size_t vat_memory_limit;
+    size_t map_size;        /* initial LMDB map (0 = default); set it, then
+                               lk_restart, to reopen with a small map */
     unsigned vat_time_limit_ms;
 } lk;
 

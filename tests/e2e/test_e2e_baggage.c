@@ -1,0 +1,175 @@
+/*
+ * Baggage (design §7, issue 3): the durable map's API, its copy rules and
+ * refusals, presences and the root stored and restored across restarts,
+ * iteration that holds no cursor, and a small LMDB map that must grow
+ * under a baggage-heavy workload without losing a crank.
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+
+static const char *cfg =
+    "{\"bootstrap\":\"bag\",\"vats\":{\"bag\":{\"sourceSpec\":\"bag.lua\"},"
+    "\"peer\":{\"sourceSpec\":\"echo.lua\"}}}";
+
+static void
+expect(lk *t, const char *method, const char *args, int want_status,
+       const char *want)
+{
+    int st;
+    char *r = lk_call(t, t->root, method, args, &st);
+
+    if (st != want_status || strstr(r, want) == NULL)
+        fail_msg("%s(%s): got %d \"%s\", want %d with \"%s\"", method,
+                 args ? args : "", st, r, want_status, want);
+    free(r);
+}
+
+static int
+setup(void **state)
+{
+    lk *t = calloc(1, sizeof *t);
+
+    lk_open(t);
+    assert_lvat_ok(lk_launch(t, cfg));
+    *state = t;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    lk_close(*state);
+    free(*state);
+    return 0;
+}
+
+static void
+test_baggage_basic_api(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "get", "[\"missing\"]", LVAT_OK, "null");
+    expect(t, "has", "[\"a\"]", LVAT_OK, "false");
+    expect(t, "set", "[\"a\", {\"x\": [1, 2]}]", LVAT_OK, "true");
+    expect(t, "get", "[\"a\"]", LVAT_OK, "{\"x\": [1, 2]}");
+    expect(t, "has", "[\"a\"]", LVAT_OK, "true");
+    expect(t, "init", "[\"a\", 1]", LVAT_OK, "already exists");
+    expect(t, "init", "[\"b\", 2]", LVAT_OK, "ok");
+    expect(t, "delete", "[\"a\"]", LVAT_OK, "true");
+    expect(t, "delete", "[\"a\"]", LVAT_OK, "false");
+    expect(t, "get", "[\"a\"]", LVAT_OK, "null");
+}
+
+static void
+test_baggage_keys_in_byte_order(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "set", "[\"user.zed\", 1]", LVAT_OK, "true");
+    expect(t, "set", "[\"user.amy\", 2]", LVAT_OK, "true");
+    expect(t, "set", "[\"user.Bob\", 3]", LVAT_OK, "true");
+    expect(t, "set", "[\"other\", 4]", LVAT_OK, "true");
+    expect(t, "keys", "[\"user.\"]", LVAT_OK,
+           "[\"user.Bob\", \"user.amy\", \"user.zed\"]");
+    lk_restart(t); /* the same after a restart, from the store */
+    expect(t, "keys", "[\"user.\"]", LVAT_OK,
+           "[\"user.Bob\", \"user.amy\", \"user.zed\"]");
+    expect(t, "drain", "[\"user.\"]", LVAT_OK, "3");
+    expect(t, "keys", "[\"user.\"]", LVAT_OK, "[]");
+    expect(t, "get", "[\"other\"]", LVAT_OK, "4");
+}
+
+static void
+test_baggage_copies(void **state)
+{
+    lk *t = *state;
+
+    /* set copies at call time, each get is a fresh copy */
+    expect(t, "copyIsolated", "[]", LVAT_OK, "[1, 2, false]");
+    expect(t, "floatBack", "[]", LVAT_OK, "[\"integer\", \"float\"]");
+}
+
+static void
+test_baggage_refusals(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "refuse", "[\"promise\"]", LVAT_OK,
+           "promises cannot be stored durably");
+    expect(t, "refuse", "[\"far\"]", LVAT_OK,
+           "own objects are ephemeral");
+    expect(t, "refuse", "[\"fn\"]", LVAT_OK,
+           "baggage:set(\"x\").deep[1]: functions are not passable");
+    expect(t, "refuse", "[\"cycle\"]", LVAT_OK, "cyclic tables");
+    expect(t, "refuse", "[\"meta\"]", LVAT_OK, "tables with metatables");
+    expect(t, "refuse", "[\"longkey\"]", LVAT_OK, "keys must have 1 to");
+    expect(t, "refuse", "[\"badkey\"]", LVAT_OK, "the key must be a string");
+    /* nothing was written by the refused calls */
+    expect(t, "has", "[\"x\"]", LVAT_OK, "false");
+}
+
+static void
+test_baggage_presences_and_root_survive_restart(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "storeRoot", "[]", LVAT_OK, "true");
+    expect(t, "samePeer", "[]", LVAT_OK, "true");
+    expect(t, "askPeer", "[]", LVAT_OK, "hello bag");
+    lk_restart(t);
+    expect(t, "storeRoot", "[]", LVAT_OK, "true");
+    expect(t, "askPeer", "[]", LVAT_OK, "hello bag");
+}
+
+static void
+test_baggage_tiny_map_grows(void **state)
+{
+    lk *t = *state;
+    char args[128];
+
+    t->map_size = 64 * 1024; /* far too small: it must grow, never fail */
+    lk_restart(t);
+    for (int i = 0; i < 40; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "blob%02d", i);
+        snprintf(args, sizeof args, "[\"%s\", \"%0*d\"]", key, 40, i);
+        expect(t, "set", args, LVAT_OK, "true");
+    }
+    /* a big value in one crank */
+    {
+        size_t n = 200000;
+        char *big = malloc(n + 64);
+        memcpy(big, "[\"big\", \"", 9);
+        memset(big + 9, 'z', n);
+        memcpy(big + 9 + n, "\"]", 3);
+        expect(t, "set", big, LVAT_OK, "true");
+        free(big);
+    }
+    lk_restart(t);
+    expect(t, "get", "[\"blob39\"]", LVAT_OK, "39");
+    expect(t, "has", "[\"big\"]", LVAT_OK, "true");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_baggage_basic_api, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_baggage_keys_in_byte_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_baggage_copies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_baggage_refusals, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_baggage_presences_and_root_survive_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_baggage_tiny_map_grows, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests_name("e2e_baggage", tests, NULL, NULL);
+}
