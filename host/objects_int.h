@@ -1,0 +1,77 @@
+/*
+ * Kernel objects, promises, reference counts and c-lists: the tables
+ * every crank reads and writes (kobject.c, kpromise.c, refs.c, clist.c).
+ * Internal to host/: included through kernel_int.h.
+ */
+#ifndef LVAT_OBJECTS_INT_H
+#define LVAT_OBJECTS_INT_H
+
+#include "kernel_int.h"
+
+/* ---- kobject.c ---- */
+int lvat__ko_new(lvat_kernel *k, uint32_t owner, lvat_kref *out);
+int lvat__ko_get(lvat_kernel *k, lvat_kref ko, lvat_kobj *o);
+int lvat__ko_put(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o);
+int lvat__ko_delete(lvat_kernel *k, lvat_kref ko);
+/* Adds to an object's counts (clamped at zero). */
+int lvat__ko_adjust(lvat_kernel *k, lvat_kref ko, int dreach, int drecog);
+
+/* ---- kpromise.c ---- */
+int lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out);
+int lvat__kp_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *p);
+int lvat__kp_put(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p);
+void lvat__kp_release(lvat_kprom *p);
+int lvat__kp_add_sub(lvat_kprom *p, uint32_t vat);
+int lvat__kp_set_decider(lvat_kernel *k, lvat_kref kp, lvat_kprom *p,
+                         uint32_t decider);
+/* Settles kp (data slots are krefs; the function takes new references).
+ * Notifies subscribers and requeues parked messages. */
+int lvat__kp_resolve(lvat_kernel *k, lvat_kref kp, bool rejected,
+                     const char *body, size_t blen, const lvat_kref *slots,
+                     size_t nslots);
+/* Rejects kp with a kernel error "[KERNEL:CODE] text". */
+int lvat__kp_reject_msg(lvat_kernel *k, lvat_kref kp, const char *msg);
+/* Reads a settled promise's value (body borrowed, slots owned). */
+int lvat__kp_value(lvat_kernel *k, lvat_kref kp, lvat_capdata *out);
+/* Parks msg on unresolved kp (the message's references move with it). */
+int lvat__kp_park(lvat_kernel *k, lvat_kref kp, lvat_kprom *p,
+                  const lvat_buf *encoded_item);
+/* Where a send to promise `kp` should go: sets *final to the end of a
+ * chain of promises fulfilled to promises. */
+int lvat__kp_follow(lvat_kernel *k, lvat_kref kp, lvat_kref *final,
+                    lvat_kprom *p);
+
+/* ---- refs.c: reference counts ---- */
+int lvat__ref_inc(lvat_kernel *k, lvat_kref r, bool strong);
+int lvat__ref_dec(lvat_kernel *k, lvat_kref r, bool strong);
+int lvat__refs_inc(lvat_kernel *k, const lvat_kref *r, size_t n);
+int lvat__refs_dec(lvat_kernel *k, const lvat_kref *r, size_t n);
+/* Frees what fell to zero during this crank (promises, objects, GC). */
+int lvat__refs_collect(lvat_kernel *k);
+
+/* ---- clist.c ---- */
+/* kref -> vref for delivery into `vat`; allocates an import (and counts
+ * it) when the vat has none. */
+int lvat__clist_to_vat(lvat_kernel *k, lvat_kvat *v, lvat_kref r,
+                       lvat_vref *out);
+/* vref -> kref for a syscall of `vat`; a new export o+N/p+N creates the
+ * kernel object/promise.  LVAT_EILLEGAL (message in v->sys.err) for a ref
+ * the vat does not hold. */
+int lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r,
+                         lvat_kref *out);
+/* Looks up without allocating: LVAT_ENOTFOUND when absent. */
+int lvat__clist_lookup_k(lvat_kernel *k, uint32_t vat, lvat_kref r,
+                         lvat_vref *out, bool *reachable);
+int lvat__clist_lookup_v(lvat_kernel *k, uint32_t vat, lvat_vref r,
+                         lvat_kref *out);
+/* Removes the pair and drops the vat's count on r. */
+int lvat__clist_remove(lvat_kernel *k, uint32_t vat, lvat_kref r);
+/* Adds the owner's export entry for a kernel object (roots). */
+int lvat__clist_add_export(lvat_kernel *k, uint32_t vat, lvat_kref r,
+                           lvat_vref v);
+/* Marks an import unreachable (dropImports): "R" -> "_". */
+int lvat__clist_drop(lvat_kernel *k, uint32_t vat, lvat_kref r);
+/* Marks an export entry "_" (no count changes: exports hold none). */
+int lvat__clist_mark_unreachable(lvat_kernel *k, uint32_t vat, lvat_kref r);
+
+#endif

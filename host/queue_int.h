@@ -1,0 +1,37 @@
+/*
+ * The run queue, the router and cranks (runq.c, deliver.c, crank.c).
+ * Internal to host/: included through kernel_int.h.
+ */
+#ifndef LVAT_QUEUE_INT_H
+#define LVAT_QUEUE_INT_H
+
+#include "kernel_int.h"
+
+/* ---- runq.c ---- */
+int lvat__runq_push(lvat_kernel *k, const lvat_item *it);
+int lvat__runq_push_encoded(lvat_kernel *k, const lvat_buf *b);
+/* Pops the head item; body memory stays valid until the crank ends. */
+int lvat__runq_pop(lvat_kernel *k, lvat_item *it);
+int lvat__runq_length(lvat_kernel *k, uint64_t *n);
+int lvat__item_encode(lvat_buf *b, const lvat_item *it);
+int lvat__item_decode(const char *p, size_t len, lvat_item *it);
+void lvat__item_free(lvat_item *it);
+/* Queues a send, parking it at once when its target is an unresolved
+ * promise (so messages to one promise keep their order).  Takes the
+ * references the message holds. */
+int lvat__send(lvat_kernel *k, const lvat_msg *m);
+
+/* ---- deliver.c ---- */
+int lvat__deliver_item(lvat_kernel *k, const lvat_item *it);
+int lvat__splat(lvat_kernel *k, const lvat_msg *m, const char *why);
+
+/* ---- crank.c ---- */
+int lvat__crank_run(lvat_kernel *k, bool *did_work);
+int lvat__block_commit(lvat_kernel *k);
+void lvat__block_abort(lvat_kernel *k);
+/* Records a failure of the running crank (first one wins). */
+void lvat__crank_fail(lvat_kernel *k, lvat_crank_failure f, uint32_t vat,
+                      const char *fmt, ...) LVAT_PRINTF(4, 5);
+int lvat__maybe_free(lvat_kernel *k, lvat_kref r);
+
+#endif

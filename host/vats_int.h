@@ -1,0 +1,58 @@
+/*
+ * Vats inside the kernel: records, instances, lifecycle, termination and
+ * GC deliveries (vats.c, vat_life.c, vat_end.c, gc.c).
+ * Internal to host/: included through kernel_int.h.
+ */
+#ifndef LVAT_VATS_INT_H
+#define LVAT_VATS_INT_H
+
+#include "kernel_int.h"
+
+/* ---- vats.c ---- */
+lvat_kvat *lvat__vat_find(lvat_kernel *k, uint32_t id);
+int lvat__vat_get(lvat_kernel *k, uint32_t id, lvat_kvat **out);
+/* Makes sure the vat has a live instance (resuscitating it from the store
+ * with a START delivery when needed).  Failures set k->crank.failure. */
+int lvat__vat_ensure(lvat_kernel *k, lvat_kvat *v);
+void lvat__vat_unload(lvat_kernel *k, lvat_kvat *v);
+bool lvat__vat_alive(lvat_kernel *k, uint32_t id);
+int lvat__vat_deliver(lvat_kernel *k, lvat_kvat *v, const lvat_delivery *d);
+/* Deletes everything of the vat and rejects the promises it decided. */
+int lvat__vat_terminate(lvat_kernel *k, uint32_t id, const char *reason);
+/* Ends the current incarnation: unloads the instance, rejects what it
+ * decided and orphans its ephemeral exports (root and durables stay). */
+int lvat__vat_end_incarnation(lvat_kernel *k, uint32_t id,
+                              const char *reason);
+/* Drops the vat's hold on its source texts (sources are shared by hash). */
+int lvat__vat_release_sources(lvat_kernel *k, uint32_t id);
+int lvat__source_unref(lvat_kernel *k, const char *hash);
+void lvat__vat_forget(lvat_kernel *k, uint32_t id);
+int lvat__vat_subcluster(lvat_kernel *k, uint32_t id, char *out,
+                         size_t outlen);
+/* Rejects every promise the vat decides with `reason` (decider index). */
+int lvat__vat_reject_decided(lvat_kernel *k, uint32_t id, const char *reason);
+int lvat__vat_flush_counters(lvat_kernel *k, lvat_kvat *v);
+const char *lvat__vat_name(lvat_kernel *k, uint32_t id);
+void lvat__vats_free(lvat_kernel *k);
+
+/* ---- vat_life.c ---- */
+int lvat__life_get(lvat_kernel *k, uint32_t vat, lvat_vat_life *l);
+int lvat__life_put(lvat_kernel *k, uint32_t vat, const lvat_vat_life *l);
+/* Before a crank uses a vat: ends an incarnation from an earlier open
+ * (once); *suspended tells the caller to reject instead of deliver. */
+int lvat__vat_prepare(lvat_kernel *k, uint32_t vat, bool *suspended);
+int lvat__vat_started(lvat_kernel *k, uint32_t vat, uint64_t incarnation);
+int lvat__vat_heap_gone(lvat_kernel *k, uint32_t vat);
+int lvat__vat_count_fault(lvat_kernel *k, uint32_t vat, bool *suspend);
+int lvat__vat_faults_clear(lvat_kernel *k, lvat_kvat *v);
+int lvat__vat_suspend(lvat_kernel *k, uint32_t vat, const char *why);
+int lvat__vat_revive(lvat_kernel *k, uint32_t vat);
+int lvat__sweep_step(lvat_kernel *k, bool *did);
+int lvat__eager_step(lvat_kernel *k);
+int lvat__reap_step(lvat_kernel *k);
+
+/* ---- gc.c ---- */
+/* Delivers the pending GC actions of one vat; *did is false when none. */
+int lvat__gc_run(lvat_kernel *k, bool *did);
+
+#endif
