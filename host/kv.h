@@ -119,6 +119,13 @@ bool lvat_kv_in_crank(const lvat_kv *kv);
  * LVAT_EREADONLY on a read-only store.  `err` (may be NULL) says why.
  */
 int lvat_kv_block_commit(lvat_kv *kv, lvat_errbuf *err);
+/*
+ * Tests only: the next `n` block commits fail with `code` (for example
+ * LVAT_ETXNFULL, which LMDB is hard to provoke into) before touching LMDB,
+ * leaving the block intact as a real failure would.
+ */
+void lvat_kv_fail_commits(lvat_kv *kv, int code, unsigned n);
+
 /* Throws the block's changes away and takes a fresh snapshot. */
 void lvat_kv_block_abort(lvat_kv *kv);
 

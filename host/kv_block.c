@@ -130,6 +130,11 @@ lvat_kv_block_commit(lvat_kv *kv, lvat_errbuf *err)
     lvat_kv_refresh(kv);
     if (kv->count == 0)
         return LVAT_OK;
+    if (kv->fail_left > 0) {
+        kv->fail_left--;
+        return lvat_errbuf_set(err, kv->fail_code, "injected failure: %s",
+                               lvat_strerror(kv->fail_code));
+    }
     for (int tries = 0;; tries++) {
         rc = try_commit(kv, &mrc, err);
         if (rc == LVAT_OK)
@@ -146,6 +151,13 @@ lvat_kv_block_commit(lvat_kv *kv, lvat_errbuf *err)
      * failed commit (the next commit grows the map on MDB_MAP_FULL). */
     (void)grow_map(kv, false, NULL);
     return LVAT_OK;
+}
+
+void
+lvat_kv_fail_commits(lvat_kv *kv, int code, unsigned n)
+{
+    kv->fail_code = code;
+    kv->fail_left = n;
 }
 
 void

@@ -61,6 +61,8 @@ struct lvat_kv {
     bool in_crank;
     uint32_t gen;
     lvat_errbuf err;
+    int fail_code; /* lvat_kv_fail_commits */
+    unsigned fail_left;
 };
 
 /* Opens the block's read snapshot and cursors if not open yet (kv_block.c).
