@@ -17,8 +17,8 @@
 
 /* ---- Splat and release ---- */
 
-static int
-release_msg(lvat_kernel *k, const lvat_msg *m)
+int
+lvat__release_msg(lvat_kernel *k, const lvat_msg *m)
 {
     int rc = lvat__ref_dec(k, m->target, true);
 
@@ -42,7 +42,7 @@ lvat__splat(lvat_kernel *k, const lvat_msg *m, const char *why)
         if (p.state == 'u' && (rc = lvat__kp_reject_msg(k, m->result, why)))
             return rc;
     }
-    return release_msg(k, m);
+    return lvat__release_msg(k, m);
 }
 
 static int
@@ -80,7 +80,7 @@ forward_to_rejection(lvat_kernel *k, const lvat_msg *m, lvat_kref kp)
     int rc;
 
     if (lvat_kref_is_none(m->result))
-        return release_msg(k, m);
+        return lvat__release_msg(k, m);
     if ((rc = lvat__kp_value(k, kp, &v)) != LVAT_OK)
         return rc;
     if ((rc = lvat__kp_get(k, m->result, &p)) == LVAT_OK) {
@@ -90,7 +90,7 @@ forward_to_rejection(lvat_kernel *k, const lvat_msg *m, lvat_kref kp)
                                   v.slots, v.nslots);
     }
     lvat_capdata_free_slots(&v);
-    return rc == LVAT_OK ? release_msg(k, m) : rc;
+    return rc == LVAT_OK ? lvat__release_msg(k, m) : rc;
 }
 
 static int
@@ -189,7 +189,7 @@ send_to_vat(lvat_kernel *k, const lvat_msg *m, lvat_kref target, lvat_kvat *v)
     }
     if (slots != inline_slots)
         lvat_free(slots);
-    return rc == LVAT_OK ? release_msg(k, m) : rc;
+    return rc == LVAT_OK ? lvat__release_msg(k, m) : rc;
 }
 
 static int
@@ -232,8 +232,7 @@ deliver_to_object(lvat_kernel *k, const lvat_msg *m, lvat_kref target)
                          "was deleted: the vat that made it is gone or "
                          "has restarted");
     if (o.owner == LVAT_VATID_KERNEL)
-        return splat_ref(k, m, "OBJECT_DELETED", target,
-                         "is not a kernel service");
+        return lvat__service_deliver(k, m, target);
     rc = lvat__vat_get(k, o.owner, &v);
     if (rc == LVAT_ENOTFOUND)
         return splat_ref(k, m, "OBJECT_DELETED", target,

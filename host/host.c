@@ -113,6 +113,11 @@ settled_one(lvat_kernel *k, const char *what, lvat_kref kp)
         return host_settled(k, id, kp);
     if (sscanf(what, "launch s%u %llu", &sub, &id) == 2)
         return lvat__launch_settled(k, sub, id, kp);
+    if (strncmp(what, "fqueue ", 7) == 0) {
+        lvat_kref result;
+        if (lvat_kref_parse(what + 7, strlen(what + 7), &result) == LVAT_OK)
+            return lvat__facet_queue_settled(k, result, kp);
+    }
     return LVAT_OK;
 }
 
@@ -201,10 +206,33 @@ apply_send(lvat_kernel *k, lvat_req *r)
     return lvat__send(k, &m);
 }
 
+/* Takes a host service's answer (and the call) into the inbox. */
+int
+lvat__req_answer(lvat_kernel *k, lvat_call *c)
+{
+    lvat_req *r = lvat_calloc(1, sizeof *r);
+
+    for (size_t i = 0; i < k->nopen_calls; i++) {
+        if (k->open_calls[i] == c) {
+            k->open_calls[i] = k->open_calls[--k->nopen_calls];
+            break;
+        }
+    }
+    if (r == NULL) {
+        lvat__call_free(c);
+        return lvat__fail(k, LVAT_ENOMEM, "out of memory");
+    }
+    r->type = LVAT_REQ_ANSWER;
+    r->call = c;
+    return lvat__req_queue(k, r);
+}
+
 int
 lvat__req_apply(lvat_kernel *k, lvat_req *r)
 {
     switch (r->type) {
+    case LVAT_REQ_ANSWER:
+        return lvat__call_settle(k, r->call);
     case LVAT_REQ_SEND:
         return apply_send(k, r);
     case LVAT_REQ_LAUNCH:
@@ -220,6 +248,8 @@ lvat__req_apply(lvat_kernel *k, lvat_req *r)
 static void
 req_free(lvat_req *r)
 {
+    lvat__call_free(r->call);
+    lvat_free(r->system_name);
     lvat_free(r->method);
     lvat_buf_free(&r->body);
     lvat_free(r->slots);
@@ -374,9 +404,22 @@ lvat__output_launch(lvat_kernel *k,
     return copy_value(o, v);
 }
 
+int
+lvat__output_call(lvat_kernel *k, lvat_service *s, lvat_call *c)
+{
+    lvat_output *o = output_new(k, NULL, -1);
+
+    if (o == NULL)
+        return LVAT_ENOMEM;
+    o->svc = s;
+    o->call = c;
+    return LVAT_OK;
+}
+
 static void
 output_clear(lvat_output *o)
 {
+    lvat__call_free(o->call); /* a call never handed over */
     for (size_t i = 0; i < o->nslots; i++)
         lvat_free(o->slots[i]);
     lvat_free(o->slots);
@@ -401,6 +444,8 @@ fire(lvat_output *o)
                     (const char *const *)o->slots, o->nslots};
     lvat_req *r = o->req;
 
+    if (o->kind == -1)
+        return; /* handled by lvat__outputs_fire */
     if (o->kind == 0) {
         r->done = true;
         if (r->cb)
@@ -424,13 +469,39 @@ fire(lvat_output *o)
     }
 }
 
+/* Gives a host service its call; the call lives until answered. */
+static void
+hand_over(lvat_kernel *k, lvat_output *o)
+{
+    lvat_call *c = o->call;
+
+    o->call = NULL;
+    if (k->nopen_calls == k->capopen_calls) {
+        size_t cap = k->capopen_calls ? k->capopen_calls * 2 : 8;
+        lvat_call **p = lvat_realloc(k->open_calls, cap * sizeof *p);
+        if (p == NULL) {
+            lvat__call_free(c); /* rejected at the next open */
+            return;
+        }
+        k->open_calls = p;
+        k->capopen_calls = cap;
+    }
+    k->open_calls[k->nopen_calls++] = c;
+    lvat__service_invoke(o->svc, c);
+}
+
 void
 lvat__outputs_fire(lvat_kernel *k)
 {
     /* Callbacks may queue new requests but never run the kernel. */
     k->in_callback = true;
-    for (size_t i = 0; i < k->noutputs; i++)
-        fire(&k->outputs[i]);
+    for (size_t i = 0; i < k->noutputs; i++) {
+        lvat_output *o = &k->outputs[i];
+        if (o->kind == -1)
+            hand_over(k, o);
+        else
+            fire(o);
+    }
     k->in_callback = false;
     lvat__outputs_truncate(k, 0);
 }

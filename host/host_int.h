@@ -38,9 +38,67 @@ void lvat__pump_free(lvat_kernel *k);
 int lvat__launch_start_vat(lvat_kernel *k, uint32_t vat);
 int lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why);
 int lvat__launch_apply(lvat_kernel *k, lvat_req *r);
+
+/* Who waits for a launch and what it is. */
+typedef struct lvat_launch_ctx {
+    uint64_t request;        /* host request id (0 = none) */
+    lvat_kref facet_result;  /* a kernel facet call's result (or none) */
+    bool reload;             /* facet_result wants the new record */
+    const char *system_name; /* a system subcluster's name (or NULL) */
+} lvat_launch_ctx;
+
+/* Writes the records of a launch and queues its first START. */
+int lvat__launch_plan_apply(lvat_kernel *k, const lvat_launch_plan *p,
+                            const lvat_launch_ctx *ctx, uint32_t *sub);
+/* systemSubcluster.<name> = s<N> */
+int lvat__system_map(lvat_kernel *k, const char *name, uint32_t sub);
 int lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req,
                          lvat_kref kp);
 /* Removes a terminated vat from its subcluster's record. */
 int lvat__sub_forget_vat(lvat_kernel *k, const char *sub, uint32_t vat);
+
+/* ---- service.c, service_call.c, facet.c ---- */
+void lvat__services_free(lvat_kernel *k);
+lvat_service *lvat__service_find(lvat_kernel *k, const char *name);
+bool lvat__service_pure(const lvat_service *s);
+void lvat__service_invoke(lvat_service *s, lvat_call *c);
+/* Makes a pinned kernel object answered by `who` ("facet s3"). */
+int lvat__service_object(lvat_kernel *k, const char *who, lvat_kref *out);
+int lvat__service_kref(lvat_kernel *k, const char *name, lvat_kref *out);
+bool lvat__service_system_only(lvat_kernel *k, const char *name);
+int lvat__service_deliver(lvat_kernel *k, const lvat_msg *m,
+                          lvat_kref target);
+void lvat__call_free(lvat_call *c);
+int lvat__call_settle(lvat_kernel *k, lvat_call *c);
+int lvat__calls_reject_lost(lvat_kernel *k);
+int lvat__req_answer(lvat_kernel *k, lvat_call *c);
+int lvat__output_call(lvat_kernel *k, lvat_service *s, lvat_call *c);
+int lvat__facet_deliver(lvat_kernel *k, const lvat_msg *m, uint32_t sub);
+/* Settles a facet call's promise with plain JSON (NULL = null), or
+ * rejects it with a message. */
+int lvat__facet_fulfill(lvat_kernel *k, lvat_kref kp, const lvat_json *v);
+int lvat__facet_reject(lvat_kernel *k, lvat_kref kp, const char *fmt, ...)
+    LVAT_PRINTF(3, 4);
+int lvat__facet_queue_settled(lvat_kernel *k, lvat_kref result,
+                              lvat_kref kp);
+/* A launch started by a kernel facet finished or failed. */
+int lvat__facet_launch_done(lvat_kernel *k, const lvat_json *rec,
+                            uint32_t sub, const char *root,
+                            const lvat_capdata *v);
+int lvat__facet_launch_failed(lvat_kernel *k, const lvat_json *rec,
+                              const char *why);
+
+/* ---- system.c, system_open.c ---- */
+int lvat__system_open(lvat_kernel *k, lvat_errbuf *err);
+int lvat__kernel_reset(lvat_kernel *k);
+int lvat__sub_read(lvat_kernel *k, uint32_t sub, lvat_json **out);
+int lvat__sub_summary(lvat_kernel *k, uint32_t sub, lvat_json **out);
+int lvat__sub_summaries(lvat_kernel *k, lvat_json **out);
+/* Terminates every vat of the subcluster (reverse order) and forgets it;
+ * `why` ends "[KERNEL:VAT_TERMINATED] subcluster sN was <why>". */
+int lvat__sub_terminate(lvat_kernel *k, uint32_t sub, const char *why);
+int lvat__system_sub(lvat_kernel *k, const char *name, uint32_t *sub);
+int lvat__system_root(lvat_kernel *k, const char *name, char *out,
+                      size_t len);
 
 #endif

@@ -195,6 +195,8 @@ lvat_kernel_open(const lvat_options *o, lvat_kernel **out, char *err,
     rc = open_store(k, &eb);
     if (rc == LVAT_OK && !o->readonly)
         rc = lvat__kernel_startup(k, &eb);
+    if (rc == LVAT_OK && !o->readonly)
+        rc = lvat__system_open(k, &eb);
     if (rc != LVAT_OK) {
         lvat_kernel_close(k);
         goto report;
@@ -217,6 +219,10 @@ lvat_kernel_close(lvat_kernel *k)
     lvat__outputs_truncate(k, 0);
     lvat_free(k->outputs);
     lvat__requests_free(k);
+    for (size_t i = 0; i < k->nopen_calls; i++)
+        lvat__call_free(k->open_calls[i]);
+    lvat_free(k->open_calls);
+    lvat__services_free(k);
     lvat_free(k->eager);
     lvat_free(k->reap_due);
     lvat_kv_free(k->kv);
@@ -278,7 +284,7 @@ lvat__block_commit(lvat_kernel *k)
     k->block_start_us = lvat__now_us();
     lvat__outputs_fire(k);
     lvat__requests_committed(k);
-    return LVAT_OK;
+    return k->reset_pending ? lvat__kernel_reset(k) : LVAT_OK;
 }
 
 static bool

@@ -103,6 +103,8 @@ lvat__kernel_startup(lvat_kernel *k, lvat_errbuf *err)
     if (rc == LVAT_OK)
         rc = drop_host_watches(k);
     if (rc == LVAT_OK)
+        rc = lvat__calls_reject_lost(k);
+    if (rc == LVAT_OK)
         rc = lvat__refs_collect(k);
     k->crank.active = false;
     if (rc != LVAT_OK) {

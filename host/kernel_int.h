@@ -97,8 +97,11 @@ struct lvat_kvat {
 typedef enum lvat_req_type {
     LVAT_REQ_SEND,
     LVAT_REQ_LAUNCH,
-    LVAT_REQ_RESTART_VAT
+    LVAT_REQ_RESTART_VAT,
+    LVAT_REQ_ANSWER /* a host service's answer */
 } lvat_req_type;
+
+typedef struct lvat_service lvat_service;
 
 
 typedef struct lvat_req {
@@ -116,15 +119,20 @@ typedef struct lvat_req {
     lvat_result_cb cb;
     /* RESTART_VAT */
     uint32_t vat;
+    /* ANSWER */
+    lvat_call *call;
     /* LAUNCH */
     lvat_launch_plan *plan;
+    char *system_name; /* a system subcluster's launch */
     lvat_launch_cb lcb;
     void *ud;
 } lvat_req;
 
 typedef struct lvat_output {
     lvat_req *req;
-    int kind;         /* 0 result, else an lvat_launch_event + 1 */
+    lvat_service *svc; /* a host service call (kind -1) */
+    lvat_call *call;
+    int kind;         /* 0 result, -1 call, else an lvat_launch_event + 1 */
     int status;
     char *body;       /* owned copies */
     size_t body_len;
@@ -184,6 +192,10 @@ struct lvat_kernel {
     size_t noutputs, capoutputs;
     bool in_callback;
     bool gc_pending;        /* gc.* actions may exist */
+    bool reset_pending;     /* a kernel facet asked for a reset */
+    lvat_service *services; /* host services registered in this process */
+    lvat_call **open_calls; /* calls handed to the host, not answered */
+    size_t nopen_calls, capopen_calls;
     uint64_t open_no;       /* kernelOpens of this open */
     bool sweep_pending;     /* vats of earlier opens may need ending */
     lvat_key sweep_from;

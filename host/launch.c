@@ -87,22 +87,13 @@ sub_request(lvat_kernel *k, const lvat_json *sub)
 /* ---- Teardown ---- */
 
 static int
-teardown(lvat_kernel *k, uint32_t sub, const lvat_json *rec, const char *reason)
+teardown(lvat_kernel *k, uint32_t sub, const lvat_json *rec, const char *why)
 {
-    const lvat_json *order = lvat_json_get(rec, "order");
-    lvat_key key;
-    int rc;
+    /* Whoever waits through the kernel facet hears the real reason. */
+    int rc = lvat__facet_launch_failed(k, rec, why);
 
-    /* The record goes first, so terminating its vats finds no record to
-     * update. */
-    lvat_key_sub(&key, sub);
-    rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
-    for (size_t i = order ? order->len : 0; i-- > 0 && rc == LVAT_OK;) {
-        uint32_t vat = json_vat(order->items[i]);
-        if (vat && lvat__vat_alive(k, vat))
-            rc = lvat__vat_terminate(k, vat, reason);
-    }
-    return rc;
+    return rc == LVAT_OK ? lvat__sub_terminate(k, sub, "a failed launch")
+                         : rc;
 }
 
 int
@@ -163,9 +154,45 @@ cmp_names(const void *a, const void *b)
     return strcmp(((const named *)a)->name, ((const named *)b)->name);
 }
 
+/* Appends the services record's members ("kernelFacet":"$7.KernelFacet"),
+ * sorted by name, their slots numbered from `first`. */
+static int
+services_arg(const lvat_json *services, size_t first, lvat_buf *body,
+             lvat_kref *slots)
+{
+    size_t n = services ? services->len : 0;
+    named *by_name = lvat_malloc((n ? n : 1) * sizeof *by_name);
+
+    if (by_name == NULL)
+        return LVAT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        by_name[i].name = services->keys[i];
+        by_name[i].index = i;
+    }
+    qsort(by_name, n, sizeof *by_name, cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        const lvat_json *v = services->items[by_name[i].index];
+        const char *name = by_name[i].name;
+        if (v->type != LVAT_JSON_STRING ||
+            lvat_kref_parse(v->str, v->len, &slots[first + i]) != LVAT_OK) {
+            lvat_free(by_name);
+            return LVAT_ECORRUPT;
+        }
+        if (i)
+            lvat_buf_putc(body, ',');
+        lvat_sc_put_string(body, name, strlen(name));
+        lvat_buf_printf(body, ":\"$%zu.%s\"", first + i,
+                        strcmp(name, "kernelFacet") == 0 ? "KernelFacet"
+                                                         : name);
+    }
+    lvat_free(by_name);
+    return body->oom ? LVAT_ENOMEM : LVAT_OK;
+}
+
 static int
 bootstrap_args(lvat_kernel *k,
                const lvat_json *vats,
+               const lvat_json *services,
                lvat_buf *body,
                lvat_kref *slots)
 {
@@ -197,8 +224,11 @@ bootstrap_args(lvat_kernel *k,
         lvat_sc_put_string(body, name, strlen(name));
         lvat_buf_printf(body, ":\"$%zu.vatRoot\"", i);
     }
-    lvat_buf_puts(body, "},{}]]");
+    lvat_buf_puts(body, "},{");
     lvat_free(order);
+    if (rc == LVAT_OK)
+        rc = services_arg(services, n, body, slots);
+    lvat_buf_puts(body, "}]]");
     if (rc == LVAT_ENOTFOUND)
         rc = lvat__fail(k, LVAT_ECORRUPT,
                         "a vat of a launching subcluster "
@@ -210,15 +240,17 @@ static int
 send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
 {
     const lvat_json *vats = lvat_json_get(rec, "vats");
+    const lvat_json *services = lvat_json_get(rec, "services");
     const char *boot = lvat_json_get_str(rec, "bootstrap");
+    size_t nslots = vats->len + (services ? services->len : 0);
     lvat_buf body = LVAT_BUF_INIT;
-    lvat_kref *slots = lvat_malloc((vats->len ? vats->len : 1) *
-                                   sizeof *slots);
+    lvat_kref *slots = lvat_malloc((nslots ? nslots : 1) * sizeof *slots);
     lvat_kref root;
     char what[64], name[LVAT_REF_BUFSIZE], sid[32];
     lvat_msg m;
     lvat_key key;
-    int rc = slots ? bootstrap_args(k, vats, &body, slots) : LVAT_ENOMEM;
+    int rc = slots ? bootstrap_args(k, vats, services, &body, slots)
+                   : LVAT_ENOMEM;
 
     memset(&m, 0, sizeof m);
     if (rc == LVAT_OK)
@@ -235,7 +267,7 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
         m.methargs.body = body.data;
         m.methargs.body_len = body.len;
         m.methargs.slots = slots;
-        m.methargs.nslots = vats->len;
+        m.methargs.nslots = nslots;
         rc = lvat__send(k, &m);
     }
     lvat_buf_free(&body);
@@ -308,20 +340,18 @@ lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why)
     lvat_json *rec = NULL;
     lvat_key key;
     uint32_t sub = 0;
-    char sid[32], reason[128];
+    char sid[32];
     int rc = vat_sub(k, vat, &sub);
 
     lvat_key_sub(&key, sub);
     if (rc != LVAT_OK || (rc = read_json(k, &key, &rec)) != LVAT_OK)
         return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
     snprintf(sid, sizeof sid, "s%u", sub);
-    snprintf(reason, sizeof reason,
-             "[KERNEL:VAT_TERMINATED] the launch of %s failed", sid);
     rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_FAILED, sid,
                              (lvat_kref){0}, (lvat_kref){0}, NULL, LVAT_EVAT,
                              why);
     if (rc == LVAT_OK)
-        rc = teardown(k, sub, rec, reason);
+        rc = teardown(k, sub, rec, why);
     lvat_json_free(rec);
     return rc;
 }
@@ -335,7 +365,7 @@ lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
     lvat_kprom p;
     lvat_kref root = {0};
     lvat_key key;
-    char sid[32], reason[128];
+    char sid[32], reason[1200];
     const char *rs;
     int rc;
 
@@ -361,15 +391,17 @@ lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
         if (rc == LVAT_OK)
             rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_DONE,
                                      sid, root, kp, &v, LVAT_OK, NULL);
+        if (rc == LVAT_OK)
+            rc = lvat__facet_launch_done(k, rec, sub, rs, &v);
     } else {
         if (lvat_sc_error_message(v.body, v.body_len, &msg) != LVAT_OK)
             lvat_sc_render(&msg, v.body, v.body_len, v.slots, v.nslots, NULL,
                            NULL);
-        snprintf(reason, sizeof reason,
-                 "[KERNEL:VAT_TERMINATED] the bootstrap of %s failed", sid);
         rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_FAILED,
                                  sid, root, kp, &v, LVAT_EREJECTED,
                                  msg.data ? msg.data : "");
+        snprintf(reason, sizeof reason, "the bootstrap of %s was rejected: %s",
+                 sid, msg.data ? msg.data : "");
         if (rc == LVAT_OK)
             rc = teardown(k, sub, rec, reason);
     }

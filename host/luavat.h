@@ -54,6 +54,13 @@ typedef enum lvat_log_level {
 typedef void (*lvat_log_fn)(void *ud, lvat_log_level level, const char *line,
                             size_t len);
 
+/* A system subcluster (design §9), given when the kernel opens. */
+typedef struct lvat_system_subcluster {
+    const char *name;        /* unique; the key it keeps across restarts */
+    const char *config_json; /* its ClusterConfig as JSON text */
+    const char *base_dir;    /* where relative sourceSpecs are (NULL = .) */
+} lvat_system_subcluster;
+
 typedef struct lvat_options {
     const char *dir;            /* state directory; created when missing */
     lvat_durability durability; /* default SYNC */
@@ -61,6 +68,12 @@ typedef struct lvat_options {
     bool readonly;              /* inspect only: no lock, no writes */
     bool reset;                 /* wipe the store first: every vat, queue
                                    entry and baggage value is gone */
+    /* System subclusters: the list is remembered; an open that gives none
+     * uses the remembered one.  A remembered name missing from a given
+     * list fails the open (LVAT_ECONFIG) unless `prune` deletes it. */
+    const lvat_system_subcluster *system_subclusters;
+    size_t nsystem_subclusters;
+    bool prune;
     /* The vat runtime (the Lua runtime is lvat_lua_runtime() from
      * bindings/lvat_lua.h); required unless readonly. */
     const struct lvat_vat_ops *vat_ops;
@@ -201,6 +214,47 @@ int lvat_kernel_attach(lvat_kernel *k, struct uv_loop_s *loop);
  * the loop's next turn). */
 void lvat_kernel_detach(lvat_kernel *k);
 
+/* ---- Kernel services ---- */
+
+/*
+ * A host service is an object the kernel owns and the host implements in
+ * C: vats that were given it (a config's "services", or a kernel facet's
+ * getPresence) call it with E(service):method(...).  Each call reaches the
+ * host as an lvat_call; the host answers it exactly once, during the
+ * callback or later, with lvat_call_return (plain JSON, where
+ * {"@kref": "ko7"} passes a reference) or lvat_call_reject.  A call whose
+ * answer never comes before the kernel closes is rejected at the next
+ * open.  The call object stays valid until it is answered.
+ */
+typedef struct lvat_call lvat_call;
+typedef void (*lvat_service_fn)(void *ud, lvat_call *call);
+
+/* Only system subclusters may be given the service. */
+#define LVAT_SERVICE_SYSTEM_ONLY 1u
+/* The service has no side effects outside the kernel: it is called inside
+ * the crank (and must answer before returning) instead of after its block
+ * commits.  Use it for clocks and lookups, never for I/O. */
+#define LVAT_SERVICE_PURE 2u
+
+/*
+ * Registers service `name` (its kernel object is made once and keeps its
+ * kref across restarts).  Register before running the kernel, on every
+ * open: messages to a service nobody registered are rejected.
+ * LVAT_EEXISTS for a name registered twice, LVAT_EINVAL for a bad name.
+ */
+int lvat_kernel_register_service(lvat_kernel *k, const char *name,
+                                 lvat_service_fn fn, void *ud,
+                                 unsigned flags);
+
+/* The method name, and the arguments as JSON array text (borrowed). */
+const char *lvat_call_method(const lvat_call *call);
+const char *lvat_call_args(const lvat_call *call);
+/* Fulfils the caller's promise with `json` (NULL = null).  LVAT_EINVAL for
+ * malformed JSON, LVAT_ESTATE when already answered. */
+int lvat_call_return(lvat_call *call, const char *json);
+/* Rejects the caller's promise with an error carrying `message`. */
+int lvat_call_reject(lvat_call *call, const char *message);
+
 /* ---- Vats ---- */
 
 /*
@@ -212,6 +266,14 @@ void lvat_kernel_detach(lvat_kernel *k);
  * vat.
  */
 int lvat_kernel_restart_vat(lvat_kernel *k, const char *vat);
+
+/*
+ * The root kref ("ko4") of system subcluster `name` into `out`.
+ * LVAT_ENOTFOUND when there is none (yet: a new one is launched by the
+ * first run).
+ */
+int lvat_kernel_system_root(lvat_kernel *k, const char *name, char *out,
+                            size_t len);
 
 /* ---- Inspection (work on a read-only kernel too) ---- */
 

@@ -24,6 +24,8 @@ int lvat__send(lvat_kernel *k, const lvat_msg *m);
 /* ---- deliver.c ---- */
 int lvat__deliver_item(lvat_kernel *k, const lvat_item *it);
 int lvat__splat(lvat_kernel *k, const lvat_msg *m, const char *why);
+/* Drops the references a queued message held (after its delivery). */
+int lvat__release_msg(lvat_kernel *k, const lvat_msg *m);
 
 /* ---- crank.c ---- */
 int lvat__crank_run(lvat_kernel *k, bool *did_work);

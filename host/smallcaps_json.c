@@ -189,6 +189,54 @@ fj_number(fj_ctx *c, const lvat_json *v)
     return lvat_buf_putc(c->body, '"');
 }
 
+/* The other "@" forms lvat_sc_to_json makes, so its output reads back:
+ * {"@bigint": "-12"}, {"@special": "NaN"}, {"@error": msg} and
+ * {"@tag": t, "@payload": p}. */
+static int
+fj_special(fj_ctx *c, const lvat_json *v, int depth)
+{
+    const char *big = lvat_json_get_str(v, "@bigint");
+    const char *special = lvat_json_get_str(v, "@special");
+    const char *error = lvat_json_get_str(v, "@error");
+    const lvat_json *tag = lvat_json_get(v, "@tag");
+    const lvat_json *payload = lvat_json_get(v, "@payload");
+
+    if (big && v->len == 1) {
+        int neg = big[0] == '-';
+        lvat_buf_puts(c->body, neg ? "\"-" : "\"+");
+        for (const char *p = big + neg; *p; p++)
+            if (*p < '0' || *p > '9')
+                return fj_fail(c, "\"@bigint\" must be decimal digits");
+        lvat_buf_puts(c->body, big + neg);
+        return lvat_buf_putc(c->body, '"');
+    }
+    if (special && v->len == 1) {
+        if (strcmp(special, "NaN") && strcmp(special, "Infinity") &&
+            strcmp(special, "-Infinity") && strcmp(special, "undefined"))
+            return fj_fail(c, "unknown \"@special\" \"%.20s\"", special);
+        lvat_buf_puts(c->body, "\"#");
+        lvat_buf_puts(c->body, special);
+        return lvat_buf_putc(c->body, '"');
+    }
+    if (error && v->len == 1) {
+        lvat_buf_puts(c->body, "{\"#error\":");
+        lvat_sc_put_string(c->body, error, strlen(error));
+        return lvat_buf_puts(c->body, ",\"name\":\"Error\"}");
+    }
+    if (tag && payload && v->len == 2) {
+        int rc;
+        lvat_buf_puts(c->body, "{\"#tag\":");
+        if ((rc = fj_value(c, tag, depth + 1)) != LVAT_OK)
+            return rc;
+        lvat_buf_puts(c->body, ",\"payload\":");
+        if ((rc = fj_value(c, payload, depth + 1)) != LVAT_OK)
+            return rc;
+        return lvat_buf_putc(c->body, '}');
+    }
+    return fj_fail(c, "unknown \"@\" object (use \"@kref\", \"@bigint\", "
+                      "\"@special\", \"@error\" or \"@tag\"/\"@payload\")");
+}
+
 static int
 fj_value(fj_ctx *c, const lvat_json *v, int depth)
 {
@@ -221,7 +269,9 @@ fj_value(fj_ctx *c, const lvat_json *v, int depth)
     case LVAT_JSON_OBJECT_BEGIN:
         for (k = 0; k < v->len; k++) {
             if (v->keylens[k] > 0 && v->keys[k][0] == '@')
-                return fj_ref(c, v);
+                return lvat_json_get(v, "@kref") || lvat_json_get(v, "@iface")
+                           ? fj_ref(c, v)
+                           : fj_special(c, v, depth);
         }
         return fj_record(c, v, depth);
     default:

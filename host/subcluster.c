@@ -188,46 +188,105 @@ add_vat(lvat_kernel *k,
     return rc;
 }
 
-int
-lvat__launch_apply(lvat_kernel *k, lvat_req *r)
+/* The services a launch asked for, as {name: kref}; a kernelFacet is an
+ * object of its own for each system subcluster. */
+static int
+services_map(lvat_kernel *k, const lvat_launch_plan *p,
+             const lvat_launch_ctx *ctx, const char *sid, lvat_json **out)
 {
-    lvat_launch_plan *p = r->plan;
+    lvat_json *map = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
+    char who[64], text[LVAT_REF_BUFSIZE];
+    int rc = map ? LVAT_OK : LVAT_ENOMEM;
+
+    for (size_t i = 0; p->services && i < p->services->len && rc == LVAT_OK;
+         i++) {
+        const char *name = p->services->items[i]->str;
+        lvat_kref kref;
+        if (strcmp(name, "kernelFacet") == 0 && ctx->system_name != NULL) {
+            snprintf(who, sizeof who, "facet %s", sid);
+            rc = lvat__service_object(k, who, &kref);
+        } else if (lvat__service_system_only(k, name) &&
+                   ctx->system_name == NULL) {
+            rc = LVAT_ENOTFOUND;
+        } else {
+            rc = lvat__service_kref(k, name, &kref);
+        }
+        if (rc == LVAT_ENOTFOUND)
+            rc = lvat__fail(k, LVAT_ECONFIG, "no registered kernel service "
+                            "'%s'", name);
+        if (rc == LVAT_OK)
+            rc = set_str(map, name, (lvat_kref_format(kref, text), text));
+    }
+    if (rc != LVAT_OK) {
+        lvat_json_free(map);
+        return rc;
+    }
+    *out = map;
+    return LVAT_OK;
+}
+
+/* Names, links and configuration of the new record. */
+static int
+sub_fields(lvat_kernel *k, lvat_json *sub, const lvat_launch_plan *p,
+           const lvat_launch_ctx *ctx, const char *sid)
+{
+    lvat_json *services = NULL, *cfg;
+    char text[LVAT_REF_BUFSIZE];
+    int rc;
+
+    if ((rc = set_str(sub, "id", sid)) != LVAT_OK ||
+        (rc = set_str(sub, "bootstrap", p->vats[p->bootstrap].name)) ||
+        (rc = set_str(sub, "configDir", p->config_dir)) ||
+        (rc = set_str(sub, "state", "launching")) ||
+        (rc = set_int(sub, "request", (int64_t)ctx->request)))
+        return rc;
+    if (ctx->system_name && (rc = set_str(sub, "name", ctx->system_name)))
+        return rc;
+    if (!lvat_kref_is_none(ctx->facet_result) &&
+        (rc = set_str(sub, ctx->reload ? "reloadResult" : "facetResult",
+                      (lvat_kref_format(ctx->facet_result, text), text))))
+        return rc;
+    if ((rc = services_map(k, p, ctx, sid, &services)) != LVAT_OK ||
+        (rc = lvat_json_set(sub, "services", services)) != LVAT_OK)
+        return rc;
+    cfg = lvat_json_clone(p->config);
+    return cfg ? lvat_json_set(sub, "config", cfg) : LVAT_ENOMEM;
+}
+
+int
+lvat__launch_plan_apply(lvat_kernel *k, const lvat_launch_plan *p,
+                        const lvat_launch_ctx *ctx, uint32_t *out)
+{
     lvat_json *sub = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
     lvat_json *vats = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
     lvat_json *order = lvat_json_new(LVAT_JSON_ARRAY_BEGIN);
     char sid[32];
     uint32_t first = 0, id = 0;
-    uint64_t n;
+    uint64_t n = 0;
     int rc = sub && vats && order ? LVAT_OK : LVAT_ENOMEM;
 
     if (rc == LVAT_OK)
         rc = lvat__counter_next(k, "nextSubclusterId", &n);
-    if (rc == LVAT_OK)
-        snprintf(sid, sizeof sid, "s%llu", (unsigned long long)n);
+    snprintf(sid, sizeof sid, "s%llu", (unsigned long long)n);
     for (size_t i = 0; i < p->nvats && rc == LVAT_OK; i++) {
         rc = add_vat(k, &p->vats[i], sid, vats, order, &id);
         if (i == 0)
             first = id;
     }
-    if (rc == LVAT_OK && (rc = set_str(sub, "id", sid)) == LVAT_OK &&
-        (rc = set_str(sub, "bootstrap", p->vats[p->bootstrap].name)) ==
-            LVAT_OK &&
-        (rc = set_str(sub, "configDir", p->config_dir)) == LVAT_OK &&
-        (rc = set_str(sub, "state", "launching")) == LVAT_OK &&
-        (rc = set_int(sub, "request", (int64_t)r->id)) == LVAT_OK) {
-        lvat_json *cfg = lvat_json_clone(p->config);
-        rc = cfg ? lvat_json_set(sub, "config", cfg) : LVAT_ENOMEM;
-        if (rc == LVAT_OK) {
-            rc = lvat_json_set(sub, "vats", vats);
-            vats = NULL;
-        }
-        if (rc == LVAT_OK) {
-            rc = lvat_json_set(sub, "order", order);
-            order = NULL;
-        }
+    if (rc == LVAT_OK)
+        rc = sub_fields(k, sub, p, ctx, sid);
+    if (rc == LVAT_OK) {
+        rc = lvat_json_set(sub, "vats", vats);
+        vats = NULL;
+    }
+    if (rc == LVAT_OK) {
+        rc = lvat_json_set(sub, "order", order);
+        order = NULL;
     }
     if (rc == LVAT_OK)
         rc = write_sub(k, (uint32_t)n, sub);
+    if (rc == LVAT_OK && ctx->system_name)
+        rc = lvat__system_map(k, ctx->system_name, (uint32_t)n);
     if (rc == LVAT_OK) {
         lvat_item it;
         memset(&it, 0, sizeof it);
@@ -238,5 +297,18 @@ lvat__launch_apply(lvat_kernel *k, lvat_req *r)
     lvat_json_free(sub);
     lvat_json_free(vats);
     lvat_json_free(order);
+    if (rc == LVAT_OK && out)
+        *out = (uint32_t)n;
     return rc;
+}
+
+int
+lvat__launch_apply(lvat_kernel *k, lvat_req *r)
+{
+    lvat_launch_ctx ctx;
+
+    memset(&ctx, 0, sizeof ctx);
+    ctx.request = r->id;
+    ctx.system_name = r->system_name;
+    return lvat__launch_plan_apply(k, r->plan, &ctx, NULL);
 }

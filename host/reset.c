@@ -1,0 +1,104 @@
+/*
+ * The kernel facet's reset (design §9): after the block that asked for it
+ * commits, every vat goes and the store is wiped, except the kernel's
+ * identity (its counters, so no kref is ever reused, and the objects of
+ * host services) and the remembered system subcluster configs, which
+ * then launch afresh.  The caller's vat is gone, so its call never
+ * answers.
+ */
+#include "kernel_int.h"
+
+#include <string.h>
+
+static bool
+starts(const lvat_val *k, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return k->len >= n && memcmp(k->p, prefix, n) == 0;
+}
+
+static bool
+is(const lvat_val *k, const char *s)
+{
+    return k->len == strlen(s) && memcmp(k->p, s, k->len) == 0;
+}
+
+/* A host service's object (svc.<ko> = "host <name>") survives. */
+static bool
+host_service_object(lvat_kernel *k, const lvat_val *key)
+{
+    lvat_key svc;
+    lvat_val v;
+    lvat_kref r;
+
+    if (lvat_kref_parse(key->p, key->len, &r) != LVAT_OK ||
+        lvat_kref_is_promise(r))
+        return false;
+    lvat_key_lit(&svc, "svc.");
+    lvat_key_add_kref(&svc, r);
+    return lvat_kv_get(k->kv, LVAT_DB_KERNEL, svc.b, svc.n, &v) == LVAT_OK &&
+           v.len > 5 && memcmp(v.p, "host ", 5) == 0;
+}
+
+static bool
+keep(lvat_kernel *k, const lvat_val *key, const lvat_val *val)
+{
+    if (is(key, "schemaVersion") || is(key, "kernelOpens") ||
+        starts(key, "next") || starts(key, "kernelService.") ||
+        starts(key, "systemConfig."))
+        return true;
+    if (starts(key, "svc."))
+        return val->len > 5 && memcmp(val->p, "host ", 5) == 0;
+    return host_service_object(k, key);
+}
+
+static int
+wipe_kernel_db(lvat_kernel *k)
+{
+    char from[LVAT_KEY_MAX + 1] = "";
+    size_t flen = 0;
+
+    for (bool first = true;; first = false) {
+        lvat_val key, val;
+        int rc = lvat_kv_next(k->kv, LVAT_DB_KERNEL, from, flen, first, "",
+                              0, &key, &val);
+        if (rc != LVAT_OK)
+            return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+        memcpy(from, key.p, key.len);
+        flen = key.len;
+        if (!keep(k, &key, &val) &&
+            (rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, from, flen)) != LVAT_OK)
+            return rc;
+    }
+}
+
+int
+lvat__kernel_reset(lvat_kernel *k)
+{
+    lvat_errbuf err;
+    int rc;
+
+    k->reset_pending = false;
+    lvat__log(k, LVAT_LOG_WARN, "the kernel facet asked for a reset: every "
+              "vat and its state is gone; system subclusters start afresh");
+    lvat__vats_free(k);
+    lvat_kv_crank_begin(k->kv);
+    rc = wipe_kernel_db(k);
+    if (rc == LVAT_OK)
+        rc = lvat_kv_del_prefix(k->kv, LVAT_DB_VATSTORE, "", 0, 0, NULL);
+    if (rc == LVAT_OK)
+        rc = lvat_kv_del_prefix(k->kv, LVAT_DB_SOURCES, "", 0, 0, NULL);
+    if (rc != LVAT_OK) {
+        lvat_kv_crank_abort(k->kv);
+        return lvat__fail(k, rc, "reset: %s", lvat_strerror(rc));
+    }
+    lvat_kv_crank_commit(k->kv);
+    lvat_errbuf_clear(&err);
+    rc = lvat_kv_block_commit(k->kv, &err);
+    k->gc_pending = k->sweep_pending = false;
+    k->neager = k->nreap = 0;
+    if (rc == LVAT_OK)
+        rc = lvat__system_open(k, &err);
+    return rc == LVAT_OK ? rc : lvat__fail(k, rc, "reset: %s", err.msg);
+}
