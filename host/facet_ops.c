@@ -33,20 +33,6 @@ config_dir(lvat_kernel *k, uint32_t sub, lvat_buf *out)
     return out->oom ? LVAT_ENOMEM : LVAT_OK;
 }
 
-/* Services a non-system launch may not have are reported as missing. */
-static const char *
-forbidden_service(lvat_kernel *k, const lvat_launch_plan *p)
-{
-    for (size_t i = 0; p->services && i < p->services->len; i++) {
-        const char *name = p->services->items[i]->str;
-        lvat_kref kref;
-        if (lvat__service_system_only(k, name) ||
-            lvat__service_kref(k, name, &kref) != LVAT_OK)
-            return name;
-    }
-    return NULL;
-}
-
 static int
 launch_plan(fcall *c, const lvat_json *config, const char *base,
             const lvat_launch_ctx *ctx)
@@ -70,7 +56,8 @@ launch_plan(fcall *c, const lvat_json *config, const char *base,
         return rc;
     if (rc != LVAT_OK)
         return lvat__facet_reject(c->k, c->result, "%s", err.msg);
-    if (ctx->system_name == NULL && (bad = forbidden_service(c->k, plan))) {
+    if ((bad = lvat__plan_missing_service(c->k, plan,
+                                          ctx->system_name != NULL))) {
         rc = lvat__facet_reject(c->k, c->result, "launchSubcluster: no "
                                 "registered kernel service '%s'", bad);
         lvat__launch_plan_free(plan);

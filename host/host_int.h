@@ -47,6 +47,11 @@ typedef struct lvat_launch_ctx {
     const char *system_name; /* a system subcluster's name (or NULL) */
 } lvat_launch_ctx;
 
+/* The first service `p` asks for that a launch (a system one when
+ * `system`) cannot have: unregistered, or system-only.  NULL when none. */
+const char *lvat__plan_missing_service(lvat_kernel *k,
+                                       const lvat_launch_plan *p,
+                                       bool system);
 /* Writes the records of a launch and queues its first START. */
 int lvat__launch_plan_apply(lvat_kernel *k, const lvat_launch_plan *p,
                             const lvat_launch_ctx *ctx, uint32_t *sub);

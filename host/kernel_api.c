@@ -160,11 +160,15 @@ static int
 queue_launch(lvat_kernel *k, lvat_launch_plan *plan, lvat_launch_cb cb,
              void *ud)
 {
-    lvat_req *r = lvat_calloc(1, sizeof *r);
+    const char *bad = lvat__plan_missing_service(k, plan, false);
+    lvat_req *r = bad ? NULL : lvat_calloc(1, sizeof *r);
 
     if (r == NULL) {
+        int rc = bad ? lvat__fail(k, LVAT_ECONFIG, "no registered kernel "
+                                  "service '%s'", bad)
+                     : lvat__fail(k, LVAT_ENOMEM, "out of memory");
         lvat__launch_plan_free(plan);
-        return lvat__fail(k, LVAT_ENOMEM, "out of memory");
+        return rc;
     }
     r->type = LVAT_REQ_LAUNCH;
     r->plan = plan;

@@ -188,6 +188,22 @@ add_vat(lvat_kernel *k,
     return rc;
 }
 
+const char *
+lvat__plan_missing_service(lvat_kernel *k, const lvat_launch_plan *p,
+                           bool system)
+{
+    for (size_t i = 0; p->services && i < p->services->len; i++) {
+        const char *name = p->services->items[i]->str;
+        lvat_kref kref;
+        if (strcmp(name, "kernelFacet") == 0 && system)
+            continue;
+        if ((lvat__service_system_only(k, name) && !system) ||
+            lvat__service_kref(k, name, &kref) != LVAT_OK)
+            return name;
+    }
+    return NULL;
+}
+
 /* The services a launch asked for, as {name: kref}; a kernelFacet is an
  * object of its own for each system subcluster. */
 static int
@@ -305,8 +321,22 @@ lvat__launch_plan_apply(lvat_kernel *k, const lvat_launch_plan *p,
 int
 lvat__launch_apply(lvat_kernel *k, lvat_req *r)
 {
+    const char *bad = lvat__plan_missing_service(k, r->plan,
+                                                 r->system_name != NULL);
     lvat_launch_ctx ctx;
+    char why[256];
 
+    /* A service unregistered since the launch was queued fails the launch,
+     * not the kernel. */
+    if (bad != NULL) {
+        snprintf(why, sizeof why, "no registered kernel service '%s'", bad);
+        lvat__log(k, LVAT_LOG_ERROR, "launch of %s%s failed: %s",
+                  r->system_name ? "system subcluster " : "a subcluster",
+                  r->system_name ? r->system_name : "", why);
+        return lvat__output_launch(k, r, LVAT_LAUNCH_FAILED, NULL,
+                                   (lvat_kref){0}, (lvat_kref){0}, NULL,
+                                   LVAT_ECONFIG, why);
+    }
     memset(&ctx, 0, sizeof ctx);
     ctx.request = r->id;
     ctx.system_name = r->system_name;

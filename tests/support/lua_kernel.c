@@ -24,12 +24,10 @@ capture_log(void *ud, lvat_log_level level, const char *line, size_t len)
         fprintf(stderr, "%.*s\n", (int)len, line);
 }
 
-static void
-open_kernel(lk *t)
+static int
+open_kernel_rc(lk *t)
 {
     lvat_options o;
-    char err[1024];
-    int rc;
 
     lvat_options_init(&o);
     o.dir = t->dir;
@@ -42,9 +40,18 @@ open_kernel(lk *t)
     o.vat_memory_limit = t->vat_memory_limit;
     o.map_size = t->map_size;
     o.vat_time_limit_ms = t->vat_time_limit_ms;
-    rc = lvat_kernel_open(&o, &t->k, err, sizeof err);
-    if (rc != LVAT_OK)
-        fail_msg("lvat_kernel_open: %s", err);
+    o.system_subclusters = t->sys;
+    o.nsystem_subclusters = t->nsys;
+    o.prune = t->prune;
+    t->open_err[0] = '\0';
+    return lvat_kernel_open(&o, &t->k, t->open_err, sizeof t->open_err);
+}
+
+static void
+open_kernel(lk *t)
+{
+    if (open_kernel_rc(t) != LVAT_OK)
+        fail_msg("lvat_kernel_open: %s", t->open_err);
 }
 
 void
@@ -55,6 +62,7 @@ lk_open(lk *t)
 
     memset(t, 0, sizeof *t);
     t->dir = lvat_test_mkdtemp();
+    t->vats_dir = lvat_test_path(lvat_test_srcdir(), "tests/e2e/vats");
     lvat_lua_options_init(&lo);
     lo.test_raw_syscalls = true;
     lvat_errbuf_clear(&eb);
@@ -72,10 +80,42 @@ lk_restart(lk *t)
     open_kernel(t);
 }
 
+int
+lk_try_restart(lk *t)
+{
+    lvat_kernel_close(t->k);
+    t->k = NULL;
+    return open_kernel_rc(t);
+}
+
+void
+lk_add_system(lk *t, const char *name, const char *config_json)
+{
+    lvat_system_subcluster *s;
+
+    assert_true(t->nsys < sizeof t->sys / sizeof t->sys[0]);
+    s = &t->sys[t->nsys++];
+    s->name = strdup(name);
+    s->config_json = strdup(config_json);
+    s->base_dir = t->vats_dir;
+}
+
+void
+lk_clear_systems(lk *t)
+{
+    for (size_t i = 0; i < t->nsys; i++) {
+        free((char *)t->sys[i].name);
+        free((char *)t->sys[i].config_json);
+    }
+    t->nsys = 0;
+}
+
 void
 lk_close(lk *t)
 {
     lvat_kernel_close(t->k);
+    lk_clear_systems(t);
+    free(t->vats_dir);
     lvat_lua_runtime_free(t->rt);
     lvat_test_rmdir(t->dir);
     free(t->launch_result);
@@ -179,6 +219,27 @@ ro_open(lk *t, lvat_store **s, lvat_kv **kv)
     cfg.readonly = true;
     assert_lvat_ok(lvat_store_open(&cfg, s, &eb));
     assert_lvat_ok(lvat_kv_new(*s, kv, &eb));
+}
+
+void
+lk_del_key(lk *t, lvat_dbid db, const char *key)
+{
+    lvat_store_config cfg;
+    lvat_store *s;
+    lvat_kv *kv;
+    lvat_errbuf eb;
+
+    assert_null(t->k);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.dir = t->dir;
+    assert_lvat_ok(lvat_store_open(&cfg, &s, &eb));
+    assert_lvat_ok(lvat_kv_new(s, &kv, &eb));
+    lvat_kv_crank_begin(kv);
+    assert_lvat_ok(lvat_kv_del(kv, db, key, strlen(key)));
+    lvat_kv_crank_commit(kv);
+    assert_lvat_ok(lvat_kv_block_commit(kv, &eb));
+    lvat_kv_free(kv);
+    lvat_store_close(s);
 }
 
 /* Calls fn for every key of `db` starting with `prefix`. */

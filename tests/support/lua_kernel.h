@@ -16,6 +16,7 @@
 
 typedef struct lk {
     char *dir;
+    char *vats_dir; /* tests/e2e/vats */
     lvat_lua_runtime *rt;
     lvat_kernel *k;
     lvat_buf log; /* every log line, newline-terminated */
@@ -28,6 +29,12 @@ typedef struct lk {
     size_t vat_memory_limit;
     size_t map_size;        /* initial LMDB map (0 = default); set it, then
                                lk_restart, to reopen with a small map */
+    /* System subclusters for the next open (lk_restart); configs are JSON
+     * with sourceSpecs relative to tests/e2e/vats. */
+    lvat_system_subcluster sys[8];
+    size_t nsys;
+    bool prune;
+    char open_err[1024];    /* why the last lk_try_restart failed */
     unsigned vat_time_limit_ms;
 } lk;
 
@@ -35,6 +42,13 @@ typedef struct lk {
 void lk_open(lk *t);
 /* Closes and reopens the kernel on the same directory (a restart). */
 void lk_restart(lk *t);
+/* Like lk_restart, but returns the open's status (the kernel stays closed
+ * on failure; t->open_err says why). */
+int lk_try_restart(lk *t);
+/* Adds a system subcluster for the next (re)open. */
+void lk_add_system(lk *t, const char *name, const char *config_json);
+/* Forgets every added system subcluster. */
+void lk_clear_systems(lk *t);
 /* Closes the kernel and deletes the directory. */
 void lk_close(lk *t);
 
@@ -69,6 +83,10 @@ bool lk_log_has(lk *t, const char *needle);
  * (free()), or NULL when the key is absent.
  */
 char *lk_get(lk *t, lvat_dbid db, const char *key);
+
+/* Deletes one key while the kernel is closed (t->k NULL), to fake a
+ * damaged database. */
+void lk_del_key(lk *t, lvat_dbid db, const char *key);
 
 /* The root kref of vat `vat` ("v2"): its c-list entry for o+0. */
 void lk_root(lk *t, const char *vat, char out[32]);

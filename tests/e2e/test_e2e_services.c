@@ -1,0 +1,209 @@
+/*
+ * Host services with real Lua vats (issue 4): registered from C, given to
+ * a launch by name, called with E(service):method(...), answered now or
+ * later, kept across restarts with the same kref; system-only services
+ * and the kernel facet are refused to ordinary launches.
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+
+static const char *user_cfg =
+    "{\"bootstrap\":\"u\",\"services\":[\"clock\",\"echo\"],\"vats\":{"
+    "\"u\":{\"sourceSpec\":\"svcuser.lua\"}}}";
+
+typedef struct host_state {
+    int calls;
+    lvat_call *held; /* a call answered later */
+    char last_args[256];
+} host_state;
+
+static void
+expect(lk *t, const char *kref, const char *method, const char *args,
+       int want_status, const char *want)
+{
+    int st;
+    char *r = lk_call(t, kref, method, args, &st);
+
+    if (st != want_status || strstr(r, want) == NULL)
+        fail_msg("%s.%s(%s): got status %d \"%s\", want %d with \"%s\"", kref,
+                 method, args ? args : "", st, r, want_status, want);
+    free(r);
+}
+
+/* A pure service: answers inside the crank. */
+static void
+clock_service(void *ud, lvat_call *call)
+{
+    host_state *h = ud;
+
+    h->calls++;
+    if (strcmp(lvat_call_method(call), "now") == 0)
+        assert_lvat_ok(lvat_call_return(call, "{\"ticks\":42}"));
+    else
+        assert_lvat_ok(lvat_call_reject(call, "clock: no such method"));
+}
+
+/* An ordinary service: echoes, holds "later" calls, rejects "fail". */
+static void
+echo_service(void *ud, lvat_call *call)
+{
+    host_state *h = ud;
+    const char *m = lvat_call_method(call);
+
+    h->calls++;
+    snprintf(h->last_args, sizeof h->last_args, "%s", lvat_call_args(call));
+    if (strcmp(m, "later") == 0)
+        h->held = call;
+    else if (strcmp(m, "fail") == 0)
+        assert_lvat_ok(lvat_call_reject(call, "echo refuses"));
+    else if (strcmp(m, "bad") == 0) {
+        assert_int_equal(lvat_call_return(call, "{not json"), LVAT_EINVAL);
+        assert_lvat_ok(lvat_call_return(call, "\"recovered\""));
+    } else
+        assert_lvat_ok(lvat_call_return(call, lvat_call_args(call)));
+}
+
+static void
+register_all(lk *t, host_state *h)
+{
+    assert_lvat_ok(lvat_kernel_register_service(t->k, "clock", clock_service,
+                                                h, LVAT_SERVICE_PURE));
+    assert_lvat_ok(lvat_kernel_register_service(t->k, "echo", echo_service, h,
+                                                0));
+    assert_lvat_ok(lvat_kernel_register_service(
+        t->k, "secret", echo_service, h, LVAT_SERVICE_SYSTEM_ONLY));
+}
+
+static void
+test_services_called_from_lua(void **state)
+{
+    host_state h = {0};
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    register_all(&t, &h);
+    assert_int_equal(lvat_kernel_register_service(t.k, "echo", echo_service,
+                                                  &h, 0),
+                     LVAT_EEXISTS);
+    assert_lvat_ok(lk_launch(&t, user_cfg));
+    assert_non_null(strstr(t.launch_result, "[\"clock\", \"echo\"]"));
+    expect(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK, "42");
+    expect(&t, t.root, "call", "[\"clock\", \"later\"]", LVAT_EREJECTED,
+           "clock: no such method");
+    expect(&t, t.root, "call", "[\"echo\", \"say\", \"hi\", 3]", LVAT_OK,
+           "[\"hi\", 3]");
+    assert_string_equal(h.last_args, "[\"hi\",3]");
+    expect(&t, t.root, "call", "[\"echo\", \"fail\"]", LVAT_EREJECTED,
+           "echo refuses");
+    expect(&t, t.root, "call", "[\"echo\", \"bad\"]", LVAT_OK, "recovered");
+    assert_int_equal(h.calls, 5);
+    lk_close(&t);
+}
+
+static void
+test_services_answer_later_and_across_restart(void **state)
+{
+    host_state h = {0};
+    int st;
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    register_all(&t, &h);
+    assert_lvat_ok(lk_launch(&t, user_cfg));
+    /* Answered after the run went idle. */
+    char *r = lk_call(&t, t.root, "call", "[\"echo\", \"later\", 1]", &st);
+    assert_int_equal(st, LVAT_EPENDING);
+    free(r);
+    assert_non_null(h.held);
+    assert_lvat_ok(lvat_call_return(h.held, "\"late answer\""));
+    assert_int_equal(lvat_call_return(h.held, "1"), LVAT_ESTATE);
+    h.held = NULL;
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    /* Never answered before a restart: rejected at the next open. */
+    r = lk_call(&t, t.root, "call", "[\"echo\", \"later\", 2]", &st);
+    assert_int_equal(st, LVAT_EPENDING);
+    free(r);
+    h.held = NULL; /* the kernel frees it when it closes */
+    lk_restart(&t);
+    register_all(&t, &h);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(lk_count(&t, "svccall."), 0);
+    /* Same krefs after the restart: the baggage-kept presences work. */
+    expect(&t, t.root, "call", "[\"echo\", \"again\"]", LVAT_OK, "[]");
+    expect(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK, "42");
+    lk_close(&t);
+}
+
+static void
+test_services_unregistered_after_restart(void **state)
+{
+    host_state h = {0};
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    register_all(&t, &h);
+    assert_lvat_ok(lk_launch(&t, user_cfg));
+    lk_restart(&t); /* nobody registers this time */
+    expect(&t, t.root, "call", "[\"echo\", \"x\"]", LVAT_EREJECTED, "echo");
+    lk_close(&t);
+}
+
+static void
+test_services_refused_to_ordinary_launches(void **state)
+{
+    host_state h = {0};
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    register_all(&t, &h);
+    assert_int_equal(
+        lk_launch(&t, "{\"bootstrap\":\"u\",\"services\":[\"secret\"],"
+                      "\"vats\":{\"u\":{\"sourceSpec\":\"svcuser.lua\"}}}"),
+        LVAT_ECONFIG);
+    assert_non_null(strstr(t.launch_err,
+                           "no registered kernel service 'secret'"));
+    assert_int_equal(
+        lk_launch(&t, "{\"bootstrap\":\"u\",\"services\":[\"nosuch\"],"
+                      "\"vats\":{\"u\":{\"sourceSpec\":\"svcuser.lua\"}}}"),
+        LVAT_ECONFIG);
+    assert_non_null(strstr(t.launch_err,
+                           "no registered kernel service 'nosuch'"));
+    assert_int_equal(lk_count(&t, "sub."), 0);
+    assert_int_equal(lk_count(&t, "vat."), 0);
+    /* A system subcluster may have the system-only service. */
+    lk_add_system(&t, "admin",
+                  "{\"bootstrap\":\"u\",\"services\":[\"secret\","
+                  "\"kernelFacet\"],\"vats\":{\"u\":{\"sourceSpec\":"
+                  "\"svcuser.lua\"}}}");
+    lk_restart(&t);
+    register_all(&t, &h);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
+                                           sizeof t.root));
+    expect(&t, t.root, "call", "[\"secret\", \"tell\", \"x\"]", LVAT_OK,
+           "x");
+    expect(&t, t.root, "call", "[\"kernelFacet\", \"ping\"]", LVAT_OK,
+           "pong");
+    lk_close(&t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_services_called_from_lua),
+        cmocka_unit_test(test_services_answer_later_and_across_restart),
+        cmocka_unit_test(test_services_unregistered_after_restart),
+        cmocka_unit_test(test_services_refused_to_ordinary_launches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

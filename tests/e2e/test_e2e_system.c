@@ -1,0 +1,404 @@
+/*
+ * System subclusters and the kernel facet with real Lua vats (issue 4):
+ * the facet reaches a system vat as a userdata presence and works from
+ * Lua, survives restarts in baggage, launches and terminates children
+ * without deadlock; system subclusters are restored, pruned, relaunched
+ * and refused as the configuration and the store say.
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+
+#define SYS_CFG(tag)                                                      \
+    "{\"bootstrap\":\"sys\",\"services\":[\"kernelFacet\"],\"vats\":{"    \
+    "\"sys\":{\"sourceSpec\":\"sysvat.lua\",\"parameters\":{\"tag\":\"" tag \
+    "\"}}}}"
+
+#define CHILD_CFG(name)                                                   \
+    "{\"bootstrap\":\"c\",\"vats\":{\"c\":{\"sourceSpec\":"               \
+    "\"syschild.lua\",\"parameters\":{\"name\":\"" name "\"}}}}"
+
+static void
+expect(lk *t, const char *kref, const char *method, const char *args,
+       int want_status, const char *want)
+{
+    int st;
+    char *r = lk_call(t, kref, method, args, &st);
+
+    if (st != want_status || strstr(r, want) == NULL)
+        fail_msg("%s.%s(%s): got status %d \"%s\", want %d with \"%s\"", kref,
+                 method, args ? args : "", st, r, want_status, want);
+    free(r);
+}
+
+/* Opens a kernel whose system subclusters are `names` (each a sysvat
+ * tagged with its name), runs it, and puts the first one's root in
+ * t->root. */
+static void
+open_with_systems(lk *t, const char *const *names, size_t n)
+{
+    lk_open(t);
+    for (size_t i = 0; i < n; i++) {
+        char cfg[512];
+        snprintf(cfg, sizeof cfg,
+                 "{\"bootstrap\":\"sys\",\"services\":[\"kernelFacet\"],"
+                 "\"vats\":{\"sys\":{\"sourceSpec\":\"sysvat.lua\","
+                 "\"parameters\":{\"tag\":\"%s\"}}}}",
+                 names[i]);
+        lk_add_system(t, names[i], cfg);
+    }
+    lk_restart(t);
+    assert_lvat_ok(lvat_kernel_run(t->k));
+    assert_lvat_ok(lvat_kernel_system_root(t->k, names[0], t->root,
+                                           sizeof t->root));
+}
+
+static const char *const admin[] = {"admin"};
+
+static void
+test_system_facet_arrives_and_pings(void **state)
+{
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    expect(&t, t.root, "facetType", "[]", LVAT_OK, "userdata");
+    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    expect(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "queue");
+    expect(&t, t.root, "call", "[\"pingVat\", \"v1\"]", LVAT_OK, "pong");
+    expect(&t, t.root, "call", "[\"pingVat\", \"v99\"]", LVAT_EREJECTED,
+           "Vat v99 does not exist");
+    lk_close(&t);
+}
+
+static void
+test_system_child_round_trip(void **state)
+{
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    expect(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "\"answer\": \"hello sys from kid\"");
+    expect(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "\"listed\": true");
+    expect(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "\"gone\": true");
+    expect(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "\"boot\": \"child ready\"");
+    /* Four children came and went; only the system subcluster is left. */
+    assert_int_equal(lk_count(&t, "sub."), 1);
+    assert_int_equal(lk_count(&t, "vat."), 1);
+    lk_close(&t);
+}
+
+static void
+test_system_terminate_rejects_child_promises(void **state)
+{
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "s2");
+    expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK,
+           "hello a from kid");
+    /* A promise the child decides is rejected when it is terminated. */
+    expect(&t, t.root, "pendingThenTerminate", "[\"s2\"]", LVAT_OK,
+           "terminated by terminateSubcluster");
+    expect(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
+           "null");
+    expect(&t, t.root, "call", "[\"terminateSubcluster\", \"s2\"]",
+           LVAT_EREJECTED, "subcluster s2 does not exist");
+    lk_close(&t);
+}
+
+static void
+test_system_facet_survives_restart(void **state)
+{
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "s2");
+    expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    char root[32];
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
+    assert_string_equal(root, t.root); /* same root kref */
+    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    expect(&t, t.root, "facetType", "[]", LVAT_OK, "userdata");
+    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    expect(&t, t.root, "starts", "[]", LVAT_OK, "2");
+    expect(&t, t.root, "callChild", "[\"count\"]", LVAT_OK, "1");
+    expect(&t, t.root, "call", "[\"getSubclusters\"]", LVAT_OK, "s2");
+    /* An open that gives no list uses the remembered one. */
+    lk_clear_systems(&t);
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    lk_close(&t);
+}
+
+static void
+test_system_two_distinct_roots(void **state)
+{
+    static const char *const two[] = {"alpha", "beta"};
+    char beta[32];
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, two, 2);
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta, sizeof beta));
+    assert_string_not_equal(t.root, beta);
+    expect(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"beta\"]",
+           LVAT_OK, beta);
+    expect(&t, beta, "call", "[\"getSystemSubclusterRoot\", \"alpha\"]",
+           LVAT_OK, t.root);
+    expect(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"gamma\"]",
+           LVAT_EREJECTED, "System subcluster \\\"gamma\\\" not found");
+    assert_int_equal(lvat_kernel_system_root(t.k, "gamma", beta, sizeof beta),
+                     LVAT_ENOTFOUND);
+    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    lk_close(&t);
+}
+
+static void
+test_system_prune(void **state)
+{
+    static const char *const two[] = {"alpha", "beta"};
+    size_t vatstore_before;
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, two, 2);
+    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    vatstore_before = lk_count_vatstore(&t);
+    lk_clear_systems(&t);
+    lk_add_system(&t, "alpha", SYS_CFG("alpha"));
+    /* Refused without prune, naming it; nothing changes. */
+    assert_int_equal(lk_try_restart(&t), LVAT_ECONFIG);
+    assert_non_null(strstr(t.open_err, "\"beta\""));
+    assert_non_null(strstr(t.open_err, "--prune"));
+    char *kept = lk_get(&t, LVAT_DB_KERNEL, "systemSubcluster.beta");
+    assert_non_null(kept);
+    free(kept);
+    /* With prune: deleted without starting its vats, baggage included. */
+    t.prune = true;
+    lvat_buf_free(&t.log);
+    assert_int_equal(lk_try_restart(&t), LVAT_OK);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_true(lk_log_has(&t, "pruning system subcluster beta"));
+    assert_false(lk_log_has(&t, "sysvat built beta"));
+    assert_null(lk_get(&t, LVAT_DB_KERNEL, "systemSubcluster.beta"));
+    assert_null(lk_get(&t, LVAT_DB_KERNEL, "systemConfig.beta"));
+    assert_int_equal(lk_count(&t, "sub."), 1);
+    assert_int_equal(lk_count(&t, "vat."), 1);
+    assert_true(lk_count_vatstore(&t) < vatstore_before);
+    char gone[32];
+    assert_int_equal(lvat_kernel_system_root(t.k, "beta", gone, sizeof gone),
+                     LVAT_ENOTFOUND);
+    expect(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"beta\"]",
+           LVAT_EREJECTED, "not found");
+    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    lk_close(&t);
+}
+
+static void
+test_system_duplicate_names(void **state)
+{
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    lk_add_system(&t, "twin", SYS_CFG("a"));
+    lk_add_system(&t, "twin", SYS_CFG("b"));
+    assert_int_equal(lk_try_restart(&t), LVAT_ECONFIG);
+    assert_non_null(strstr(t.open_err, "twin"));
+    assert_non_null(strstr(t.open_err, "appears twice"));
+    assert_int_equal(lk_count(&t, "sub."), 0);
+    lk_close(&t);
+}
+
+static void
+test_system_record_gone_is_relaunched(void **state)
+{
+    char root[32];
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    lvat_kernel_close(t.k);
+    t.k = NULL;
+    lk_del_key(&t, LVAT_DB_KERNEL, "sub.s1");
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
+    assert_string_not_equal(root, t.root);
+    expect(&t, root, "boots", "[]", LVAT_OK, "1");
+    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_close(&t);
+}
+
+static void
+corrupt_case(const char *key, const char *want)
+{
+    lk t;
+
+    open_with_systems(&t, admin, 1);
+    lvat_kernel_close(t.k);
+    t.k = NULL;
+    lk_del_key(&t, LVAT_DB_KERNEL, key);
+    assert_int_equal(lk_try_restart(&t), LVAT_ECORRUPT);
+    if (strstr(t.open_err, want) == NULL ||
+        strstr(t.open_err, "database may be corrupted") == NULL)
+        fail_msg("open error \"%s\" lacks \"%s\"", t.open_err, want);
+    lk_close(&t);
+}
+
+static void
+test_system_corruption_refused(void **state)
+{
+    (void)state;
+    corrupt_case("vat.v1", "\"admin\" has no bootstrap vat");
+    corrupt_case("v1.c.o+0", "\"admin\" has no root object");
+}
+
+static void
+test_system_only_for_system_launches(void **state)
+{
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    /* From the host. */
+    assert_int_equal(lk_launch(&t, SYS_CFG("rogue")), LVAT_ECONFIG);
+    assert_non_null(strstr(t.launch_err,
+                           "no registered kernel service 'kernelFacet'"));
+    /* From the facet: a child may not have it either. */
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
+                                           sizeof t.root));
+    expect(&t, t.root, "call", "[\"launchSubcluster\", " SYS_CFG("rogue") "]",
+           LVAT_EREJECTED, "no registered kernel service 'kernelFacet'");
+    assert_int_equal(lk_count(&t, "sub."), 1);
+    lk_close(&t);
+}
+
+static void
+test_system_queued_facet_message_survives_restart(void **state)
+{
+    uint32_t ran = 0;
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    /* One crank: the system vat sends launchSubcluster to the facet, whose
+     * delivery is still queued when the kernel closes. */
+    assert_lvat_ok(lvat_kernel_queue_message(
+        t.k, t.root, "fireLaunch", "[" CHILD_CFG("late") "]", NULL, NULL));
+    assert_lvat_ok(lvat_kernel_step(t.k, 1, 0, &ran));
+    assert_int_equal(ran, 1);
+    assert_true(lvat_kernel_pending(t.k) > 0);
+    assert_int_equal(lk_count(&t, "sub."), 1);
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(lk_count(&t, "sub."), 2);
+    /* The vat's callback for the answer died with its incarnation; the
+     * child is there all the same. */
+    char child[32];
+    lk_root(&t, "v2", child);
+    expect(&t, child, "hello", "[\"b\"]", LVAT_OK, "hello b from late");
+    lk_close(&t);
+}
+
+static void
+test_system_reload(void **state)
+{
+    static const char *const two[] = {"alpha", "beta"};
+    char beta[32], beta2[32];
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, two, 2);
+    /* A child: new ids, fresh state, fresh bootstrap. */
+    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "s3");
+    expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
+    expect(&t, t.root, "call", "[\"reloadSubcluster\", \"s3\"]", LVAT_OK,
+           "s4");
+    expect(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
+           "null");
+    /* The system subcluster beta: its name follows it, across restarts. */
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta, sizeof beta));
+    expect(&t, t.root, "call", "[\"reloadSubcluster\", \"s2\"]", LVAT_OK,
+           "s5");
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta2, sizeof beta2));
+    assert_string_not_equal(beta, beta2);
+    expect(&t, beta2, "boots", "[]", LVAT_OK, "1");
+    expect(&t, beta2, "starts", "[]", LVAT_OK, "1");
+    expect(&t, beta2, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta, sizeof beta));
+    assert_string_equal(beta, beta2);
+    expect(&t, beta2, "boots", "[]", LVAT_OK, "1");
+    expect(&t, beta2, "call", "[\"ping\"]", LVAT_OK, "pong");
+    expect(&t, t.root, "call", "[\"reloadSubcluster\", \"s99\"]",
+           LVAT_EREJECTED, "subcluster s99 does not exist");
+    lk_close(&t);
+}
+
+static void
+test_system_facet_errors(void **state)
+{
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    expect(&t, t.root, "call", "[\"frobnicate\"]", LVAT_EREJECTED,
+           "no method \\\"frobnicate\\\"");
+    expect(&t, t.root, "call", "[\"getPresence\", \"ko999\"]",
+           LVAT_EREJECTED, "ko999 does not exist");
+    expect(&t, t.root, "call", "[\"getPresence\", \"zz\"]", LVAT_EREJECTED,
+           "zz is not a kref");
+    expect(&t, t.root, "call", "[\"launchSubcluster\", 7]", LVAT_EREJECTED,
+           "must be a table");
+    expect(&t, t.root, "call",
+           "[\"launchSubcluster\", {\"bootstrap\":\"c\",\"vats\":{\"c\":{"
+           "\"sourceSpec\":\"nope.lua\"}}}]",
+           LVAT_EREJECTED, "nope.lua");
+    expect(&t, t.root, "call", "[\"getSubcluster\", \"q\"]", LVAT_EREJECTED,
+           "invalid subcluster id q");
+    /* The facet still works after all that. */
+    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_close(&t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_system_facet_arrives_and_pings),
+        cmocka_unit_test(test_system_child_round_trip),
+        cmocka_unit_test(test_system_terminate_rejects_child_promises),
+        cmocka_unit_test(test_system_facet_survives_restart),
+        cmocka_unit_test(test_system_two_distinct_roots),
+        cmocka_unit_test(test_system_prune),
+        cmocka_unit_test(test_system_duplicate_names),
+        cmocka_unit_test(test_system_record_gone_is_relaunched),
+        cmocka_unit_test(test_system_corruption_refused),
+        cmocka_unit_test(test_system_only_for_system_launches),
+        cmocka_unit_test(test_system_queued_facet_message_survives_restart),
+        cmocka_unit_test(test_system_reload),
+        cmocka_unit_test(test_system_facet_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
