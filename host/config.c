@@ -223,6 +223,7 @@ vat_limits(lvat_plan_vat *pv, const lvat_json *opts, lvat_errbuf *err)
     const lvat_json *mem = lvat_json_get(opts, "memoryLimit");
     const lvat_json *time = lvat_json_get(opts, "timeLimitMs");
     const lvat_json *soo = lvat_json_get(opts, "startOnOpen");
+    const lvat_json *seed = lvat_json_get(opts, "randomSeed");
 
     if (opts && !lvat_json_is_object(opts))
         return lvat_errbuf_set(err, LVAT_ECONFIG,
@@ -234,6 +235,13 @@ vat_limits(lvat_plan_vat *pv, const lvat_json *opts, lvat_errbuf *err)
                                "vat %s: creationOptions.memoryLimit and "
                                "timeLimitMs must be positive integers",
                                pv->name);
+    if (seed && seed->type != LVAT_JSON_INT)
+        return lvat_errbuf_set(err, LVAT_ECONFIG,
+                               "vat %s: creationOptions.randomSeed must be "
+                               "an integer",
+                               pv->name);
+    pv->has_random_seed = seed != NULL;
+    pv->random_seed = seed ? seed->i : 0;
     pv->memory_limit = mem ? (size_t)mem->i : 0;
     pv->time_limit_ms = time ? (uint32_t)time->i : 0;
     pv->start_on_open = soo && soo->type == LVAT_JSON_TRUE;

@@ -30,6 +30,8 @@ typedef struct lvat_plan_vat {
     size_t memory_limit;    /* 0 = kernel default */
     uint32_t time_limit_ms; /* 0 = kernel default */
     bool start_on_open;
+    bool has_random_seed;   /* creationOptions.randomSeed was given */
+    int64_t random_seed;
     lvat_plan_module *mods;
     size_t nmods;
 } lvat_plan_vat;

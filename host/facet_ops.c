@@ -117,32 +117,25 @@ m_terminate(fcall *c)
 static int
 m_reload(fcall *c)
 {
-    lvat_json *rec = NULL;
     lvat_launch_ctx ctx;
+    lvat_errbuf err;
     uint32_t sub;
-    char *name = NULL;
     int rc = sub_arg(c, "reloadSubcluster", &sub);
 
     if (rc != LVAT_OK)
         return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
-    if ((rc = lvat__sub_read(c->k, sub, &rec)) != LVAT_OK)
-        return rc;
     memset(&ctx, 0, sizeof ctx);
     ctx.facet_result = c->result;
     ctx.reload = true;
-    if (lvat_json_get_str(rec, "name") &&
-        (name = lvat_strdup(lvat_json_get_str(rec, "name"))) == NULL)
-        rc = LVAT_ENOMEM;
-    ctx.system_name = name;
-    /* Fresh state: the old vats go (baggage too), new ids come. */
+    lvat_errbuf_clear(&err);
+    rc = lvat__sub_reload(c->k, sub, &ctx, &err);
+    /* The new subcluster settles the result later: keep it alive. */
     if (rc == LVAT_OK)
-        rc = lvat__sub_terminate(c->k, sub, "reloaded");
-    if (rc == LVAT_OK)
-        rc = launch_plan(c, lvat_json_get(rec, "config"),
-                         lvat_json_get_str(rec, "configDir"), &ctx);
-    lvat_free(name);
-    lvat_json_free(rec);
-    return rc;
+        return lvat__ref_inc(c->k, c->result, true);
+    if (rc == LVAT_ENOMEM || err.msg[0] == '\0')
+        return rc;
+    return lvat__facet_reject(c->k, c->result, "reloadSubcluster: %s",
+                              err.msg);
 }
 
 /* ---- queueMessage ---- */

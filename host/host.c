@@ -237,6 +237,8 @@ lvat__req_apply(lvat_kernel *k, lvat_req *r)
         return apply_send(k, r);
     case LVAT_REQ_LAUNCH:
         return lvat__launch_apply(k, r);
+    case LVAT_REQ_RELOAD:
+        return lvat__reload_apply(k, r);
     case LVAT_REQ_RESTART_VAT:
         /* A vat terminated meanwhile has nothing to restart. */
         return lvat__vat_alive(k, r->vat) ? lvat__vat_revive(k, r->vat)
@@ -266,7 +268,9 @@ lvat__requests_committed(lvat_kernel *k)
     while (*pp) {
         lvat_req *r = *pp;
         bool waits =
-            r->type == LVAT_REQ_LAUNCH ? r->lcb != NULL : r->cb != NULL;
+            r->type == LVAT_REQ_LAUNCH || r->type == LVAT_REQ_RELOAD
+                ? r->lcb != NULL
+                : r->cb != NULL;
         if (r->applied_epoch != 0 && (r->done || !waits)) {
             *pp = r->next;
             req_free(r);

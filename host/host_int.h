@@ -55,6 +55,13 @@ const char *lvat__plan_missing_service(lvat_kernel *k,
 /* Writes the records of a launch and queues its first START. */
 int lvat__launch_plan_apply(lvat_kernel *k, const lvat_launch_plan *p,
                             const lvat_launch_ctx *ctx, uint32_t *sub);
+/* ---- reload.c ---- */
+/* Relaunches subcluster `sub` from its stored config (see reload.c); on
+ * LVAT_ECONFIG or LVAT_ENOTFOUND `err` says why and nothing changed. */
+int lvat__sub_reload(lvat_kernel *k, uint32_t sub, lvat_launch_ctx *ctx,
+                     lvat_errbuf *err);
+int lvat__reload_apply(lvat_kernel *k, lvat_req *r);
+
 /* systemSubcluster.<name> = s<N> */
 int lvat__system_map(lvat_kernel *k, const char *name, uint32_t sub);
 int lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req,

@@ -98,6 +98,7 @@ typedef enum lvat_req_type {
     LVAT_REQ_SEND,
     LVAT_REQ_LAUNCH,
     LVAT_REQ_RESTART_VAT,
+    LVAT_REQ_RELOAD,
     LVAT_REQ_ANSWER /* a host service's answer */
 } lvat_req_type;
 
@@ -119,6 +120,8 @@ typedef struct lvat_req {
     lvat_result_cb cb;
     /* RESTART_VAT */
     uint32_t vat;
+    /* RELOAD (and LAUNCH's lcb, ud) */
+    uint32_t sub;
     /* ANSWER */
     lvat_call *call;
     /* LAUNCH */

@@ -63,6 +63,18 @@ int lvat_call_reject(lvat_call *call, const char *message);
 int lvat_kernel_restart_vat(lvat_kernel *k, const char *vat);
 
 /*
+ * Relaunches subcluster `sub` ("s3") from its stored config, reading its
+ * sources again: the old vats are terminated (their promises rejected,
+ * baggage deleted) and new ones with new ids get a fresh bootstrap.  A
+ * system subcluster keeps its name.  Queued like a launch; `cb` hears
+ * STARTED and DONE for the new subcluster, or FAILED (then nothing
+ * changed: a source file gone, a service no longer registered).
+ * LVAT_EINVAL for a malformed id, LVAT_ENOTFOUND for an unknown one.
+ */
+int lvat_kernel_reload_subcluster(lvat_kernel *k, const char *sub,
+                                  lvat_launch_cb cb, void *ud);
+
+/*
  * The root kref ("ko4") of system subcluster `name` into `out`.
  * LVAT_ENOTFOUND when there is none (yet: a new one is launched by the
  * first run).

@@ -139,6 +139,8 @@ vat_record(const lvat_plan_vat *pv, const char *sub)
         rc = set_int(rec, "memoryLimit", (int64_t)pv->memory_limit);
     if (rc == LVAT_OK && pv->time_limit_ms)
         rc = set_int(rec, "timeLimitMs", pv->time_limit_ms);
+    if (rc == LVAT_OK && pv->has_random_seed)
+        rc = set_int(rec, "randomSeed", pv->random_seed);
     if (rc == LVAT_OK && pv->start_on_open)
         rc = lvat_json_set(rec, "startOnOpen", lvat_json_new(LVAT_JSON_TRUE));
     lvat_json_free(mods);

@@ -85,6 +85,8 @@ typedef struct lvat_vat_spec {
     size_t nglobals;
     size_t memory_limit;    /* bytes; 0 = unlimited */
     uint32_t time_limit_ms; /* per delivery; 0 = unlimited */
+    bool has_random_seed;   /* seed the Random endowment with random_seed */
+    uint64_t random_seed;   /* (else it is seeded from OS entropy) */
     lvat_syscall *sys;      /* valid until destroy */
 } lvat_vat_spec;
 

@@ -202,6 +202,7 @@ static int
 create_instance(lvat_kernel *k, lvat_kvat *v, const lvat_json *rec)
 {
     const lvat_json *globals = lvat_json_get(rec, "globals");
+    const lvat_json *seed;
     const char *gl[64];
     lvat_vat_spec spec;
     lvat_errbuf err;
@@ -218,6 +219,9 @@ create_instance(lvat_kernel *k, lvat_kvat *v, const lvat_json *rec)
     spec.memory_limit = json_size(rec, "memoryLimit", k->opts.vat_memory_limit);
     spec.time_limit_ms =
         (uint32_t)json_size(rec, "timeLimitMs", k->opts.vat_time_limit_ms);
+    seed = lvat_json_get(rec, "randomSeed");
+    spec.has_random_seed = seed && seed->type == LVAT_JSON_INT;
+    spec.random_seed = spec.has_random_seed ? (uint64_t)seed->i : 0;
     spec.sys = &v->sys;
     lvat_errbuf_clear(&err);
     rc = k->ops->create(k->ops_ud, &spec, &v->inst, &err);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lua_kernel.h"
 
@@ -356,6 +357,74 @@ test_system_reload(void **state)
     lk_close(&t);
 }
 
+/* Writes `text` to <t->dir>/<name> and returns its path (owned). */
+static char *
+write_file(lk *t, const char *name, const char *text)
+{
+    char *path = lvat_test_path(t->dir, name);
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static const char *kid_src =
+    "return { buildRootObject = function(vp, params, baggage)\n"
+    "  return Far('Kid', { bootstrap = function() return 'v1' end,\n"
+    "    bump = function() baggage:set('n', (baggage:get('n') or 0) + 1)\n"
+    "      return baggage:get('n') end }) end }\n";
+
+static void
+test_system_reload_from_host_and_refusals(void **state)
+{
+    char cfg[1024], sys[32], *path;
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    path = write_file(&t, "kid.lua", kid_src);
+    snprintf(cfg, sizeof cfg,
+             "[{\"bootstrap\":\"k\",\"vats\":{\"k\":{\"sourceSpec\":"
+             "\"%s\"}}}]",
+             path);
+    expect(&t, t.root, "launchChild", cfg, LVAT_OK, "s2");
+    expect(&t, t.root, "callChild", "[\"bump\"]", LVAT_OK, "1");
+    /* The host reloads it: new code is read, state starts over. */
+    {
+        char *v2 = strdup(kid_src);
+        char *at = strstr(v2, "'v1'");
+        at[2] = '2';
+        free(write_file(&t, "kid.lua", v2));
+        free(v2);
+    }
+    snprintf(sys, sizeof sys, "%s", t.root);
+    assert_lvat_ok(lk_reload(&t, "s2"));
+    assert_string_equal(t.sub, "s3");
+    expect(&t, t.root, "bump", "[]", LVAT_OK, "1");
+    snprintf(t.root, sizeof t.root, "%s", sys);
+    assert_string_equal(t.launch_result, "v2");
+    expect(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
+           "null");
+    expect(&t, t.root, "call",
+           "[\"getSubcluster\", \"s3\"]", LVAT_OK, "s3");
+    /* A source gone: refused, nothing changes. */
+    unlink(path);
+    assert_int_equal(lk_reload(&t, "s3"), LVAT_ECONFIG);
+    assert_non_null(strstr(t.launch_err, "kid.lua"));
+    snprintf(t.root, sizeof t.root, "%s", sys);
+    expect(&t, t.root, "call", "[\"reloadSubcluster\", \"s3\"]",
+           LVAT_EREJECTED, "kid.lua");
+    expect(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
+           "s3");
+    assert_int_equal(lk_reload(&t, "s9"), LVAT_ENOTFOUND);
+    assert_non_null(strstr(t.launch_err, "s9: no such subcluster"));
+    assert_int_equal(lk_reload(&t, "x9"), LVAT_EINVAL);
+    free(path);
+    lk_close(&t);
+}
+
 static void
 test_system_facet_errors(void **state)
 {
@@ -398,6 +467,7 @@ main(void)
         cmocka_unit_test(test_system_only_for_system_launches),
         cmocka_unit_test(test_system_queued_facet_message_survives_restart),
         cmocka_unit_test(test_system_reload),
+        cmocka_unit_test(test_system_reload_from_host_and_refusals),
         cmocka_unit_test(test_system_facet_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -168,6 +168,27 @@ lk_launch(lk *t, const char *config_json)
     return t->launch_status;
 }
 
+int
+lk_reload(lk *t, const char *sub)
+{
+    int rc;
+
+    free(t->launch_result);
+    t->launch_result = NULL;
+    t->launch_done = false;
+    t->launch_err[0] = t->sub[0] = t->root[0] = '\0';
+    rc = lvat_kernel_reload_subcluster(t->k, sub, on_launch, t);
+    if (rc != LVAT_OK) {
+        snprintf(t->launch_err, sizeof t->launch_err, "%s",
+                 lvat_kernel_errmsg(t->k));
+        return t->launch_status = rc;
+    }
+    assert_lvat_ok(lvat_kernel_run(t->k));
+    if (!t->launch_done)
+        return t->launch_status = LVAT_EPENDING;
+    return t->launch_status;
+}
+
 typedef struct call_state {
     lk *t;
     bool done;

@@ -60,6 +60,9 @@ void lk_close(lk *t);
  */
 int lk_launch(lk *t, const char *config_json);
 
+/* As lk_launch, for lvat_kernel_reload_subcluster(sub). */
+int lk_reload(lk *t, const char *sub);
+
 /*
  * Sends method(args_json) to kref, runs until idle, and returns the
  * rendered result (owned; free()).  *status gets LVAT_OK, LVAT_EREJECTED
