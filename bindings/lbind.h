@@ -95,6 +95,12 @@ int lvat_lua_open_env(lua_State *L);
 /* require(name) in the vat's environment.  [-0, +1, e] */
 int lvat_lua_require(lua_State *L);
 
+/* ---- lpattern.c, lpattern_lib.c ---- */
+/* Sets find, match, gmatch and gsub in the table at idx to Lua 5.4's
+ * pattern functions, rewritten so a kill of the vat (lvat_lua_vat(L), if
+ * not NULL) stops them.  [-0, +0, m] */
+void lvat_lua_open_patterns(lua_State *L, int idx);
+
 /* ---- lcapdata.c ---- */
 typedef enum lvat_enc_mode {
     LVAT_ENC_PASS,    /* anything passable; exports allocated as needed */

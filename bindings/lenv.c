@@ -18,10 +18,6 @@
 #include "lruntime.h"
 #include "lstack.h"
 
-/* Pattern matching in C cannot be interrupted by the watchdog; subjects
- * longer than this are refused. */
-#define PATTERN_SUBJECT_MAX (256 * 1024)
-
 static const char *const base_allowed[] = {
     "assert", "error", "ipairs", "next", "pairs", "pcall",
     "select", "tonumber", "tostring", "type", "rawequal", "rawlen",
@@ -30,71 +26,16 @@ static const char *const base_allowed[] = {
 static const char *const libs_copied[] = {"string", "table", "math", "utf8",
                                           NULL};
 
-/* ---- Bounded pattern functions ---- */
+/* ---- The string library ---- */
 
-static int
-bounded(lua_State *L, const char *fname, int plain_arg)
-{
-    size_t len;
-    const char *pat;
-
-    luaL_checklstring(L, 1, &len);
-    pat = luaL_optstring(L, 2, "");
-    if (len > PATTERN_SUBJECT_MAX &&
-        !(plain_arg && lua_toboolean(L, plain_arg)) &&
-        strpbrk(pat, "^$*+?.([%-") != NULL)
-        return luaL_error(L,
-                          "string.%s: a subject of %d bytes is too long for "
-                          "pattern matching (limit %d: the time budget "
-                          "cannot interrupt C code)",
-                          fname, (int)len, PATTERN_SUBJECT_MAX);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
-static int
-l_find(lua_State *L)
-{
-    return bounded(L, "find", 4);
-}
-
-static int
-l_match(lua_State *L)
-{
-    return bounded(L, "match", 0);
-}
-
-static int
-l_gmatch(lua_State *L)
-{
-    return bounded(L, "gmatch", 0);
-}
-
-static int
-l_gsub(lua_State *L)
-{
-    return bounded(L, "gsub", 0);
-}
-
-/* Replaces string.dump and the pattern functions in the string library
- * itself, so method calls ("s:find(p)") see the same rules. [-0,+0,m] */
+/* Puts the interruptible pattern functions (lpattern_lib.c) in the string
+ * library itself, so method calls ("s:find(p)") use them too; removes
+ * string.dump and protects the string metatable. [-0,+0,m] */
 static void
 patch_string(lua_State *L)
 {
-    static const luaL_Reg wrapped[] = {{"find", l_find},
-                                       {"match", l_match},
-                                       {"gmatch", l_gmatch},
-                                       {"gsub", l_gsub},
-                                       {NULL, NULL}};
-
     lua_getglobal(L, "string");
-    for (const luaL_Reg *r = wrapped; r->name; r++) {
-        lua_getfield(L, -1, r->name);
-        lua_pushcclosure(L, r->func, 1);
-        lua_setfield(L, -2, r->name);
-    }
+    lvat_lua_open_patterns(L, -1);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     /* Protect the string metatable: getmetatable("") gives "string". */

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-typedef struct lvat_kernel lvat_kernel;
+#include "luavat.h"
 
 /* ---- Kernel services ---- */
 
