@@ -13,6 +13,7 @@
 #include "lvat_lua.h"
 
 static lvat_lua_runtime *runtime;
+static cli_kconfig kconfig;
 
 void
 cli_error(const char *fmt, ...)
@@ -72,6 +73,10 @@ cli_parse(int argc, char **argv, const char *command, cli_opts *o)
             o->json = true;
         else if (strcmp(a, "--reset") == 0)
             o->reset = true;
+        else if (strcmp(a, "--prune") == 0)
+            o->prune = true;
+        else if (is_opt(a, "--kernel-config"))
+            rc = option_value(argc, argv, &i, &o->kernel_config);
         else if (a[0] == '-' && a[1] != '\0') {
             cli_error("%s: unknown option %s (see luavat %s --help)", command,
                       a, command);
@@ -128,11 +133,19 @@ cli_open(const cli_opts *o, bool readonly, lvat_kernel **k)
             return CLI_SETUP;
         }
     }
+    /* Checked even read-only, where the store's own list is what counts. */
+    if (o->kernel_config &&
+        (rc = cli_kconfig_load(o->kernel_config, &kconfig)) != 0)
+        return rc;
+    opts.system_subclusters = kconfig.subs;
+    opts.nsystem_subclusters = kconfig.nsubs;
+    opts.prune = o->prune;
     opts.vat_ops = lvat_lua_vat_ops();
     opts.vat_ops_ud = runtime;
     rc = lvat_kernel_open(&opts, k, err, sizeof err);
     if (rc != LVAT_OK) {
         cli_error("%s", err);
+        cli_kconfig_free(&kconfig);
         return CLI_SETUP;
     }
     return 0;
@@ -142,6 +155,7 @@ void
 cli_close(lvat_kernel *k)
 {
     lvat_kernel_close(k);
+    cli_kconfig_free(&kconfig);
     lvat_lua_runtime_free(runtime);
     runtime = NULL;
 }

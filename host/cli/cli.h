@@ -28,6 +28,8 @@ typedef struct cli_opts {
     bool json;
     bool help;
     bool reset;
+    bool prune;
+    const char *kernel_config; /* --kernel-config FILE, or NULL */
     const char *args[CLI_MAX_ARGS]; /* positional arguments */
     int nargs;
 } cli_opts;
@@ -37,6 +39,18 @@ typedef struct cli_opts {
  * Returns 0, or CLI_USAGE after printing what is wrong.
  */
 int cli_parse(int argc, char **argv, const char *command, cli_opts *o);
+
+/* A loaded --kernel-config file (kconfig.c). */
+typedef struct cli_kconfig {
+    lvat_system_subcluster *subs;
+    size_t nsubs;
+    char **strs; /* what subs point into */
+    size_t nstrs;
+} cli_kconfig;
+
+/* Reads a kernel config file; prints what is wrong.  0 or CLI_SETUP. */
+int cli_kconfig_load(const char *file, cli_kconfig *c);
+void cli_kconfig_free(cli_kconfig *c);
 
 /* Opens the kernel for o (with the Lua runtime); prints errors.  Returns
  * 0 or CLI_SETUP. */
@@ -57,5 +71,6 @@ int cmd_run(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_relaunch(int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include "kref.h"
 #include "smallcaps.h"
 
 #include <stdio.h>
@@ -12,10 +13,11 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: luavat send [--db DIR] [--json] KREF METHOD [ARGS_JSON]\n"
+    "usage: luavat send [--db DIR] [--json] [--kernel-config FILE]\n"
+    "                   KREF|NAME METHOD [ARGS_JSON]\n"
     "\n"
     "Sends KREF~.METHOD(...ARGS) and prints the result once the run queue\n"
-    "is empty.  ARGS_JSON is a JSON array; {\"@kref\": \"ko7\"} passes a\n"
+    "is empty.  NAME (not a kref) is a system subcluster's root object.  ARGS_JSON is a JSON array; {\"@kref\": \"ko7\"} passes a\n"
     "reference.  A rejection prints its error on stderr and exits 1; a\n"
     "result still pending when the queue empties prints <pending> and exits\n"
     "4.\n";
@@ -52,6 +54,29 @@ on_result(void *ud, int status, const lvat_value *v)
     free(text);
 }
 
+/* Queues the message; a target that is not a kref names a system
+ * subcluster (brought up first when it is new). */
+static int
+queue(send_state *s, const char *method, const char *args)
+{
+    char root[64];
+    lvat_kref kref;
+    int rc = lvat_kernel_queue_message(s->k, s->target, method, args,
+                                       on_result, s);
+
+    if (rc != LVAT_EINVAL ||
+        lvat_kref_parse(s->target, strlen(s->target), &kref) == LVAT_OK)
+        return rc;
+    if (lvat_kernel_system_root(s->k, s->target, root, sizeof root) !=
+        LVAT_OK) {
+        if (lvat_kernel_run(s->k) != LVAT_OK ||
+            lvat_kernel_system_root(s->k, s->target, root, sizeof root) !=
+                LVAT_OK)
+            return rc; /* keeps the malformed-kref message */
+    }
+    return lvat_kernel_queue_message(s->k, root, method, args, on_result, s);
+}
+
 int
 cmd_send(int argc, char **argv)
 {
@@ -75,9 +100,7 @@ cmd_send(int argc, char **argv)
     s.json = o.json;
     if ((rc = cli_open(&o, false, &s.k)) != 0)
         return rc;
-    rc = lvat_kernel_queue_message(s.k, o.args[0], o.args[1],
-                                   o.nargs == 3 ? o.args[2] : NULL, on_result,
-                                   &s);
+    rc = queue(&s, o.args[1], o.nargs == 3 ? o.args[2] : NULL);
     if (rc != LVAT_OK) {
         cli_error("%s", lvat_kernel_errmsg(s.k));
         cli_close(s.k);

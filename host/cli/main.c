@@ -12,12 +12,14 @@ static const char usage[] =
     "usage: luavat <command> [options] [arguments]\n"
     "\n"
     "Commands:\n"
-    "  run CONFIG.json           launch a subcluster, run until the queue "
-    "is empty\n"
+    "  run [CONFIG.json]         launch a subcluster (and the system ones),\n"
+    "                            run until the queue is empty\n"
     "  send KREF METHOD [ARGS]   send one message and print its result\n"
     "  status                    list subclusters, vats, queue length "
     "(read-only)\n"
     "  inspect KREF              show an object or promise (read-only)\n"
+    "  relaunch ID               reload a subcluster from its stored config\n"
+    "                            (new vats, fresh state)\n"
     "\n"
     "Options every command accepts (before or after its arguments):\n"
     "  --db DIR                  kernel state directory (default "
@@ -25,6 +27,11 @@ static const char usage[] =
     "                            else ./.luavat)\n"
     "  --durability MODE         sync (default), nometasync or nosync\n"
     "  --json                    print results as raw capdata\n"
+    "  --kernel-config FILE      system subclusters: {\"systemSubclusters\":\n"
+    "                            [{\"name\": N, \"config\": CLUSTER}]}, CLUSTER\n"
+    "                            a ClusterConfig or its file's path\n"
+    "  --prune                   delete system subclusters the kernel config\n"
+    "                            no longer lists (and all their state)\n"
     "  -h, --help                show help for a command\n"
     "\n"
     "Exit codes: 0 ok, 1 the message was rejected, 2 usage, 3 config, store\n"
@@ -49,6 +56,8 @@ main(int argc, char **argv)
         return cmd_status(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0)
         return cmd_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "relaunch") == 0)
+        return cmd_relaunch(argc - 1, argv + 1);
     cli_error("unknown command \"%s\" (try luavat --help)", cmd);
     return CLI_USAGE;
 }

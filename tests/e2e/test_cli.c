@@ -405,6 +405,145 @@ test_cli_second_writer_refused(void **state)
     lvat_test_rmdir(db);
 }
 
+/* ---- System subclusters (--kernel-config, --prune, relaunch) ---- */
+
+#define KDIR "tests/e2e/cli/"
+
+/* luavat ARGS... --db db, from a NULL-terminated list. */
+static void
+cliv(run *r, char *db, const char *const *args)
+{
+    const char *argv[24];
+    int n = 0;
+
+    while (*args && n < 20)
+        argv[n++] = *args++;
+    argv[n++] = "--db";
+    argv[n++] = db;
+    argv[n] = NULL;
+    luavat(r, argv, NULL);
+}
+
+static void
+test_cli_kernel_config_runs_system_subclusters(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_two.json", NULL});
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "system admin s1 root ko2\n"
+                               "system aux s2 root ko3\n");
+    /* Restored, not relaunched: same ids and roots. */
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_two.json", NULL});
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "system admin s1 root ko2\n"
+                               "system aux s2 root ko3\n");
+    /* send by name; the admin vat launches through the kernel facet. */
+    cliv(&r, db, (const char *[]){"send", "admin", "launch",
+                                   "[{\"bootstrap\":\"c\",\"vats\":{\"c\":"
+                                   "{\"sourceSpec\":\"counter.lua\"}}}]",
+                                   NULL});
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "\"bootstrap\": \"counter ready\"");
+    ASSERT_HAS(r.out, "\"id\": \"s3\"");
+    cliv(&r, db, (const char *[]){"send", "admin", "tell",
+                                   "[\"increment\"]", NULL});
+    assert_string_equal(r.out, "1\n");
+    cliv(&r, db, (const char *[]){"status", NULL});
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "s1 admin root ko2 vats v1 admin\n");
+    ASSERT_HAS(r.out, "s2 aux root ko3 vats v2 c\n");
+    ASSERT_HAS(r.out, "s3 root ko5 vats v3 c\n");
+    /* Relaunch the system subcluster: new id, its name follows. */
+    cliv(&r, db, (const char *[]){"relaunch", "s1", NULL});
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "subcluster s4 root ko7\nadmin ready\n");
+    cliv(&r, db, (const char *[]){"send", "admin", "list", NULL});
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "[\"s2 aux\", \"s3 c\", \"s4 admin\"]\n");
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_two.json", NULL});
+    assert_string_equal(r.out, "system aux s2 root ko3\n"
+                               "system admin s4 root ko7\n");
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_kernel_config_prune(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_two.json", NULL});
+    assert_int_equal(r.code, 0);
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_one.json", NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "System subcluster \"aux\" is in");
+    ASSERT_HAS(r.err, "pass --prune to delete it");
+    assert_string_equal(r.out, "");
+    /* Other commands take the flags too. */
+    cliv(&r, db, (const char *[]){"send", "admin", "list", "--kernel-config",
+                                   KDIR "kernel_one.json", "--prune", NULL});
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "[\"s1 admin\"]\n");
+    cliv(&r, db, (const char *[]){"status", NULL});
+    assert_int_equal(r.code, 0);
+    assert_null(strstr(r.out, "aux"));
+    assert_null(strstr(r.out, "v2"));
+    lvat_test_rmdir(db);
+}
+
+static void
+test_cli_kernel_config_errors(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "no-such.json", NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "no-such.json: No such file or directory");
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_dup.json", NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "\"admin\" appears twice");
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_noname.json", NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "{\"name\": NAME, \"config\": CLUSTER}");
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_missing.json", NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "\"ghost\": cannot read");
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "counter.json", NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "a kernel config is {\"systemSubclusters\"");
+    cliv(&r, db, (const char *[]){"run", NULL});
+    assert_int_equal(r.code, 2);
+    ASSERT_HAS(r.err, "or --kernel-config FILE");
+    /* relaunch's errors. */
+    cliv(&r, db, (const char *[]){"relaunch", NULL});
+    assert_int_equal(r.code, 2);
+    cliv(&r, db, (const char *[]){"relaunch", "x1", NULL});
+    assert_int_equal(r.code, 2);
+    ASSERT_HAS(r.err, "x1 is not a subcluster id");
+    cliv(&r, db, (const char *[]){"relaunch", "s9", NULL});
+    assert_int_equal(r.code, 1);
+    ASSERT_HAS(r.err, "s9: no such subcluster");
+    cliv(&r, db, (const char *[]){"send", "nobody", "ping", NULL});
+    assert_int_equal(r.code, 2);
+    lvat_test_rmdir(db);
+}
+
 int
 main(void)
 {
@@ -422,6 +561,9 @@ main(void)
         cmocka_unit_test(test_cli_send_errors),
         cmocka_unit_test(test_cli_reset),
         cmocka_unit_test(test_cli_second_writer_refused),
+        cmocka_unit_test(test_cli_kernel_config_runs_system_subclusters),
+        cmocka_unit_test(test_cli_kernel_config_prune),
+        cmocka_unit_test(test_cli_kernel_config_errors),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
