@@ -200,6 +200,7 @@ lvat__plan_missing_service(lvat_kernel *k, const lvat_launch_plan *p,
         if (strcmp(name, "kernelFacet") == 0 && system)
             continue;
         if ((lvat__service_system_only(k, name) && !system) ||
+            lvat__service_find(k, name) == NULL ||
             lvat__service_kref(k, name, &kref) != LVAT_OK)
             return name;
     }

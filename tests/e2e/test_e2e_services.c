@@ -153,6 +153,10 @@ test_services_unregistered_after_restart(void **state)
     assert_lvat_ok(lk_launch(&t, user_cfg));
     lk_restart(&t); /* nobody registers this time */
     expect(&t, t.root, "call", "[\"echo\", \"x\"]", LVAT_EREJECTED, "echo");
+    /* The store knows the name, but a new launch cannot have it. */
+    assert_int_equal(lk_launch(&t, user_cfg), LVAT_ECONFIG);
+    assert_non_null(strstr(t.launch_err,
+                           "no registered kernel service 'clock'"));
     lk_close(&t);
 }
 
