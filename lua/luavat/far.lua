@@ -100,9 +100,63 @@ function Proxy.__index(proxy, method)
     return f
 end
 
-function M.E(target)
-    return setmetatable({target}, Proxy)
+-- E.sendOnly(x):m(...) sends without a result: no promise is made, the
+-- receiver's answer (or error) goes nowhere.  Cheaper for fire-and-forget.
+local sendOnly
+
+local function sendOnlyTo(target, method, args)
+    if isPresence(target) then
+        return L.sendOnly(presenceVref(target), method, args)
+    end
+    if type(target) == "table" then
+        if isPromise(target) then
+            local t = P.tail(target)
+            local st, value = P.state(t)
+            if st == "fulfilled" then return sendOnly(value, method, args) end
+            if st == "rejected" then return end
+            local vref = valToSlot[t]
+            if vref ~= nil then return L.sendOnly(vref, method, args) end
+            t:next(function(v) sendOnly(v, method, args) end)
+            return
+        end
+        if remotables[target] ~= nil then
+            P.enqueue(function()
+                L.runJob(L.methodOf(target, method), target, args, args.n,
+                         nil)
+            end)
+            return
+        end
+    end
+    error("E.sendOnly(x): x is " .. type(target)
+          .. ", not a presence, Far object or promise", 3)
 end
+sendOnly = sendOnlyTo
+
+local onlyCache = {}
+local OnlyProxy = {__metatable = "E.sendOnly proxy"}
+
+function OnlyProxy.__index(proxy, method)
+    local f = onlyCache[method]
+    if f == nil then
+        f = function(self, ...)
+            if getmetatable(self) ~= "E.sendOnly proxy" then
+                error("call E.sendOnly(x):" .. tostring(method)
+                      .. "(...) with a colon", 2)
+            end
+            sendOnlyTo(rawget(self, 1), method, pack(...))
+        end
+        onlyCache[method] = f
+    end
+    return f
+end
+
+-- E is callable (E(x)) and has E.sendOnly(x).
+M.E = setmetatable({
+    sendOnly = function(target) return setmetatable({target}, OnlyProxy) end,
+}, {
+    __call = function(_, target) return setmetatable({target}, Proxy) end,
+    __metatable = "E",
+})
 
 M.send = send
 return M

@@ -155,6 +155,16 @@ function R.send(target, method, args)
     return rv
 end
 
+-- A one-way send: no result promise, nothing to wait for.
+function R.sendOnly(target, method, args)
+    local o, p = nextObj, nextProm
+    local ok, rv = pcall(sys.send, target, method, args, args.n, nil)
+    if not ok then
+        rollback(o, p)
+        error(rv, 0)
+    end
+end
+
 -- C calls this for a promise vref it has no value for: a new import.
 function R.importPromise(vref, subscribe)
     local p = newPromise()

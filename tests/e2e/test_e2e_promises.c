@@ -120,6 +120,14 @@ test_e2e_promises_pipelined_sends_arrive_in_order(void **state)
 }
 
 static void
+test_e2e_promises_send_only(void **state)
+{
+    expect(*state, "oneWay",
+           "{\"bad\": false, \"dot\": false, \"hits\": 2, "
+           "\"order\": \"1,2,3\", \"r1\": \"nil\"}");
+}
+
+static void
 test_e2e_promises_kernel_forwards_resolution(void **state)
 {
     lk *t = *state;
@@ -292,6 +300,7 @@ main(void)
         T(test_e2e_promises_cycle_rejects_both_sides),
         T(test_e2e_promises_local_cycle_rejects),
         T(test_e2e_promises_pipelined_sends_arrive_in_order),
+        T(test_e2e_promises_send_only),
         T(test_e2e_promises_kernel_forwards_resolution),
         T(test_e2e_promises_send_to_rejected_rejects_alike),
         T(test_e2e_promises_send_to_data_rejects),

@@ -65,6 +65,23 @@ return {
                 return {got = table.concat(got, ","),
                         order = table.concat(E(rec):order():await(), ",")}
             end,
+            -- One-way sends: pipelined to a promise, to a presence, to a
+            -- local object; an error in one goes nowhere.
+            oneWay = function(self)
+                local rec = E(helper):slowRecorder()
+                for i = 1, 3 do E.sendOnly(rec):rec(i) end
+                E.sendOnly(helper):fail("nobody hears this")
+                local hits = 0
+                local mine = Far("Mine", { hit = function() hits = hits + 1 end })
+                E.sendOnly(mine):hit()
+                local r1 = E.sendOnly(mine):hit()
+                E(helper):release()
+                local order = table.concat(E(rec):order():await(), ",")
+                local bad = pcall(function() E.sendOnly(42):x() end)
+                local dot = pcall(function() E.sendOnly(rec).rec(1) end)
+                return {order = order, hits = hits, r1 = tostring(r1),
+                        bad = bad, dot = dot}
+            end,
             -- Resolve an exported kit to the helper's promise: afterwards
             -- this vat decides nothing (the kernel forwards).
             forwardSetup = function(self)
