@@ -219,7 +219,7 @@ host_call(lvat_kernel *k, const lvat_msg *m, const char *name)
 
     if (s == NULL) {
         snprintf(msg, sizeof msg, "[KERNEL:OBJECT_DELETED] kernel service "
-                 "\"%s\" is not registered in this run", name);
+                 "\"%.200s\" is not registered in this run", name);
         return lvat__splat(k, m, msg);
     }
     if ((rc = make_call(k, m, lvat__service_pure(s), &c)) != LVAT_OK)

@@ -187,8 +187,9 @@ static void
 test_smallcaps_from_json_errors(void **state)
 {
     (void)state;
-    encode_fails("{\"@foo\":1}", "unknown key \"@foo\" (only \"@kref\" and "
-                                 "\"@iface\" may start with '@')");
+    encode_fails("{\"@foo\":1}",
+                 "unknown \"@\" object (use \"@kref\", \"@bigint\", \"@special\", "
+                 "\"@error\" or \"@tag\"/\"@payload\")");
     encode_fails("{\"@kref\":\"x\"}",
                  "\"@kref\" must be a kernel ref like \"ko7\" or \"kp3\"");
     encode_fails("{\"@kref\":7}",
@@ -204,8 +205,8 @@ test_smallcaps_from_json_errors(void **state)
                  "\"@iface\" is only for objects (ko), not promises");
     /* A slot taken before the failure is given back. */
     encode_fails("[{\"@kref\":\"ko5\"},{\"@bad\":1}]",
-                 "unknown key \"@bad\" (only \"@kref\" and \"@iface\" may "
-                 "start with '@')");
+                 "unknown \"@\" object (use \"@kref\", \"@bigint\", \"@special\", "
+                 "\"@error\" or \"@tag\"/\"@payload\")");
 }
 
 static void

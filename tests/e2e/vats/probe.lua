@@ -36,8 +36,8 @@ return {
                 local s = string.rep("x", 300 * 1024)
                 return {meta = getmetatable(""),
                         setmeta = err(setmetatable, "", {}),
-                        find = err(string.find, s, ".-y"),
-                        method = err(function() return s:match("(x+)y") end),
+                        find = select(2, string.find(s, "x+")),
+                        method = #s:match("(x+)$"),
                         plain = s:find("y", 1, true) == nil}
             end,
             -- Patch our copies of the libraries: the runtime must not care.

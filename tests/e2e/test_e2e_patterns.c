@@ -1,0 +1,195 @@
+/*
+ * Pattern matching under the time budget, with a real Lua vat
+ * (tests/e2e/vats/patterns.lua): searches that would backtrack for
+ * minutes in Lua's own C matcher (find, the method syntax, match,
+ * gmatch, gsub with a string or a function, a quadratic plain find, and
+ * a find retried under pcall) fault the vat with "time budget of 100 ms
+ * exceeded" within about a second, and the vat answers its next message.
+ * Ordinary patterns on subjects over 256 KiB just work.
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lua_kernel.h"
+
+/* ---- Fixture ---- */
+
+/* Roomier under valgrind, where ordinary methods run much slower. */
+static unsigned
+time_limit_ms(void)
+{
+    return lvat_test_under_valgrind() ? 1500 : 100;
+}
+
+/* How long a stopped search may take, the budget included. */
+static double
+stop_within_s(void)
+{
+    return lvat_test_under_valgrind() ? 15.0 : 1.0;
+}
+
+static void
+launch(void **state, unsigned limit_ms)
+{
+    lk *t = calloc(1, sizeof *t);
+    char cfg[256];
+
+    snprintf(cfg, sizeof cfg,
+             "{\"bootstrap\":\"patterns\",\"vats\":{\"patterns\":"
+             "{\"sourceSpec\":\"patterns.lua\",\"creationOptions\":"
+             "{\"timeLimitMs\":%u}}}}",
+             limit_ms);
+    lk_open(t);
+    assert_lvat_ok(lk_launch(t, cfg));
+    *state = t;
+}
+
+static int
+setup(void **state)
+{
+    launch(state, time_limit_ms());
+    return 0;
+}
+
+/* For ordinary work on big subjects, which takes longer than the small
+ * budget under the sanitizers and valgrind. */
+static int
+setup_roomy(void **state)
+{
+    launch(state, lvat_test_under_valgrind() ? 30000 : 5000);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    lk_close(*state);
+    free(*state);
+    return 0;
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Calls root.method() and checks status and (part of) the result;
+ * returns how long the call took. */
+static double
+call_expect(lk *t, const char *method, int want, const char *needle)
+{
+    double t0 = now_s();
+    int st;
+    char *r = lk_call(t, t->root, method, "[]", &st);
+    double took = now_s() - t0;
+
+    if (st != want || strstr(r, needle) == NULL)
+        fail_msg("%s: status %s, result %s (want %s with \"%s\")", method,
+                 lvat_err_name(st), r, lvat_err_name(want), needle);
+    free(r);
+    return took;
+}
+
+/* The vat answers, the search faults it in time, and it answers again
+ * (restarted from the store: its in-memory count starts over). */
+static void
+stopped_and_recovers(lk *t, const char *method)
+{
+    char why[128];
+    double took;
+
+    snprintf(why, sizeof why,
+             "[KERNEL:VAT_FAULT] patterns (v1) time budget of %u ms exceeded",
+             time_limit_ms());
+    call_expect(t, "count", LVAT_OK, "1");
+    call_expect(t, "count", LVAT_OK, "2");
+    took = call_expect(t, method, LVAT_EREJECTED, why);
+    if (took > stop_within_s())
+        fail_msg("%s: stopped only after %.2f s", method, took);
+    call_expect(t, "count", LVAT_OK, "1");
+}
+
+/* ---- Tests ---- */
+
+static void
+test_e2e_patterns_find_stopped(void **state)
+{
+    stopped_and_recovers(*state, "find");
+}
+
+static void
+test_e2e_patterns_method_syntax_stopped(void **state)
+{
+    stopped_and_recovers(*state, "method");
+}
+
+static void
+test_e2e_patterns_match_stopped(void **state)
+{
+    stopped_and_recovers(*state, "match");
+}
+
+static void
+test_e2e_patterns_gmatch_stopped(void **state)
+{
+    stopped_and_recovers(*state, "gmatch");
+}
+
+static void
+test_e2e_patterns_gsub_stopped(void **state)
+{
+    stopped_and_recovers(*state, "gsub");
+}
+
+static void
+test_e2e_patterns_gsub_function_stopped(void **state)
+{
+    stopped_and_recovers(*state, "gsubFunction");
+}
+
+static void
+test_e2e_patterns_plain_find_stopped(void **state)
+{
+    stopped_and_recovers(*state, "plain");
+}
+
+static void
+test_e2e_patterns_kill_sticky_through_pcall(void **state)
+{
+    stopped_and_recovers(*state, "pcallFind");
+}
+
+static void
+test_e2e_patterns_big_subjects_allowed(void **state)
+{
+    call_expect(*state, "big", LVAT_OK,
+                "{\"first\": \"key\", \"pairs\": 40000, \"semis\": 40000}");
+}
+
+int
+main(void)
+{
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_e2e_patterns_find_stopped),
+        T(test_e2e_patterns_method_syntax_stopped),
+        T(test_e2e_patterns_match_stopped),
+        T(test_e2e_patterns_gmatch_stopped),
+        T(test_e2e_patterns_gsub_stopped),
+        T(test_e2e_patterns_gsub_function_stopped),
+        T(test_e2e_patterns_plain_find_stopped),
+        T(test_e2e_patterns_kill_sticky_through_pcall),
+        cmocka_unit_test_setup_teardown(test_e2e_patterns_big_subjects_allowed,
+                                        setup_roomy, teardown),
+    };
+#undef T
+    return cmocka_run_group_tests_name("e2e_patterns", tests, NULL, NULL);
+}
