@@ -127,20 +127,63 @@ lvat_buf_printf(lvat_buf *b, const char *fmt, ...)
     return rc;
 }
 
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324"
+                                  "25262728293031323334353637383940414243444546474849"
+                                  "50515253545556575859606162636465666768697071727374"
+                                  "75767778798081828384858687888990919293949596979899";
+
+/* Two digits at a time, from the end: refs and counters are formatted for
+ * nearly every key the kernel touches. */
 size_t
 lvat_fmt_u64(char *out, uint64_t v)
 {
-    char tmp[21];
-    size_t n = 0, i;
+    char tmp[20], *p = tmp + sizeof tmp;
+    size_t n;
 
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
+    while (v >= 100) {
+        p -= 2;
+        memcpy(p, digit_pairs + (v % 100) * 2, 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, digit_pairs + v * 2, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
     out[n] = '\0';
     return n;
+}
+
+size_t
+lvat_fmt_u64s(char *out, const uint64_t *v, size_t n)
+{
+    size_t len = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            out[len++] = ' ';
+        len += lvat_fmt_u64(out + len, v[i]);
+    }
+    return len;
+}
+
+int
+lvat_parse_u64s(const char *s, size_t len, uint64_t *v, size_t n)
+{
+    const char *end = s + len;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *sp = memchr(s, ' ', (size_t)(end - s));
+        const char *e = i + 1 < n ? sp : end;
+        if (e == NULL || (i + 1 == n && sp != NULL) ||
+            lvat_parse_u64(s, (size_t)(e - s), &v[i]) != LVAT_OK)
+            return LVAT_EINVAL;
+        s = e + 1;
+    }
+    return LVAT_OK;
 }
 
 int
@@ -191,7 +234,8 @@ lvat_parse_u64(const char *s, size_t len, uint64_t *out)
         return LVAT_EINVAL;
     for (i = 0; i < len; i++) {
         unsigned d = (unsigned char)s[i] - '0';
-        if (d > 9 || v > (UINT64_MAX - d) / 10)
+        /* Only a 20-digit number can overflow: test it exactly there. */
+        if (d > 9 || (i == 19 && v > (UINT64_MAX - d) / 10))
             return LVAT_EINVAL;
         v = v * 10 + d;
     }

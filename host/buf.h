@@ -60,5 +60,10 @@ size_t lvat_fmt_u64(char *out, uint64_t v);
  * number is 0) of exactly `len` bytes.  Returns LVAT_OK or LVAT_EINVAL.
  */
 int lvat_parse_u64(const char *s, size_t len, uint64_t *out);
+/* n numbers separated by single spaces (records like "3 7 1 9"); out needs
+ * 21 * n bytes.  Returns the length written (no NUL). */
+size_t lvat_fmt_u64s(char *out, const uint64_t *v, size_t n);
+/* Parses exactly n space-separated numbers; LVAT_EINVAL otherwise. */
+int lvat_parse_u64s(const char *s, size_t len, uint64_t *v, size_t n);
 
 #endif

@@ -35,39 +35,32 @@ get_counters(lvat_kernel *k, uint32_t vat, counters *c)
     }
     if (rc != LVAT_OK)
         return rc;
-    {
-        const char *p = val.p, *end = val.p + val.len;
-        for (int i = 0; i < 4; i++) {
-            const char *sp = memchr(p, ' ', (size_t)(end - p));
-            const char *e = sp ? sp : end;
-            if (p >= end || lvat_parse_u64(p, (size_t)(e - p), &c->v[i]))
-                return lvat__fail(k, LVAT_ECORRUPT,
-                                  "%s: bad counters: database may be "
-                                  "corrupted",
-                                  key.b);
-            p = e + 1;
-        }
-    }
+    if (lvat_parse_u64s(val.p, val.len, c->v, 4) != LVAT_OK)
+        return lvat__fail(k, LVAT_ECORRUPT,
+                          "%s: bad counters: database may be corrupted",
+                          key.b);
     return LVAT_OK;
 }
 
 static int
 put_counters(lvat_kernel *k, uint32_t vat, const counters *c)
 {
-    char text[96];
+    char text[4 * 21];
     lvat_key key;
-    int n = snprintf(text, sizeof text, "%llu %llu %llu %llu",
-                     (unsigned long long)c->v[0], (unsigned long long)c->v[1],
-                     (unsigned long long)c->v[2], (unsigned long long)c->v[3]);
+    size_t n = lvat_fmt_u64s(text, c->v, 4);
 
     lvat_key_vat_counters(&key, vat);
-    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, (size_t)n, 0);
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, 0);
 }
 
 /* ---- Entries ---- */
 
+/* `flags` LVAT_KV_NEW when both keys are known to be absent (they were
+ * just looked up, or name a fresh ref): a pair born and gone within one
+ * block then never reaches LMDB. */
 static int
-put_pair(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v, bool reach)
+put_pair(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v, bool reach,
+         unsigned flags)
 {
     char text[LVAT_REF_BUFSIZE + 2];
     lvat_key key;
@@ -78,12 +71,12 @@ put_pair(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v, bool reach)
     text[1] = ' ';
     n = 2 + lvat_vref_format(v, text + 2);
     lvat_key_clist_k(&key, vat, r);
-    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, 0);
+    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, flags);
     if (rc != LVAT_OK)
         return rc;
     n = lvat_kref_format(r, text);
     lvat_key_clist_v(&key, vat, v);
-    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, 0);
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, flags);
 }
 
 int
@@ -131,7 +124,7 @@ lvat__clist_lookup_v(lvat_kernel *k, uint32_t vat, lvat_vref r, lvat_kref *out)
 int
 lvat__clist_add_export(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
 {
-    return put_pair(k, vat, r, v, true);
+    return put_pair(k, vat, r, v, true, 0);
 }
 
 int
@@ -144,7 +137,7 @@ lvat__clist_to_vat(lvat_kernel *k, lvat_kvat *v, lvat_kref r, lvat_vref *out)
     if (rc == LVAT_OK) {
         /* A dropped import becomes reachable again when re-sent. */
         if (!reach && !promise && !lvat_vref_is_export(*out)) {
-            rc = put_pair(k, v->id, r, *out, true);
+            rc = put_pair(k, v->id, r, *out, true, 0);
             if (rc == LVAT_OK)
                 rc = lvat__ko_adjust(k, r, 1, 0);
         }
@@ -156,7 +149,7 @@ lvat__clist_to_vat(lvat_kernel *k, lvat_kvat *v, lvat_kref r, lvat_vref *out)
         return rc;
     *out = lvat_vref_make(promise, false, c.v[promise ? 1 : 0]++);
     if ((rc = put_counters(k, v->id, &c)) != LVAT_OK ||
-        (rc = put_pair(k, v->id, r, *out, true)) != LVAT_OK)
+        (rc = put_pair(k, v->id, r, *out, true, LVAT_KV_NEW)) != LVAT_OK)
         return rc;
     return lvat__ref_inc(k, r, true);
 }
@@ -196,7 +189,7 @@ new_export(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
         if ((rc = put_counters(k, v->id, &c)) != LVAT_OK)
             return rc;
     }
-    if ((rc = put_pair(k, v->id, *out, r, true)) != LVAT_OK)
+    if ((rc = put_pair(k, v->id, *out, r, true, LVAT_KV_NEW)) != LVAT_OK)
         return rc;
     /* Every c-list entry holds a promise; an owner's export holds no
      * count on its own object. */
@@ -214,7 +207,7 @@ reexport(lvat_kernel *k, uint32_t vat, lvat_kref ko, lvat_vref v)
 
     if (rc != LVAT_OK || reach)
         return rc;
-    return put_pair(k, vat, ko, v, true);
+    return put_pair(k, vat, ko, v, true, 0);
 }
 
 int
@@ -263,7 +256,7 @@ lvat__clist_drop(lvat_kernel *k, uint32_t vat, lvat_kref r)
 
     if (rc != LVAT_OK || !reach)
         return rc;
-    if ((rc = put_pair(k, vat, r, v, false)) != LVAT_OK)
+    if ((rc = put_pair(k, vat, r, v, false, 0)) != LVAT_OK)
         return rc;
     return lvat__ko_adjust(k, r, -1, 0);
 }
@@ -277,5 +270,5 @@ lvat__clist_mark_unreachable(lvat_kernel *k, uint32_t vat, lvat_kref r)
 
     if (rc != LVAT_OK || !reach)
         return rc;
-    return put_pair(k, vat, r, v, false);
+    return put_pair(k, vat, r, v, false, 0);
 }

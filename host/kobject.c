@@ -26,17 +26,8 @@ parse_kobj(const char *p, size_t len, lvat_kobj *o)
     } else if (lvat_vatid_parse(p, (size_t)(sp - p), &o->owner) != LVAT_OK) {
         return LVAT_ECORRUPT;
     }
-    for (int i = 0; i < 2; i++) {
-        const char *q = sp + 1, *next;
-        if (q > end)
-            return LVAT_ECORRUPT;
-        next = memchr(q, ' ', (size_t)(end - q));
-        if (next == NULL)
-            next = end;
-        if (lvat_parse_u64(q, (size_t)(next - q), &nums[i]) != LVAT_OK)
-            return LVAT_ECORRUPT;
-        sp = next;
-    }
+    if (lvat_parse_u64s(sp + 1, (size_t)(end - sp - 1), nums, 2) != LVAT_OK)
+        return LVAT_ECORRUPT;
     o->reach = nums[0];
     o->recog = nums[1];
     return LVAT_OK;
@@ -64,19 +55,20 @@ lvat__ko_get(lvat_kernel *k, lvat_kref ko, lvat_kobj *o)
 static int
 put_kobj(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o, unsigned flags)
 {
-    char val[96], owner[LVAT_REF_BUFSIZE];
+    uint64_t nums[2] = {o->reach, o->recog};
+    char val[LVAT_REF_BUFSIZE + 2 * 21 + 1];
     lvat_key key;
-    int n;
+    size_t n;
 
     if (o->orphaned)
-        strcpy(owner, "-");
+        strcpy(val, "-");
     else
-        lvat_vatid_format(o->owner, owner);
-    n = snprintf(val, sizeof val, "%s %llu %llu", owner,
-                 (unsigned long long)o->reach, (unsigned long long)o->recog);
+        lvat_vatid_format(o->owner, val);
+    n = strlen(val);
+    val[n++] = ' ';
+    n += lvat_fmt_u64s(val + n, nums, 2);
     lvat_key_kref(&key, ko);
-    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, val, (size_t)n,
-                       flags);
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, val, n, flags);
 }
 
 int

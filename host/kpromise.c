@@ -173,7 +173,8 @@ lvat__kp_put(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p)
 }
 
 static int
-decider_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add)
+decider_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add,
+              unsigned flags)
 {
     lvat_key key;
 
@@ -181,7 +182,7 @@ decider_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add)
         return LVAT_OK;
     lvat_key_vat_decider(&key, vat, kp);
     if (add)
-        return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, "", 0, 0);
+        return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, "", 0, flags);
     return lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
 }
 
@@ -202,7 +203,7 @@ lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out)
     *out = lvat_kref_promise(n);
     rc = put_kprom(k, *out, &p, LVAT_KV_NEW);
     if (rc == LVAT_OK)
-        rc = decider_index(k, decider, *out, true);
+        rc = decider_index(k, decider, *out, true, LVAT_KV_NEW);
     return rc;
 }
 
@@ -216,9 +217,9 @@ lvat__kp_set_decider(lvat_kernel *k,
 
     if (p->decider == decider)
         return LVAT_OK;
-    rc = decider_index(k, p->decider, kp, false);
+    rc = decider_index(k, p->decider, kp, false, 0);
     if (rc == LVAT_OK)
-        rc = decider_index(k, decider, kp, true);
+        rc = decider_index(k, decider, kp, true, 0);
     p->decider = decider;
     return rc;
 }

@@ -50,27 +50,41 @@ lvat_kv_refresh(lvat_kv *kv)
 
 /* ---- Blocks ---- */
 
+/* One change through the db's write cursor.  Entries come in key order,
+ * so LMDB's cursor usually finds the next key on the page it is on
+ * instead of searching from the root. */
+static int
+write_entry(MDB_cursor *c, lvat_kv_entry *e)
+{
+    MDB_val k = {e->klen, e->key}, v = {e->vlen, e->val};
+    int rc;
+
+    if (e->val != NULL)
+        return mdb_cursor_put(c, &k, &v, 0);
+    if (e->base_absent)
+        return MDB_SUCCESS;
+    rc = mdb_cursor_get(c, &k, NULL, MDB_SET);
+    if (rc == MDB_NOTFOUND)
+        return MDB_SUCCESS;
+    return rc == MDB_SUCCESS ? mdb_cursor_del(c, 0) : rc;
+}
+
 /* Writes every entry in key order (LMDB fills pages best that way). */
 static int
 write_block(lvat_kv *kv, MDB_txn *txn)
 {
+    MDB_cursor *cur[LVAT_DB_COUNT] = {0};
     lvat_kv_entry *e = NULL;
+    int rc = MDB_SUCCESS;
 
-    while ((e = lvat__kv_index_succ(kv, e)) != NULL) {
-        MDB_val k = {e->klen, e->key}, v = {e->vlen, e->val};
-        int rc;
-
-        if (e->val != NULL)
-            rc = mdb_put(txn, kv->store->dbi[e->db], &k, &v, 0);
-        else if (e->base_absent)
-            continue;
-        else if ((rc = mdb_del(txn, kv->store->dbi[e->db], &k, NULL)) ==
-                 MDB_NOTFOUND)
-            rc = MDB_SUCCESS;
-        if (rc != MDB_SUCCESS)
-            return rc;
-    }
-    return MDB_SUCCESS;
+    for (int i = 0; i < LVAT_DB_COUNT && rc == MDB_SUCCESS; i++)
+        rc = mdb_cursor_open(txn, kv->store->dbi[i], &cur[i]);
+    while (rc == MDB_SUCCESS && (e = lvat__kv_index_succ(kv, e)) != NULL)
+        rc = write_entry(cur[e->db], e);
+    for (int i = 0; i < LVAT_DB_COUNT; i++)
+        if (cur[i] != NULL)
+            mdb_cursor_close(cur[i]);
+    return rc;
 }
 
 /*

@@ -119,32 +119,30 @@ static int
 get_ptrs(lvat_kernel *k, uint64_t *head, uint64_t *tail)
 {
     lvat_val v;
-    const char *sp;
+    uint64_t ptrs[2];
     int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, "queue.run", 9, &v);
 
-    if (rc == LVAT_ENOTFOUND) {
-        *head = *tail = 1;
+    *head = *tail = 1;
+    if (rc == LVAT_ENOTFOUND)
         return LVAT_OK;
-    }
     if (rc != LVAT_OK)
         return rc;
-    sp = memchr(v.p, ' ', v.len);
-    if (sp == NULL || lvat_parse_u64(v.p, (size_t)(sp - v.p), head) ||
-        lvat_parse_u64(sp + 1, v.len - (size_t)(sp + 1 - v.p), tail))
+    if (lvat_parse_u64s(v.p, v.len, ptrs, 2) != LVAT_OK)
         return lvat__fail(k, LVAT_ECORRUPT,
                           "queue.run: bad record: database may be corrupted");
+    *head = ptrs[0];
+    *tail = ptrs[1];
     return LVAT_OK;
 }
 
 static int
 put_ptrs(lvat_kernel *k, uint64_t head, uint64_t tail)
 {
-    char text[48];
-    int n = snprintf(text, sizeof text, "%llu %llu", (unsigned long long)head,
-                     (unsigned long long)tail);
+    uint64_t ptrs[2] = {head, tail};
+    char text[2 * 21];
+    size_t n = lvat_fmt_u64s(text, ptrs, 2);
 
-    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, "queue.run", 9, text, (size_t)n,
-                       0);
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, "queue.run", 9, text, n, 0);
 }
 
 int

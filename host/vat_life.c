@@ -25,9 +25,7 @@ life_key(lvat_key *key, uint32_t vat)
 int
 lvat__life_get(lvat_kernel *k, uint32_t vat, lvat_vat_life *l)
 {
-    unsigned long long inc, opened;
-    unsigned faults;
-    char text[96], state;
+    uint64_t nums[3];
     lvat_key key;
     lvat_val v;
     int rc;
@@ -41,29 +39,32 @@ lvat__life_get(lvat_kernel *k, uint32_t vat, lvat_vat_life *l)
     }
     if (rc != LVAT_OK)
         return rc;
-    snprintf(text, sizeof text, "%.*s", (int)v.len, v.p);
-    if (sscanf(text, "%c %llu %llu %u", &state, &inc, &opened, &faults) != 4)
+    /* "<state> <incarnation> <open number> <faults>" */
+    if (v.len < 3 || v.p[1] != ' ' ||
+        lvat_parse_u64s(v.p + 2, v.len - 2, nums, 3) != LVAT_OK ||
+        nums[2] > UINT32_MAX)
         return lvat__fail(k, LVAT_ECORRUPT, "%s: bad record: database may "
                           "be corrupted", key.b);
-    l->state = state;
-    l->incarnation = inc;
-    l->opened = opened;
-    l->faults = faults;
+    l->state = v.p[0];
+    l->incarnation = nums[0];
+    l->opened = nums[1];
+    l->faults = (unsigned)nums[2];
     return LVAT_OK;
 }
 
 int
 lvat__life_put(lvat_kernel *k, uint32_t vat, const lvat_vat_life *l)
 {
-    char text[96];
+    uint64_t nums[3] = {l->incarnation, l->opened, l->faults};
+    char text[2 + 3 * 21];
     lvat_key key;
-    int n = snprintf(text, sizeof text, "%c %llu %llu %u", l->state,
-                     (unsigned long long)l->incarnation,
-                     (unsigned long long)l->opened, l->faults);
+    size_t n;
 
+    text[0] = l->state;
+    text[1] = ' ';
+    n = 2 + lvat_fmt_u64s(text + 2, nums, 3);
     life_key(&key, vat);
-    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, (size_t)n,
-                       0);
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, 0);
 }
 
 /* ---- Ending stale incarnations ---- */
