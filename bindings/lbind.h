@@ -35,6 +35,8 @@ typedef struct lvat_lvat {
     char *main;                   /* main module name */
     size_t mem_used, mem_limit;
     uint32_t time_limit_ms;
+    bool has_random_seed;         /* the Random endowment's seed, if given */
+    uint64_t random_seed;
     volatile sig_atomic_t killed; /* LVAT_KILL_* */
     lua_State *volatile running;  /* the thread running vat code */
     volatile uint64_t gen;        /* delivery generation (watchdog) */
@@ -94,6 +96,13 @@ bool lvat_lua_runtime_raw_syscalls(const lvat_lua_runtime *rt);
 int lvat_lua_open_env(lua_State *L);
 /* require(name) in the vat's environment.  [-0, +1, e] */
 int lvat_lua_require(lua_State *L);
+
+/* ---- lendow.c ---- */
+/* Pushes the endowment `name` for this vat (a fresh value), or nothing
+ * when there is none by that name.  [-0, +(0|1), m] */
+bool lvat_lua_push_endowment(lua_State *L, const char *name);
+/* The names a config's "globals" may use, for error messages. */
+extern const char *const lvat_lua_endowment_names;
 
 /* ---- lpattern.c, lpattern_lib.c ---- */
 /* Sets find, match, gmatch and gsub in the table at idx to Lua 5.4's

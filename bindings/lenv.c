@@ -9,8 +9,6 @@
 #include "lbind.h"
 
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -147,60 +145,15 @@ l_load(lua_State *L)
     return 1;
 }
 
-/* ---- Endowments (config "globals") ---- */
-
-static int
-l_date_now(lua_State *L)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-    return 1;
-}
-
-static int
-l_monotonic(lua_State *L)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (lua_Number)ts.tv_sec * 1000.0 +
-                          (lua_Number)ts.tv_nsec / 1e6);
-    return 1;
-}
-
-/* Pushes the endowment `name`, or nothing when unknown. [-0,+(0|1),m] */
-static bool
-push_endowment(lua_State *L, const char *name)
-{
-    if (strcmp(name, "Date") == 0) {
-        lua_createtable(L, 0, 1);
-        lua_pushcfunction(L, l_date_now);
-        lua_setfield(L, -2, "now");
-        return true;
-    }
-    if (strcmp(name, "monotonicNow") == 0) {
-        lua_pushcfunction(L, l_monotonic);
-        return true;
-    }
-    if (strcmp(name, "rawSyscalls") == 0 &&
-        lvat_lua_runtime_raw_syscalls(lvat_lua_vat(L)->rt)) {
-        lvat_lua_open_sys(L);
-        return true;
-    }
-    return false;
-}
+/* ---- Endowments (config "globals"; lendow.c) ---- */
 
 static void
 add_globals(lua_State *L, int env, const lvat_vat_spec *spec)
 {
     for (size_t i = 0; i < spec->nglobals; i++) {
-        if (!push_endowment(L, spec->globals[i]))
-            luaL_error(L,
-                       "config asks for unknown global \"%s\" (known: Date, "
-                       "monotonicNow)",
-                       spec->globals[i]);
+        if (!lvat_lua_push_endowment(L, spec->globals[i]))
+            luaL_error(L, "config asks for unknown global \"%s\" (known: %s)",
+                       spec->globals[i], lvat_lua_endowment_names);
         lua_setfield(L, env, spec->globals[i]);
     }
 }

@@ -162,6 +162,8 @@ vat_create(void *ud, const lvat_vat_spec *spec, void **out, lvat_errbuf *err)
     v->id = spec->id;
     v->mem_limit = spec->memory_limit;
     v->time_limit_ms = spec->time_limit_ms;
+    v->has_random_seed = spec->has_random_seed;
+    v->random_seed = spec->random_seed;
     v->L = lua_newstate(l_alloc, v);
     if (v->L == NULL) {
         vat_free(v);
