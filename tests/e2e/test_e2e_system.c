@@ -426,6 +426,65 @@ test_system_reload_from_host_and_refusals(void **state)
 }
 
 static void
+test_system_queue_message_and_status(void **state)
+{
+    char args[256], child[32];
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "s2");
+    lk_root(&t, "v2", child);
+    /* The answer comes back as plain capdata once the message settles. */
+    snprintf(args, sizeof args, "[\"queueMessage\", \"%s\", \"hello\", "
+             "[\"q\"]]", child);
+    expect(&t, t.root, "call", args, LVAT_OK, "hello q from kid");
+    snprintf(args, sizeof args, "[\"queueMessage\", \"%s\", \"nope\", "
+             "[]]", child);
+    expect(&t, t.root, "call", args, LVAT_EREJECTED, "no method");
+    expect(&t, t.root, "call", "[\"queueMessage\", \"ko\", \"x\"]",
+           LVAT_EREJECTED, "bad arguments");
+    expect(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "\"queue\": ");
+    expect(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "\"vats\": ");
+    expect(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
+           "\"vats\": {\"c\": \"v2\"}");
+    expect(&t, child, "count", "[]", LVAT_OK, "1");
+    lk_close(&t);
+}
+
+static void
+test_system_reset(void **state)
+{
+    char root[32];
+    int st;
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "s2");
+    expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
+    /* The caller goes with everything else: its call never answers. */
+    free(lk_call(&t, t.root, "call", "[\"reset\"]", &st));
+    assert_int_equal(st, LVAT_EPENDING);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_true(lk_log_has(&t, "asked for a reset"));
+    /* Only the system subcluster is back, launched afresh. */
+    assert_int_equal(lk_count(&t, "sub."), 1);
+    assert_int_equal(lk_count(&t, "vat."), 1);
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
+    assert_string_not_equal(root, t.root);
+    expect(&t, root, "boots", "[]", LVAT_OK, "1");
+    expect(&t, root, "starts", "[]", LVAT_OK, "1");
+    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    expect(&t, root, "boots", "[]", LVAT_OK, "1");
+    lk_close(&t);
+}
+
+static void
 test_system_facet_errors(void **state)
 {
     lk t;
@@ -468,6 +527,8 @@ main(void)
         cmocka_unit_test(test_system_queued_facet_message_survives_restart),
         cmocka_unit_test(test_system_reload),
         cmocka_unit_test(test_system_reload_from_host_and_refusals),
+        cmocka_unit_test(test_system_queue_message_and_status),
+        cmocka_unit_test(test_system_reset),
         cmocka_unit_test(test_system_facet_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
