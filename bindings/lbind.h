@@ -14,6 +14,7 @@
 #include <lua.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "json.h"
 #include "lvat_lua.h"
 #include "vat_iface.h"
@@ -35,6 +36,8 @@ typedef struct lvat_lvat {
     char *main;                   /* main module name */
     size_t mem_used, mem_limit;
     uint32_t time_limit_ms;
+    uint64_t marshal_ns, syscall_ns; /* this delivery's, for stats */
+    uint64_t sys_t0;              /* start of the running syscall */
     bool has_random_seed;         /* the Random endowment's seed, if given */
     uint64_t random_seed;
     volatile sig_atomic_t killed; /* LVAT_KILL_* */
@@ -136,6 +139,9 @@ void lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
 
 /* ---- lpresence.c ---- */
 void lvat_lua_presence_open(lua_State *L);
+/* Adds isPresence, presenceVref and newHostObject to the runtime's sys
+ * table on top of the stack.  [-0, +0, m] */
+void lvat_lua_presence_sys(lua_State *L);
 /* Pushes a new presence (no identity lookup). [-0, +1, m] */
 void lvat_lua_push_presence(lua_State *L, lvat_vref vref, const char *iface,
                             size_t ilen);

@@ -38,6 +38,7 @@ typedef struct enc {
     lvat_enc_mode mode;
     const char *what;
     int depth;
+    uint64_t t0;
     pathseg path[MAX_DEPTH + 1];
 } enc;
 
@@ -401,6 +402,7 @@ enc_begin(enc *e, lua_State *L, lvat_enc_mode mode, const char *what)
     e->mode = mode;
     e->what = what;
     e->depth = 0;
+    e->t0 = lvat_clock_ns();
     lvat_buf_reset(e->b);
     e->v->nencslots = 0;
     lvat_buf_putc(e->b, '#');
@@ -409,6 +411,7 @@ enc_begin(enc *e, lua_State *L, lvat_enc_mode mode, const char *what)
 static void
 enc_end(enc *e)
 {
+    e->v->marshal_ns += lvat_clock_ns() - e->t0;
     if (e->b->oom)
         luaL_error(e->L, "not enough memory");
 }

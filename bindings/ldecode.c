@@ -24,6 +24,7 @@ typedef struct dec {
     lvat_json_parser *jp;
     const lvat_vref *slots;
     size_t nslots;
+    uint64_t t0;
 } dec;
 
 static int dec_fail(dec *d, const char *fmt, ...) __attribute__((noreturn));
@@ -288,6 +289,7 @@ dec_begin(dec *d, lua_State *L, const char *body, size_t len,
     d->L = L;
     d->slots = slots;
     d->nslots = nslots;
+    d->t0 = lvat_clock_ns();
     if (len == 0 || body[0] != '#')
         luaL_error(L, "malformed capdata: the body does not start with '#'");
     if (v->ndec == LVAT_ARRAY_LEN(v->dec))
@@ -303,11 +305,15 @@ static void
 dec_finish(dec *d)
 {
     lvat_json_tok t;
+    lvat_lvat *v;
 
     next_tok(d, &t);
     if (t.type != LVAT_JSON_EOF)
         dec_fail(d, "trailing data");
-    lvat_lua_vat(d->L)->ndec--;
+    v = lvat_lua_vat(d->L);
+    /* Nested decodes (a callback decoding again) count once. */
+    if (--v->ndec == 0)
+        v->marshal_ns += lvat_clock_ns() - d->t0;
 }
 
 void

@@ -139,3 +139,62 @@ lvat_lua_presence_iface(lua_State *L, int idx)
         lua_pushnil(L);
     }
 }
+
+/* ---- The runtime's sys functions about presences ---- */
+
+static int
+l_is_presence(lua_State *L)
+{
+    lua_pushboolean(L, lvat_lua_to_presence(L, 1, NULL));
+    return 1;
+}
+
+static int
+l_presence_vref(lua_State *L)
+{
+    lvat_vref v;
+
+    if (!lvat_lua_to_presence(L, 1, &v))
+        return luaL_error(L, "not a presence");
+    lvat_lua_push_vref(L, v);
+    return 1;
+}
+
+static int
+host_newindex(lua_State *L)
+{
+    return luaL_error(L, "host objects cannot be modified");
+}
+
+/* newHostObject(methods, name): a userdata whose methods are `methods`
+ * and whose metatable stays hidden. */
+static int
+l_new_host_object(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 2);
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_newuserdatauv(L, 0, 0);
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, host_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__metatable");
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__name");
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+void
+lvat_lua_presence_sys(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {{"isPresence", l_is_presence},
+                                     {"presenceVref", l_presence_vref},
+                                     {"newHostObject", l_new_host_object},
+                                     {NULL, NULL}};
+
+    luaL_setfuncs(L, funcs, 0);
+}

@@ -46,6 +46,18 @@ lvat_lua_check_vref(lua_State *L, int idx)
 }
 
 /* Turns a syscall's return code into the Lua outcome. */
+/* Adds a syscall's time to the delivery's stats and passes its result
+ * on.  SYS(v, call) reads the clock, makes the call (the comma operator
+ * orders the two), then comes here. */
+static int
+syscall_time(lvat_lvat *v, int rc)
+{
+    v->syscall_ns += lvat_clock_ns() - v->sys_t0;
+    return rc;
+}
+
+#define SYS(v, call) syscall_time((v), ((v)->sys_t0 = lvat_clock_ns(), (call)))
+
 static int
 check(lua_State *L, int rc)
 {
@@ -96,7 +108,7 @@ l_send(lua_State *L)
         result = lvat_lua_check_vref(L, 5);
     }
     cd = scratch_capdata(v);
-    check(L, lvat_syscall_send(v->sys, target, &cd, result));
+    check(L, SYS(v, lvat_syscall_send(v->sys, target, &cd, result)));
     return lvat_vref_is_none(result) ? 0 : 1;
 }
 
@@ -113,7 +125,7 @@ l_resolve(lua_State *L)
     lvat_lua_encode(L, 3, r.rejected ? LVAT_ENC_REASON : LVAT_ENC_PASS,
                     r.rejected ? "rejection" : "result");
     r.data = scratch_capdata(v);
-    check(L, lvat_syscall_resolve(v->sys, &r, 1));
+    check(L, SYS(v, lvat_syscall_resolve(v->sys, &r, 1)));
     return 0;
 }
 
@@ -122,7 +134,7 @@ l_subscribe(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
 
-    check(L, lvat_syscall_subscribe(v->sys, lvat_lua_check_vref(L, 1)));
+    check(L, SYS(v, lvat_syscall_subscribe(v->sys, lvat_lua_check_vref(L, 1))));
     return 0;
 }
 
@@ -181,7 +193,7 @@ gc_list(lua_State *L, int (*fn)(lvat_syscall *, const lvat_vref *, size_t))
     lvat_lvat *v = lvat_lua_vat(L);
 
     read_vrefs(L, 1, v);
-    return check(L, fn(v->sys, v->encslots, v->nencslots));
+    return check(L, SYS(v, fn(v->sys, v->encslots, v->nencslots)));
 }
 
 static int
@@ -211,7 +223,7 @@ l_vs_get(lua_State *L)
     size_t klen;
     const char *key = luaL_checklstring(L, 1, &klen);
     lvat_val val;
-    int rc = lvat_syscall_vatstore_get(v->sys, key, klen, &val);
+    int rc = SYS(v, lvat_syscall_vatstore_get(v->sys, key, klen, &val));
 
     if (rc == LVAT_ENOTFOUND)
         return 0;
@@ -228,7 +240,8 @@ l_vs_set(lua_State *L)
     const char *key = luaL_checklstring(L, 1, &klen);
     const char *val = luaL_checklstring(L, 2, &vlen);
 
-    return check(L, lvat_syscall_vatstore_set(v->sys, key, klen, val, vlen));
+    return check(L, SYS(v, lvat_syscall_vatstore_set(v->sys, key, klen, val,
+                                                     vlen)));
 }
 
 static int
@@ -238,7 +251,7 @@ l_vs_delete(lua_State *L)
     size_t klen;
     const char *key = luaL_checklstring(L, 1, &klen);
 
-    return check(L, lvat_syscall_vatstore_delete(v->sys, key, klen));
+    return check(L, SYS(v, lvat_syscall_vatstore_delete(v->sys, key, klen)));
 }
 
 /* vsNext(from, prefix, inclusive) -> the next key, or nothing. */
@@ -253,7 +266,7 @@ l_vs_next(lua_State *L)
     int rc;
 
     if (lua_toboolean(L, 3)) {
-        rc = lvat_syscall_vatstore_get(v->sys, from, flen, &val);
+        rc = SYS(v, lvat_syscall_vatstore_get(v->sys, from, flen, &val));
         if (rc == LVAT_OK && flen >= plen && memcmp(from, prefix, plen) == 0) {
             lua_pushvalue(L, 1);
             return 1;
@@ -261,8 +274,8 @@ l_vs_next(lua_State *L)
         if (rc != LVAT_ENOTFOUND && rc != LVAT_OK)
             check(L, rc);
     }
-    rc = lvat_syscall_vatstore_next(v->sys, from, flen, prefix, plen, &key,
-                                    &val);
+    rc = SYS(v, lvat_syscall_vatstore_next(v->sys, from, flen, prefix, plen,
+                                           &key, &val));
     if (rc == LVAT_ENOTFOUND)
         return 0;
     check(L, rc);
@@ -500,52 +513,6 @@ l_require_main(lua_State *L)
     return 1;
 }
 
-static int
-l_is_presence(lua_State *L)
-{
-    lua_pushboolean(L, lvat_lua_to_presence(L, 1, NULL));
-    return 1;
-}
-
-static int
-l_presence_vref(lua_State *L)
-{
-    lvat_vref v;
-
-    if (!lvat_lua_to_presence(L, 1, &v))
-        return luaL_error(L, "not a presence");
-    lvat_lua_push_vref(L, v);
-    return 1;
-}
-
-static int
-host_newindex(lua_State *L)
-{
-    return luaL_error(L, "host objects cannot be modified");
-}
-
-/* newHostObject(methods, name): a userdata whose methods are `methods`
- * and whose metatable stays hidden. */
-static int
-l_new_host_object(lua_State *L)
-{
-    const char *name = luaL_checkstring(L, 2);
-
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_newuserdatauv(L, 0, 0);
-    lua_createtable(L, 0, 4);
-    lua_pushvalue(L, 1);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, host_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushstring(L, name);
-    lua_setfield(L, -2, "__metatable");
-    lua_pushstring(L, name);
-    lua_setfield(L, -2, "__name");
-    lua_setmetatable(L, -2);
-    return 1;
-}
-
 int
 lvat_lua_open_sys(lua_State *L)
 {
@@ -572,13 +539,11 @@ lvat_lua_open_sys(lua_State *L)
         {"vatName", l_vat_name},
         {"mainChunk", l_main_chunk},
         {"requireMain", l_require_main},
-        {"isPresence", l_is_presence},
-        {"presenceVref", l_presence_vref},
-        {"newHostObject", l_new_host_object},
         {NULL, NULL}};
 
     LVAT_STACK_ENTER(L);
     luaL_newlib(L, funcs);
+    lvat_lua_presence_sys(L);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);
     lua_setfield(L, -2, "slotToVal");
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);

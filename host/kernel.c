@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "json.h"
 #include "smallcaps.h"
 
@@ -193,6 +194,8 @@ lvat_kernel_open(const lvat_options *o, lvat_kernel **out, char *err,
     k->block_epoch = 1;
     k->block_start_us = lvat__now_us();
     rc = open_store(k, &eb);
+    if (rc == LVAT_OK)
+        lvat__stats_load(k);
     if (rc == LVAT_OK && !o->readonly)
         rc = lvat__kernel_startup(k, &eb);
     if (rc == LVAT_OK && !o->readonly)
@@ -250,6 +253,7 @@ lvat__block_abort(lvat_kernel *k)
     k->crank.has_followup = false;
     /* GC actions the block consumed are back: look again. */
     k->gc_pending = true;
+    k->stats.blocks++;
     k->block_epoch++;
     k->block_cranks = 0;
     k->block_start_us = lvat__now_us();
@@ -259,10 +263,15 @@ int
 lvat__block_commit(lvat_kernel *k)
 {
     lvat_errbuf err;
+    uint64_t t0;
     int rc;
 
     lvat_errbuf_clear(&err);
-    rc = lvat_kv_block_commit(k->kv, &err);
+    t0 = lvat_clock_ns();
+    rc = lvat__stats_save(k);
+    if (rc == LVAT_OK)
+        rc = lvat_kv_block_commit(k->kv, &err);
+    k->stats.ns_commit += lvat_clock_ns() - t0;
     if (rc == LVAT_ETXNFULL) {
         /* Too much for one LMDB transaction: redo the work in shorter
          * blocks.  The inbox still holds every request of this block. */
@@ -313,8 +322,13 @@ lvat_kernel_step(lvat_kernel *k, uint32_t max_cranks, uint64_t max_us,
                           "its callbacks");
     while ((max_cranks == 0 || n < max_cranks) &&
            (max_us == 0 || lvat__now_us() - start < max_us)) {
+        uint64_t t0 = lvat_clock_ns();
         bool did;
         rc = lvat__crank_run(k, &did);
+        if (did) {
+            k->stats.cranks++;
+            k->stats.ns_crank += lvat_clock_ns() - t0;
+        }
         if (rc != LVAT_OK) {
             lvat__block_abort(k);
             return rc;

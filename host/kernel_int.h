@@ -170,6 +170,17 @@ typedef struct lvat_crank {
     bool from_queue;       /* the crank popped a run-queue item */
 } lvat_crank;
 
+/* Time accounting (stats.c); ns_lmdb is read from the kv view. */
+typedef struct lvat_kstats {
+    uint64_t cranks, deliveries, blocks;
+    uint64_t ns_crank;   /* whole cranks */
+    uint64_t ns_vat;     /* inside vat runtimes' deliver */
+    uint64_t ns_syscall; /* of which in syscalls (runtime-reported) */
+    uint64_t ns_marshal; /* of which marshalling (runtime-reported) */
+    uint64_t ns_lmdb;    /* reading LMDB */
+    uint64_t ns_commit;  /* committing blocks */
+} lvat_kstats;
+
 struct lvat_kernel {
     lvat_options opts;
     char *dir;
@@ -209,6 +220,8 @@ struct lvat_kernel {
     uint32_t cranks_since_sweep;
     struct lvat_pump *pump; /* loop.c */
     uint64_t total_cranks;
+    lvat_kstats stats;      /* this open (stats.c) */
+    lvat_kstats stats_base; /* earlier opens, from the store */
 };
 
 /* ---- kernel.c, kernel_api.c ---- */
@@ -219,6 +232,10 @@ int lvat__fail(lvat_kernel *k, int code, const char *fmt, ...)
 void lvat__log(lvat_kernel *k, lvat_log_level level, const char *fmt, ...)
     LVAT_PRINTF(3, 4);
 uint64_t lvat__now_us(void);
+/* stats.c: load the stored totals at open; store them before a block
+ * commits (only when the block changed anything). */
+void lvat__stats_load(lvat_kernel *k);
+int lvat__stats_save(lvat_kernel *k);
 /* Reads and increments a decimal counter key; returns the old value. */
 int lvat__counter_next(lvat_kernel *k, const char *key, uint64_t *out);
 /* JSON record helpers for vat./sub. keys */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "kv_int.h"
 #include "lvat_util.h"
 
@@ -184,6 +185,7 @@ lvat_kv_get(lvat_kv *kv,
 {
     lvat_kv_entry *e;
     MDB_val k, v;
+    uint64_t t0;
     int rc;
 
     if ((unsigned)db >= LVAT_DB_COUNT)
@@ -202,7 +204,9 @@ lvat_kv_get(lvat_kv *kv,
         return rc;
     k.mv_size = klen;
     k.mv_data = (void *)key;
+    t0 = lvat_clock_ns();
     rc = mdb_get(kv->rtxn, kv->store->dbi[db], &k, &v);
+    kv->lmdb_ns += lvat_clock_ns() - t0;
     if (rc != MDB_SUCCESS)
         return lvat__store_err(rc, &kv->err, "reading the store");
     val->p = v.mv_data;
@@ -360,6 +364,12 @@ lvat_kv_crank_begin(lvat_kv *kv)
     kv->in_crank = true;
     kv->nundo = 0;
     kv->gen++;
+}
+
+uint64_t
+lvat_kv_lmdb_ns(const lvat_kv *kv)
+{
+    return kv->lmdb_ns;
 }
 
 bool

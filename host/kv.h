@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -128,6 +129,9 @@ void lvat_kv_fail_commits(lvat_kv *kv, int code, unsigned n);
 
 /* Throws the block's changes away and takes a fresh snapshot. */
 void lvat_kv_block_abort(lvat_kv *kv);
+
+/* Nanoseconds spent reading LMDB since the view was made (stats). */
+uint64_t lvat_kv_lmdb_ns(const lvat_kv *kv);
 
 /* Approximate bytes and entries held by the current block. */
 size_t lvat_kv_block_bytes(const lvat_kv *kv);

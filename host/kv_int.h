@@ -61,7 +61,8 @@ struct lvat_kv {
     bool in_crank;
     uint32_t gen;
     lvat_errbuf err;
-    int fail_code; /* lvat_kv_fail_commits */
+    uint64_t lmdb_ns; /* time spent reading LMDB (stats) */
+    int fail_code;    /* lvat_kv_fail_commits */
     unsigned fail_left;
 };
 

@@ -10,6 +10,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "clock.h"
 #include "kv_int.h"
 #include "lvat_util.h"
 
@@ -169,6 +170,7 @@ lmdb_after(lvat_kv *kv,
            MDB_val *v)
 {
     MDB_cursor *c = kv->cursor[db];
+    uint64_t t0;
     int rc;
 
     if (flen > LVAT_KV_MAX_KEY) {
@@ -179,8 +181,10 @@ lmdb_after(lvat_kv *kv,
     }
     k->mv_size = flen;
     k->mv_data = (void *)from;
+    t0 = lvat_clock_ns();
     rc = flen ? mdb_cursor_get(c, k, v, MDB_SET_RANGE)
               : mdb_cursor_get(c, k, v, MDB_FIRST);
+    kv->lmdb_ns += lvat_clock_ns() - t0;
     if (rc == MDB_SUCCESS && !inclusive && flen &&
         keycmp(k->mv_data, k->mv_size, from, flen) == 0)
         rc = mdb_cursor_get(c, k, v, MDB_NEXT);

@@ -93,6 +93,17 @@ int lvat_kernel_system_root(lvat_kernel *k, const char *name, char *out,
 int lvat_kernel_status_json(lvat_kernel *k, char **out);
 
 /*
+ * Where the kernel's time went, summed over every open of the store, as
+ * JSON text (owned; free()): {"cranks", "deliveries", "blocks",
+ * "seconds", "parts": {"lua", "marshal", "routing", "lmdb"}}, each part
+ * {"seconds", "perCrankUs", "share" (percent)}.  "lua" is time inside vat
+ * runtimes less their marshalling and syscalls; "routing" is the rest of
+ * the kernel's own work; "lmdb" is reading the store and committing
+ * blocks.
+ */
+int lvat_kernel_stats_json(lvat_kernel *k, char **out);
+
+/*
  * One kref as JSON text (owned; free()): an object's owner and counts, a
  * promise's state, decider, subscribers, references, parked messages and
  * value; for both, the c-list entries of every vat that holds it.

@@ -77,6 +77,13 @@ typedef struct lvat_delivery {
 
 typedef struct lvat_syscall lvat_syscall;
 
+/*
+ * A runtime reports, after each delivery, how much of it went to
+ * marshalling and to syscalls (nanoseconds), for `luavat status --stats`.
+ */
+void lvat_syscall_account(lvat_syscall *sc, uint64_t marshal_ns,
+                          uint64_t syscall_ns);
+
 typedef struct lvat_vat_spec {
     uint32_t id;          /* v<N> */
     const char *name;     /* the name in its ClusterConfig */

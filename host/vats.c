@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "json.h"
 
 /* ---- The in-memory table ---- */
@@ -204,6 +205,7 @@ create_instance(lvat_kernel *k, lvat_kvat *v, const lvat_json *rec)
     const lvat_json *globals = lvat_json_get(rec, "globals");
     const lvat_json *seed;
     const char *gl[64];
+    uint64_t t0;
     lvat_vat_spec spec;
     lvat_errbuf err;
     int rc;
@@ -224,7 +226,9 @@ create_instance(lvat_kernel *k, lvat_kvat *v, const lvat_json *rec)
     spec.random_seed = spec.has_random_seed ? (uint64_t)seed->i : 0;
     spec.sys = &v->sys;
     lvat_errbuf_clear(&err);
+    t0 = lvat_clock_ns();
     rc = k->ops->create(k->ops_ud, &spec, &v->inst, &err);
+    k->stats.ns_vat += lvat_clock_ns() - t0; /* building a heap is Lua work */
     if (rc != LVAT_OK) {
         v->inst = NULL;
         lvat__crank_fail(k, LVAT_CRANK_FAULT, v->id, "%s",
@@ -321,13 +325,17 @@ int
 lvat__vat_deliver(lvat_kernel *k, lvat_kvat *v, const lvat_delivery *d)
 {
     lvat_errbuf err;
+    uint64_t t0;
     int rc;
 
     lvat_errbuf_clear(&err);
     k->crank.vat = v;
     v->block_epoch = k->block_epoch;
     v->sys.active = true;
+    t0 = lvat_clock_ns();
     rc = k->ops->deliver(v->inst, d, &err);
+    k->stats.ns_vat += lvat_clock_ns() - t0;
+    k->stats.deliveries++;
     v->sys.active = false;
     if (d->kind == LVAT_DELIVER_REAP) {
         v->since_reap = 0;

@@ -75,6 +75,8 @@ cli_parse(int argc, char **argv, const char *command, cli_opts *o)
             o->reset = true;
         else if (strcmp(a, "--prune") == 0)
             o->prune = true;
+        else if (strcmp(a, "--stats") == 0 && strcmp(command, "status") == 0)
+            o->stats = true;
         else if (is_opt(a, "--kernel-config"))
             rc = option_value(argc, argv, &i, &o->kernel_config);
         else if (a[0] == '-' && a[1] != '\0') {

@@ -29,6 +29,7 @@ typedef struct cli_opts {
     bool help;
     bool reset;
     bool prune;
+    bool stats; /* status --stats */
     const char *kernel_config; /* --kernel-config FILE, or NULL */
     const char *args[CLI_MAX_ARGS]; /* positional arguments */
     int nargs;

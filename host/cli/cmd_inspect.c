@@ -12,11 +12,14 @@
 #include "json.h"
 
 static const char status_help[] =
-    "usage: luavat status [--db DIR] [--json]\n"
+    "usage: luavat status [--db DIR] [--json] [--stats]\n"
     "\n"
-    "Prints one line per subcluster (id, root kref, its vats' ids and\n"
-    "names), then the number of kernel objects and promises and the\n"
-    "length of the run queue.  Opens the store read-only.\n";
+    "Prints one line per subcluster (id, system name if any, root kref,\n"
+    "its vats' ids and names), then the number of kernel objects and\n"
+    "promises and the length of the run queue.  --stats prints where the\n"
+    "kernel's time went instead, over every run of this store: Lua\n"
+    "execution, marshalling, kernel routing and LMDB, in seconds, share\n"
+    "and microseconds per crank.  Opens the store read-only.\n";
 
 static const char inspect_help[] =
     "usage: luavat inspect [--db DIR] KREF\n"
@@ -70,6 +73,50 @@ print_status(const char *text)
     return CLI_OK;
 }
 
+static double
+num(const lvat_json *j)
+{
+    return j && (j->type == LVAT_JSON_INT || j->type == LVAT_JSON_FLOAT)
+               ? j->d
+               : 0.0;
+}
+
+static void
+print_part(const lvat_json *parts, const char *name, const char *label)
+{
+    const lvat_json *p = lvat_json_get(parts, name);
+    const lvat_json *s = lvat_json_get(p, "seconds");
+    const lvat_json *us = lvat_json_get(p, "perCrankUs");
+    const lvat_json *share = lvat_json_get(p, "share");
+
+    if (s && us && share)
+        printf("  %-16s %10.3f s %6.1f%% %9.2f us/crank\n", label,
+               num(s), num(share),
+               num(us));
+}
+
+static int
+print_stats(const char *text)
+{
+    lvat_json *doc = NULL;
+    const lvat_json *parts;
+
+    if (lvat_json_parse(text, strlen(text), false, &doc, NULL, 0) != LVAT_OK)
+        return CLI_SETUP;
+    printf("cranks %lld, deliveries %lld, blocks %lld, %.3f s in all\n",
+           (long long)num(lvat_json_get(doc, "cranks")),
+           (long long)num(lvat_json_get(doc, "deliveries")),
+           (long long)num(lvat_json_get(doc, "blocks")),
+           num(lvat_json_get(doc, "seconds")));
+    parts = lvat_json_get(doc, "parts");
+    print_part(parts, "lua", "Lua execution");
+    print_part(parts, "marshal", "marshalling");
+    print_part(parts, "routing", "kernel routing");
+    print_part(parts, "lmdb", "LMDB");
+    lvat_json_free(doc);
+    return CLI_OK;
+}
+
 static int
 readonly_command(int argc, char **argv, const char *name, const char *help,
                  int nargs, cli_opts *o, lvat_kernel **k)
@@ -100,7 +147,8 @@ cmd_status(int argc, char **argv)
 
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
-    rc = lvat_kernel_status_json(k, &text);
+    rc = o.stats ? lvat_kernel_stats_json(k, &text)
+                 : lvat_kernel_status_json(k, &text);
     if (rc != LVAT_OK) {
         cli_error("%s", lvat_kernel_errmsg(k));
         rc = CLI_SETUP;
@@ -108,7 +156,7 @@ cmd_status(int argc, char **argv)
         puts(text);
         rc = CLI_OK;
     } else {
-        rc = print_status(text);
+        rc = o.stats ? print_stats(text) : print_status(text);
     }
     free(text);
     cli_close(k);

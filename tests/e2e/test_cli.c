@@ -308,6 +308,21 @@ test_cli_status_and_inspect(void **state)
     assert_int_equal(r.code, 0);
     ASSERT_HAS(r.out, "\"owner\": \"v2\"");
     ASSERT_HAS(r.out, "\"vref\": \"o+2\"");
+    /* Where the time went: two runs (run, send) summed. */
+    cli3(&r, "status", "--stats", NULL, NULL, db);
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "blocks 2,");
+    ASSERT_HAS(r.out, "  Lua execution ");
+    ASSERT_HAS(r.out, "  marshalling ");
+    ASSERT_HAS(r.out, "  kernel routing ");
+    ASSERT_HAS(r.out, "  LMDB ");
+    ASSERT_HAS(r.out, " us/crank\n");
+    cli3(&r, "status", "--stats", "--json", NULL, db);
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "\"parts\":{\"lua\":{\"seconds\":");
+    cli3(&r, "inspect", "ko4", "--stats", NULL, db);
+    assert_int_equal(r.code, 2);
+    ASSERT_HAS(r.err, "unknown option --stats");
     cli3(&r, "inspect", "ko99", NULL, NULL, db);
     assert_int_equal(r.code, 1);
     ASSERT_HAS(r.err, "ko99: no such object or promise");

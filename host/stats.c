@@ -1,0 +1,145 @@
+/*
+ * Where the kernel's time goes (`luavat status --stats`): counters of
+ * cranks, deliveries and blocks, and nanoseconds spent in whole cranks,
+ * inside vat runtimes (of which the runtime reports its marshalling and
+ * its syscalls), reading LMDB and committing blocks.  Kept in the store
+ * ("stats", summed over every open) so a read-only status can show them.
+ */
+#include "kernel_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "clock.h"
+
+#define NFIELDS 9
+
+static void
+to_array(const lvat_kstats *s, uint64_t *a)
+{
+    uint64_t v[NFIELDS] = {s->cranks,   s->deliveries, s->blocks,
+                           s->ns_crank, s->ns_vat,     s->ns_syscall,
+                           s->ns_marshal, s->ns_lmdb,  s->ns_commit};
+
+    memcpy(a, v, sizeof v);
+}
+
+static void
+from_array(lvat_kstats *s, const uint64_t *a)
+{
+    s->cranks = a[0];
+    s->deliveries = a[1];
+    s->blocks = a[2];
+    s->ns_crank = a[3];
+    s->ns_vat = a[4];
+    s->ns_syscall = a[5];
+    s->ns_marshal = a[6];
+    s->ns_lmdb = a[7];
+    s->ns_commit = a[8];
+}
+
+/* This open's figures added to what the store had. */
+static void
+total(lvat_kernel *k, lvat_kstats *t)
+{
+    uint64_t a[NFIELDS], b[NFIELDS];
+
+    k->stats.ns_lmdb = k->kv ? lvat_kv_lmdb_ns(k->kv) : 0;
+    to_array(&k->stats_base, a);
+    to_array(&k->stats, b);
+    for (int i = 0; i < NFIELDS; i++)
+        a[i] += b[i];
+    from_array(t, a);
+}
+
+void
+lvat__stats_load(lvat_kernel *k)
+{
+    uint64_t a[NFIELDS];
+    lvat_val v;
+
+    memset(&k->stats_base, 0, sizeof k->stats_base);
+    if (lvat_kv_get(k->kv, LVAT_DB_KERNEL, "stats", 5, &v) == LVAT_OK &&
+        lvat_parse_u64s(v.p, v.len, a, NFIELDS) == LVAT_OK)
+        from_array(&k->stats_base, a);
+}
+
+int
+lvat__stats_save(lvat_kernel *k)
+{
+    char text[NFIELDS * 21];
+    uint64_t a[NFIELDS];
+    lvat_kstats t;
+    int rc;
+
+    if (lvat_kv_block_entries(k->kv) == 0)
+        return LVAT_OK; /* an idle block stays empty */
+    total(k, &t);
+    t.blocks++; /* the block this goes into */
+    to_array(&t, a);
+    lvat_kv_crank_begin(k->kv);
+    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, "stats", 5, text,
+                     lvat_fmt_u64s(text, a, NFIELDS), 0);
+    if (rc == LVAT_OK)
+        lvat_kv_crank_commit(k->kv);
+    else
+        lvat_kv_crank_abort(k->kv);
+    return rc;
+}
+
+void
+lvat_syscall_account(lvat_syscall *sc, uint64_t marshal_ns,
+                     uint64_t syscall_ns)
+{
+    sc->k->stats.ns_marshal += marshal_ns;
+    sc->k->stats.ns_syscall += syscall_ns;
+}
+
+/* {"total": s, "perCrankUs": us, "share": %} for one category. */
+static void
+put_part(lvat_buf *b, const char *name, uint64_t ns, uint64_t all,
+         uint64_t cranks, bool last)
+{
+    lvat_buf_printf(b, "\"%s\":{\"seconds\":%.6f,\"perCrankUs\":%.3f,"
+                    "\"share\":%.1f}%s",
+                    name, (double)ns / 1e9,
+                    cranks ? (double)ns / 1e3 / (double)cranks : 0.0,
+                    all ? 100.0 * (double)ns / (double)all : 0.0,
+                    last ? "" : ",");
+}
+
+int
+lvat_kernel_stats_json(lvat_kernel *k, char **out)
+{
+    lvat_buf b = LVAT_BUF_INIT;
+    lvat_kstats t;
+    uint64_t lua, marshal, routing, lmdb, all;
+
+    total(k, &t);
+    /* Runtime figures can only be part of the time inside the runtime. */
+    marshal = t.ns_marshal < t.ns_vat ? t.ns_marshal : t.ns_vat;
+    lua = t.ns_vat - marshal > t.ns_syscall ? t.ns_vat - marshal - t.ns_syscall
+                                            : 0;
+    lmdb = t.ns_lmdb + t.ns_commit;
+    all = t.ns_crank + t.ns_commit;
+    routing = all > lua + marshal + lmdb ? all - lua - marshal - lmdb : 0;
+    lvat_buf_printf(&b, "{\"cranks\":%llu,\"deliveries\":%llu,\"blocks\":%llu,"
+                    "\"seconds\":%.6f,\"parts\":{",
+                    (unsigned long long)t.cranks,
+                    (unsigned long long)t.deliveries,
+                    (unsigned long long)t.blocks, (double)all / 1e9);
+    put_part(&b, "lua", lua, all, t.cranks, false);
+    put_part(&b, "marshal", marshal, all, t.cranks, false);
+    put_part(&b, "routing", routing, all, t.cranks, false);
+    put_part(&b, "lmdb", lmdb, all, t.cranks, true);
+    lvat_buf_puts(&b, "}}");
+    /* The caller frees with free(). */
+    *out = b.oom ? NULL : malloc(b.len + 1);
+    if (*out != NULL)
+        memcpy(*out, b.data, b.len + 1);
+    lvat_buf_free(&b);
+    return *out ? LVAT_OK : lvat__fail(k, LVAT_ENOMEM, "out of memory");
+}
