@@ -129,6 +129,7 @@ lvat__kv_clear(lvat_kv *kv)
         kv->nbuckets = 0;
     }
     kv->root = NULL;
+    kv->indexed = false;
     kv->count = 0;
     kv->bytes = 0;
 }

@@ -77,6 +77,7 @@ write_block(lvat_kv *kv, MDB_txn *txn)
     lvat_kv_entry *e = NULL;
     int rc = MDB_SUCCESS;
 
+    lvat__kv_index_build(kv);
     for (int i = 0; i < LVAT_DB_COUNT && rc == MDB_SUCCESS; i++)
         rc = mdb_cursor_open(txn, kv->store->dbi[i], &cur[i]);
     while (rc == MDB_SUCCESS && (e = lvat__kv_index_succ(kv, e)) != NULL)

@@ -52,7 +52,8 @@ struct lvat_kv {
     MDB_cursor *cursor[LVAT_DB_COUNT];
     lvat_kv_entry **buckets;
     size_t nbuckets, count, bytes;
-    lvat_kv_entry *root; /* ordered index over every entry */
+    lvat_kv_entry *root; /* ordered index over every entry, once built */
+    bool indexed;        /* the index is built (and kept) in this block */
     uint64_t rng;        /* treap priorities (xorshift state) */
     lvat_kv_undo *undo;
     size_t nundo, capundo;
@@ -74,6 +75,10 @@ int lvat__kv_snapshot(lvat_kv *kv);
 void lvat__kv_clear(lvat_kv *kv);
 
 /* Adds `e` (its db and key set) to the ordered index / takes it out. */
+/* Builds the ordered index on first ordered use in a block; from then on
+ * inserts and unlinks keep it.  Before that they skip it: a block of
+ * messages that never iterates pays nothing for order. */
+void lvat__kv_index_build(lvat_kv *kv);
 void lvat__kv_index_insert(lvat_kv *kv, lvat_kv_entry *e);
 void lvat__kv_index_remove(lvat_kv *kv, lvat_kv_entry *e);
 

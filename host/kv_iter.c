@@ -101,8 +101,8 @@ join(lvat_kv_entry *a, lvat_kv_entry *b)
     return root;
 }
 
-void
-lvat__kv_index_insert(lvat_kv *kv, lvat_kv_entry *e)
+static void
+treap_insert(lvat_kv *kv, lvat_kv_entry *e)
 {
     lvat_kv_entry **pp = &kv->root;
 
@@ -115,10 +115,31 @@ lvat__kv_index_insert(lvat_kv *kv, lvat_kv_entry *e)
 }
 
 void
+lvat__kv_index_insert(lvat_kv *kv, lvat_kv_entry *e)
+{
+    if (kv->indexed)
+        treap_insert(kv, e);
+}
+
+void
+lvat__kv_index_build(lvat_kv *kv)
+{
+    if (kv->indexed)
+        return;
+    kv->root = NULL;
+    for (size_t i = 0; i < kv->nbuckets; i++)
+        for (lvat_kv_entry *e = kv->buckets[i]; e; e = e->next)
+            treap_insert(kv, e);
+    kv->indexed = true;
+}
+
+void
 lvat__kv_index_remove(lvat_kv *kv, lvat_kv_entry *e)
 {
     lvat_kv_entry **pp = &kv->root;
 
+    if (!kv->indexed)
+        return;
     while (*pp != e) {
         assert(*pp != NULL);
         pp = cmp_entry(*pp, e->db, e->key, e->klen) > 0 ? &(*pp)->left
@@ -220,6 +241,7 @@ lvat_kv_next(lvat_kv *kv,
     MDB_val k, v;
     int rc;
 
+    lvat__kv_index_build(kv);
     if ((unsigned)db >= LVAT_DB_COUNT)
         return LVAT_EINVAL;
     if (keycmp(from, flen, prefix, plen) < 0) {
@@ -274,6 +296,7 @@ lvat_kv_del_prefix(lvat_kv *kv,
     size_t llen = 0, n = 0;
     int rc;
 
+    lvat__kv_index_build(kv);
     if (deleted)
         *deleted = 0;
     if (kv->store->readonly)

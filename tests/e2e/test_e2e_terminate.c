@@ -170,7 +170,8 @@ may_change(const allowed *a, const char *key, bool removed)
     snprintf(own, sizeof own, "gc.%s.", a->vat);
     if (starts(key, own))
         return removed;
-    if (starts(key, "sub.s") || starts(key, "source."))
+    if (starts(key, "sub.s") || starts(key, "source.") ||
+        strcmp(key, "stats") == 0)
         return true;
     if (clist_of_decided(a, key))
         return removed;
