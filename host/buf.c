@@ -74,7 +74,7 @@ lvat_buf_reserve(lvat_buf *b, size_t extra)
 }
 
 int
-lvat_buf_append(lvat_buf *b, const void *p, size_t len)
+lvat__buf_append_slow(lvat_buf *b, const void *p, size_t len)
 {
     if (lvat_buf_reserve(b, len) != LVAT_OK)
         return LVAT_ENOMEM;
@@ -89,12 +89,6 @@ int
 lvat_buf_puts(lvat_buf *b, const char *s)
 {
     return lvat_buf_append(b, s, strlen(s));
-}
-
-int
-lvat_buf_putc(lvat_buf *b, char c)
-{
-    return lvat_buf_append(b, &c, 1);
 }
 
 int

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lvat_util.h"
 
@@ -38,9 +39,36 @@ void lvat_buf_reset(lvat_buf *b);
 /* Makes room for `extra` more bytes.  Returns LVAT_OK or LVAT_ENOMEM. */
 int lvat_buf_reserve(lvat_buf *b, size_t extra);
 
-int lvat_buf_append(lvat_buf *b, const void *p, size_t len);
+/* The out-of-line halves of the appends below. */
+int lvat__buf_append_slow(lvat_buf *b, const void *p, size_t len);
+
+/* Appends (inline when the bytes fit: the kernel formats every record
+ * and key through these). */
+static inline int
+lvat_buf_append(lvat_buf *b, const void *p, size_t len)
+{
+    if (b->len + len < b->cap && !b->oom) {
+        if (len)
+            memcpy(b->data + b->len, p, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return lvat__buf_append_slow(b, p, len);
+}
+
+static inline int
+lvat_buf_putc(lvat_buf *b, char c)
+{
+    if (b->len + 1 < b->cap && !b->oom) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return lvat__buf_append_slow(b, &c, 1);
+}
+
 int lvat_buf_puts(lvat_buf *b, const char *s);
-int lvat_buf_putc(lvat_buf *b, char c);
 int lvat_buf_printf(lvat_buf *b, const char *fmt, ...) LVAT_PRINTF(2, 3);
 int lvat_buf_vprintf(lvat_buf *b, const char *fmt, va_list ap);
 int lvat_buf_put_u64(lvat_buf *b, uint64_t v);

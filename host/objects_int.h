@@ -20,6 +20,11 @@ int lvat__ko_adjust(lvat_kernel *k, lvat_kref ko, int dreach, int drecog);
 int lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out);
 int lvat__kp_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *p);
 int lvat__kp_put(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p);
+/* Adds delta (+1 or -1) to the promise's count (a count already 0 stays
+ * 0); *zeroed tells whether this call brought it to 0.  LVAT_ENOTFOUND
+ * for an unknown promise. */
+int lvat__kp_add_refs(lvat_kernel *k, lvat_kref kp, int delta,
+                      bool *zeroed);
 void lvat__kp_release(lvat_kprom *p);
 int lvat__kp_add_sub(lvat_kprom *p, uint32_t vat);
 int lvat__kp_set_decider(lvat_kernel *k, lvat_kref kp, lvat_kprom *p,

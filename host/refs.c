@@ -36,22 +36,13 @@ lvat__maybe_free(lvat_kernel *k, lvat_kref r)
 static int
 promise_add(lvat_kernel *k, lvat_kref kp, int delta)
 {
-    lvat_kprom p;
-    int rc = lvat__kp_get(k, kp, &p);
+    bool zeroed;
+    int rc = lvat__kp_add_refs(k, kp, delta, &zeroed);
 
     if (rc == LVAT_ENOTFOUND && delta < 0)
         return LVAT_OK; /* already collected */
-    if (rc != LVAT_OK)
-        return rc;
-    if (delta < 0 && p.refs == 0) {
-        lvat__kp_release(&p);
-        return LVAT_OK;
-    }
-    p.refs = delta > 0 ? p.refs + 1 : p.refs - 1;
-    rc = lvat__kp_put(k, kp, &p);
-    if (rc == LVAT_OK && p.refs == 0)
+    if (rc == LVAT_OK && zeroed)
         rc = lvat__maybe_free(k, kp);
-    lvat__kp_release(&p);
     return rc;
 }
 
