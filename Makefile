@@ -55,10 +55,13 @@ TEST_SRC := $(wildcard tests/unit/test_*.c tests/binding/test_*.c tests/e2e/test
 TEST_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 TEST_HELPERS_SRC := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_HELPERS_SRC)))
-BENCH_SRC := $(wildcard bench/*.c)
+# Every bench/*.c is a program, except the helpers they all link.
+BENCH_UTIL := bench/bench_util.c
+BENCH_SRC := $(filter-out $(BENCH_UTIL),$(wildcard bench/*.c))
 BENCH_BIN := $(patsubst %.c,$(BUILD)/bench/%,$(notdir $(BENCH_SRC)))
+BENCH_UTIL_OBJ := $(BENCH_UTIL:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all test valgrind bench lint format format-check clean
+.PHONY: all test valgrind bench bench-peers lint format format-check clean
 all: $(BUILD)/luavat $(BUILD)/libluavat.a
 
 $(BUILD)/libluavat.a: $(LIB_OBJ)
@@ -104,19 +107,27 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(SUPPORT_OBJ) $(BUILD)/libluav
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
 
-test: $(BUILD)/luavat $(TEST_BIN) $(TEST_HELPERS)
+# The bench smoke test runs the bench programs with tiny sizes.
+test: $(BUILD)/luavat $(TEST_BIN) $(TEST_HELPERS) $(BENCH_BIN)
 	@sh tests/support/run_tests.sh $(BUILD) $(TEST_BIN)
 
-valgrind: $(BUILD)/luavat $(TEST_BIN) $(TEST_HELPERS)
+valgrind: $(BUILD)/luavat $(TEST_BIN) $(TEST_HELPERS) $(BENCH_BIN)
 	@LUAVAT_VALGRIND=1 sh tests/support/run_tests.sh $(BUILD) $(TEST_BIN)
 
 # ---- benchmarks ----
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libluavat.a
+# make bench: one table of figures (also $(BUILD)/bench.json); sizes and
+# repetitions come from BENCH_* variables (see bench/run.sh).
+# make bench-peers: luavat's message and launch workloads beside the same
+# workloads on the peer kernels (bench/peers/run.sh), with ratios.
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_UTIL_OBJ) $(BUILD)/libluavat.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libluavat.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_UTIL_OBJ) $(BUILD)/libluavat.a $(LDLIBS)
 
 bench: $(BUILD)/luavat $(BENCH_BIN)
 	@sh bench/run.sh $(BUILD)
+
+bench-peers: $(BENCH_BIN)
+	@sh bench/run-peers.sh $(BUILD)
 
 # ---- hygiene ----
 lint:

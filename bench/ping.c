@@ -1,124 +1,124 @@
 /*
- * Two-vat ping loop: deliveries per second through the whole kernel (one
- * round trip = a message crank and a notify crank), sequential
- * (`run`: await each ping) and pipelined (`pipelined`: send all, then
- * await all).  Prints one line per workload; not a test.
+ * Messages between two vats (bench/vats/cluster.json): the pinger vat
+ * sends its peer n pings and the host times the one call that makes it
+ * do so, from queueing it to its answer (after its block commits).
+ *   seq     await E(peer):ping(i) n times: round trips/s
+ *   pipe    n E(peer):ping(i) without awaiting, then await all:
+ *           deliveries/s, one per ping delivered to the peer
+ *   oneway  n E.sendOnly(peer):ping(i), then one awaited E(peer):count():
+ *           deliveries/s, one per ping delivered to the peer
+ * Each repetition is a fresh process with a fresh store; the launch is
+ * not timed.
  *
- * usage: ping [N] [sync|nometasync|nosync]
+ * usage: ping [-n N] [-r REPS] [-d sync|nometasync|nosync]
+ *             [-w seq,pipe,oneway]
+ * Defaults: $BENCH_N or 100000, $BENCH_REPS or 5, nosync, all three.
  */
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "luavat.h"
-#include "lvat_lua.h"
+typedef struct workload {
+    const char *key;    /* -w name */
+    const char *method; /* pinger method taking n */
+    const char *label;  /* workload column */
+    const char *unit;
+    const char *counted; /* what the figure counts, for settings */
+} workload;
 
-typedef struct state {
-    lvat_kernel *k;
-    char root[32];
-    int done;
-} state;
+static const workload workloads[] = {
+    {"seq", "run", "sequential round trips", "round trips/s",
+     "await each E(peer):ping(i)"},
+    {"pipe", "pipelined", "pipelined sends", "deliveries/s",
+     "n sends, then await all; counts one delivery per ping delivered to "
+     "the peer"},
+    {"oneway", "oneway", "one-way sends", "deliveries/s",
+     "E.sendOnly(peer):ping(i) n times, then one awaited count(); counts "
+     "one delivery per ping delivered to the peer"},
+};
 
-static double
-now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-on_launch(void *ud, lvat_launch_event ev, const lvat_launch_info *info)
-{
-    state *s = ud;
-
-    if (ev == LVAT_LAUNCH_STARTED)
-        snprintf(s->root, sizeof s->root, "%s", info->root);
-    else
-        s->done = ev == LVAT_LAUNCH_DONE ? 1 : -1;
-}
-
-static void
-on_result(void *ud, int status, const lvat_value *v)
-{
-    state *s = ud;
-
-    (void)v;
-    s->done = status == LVAT_OK ? 1 : -1;
-}
+typedef struct cfg {
+    long n;
+    const char *durability;
+    const workload *w;
+} cfg;
 
 static int
-measure(state *s, const char *method, long n, const char *label,
-        const char *durability)
+ping_rep(void *ud, int rep, double *figs)
 {
-    char args[32];
-    double t0, t1;
+    cfg *c = ud;
+    char dir[256], path[512], args[32];
+    bench_kernel b;
+    lvat_options o;
+    double t0;
+    int rc = -1;
 
-    snprintf(args, sizeof args, "[%ld]", n);
-    s->done = 0;
-    t0 = now();
-    if (lvat_kernel_queue_message(s->k, s->root, method, args, on_result,
-                                  s) != LVAT_OK ||
-        lvat_kernel_run(s->k) != LVAT_OK || s->done != 1) {
-        fprintf(stderr, "ping: %s failed: %s\n", method,
-                lvat_kernel_errmsg(s->k));
-        return 1;
-    }
-    t1 = now();
-    printf("%-28s %12.0f deliveries/s  %10.0f round trips/s  (n=%ld, %s)\n",
-           label, 2.0 * (double)n / (t1 - t0), (double)n / (t1 - t0), n,
-           durability);
-    return 0;
+    (void)rep;
+    snprintf(path, sizeof path, "%s/cluster.json", bench_vats_dir());
+    snprintf(args, sizeof args, "[%ld]", c->n);
+    if (bench_mkdtemp(dir, sizeof dir) != 0)
+        return -1;
+    if (bench_options(&b, &o, dir, bench_durability(c->durability)) != 0)
+        goto done;
+    if (bench_open(&b, &o) != 0 || bench_launch(&b, path) != 0)
+        goto done;
+    t0 = bench_now();
+    if (bench_call(&b, b.root, c->w->method, args) != 0)
+        goto done;
+    figs[0] = (double)c->n / (bench_now() - t0);
+    rc = 0;
+done:
+    bench_close(&b);
+    bench_rmdir(dir);
+    return rc;
+}
+
+static void
+usage(void)
+{
+    fprintf(stderr, "usage: ping [-n N] [-r REPS] [-d sync|nometasync|"
+                    "nosync] [-w seq,pipe,oneway]\n");
+    exit(2);
 }
 
 int
 main(int argc, char **argv)
 {
-    long n = argc > 1 ? atol(argv[1]) : 100000;
-    const char *dur = argc > 2 ? argv[2] : "nosync";
-    char dir[] = "/tmp/luavat-bench-XXXXXX", err[1024];
-    lvat_lua_runtime *rt;
-    lvat_options o;
-    lvat_errbuf eb;
-    state s;
-    int rc;
+    long reps = bench_env_long("BENCH_REPS", 5);
+    const char *only = "seq,pipe,oneway";
+    cfg c = {bench_env_long("BENCH_N", 100000), "nosync", NULL};
+    int opt, status = 0;
 
-    memset(&s, 0, sizeof s);
-    if (mkdtemp(dir) == NULL || lvat_lua_runtime_new(NULL, &rt, &eb)) {
-        fprintf(stderr, "ping: setup failed\n");
-        return 1;
+    while ((opt = getopt(argc, argv, "n:r:d:w:")) != -1) {
+        if (opt == 'n')
+            c.n = bench_arg_long("ping", optarg);
+        else if (opt == 'r')
+            reps = bench_arg_long("ping", optarg);
+        else if (opt == 'd')
+            c.durability = optarg;
+        else if (opt == 'w')
+            only = optarg;
+        else
+            usage();
     }
-    lvat_options_init(&o);
-    o.dir = dir;
-    o.durability = strcmp(dur, "sync") == 0 ? LVAT_DURABILITY_SYNC
-                   : strcmp(dur, "nometasync") == 0
-                       ? LVAT_DURABILITY_NOMETASYNC
-                       : LVAT_DURABILITY_NOSYNC;
-    o.vat_ops = lvat_lua_vat_ops();
-    o.vat_ops_ud = rt;
-    if (lvat_kernel_open(&o, &s.k, err, sizeof err) != LVAT_OK) {
-        fprintf(stderr, "ping: %s\n", err);
-        return 1;
+    if (optind != argc || bench_durability(c.durability) < 0)
+        usage();
+    for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
+        double fig;
+
+        c.w = &workloads[i];
+        if (strstr(only, c.w->key) == NULL)
+            continue;
+        if (bench_reps((int)reps, 1, ping_rep, &c, &fig) != 0) {
+            fprintf(stderr, "ping: %s failed\n", c.w->label);
+            status = 1;
+            continue;
+        }
+        bench_emit(c.w->label, fig, c.w->unit, "n=%ld, %s; %s; median of %ld",
+                   c.n, c.durability, c.w->counted, reps);
     }
-    if (lvat_kernel_launch_file(s.k, "bench/vats/cluster.json", on_launch,
-                                &s) != LVAT_OK ||
-        lvat_kernel_run(s.k) != LVAT_OK || s.done != 1) {
-        fprintf(stderr, "ping: launch failed: %s\n", lvat_kernel_errmsg(s.k));
-        return 1;
-    }
-    rc = measure(&s, "run", n, "sequential round trips", dur);
-    if (rc == 0)
-        rc = measure(&s, "pipelined", n, "pipelined sends", dur);
-    lvat_kernel_close(s.k);
-    lvat_lua_runtime_free(rt);
-    {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "ping: could not remove %s\n", dir);
-    }
-    return rc;
+    return status;
 }

@@ -1,144 +1,174 @@
 /*
- * Restart cost: a store with V vats holding E baggage entries each is
- * closed and reopened; prints the time to open and the time from open to
- * the first answered message.  Not a test.
+ * Restart cost: a store with VATS one-vat subclusters (bench/vats/
+ * filler.lua) holding ENTRIES baggage entries in all is populated once
+ * (not timed), then each repetition, in a fresh process, times from
+ * lvat_kernel_open to the answer of a first message to one vat's root.
+ * Every repetition reopens the same store, so the OS page cache is warm
+ * after the first; nothing else carries over between them.
  *
- * usage: restart [VATS] [ENTRIES_PER_VAT]
+ * usage: restart [-v VATS] [-e ENTRIES] [-r REPS]
+ * Defaults: $BENCH_RESTART_VATS or 1000, $BENCH_RESTART_ENTRIES or
+ * 1000000, $BENCH_REPS or 5.
  */
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
-#include "luavat.h"
-#include "lvat_lua.h"
+#define FILL_CHUNK 10000 /* entries per fill() delivery */
 
-typedef struct st {
-    lvat_kernel *k;
-    int done;
-} st;
+typedef struct cfg {
+    long vats, entries;
+    char dir[256];
+    long target; /* N of the root koN the timed message goes to */
+} cfg;
 
-static double
-now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-on_done(void *ud, int status, const lvat_value *v)
-{
-    (void)v;
-    ((st *)ud)->done = status == LVAT_OK ? 1 : -1;
-}
+typedef struct roots {
+    bench_kernel *b;
+    char (*kref)[32];
+    long n;
+} roots;
 
 static void
 on_launch(void *ud, lvat_launch_event ev, const lvat_launch_info *info)
 {
-    (void)info;
-    if (ev != LVAT_LAUNCH_STARTED)
-        ((st *)ud)->done = ev == LVAT_LAUNCH_DONE ? 1 : -1;
+    roots *r = ud;
+
+    if (ev == LVAT_LAUNCH_STARTED)
+        snprintf(r->kref[r->n++], sizeof r->kref[0], "%s", info->root);
+    else
+        bench_on_launch(r->b, ev, info);
 }
 
 static int
-open_kernel(st *s, const char *dir, lvat_lua_runtime *rt)
+open_store(bench_kernel *b, const char *dir)
 {
     lvat_options o;
-    char err[1024];
 
-    lvat_options_init(&o);
-    o.dir = dir;
-    o.durability = LVAT_DURABILITY_NOSYNC;
-    o.vat_ops = lvat_lua_vat_ops();
-    o.vat_ops_ud = rt;
+    if (bench_options(b, &o, dir, LVAT_DURABILITY_NOSYNC) != 0)
+        return -1;
     o.vat_time_limit_ms = 600000;
-    if (lvat_kernel_open(&o, &s->k, err, sizeof err) != LVAT_OK) {
-        fprintf(stderr, "restart: %s\n", err);
-        return 1;
+    return bench_open(b, &o);
+}
+
+/* Fills vat `kref` with entries [from, from + n). */
+static int
+fill(bench_kernel *b, const char *kref, long from, long n)
+{
+    char args[64];
+
+    for (long at = from; at < from + n; at += FILL_CHUNK) {
+        long chunk = from + n - at < FILL_CHUNK ? from + n - at : FILL_CHUNK;
+        snprintf(args, sizeof args, "[%ld, %ld]", at, chunk);
+        if (bench_call(b, kref, "fill", args) != 0)
+            return -1;
     }
     return 0;
 }
 
+/* The untimed setup, in a child: figs[0] is the target's N. */
 static int
-call(st *s, const char *kref, const char *method, const char *args)
+populate(void *ud, int rep, double *figs)
 {
-    s->done = 0;
-    if (lvat_kernel_queue_message(s->k, kref, method, args, on_done, s) ||
-        lvat_kernel_run(s->k) || s->done != 1) {
-        fprintf(stderr, "restart: %s.%s failed\n", kref, method);
-        return 1;
-    }
-    return 0;
-}
+    const char *json = "{\"bootstrap\":\"f\",\"vats\":{\"f\":"
+                       "{\"sourceSpec\":\"filler.lua\"}}}";
+    cfg *c = ud;
+    bench_kernel b;
+    roots r = {&b, calloc((size_t)c->vats, sizeof *r.kref), 0};
+    int rc = -1;
 
-/* One one-vat subcluster per vat, as caplets would be. */
-static int
-populate(st *s, int vats, int entries)
-{
-    const char *cfg = "{\"bootstrap\":\"f\",\"vats\":{\"f\":"
-                      "{\"sourceSpec\":\"filler.lua\"}}}";
-    char kref[32];
-
-    for (int i = 1; i <= vats; i++) {
-        s->done = 0;
-        if (lvat_kernel_launch_json(s->k, cfg, strlen(cfg), "bench/vats",
-                                    on_launch, s) != LVAT_OK) {
-            fprintf(stderr, "restart: %s\n", lvat_kernel_errmsg(s->k));
-            return 1;
-        }
-    }
-    if (lvat_kernel_run(s->k) != LVAT_OK || s->done != 1) {
+    (void)rep;
+    memset(&b, 0, sizeof b);
+    if (r.kref == NULL || open_store(&b, c->dir) != 0)
+        goto done;
+    for (long i = 0; i < c->vats; i++)
+        if (lvat_kernel_launch_json(b.k, json, strlen(json), bench_vats_dir(),
+                                    on_launch, &r) != LVAT_OK)
+            goto done;
+    if (lvat_kernel_run(b.k) != LVAT_OK || b.launched != c->vats) {
         fprintf(stderr, "restart: launch failed: %s\n",
-                lvat_kernel_errmsg(s->k));
-        return 1;
+                lvat_kernel_errmsg(b.k));
+        goto done;
     }
-    for (int i = 1; i <= vats; i++) {
-        /* Roots are ko1..koV in launch order. */
-        snprintf(kref, sizeof kref, "ko%d", i);
-        for (int from = 0; from < entries; from += 10000) {
-            char args[64];
-            int chunk = entries - from < 10000 ? entries - from : 10000;
-            snprintf(args, sizeof args, "[%d, %d]", from, chunk);
-            if (call(s, kref, "fill", args))
-                return 1;
-        }
+    for (long i = 0; i < c->vats; i++) {
+        long from = c->entries * i / c->vats;
+        if (fill(&b, r.kref[i], from, c->entries * (i + 1) / c->vats - from))
+            goto done;
     }
-    return 0;
+    rc = sscanf(r.kref[c->vats / 2], "ko%lf", &figs[0]) == 1 ? 0 : -1;
+done:
+    bench_close(&b);
+    free(r.kref);
+    return rc;
+}
+
+static int
+restart_rep(void *ud, int rep, double *figs)
+{
+    cfg *c = ud;
+    char kref[32];
+    bench_kernel b;
+    lvat_options o;
+    double t0;
+    int rc = -1;
+
+    (void)rep;
+    snprintf(kref, sizeof kref, "ko%ld", c->target);
+    if (bench_options(&b, &o, c->dir, LVAT_DURABILITY_NOSYNC) != 0)
+        return -1;
+    o.vat_time_limit_ms = 600000;
+    t0 = bench_now();
+    if (bench_open(&b, &o) == 0 && bench_call(&b, kref, "ping", "[]") == 0) {
+        figs[0] = (bench_now() - t0) * 1e3;
+        rc = 0;
+    }
+    bench_close(&b);
+    return rc;
+}
+
+static void
+usage(void)
+{
+    fprintf(stderr, "usage: restart [-v VATS] [-e ENTRIES] [-r REPS]\n");
+    exit(2);
 }
 
 int
 main(int argc, char **argv)
 {
-    int vats = argc > 1 ? atoi(argv[1]) : 100;
-    int entries = argc > 2 ? atoi(argv[2]) : 1000;
-    char dir[] = "/tmp/luavat-restart-XXXXXX", cmd[128], kref[32];
-    lvat_lua_runtime *rt;
-    lvat_errbuf eb;
-    st s;
-    double t0, t1, t2;
+    long reps = bench_env_long("BENCH_REPS", 5);
+    cfg c = {bench_env_long("BENCH_RESTART_VATS", 1000),
+             bench_env_long("BENCH_RESTART_ENTRIES", 1000000), "", 0};
+    double fig = 0;
+    int opt, rc;
 
-    memset(&s, 0, sizeof s);
-    if (mkdtemp(dir) == NULL || lvat_lua_runtime_new(NULL, &rt, &eb))
+    while ((opt = getopt(argc, argv, "v:e:r:")) != -1) {
+        if (opt == 'v')
+            c.vats = bench_arg_long("restart", optarg);
+        else if (opt == 'e')
+            c.entries = bench_arg_long("restart", optarg);
+        else if (opt == 'r')
+            reps = bench_arg_long("restart", optarg);
+        else
+            usage();
+    }
+    if (optind != argc)
+        usage();
+    if (bench_mkdtemp(c.dir, sizeof c.dir) != 0)
         return 1;
-    if (open_kernel(&s, dir, rt) || populate(&s, vats, entries))
-        return 1;
-    lvat_kernel_close(s.k);
-    t0 = now();
-    if (open_kernel(&s, dir, rt))
-        return 1;
-    t1 = now();
-    snprintf(kref, sizeof kref, "ko%d", vats / 2 + 1);
-    if (call(&s, kref, "ping", "[]"))
-        return 1;
-    t2 = now();
-    printf("%-28s %12.2f ms open  %8.2f ms to first answer  (%d vats, %d "
-           "baggage entries)\n",
-           "restart", (t1 - t0) * 1e3, (t2 - t0) * 1e3, vats,
-           vats * entries);
-    lvat_kernel_close(s.k);
-    lvat_lua_runtime_free(rt);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : 1;
+    rc = bench_reps(1, 1, populate, &c, &fig);
+    c.target = (long)fig;
+    if (rc == 0)
+        rc = bench_reps((int)reps, 1, restart_rep, &c, &fig);
+    if (rc == 0)
+        bench_emit("restart to first answer", fig, "ms",
+                   "%ld vats, %ld baggage entries, nosync; lvat_kernel_open "
+                   "to the first message answered; one store populated once "
+                   "(untimed), reopened in a fresh process per run, page "
+                   "cache warm; median of %ld",
+                   c.vats, c.entries, reps);
+    bench_rmdir(c.dir);
+    return rc == 0 ? 0 : 1;
 }

@@ -1,0 +1,105 @@
+# luavat against its peers (make bench-peers): reads luavat's result lines
+# and bench/peers/run.sh's lines (which carry "system") and prints, per
+# workload and peer, both figures and luavat / peer.  Workloads match by
+# name: "sequential round trips" = "sequential", "pipelined sends" =
+# "pipelined", "vat launch" (vats/s) = "launch".  POSIX awk.
+#
+#   awk -f bench/compare.awk LUAVAT_LINES PEER_LINES
+
+function jstr(s, key,    c, out) {
+    if (!match(s, "\"" key "\"[ ]*:[ ]*\""))
+        return ""
+    s = substr(s, RSTART + RLENGTH)
+    out = ""
+    while (s != "") {
+        c = substr(s, 1, 1)
+        if (c == "\"")
+            break
+        if (c == "\\") {
+            c = substr(s, 2, 1)
+            s = substr(s, 2)
+        }
+        out = out c
+        s = substr(s, 2)
+    }
+    return out
+}
+
+function jnum(s, key) {
+    if (!match(s, "\"" key "\"[ ]*:[ ]*"))
+        return ""
+    s = substr(s, RSTART + RLENGTH)
+    if (!match(s, /^-?[0-9][0-9.eE+-]*/))
+        return ""
+    return substr(s, 1, RLENGTH)
+}
+
+function pad(s, w) {
+    while (length(s) < w)
+        s = s " "
+    return s
+}
+
+BEGIN {
+    name["sequential round trips"] = "sequential"
+    name["pipelined sends"] = "pipelined"
+    name["vat launch"] = "launch"
+    order[1] = "sequential"; order[2] = "pipelined"; order[3] = "launch"
+}
+
+/^[ \t]*\{/ && /"workload"/ {
+    sys = jstr($0, "system")
+    w = jstr($0, "workload")
+    if (sys == "" || sys == "luavat") {
+        if (!(w in name))
+            next
+        w = name[w]
+        lfig[w] = jnum($0, "figure")
+        lunit[w] = jstr($0, "unit")
+        next
+    }
+    if (!(sys in seen)) {
+        seen[sys] = 1
+        peers[++npeers] = sys
+    }
+    # Launch compares launch rates only (a peer may report more).
+    if (w == "launch" && jstr($0, "unit") != "vats/s")
+        next
+    pfig[sys, w] = jnum($0, "figure")
+    punit[sys, w] = jstr($0, "unit")
+}
+
+function row(a, b, c, d, e, f) {
+    printf "| %s | %s | %12s | %12s | %s | %s |\n", pad(a, 10), pad(b, 12),
+        c, d, pad(e, 14), pad(f, 13)
+}
+
+END {
+    row("workload", "peer", "luavat", "peer figure", "unit", "luavat / peer")
+    printf "| ---------- | ------------ | -----------: | -----------: | "
+    printf "-------------- | ------------- |\n"
+    for (k = 1; k <= 3; k++) {
+        w = order[k]
+        for (p = 1; p <= npeers; p++) {
+            s = peers[p]
+            l = (w in lfig) ? lfig[w] : ""
+            f = ((s, w) in pfig) ? pfig[s, w] : ""
+            u = (w in lunit) ? lunit[w] : punit[s, w]
+            if (l == "" || f == "")
+                ratio = "no figure"
+            else if (f + 0 <= 0)
+                ratio = "peer figure is 0"
+            else
+                ratio = sprintf("%.2f", l / f)
+            # Matched by workload name; say so when the units read apart.
+            if (f != "" && (w in lunit) && punit[s, w] != lunit[w])
+                ratio = ratio " (peer unit: " punit[s, w] ")"
+            row(w, s, l == "" ? "-" : l, f == "" ? "-" : f, u, ratio)
+        }
+    }
+    if (npeers == 0)
+        print "(no peer figures)"
+    print ""
+    print "Each figure is a rate at its own system's settings (see the rows" \
+        " above); BENCH_N and the peers' own variables set the sizes."
+}
