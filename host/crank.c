@@ -268,15 +268,6 @@ sweep_crank(lvat_kernel *k, bool *did_work)
     return crank_end(k, lvat__sweep_step(k, did_work));
 }
 
-static lvat_req *
-next_request(lvat_kernel *k)
-{
-    for (lvat_req *r = k->requests; r; r = r->next)
-        if (r->applied_epoch == 0)
-            return r;
-    return NULL;
-}
-
 int
 lvat__crank_run(lvat_kernel *k, bool *did_work)
 {
@@ -287,7 +278,7 @@ lvat__crank_run(lvat_kernel *k, bool *did_work)
     *did_work = true;
     if (k->crank.has_followup)
         return run_followup(k);
-    if ((req = next_request(k)) != NULL) {
+    if ((req = lvat__req_next(k)) != NULL) {
         crank_begin(k);
         k->crank.from_queue = false;
         rc = lvat__req_apply(k, req);

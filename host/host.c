@@ -174,15 +174,6 @@ done:
 
 /* ---- Requests ---- */
 
-lvat_req *
-lvat__req_find(lvat_kernel *k, uint64_t id)
-{
-    for (lvat_req *r = k->requests; r; r = r->next)
-        if (r->id == id)
-            return r;
-    return NULL;
-}
-
 static int
 apply_send(lvat_kernel *k, lvat_req *r)
 {
@@ -245,72 +236,6 @@ lvat__req_apply(lvat_kernel *k, lvat_req *r)
                                           : LVAT_OK;
     }
     return LVAT_EINVAL;
-}
-
-static void
-req_free(lvat_req *r)
-{
-    lvat__call_free(r->call);
-    lvat_free(r->system_name);
-    lvat_free(r->method);
-    lvat_buf_free(&r->body);
-    lvat_free(r->slots);
-    lvat__launch_plan_free(r->plan);
-    lvat_free(r);
-}
-
-void
-lvat__requests_committed(lvat_kernel *k)
-{
-    lvat_req **pp = &k->requests;
-
-    /* Applied requests whose answer came (or never will) are finished. */
-    while (*pp) {
-        lvat_req *r = *pp;
-        bool waits =
-            r->type == LVAT_REQ_LAUNCH || r->type == LVAT_REQ_RELOAD
-                ? r->lcb != NULL
-                : r->cb != NULL;
-        if (r->applied_epoch != 0 && (r->done || !waits)) {
-            *pp = r->next;
-            req_free(r);
-        } else {
-            pp = &r->next;
-        }
-    }
-    k->requests_tail = &k->requests;
-    while (*k->requests_tail)
-        k->requests_tail = &(*k->requests_tail)->next;
-}
-
-void
-lvat__requests_rewind(lvat_kernel *k)
-{
-    for (lvat_req *r = k->requests; r; r = r->next)
-        if (r->applied_epoch == k->block_epoch)
-            r->applied_epoch = 0;
-}
-
-void
-lvat__requests_free(lvat_kernel *k)
-{
-    while (k->requests) {
-        lvat_req *r = k->requests;
-        k->requests = r->next;
-        req_free(r);
-    }
-    k->requests_tail = &k->requests;
-}
-
-int
-lvat__req_queue(lvat_kernel *k, lvat_req *r)
-{
-    r->id = ++k->next_req_id;
-    r->next = NULL;
-    *k->requests_tail = r;
-    k->requests_tail = &r->next;
-    lvat__pump_wake(k);
-    return LVAT_OK;
 }
 
 /* ---- Outputs ---- */

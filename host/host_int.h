@@ -11,6 +11,8 @@
 /* ---- host.c: requests and outputs ---- */
 int lvat__req_apply(lvat_kernel *k, lvat_req *r);
 lvat_req *lvat__req_find(lvat_kernel *k, uint64_t id);
+/* The oldest request not applied yet, or NULL. */
+lvat_req *lvat__req_next(lvat_kernel *k);
 int lvat__output_result(lvat_kernel *k, lvat_req *r, bool rejected,
                         const lvat_capdata *v);
 int lvat__output_launch(lvat_kernel *k, lvat_req *r, lvat_launch_event ev,

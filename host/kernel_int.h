@@ -107,6 +107,7 @@ typedef struct lvat_service lvat_service;
 
 typedef struct lvat_req {
     struct lvat_req *next;
+    struct lvat_req *hnext; /* index by id (requests.c) */
     lvat_req_type type;
     uint64_t id;
     uint32_t applied_epoch; /* block that applied it; 0 = not yet */
@@ -201,6 +202,9 @@ struct lvat_kernel {
     /* host */
     lvat_req *requests; /* inbox and waiters, oldest first */
     lvat_req **requests_tail;
+    lvat_req *req_next;     /* first request not applied (requests.c) */
+    lvat_req **req_hash;    /* requests by id */
+    size_t req_hcap, req_count;
     uint64_t next_req_id;
     lvat_output *outputs;
     size_t noutputs, capoutputs;
