@@ -171,15 +171,12 @@ typedef struct lvat_crank {
     bool from_queue;       /* the crank popped a run-queue item */
 } lvat_crank;
 
-/* Time accounting (stats.c); ns_lmdb is read from the kv view. */
+/* Time accounting (stats.c): whole cranks; inside vat runtimes, of which
+ * syscalls and marshalling (runtime-reported); reading LMDB (from the kv
+ * view); committing blocks. */
 typedef struct lvat_kstats {
     uint64_t cranks, deliveries, blocks;
-    uint64_t ns_crank;   /* whole cranks */
-    uint64_t ns_vat;     /* inside vat runtimes' deliver */
-    uint64_t ns_syscall; /* of which in syscalls (runtime-reported) */
-    uint64_t ns_marshal; /* of which marshalling (runtime-reported) */
-    uint64_t ns_lmdb;    /* reading LMDB */
-    uint64_t ns_commit;  /* committing blocks */
+    uint64_t ns_crank, ns_vat, ns_syscall, ns_marshal, ns_lmdb, ns_commit;
 } lvat_kstats;
 
 struct lvat_kernel {
