@@ -104,7 +104,6 @@ typedef enum lvat_req_type {
 
 typedef struct lvat_service lvat_service;
 
-
 typedef struct lvat_req {
     struct lvat_req *next;
     struct lvat_req *hnext; /* index by id (requests.c) */
