@@ -452,10 +452,23 @@ l_resume(lua_State *L)
 
 /* ---- Garbage collection ---- */
 
+/* Below this a full collection is cheap enough to run at every reap. */
+#define GC_FULL_ALWAYS ((size_t)2 << 20)
+
+/* A reap's collection.  It costs time in proportion to the heap, so on a
+ * big heap it runs only once the heap has doubled since the last one (the
+ * incremental collector finds garbage meanwhile, and its finds are
+ * reported too): otherwise a vat holding many promises would spend most
+ * of its time re-marking them. */
 static int
 l_gc_full(lua_State *L)
 {
-    lua_gc(L, LUA_GCCOLLECT);
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    if (v->mem_used < GC_FULL_ALWAYS || v->mem_used >= 2 * v->heap_after_gc) {
+        lua_gc(L, LUA_GCCOLLECT);
+        v->heap_after_gc = v->mem_used;
+    }
     return 0;
 }
 

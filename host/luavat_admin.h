@@ -96,7 +96,8 @@ int lvat_kernel_status_json(lvat_kernel *k, char **out);
  * Where the kernel's time went, summed over every open of the store, as
  * JSON text (owned; free()): {"cranks", "deliveries", "blocks",
  * "seconds", "parts": {"lua", "marshal", "routing", "lmdb"}}, each part
- * {"seconds", "perCrankUs", "share" (percent)}.  "lua" is time inside vat
+ * {"seconds", "perCrankUs", "share" (percent)}; "lmdbReadSeconds" and
+ * "commitSeconds" split "lmdb".  "lua" is time inside vat
  * runtimes less their marshalling and syscalls; "routing" is the rest of
  * the kernel's own work; "lmdb" is reading the store and committing
  * blocks.

@@ -135,7 +135,8 @@ lvat_kernel_stats_json(lvat_kernel *k, char **out)
     put_part(&b, "marshal", marshal, all, t.cranks, false);
     put_part(&b, "routing", routing, all, t.cranks, false);
     put_part(&b, "lmdb", lmdb, all, t.cranks, true);
-    lvat_buf_puts(&b, "}}");
+    lvat_buf_printf(&b, "},\"lmdbReadSeconds\":%.6f,\"commitSeconds\":%.6f}",
+                    (double)t.ns_lmdb / 1e9, (double)t.ns_commit / 1e9);
     /* The caller frees with free(). */
     *out = b.oom ? NULL : malloc(b.len + 1);
     if (*out != NULL)
