@@ -114,6 +114,8 @@ void
 lk_close(lk *t)
 {
     lvat_kernel_close(t->k);
+    for (size_t i = 0; i < t->nabandoned; i++)
+        free(t->abandoned[i]);
     lk_clear_systems(t);
     free(t->vats_dir);
     lvat_lua_runtime_free(t->rt);
@@ -189,43 +191,55 @@ lk_reload(lk *t, const char *sub)
     return t->launch_status;
 }
 
-typedef struct call_state {
+struct lk_call_state {
     lk *t;
-    bool done;
+    bool done, abandoned;
     int status;
     char *text;
-} call_state;
+};
 
 static void
 on_result(void *ud, int status, const lvat_value *v)
 {
-    call_state *c = ud;
+    lk_call_state *c = ud;
 
     c->done = true;
     c->status = status;
-    c->text = lvat_value_render(c->t->k, v);
+    if (!c->abandoned)
+        c->text = lvat_value_render(c->t->k, v);
 }
 
 char *
 lk_call(lk *t, const char *kref, const char *method, const char *args_json,
         int *status)
 {
-    call_state c = {t, false, 0, NULL};
-    int rc = lvat_kernel_queue_message(t->k, kref, method, args_json,
-                                       on_result, &c);
+    /* On the heap: a call still pending at return may be answered later
+     * (its state then lives until lk_close). */
+    lk_call_state *c = calloc(1, sizeof *c);
+    char *text;
+    int rc;
 
+    assert_non_null(c);
+    c->t = t;
+    rc = lvat_kernel_queue_message(t->k, kref, method, args_json, on_result,
+                                   c);
     if (rc != LVAT_OK)
         fail_msg("queue_message %s.%s: %s", kref, method,
                  lvat_kernel_errmsg(t->k));
     assert_lvat_ok(lvat_kernel_run(t->k));
-    if (!c.done) {
+    if (!c->done) {
+        assert_true(t->nabandoned < LVAT_ARRAY_LEN(t->abandoned));
+        c->abandoned = true;
+        t->abandoned[t->nabandoned++] = c;
         if (status)
             *status = LVAT_EPENDING;
         return strdup("<pending>");
     }
     if (status)
-        *status = c.status;
-    return c.text;
+        *status = c->status;
+    text = c->text;
+    free(c);
+    return text;
 }
 
 /* Opens a read-only view of the kernel's store beside the writer. */

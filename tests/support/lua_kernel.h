@@ -14,6 +14,8 @@
 #include "lvat_lua.h"
 #include "store.h"
 
+typedef struct lk_call_state lk_call_state;
+
 typedef struct lk {
     char *dir;
     char *vats_dir; /* tests/e2e/vats */
@@ -36,6 +38,8 @@ typedef struct lk {
     bool prune;
     char open_err[1024];    /* why the last lk_try_restart failed */
     unsigned vat_time_limit_ms;
+    lk_call_state *abandoned[64]; /* calls still pending when lk_call returned */
+    size_t nabandoned;
 } lk;
 
 /* Opens a kernel on a fresh temporary directory. */
