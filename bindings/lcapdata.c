@@ -402,7 +402,7 @@ enc_begin(enc *e, lua_State *L, lvat_enc_mode mode, const char *what)
     e->mode = mode;
     e->what = what;
     e->depth = 0;
-    e->t0 = lvat_clock_ns();
+    e->t0 = e->v->timing ? lvat_clock_ns() : 0;
     lvat_buf_reset(e->b);
     e->v->nencslots = 0;
     lvat_buf_putc(e->b, '#');
@@ -411,7 +411,8 @@ enc_begin(enc *e, lua_State *L, lvat_enc_mode mode, const char *what)
 static void
 enc_end(enc *e)
 {
-    e->v->marshal_ns += lvat_clock_ns() - e->t0;
+    if (e->v->timing)
+        e->v->marshal_ns += lvat_clock_ns() - e->t0;
     if (e->b->oom)
         luaL_error(e->L, "not enough memory");
 }

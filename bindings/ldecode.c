@@ -289,7 +289,7 @@ dec_begin(dec *d, lua_State *L, const char *body, size_t len,
     d->L = L;
     d->slots = slots;
     d->nslots = nslots;
-    d->t0 = lvat_clock_ns();
+    d->t0 = v->timing ? lvat_clock_ns() : 0;
     if (len == 0 || body[0] != '#')
         luaL_error(L, "malformed capdata: the body does not start with '#'");
     if (v->ndec == LVAT_ARRAY_LEN(v->dec))
@@ -312,7 +312,7 @@ dec_finish(dec *d)
         dec_fail(d, "trailing data");
     v = lvat_lua_vat(d->L);
     /* Nested decodes (a callback decoding again) count once. */
-    if (--v->ndec == 0)
+    if (--v->ndec == 0 && v->timing)
         v->marshal_ns += lvat_clock_ns() - d->t0;
 }
 

@@ -52,11 +52,14 @@ lvat_lua_check_vref(lua_State *L, int idx)
 static int
 syscall_time(lvat_lvat *v, int rc)
 {
-    v->syscall_ns += lvat_clock_ns() - v->sys_t0;
+    if (v->timing)
+        v->syscall_ns += lvat_clock_ns() - v->sys_t0;
     return rc;
 }
 
-#define SYS(v, call) syscall_time((v), ((v)->sys_t0 = lvat_clock_ns(), (call)))
+#define SYS(v, call)                                                       \
+    syscall_time((v),                                                      \
+                 ((v)->sys_t0 = (v)->timing ? lvat_clock_ns() : 0, (call)))
 
 static int
 check(lua_State *L, int rc)

@@ -310,6 +310,7 @@ vat_deliver(void *inst, const lvat_delivery *d, lvat_errbuf *err)
     v->killed = LVAT_KILL_NONE;
     v->ndec = 0;
     v->marshal_ns = v->syscall_ns = 0;
+    v->timing = d->timed;
     v->running = L;
     lvat_lua_watchdog_arm(v->rt, v);
     lua_pushcfunction(L, msgh);
@@ -318,7 +319,9 @@ vat_deliver(void *inst, const lvat_delivery *d, lvat_errbuf *err)
     status = lua_pcall(L, 1, 0, 1);
     lvat_lua_watchdog_disarm(v->rt, v);
     v->running = NULL;
-    lvat_syscall_account(v->sys, v->marshal_ns, v->syscall_ns);
+    if (v->timing)
+        lvat_syscall_account(v->sys, v->marshal_ns, v->syscall_ns);
+    v->timing = false;
     if (v->killed != LVAT_KILL_NONE) {
         lvat_lua_kill_message(v, err->msg, sizeof err->msg);
         lua_settop(L, 0);

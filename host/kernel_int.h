@@ -170,11 +170,11 @@ typedef struct lvat_crank {
     bool from_queue;       /* the crank popped a run-queue item */
 } lvat_crank;
 
-/* Time accounting (stats.c): whole cranks; inside vat runtimes, of which
- * syscalls and marshalling (runtime-reported); reading LMDB (from the kv
- * view); committing blocks. */
+/* Time accounting (stats.c), on one crank in LVAT_STATS_EVERY (`timed`): cranks;
+ * vat runtimes, of which syscalls and marshalling; LMDB reads; commits. */
+#define LVAT_STATS_EVERY 8
 typedef struct lvat_kstats {
-    uint64_t cranks, deliveries, blocks;
+    uint64_t cranks, deliveries, blocks, timed;
     uint64_t ns_crank, ns_vat, ns_syscall, ns_marshal, ns_lmdb, ns_commit;
 } lvat_kstats;
 
@@ -220,8 +220,8 @@ struct lvat_kernel {
     uint32_t cranks_since_sweep;
     struct lvat_pump *pump; /* loop.c */
     uint64_t total_cranks;
-    lvat_kstats stats;      /* this open (stats.c) */
-    lvat_kstats stats_base; /* earlier opens, from the store */
+    lvat_kstats stats, stats_base; /* this open; earlier ones (stats.c) */
+    bool timing;                   /* this crank is one of the timed ones */
 };
 
 /* ---- kernel.c, kernel_api.c ---- */

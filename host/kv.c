@@ -205,9 +205,10 @@ lvat_kv_get(lvat_kv *kv,
         return rc;
     k.mv_size = klen;
     k.mv_data = (void *)key;
-    t0 = lvat_clock_ns();
+    t0 = kv->timing ? lvat_clock_ns() : 0;
     rc = mdb_get(kv->rtxn, kv->store->dbi[db], &k, &v);
-    kv->lmdb_ns += lvat_clock_ns() - t0;
+    if (kv->timing)
+        kv->lmdb_ns += lvat_clock_ns() - t0;
     if (rc != MDB_SUCCESS)
         return lvat__store_err(rc, &kv->err, "reading the store");
     val->p = v.mv_data;
@@ -371,6 +372,12 @@ uint64_t
 lvat_kv_lmdb_ns(const lvat_kv *kv)
 {
     return kv->lmdb_ns;
+}
+
+void
+lvat_kv_set_timing(lvat_kv *kv, bool on)
+{
+    kv->timing = on;
 }
 
 bool

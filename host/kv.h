@@ -130,8 +130,10 @@ void lvat_kv_fail_commits(lvat_kv *kv, int code, unsigned n);
 /* Throws the block's changes away and takes a fresh snapshot. */
 void lvat_kv_block_abort(lvat_kv *kv);
 
-/* Nanoseconds spent reading LMDB since the view was made (stats). */
+/* Nanoseconds spent reading LMDB since the view was made, counting only
+ * reads made while timing is on (stats samples some cranks). */
 uint64_t lvat_kv_lmdb_ns(const lvat_kv *kv);
+void lvat_kv_set_timing(lvat_kv *kv, bool on);
 
 /* Approximate bytes and entries held by the current block. */
 size_t lvat_kv_block_bytes(const lvat_kv *kv);

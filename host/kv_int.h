@@ -63,6 +63,7 @@ struct lvat_kv {
     uint32_t gen;
     lvat_errbuf err;
     uint64_t lmdb_ns; /* time spent reading LMDB (stats) */
+    bool timing;      /* time LMDB reads now */
     int fail_code;    /* lvat_kv_fail_commits */
     unsigned fail_left;
 };

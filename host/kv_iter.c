@@ -202,10 +202,11 @@ lmdb_after(lvat_kv *kv,
     }
     k->mv_size = flen;
     k->mv_data = (void *)from;
-    t0 = lvat_clock_ns();
+    t0 = kv->timing ? lvat_clock_ns() : 0;
     rc = flen ? mdb_cursor_get(c, k, v, MDB_SET_RANGE)
               : mdb_cursor_get(c, k, v, MDB_FIRST);
-    kv->lmdb_ns += lvat_clock_ns() - t0;
+    if (kv->timing)
+        kv->lmdb_ns += lvat_clock_ns() - t0;
     if (rc == MDB_SUCCESS && !inclusive && flen &&
         keycmp(k->mv_data, k->mv_size, from, flen) == 0)
         rc = mdb_cursor_get(c, k, v, MDB_NEXT);

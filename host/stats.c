@@ -1,6 +1,7 @@
 /*
  * Where the kernel's time goes (`luavat status --stats`): counters of
- * cranks, deliveries and blocks, and nanoseconds spent in whole cranks,
+ * cranks, deliveries and blocks, and nanoseconds spent (measured on one
+ * crank in LVAT_STATS_EVERY, scaled up when reported) in whole cranks,
  * inside vat runtimes (of which the runtime reports its marshalling and
  * its syscalls), reading LMDB and committing blocks.  Kept in the store
  * ("stats", summed over every open) so a read-only status can show them.
@@ -15,14 +16,15 @@
 #include "buf.h"
 #include "clock.h"
 
-#define NFIELDS 9
+#define NFIELDS 10
 
 static void
 to_array(const lvat_kstats *s, uint64_t *a)
 {
-    uint64_t v[NFIELDS] = {s->cranks,   s->deliveries, s->blocks,
-                           s->ns_crank, s->ns_vat,     s->ns_syscall,
-                           s->ns_marshal, s->ns_lmdb,  s->ns_commit};
+    uint64_t v[NFIELDS] = {s->cranks,     s->deliveries, s->blocks,
+                           s->timed,      s->ns_crank,   s->ns_vat,
+                           s->ns_syscall, s->ns_marshal, s->ns_lmdb,
+                           s->ns_commit};
 
     memcpy(a, v, sizeof v);
 }
@@ -33,12 +35,13 @@ from_array(lvat_kstats *s, const uint64_t *a)
     s->cranks = a[0];
     s->deliveries = a[1];
     s->blocks = a[2];
-    s->ns_crank = a[3];
-    s->ns_vat = a[4];
-    s->ns_syscall = a[5];
-    s->ns_marshal = a[6];
-    s->ns_lmdb = a[7];
-    s->ns_commit = a[8];
+    s->timed = a[3];
+    s->ns_crank = a[4];
+    s->ns_vat = a[5];
+    s->ns_syscall = a[6];
+    s->ns_marshal = a[7];
+    s->ns_lmdb = a[8];
+    s->ns_commit = a[9];
 }
 
 /* This open's figures added to what the store had. */
@@ -119,6 +122,15 @@ lvat_kernel_stats_json(lvat_kernel *k, char **out)
     uint64_t lua, marshal, routing, lmdb, all;
 
     total(k, &t);
+    /* Crank times were sampled: scale them to every crank. */
+    if (t.timed > 0) {
+        double f = (double)t.cranks / (double)t.timed;
+        t.ns_crank = (uint64_t)((double)t.ns_crank * f);
+        t.ns_vat = (uint64_t)((double)t.ns_vat * f);
+        t.ns_syscall = (uint64_t)((double)t.ns_syscall * f);
+        t.ns_marshal = (uint64_t)((double)t.ns_marshal * f);
+        t.ns_lmdb = (uint64_t)((double)t.ns_lmdb * f);
+    }
     /* Runtime figures can only be part of the time inside the runtime. */
     marshal = t.ns_marshal < t.ns_vat ? t.ns_marshal : t.ns_vat;
     lua = t.ns_vat - marshal > t.ns_syscall ? t.ns_vat - marshal - t.ns_syscall

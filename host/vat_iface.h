@@ -71,6 +71,9 @@ typedef struct lvat_delivery {
     uint64_t next_export_object;  /* first o+N the vat may allocate */
     uint64_t next_export_promise; /* first p+N the vat may allocate */
     uint32_t incarnation;         /* 0 on the first start */
+    /* Set by the kernel on the deliveries it times (one in a few): then a
+     * runtime times its marshalling and syscalls for lvat_syscall_account. */
+    bool timed;
 } lvat_delivery;
 
 /* ---- Creating a vat ---- */
