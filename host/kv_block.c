@@ -6,8 +6,11 @@
  */
 #include "kv.h"
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 
+#include "alloc.h"
 #include "kv_int.h"
 
 /* Each retry at least doubles the map, so this is far beyond any disk. */
@@ -69,19 +72,49 @@ write_entry(MDB_cursor *c, lvat_kv_entry *e)
     return rc == MDB_SUCCESS ? mdb_cursor_del(c, 0) : rc;
 }
 
+static int
+entry_order(const void *a, const void *b)
+{
+    return lvat__kv_entry_cmp(*(lvat_kv_entry *const *)a,
+                              *(lvat_kv_entry *const *)b);
+}
+
+/* The block's entries in key order: the index when a loop built it, else
+ * one sort (much cheaper than building the index for this alone). */
+static lvat_kv_entry **
+sorted_entries(lvat_kv *kv)
+{
+    lvat_kv_entry **v = lvat_malloc((kv->count ? kv->count : 1) * sizeof *v);
+    lvat_kv_entry *e = NULL;
+    size_t n = 0;
+
+    if (v == NULL)
+        return NULL;
+    if (kv->indexed) {
+        while ((e = lvat__kv_index_succ(kv, e)) != NULL)
+            v[n++] = e;
+        return v;
+    }
+    for (size_t i = 0; i < kv->nbuckets; i++)
+        for (e = kv->buckets[i]; e; e = e->next)
+            v[n++] = e;
+    qsort(v, n, sizeof *v, entry_order);
+    return v;
+}
+
 /* Writes every entry in key order (LMDB fills pages best that way). */
 static int
 write_block(lvat_kv *kv, MDB_txn *txn)
 {
     MDB_cursor *cur[LVAT_DB_COUNT] = {0};
-    lvat_kv_entry *e = NULL;
-    int rc = MDB_SUCCESS;
+    lvat_kv_entry **v = sorted_entries(kv);
+    int rc = v ? MDB_SUCCESS : ENOMEM;
 
-    lvat__kv_index_build(kv);
     for (int i = 0; i < LVAT_DB_COUNT && rc == MDB_SUCCESS; i++)
         rc = mdb_cursor_open(txn, kv->store->dbi[i], &cur[i]);
-    while (rc == MDB_SUCCESS && (e = lvat__kv_index_succ(kv, e)) != NULL)
-        rc = write_entry(cur[e->db], e);
+    for (size_t i = 0; rc == MDB_SUCCESS && i < kv->count; i++)
+        rc = write_entry(cur[v[i]->db], v[i]);
+    lvat_free(v);
     for (int i = 0; i < LVAT_DB_COUNT; i++)
         if (cur[i] != NULL)
             mdb_cursor_close(cur[i]);

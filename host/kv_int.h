@@ -80,6 +80,8 @@ void lvat__kv_clear(lvat_kv *kv);
  * inserts and unlinks keep it.  Before that they skip it: a block of
  * messages that never iterates pays nothing for order. */
 void lvat__kv_index_build(lvat_kv *kv);
+/* Key order of two entries: databases first, then keys. */
+int lvat__kv_entry_cmp(const lvat_kv_entry *a, const lvat_kv_entry *b);
 void lvat__kv_index_insert(lvat_kv *kv, lvat_kv_entry *e);
 void lvat__kv_index_remove(lvat_kv *kv, lvat_kv_entry *e);
 

@@ -28,6 +28,14 @@ keycmp(const char *a, size_t alen, const char *b, size_t blen)
     return alen < blen ? -1 : alen > blen;
 }
 
+int
+lvat__kv_entry_cmp(const lvat_kv_entry *a, const lvat_kv_entry *b)
+{
+    if (a->db != b->db)
+        return a->db < b->db ? -1 : 1;
+    return keycmp(a->key, a->klen, b->key, b->klen);
+}
+
 /* Compares entry `e` with (db, key): databases first, then keys. */
 static int
 cmp_entry(const lvat_kv_entry *e, unsigned db, const char *key, size_t klen)
