@@ -6,6 +6,8 @@
 
 local sys = sys
 local type, error, tostring, select = type, error, tostring, select
+local pcall, encodeDurable, vsGet, vsSet = pcall, sys.encodeDurable, sys.vsGet,
+    sys.vsSet
 local tonumber = tonumber
 
 local PREFIX = "b."      -- baggage entries
@@ -37,7 +39,7 @@ local function addRefs(slots, delta)
 end
 
 local function read(k)
-    local stored = sys.vsGet(PREFIX .. k)
+    local stored = vsGet(PREFIX .. k)
     if stored == nil then return nil end
     return sys.decodeStored(stored), stored
 end
@@ -55,11 +57,16 @@ function methods:has(k)
 end
 
 local function store(k, v, what)
-    local stored, slots = sys.encodeDurable(v, ("baggage:%s(%q)"):format(what, k))
-    local old = sys.vsGet(PREFIX .. k)
+    -- The message names the call only when it fails (no formatting per set).
+    local ok, stored, slots = pcall(encodeDurable, v, "")
+    if not ok then
+        error(("baggage:%s(%q)"):format(what, k) .. tostring(stored), 0)
+    end
+    local key = PREFIX .. k
+    local old = vsGet(key)
     if old ~= nil then addRefs(sys.storedSlots(old), -1) end
-    addRefs(slots, 1)
-    sys.vsSet(PREFIX .. k, stored)
+    if slots[1] ~= nil then addRefs(slots, 1) end
+    vsSet(key, stored)
 end
 
 function methods:set(k, v)
