@@ -105,9 +105,15 @@ reject_item(lvat_kernel *k, const lvat_item *it, const char *msg)
     case LVAT_ITEM_SEND:
         return lvat__splat(k, &it->msg, msg);
     case LVAT_ITEM_NOTIFY: {
-        /* The vat never saw the resolution: retire it anyway. */
-        int rc = lvat__clist_remove(k, it->vat, it->kp);
-        return rc == LVAT_OK ? lvat__ref_dec(k, it->kp, true) : rc;
+        /* The vat never saw the resolutions: retire them anyway. */
+        int rc = LVAT_OK;
+        for (uint32_t i = 0; i <= it->nmore && rc == LVAT_OK; i++) {
+            lvat_kref kp = lvat__item_kp(it, i);
+            rc = lvat__clist_remove(k, it->vat, kp);
+            if (rc == LVAT_OK)
+                rc = lvat__ref_dec(k, kp, true);
+        }
+        return rc;
     }
     default:
         return LVAT_OK;

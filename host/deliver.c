@@ -111,7 +111,10 @@ deliver_to_promise(lvat_kernel *k, const lvat_msg *m)
     if (p.state == 'u') {
         /* Routed while unresolved (sends normally park at enqueue). */
         lvat_buf b = LVAT_BUF_INIT;
-        lvat_item it = {LVAT_ITEM_SEND, *m, 0, {0}};
+        lvat_item it;
+        memset(&it, 0, sizeof it);
+        it.type = LVAT_ITEM_SEND;
+        it.msg = *m;
         rc = lvat__item_encode(&b, &it);
         if (rc == LVAT_OK)
             rc = lvat__kp_park(k, final, &p, &b);
@@ -354,33 +357,89 @@ translate_values(lvat_kernel *k, lvat_kvat *v, notify_batch *b)
     return LVAT_OK;
 }
 
+/* Drops the references a notify item holds, except those kept for a
+ * later notify. */
 static int
-deliver_notify(lvat_kernel *k, uint32_t vat, lvat_kref kp)
+release_notified(lvat_kernel *k, const lvat_item *it, const bool *kept)
+{
+    int rc = LVAT_OK;
+
+    for (uint32_t i = 0; i <= it->nmore && rc == LVAT_OK; i++)
+        if (kept == NULL || !kept[i])
+            rc = lvat__ref_dec(k, lvat__item_kp(it, i), true);
+    return rc;
+}
+
+/* Which of the item's promises are still in the vat's c-list (one the
+ * vat already retired is not notified again). */
+static int
+find_listed(lvat_kernel *k, const lvat_item *it, bool *listed, bool *any)
+{
+    *any = false;
+    for (uint32_t i = 0; i <= it->nmore; i++) {
+        lvat_vref vp;
+        int rc = lvat__clist_lookup_k(k, it->vat, lvat__item_kp(it, i), &vp,
+                                      NULL);
+        if (rc != LVAT_OK && rc != LVAT_ENOTFOUND)
+            return rc;
+        listed[i] = rc == LVAT_OK;
+        *any = *any || listed[i];
+    }
+    return LVAT_OK;
+}
+
+/* Collects the listed promises; one the batch has no room for is queued
+ * again, keeping its reference. */
+static int
+collect_item(lvat_kernel *k, lvat_kvat *v, notify_batch *b,
+             const lvat_item *it, const bool *listed, bool *kept)
+{
+    int rc = LVAT_OK;
+
+    for (uint32_t i = 0; i <= it->nmore && rc == LVAT_OK; i++) {
+        lvat_item again;
+        if (!listed[i])
+            continue;
+        memset(&again, 0, sizeof again);
+        again.kp = lvat__item_kp(it, i);
+        rc = collect(k, v, b, again.kp);
+        if (rc != LVAT_OK || in_batch(b, again.kp))
+            continue;
+        again.type = LVAT_ITEM_NOTIFY;
+        again.vat = it->vat;
+        if ((rc = lvat__runq_push(k, &again)) == LVAT_OK)
+            kept[i] = true;
+    }
+    return rc;
+}
+
+static int
+deliver_notify(lvat_kernel *k, const lvat_item *it)
 {
     notify_batch batch = {NULL, NULL, 0, 0}, *b = &batch;
+    bool kept[LVAT_NOTIFY_MERGE] = {false}, listed[LVAT_NOTIFY_MERGE];
     lvat_delivery d;
     lvat_kvat *v;
-    lvat_vref vp;
-    bool suspended;
-    int rc = lvat__vat_get(k, vat, &v);
+    bool suspended, any;
+    int rc = lvat__vat_get(k, it->vat, &v);
 
     if (rc == LVAT_ENOTFOUND)
-        return lvat__ref_dec(k, kp, true);
+        return release_notified(k, it, NULL);
     if (rc == LVAT_OK)
-        rc = lvat__vat_prepare(k, vat, &suspended);
+        rc = lvat__vat_prepare(k, it->vat, &suspended);
     if (rc != LVAT_OK)
         return rc;
     if (suspended) {
-        /* It cannot hear it; the promise leaves its c-list anyway. */
-        rc = lvat__clist_remove(k, vat, kp);
-        return rc == LVAT_OK ? lvat__ref_dec(k, kp, true) : rc;
+        /* It cannot hear them; the promises leave its c-list anyway. */
+        for (uint32_t i = 0; i <= it->nmore && rc == LVAT_OK; i++)
+            rc = lvat__clist_remove(k, it->vat, lvat__item_kp(it, i));
+        return rc == LVAT_OK ? release_notified(k, it, NULL) : rc;
     }
-    rc = lvat__clist_lookup_k(k, vat, kp, &vp, NULL);
-    if (rc == LVAT_ENOTFOUND)
-        return lvat__ref_dec(k, kp, true); /* already retired */
-    if (rc != LVAT_OK || (rc = lvat__vat_ensure(k, v)) != LVAT_OK)
+    if ((rc = find_listed(k, it, listed, &any)) != LVAT_OK || !any)
+        return rc == LVAT_OK ? release_notified(k, it, NULL) : rc;
+    if ((rc = lvat__vat_ensure(k, v)) != LVAT_OK)
         return rc;
-    rc = collect(k, v, b, kp);
+    rc = collect_item(k, v, b, it, listed, kept);
     if (rc == LVAT_OK)
         rc = translate_values(k, v, b);
     if (rc == LVAT_OK && b->n) {
@@ -392,9 +451,9 @@ deliver_notify(lvat_kernel *k, uint32_t vat, lvat_kref kp)
     }
     /* Notified promises leave the vat's c-list. */
     for (size_t i = 0; i < b->n && rc == LVAT_OK; i++)
-        rc = lvat__clist_remove(k, vat, b->e[i].kp);
+        rc = lvat__clist_remove(k, it->vat, b->e[i].kp);
     batch_free(b);
-    return rc == LVAT_OK ? lvat__ref_dec(k, kp, true) : rc;
+    return rc == LVAT_OK ? release_notified(k, it, kept) : rc;
 }
 
 /* ---- Entry point ---- */
@@ -408,7 +467,7 @@ lvat__deliver_item(lvat_kernel *k, const lvat_item *it)
             return deliver_to_promise(k, &it->msg);
         return deliver_to_object(k, &it->msg, it->msg.target);
     case LVAT_ITEM_NOTIFY:
-        return deliver_notify(k, it->vat, it->kp);
+        return deliver_notify(k, it);
     case LVAT_ITEM_START:
         return lvat__launch_start_vat(k, it->vat);
     case LVAT_ITEM_KNOTIFY:

@@ -2,7 +2,7 @@
  * The run queue: queue.run = "<next read> <next write>", items at
  * queue.run.<N>.  Item text (also used for messages parked on promises):
  *   send    "s <target> <result or ->\n" then capdata's stored form
- *   notify  "n v<N> kp<N>"
+ *   notify  "n v<N> kp<N>..." (up to LVAT_NOTIFY_MERGE promises)
  *   start   "v v<N>"
  *   knotify "k kp<N>"
  * Sends to an unresolved promise are parked at once, at enqueue time, so
@@ -40,6 +40,10 @@ lvat__item_encode(lvat_buf *b, const lvat_item *it)
         lvat_buf_append(b, tmp, lvat_vatid_format(it->vat, tmp));
         lvat_buf_putc(b, ' ');
         lvat_buf_append(b, tmp, lvat_kref_format(it->kp, tmp));
+        for (uint32_t i = 0; i < it->nmore; i++) {
+            lvat_buf_putc(b, ' ');
+            lvat_buf_append(b, tmp, lvat_kref_format(it->more[i], tmp));
+        }
         break;
     case LVAT_ITEM_START:
         lvat_buf_append(b, tmp, lvat_vatid_format(it->vat, tmp));
@@ -78,6 +82,36 @@ decode_send(const char *p, const char *end, lvat_item *it)
                                &it->msg.methargs);
 }
 
+/* The promises of a notify item: "kp<N> kp<N>...". */
+static int
+decode_notified(const char *p, const char *end, lvat_item *it)
+{
+    lvat_kref kps[LVAT_NOTIFY_MERGE];
+    uint32_t n = 0;
+
+    while (p < end) {
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        const char *e = sp ? sp : end;
+        if (n == LVAT_NOTIFY_MERGE ||
+            lvat_kref_parse(p, (size_t)(e - p), &kps[n]) != LVAT_OK ||
+            !lvat_kref_is_promise(kps[n]))
+            return LVAT_ECORRUPT;
+        n++;
+        p = sp ? sp + 1 : end;
+    }
+    if (n == 0)
+        return LVAT_ECORRUPT;
+    it->kp = kps[0];
+    if (n > 1) {
+        it->more = lvat_malloc((n - 1) * sizeof *it->more);
+        if (it->more == NULL)
+            return LVAT_ENOMEM;
+        memcpy(it->more, kps + 1, (n - 1) * sizeof *it->more);
+        it->nmore = n - 1;
+    }
+    return LVAT_OK;
+}
+
 int
 lvat__item_decode(const char *p, size_t len, lvat_item *it)
 {
@@ -93,10 +127,9 @@ lvat__item_decode(const char *p, size_t len, lvat_item *it)
         return decode_send(p, end, it);
     case LVAT_ITEM_NOTIFY:
         if (two_tokens(p, end, &mid) ||
-            lvat_vatid_parse(p, (size_t)(mid - p), &it->vat) ||
-            lvat_kref_parse(mid + 1, (size_t)(end - mid - 1), &it->kp))
+            lvat_vatid_parse(p, (size_t)(mid - p), &it->vat))
             return LVAT_ECORRUPT;
-        return LVAT_OK;
+        return decode_notified(mid + 1, end, it);
     case LVAT_ITEM_START:
         return lvat_vatid_parse(p, (size_t)(end - p), &it->vat) ? LVAT_ECORRUPT
                                                                 : LVAT_OK;
@@ -111,6 +144,9 @@ void
 lvat__item_free(lvat_item *it)
 {
     lvat_capdata_free_slots(&it->msg.methargs);
+    lvat_free(it->more);
+    it->more = NULL;
+    it->nmore = 0;
 }
 
 /* ---- Queue ---- */
@@ -162,13 +198,63 @@ lvat__runq_push_encoded(lvat_kernel *k, const lvat_buf *b)
     return rc;
 }
 
+/*
+ * A notify for one promise, queued right behind a notify to the same vat,
+ * joins that item: the vat hears both in one crank, in the same order and
+ * with nothing delivered between them, so nothing it can see changes.  A
+ * loop that sends n messages and then awaits them all takes one notify
+ * crank per LVAT_NOTIFY_MERGE answers instead of one per answer.
+ */
+static int
+merge_notify(lvat_kernel *k, const lvat_item *it, bool *merged)
+{
+    char prefix[LVAT_REF_BUFSIZE + 4], small[LVAT_NOTIFY_MERGE * 24];
+    lvat_buf b = LVAT_BUF_ON(small);
+    uint64_t head, tail;
+    size_t plen = 2, nkps = 0;
+    lvat_key key;
+    lvat_val v;
+    int rc = get_ptrs(k, &head, &tail);
+
+    *merged = false;
+    if (rc != LVAT_OK || head >= tail)
+        return rc;
+    lvat_key_runq_item(&key, tail - 1);
+    if ((rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v)) !=
+        LVAT_OK)
+        return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+    prefix[0] = 'n';
+    prefix[1] = ' ';
+    plen += lvat_vatid_format(it->vat, prefix + 2);
+    prefix[plen++] = ' ';
+    if (v.len <= plen || memcmp(v.p, prefix, plen) != 0)
+        return LVAT_OK;
+    for (size_t i = plen; i < v.len; i++)
+        nkps += v.p[i] == ' ';
+    if (nkps + 1 >= LVAT_NOTIFY_MERGE)
+        return LVAT_OK;
+    lvat_buf_append(&b, v.p, v.len);
+    lvat_buf_putc(&b, ' ');
+    lvat_buf_append(&b, prefix, lvat_kref_format(it->kp, prefix));
+    rc = b.oom ? LVAT_ENOMEM
+               : lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data,
+                             b.len, 0);
+    lvat_buf_free(&b);
+    *merged = rc == LVAT_OK;
+    return rc;
+}
+
 int
 lvat__runq_push(lvat_kernel *k, const lvat_item *it)
 {
     char small[256];
     lvat_buf b = LVAT_BUF_ON(small);
+    bool merged = false;
     int rc;
 
+    if (it->type == LVAT_ITEM_NOTIFY && it->nmore == 0 &&
+        ((rc = merge_notify(k, it, &merged)) != LVAT_OK || merged))
+        return rc;
     small[0] = '\0';
     rc = lvat__item_encode(&b, it);
     if (rc == LVAT_OK)

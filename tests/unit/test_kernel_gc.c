@@ -2,7 +2,8 @@
  * Reference counting and collection with two fake vats (alice v1, bob v2):
  * notify batches carry the settled promises a value names and retire them
  * all; settled promises leave the c-lists and the store; dropped and
- * retired imports reach the exporter as dropExports/retireExports; and a
+ * retired imports reach the exporter as dropExports/retireExports; notifies
+ * queued back to back join into one delivery; and a
  * 10,000-round ping leaves the number of keys flat.
  */
 #include <setjmp.h>
@@ -158,6 +159,109 @@ test_kernel_gc_settled_promises_are_deleted(void **state)
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, ""), keys);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.d."), 0);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.d."), 0);
+}
+
+/* ---- Notifies queued back to back join ---- */
+
+#define FAN 100 /* more than one merged item holds */
+
+typedef struct fan_state {
+    lvat_vref sent[FAN];
+    unsigned heard;
+    bool in_order;
+} fan_state;
+
+/* fan(target): FAN pings, their promises kept in order. */
+static int
+fan(fv_call *c, void *ud)
+{
+    fan_state *s = ud;
+    int rc = LVAT_OK;
+
+    for (int i = 0; i < FAN && rc == LVAT_OK; i++)
+        rc = fv_send(c, fv_arg_ref(c, 0), "#[\"ping\",[]]", NULL, 0,
+                     &s->sent[i]);
+    fv_keep(c->vat, "reply", c->result);
+    return rc;
+}
+
+/* Checks the answers come in send order; answers when all are in. */
+static int
+fan_notified(fv_call *c, void *ud)
+{
+    fan_state *s = ud;
+
+    for (size_t i = 0; i < c->d->nresolutions; i++, s->heard++) {
+        s->in_order = s->in_order && s->heard < FAN &&
+                      lvat_vref_eq(c->d->resolutions[i].vpid,
+                                   s->sent[s->heard]) &&
+                      fv_body_is(&c->d->resolutions[i].data, "#\"pong\"");
+    }
+    if (s->heard < FAN)
+        return LVAT_OK;
+    return fv_resolve(c, fv_kept(c->vat, "reply"), false, "#\"all\"", NULL,
+                      0);
+}
+
+static void
+test_kernel_gc_back_to_back_notifies_join(void **state)
+{
+    kf *f = *state;
+    fan_state s;
+    size_t promises;
+    char args[96];
+    kf_launch l;
+    kf_result r;
+
+    fv_on(f->w, "bob", "ping", pong, NULL);
+    memset(&s, 0, sizeof s);
+    s.in_order = true;
+    fv_on(f->w, "alice", "fan", fan, &s);
+    fv_on_notify(f->w, "alice", fan_notified, &s);
+    launch2(f, &l);
+    promises = kf_count_promises(f);
+    snprintf(args, sizeof args, "[{\"@kref\":\"%s\"}]", kf_root(f, 2));
+    kf_call(f, l.root, "fan", args, &r);
+    assert_string_equal(r.body, "#\"all\"");
+    assert_true(s.in_order);
+    /* FAN answers in two cranks: LVAT_NOTIFY_MERGE, then the rest. */
+    assert_int_equal(fv_stats_of(f->w, "alice")->notifies,
+                     (FAN + LVAT_NOTIFY_MERGE - 1) / LVAT_NOTIFY_MERGE);
+    assert_int_equal(fv_stats_of(f->w, "alice")->resolutions, FAN);
+    assert_int_equal(kf_count_promises(f), promises);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.c.p"), 0);
+}
+
+/* A joined item survives its text: what a restart reads back. */
+static void
+test_kernel_gc_joined_notify_item_text(void **state)
+{
+    lvat_item it, back;
+    lvat_kref more[2] = {{0}};
+    lvat_buf b = LVAT_BUF_INIT;
+
+    LVAT_UNUSED(state);
+    memset(&it, 0, sizeof it);
+    it.type = LVAT_ITEM_NOTIFY;
+    it.vat = 7;
+    assert_int_equal(lvat_kref_parse("kp3", 3, &it.kp), LVAT_OK);
+    assert_int_equal(lvat_kref_parse("kp10", 4, &more[0]), LVAT_OK);
+    assert_int_equal(lvat_kref_parse("kp4", 3, &more[1]), LVAT_OK);
+    it.more = more;
+    it.nmore = 2;
+    assert_int_equal(lvat__item_encode(&b, &it), LVAT_OK);
+    assert_string_equal(b.data, "n v7 kp3 kp10 kp4");
+    assert_int_equal(lvat__item_decode(b.data, b.len, &back), LVAT_OK);
+    assert_int_equal(back.vat, 7);
+    assert_int_equal(back.nmore, 2);
+    for (uint32_t i = 0; i <= 2; i++)
+        assert_true(lvat_kref_eq(lvat__item_kp(&back, i),
+                                 lvat__item_kp(&it, i)));
+    lvat__item_free(&back);
+    /* Not promises, or none at all: a corrupt item. */
+    assert_int_equal(lvat__item_decode("n v7 ko3", 8, &back), LVAT_ECORRUPT);
+    assert_int_equal(lvat__item_decode("n v7 ", 5, &back), LVAT_ECORRUPT);
+    lvat_buf_free(&b);
 }
 
 /* ---- Objects ---- */
@@ -384,6 +488,10 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_kernel_gc_notify_batch_carries_settled, kf_test_setup,
             kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_gc_back_to_back_notifies_join, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test(test_kernel_gc_joined_notify_item_text),
         cmocka_unit_test_setup_teardown(
             test_kernel_gc_settled_promises_are_deleted, kf_test_setup,
             kf_test_teardown),
