@@ -54,33 +54,6 @@ typedef struct lvat_msg {
     lvat_capdata methargs;
 } lvat_msg;
 
-typedef enum lvat_item_type {
-    LVAT_ITEM_SEND = 's',
-    LVAT_ITEM_NOTIFY = 'n',
-    LVAT_ITEM_START = 'v',   /* start a vat of a launching subcluster */
-    LVAT_ITEM_KNOTIFY = 'k'  /* a promise the kernel watches has settled */
-} lvat_item_type;
-
-/* A notify item names up to this many settled promises of one vat: a
- * notify queued right behind another to the same vat joins it (runq.c). */
-#define LVAT_NOTIFY_MERGE 64
-
-typedef struct lvat_item {
-    lvat_item_type type;
-    lvat_msg msg;     /* SEND */
-    uint32_t vat;     /* NOTIFY, START */
-    lvat_kref kp;     /* KNOTIFY; NOTIFY: the first promise */
-    lvat_kref *more;  /* NOTIFY: the others (owned), nmore of them */
-    uint32_t nmore;
-} lvat_item;
-
-/* The i-th promise of a notify item (0 <= i <= nmore). */
-static inline lvat_kref
-lvat__item_kp(const lvat_item *it, uint32_t i)
-{
-    return i == 0 ? it->kp : it->more[i - 1];
-}
-
 /* ---- In-memory vats ---- */
 
 typedef struct lvat_kvat lvat_kvat;
