@@ -30,6 +30,7 @@ enum {
 typedef struct lvat_lvat {
     lua_State *L;
     lvat_lua_runtime *rt;
+    struct lvat_slab *slab; /* rt's, for l_alloc */
     lvat_syscall *sys;
     uint32_t id;
     char *name;
@@ -94,6 +95,8 @@ void lvat_lua_watchdog_prepare(lvat_lua_runtime *rt, lvat_lvat *v);
 void lvat_lua_kill_hook(lua_State *L, lua_Debug *ar);
 /* Whether tests allowed the "rawSyscalls" endowment. */
 bool lvat_lua_runtime_raw_syscalls(const lvat_lua_runtime *rt);
+/* The allocator of the runtime's vats' small blocks (lslab.h). */
+struct lvat_slab *lvat_lua_runtime_slab(lvat_lua_runtime *rt);
 
 /* ---- lenv.c ---- */
 /* Builds the runtime's private env and the vat's curated _ENV, loads the

@@ -15,6 +15,7 @@
 #include <lualib.h>
 
 #include "alloc.h"
+#include "lslab.h"
 #include "lstack.h"
 
 /* Room the allocator still grants after a memory fault, so unwinding and
@@ -31,7 +32,7 @@ l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     void *p;
 
     if (nsize == 0) {
-        lvat_free(ptr);
+        lvat_slab_realloc(v->slab, ptr, old, 0);
         v->mem_used -= old;
         return NULL;
     }
@@ -43,7 +44,7 @@ l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
             v->killed == LVAT_KILL_MEMORY)
             return NULL;
     }
-    p = lvat_realloc(ptr, nsize);
+    p = lvat_slab_realloc(v->slab, ptr, old, nsize);
     if (p == NULL)
         return NULL;
     v->mem_used = v->mem_used - old + nsize;
@@ -158,6 +159,7 @@ vat_create(void *ud, const lvat_vat_spec *spec, void **out, lvat_errbuf *err)
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     }
     v->rt = ud;
+    v->slab = lvat_lua_runtime_slab(v->rt);
     v->sys = spec->sys;
     v->id = spec->id;
     v->mem_limit = spec->memory_limit;

@@ -24,6 +24,7 @@
 #include <lauxlib.h>
 
 #include "alloc.h"
+#include "lslab.h"
 
 #define TICK_NS 5000000ull      /* how often an armed watchdog looks */
 #define IDLE_WAIT_NS 1000000000ull
@@ -44,6 +45,7 @@ struct lvat_lua_runtime {
     pthread_t target;             /* the kernel's thread */
     uint64_t next_gen;
     struct sigaction old_action;
+    lvat_slab *slab; /* the vats' small Lua blocks */
 };
 
 static _Thread_local lvat_lvat *tl_vat;
@@ -262,8 +264,10 @@ lvat_lua_runtime_new(const lvat_lua_options *o, lvat_lua_runtime **out,
         o = &dflt;
     }
     rt = lvat_calloc(1, sizeof *rt);
-    if (rt == NULL)
+    if (rt == NULL || (rt->slab = lvat_slab_new()) == NULL) {
+        lvat_free(rt);
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
+    }
     rt->signo = o->watchdog_signal;
     rt->raw_syscalls = o->test_raw_syscalls;
     pthread_mutex_init(&rt->mu, NULL);
@@ -278,6 +282,7 @@ lvat_lua_runtime_new(const lvat_lua_options *o, lvat_lua_runtime **out,
     if (rc != LVAT_OK) {
         pthread_mutex_destroy(&rt->mu);
         pthread_cond_destroy(&rt->cv);
+        lvat_slab_free(rt->slab);
         lvat_free(rt);
         return rc;
     }
@@ -293,6 +298,7 @@ lvat_lua_runtime_free(lvat_lua_runtime *rt)
     lvat_lua_watchdog_stop(rt);
     pthread_mutex_destroy(&rt->mu);
     pthread_cond_destroy(&rt->cv);
+    lvat_slab_free(rt->slab);
     lvat_free(rt);
 }
 
@@ -300,4 +306,10 @@ bool
 lvat_lua_runtime_raw_syscalls(const lvat_lua_runtime *rt)
 {
     return rt->raw_syscalls;
+}
+
+lvat_slab *
+lvat_lua_runtime_slab(lvat_lua_runtime *rt)
+{
+    return rt->slab;
 }

@@ -1,6 +1,6 @@
 /*
- * SHA-256 as FIPS 180-4 §6.2 gives it, written for clarity over speed: it
- * names vat source files, a few kilobytes each.  No allocation, no
+ * SHA-256 as FIPS 180-4 §6.2 gives it: it names vat source files, a few
+ * kilobytes each, hashed at every launch.  No allocation, no
  * secrets, so no constant-time care.
  */
 #include "sha256.h"
@@ -52,27 +52,38 @@ schedule(const unsigned char *block, uint32_t w[64])
     }
 }
 
+#define BSIG0(x) (rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22))
+#define BSIG1(x) (rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25))
+
+/* The working variables a..h stay in registers (an array shifted each
+ * round would not): launches hash every file of their config. */
 static void
 compress(uint32_t h[8], const unsigned char *block)
 {
-    uint32_t w[64], v[8], t1, t2;
-    int t, k;
+    uint32_t w[64], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4],
+                    f = h[5], g = h[6], hh = h[7];
 
     schedule(block, w);
-    memcpy(v, h, sizeof v);
-    for (t = 0; t < 64; t++) {
-        /* v = a b c d e f g h */
-        t1 = v[7] + (rotr(v[4], 6) ^ rotr(v[4], 11) ^ rotr(v[4], 25)) +
-             ((v[4] & v[5]) ^ (~v[4] & v[6])) + K[t] + w[t];
-        t2 = (rotr(v[0], 2) ^ rotr(v[0], 13) ^ rotr(v[0], 22)) +
-             ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
-        for (k = 7; k > 0; k--)
-            v[k] = v[k - 1];
-        v[4] += t1;
-        v[0] = t1 + t2;
+    for (int t = 0; t < 64; t++) {
+        uint32_t t1 = hh + BSIG1(e) + ((e & f) ^ (~e & g)) + K[t] + w[t];
+        uint32_t t2 = BSIG0(a) + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
     }
-    for (k = 0; k < 8; k++)
-        h[k] += v[k];
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += hh;
 }
 
 /* ---- Public interface ---- */

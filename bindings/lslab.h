@@ -1,0 +1,43 @@
+/*
+ * The small-block allocator behind every vat's Lua heap (one per runtime,
+ * used from the kernel's thread only).
+ *
+ * Lua hands an allocator the size of the block it frees or resizes, so
+ * blocks need no header: a block of up to LVAT_SLAB_MAX bytes is carved,
+ * rounded up to 8 bytes, from 64 KiB arenas, and a freed block goes on
+ * the free list of its size for the next block of that size, from any vat.
+ * Larger blocks come from the C library.  Against malloc this saves the
+ * 8 to 23 bytes of header and rounding an idle vat's ~1,500 small objects
+ * carry, and most of the time of its calls.
+ *
+ * Freed blocks stay with the runtime, for its next vats, until
+ * lvat_slab_free: its footprint is the high-water mark of its vats' small
+ * blocks.  Built with AddressSanitizer, every block comes from the C
+ * library so that ASan still sees each one.
+ */
+#ifndef LVAT_LSLAB_H
+#define LVAT_LSLAB_H
+
+#include <stddef.h>
+
+#define LVAT_SLAB_MAX 256
+
+typedef struct lvat_slab lvat_slab;
+
+/* A new, empty allocator; NULL if out of memory. */
+lvat_slab *lvat_slab_new(void);
+
+/* Frees every arena; NULL is a no-op.  No block may be in use. */
+void lvat_slab_free(lvat_slab *s);
+
+/*
+ * lua_Alloc's contract: frees `ptr` (of `osize` bytes) when nsize is 0,
+ * else returns a block of nsize bytes holding the first min(osize, nsize)
+ * bytes of `ptr` (NULL: none), or NULL, leaving `ptr` as it was.
+ */
+void *lvat_slab_realloc(lvat_slab *s, void *ptr, size_t osize, size_t nsize);
+
+/* Bytes of arenas held (for tests and figures). */
+size_t lvat_slab_arena_bytes(const lvat_slab *s);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * The vats' small-block allocator: lua_Alloc's contract at every size
+ * boundary, blocks reused by size, and many Lua states churning through one
+ * allocator without touching each other's blocks.
+ */
+#include "lvat_test.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "lslab.h"
+
+static void
+fill(unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(seed + i * 7);
+}
+
+static bool
+holds(const unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(seed + i * 7))
+            return false;
+    return true;
+}
+
+/* Every resize across the small/large boundary keeps the common bytes. */
+static void
+test_lslab_resize_keeps_contents(void **state)
+{
+    static const size_t sizes[] = {1,   7,   8,   9,   16,   100, 255,
+                                   256, 257, 300, 512, 4000, 70000};
+    const size_t n = sizeof sizes / sizeof sizes[0];
+    lvat_slab *s = lvat_slab_new();
+
+    (void)state;
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++) {
+            unsigned char *p = lvat_slab_realloc(s, NULL, LUA_TTABLE,
+                                                 sizes[i]);
+            size_t keep = sizes[i] < sizes[j] ? sizes[i] : sizes[j];
+            assert_non_null(p);
+            assert_int_equal((uintptr_t)p % 8, 0);
+            fill(p, sizes[i], (unsigned)(i + j));
+            p = lvat_slab_realloc(s, p, sizes[i], sizes[j]);
+            assert_non_null(p);
+            assert_true(holds(p, keep, (unsigned)(i + j)));
+            fill(p, sizes[j], 3);
+            assert_null(lvat_slab_realloc(s, p, sizes[j], 0));
+        }
+    }
+    lvat_slab_free(s);
+}
+
+/* A freed block is the next one handed out at its size; within one size
+ * class a resize stays in place. */
+static void
+test_lslab_reuses_by_size(void **state)
+{
+    lvat_slab *s = lvat_slab_new();
+    void *a, *b, *c;
+
+    (void)state;
+    a = lvat_slab_realloc(s, NULL, 0, 40);
+    if (lvat_slab_arena_bytes(s) == 0) {
+        /* Built with ASan: every block is the C library's. */
+        lvat_slab_realloc(s, a, 40, 0);
+        lvat_slab_free(s);
+        skip();
+    }
+    b = lvat_slab_realloc(s, NULL, 0, 40);
+    assert_ptr_not_equal(a, b);
+    assert_ptr_equal(lvat_slab_realloc(s, a, 40, 35), a);
+    assert_null(lvat_slab_realloc(s, a, 35, 0));
+    c = lvat_slab_realloc(s, NULL, 0, 33);
+    assert_ptr_equal(c, a);
+    assert_int_equal(lvat_slab_arena_bytes(s), (size_t)64 << 10);
+    lvat_slab_realloc(s, b, 40, 0);
+    lvat_slab_realloc(s, c, 33, 0);
+    lvat_slab_free(s);
+}
+
+static void *
+slab_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    return lvat_slab_realloc(ud, ptr, osize, nsize);
+}
+
+/* Eight states interleave their work on one allocator; each computes the
+ * right answer, and closing them hands every block back (a second round
+ * needs no new arena). */
+static void
+test_lslab_many_states_share_it(void **state)
+{
+    const char *chunk =
+        "local t = {} for i = 1, 2000 do t[i] = ('v%d'):format(i * ...) end "
+        "local s = 0 for i = 1, #t do s = s + #t[i] end "
+        "t = nil collectgarbage() return s";
+    lvat_slab *s = lvat_slab_new();
+    lua_State *L[8];
+    size_t arenas = 0;
+
+    (void)state;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 8; i++) {
+            L[i] = lua_newstate(slab_alloc, s);
+            assert_non_null(L[i]);
+            luaL_openlibs(L[i]);
+        }
+        for (int rep = 0; rep < 3; rep++)
+            for (int i = 0; i < 8; i++) {
+                assert_int_equal(luaL_loadstring(L[i], chunk), LUA_OK);
+                lua_pushinteger(L[i], i + 1);
+                assert_int_equal(lua_pcall(L[i], 1, 1, 0), LUA_OK);
+                assert_true(lua_tointeger(L[i], -1) > 0);
+                lua_pop(L[i], 1);
+            }
+        for (int i = 0; i < 8; i++)
+            lua_close(L[i]);
+        if (round == 0)
+            arenas = lvat_slab_arena_bytes(s);
+    }
+    assert_int_equal(lvat_slab_arena_bytes(s), arenas);
+    lvat_slab_free(s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lslab_resize_keeps_contents),
+        cmocka_unit_test(test_lslab_reuses_by_size),
+        cmocka_unit_test(test_lslab_many_states_share_it),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
