@@ -127,3 +127,13 @@ lvat_test_under_valgrind(void)
     const char *s = getenv("LUAVAT_UNDER_VALGRIND");
     return s && *s == '1';
 }
+
+int
+lvat_test_under_sanitizer(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#else
+    return 0;
+#endif
+}

@@ -45,5 +45,7 @@ const char *lvat_test_builddir(void);
 
 /* True when the test runs under valgrind (timing-sensitive tests relax). */
 int lvat_test_under_valgrind(void);
+/* True in a build with AddressSanitizer (everything runs ~3x slower). */
+int lvat_test_under_sanitizer(void);
 
 #endif
