@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 
 #include "alloc.h"
-#include "sha256.h"
 #include "smallcaps.h"
 
 #define MAX_FILES       256
@@ -138,8 +137,7 @@ add_module(walker *w, const char *rel)
     m->path = join(w->shown_dir, rel);
     if (m->name == NULL || m->path == NULL)
         return lvat_errbuf_set(w->err, LVAT_ENOMEM, "out of memory");
-    lvat_sha256_hex(m->text, m->len, m->hash);
-    return LVAT_OK;
+    return LVAT_OK; /* hashed when applied (srcname.c) */
 }
 
 static int

@@ -17,7 +17,7 @@
 typedef struct lvat_plan_module {
     char *name; /* "greeter", "lib.util" */
     char *path; /* as the config wrote it: "vats/hello/greeter.lua" */
-    char hash[LVAT_SHA256_HEX_LEN + 1];
+    char hash[LVAT_SHA256_HEX_LEN + 1]; /* set when applied (srcname.c) */
     char *text;
     size_t len;
 } lvat_plan_module;

@@ -54,9 +54,14 @@ typedef struct lvat_launch_ctx {
 const char *lvat__plan_missing_service(lvat_kernel *k,
                                        const lvat_launch_plan *p,
                                        bool system);
-/* Writes the records of a launch and queues its first START. */
-int lvat__launch_plan_apply(lvat_kernel *k, const lvat_launch_plan *p,
+/* Writes the records of a launch and queues its first START (naming the
+ * plan's sources on the way). */
+int lvat__launch_plan_apply(lvat_kernel *k, lvat_launch_plan *p,
                             const lvat_launch_ctx *ctx, uint32_t *sub);
+/* ---- srcname.c ---- */
+/* Fills m->hash, the name its text is stored under. */
+void lvat__source_name(lvat_kernel *k, lvat_plan_module *m);
+void lvat__srcnames_free(lvat_kernel *k);
 /* ---- reload.c ---- */
 /* Relaunches subcluster `sub` from its stored config (see reload.c); on
  * LVAT_ECONFIG or LVAT_ENOTFOUND `err` says why and nothing changed. */

@@ -219,6 +219,7 @@ lvat_kernel_close(lvat_kernel *k)
         return;
     lvat__pump_free(k);
     lvat__vats_free(k);
+    lvat__srcnames_free(k);
     lvat__outputs_truncate(k, 0);
     lvat_free(k->outputs);
     lvat__requests_free(k);

@@ -208,6 +208,7 @@ struct lvat_kernel {
     uint64_t total_cranks;
     lvat_kstats stats, stats_base; /* this open; earlier ones (stats.c) */
     bool timing;                   /* this crank is one of the timed ones */
+    struct lvat_srcnames *srcnames; /* recently named sources (srcname.c) */
 };
 
 /* ---- kernel.c, kernel_api.c ---- */

@@ -153,7 +153,7 @@ vat_record(const lvat_plan_vat *pv, const char *sub)
 
 static int
 add_vat(lvat_kernel *k,
-        const lvat_plan_vat *pv,
+        lvat_plan_vat *pv,
         const char *sub,
         lvat_json *vats,
         lvat_json *order,
@@ -169,8 +169,10 @@ add_vat(lvat_kernel *k,
         return rc;
     *id = (uint32_t)n;
     lvat_vatid_format(*id, vid);
-    for (size_t i = 0; i < pv->nmods && rc == LVAT_OK; i++)
+    for (size_t i = 0; i < pv->nmods && rc == LVAT_OK; i++) {
+        lvat__source_name(k, &pv->mods[i]);
         rc = source_ref(k, &pv->mods[i]);
+    }
     if (rc != LVAT_OK || (rec = vat_record(pv, sub)) == NULL)
         return rc ? rc : LVAT_ENOMEM;
     lvat_key_vat_record(&key, *id);
@@ -273,7 +275,7 @@ sub_fields(lvat_kernel *k, lvat_json *sub, const lvat_launch_plan *p,
 }
 
 int
-lvat__launch_plan_apply(lvat_kernel *k, const lvat_launch_plan *p,
+lvat__launch_plan_apply(lvat_kernel *k, lvat_launch_plan *p,
                         const lvat_launch_ctx *ctx, uint32_t *out)
 {
     lvat_json *sub = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kernel_fixture.h"
+#include "sha256.h"
 #include "kernel_int.h"
 #include "lvat_test.h"
 
@@ -342,6 +343,44 @@ test_kernel_launch_shares_sources_by_hash(void **state)
     free(count);
 }
 
+/* How many vats use the source `text` (its source.<sha256> count). */
+static char *
+kf_source_count(kf *f, const char *text)
+{
+    char key[8 + LVAT_SHA256_HEX_LEN + 1];
+
+    memcpy(key, "source.", 7);
+    lvat_sha256_hex(text, strlen(text), key + 7);
+    return kf_get(f, key);
+}
+
+/* A file rewritten between launches (same length, other bytes) is a new
+ * source; the old text, launched again, is the old one (srcname.c
+ * remembers texts, never paths). */
+static void
+test_kernel_launch_rewritten_file_is_new_source(void **state)
+{
+    kf *f = *state;
+    kf_launch l;
+    char *count;
+
+    kf_source(f, "alice", "return 'A'\n");
+    kf_launch_ok(f, "alice", "alice", &l);
+    kf_source(f, "alice", "return 'B'\n"); /* same length */
+    kf_launch_ok(f, "alice", "alice", &l);
+    assert_int_equal(kf_count(f, LVAT_DB_SOURCES, ""), 2);
+    kf_source(f, "alice", "return 'A'\n");
+    kf_launch_ok(f, "alice", "alice", &l);
+    assert_int_equal(kf_count(f, LVAT_DB_SOURCES, ""), 2);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "source."), 2);
+    count = kf_source_count(f, "return 'A'\n");
+    assert_string_equal(count, "2");
+    free(count);
+    count = kf_source_count(f, "return 'B'\n");
+    assert_string_equal(count, "1");
+    free(count);
+}
+
 /* ---- Persistence ---- */
 
 static int
@@ -496,6 +535,9 @@ main(void)
                                         kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kernel_launch_shares_sources_by_hash, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_launch_rewritten_file_is_new_source, kf_test_setup,
             kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kernel_launch_state_survives_reopen, kf_test_setup,
