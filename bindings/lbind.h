@@ -52,7 +52,7 @@ typedef struct lvat_lvat {
     size_t ndead, capdead;
     lvat_buf enc;                 /* marshalling scratch, reused */
     lvat_buf src, srcname;        /* require's scratch */
-    lvat_json_parser dec[8];      /* decoding, possibly nested */
+    lvat_json_parser *dec[8];     /* decoding, possibly nested */
     size_t ndec;
     lvat_vref *encslots;
     size_t nencslots, capencslots;

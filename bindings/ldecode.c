@@ -14,6 +14,7 @@
 
 #include <lauxlib.h>
 
+#include "alloc.h"
 #include "json.h"
 #include "smallcaps.h"
 
@@ -294,7 +295,11 @@ dec_begin(dec *d, lua_State *L, const char *body, size_t len,
         luaL_error(L, "malformed capdata: the body does not start with '#'");
     if (v->ndec == LVAT_ARRAY_LEN(v->dec))
         luaL_error(L, "capdata decoding nested too deeply");
-    d->jp = &v->dec[v->ndec++];
+    /* Parsers are made on first use at each depth (most vats need one). */
+    if (v->dec[v->ndec] == NULL &&
+        (v->dec[v->ndec] = lvat_calloc(1, sizeof *v->dec[0])) == NULL)
+        luaL_error(L, "not enough memory");
+    d->jp = v->dec[v->ndec++];
     keep = d->jp->scratch;
     lvat_json_parser_init(d->jp, body + 1, len - 1, true);
     d->jp->scratch = keep;

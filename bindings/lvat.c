@@ -134,8 +134,10 @@ vat_free(lvat_lvat *v)
     }
     lvat_buf_free(&v->enc);
     lvat_buf_free(&v->src);
-    for (size_t i = 0; i < LVAT_ARRAY_LEN(v->dec); i++)
-        lvat_buf_free(&v->dec[i].scratch);
+    for (size_t i = 0; i < LVAT_ARRAY_LEN(v->dec) && v->dec[i]; i++) {
+        lvat_buf_free(&v->dec[i]->scratch);
+        lvat_free(v->dec[i]);
+    }
     lvat_buf_free(&v->srcname);
     lvat_free(v->encslots);
     lvat_free(v->decslots);

@@ -115,9 +115,7 @@ function methods:keys(prefix)
     end
 end
 
-function M.new()
-    return sys.newHostObject(methods, "baggage")
-end
+M.methods = methods
 
 function M.heldByBaggage(vref)
     return sys.vsGet(RC .. vref) ~= nil

@@ -6,7 +6,6 @@
 local P = import("luavat.promise")
 local F = import("luavat.far")
 local L = import("luavat.liveslots")
-local B = import("luavat.baggage")
 local sys = sys
 
 local pack, unpack = table.pack, table.unpack
@@ -89,6 +88,24 @@ local function vatPowers()
     return vp
 end
 
+-- The baggage object; its methods load on first use, so a vat that never
+-- touches its baggage never holds them (the host object hides the table).
+local function lazyBaggage()
+    local methods = {}
+    setmetatable(methods, {__index = function(t, k)
+        setmetatable(t, nil)
+        for name, f in pairs(import("luavat.baggage").methods) do
+            t[name] = f
+        end
+        return rawget(t, k)
+    end})
+    return sys.newHostObject(methods, "baggage")
+end
+
+local function heldByBaggage(vref)
+    return import("luavat.baggage").heldByBaggage(vref)
+end
+
 function M.install(env)
     env.Far = F.Far
     env.E = F.E
@@ -97,8 +114,8 @@ function M.install(env)
     env.Promise = api
     env.coroutine = vatCoroutine()
     L.vatPowers = vatPowers()
-    L.baggage = B.new()
-    L.heldByBaggage = B.heldByBaggage
+    L.baggage = lazyBaggage()
+    L.heldByBaggage = heldByBaggage
 end
 
 return M
