@@ -51,6 +51,7 @@ typedef struct lvat_lvat {
     lvat_vref *dead;              /* presences collected since last reap */
     size_t ndead, capdead;
     lvat_buf enc;                 /* marshalling scratch, reused */
+    lvat_buf stored;              /* a durable value's stored form */
     lvat_buf src, srcname;        /* require's scratch */
     lvat_json_parser *dec[8];     /* decoding, possibly nested */
     size_t ndec;
@@ -83,6 +84,33 @@ extern const char lvat_lua_key_loaded;   /* the vat's require cache */
 void lvat_lua_kill(lvat_lvat *v, int why);
 /* The message a kill leaves ("time budget of 100 ms exceeded"). */
 void lvat_lua_kill_message(lvat_lvat *v, char *out, size_t len);
+
+/* ---- lsyscall.c: helpers of the sys functions ---- */
+/* A syscall's result as the Lua outcome: nothing, or an error raised (an
+ * illegal one also stops the vat). */
+int lvat_lua_sys_check(lua_State *L, int rc);
+/* Appends to a vref array the vat owns (so a raised error leaks nothing). */
+void lvat_lua_append_vref(lua_State *L, lvat_vref **arr, size_t *n,
+                          size_t *cap, lvat_vref r);
+
+/* Adds a syscall's time to the delivery's stats and passes its result
+ * on.  LVAT_LUA_SYS(v, call) reads the clock, makes the call (the comma
+ * operator orders the two), then comes here. */
+static inline int
+lvat_lua_syscall_time(lvat_lvat *v, int rc)
+{
+    if (v->timing)
+        v->syscall_ns += lvat_clock_ns() - v->sys_t0;
+    return rc;
+}
+
+#define LVAT_LUA_SYS(v, call)                                              \
+    lvat_lua_syscall_time(                                                 \
+        (v), ((v)->sys_t0 = (v)->timing ? lvat_clock_ns() : 0, (call)))
+
+/* ---- lvatstore.c ---- */
+/* Adds the vatstore and durable-value functions to the table on top. */
+void lvat_lua_vatstore_sys(lua_State *L);
 
 /* ---- lwatchdog.c ---- */
 int lvat_lua_watchdog_start(lvat_lua_runtime *rt, lvat_errbuf *err);

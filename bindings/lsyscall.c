@@ -45,24 +45,12 @@ lvat_lua_check_vref(lua_State *L, int idx)
     return v;
 }
 
+#define SYS LVAT_LUA_SYS
+#define check lvat_lua_sys_check
+
 /* Turns a syscall's return code into the Lua outcome. */
-/* Adds a syscall's time to the delivery's stats and passes its result
- * on.  SYS(v, call) reads the clock, makes the call (the comma operator
- * orders the two), then comes here. */
-static int
-syscall_time(lvat_lvat *v, int rc)
-{
-    if (v->timing)
-        v->syscall_ns += lvat_clock_ns() - v->sys_t0;
-    return rc;
-}
-
-#define SYS(v, call)                                                       \
-    syscall_time((v),                                                      \
-                 ((v)->sys_t0 = (v)->timing ? lvat_clock_ns() : 0, (call)))
-
-static int
-check(lua_State *L, int rc)
+int
+lvat_lua_sys_check(lua_State *L, int rc)
 {
     lvat_lvat *v = lvat_lua_vat(L);
 
@@ -156,10 +144,9 @@ l_exit(lua_State *L)
     return 0;
 }
 
-/* Appends to a vref array the vat owns (so a raised error leaks nothing). */
-static void
-append_vref(lua_State *L, lvat_vref **arr, size_t *n, size_t *cap,
-            lvat_vref r)
+void
+lvat_lua_append_vref(lua_State *L, lvat_vref **arr, size_t *n, size_t *cap,
+                     lvat_vref r)
 {
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 8;
@@ -186,7 +173,7 @@ read_vrefs(lua_State *L, int idx, lvat_lvat *v)
         lua_rawgeti(L, idx, i);
         r = lvat_lua_check_vref(L, -1);
         lua_pop(L, 1);
-        append_vref(L, &v->encslots, &v->nencslots, &v->capencslots, r);
+        lvat_lua_append_vref(L, &v->encslots, &v->nencslots, &v->capencslots, r);
     }
 }
 
@@ -217,165 +204,6 @@ l_retire_exports(lua_State *L)
     return gc_list(L, lvat_syscall_retire_exports);
 }
 
-/* ---- Vatstore ---- */
-
-static int
-l_vs_get(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-    size_t klen;
-    const char *key = luaL_checklstring(L, 1, &klen);
-    lvat_val val;
-    int rc = SYS(v, lvat_syscall_vatstore_get(v->sys, key, klen, &val));
-
-    if (rc == LVAT_ENOTFOUND)
-        return 0;
-    check(L, rc);
-    lua_pushlstring(L, val.p, val.len);
-    return 1;
-}
-
-static int
-l_vs_set(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-    size_t klen, vlen;
-    const char *key = luaL_checklstring(L, 1, &klen);
-    const char *val = luaL_checklstring(L, 2, &vlen);
-
-    return check(L, SYS(v, lvat_syscall_vatstore_set(v->sys, key, klen, val,
-                                                     vlen)));
-}
-
-static int
-l_vs_delete(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-    size_t klen;
-    const char *key = luaL_checklstring(L, 1, &klen);
-
-    return check(L, SYS(v, lvat_syscall_vatstore_delete(v->sys, key, klen)));
-}
-
-/* vsNext(from, prefix, inclusive) -> the next key, or nothing. */
-static int
-l_vs_next(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-    size_t flen, plen;
-    const char *from = luaL_checklstring(L, 1, &flen);
-    const char *prefix = luaL_checklstring(L, 2, &plen);
-    lvat_val key, val;
-    int rc;
-
-    if (lua_toboolean(L, 3)) {
-        rc = SYS(v, lvat_syscall_vatstore_get(v->sys, from, flen, &val));
-        if (rc == LVAT_OK && flen >= plen && memcmp(from, prefix, plen) == 0) {
-            lua_pushvalue(L, 1);
-            return 1;
-        }
-        if (rc != LVAT_ENOTFOUND && rc != LVAT_OK)
-            check(L, rc);
-    }
-    rc = SYS(v, lvat_syscall_vatstore_next(v->sys, from, flen, prefix, plen,
-                                           &key, &val));
-    if (rc == LVAT_ENOTFOUND)
-        return 0;
-    check(L, rc);
-    lua_pushlstring(L, key.p, key.len);
-    return 1;
-}
-
-/* ---- Marshalling for the runtime ---- */
-
-/* Pushes the stored form "slot slot\n#body" of the scratch. */
-static void
-push_stored(lua_State *L, lvat_lvat *v)
-{
-    luaL_Buffer b;
-
-    luaL_buffinit(L, &b);
-    for (size_t i = 0; i < v->nencslots; i++) {
-        char name[LVAT_REF_BUFSIZE];
-        if (i)
-            luaL_addchar(&b, ' ');
-        luaL_addlstring(&b, name, lvat_vref_format(v->encslots[i], name));
-    }
-    luaL_addchar(&b, '\n');
-    luaL_addlstring(&b, v->enc.data, v->enc.len);
-    luaL_pushresult(&b);
-}
-
-static void
-push_slot_list(lua_State *L, const lvat_vref *s, size_t n)
-{
-    lua_createtable(L, (int)n, 0);
-    for (size_t i = 0; i < n; i++) {
-        lvat_lua_push_vref(L, s[i]);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-}
-
-/* encodeDurable(value, what) -> stored, slots */
-static int
-l_encode_durable(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-    const char *what = luaL_checkstring(L, 2);
-
-    lvat_lua_encode(L, 1, LVAT_ENC_DURABLE, what);
-    push_stored(L, v);
-    push_slot_list(L, v->encslots, v->nencslots);
-    return 2;
-}
-
-/* Parses the slot line of a stored value into v->decslots. */
-static const char *
-parse_stored(lua_State *L, lvat_lvat *v, const char *s, size_t len)
-{
-    const char *nl = memchr(s, '\n', len), *p = s;
-
-    if (nl == NULL)
-        luaL_error(L, "malformed stored value");
-    v->ndecslots = 0;
-    while (p < nl) {
-        const char *sp = memchr(p, ' ', (size_t)(nl - p));
-        const char *e = sp ? sp : nl;
-        lvat_vref r;
-        if (lvat_vref_parse(p, (size_t)(e - p), &r) != LVAT_OK)
-            luaL_error(L, "malformed stored value");
-        append_vref(L, &v->decslots, &v->ndecslots, &v->capdecslots, r);
-        p = sp ? sp + 1 : nl;
-    }
-    return nl + 1;
-}
-
-static int
-l_decode_stored(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    const char *body = parse_stored(L, v, s, len);
-
-    lvat_lua_decode(L, body, len - (size_t)(body - s), v->decslots,
-                    v->ndecslots);
-    return 1;
-}
-
-static int
-l_stored_slots(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-
-    parse_stored(L, v, s, len);
-    push_slot_list(L, v->decslots, v->ndecslots);
-    return 1;
-}
-
-/* decode(body, slots|nil) */
 static int
 l_decode(lua_State *L)
 {
@@ -391,7 +219,7 @@ l_decode(lua_State *L)
             lua_rawgeti(L, 2, i);
             r = lvat_lua_check_vref(L, -1);
             lua_pop(L, 1);
-            append_vref(L, &v->decslots, &v->ndecslots, &v->capdecslots, r);
+            lvat_lua_append_vref(L, &v->decslots, &v->ndecslots, &v->capdecslots, r);
         }
     }
     lvat_lua_decode(L, body, len, v->decslots, v->ndecslots);
@@ -540,13 +368,6 @@ lvat_lua_open_sys(lua_State *L)
         {"dropImports", l_drop_imports},
         {"retireImports", l_retire_imports},
         {"retireExports", l_retire_exports},
-        {"vsGet", l_vs_get},
-        {"vsSet", l_vs_set},
-        {"vsDelete", l_vs_delete},
-        {"vsNext", l_vs_next},
-        {"encodeDurable", l_encode_durable},
-        {"decodeStored", l_decode_stored},
-        {"storedSlots", l_stored_slots},
         {"decode", l_decode},
         {"resume", l_resume},
         {"gcFull", l_gc_full},
@@ -560,6 +381,7 @@ lvat_lua_open_sys(lua_State *L)
     LVAT_STACK_ENTER(L);
     luaL_newlib(L, funcs);
     lvat_lua_presence_sys(L);
+    lvat_lua_vatstore_sys(L);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);
     lua_setfield(L, -2, "slotToVal");
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);

@@ -133,6 +133,7 @@ vat_free(lvat_lvat *v)
         lua_close(v->L);
     }
     lvat_buf_free(&v->enc);
+    lvat_buf_free(&v->stored);
     lvat_buf_free(&v->src);
     for (size_t i = 0; i < LVAT_ARRAY_LEN(v->dec) && v->dec[i]; i++) {
         lvat_buf_free(&v->dec[i]->scratch);

@@ -8,6 +8,7 @@ local sys = sys
 local type, error, tostring, select = type, error, tostring, select
 local pcall, encodeDurable, vsGet, vsSet = pcall, sys.encodeDurable, sys.vsGet,
     sys.vsSet
+local vsGetDecoded = sys.vsGetDecoded
 local tonumber = tonumber
 
 local PREFIX = "b."      -- baggage entries
@@ -38,17 +39,11 @@ local function addRefs(slots, delta)
     end
 end
 
-local function read(k)
-    local stored = vsGet(PREFIX .. k)
-    if stored == nil then return nil end
-    return sys.decodeStored(stored), stored
-end
-
 local methods = {}
 
 function methods:get(k)
     checkKey(k, "get")
-    return (read(k))
+    return (vsGetDecoded(PREFIX, k))
 end
 
 function methods:has(k)

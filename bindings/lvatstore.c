@@ -1,0 +1,227 @@
+/*
+ * The vatstore functions of the runtime's `sys` table, and the stored form
+ * of durable values ("slot slot\n#body": smallcaps plus its slots) that
+ * baggage keeps there.  Baggage's reads and writes each make one call here,
+ * with no Lua string made for the key or the stored text.
+ */
+#include "lbind.h"
+
+#include <string.h>
+
+#include <lauxlib.h>
+
+#define SYS   LVAT_LUA_SYS
+#define check lvat_lua_sys_check
+
+/* ---- Vatstore ---- */
+
+static int
+l_vs_get(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t klen;
+    const char *key = luaL_checklstring(L, 1, &klen);
+    lvat_val val;
+    int rc = SYS(v, lvat_syscall_vatstore_get(v->sys, key, klen, &val));
+
+    if (rc == LVAT_ENOTFOUND)
+        return 0;
+    check(L, rc);
+    lua_pushlstring(L, val.p, val.len);
+    return 1;
+}
+
+static int
+l_vs_set(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t klen, vlen;
+    const char *key = luaL_checklstring(L, 1, &klen);
+    const char *val = luaL_checklstring(L, 2, &vlen);
+
+    return check(L, SYS(v, lvat_syscall_vatstore_set(v->sys, key, klen, val,
+                                                     vlen)));
+}
+
+static int
+l_vs_delete(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t klen;
+    const char *key = luaL_checklstring(L, 1, &klen);
+
+    return check(L, SYS(v, lvat_syscall_vatstore_delete(v->sys, key, klen)));
+}
+
+/* vsNext(from, prefix, inclusive) -> the next key, or nothing. */
+static int
+l_vs_next(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t flen, plen;
+    const char *from = luaL_checklstring(L, 1, &flen);
+    const char *prefix = luaL_checklstring(L, 2, &plen);
+    lvat_val key, val;
+    int rc;
+
+    if (lua_toboolean(L, 3)) {
+        rc = SYS(v, lvat_syscall_vatstore_get(v->sys, from, flen, &val));
+        if (rc == LVAT_OK && flen >= plen && memcmp(from, prefix, plen) == 0) {
+            lua_pushvalue(L, 1);
+            return 1;
+        }
+        if (rc != LVAT_ENOTFOUND && rc != LVAT_OK)
+            check(L, rc);
+    }
+    rc = SYS(v, lvat_syscall_vatstore_next(v->sys, from, flen, prefix, plen,
+                                           &key, &val));
+    if (rc == LVAT_ENOTFOUND)
+        return 0;
+    check(L, rc);
+    lua_pushlstring(L, key.p, key.len);
+    return 1;
+}
+
+/* ---- Marshalling for the runtime ---- */
+
+/* Pushes the stored form "slot slot\n#body" of the scratch. */
+static void
+push_stored(lua_State *L, lvat_lvat *v)
+{
+    luaL_Buffer b;
+
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < v->nencslots; i++) {
+        char name[LVAT_REF_BUFSIZE];
+        if (i)
+            luaL_addchar(&b, ' ');
+        luaL_addlstring(&b, name, lvat_vref_format(v->encslots[i], name));
+    }
+    luaL_addchar(&b, '\n');
+    luaL_addlstring(&b, v->enc.data, v->enc.len);
+    luaL_pushresult(&b);
+}
+
+static void
+push_slot_list(lua_State *L, const lvat_vref *s, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lvat_lua_push_vref(L, s[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* encodeDurable(value, what) -> stored, slots */
+static int
+l_encode_durable(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    const char *what = luaL_checkstring(L, 2);
+
+    lvat_lua_encode(L, 1, LVAT_ENC_DURABLE, what);
+    push_stored(L, v);
+    push_slot_list(L, v->encslots, v->nencslots);
+    return 2;
+}
+
+/* Parses the slot line of a stored value into v->decslots. */
+static const char *
+parse_stored(lua_State *L, lvat_lvat *v, const char *s, size_t len)
+{
+    const char *nl = memchr(s, '\n', len), *p = s;
+
+    if (nl == NULL)
+        luaL_error(L, "malformed stored value");
+    v->ndecslots = 0;
+    while (p < nl) {
+        const char *sp = memchr(p, ' ', (size_t)(nl - p));
+        const char *e = sp ? sp : nl;
+        lvat_vref r;
+        if (lvat_vref_parse(p, (size_t)(e - p), &r) != LVAT_OK)
+            luaL_error(L, "malformed stored value");
+        lvat_lua_append_vref(L, &v->decslots, &v->ndecslots, &v->capdecslots, r);
+        p = sp ? sp + 1 : nl;
+    }
+    return nl + 1;
+}
+
+static int
+l_decode_stored(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    const char *body = parse_stored(L, v, s, len);
+
+    lvat_lua_decode(L, body, len - (size_t)(body - s), v->decslots,
+                    v->ndecslots);
+    return 1;
+}
+
+/* vsGetDecoded(prefix, key) -> the value stored under prefix..key,
+ * decoded, or nothing: vsGet and decodeStored in one, without making the
+ * key or the stored text Lua strings (baggage reads). */
+static int
+l_vs_get_decoded(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t plen, klen;
+    const char *prefix = luaL_checklstring(L, 1, &plen);
+    const char *key = luaL_checklstring(L, 2, &klen);
+    char copy[512];
+    const char *s, *body;
+    lvat_val val;
+    int rc;
+
+    if (plen + klen > sizeof copy)
+        return luaL_error(L, "vsGetDecoded: key too long");
+    memcpy(copy, prefix, plen);
+    memcpy(copy + plen, key, klen);
+    rc = SYS(v, lvat_syscall_vatstore_get(v->sys, copy, plen + klen, &val));
+    if (rc == LVAT_ENOTFOUND)
+        return 0;
+    check(L, rc);
+    /* Decoding may run runtime code; it must not see the store's memory
+     * change under it. */
+    if (val.len <= sizeof copy) {
+        memcpy(copy, val.p, val.len);
+        s = copy;
+    } else {
+        lua_pushlstring(L, val.p, val.len);
+        s = lua_tostring(L, -1);
+    }
+    body = parse_stored(L, v, s, val.len);
+    lvat_lua_decode(L, body, val.len - (size_t)(body - s), v->decslots,
+                    v->ndecslots);
+    return 1;
+}
+
+static int
+l_stored_slots(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+
+    parse_stored(L, v, s, len);
+    push_slot_list(L, v->decslots, v->ndecslots);
+    return 1;
+}
+
+/* decode(body, slots|nil) */
+void
+lvat_lua_vatstore_sys(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {{"vsGet", l_vs_get},
+                                     {"vsGetDecoded", l_vs_get_decoded},
+                                     {"vsSet", l_vs_set},
+                                     {"vsDelete", l_vs_delete},
+                                     {"vsNext", l_vs_next},
+                                     {"encodeDurable", l_encode_durable},
+                                     {"decodeStored", l_decode_stored},
+                                     {"storedSlots", l_stored_slots},
+                                     {NULL, NULL}};
+
+    luaL_setfuncs(L, funcs, 0);
+}
