@@ -84,22 +84,31 @@ l_vs_next(lua_State *L)
 
 /* ---- Marshalling for the runtime ---- */
 
-/* Pushes the stored form "slot slot\n#body" of the scratch. */
+/* The stored form "slot slot\n#body" of the encoding scratch, in
+ * v->stored. */
 static void
-push_stored(lua_State *L, lvat_lvat *v)
+build_stored(lua_State *L, lvat_lvat *v)
 {
-    luaL_Buffer b;
+    lvat_buf *b = &v->stored;
 
-    luaL_buffinit(L, &b);
+    lvat_buf_reset(b);
     for (size_t i = 0; i < v->nencslots; i++) {
         char name[LVAT_REF_BUFSIZE];
         if (i)
-            luaL_addchar(&b, ' ');
-        luaL_addlstring(&b, name, lvat_vref_format(v->encslots[i], name));
+            lvat_buf_putc(b, ' ');
+        lvat_buf_append(b, name, lvat_vref_format(v->encslots[i], name));
     }
-    luaL_addchar(&b, '\n');
-    luaL_addlstring(&b, v->enc.data, v->enc.len);
-    luaL_pushresult(&b);
+    lvat_buf_putc(b, '\n');
+    lvat_buf_append(b, v->enc.data, v->enc.len);
+    if (b->oom)
+        luaL_error(L, "not enough memory");
+}
+
+static void
+push_stored(lua_State *L, lvat_lvat *v)
+{
+    build_stored(L, v);
+    lua_pushlstring(L, v->stored.data, v->stored.len);
 }
 
 static void
@@ -197,6 +206,46 @@ l_vs_get_decoded(lua_State *L)
     return 1;
 }
 
+/* vsPutDurable(prefix, key, value) -> old slots, new slots: stores the
+ * durable form of value under prefix..key.  Each list (the replaced
+ * value's slots, the new one's) is nil when empty, so the common value
+ * without references costs no table. */
+static int
+l_vs_put_durable(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t plen, klen;
+    const char *prefix = luaL_checklstring(L, 1, &plen);
+    const char *key = luaL_checklstring(L, 2, &klen);
+    char full[512];
+    lvat_val old;
+    int rc;
+
+    if (plen + klen > sizeof full)
+        return luaL_error(L, "vsPutDurable: key too long");
+    memcpy(full, prefix, plen);
+    memcpy(full + plen, key, klen);
+    lvat_lua_encode(L, 3, LVAT_ENC_DURABLE, "");
+    rc = SYS(v, lvat_syscall_vatstore_get(v->sys, full, plen + klen, &old));
+    if (rc != LVAT_ENOTFOUND)
+        check(L, rc);
+    if (rc == LVAT_OK && old.len > 0 && old.p[0] != '\n') {
+        parse_stored(L, v, old.p, old.len);
+        push_slot_list(L, v->decslots, v->ndecslots);
+    } else {
+        lua_pushnil(L);
+    }
+    build_stored(L, v);
+    check(L, SYS(v, lvat_syscall_vatstore_set(v->sys, full, plen + klen,
+                                              v->stored.data,
+                                              v->stored.len)));
+    if (v->nencslots > 0)
+        push_slot_list(L, v->encslots, v->nencslots);
+    else
+        lua_pushnil(L);
+    return 2;
+}
+
 static int
 l_stored_slots(lua_State *L)
 {
@@ -216,6 +265,7 @@ lvat_lua_vatstore_sys(lua_State *L)
     static const luaL_Reg funcs[] = {{"vsGet", l_vs_get},
                                      {"vsGetDecoded", l_vs_get_decoded},
                                      {"vsSet", l_vs_set},
+                                     {"vsPutDurable", l_vs_put_durable},
                                      {"vsDelete", l_vs_delete},
                                      {"vsNext", l_vs_next},
                                      {"encodeDurable", l_encode_durable},

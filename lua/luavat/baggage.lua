@@ -8,7 +8,7 @@ local sys = sys
 local type, error, tostring, select = type, error, tostring, select
 local pcall, encodeDurable, vsGet, vsSet = pcall, sys.encodeDurable, sys.vsGet,
     sys.vsSet
-local vsGetDecoded = sys.vsGetDecoded
+local vsGetDecoded, vsPutDurable = sys.vsGetDecoded, sys.vsPutDurable
 local tonumber = tonumber
 
 local PREFIX = "b."      -- baggage entries
@@ -53,15 +53,12 @@ end
 
 local function store(k, v, what)
     -- The message names the call only when it fails (no formatting per set).
-    local ok, stored, slots = pcall(encodeDurable, v, "")
+    local ok, old, new = pcall(vsPutDurable, PREFIX, k, v)
     if not ok then
-        error(("baggage:%s(%q)"):format(what, k) .. tostring(stored), 0)
+        error(("baggage:%s(%q)"):format(what, k) .. tostring(old), 0)
     end
-    local key = PREFIX .. k
-    local old = vsGet(key)
-    if old ~= nil then addRefs(sys.storedSlots(old), -1) end
-    if slots[1] ~= nil then addRefs(slots, 1) end
-    vsSet(key, stored)
+    if old ~= nil then addRefs(old, -1) end
+    if new ~= nil then addRefs(new, 1) end
 end
 
 function methods:set(k, v)
