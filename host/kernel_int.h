@@ -69,6 +69,8 @@ struct lvat_syscall {
 struct lvat_kvat {
     uint32_t id;
     char *name;
+    char sub[24]; /* its subcluster's id, from the record (immutable) */
+    const lvat_json *starting_rec; /* its record, while it starts */
     void *inst; /* the runtime's instance; NULL until started */
     lvat_syscall sys;
     uint32_t since_reap;  /* deliveries since the last reap */

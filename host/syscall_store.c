@@ -235,13 +235,16 @@ lvat_syscall_read_module(lvat_syscall *sc,
     lvat_val v;
     int rc;
 
-    lvat_key_vat_record(&key, sc->vat->id);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
-    if (rc == LVAT_OK)
-        rc = lvat_json_parse(v.p, v.len, false, &rec, NULL, 0);
-    if (rc != LVAT_OK)
-        return rc == LVAT_ENOTFOUND ? LVAT_ESTATE : rc;
-    mod = lvat_json_get(lvat_json_get(rec, "modules"), name);
+    if (sc->vat->starting_rec == NULL) {
+        lvat_key_vat_record(&key, sc->vat->id);
+        rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+        if (rc == LVAT_OK)
+            rc = lvat_json_parse(v.p, v.len, false, &rec, NULL, 0);
+        if (rc != LVAT_OK)
+            return rc == LVAT_ENOTFOUND ? LVAT_ESTATE : rc;
+    }
+    mod = lvat_json_get(
+        lvat_json_get(rec ? rec : sc->vat->starting_rec, "modules"), name);
     hash = lvat_json_get_str(mod, "hash");
     path = lvat_json_get_str(mod, "path");
     if (hash == NULL || path == NULL) {

@@ -149,8 +149,11 @@ lvat__vat_get(lvat_kernel *k, uint32_t id, lvat_kvat **out)
         return rc;
     name = lvat_json_get_str(rec, "name");
     v = lvat_calloc(1, sizeof *v);
-    if (v != NULL)
+    if (v != NULL) {
+        const char *sub = lvat_json_get_str(rec, "subcluster");
         v->id = id;
+        snprintf(v->sub, sizeof v->sub, "%s", sub ? sub : "");
+    }
     if (v == NULL || (v->name = lvat_strdup(name ? name : "?")) == NULL ||
         table_insert(k, v) != LVAT_OK) {
         if (v)
@@ -292,9 +295,11 @@ lvat__vat_ensure(lvat_kernel *k, lvat_kvat *v)
     inc = l.state == 'n' ? 0 : l.incarnation + 1;
     lvat__log(k, LVAT_LOG_DEBUG, "starting %s (v%u), incarnation %llu",
               v->name, v->id, (unsigned long long)inc);
+    v->starting_rec = rec; /* for the start's own requires */
     rc = create_instance(k, v, rec);
     if (rc == LVAT_OK)
         rc = start_instance(k, v, rec, (uint32_t)inc);
+    v->starting_rec = NULL;
     lvat_json_free(rec);
     if (rc == LVAT_OK)
         return lvat__vat_started(k, v->id, inc);
@@ -365,10 +370,16 @@ lvat__vat_forget(lvat_kernel *k, uint32_t id)
 int
 lvat__vat_subcluster(lvat_kernel *k, uint32_t id, char *out, size_t outlen)
 {
+    lvat_kvat *v = lvat__vat_find(k, id);
     lvat_json *rec = NULL;
     const char *sub;
-    int rc = read_record(k, id, &rec);
+    int rc;
 
+    if (v != NULL) {
+        snprintf(out, outlen, "%s", v->sub);
+        return LVAT_OK;
+    }
+    rc = read_record(k, id, &rec);
     out[0] = '\0';
     if (rc != LVAT_OK)
         return rc;
