@@ -172,6 +172,40 @@ push_string(dec *d, const char *s, size_t len)
 
 static void dec_value(dec *d, const lvat_json_tok *t);
 
+/*
+ * Up to this many elements (or fields) wait on the stack so the table is
+ * made at its final size: growing one from empty costs a rehash per
+ * doubling, more than the rest of decoding a small value.
+ */
+#define PENDING 16
+
+/* Makes the table for the n values (keyed: n key/value pairs) on top of
+ * the stack and moves them into it, in order.  [-n*(1|2), +1, m] */
+static void
+collect(lua_State *L, int n, bool keyed)
+{
+    int w = keyed ? 2 : 1, base = lua_gettop(L) - n * w;
+
+    if (keyed)
+        lua_createtable(L, 0, n);
+    else
+        lua_createtable(L, n, 0);
+    if (n == 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        if (keyed) {
+            lua_pushvalue(L, base + 1 + 2 * i);
+            lua_pushvalue(L, base + 2 + 2 * i);
+            lua_rawset(L, -3);
+        } else {
+            lua_pushvalue(L, base + 1 + i);
+            lua_rawseti(L, -2, i + 1);
+        }
+    }
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
+}
+
 static void
 dec_array(dec *d)
 {
@@ -179,15 +213,19 @@ dec_array(dec *d)
     lua_Integer n = 0;
     lvat_json_tok t;
 
-    luaL_checkstack(L, 4, "decoding");
-    lua_newtable(L);
+    luaL_checkstack(L, PENDING + 4, "decoding");
     for (;;) {
         next_tok(d, &t);
         if (t.type == LVAT_JSON_ARRAY_END)
-            return;
+            break;
         dec_value(d, &t);
-        lua_rawseti(L, -2, ++n);
+        if (++n > PENDING)
+            lua_rawseti(L, -2, n);
+        else if (n == PENDING)
+            collect(L, PENDING, false);
     }
+    if (n < PENDING)
+        collect(L, (int)n, false);
 }
 
 /* {"#error": msg, ...} becomes the message; {"#tag": ..} a table. */
@@ -222,29 +260,29 @@ dec_record(dec *d)
 {
     lua_State *L = d->L;
     lvat_json_tok t;
-    bool first = true;
+    int n = 0;
 
-    luaL_checkstack(L, 4, "decoding");
+    luaL_checkstack(L, 2 * PENDING + 4, "decoding");
     for (;;) {
         next_tok(d, &t);
         if (t.type == LVAT_JSON_OBJECT_END)
             break;
-        if (first && t.len > 0 && t.str[0] == '#') {
+        if (n == 0 && t.len > 0 && t.str[0] == '#') {
             dec_special_record(d, t.str, t.len);
             return;
         }
-        if (first)
-            lua_newtable(L);
-        first = false;
         push_string(d, t.str, t.len);
         if (lua_type(L, -1) != LUA_TSTRING)
             dec_fail(d, "a record key must be a string");
         next_tok(d, &t);
         dec_value(d, &t);
-        lua_rawset(L, -3);
+        if (++n > PENDING)
+            lua_rawset(L, -3);
+        else if (n == PENDING)
+            collect(L, PENDING, true);
     }
-    if (first)
-        lua_newtable(L);
+    if (n < PENDING)
+        collect(L, n, true);
 }
 
 static void

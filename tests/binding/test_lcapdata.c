@@ -5,6 +5,7 @@
  */
 #include "lvat_test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,41 @@ test_lcapdata_tables(void **state)
     expect(t, "count", "[]", LVAT_OK, "0");
 }
 
+/* Tables past the 16 elements or fields the decoder sizes at once. */
+static void
+test_lcapdata_big_tables(void **state)
+{
+    lk *t = *state;
+    char args[512], keys[256], echoed[512];
+    size_t a = 0, k = 0, e = 0;
+
+    a += (size_t)snprintf(args + a, sizeof args - a, "[{");
+    for (int i = 1; i <= 20; i++) {
+        a += (size_t)snprintf(args + a, sizeof args - a, "%s\"k%02d\":%d",
+                              i > 1 ? "," : "", i, i);
+        k += (size_t)snprintf(keys + k, sizeof keys - k, "%sk%02d",
+                              i > 1 ? "," : "table{", i);
+    }
+    snprintf(args + a, sizeof args - a, "}]");
+    snprintf(keys + k, sizeof keys - k, "}");
+    expect(t, "describe", args, LVAT_OK, keys);
+    a = 0;
+    a += (size_t)snprintf(args + a, sizeof args - a, "[[");
+    e += (size_t)snprintf(echoed + e, sizeof echoed - e, "[");
+    for (int i = 1; i <= 40; i++) {
+        a += (size_t)snprintf(args + a, sizeof args - a, "%s%d",
+                              i > 1 ? "," : "", i);
+        e += (size_t)snprintf(echoed + e, sizeof echoed - e, "%s%d",
+                              i > 1 ? ", " : "", i);
+    }
+    snprintf(args + a, sizeof args - a, "]]");
+    snprintf(echoed + e, sizeof echoed - e, "]");
+    expect(t, "echo", args, LVAT_OK, echoed);
+    /* Forty arguments: the arguments array itself is big. */
+    args[strlen(args) - 1] = '\0';
+    expect(t, "count", args + 1, LVAT_OK, "40");
+}
+
 static void
 test_lcapdata_between_vats(void **state)
 {
@@ -170,6 +206,7 @@ main(void)
         cmocka_unit_test(test_lcapdata_bigints),
         cmocka_unit_test(test_lcapdata_strings),
         cmocka_unit_test(test_lcapdata_tables),
+        cmocka_unit_test(test_lcapdata_big_tables),
         cmocka_unit_test(test_lcapdata_between_vats),
         cmocka_unit_test(test_lcapdata_remotables),
         cmocka_unit_test(test_lcapdata_unpassable_paths),
