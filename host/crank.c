@@ -45,6 +45,7 @@ crank_begin(lvat_kernel *k)
     lvat_crank *c = &k->crank;
 
     lvat_kv_crank_begin(k->kv);
+    lvat__kpc_begin(k);
     c->active = true;
     c->vat = NULL;
     c->failure = LVAT_CRANK_OK;
@@ -76,6 +77,13 @@ crank_end(lvat_kernel *k, int rc)
     if (rc == LVAT_OK && c->failure == LVAT_CRANK_OK && c->vat != NULL &&
         c->vat->faults > 0)
         rc = lvat__vat_faults_clear(k, c->vat);
+    /* Cached promise records reach the overlay before it commits. */
+    {
+        int frc = lvat__kpc_end(k, rc == LVAT_OK &&
+                                       c->failure == LVAT_CRANK_OK);
+        if (rc == LVAT_OK)
+            rc = frc;
+    }
     c->active = false;
     if (rc == LVAT_OK && c->failure == LVAT_CRANK_OK) {
         lvat_kv_crank_commit(k->kv);
@@ -244,6 +252,7 @@ run_followup(lvat_kernel *k)
     lvat_free(why);
     if (c->failure != LVAT_CRANK_OK) {
         /* A follow-up must not fail again; treat it as a kernel error. */
+        lvat__kpc_end(k, false);
         lvat_kv_crank_abort(k->kv);
         c->active = false;
         c->has_followup = false;
@@ -318,6 +327,7 @@ lvat__crank_run(lvat_kernel *k, bool *did_work)
     k->crank.from_queue = true;
     rc = lvat__runq_pop(k, &it);
     if (rc == LVAT_ENOTFOUND) {
+        lvat__kpc_end(k, false);
         lvat_kv_crank_abort(k->kv);
         k->crank.active = false;
         /* Idle: finish the post-open sweep before saying so. */

@@ -220,6 +220,7 @@ lvat_kernel_close(lvat_kernel *k)
     lvat__pump_free(k);
     lvat__vats_free(k);
     lvat__srcnames_free(k);
+    lvat__kpc_free(k);
     lvat__outputs_truncate(k, 0);
     lvat_free(k->outputs);
     lvat__requests_free(k);

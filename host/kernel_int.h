@@ -211,6 +211,7 @@ struct lvat_kernel {
     lvat_kstats stats, stats_base; /* this open; earlier ones (stats.c) */
     bool timing;                   /* this crank is one of the timed ones */
     struct lvat_srcnames *srcnames; /* recently named sources (srcname.c) */
+    struct lvat_kpcache *kpc;       /* the crank's promise records */
 };
 
 /* ---- kernel.c, kernel_api.c ---- */

@@ -99,8 +99,9 @@ put_endpoint(lvat_buf *b, uint32_t ep)
         lvat_buf_append(b, tmp, lvat_vatid_format(ep, tmp));
 }
 
-static int
-put_kprom(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p, unsigned flags)
+int
+lvat__kp_write(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
+               unsigned flags)
 {
     char small[128];
     lvat_buf b = LVAT_BUF_ON(small);
@@ -135,6 +136,19 @@ put_kprom(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p, unsigned flags)
     return rc;
 }
 
+/* Inside a crank the record goes to the crank's cache (kpcache.c). */
+static int
+put_kprom(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p, unsigned flags)
+{
+    bool cached;
+    int rc = lvat__kpc_store(k, kp, p, true, (flags & LVAT_KV_NEW) != 0,
+                             &cached);
+
+    if (rc != LVAT_OK || cached)
+        return rc;
+    return lvat__kp_write(k, kp, p, flags);
+}
+
 /* ---- Records ---- */
 
 void
@@ -149,10 +163,14 @@ lvat__kp_release(lvat_kprom *p)
 int
 lvat__kp_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *p)
 {
+    const lvat_kprom *cached = lvat__kpc_find(k, kp, false);
+    bool stored;
     lvat_key key;
     lvat_val v;
     int rc;
 
+    if (cached != NULL)
+        return lvat__kp_copy(p, cached);
     lvat_key_kref(&key, kp);
     rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
     if (rc != LVAT_OK)
@@ -163,7 +181,35 @@ lvat__kp_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *p)
                           "%s: bad promise record: database may be "
                           "corrupted",
                           key.b);
+    if (rc == LVAT_OK)
+        lvat__kpc_store(k, kp, p, false, false, &stored); /* best effort */
     return rc;
+}
+
+/* lvat__kp_add_refs on the crank's cached record; *done is false when
+ * there is none (no crank, or no memory for it). */
+static int
+add_refs_cached(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
+                bool *done)
+{
+    lvat_kprom *c = lvat__kpc_find(k, kp, false), tmp;
+    int rc;
+
+    *done = false;
+    if (c == NULL) {
+        if (k->kpc == NULL || (rc = lvat__kp_get(k, kp, &tmp)) != LVAT_OK)
+            return k->kpc == NULL ? LVAT_OK : rc;
+        lvat__kp_release(&tmp);
+        if ((c = lvat__kpc_find(k, kp, false)) == NULL)
+            return LVAT_OK;
+    }
+    *done = true;
+    if (delta < 0 && c->refs == 0)
+        return LVAT_OK;
+    c->refs = delta > 0 ? c->refs + 1 : c->refs - 1;
+    *zeroed = c->refs == 0;
+    lvat__kpc_find(k, kp, true);
+    return LVAT_OK;
 }
 
 int
@@ -179,6 +225,7 @@ lvat__kp_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed)
 {
     char text[512], num[21];
     uint64_t n, *refs = &n;
+    bool done;
     const char *sp;
     lvat_key key;
     lvat_val v;
@@ -186,6 +233,9 @@ lvat__kp_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed)
     int rc;
 
     *zeroed = false;
+    if ((rc = add_refs_cached(k, kp, delta, zeroed, &done)) != LVAT_OK ||
+        done)
+        return rc;
     lvat_key_kref(&key, kp);
     rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
     if (rc != LVAT_OK)

@@ -46,6 +46,29 @@ int lvat__kp_park(lvat_kernel *k, lvat_kref kp, lvat_kprom *p,
 int lvat__kp_follow(lvat_kernel *k, lvat_kref kp, lvat_kref *final,
                     lvat_kprom *p);
 
+/* Writes the record's text (kpcache.c's write-back; flags as kv.h). */
+int lvat__kp_write(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
+                   unsigned flags);
+
+/* ---- kpcache.c: promise records cached for one crank ---- */
+void lvat__kpc_begin(lvat_kernel *k);
+/* Ends the crank's cache, writing changed records back when `commit`. */
+int lvat__kpc_end(lvat_kernel *k, bool commit);
+void lvat__kpc_free(lvat_kernel *k);
+/* Writes the changed records to the overlay now, keeping them cached
+ * (for readers of the raw store in the middle of a crank: tests). */
+int lvat__kpc_flush(lvat_kernel *k);
+/* kp's cached record (NULL: not cached, or no crank running); `dirty`
+ * marks it changed by the caller. */
+lvat_kprom *lvat__kpc_find(lvat_kernel *k, lvat_kref kp, bool dirty);
+/* Caches a copy of *p while a crank runs; *cached says whether it did. */
+int lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
+                    bool dirty, bool fresh, bool *cached);
+/* Drops kp's entry unwritten (its record is being deleted). */
+void lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
+/* Copies a record; dst owns its subscribers afterwards. */
+int lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src);
+
 /* ---- refs.c: reference counts ---- */
 int lvat__ref_inc(lvat_kernel *k, lvat_kref r, bool strong);
 int lvat__ref_dec(lvat_kernel *k, lvat_kref r, bool strong);

@@ -147,6 +147,7 @@ free_promise(lvat_kernel *k, lvat_kref kp)
         rc = lvat__kp_set_decider(k, kp, &p, LVAT_NO_DECIDER);
     }
     lvat__kp_release(&p);
+    lvat__kpc_forget(k, kp);
     lvat_key_kref(&key, kp);
     if (rc == LVAT_OK)
         rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);

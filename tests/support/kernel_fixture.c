@@ -302,6 +302,8 @@ kf_get(kf *f, const char *key)
     lvat_val v;
     char *out;
 
+    /* Mid-crank, promise records may still be in the crank's cache. */
+    assert_int_equal(lvat__kpc_flush(f->k), LVAT_OK);
     if (lvat_kv_get(f->k->kv, LVAT_DB_KERNEL, key, strlen(key), &v) != LVAT_OK)
         return NULL;
     out = malloc(v.len + 1);
@@ -322,6 +324,7 @@ each_key(kf *f, int db, const char *prefix, size_t plen, visit_fn fn, void *ud)
 {
     lvat_buf from = LVAT_BUF_INIT;
 
+    assert_int_equal(lvat__kpc_flush(f->k), LVAT_OK);
     for (bool first = true;; first = false) {
         lvat_val k, v;
         int rc =

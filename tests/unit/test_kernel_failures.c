@@ -105,6 +105,13 @@ busy_work(fv_call *c, lvat_vref *noise)
         return rc;
     rc = fv_send(c, fv_kept(c->vat, "carol"),
                  "#[\"noise\",[\"$0.Alleged: junk\"]]", &obj, 1, noise);
+    /* More new promises than the crank's cache holds (kpcache.c): some
+     * reach the overlay before the crank ends, and must go with it. */
+    for (int i = 0; i < 40 && rc == LVAT_OK; i++) {
+        lvat_vref extra;
+        rc = fv_send(c, fv_kept(c->vat, "carol"), "#[\"noise\",[]]", NULL, 0,
+                     &extra);
+    }
     if (rc == LVAT_OK)
         rc = fv_resolve(c, fv_kept(c->vat, "held"), false, "#\"early\"", NULL,
                         0);

@@ -1,0 +1,198 @@
+/*
+ * Promise records cached for one crank.  A crank reads and rewrites the
+ * same few promise records again and again (one round trip used to splice
+ * a count into a kp record seven times and parse one seven more); inside
+ * a crank run by crank.c they live here as structs and reach the overlay
+ * once, when the crank commits.  The kernel's other short transactions
+ * (open, host services, stats, reset) and everything between cranks go
+ * straight to the store: the cache is empty then.  An aborted crank drops
+ * it unwritten, so nothing here outlives the crank that loaded it.
+ */
+#include "kernel_int.h"
+
+#include <string.h>
+
+#include "alloc.h"
+
+#define SLOTS 32 /* a crank touches a few promises; more are written early */
+
+typedef struct entry {
+    lvat_kref kp;
+    lvat_kprom p; /* subs in p.subs_inline, or owned */
+    bool dirty;   /* differs from the overlay */
+    bool fresh;   /* made in this crank: written with LVAT_KV_NEW */
+} entry;
+
+struct lvat_kpcache {
+    entry e[SLOTS];
+    unsigned n;    /* slots in use */
+    unsigned next; /* the slot given up next when all are used */
+    bool on;
+};
+
+int
+lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src)
+{
+    *dst = *src;
+    dst->subs = dst->subs_inline;
+    if (src->nsubs <= LVAT_ARRAY_LEN(dst->subs_inline)) {
+        memcpy(dst->subs_inline, src->subs, src->nsubs * sizeof *src->subs);
+        return LVAT_OK;
+    }
+    dst->subs = lvat_malloc(src->nsubs * sizeof *src->subs);
+    if (dst->subs == NULL) {
+        dst->subs = dst->subs_inline;
+        dst->nsubs = 0;
+        return LVAT_ENOMEM;
+    }
+    memcpy(dst->subs, src->subs, src->nsubs * sizeof *src->subs);
+    return LVAT_OK;
+}
+
+static int
+write_back(lvat_kernel *k, entry *e)
+{
+    int rc = LVAT_OK;
+
+    if (e->dirty)
+        rc = lvat__kp_write(k, e->kp, &e->p, e->fresh ? LVAT_KV_NEW : 0);
+    e->dirty = false;
+    return rc;
+}
+
+void
+lvat__kpc_begin(lvat_kernel *k)
+{
+    if (k->kpc == NULL)
+        k->kpc = lvat_calloc(1, sizeof *k->kpc);
+    if (k->kpc != NULL) /* without it, records go straight to the store */
+        k->kpc->on = true;
+}
+
+int
+lvat__kpc_end(lvat_kernel *k, bool commit)
+{
+    struct lvat_kpcache *c = k->kpc;
+    int rc = LVAT_OK;
+
+    if (c == NULL)
+        return LVAT_OK;
+    for (unsigned i = 0; i < c->n; i++) {
+        if (commit && rc == LVAT_OK)
+            rc = write_back(k, &c->e[i]);
+        lvat__kp_release(&c->e[i].p);
+    }
+    c->n = c->next = 0;
+    c->on = false;
+    return rc;
+}
+
+int
+lvat__kpc_flush(lvat_kernel *k)
+{
+    struct lvat_kpcache *c = k->kpc;
+    int rc = LVAT_OK;
+
+    for (unsigned i = 0; c != NULL && i < c->n && rc == LVAT_OK; i++)
+        rc = write_back(k, &c->e[i]);
+    return rc;
+}
+
+void
+lvat__kpc_free(lvat_kernel *k)
+{
+    if (k->kpc != NULL)
+        lvat__kpc_end(k, false);
+    lvat_free(k->kpc);
+    k->kpc = NULL;
+}
+
+lvat_kprom *
+lvat__kpc_find(lvat_kernel *k, lvat_kref kp, bool dirty)
+{
+    struct lvat_kpcache *c = k->kpc;
+
+    if (c == NULL || !c->on)
+        return NULL;
+    for (unsigned i = 0; i < c->n; i++)
+        if (lvat_kref_eq(c->e[i].kp, kp)) {
+            c->e[i].dirty = c->e[i].dirty || dirty;
+            return &c->e[i].p;
+        }
+    return NULL;
+}
+
+/* A slot for kp: a free one, else the next in turn, written back first. */
+static int
+take_slot(lvat_kernel *k, entry **out)
+{
+    struct lvat_kpcache *c = k->kpc;
+    entry *e;
+    int rc;
+
+    if (c->n < SLOTS) {
+        *out = &c->e[c->n++];
+        return LVAT_OK;
+    }
+    e = &c->e[c->next];
+    c->next = (c->next + 1) % SLOTS;
+    if ((rc = write_back(k, e)) != LVAT_OK)
+        return rc;
+    lvat__kp_release(&e->p);
+    *out = e;
+    return LVAT_OK;
+}
+
+void lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
+
+int
+lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
+                bool dirty, bool fresh, bool *cached)
+{
+    lvat_kprom *have = lvat__kpc_find(k, kp, dirty);
+    entry *e;
+    int rc;
+
+    *cached = k->kpc != NULL && k->kpc->on;
+    if (!*cached)
+        return LVAT_OK;
+    if (have != NULL) {
+        lvat_kprom copy;
+        if ((rc = lvat__kp_copy(&copy, p)) != LVAT_OK)
+            return rc;
+        lvat__kp_release(have);
+        *have = copy;
+        have->subs = copy.subs == copy.subs_inline ? have->subs_inline
+                                                   : copy.subs;
+        return LVAT_OK;
+    }
+    if ((rc = take_slot(k, &e)) != LVAT_OK)
+        return rc;
+    e->kp = kp;
+    e->dirty = dirty;
+    e->fresh = fresh;
+    if ((rc = lvat__kp_copy(&e->p, p)) != LVAT_OK) {
+        e->dirty = false;
+        lvat__kpc_forget(k, kp); /* no half-made entry stays */
+    }
+    return rc;
+}
+
+void
+lvat__kpc_forget(lvat_kernel *k, lvat_kref kp)
+{
+    struct lvat_kpcache *c = k->kpc;
+
+    if (c == NULL || !c->on)
+        return;
+    for (unsigned i = 0; i < c->n; i++)
+        if (lvat_kref_eq(c->e[i].kp, kp)) {
+            lvat__kp_release(&c->e[i].p);
+            c->e[i] = c->e[--c->n];
+            if (c->e[i].p.subs == c->e[c->n].p.subs_inline)
+                c->e[i].p.subs = c->e[i].p.subs_inline;
+            if (c->next > c->n)
+                c->next = 0;
+            return;
+        }
+}
