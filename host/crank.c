@@ -54,6 +54,15 @@ crank_begin(lvat_kernel *k)
     c->outputs_mark = k->noutputs;
 }
 
+/* Ends a crank that changed nothing worth keeping. */
+static void
+crank_cancel(lvat_kernel *k)
+{
+    lvat__kpc_end(k, false);
+    lvat_kv_crank_abort(k->kv);
+    k->crank.active = false;
+}
+
 /* Commits or aborts; returns LVAT_OK unless the kernel itself failed. */
 static int
 crank_end(lvat_kernel *k, int rc)
@@ -252,9 +261,7 @@ run_followup(lvat_kernel *k)
     lvat_free(why);
     if (c->failure != LVAT_CRANK_OK) {
         /* A follow-up must not fail again; treat it as a kernel error. */
-        lvat__kpc_end(k, false);
-        lvat_kv_crank_abort(k->kv);
-        c->active = false;
+        crank_cancel(k);
         c->has_followup = false;
         return lvat__fail(k, LVAT_ESTATE, "follow-up crank failed: %s",
                           c->why.data ? c->why.data : "");
@@ -327,9 +334,7 @@ lvat__crank_run(lvat_kernel *k, bool *did_work)
     k->crank.from_queue = true;
     rc = lvat__runq_pop(k, &it);
     if (rc == LVAT_ENOTFOUND) {
-        lvat__kpc_end(k, false);
-        lvat_kv_crank_abort(k->kv);
-        k->crank.active = false;
+        crank_cancel(k);
         /* Idle: finish the post-open sweep before saying so. */
         return k->sweep_pending ? sweep_crank(k, did_work)
                                 : (*did_work = false, LVAT_OK);

@@ -196,3 +196,29 @@ lvat__kpc_forget(lvat_kernel *k, lvat_kref kp)
             return;
         }
 }
+
+int
+lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
+                   bool *done)
+{
+    lvat_kprom *c = lvat__kpc_find(k, kp, false), tmp;
+    int rc;
+
+    *done = false;
+    if (k->kpc == NULL || !k->kpc->on)
+        return LVAT_OK;
+    if (c == NULL) {
+        if ((rc = lvat__kp_get(k, kp, &tmp)) != LVAT_OK)
+            return rc;
+        lvat__kp_release(&tmp);
+        if ((c = lvat__kpc_find(k, kp, false)) == NULL)
+            return LVAT_OK;
+    }
+    *done = true;
+    if (delta < 0 && c->refs == 0)
+        return LVAT_OK;
+    c->refs = delta > 0 ? c->refs + 1 : c->refs - 1;
+    *zeroed = c->refs == 0;
+    lvat__kpc_find(k, kp, true);
+    return LVAT_OK;
+}

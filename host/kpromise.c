@@ -186,31 +186,6 @@ lvat__kp_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *p)
     return rc;
 }
 
-/* lvat__kp_add_refs on the crank's cached record; *done is false when
- * there is none (no crank, or no memory for it). */
-static int
-add_refs_cached(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
-                bool *done)
-{
-    lvat_kprom *c = lvat__kpc_find(k, kp, false), tmp;
-    int rc;
-
-    *done = false;
-    if (c == NULL) {
-        if (k->kpc == NULL || (rc = lvat__kp_get(k, kp, &tmp)) != LVAT_OK)
-            return k->kpc == NULL ? LVAT_OK : rc;
-        lvat__kp_release(&tmp);
-        if ((c = lvat__kpc_find(k, kp, false)) == NULL)
-            return LVAT_OK;
-    }
-    *done = true;
-    if (delta < 0 && c->refs == 0)
-        return LVAT_OK;
-    c->refs = delta > 0 ? c->refs + 1 : c->refs - 1;
-    *zeroed = c->refs == 0;
-    lvat__kpc_find(k, kp, true);
-    return LVAT_OK;
-}
 
 int
 lvat__kp_put(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p)
@@ -233,7 +208,7 @@ lvat__kp_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed)
     int rc;
 
     *zeroed = false;
-    if ((rc = add_refs_cached(k, kp, delta, zeroed, &done)) != LVAT_OK ||
+    if ((rc = lvat__kpc_add_refs(k, kp, delta, zeroed, &done)) != LVAT_OK ||
         done)
         return rc;
     lvat_key_kref(&key, kp);

@@ -64,6 +64,10 @@ lvat_kprom *lvat__kpc_find(lvat_kernel *k, lvat_kref kp, bool dirty);
 /* Caches a copy of *p while a crank runs; *cached says whether it did. */
 int lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
                     bool dirty, bool fresh, bool *cached);
+/* lvat__kp_add_refs on the crank's cached record (loaded if need be);
+ * *done is false when there is none (no crank, or no memory for it). */
+int lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
+                       bool *done);
 /* Drops kp's entry unwritten (its record is being deleted). */
 void lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
 /* Copies a record; dst owns its subscribers afterwards. */
