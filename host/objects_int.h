@@ -50,7 +50,8 @@ int lvat__kp_follow(lvat_kernel *k, lvat_kref kp, lvat_kref *final,
 int lvat__kp_write(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
                    unsigned flags);
 
-/* ---- kpcache.c: promise records cached for one crank ---- */
+/* ---- kpcache.c: promise records and queue pointers cached for one
+ * crank ---- */
 void lvat__kpc_begin(lvat_kernel *k);
 /* Ends the crank's cache, writing changed records back when `commit`. */
 int lvat__kpc_end(lvat_kernel *k, bool commit);
@@ -70,6 +71,11 @@ int lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
                        bool *done);
 /* Drops kp's entry unwritten (its record is being deleted). */
 void lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
+/* The crank's queue.run pointers: false when none are cached. */
+bool lvat__kpc_queue(lvat_kernel *k, uint64_t *head, uint64_t *tail);
+/* Caches them while a crank runs (false: no crank, write them). */
+bool lvat__kpc_set_queue(lvat_kernel *k, uint64_t head, uint64_t tail,
+                         bool dirty);
 /* Copies a record; dst owns its subscribers afterwards. */
 int lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src);
 

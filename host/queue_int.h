@@ -34,6 +34,8 @@ lvat__item_kp(const lvat_item *it, uint32_t i)
 }
 
 int lvat__runq_push(lvat_kernel *k, const lvat_item *it);
+/* Writes queue.run (kpcache.c's write-back). */
+int lvat__runq_write_ptrs(lvat_kernel *k, uint64_t head, uint64_t tail);
 int lvat__runq_push_encoded(lvat_kernel *k, const lvat_buf *b);
 /* Pops the head item; body memory stays valid until the crank ends. */
 int lvat__runq_pop(lvat_kernel *k, lvat_item *it);

@@ -151,13 +151,18 @@ lvat__item_free(lvat_item *it)
 
 /* ---- Queue ---- */
 
+/* The pointers come from the crank's cache when a crank runs (kpcache.c):
+ * a crank pops one item and pushes a few, all to one record. */
 static int
 get_ptrs(lvat_kernel *k, uint64_t *head, uint64_t *tail)
 {
     lvat_val v;
     uint64_t ptrs[2];
-    int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, "queue.run", 9, &v);
+    int rc;
 
+    if (lvat__kpc_queue(k, head, tail))
+        return LVAT_OK;
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, "queue.run", 9, &v);
     *head = *tail = 1;
     if (rc == LVAT_ENOTFOUND)
         return LVAT_OK;
@@ -168,17 +173,26 @@ get_ptrs(lvat_kernel *k, uint64_t *head, uint64_t *tail)
                           "queue.run: bad record: database may be corrupted");
     *head = ptrs[0];
     *tail = ptrs[1];
+    lvat__kpc_set_queue(k, *head, *tail, false);
     return LVAT_OK;
 }
 
-static int
-put_ptrs(lvat_kernel *k, uint64_t head, uint64_t tail)
+int
+lvat__runq_write_ptrs(lvat_kernel *k, uint64_t head, uint64_t tail)
 {
     uint64_t ptrs[2] = {head, tail};
     char text[2 * 21];
     size_t n = lvat_fmt_u64s(text, ptrs, 2);
 
     return lvat_kv_put(k->kv, LVAT_DB_KERNEL, "queue.run", 9, text, n, 0);
+}
+
+static int
+put_ptrs(lvat_kernel *k, uint64_t head, uint64_t tail)
+{
+    if (lvat__kpc_set_queue(k, head, tail, true))
+        return LVAT_OK;
+    return lvat__runq_write_ptrs(k, head, tail);
 }
 
 int
