@@ -54,8 +54,12 @@ local function isPromise(v)
 end
 M.isPromise = isPromise
 
+-- The hash part is made for the fields nearly every promise gets (its
+-- state, value, first callback and its argument; nil fields take no
+-- entry but size the table): growing from one field rehashes each time.
 local function new()
-    return setmetatable({_state = "pending"}, Promise)
+    return setmetatable({_state = "pending", _value = nil, _cb = nil,
+                         _arg = nil}, Promise)
 end
 M.new = new
 
@@ -64,6 +68,10 @@ local function whenSettled(p, cb, arg)
     local state = p._state
     if state ~= "pending" then
         enqueue(cb, state, p._value, arg)
+        return
+    end
+    if p._cb == nil then
+        p._cb, p._arg = cb, arg
         return
     end
     local n = (p._n or 0) + 1
@@ -76,6 +84,11 @@ M.whenSettled = whenSettled
 local function settle(p, state, value)
     if p._state ~= "pending" then return end
     p._state, p._value = state, value
+    local cb = p._cb
+    if cb ~= nil then
+        enqueue(cb, state, value, p._arg)
+        p._cb, p._arg = nil, nil
+    end
     local n = p._n
     if n then
         for i = 1, n do
