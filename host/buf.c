@@ -134,6 +134,13 @@ lvat_fmt_u64(char *out, uint64_t v)
     char tmp[20], *p = tmp + sizeof tmp;
     size_t n;
 
+    /* Vat ids and most counters are small: keys format several per op. */
+    if (v < 10) {
+        out[0] = (char)('0' + v);
+        out[1] = '\0';
+        return 1;
+    }
+
     while (v >= 100) {
         p -= 2;
         memcpy(p, digit_pairs + (v % 100) * 2, 2);
