@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "clock.h"
@@ -24,14 +27,26 @@
 /* ---- Hash table ---- */
 
 static uint64_t
-hash_key(unsigned db, const char *key, size_t klen)
+hash_key(const lvat_kv *kv, unsigned db, const char *key, size_t klen)
 {
-    uint64_t h = 0xcbf29ce484222325ull ^ db;
+    uint64_t h = kv->seed ^ ((uint64_t)db << 56) ^ klen, w;
+    size_t i = 0;
 
-    for (size_t i = 0; i < klen; i++) {
-        h ^= (unsigned char)key[i];
-        h *= 0x100000001b3ull;
+    /* Eight bytes a step (the keys are short, the lookups many); seeded
+     * per process, so a vat cannot choose keys that collide. */
+    for (; i + 8 <= klen; i += 8) {
+        memcpy(&w, key + i, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
     }
+    if (i < klen) {
+        w = 0;
+        for (unsigned shift = 0; i < klen; i++, shift += 8)
+            w |= (uint64_t)(unsigned char)key[i] << shift;
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    h *= 0x94d049bb133111ebull;
     return h ^ (h >> 29);
 }
 
@@ -146,6 +161,10 @@ lvat_kv_new(lvat_store *store, lvat_kv **out, lvat_errbuf *err)
     kv->store = store;
     kv->gen = 1;
     kv->rng = 0x9e3779b97f4a7c15ull;
+    if (getrandom(&kv->seed, sizeof kv->seed, GRND_NONBLOCK) !=
+        (ssize_t)sizeof kv->seed)
+        kv->seed = (uint64_t)(uintptr_t)kv * 0x9e3779b97f4a7c15ull ^
+                   (uint64_t)time(NULL);
     if (grow_table(kv) != LVAT_OK) {
         lvat_free(kv);
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
@@ -193,7 +212,7 @@ lvat_kv_get(lvat_kv *kv,
         return LVAT_EINVAL;
     if (klen == 0 || klen > LVAT_KV_MAX_KEY)
         return LVAT_ENOTFOUND; /* no such key can be stored */
-    e = find(kv, db, key, klen, hash_key(db, key, klen));
+    e = find(kv, db, key, klen, hash_key(kv, db, key, klen));
     if (e != NULL) {
         if (e->val == NULL)
             return LVAT_ENOTFOUND;
@@ -293,7 +312,7 @@ write_key(lvat_kv *kv,
           size_t nlen,
           unsigned flags)
 {
-    uint64_t h = hash_key(db, key, klen);
+    uint64_t h = hash_key(kv, db, key, klen);
     lvat_kv_entry *e = find(kv, db, key, klen, h);
     bool created = e == NULL;
 

@@ -55,6 +55,7 @@ struct lvat_kv {
     lvat_kv_entry *root; /* ordered index over every entry, once built */
     bool indexed;        /* the index is built (and kept) in this block */
     uint64_t rng;        /* treap priorities (xorshift state) */
+    uint64_t seed;       /* of the overlay's hash (random per open) */
     lvat_kv_undo *undo;
     size_t nundo, capundo;
     char **dead; /* values deleted in the open crank, freed when it ends */
