@@ -123,7 +123,7 @@ void lvat_lua_watchdog_prepare(lvat_lua_runtime *rt, lvat_lvat *v);
 void lvat_lua_kill_hook(lua_State *L, lua_Debug *ar);
 /* Whether tests allowed the "rawSyscalls" endowment. */
 bool lvat_lua_runtime_raw_syscalls(const lvat_lua_runtime *rt);
-/* The allocator of the runtime's vats' small blocks (lslab.h). */
+/* The allocator of the runtime's vats' small blocks (slab.h). */
 struct lvat_slab *lvat_lua_runtime_slab(lvat_lua_runtime *rt);
 
 /* ---- lenv.c ---- */

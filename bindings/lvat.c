@@ -15,7 +15,7 @@
 #include <lualib.h>
 
 #include "alloc.h"
-#include "lslab.h"
+#include "slab.h"
 #include "lstack.h"
 
 /* Room the allocator still grants after a memory fault, so unwinding and

@@ -43,7 +43,7 @@ void lvat_lua_options_init(lvat_lua_options *o);
  * NULL for the defaults.  One context can serve any number of vats of one
  * kernel; it must outlive the kernel.  *out is written only on success.
  * The vats' small Lua blocks come from an allocator the context owns
- * (lslab.h): memory a terminated vat freed serves later vats, and goes
+ * (slab.h): memory a terminated vat freed serves later vats, and goes
  * back to the system when the context is freed.
  */
 int lvat_lua_runtime_new(const lvat_lua_options *o, lvat_lua_runtime **out,

@@ -24,7 +24,7 @@
 #include <lauxlib.h>
 
 #include "alloc.h"
-#include "lslab.h"
+#include "slab.h"
 
 #define TICK_NS 5000000ull      /* how often an armed watchdog looks */
 #define IDLE_WAIT_NS 1000000000ull

@@ -23,6 +23,12 @@ should_fail(void)
     return fail_sticky && alloc_count > fail_at;
 }
 
+int
+lvat__alloc_fails(void)
+{
+    return should_fail();
+}
+
 unsigned long
 lvat_alloc_fail_after(unsigned long n, int sticky)
 {

@@ -27,4 +27,8 @@ char *lvat_strdup(const char *s);
  */
 unsigned long lvat_alloc_fail_after(unsigned long n, int sticky);
 
+/* For allocators built on these (slab.h): counts one allocation for the
+ * hook above and says whether it must fail. */
+int lvat__alloc_fails(void);
+
 #endif

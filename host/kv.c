@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "kv_int.h"
 #include "lvat_util.h"
+#include "slab.h"
 
 #define ENTRY_OVERHEAD 64
 #define MIN_BUCKETS    256
@@ -25,6 +26,40 @@
 #define KEEP_BUCKETS 4096
 
 /* ---- Hash table ---- */
+
+/* Entries and values come from the overlay's slab (slab.h): a crank
+ * writes and frees dozens, all small.  Values keep a NUL after them. */
+struct lvat_kv_dead {
+    char *val;
+    uint32_t len;
+};
+
+static char *
+val_dup(lvat_kv *kv, const char *p, size_t n)
+{
+    char *v = lvat_slab_realloc(kv->slab, NULL, 0, n + 1);
+
+    if (v != NULL) {
+        if (n)
+            memcpy(v, p, n);
+        v[n] = '\0';
+    }
+    return v;
+}
+
+static void
+val_free(lvat_kv *kv, char *v, size_t n)
+{
+    if (v != NULL)
+        lvat_slab_realloc(kv->slab, v, n + 1, 0);
+}
+
+static void
+entry_free(lvat_kv *kv, lvat_kv_entry *e)
+{
+    val_free(kv, e->val, e->vlen);
+    lvat_slab_realloc(kv->slab, e, sizeof *e + e->klen + 1, 0);
+}
 
 static uint64_t
 hash_key(const lvat_kv *kv, unsigned db, const char *key, size_t klen)
@@ -97,8 +132,7 @@ unlink_entry(lvat_kv *kv, lvat_kv_entry *e)
     lvat__kv_index_remove(kv, e);
     kv->count--;
     kv->bytes -= ENTRY_OVERHEAD + e->klen + e->vlen;
-    lvat_free(e->val);
-    lvat_free(e);
+    entry_free(kv, e);
 }
 
 static lvat_kv_entry *
@@ -108,7 +142,7 @@ insert(lvat_kv *kv, unsigned db, const char *key, size_t klen, uint64_t h)
 
     if (kv->count >= kv->nbuckets && grow_table(kv) != LVAT_OK)
         return NULL;
-    e = lvat_malloc(sizeof *e + klen + 1);
+    e = lvat_slab_realloc(kv->slab, NULL, 0, sizeof *e + klen + 1);
     if (e == NULL)
         return NULL;
     memset(e, 0, sizeof *e);
@@ -132,8 +166,7 @@ lvat__kv_clear(lvat_kv *kv)
         lvat_kv_entry *e = kv->buckets[i], *next;
         for (; e; e = next) {
             next = e->next;
-            lvat_free(e->val);
-            lvat_free(e);
+            entry_free(kv, e);
         }
         kv->buckets[i] = NULL;
     }
@@ -165,7 +198,8 @@ lvat_kv_new(lvat_store *store, lvat_kv **out, lvat_errbuf *err)
         (ssize_t)sizeof kv->seed)
         kv->seed = (uint64_t)(uintptr_t)kv * 0x9e3779b97f4a7c15ull ^
                    (uint64_t)time(NULL);
-    if (grow_table(kv) != LVAT_OK) {
+    if ((kv->slab = lvat_slab_new()) == NULL || grow_table(kv) != LVAT_OK) {
+        lvat_slab_free(kv->slab);
         lvat_free(kv);
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     }
@@ -185,6 +219,7 @@ lvat_kv_free(lvat_kv *kv)
     lvat_free(kv->buckets);
     lvat_free(kv->undo);
     lvat_free(kv->dead);
+    lvat_slab_free(kv->slab);
     lvat_free(kv);
 }
 
@@ -260,17 +295,18 @@ push_undo(lvat_kv *kv, lvat_kv_entry *e, bool created)
 
 /* Keeps a value deleted inside the crank alive until the crank ends. */
 static int
-push_dead(lvat_kv *kv, char *val)
+push_dead(lvat_kv *kv, char *val, uint32_t len)
 {
     if (kv->ndead == kv->capdead) {
         size_t cap = kv->capdead ? kv->capdead * 2 : 16;
-        char **p = lvat_realloc(kv->dead, cap * sizeof *p);
+        struct lvat_kv_dead *p = lvat_realloc(kv->dead, cap * sizeof *p);
         if (p == NULL)
             return LVAT_ENOMEM;
         kv->dead = p;
         kv->capdead = cap;
     }
-    kv->dead[kv->ndead++] = val;
+    kv->dead[kv->ndead].val = val;
+    kv->dead[kv->ndead++].len = len;
     return LVAT_OK;
 }
 
@@ -289,10 +325,10 @@ set_entry(lvat_kv *kv, lvat_kv_entry *e, bool created, char *nv, size_t nlen)
         if (push_undo(kv, e, created) != LVAT_OK)
             return LVAT_ENOMEM;
     } else if (kv->in_crank && nv == NULL && e->val != NULL) {
-        if (push_dead(kv, e->val) != LVAT_OK)
+        if (push_dead(kv, e->val, e->vlen) != LVAT_OK)
             return LVAT_ENOMEM;
     } else {
-        lvat_free(e->val);
+        val_free(kv, e->val, e->vlen);
     }
     kv->bytes += nlen;
     kv->bytes -= e->vlen;
@@ -319,7 +355,7 @@ write_key(lvat_kv *kv,
     if (created) {
         e = insert(kv, db, key, klen, h);
         if (e == NULL) {
-            lvat_free(nv);
+            val_free(kv, nv, nlen);
             return LVAT_ENOMEM;
         }
         e->base_absent = (flags & LVAT_KV_NEW) != 0;
@@ -327,7 +363,7 @@ write_key(lvat_kv *kv,
     if (set_entry(kv, e, created, nv, nlen) != LVAT_OK) {
         if (created)
             unlink_entry(kv, e);
-        lvat_free(nv);
+        val_free(kv, nv, nlen);
         return LVAT_ENOMEM;
     }
     return LVAT_OK;
@@ -349,7 +385,7 @@ lvat_kv_put(lvat_kv *kv,
     if ((unsigned)db >= LVAT_DB_COUNT || klen == 0 || klen > LVAT_KV_MAX_KEY ||
         vlen > UINT32_MAX)
         return LVAT_EINVAL;
-    nv = lvat_memdup(val, vlen);
+    nv = val_dup(kv, val, vlen);
     if (nv == NULL)
         return LVAT_ENOMEM;
     return write_key(kv, db, key, klen, nv, vlen, flags);
@@ -373,7 +409,7 @@ static void
 free_dead(lvat_kv *kv)
 {
     for (size_t i = 0; i < kv->ndead; i++)
-        lvat_free(kv->dead[i]);
+        val_free(kv, kv->dead[i].val, kv->dead[i].len);
     kv->ndead = 0;
 }
 
@@ -410,7 +446,7 @@ lvat_kv_crank_commit(lvat_kv *kv)
 {
     for (size_t i = 0; i < kv->nundo; i++) {
         lvat_kv_undo *u = &kv->undo[i];
-        lvat_free(u->old_val);
+        val_free(kv, u->old_val, u->old_vlen);
         /* Born and deleted inside this block: forget it entirely. */
         if (u->e->val == NULL && u->e->base_absent)
             unlink_entry(kv, u->e);
@@ -433,7 +469,7 @@ lvat_kv_crank_abort(lvat_kv *kv)
         }
         kv->bytes -= e->vlen;
         kv->bytes += u->old_vlen;
-        lvat_free(e->val);
+        val_free(kv, e->val, e->vlen);
         e->val = u->old_val;
         e->vlen = u->old_vlen;
         e->base_absent = u->old_base_absent;

@@ -58,8 +58,10 @@ struct lvat_kv {
     uint64_t seed;       /* of the overlay's hash (random per open) */
     lvat_kv_undo *undo;
     size_t nundo, capundo;
-    char **dead; /* values deleted in the open crank, freed when it ends */
+    struct lvat_kv_dead *dead; /* values deleted in the open crank, freed
+                                * when it ends */
     size_t ndead, capdead;
+    struct lvat_slab *slab;    /* entries and values */
     bool in_crank;
     uint32_t gen;
     lvat_errbuf err;

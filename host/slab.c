@@ -1,7 +1,7 @@
 /*
- * Segregated free lists over bump-allocated arenas (see lslab.h).
+ * Segregated free lists over bump-allocated arenas (see slab.h).
  */
-#include "lslab.h"
+#include "slab.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -103,6 +103,8 @@ small_alloc(lvat_slab *s, size_t size)
     size_t c = class_of(size);
     block *b = s->free[c];
 
+    if (lvat__alloc_fails()) /* the tests' failure hook (alloc.h) */
+        return NULL;
     if (b != NULL) {
         s->free[c] = b->next;
         return b;

@@ -14,7 +14,7 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "lslab.h"
+#include "slab.h"
 
 static void
 fill(unsigned char *p, size_t n, unsigned seed)
@@ -34,7 +34,7 @@ holds(const unsigned char *p, size_t n, unsigned seed)
 
 /* Every resize across the small/large boundary keeps the common bytes. */
 static void
-test_lslab_resize_keeps_contents(void **state)
+test_slab_resize_keeps_contents(void **state)
 {
     static const size_t sizes[] = {1,   7,   8,   9,   16,   100, 255,
                                    256, 257, 300, 512, 4000, 70000};
@@ -64,7 +64,7 @@ test_lslab_resize_keeps_contents(void **state)
 /* A freed block is the next one handed out at its size; within one size
  * class a resize stays in place. */
 static void
-test_lslab_reuses_by_size(void **state)
+test_slab_reuses_by_size(void **state)
 {
     lvat_slab *s = lvat_slab_new();
     void *a, *b, *c;
@@ -99,7 +99,7 @@ slab_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
  * right answer, and closing them hands every block back (a second round
  * needs no new arena). */
 static void
-test_lslab_many_states_share_it(void **state)
+test_slab_many_states_share_it(void **state)
 {
     const char *chunk =
         "local t = {} for i = 1, 2000 do t[i] = ('v%d'):format(i * ...) end "
@@ -137,9 +137,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lslab_resize_keeps_contents),
-        cmocka_unit_test(test_lslab_reuses_by_size),
-        cmocka_unit_test(test_lslab_many_states_share_it),
+        cmocka_unit_test(test_slab_resize_keeps_contents),
+        cmocka_unit_test(test_slab_reuses_by_size),
+        cmocka_unit_test(test_slab_many_states_share_it),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
