@@ -38,6 +38,7 @@ typedef struct lvat_lvat {
     size_t mem_used, mem_limit;
     uint32_t time_limit_ms;
     uint64_t marshal_ns, syscall_ns; /* this delivery's, for stats */
+    uint64_t next_prom;           /* the next p+N this vat exports */
     bool timing;                  /* this delivery is timed */
     size_t heap_after_gc;         /* heap after the last reap's collection */
     uint64_t sys_t0;              /* start of the running syscall */

@@ -73,11 +73,10 @@ scratch_capdata(lvat_lvat *v)
 /* ---- Messages ---- */
 
 /*
- * send(target, method, args, n, result|alloc|nil) -> result vref or nil.
- * `alloc` is a function that returns a fresh p+N: it is called only after
- * the arguments are marshalled, because marshalling may export promises
- * (p+N) of its own and the kernel requires a vat to name its export
- * numbers in increasing order.
+ * send(target, method, args, n, result|true|nil) -> result vref or nil.
+ * `true` makes a fresh p+N for the result, after the arguments are
+ * marshalled: marshalling may export promises (p+N) of its own, and the
+ * kernel requires a vat to name its export numbers in increasing order.
  */
 static int
 l_send(lua_State *L)
@@ -87,20 +86,48 @@ l_send(lua_State *L)
     size_t mlen;
     const char *method = luaL_checklstring(L, 2, &mlen);
     lua_Integer n = luaL_checkinteger(L, 4);
+    bool alloc = lua_isboolean(L, 5) && lua_toboolean(L, 5);
     lvat_vcapdata cd;
 
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 5);
-    if (!lua_isnil(L, 5) && !lua_isfunction(L, 5))
+    if (!lua_isnil(L, 5) && !alloc)
         result = lvat_lua_check_vref(L, 5);
     lvat_lua_encode_methargs(L, method, mlen, 3, n);
-    if (lua_isfunction(L, 5)) {
-        lua_call(L, 0, 1); /* alloc: pops it, pushes the vref */
-        result = lvat_lua_check_vref(L, 5);
+    if (alloc) {
+        result = lvat_vref_make(true, true, v->next_prom++);
+        lvat_lua_push_vref(L, result);
+        lua_replace(L, 5);
     }
     cd = scratch_capdata(v);
     check(L, SYS(v, lvat_syscall_send(v->sys, target, &cd, result)));
     return lvat_vref_is_none(result) ? 0 : 1;
+}
+
+/* allocPromise() -> a fresh p+N. */
+static int
+l_alloc_promise(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    lvat_lua_push_vref(L, lvat_vref_make(true, true, v->next_prom++));
+    return 1;
+}
+
+/* promiseCounter([n]) -> the next N of p+N; sets it first when given (a
+ * failed marshal gives its numbers back, a start sets it). */
+static int
+l_promise_counter(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    if (!lua_isnoneornil(L, 1)) {
+        lua_Integer n = luaL_checkinteger(L, 1);
+        luaL_argcheck(L, n >= 1, 1, "promise numbers start at 1");
+        v->next_prom = (uint64_t)n;
+    }
+    lua_pushinteger(L, (lua_Integer)v->next_prom);
+    return 1;
 }
 
 /* resolve(vpid, rejected, value) */
@@ -362,6 +389,8 @@ lvat_lua_open_sys(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
         {"send", l_send},
+        {"allocPromise", l_alloc_promise},
+        {"promiseCounter", l_promise_counter},
         {"resolve", l_resolve},
         {"subscribe", l_subscribe},
         {"exit", l_exit},

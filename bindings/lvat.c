@@ -162,6 +162,7 @@ vat_create(void *ud, const lvat_vat_spec *spec, void **out, lvat_errbuf *err)
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     }
     v->rt = ud;
+    v->next_prom = 1;
     v->slab = lvat_lua_runtime_slab(v->rt);
     v->sys = spec->sys;
     v->id = spec->id;

@@ -30,17 +30,15 @@ local awaited = {}
 local runtimeThreads = setmetatable({}, {__mode = "k"})
 
 local R = {}
-local nextObj, nextProm = 1, 1
+local nextObj = 1
+-- Promise export numbers (p+N) are counted in C, which also makes a
+-- send's result promise (see lsyscall.c).
+local allocPromiseVref, promiseCounter = sys.allocPromise, sys.promiseCounter
 local vatName = "?"
 local DONE = {}
 
 -- ---- Refs ----
 
-local function allocPromiseVref()
-    local v = "p+" .. nextProm
-    nextProm = nextProm + 1
-    return v
-end
 
 local function forget(vref)
     awaited[vref] = nil
@@ -61,8 +59,9 @@ local function rollback(o, p)
         exports[vref] = nil
         forget(vref)
     end
-    for i = p, nextProm - 1 do forget("p+" .. i) end
-    nextObj, nextProm = o, p
+    for i = p, promiseCounter() - 1 do forget("p+" .. i) end
+    nextObj = o
+    promiseCounter(p)
 end
 
 -- When a reason cannot be marshalled, its own text (an error object's
@@ -79,7 +78,7 @@ end
 -- Rejections travel as error records when they are strings or carry a
 -- message; resolve syscalls that cannot marshal their value reject instead.
 local function resolveVpid(vref, rejected, value)
-    local o, p = nextObj, nextProm
+    local o, p = nextObj, promiseCounter()
     local ok, err = pcall(sys.resolve, vref, rejected, value)
     if not ok then
         rollback(o, p)
@@ -145,9 +144,8 @@ end
 -- send syscall; returns the result vref (allocated after the arguments
 -- are marshalled, see lsyscall.c).
 function R.send(target, method, args)
-    local o, p = nextObj, nextProm
-    local ok, rv = pcall(sys.send, target, method, args, args.n,
-                         allocPromiseVref)
+    local o, p = nextObj, promiseCounter()
+    local ok, rv = pcall(sys.send, target, method, args, args.n, true)
     if not ok then
         rollback(o, p)
         error(rv, 0)
@@ -157,7 +155,7 @@ end
 
 -- A one-way send: no result promise, nothing to wait for.
 function R.sendOnly(target, method, args)
-    local o, p = nextObj, nextProm
+    local o, p = nextObj, promiseCounter()
     local ok, rv = pcall(sys.send, target, method, args, args.n, nil)
     if not ok then
         rollback(o, p)
@@ -361,7 +359,8 @@ R.heldByBaggage = function() return false end
 -- ---- Start ----
 
 function R.start(params, nObj, nProm, incarnation)
-    nextObj, nextProm = nObj, nProm
+    nextObj = nObj
+    promiseCounter(nProm)
     vatName = sys.vatName()
     local main = sys.requireMain()
     if type(main) ~= "table" or type(main.buildRootObject) ~= "function" then
