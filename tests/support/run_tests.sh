@@ -17,7 +17,7 @@ for t in "$@"; do
     name=$(basename "$t")
     log=$logs/$name.log
     if [ -n "$LUAVAT_VALGRIND" ]; then
-        LUAVAT_UNDER_VALGRIND=1 valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+        LUAVAT_UNDER_VALGRIND=1 valgrind -q --fair-sched=yes --leak-check=full --errors-for-leak-kinds=definite \
             --error-exitcode=99 --suppressions=tests/valgrind.supp \
             --trace-children=no "$t" >"$log" 2>&1
     else
