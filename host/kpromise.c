@@ -289,7 +289,11 @@ lvat__kp_set_decider(lvat_kernel *k,
         return LVAT_OK;
     rc = decider_index(k, p->decider, kp, false, 0);
     if (rc == LVAT_OK)
-        rc = decider_index(k, decider, kp, true, 0);
+        /* Absent from LMDB: the index names a vat only while it decides
+         * (a key deleted earlier in this block is still in the overlay,
+         * which the flag does not override), so a promise decided and
+         * settled inside one block never reaches LMDB. */
+        rc = decider_index(k, decider, kp, true, LVAT_KV_NEW);
     p->decider = decider;
     return rc;
 }
