@@ -75,10 +75,15 @@ lvat__vat_prepare(lvat_kernel *k, uint32_t vat, bool *suspended)
     lvat_kvat *v = lvat__vat_find(k, vat);
     lvat_vat_life l;
     char reason[160];
-    int rc = lvat__life_get(k, vat, &l);
+    int rc;
 
     *suspended = false;
-    if (rc != LVAT_OK)
+    /* A heap is loaded only while its record says running in this open
+     * (a fault, suspension, incarnation's end or aborted block unloads
+     * it), so there is nothing to check. */
+    if (v != NULL && v->inst != NULL)
+        return LVAT_OK;
+    if ((rc = lvat__life_get(k, vat, &l)) != LVAT_OK)
         return rc;
     if (v != NULL)
         v->faults = l.faults;
