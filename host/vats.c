@@ -133,39 +133,74 @@ lvat__vat_alive(lvat_kernel *k, uint32_t id)
     return lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v) == LVAT_OK;
 }
 
+/* The name and subcluster fields of a record, read with the pull parser
+ * (no tree: a launch parses the whole record once more to start the vat).
+ * *name is owned; "?" when the record has none. */
+static int
+read_identity(lvat_kernel *k, uint32_t id, char **name, char *sub,
+              size_t sublen)
+{
+    lvat_json_parser jp;
+    lvat_json_tok t;
+    lvat_key key;
+    lvat_val v;
+    int rc;
+
+    lvat_key_vat_record(&key, id);
+    if ((rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v)) != LVAT_OK)
+        return rc;
+    lvat_json_parser_init(&jp, v.p, v.len, false);
+    rc = lvat_json_next(&jp, &t);
+    if (rc == LVAT_OK && t.type != LVAT_JSON_OBJECT_BEGIN)
+        rc = lvat_json_fail(&jp, jp.p, "a vat record is an object");
+    while (rc == LVAT_OK && (rc = lvat_json_next(&jp, &t)) == LVAT_OK &&
+           t.type == LVAT_JSON_KEY) {
+        bool is_name = t.len == 4 && memcmp(t.str, "name", 4) == 0;
+        bool is_sub = t.len == 10 && memcmp(t.str, "subcluster", 10) == 0;
+        if ((rc = lvat_json_next(&jp, &t)) != LVAT_OK)
+            break;
+        if (t.type != LVAT_JSON_STRING || !(is_name || is_sub))
+            rc = lvat_json_skip(&jp, &t);
+        else if (is_sub)
+            snprintf(sub, sublen, "%.*s", (int)t.len, t.str);
+        else if (*name == NULL && (*name = lvat_memdup(t.str, t.len)) == NULL)
+            rc = LVAT_ENOMEM;
+    }
+    if (rc == LVAT_ESYNTAX)
+        rc = lvat__fail(k, LVAT_ECORRUPT, "%s: %s: database may be corrupted",
+                        key.b, jp.err);
+    lvat_json_parser_free(&jp);
+    if (rc == LVAT_OK && *name == NULL && (*name = lvat_strdup("?")) == NULL)
+        rc = LVAT_ENOMEM;
+    if (rc != LVAT_OK) {
+        lvat_free(*name);
+        *name = NULL;
+    }
+    return rc;
+}
+
 int
 lvat__vat_get(lvat_kernel *k, uint32_t id, lvat_kvat **out)
 {
-    lvat_json *rec = NULL;
     lvat_kvat *v = lvat__vat_find(k, id);
-    const char *name;
     int rc;
 
     if (v != NULL) {
         *out = v;
         return LVAT_OK;
     }
-    if ((rc = read_record(k, id, &rec)) != LVAT_OK)
-        return rc;
-    name = lvat_json_get_str(rec, "name");
-    v = lvat_calloc(1, sizeof *v);
-    if (v != NULL) {
-        const char *sub = lvat_json_get_str(rec, "subcluster");
-        v->id = id;
-        snprintf(v->sub, sizeof v->sub, "%s", sub ? sub : "");
-    }
-    if (v == NULL || (v->name = lvat_strdup(name ? name : "?")) == NULL ||
-        table_insert(k, v) != LVAT_OK) {
-        if (v)
-            lvat_free(v->name);
-        lvat_free(v);
-        lvat_json_free(rec);
+    if ((v = lvat_calloc(1, sizeof *v)) == NULL)
         return LVAT_ENOMEM;
-    }
     v->id = id;
+    rc = read_identity(k, id, &v->name, v->sub, sizeof v->sub);
+    if (rc == LVAT_OK && (rc = table_insert(k, v)) != LVAT_OK)
+        lvat_free(v->name);
+    if (rc != LVAT_OK) {
+        lvat_free(v);
+        return rc;
+    }
     v->sys.k = k;
     v->sys.vat = v;
-    lvat_json_free(rec);
     *out = v;
     return LVAT_OK;
 }

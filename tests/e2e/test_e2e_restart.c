@@ -265,6 +265,32 @@ test_restart_code_snapshot(void **state)
     lvat_test_rmdir(src);
 }
 
+/* A damaged vat record stops the kernel with a message naming the key,
+ * at the first delivery that needs the vat. */
+static void
+test_restart_damaged_vat_record(void **state)
+{
+    const char *r;
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, counter_cfg));
+    expect(&t, t.root, "increment", "[]", LVAT_OK, "1");
+    lvat_kernel_close(t.k);
+    t.k = NULL;
+    lk_put_key(&t, LVAT_DB_KERNEL, "vat.v1", "{\"name\":\"rcounter\",");
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "increment", "[]",
+                                             NULL, NULL));
+    assert_int_equal(lvat_kernel_run(t.k), LVAT_ECORRUPT);
+    r = strstr(lvat_kernel_errmsg(t.k), "vat.v1: ");
+    if (r == NULL || strstr(r, "database may be corrupted") == NULL)
+        fail_msg("error \"%s\" does not name vat.v1 as corrupted",
+                 lvat_kernel_errmsg(t.k));
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -278,6 +304,7 @@ main(void)
         cmocka_unit_test(test_restart_fault_while_resuscitating_suspends),
         cmocka_unit_test(test_restart_start_on_open),
         cmocka_unit_test(test_restart_code_snapshot),
+        cmocka_unit_test(test_restart_damaged_vat_record),
     };
     return cmocka_run_group_tests_name("e2e_restart", tests, NULL, NULL);
 }

@@ -277,6 +277,28 @@ lk_del_key(lk *t, lvat_dbid db, const char *key)
     lvat_store_close(s);
 }
 
+void
+lk_put_key(lk *t, lvat_dbid db, const char *key, const char *value)
+{
+    lvat_store_config cfg;
+    lvat_store *s;
+    lvat_kv *kv;
+    lvat_errbuf eb;
+
+    assert_null(t->k);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.dir = t->dir;
+    assert_lvat_ok(lvat_store_open(&cfg, &s, &eb));
+    assert_lvat_ok(lvat_kv_new(s, &kv, &eb));
+    lvat_kv_crank_begin(kv);
+    assert_lvat_ok(
+        lvat_kv_put(kv, db, key, strlen(key), value, strlen(value), 0));
+    lvat_kv_crank_commit(kv);
+    assert_lvat_ok(lvat_kv_block_commit(kv, &eb));
+    lvat_kv_free(kv);
+    lvat_store_close(s);
+}
+
 /* Calls fn for every key of `db` starting with `prefix`. */
 static void
 each_key(lk *t,

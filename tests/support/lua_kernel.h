@@ -94,6 +94,8 @@ char *lk_get(lk *t, lvat_dbid db, const char *key);
 /* Deletes one key while the kernel is closed (t->k NULL), to fake a
  * damaged database. */
 void lk_del_key(lk *t, lvat_dbid db, const char *key);
+/* Overwrites one key the same way. */
+void lk_put_key(lk *t, lvat_dbid db, const char *key, const char *value);
 
 /* The root kref of vat `vat` ("v2"): its c-list entry for o+0. */
 void lk_root(lk *t, const char *vat, char out[32]);
