@@ -163,6 +163,10 @@ lvat_kernel_status_json(lvat_kernel *k, char **out)
     uint64_t queue = 0;
     int rc = doc && subs && vats ? LVAT_OK : LVAT_ENOMEM;
 
+    /* Asked from inside a crank (the kernel facet's getStatus), the
+     * crank's cached promise records must be in the store first. */
+    if (rc == LVAT_OK)
+        rc = lvat__kpc_flush(k);
     if (rc == LVAT_OK)
         rc = each_key(k, "sub.", add_sub, subs);
     if (rc == LVAT_OK)

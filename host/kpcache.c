@@ -91,11 +91,15 @@ lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src)
 static int
 write_back(lvat_kernel *k, entry *e)
 {
-    int rc = LVAT_OK;
+    int rc;
 
-    if (e->dirty)
-        rc = lvat__kp_write(k, e->kp, &e->p, e->fresh ? LVAT_KV_NEW : 0);
-    e->dirty = false;
+    if (!e->dirty)
+        return LVAT_OK;
+    /* On failure the entry stays dirty: the crank fails, or a later
+     * write-back tries again; nothing is dropped unwritten. */
+    rc = lvat__kp_write(k, e->kp, &e->p, e->fresh ? LVAT_KV_NEW : 0);
+    if (rc == LVAT_OK)
+        e->dirty = e->fresh = false; /* the overlay has it now */
     return rc;
 }
 
@@ -184,7 +188,7 @@ take_slot(lvat_kernel *k, entry **out)
     return LVAT_OK;
 }
 
-void lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
+bool lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
 
 int
 lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
@@ -219,23 +223,26 @@ lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
     return rc;
 }
 
-void
+bool
 lvat__kpc_forget(lvat_kernel *k, lvat_kref kp)
 {
     struct lvat_kpcache *c = k->kpc;
+    bool unwritten;
 
     if (c == NULL || !c->on)
-        return;
+        return false;
     for (unsigned i = 0; i < c->n; i++)
         if (lvat_kref_eq(c->e[i].kp, kp)) {
+            unwritten = c->e[i].fresh;
             lvat__kp_release(&c->e[i].p);
             c->e[i] = c->e[--c->n];
             if (c->e[i].p.subs == c->e[c->n].p.subs_inline)
                 c->e[i].p.subs = c->e[i].p.subs_inline;
             if (c->next > c->n)
                 c->next = 0;
-            return;
+            return unwritten;
         }
+    return false;
 }
 
 int

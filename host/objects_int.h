@@ -69,8 +69,9 @@ int lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
  * *done is false when there is none (no crank, or no memory for it). */
 int lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
                        bool *done);
-/* Drops kp's entry unwritten (its record is being deleted). */
-void lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
+/* Drops kp's entry unwritten (its record is being deleted); true when
+ * the record was made in this crank and never reached the overlay. */
+bool lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
 /* The crank's queue.run pointers: false when none are cached. */
 bool lvat__kpc_queue(lvat_kernel *k, uint64_t *head, uint64_t *tail);
 /* Caches them while a crank runs (false: no crank, write them). */

@@ -147,7 +147,10 @@ free_promise(lvat_kernel *k, lvat_kref kp)
         rc = lvat__kp_set_decider(k, kp, &p, LVAT_NO_DECIDER);
     }
     lvat__kp_release(&p);
-    lvat__kpc_forget(k, kp);
+    /* A record that never left the crank's cache has nothing to delete
+     * (a delete would leave a tombstone for the commit to look up). */
+    if (lvat__kpc_forget(k, kp))
+        return rc;
     lvat_key_kref(&key, kp);
     if (rc == LVAT_OK)
         rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);

@@ -302,10 +302,14 @@ lvat__runq_pop(lvat_kernel *k, lvat_item *it)
      * item's body may point into it. */
     rc = lvat__item_decode(v.p, v.len, it);
     if (rc != LVAT_OK)
+        lvat__item_free(it);
+    if (rc == LVAT_ECORRUPT)
         return lvat__fail(k, rc,
                           "%s: bad queue item: database may be "
                           "corrupted",
                           key.b);
+    if (rc != LVAT_OK)
+        return rc;
     rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
     if (rc == LVAT_OK)
         rc = put_ptrs(k, head + 1, tail);

@@ -13,6 +13,7 @@ local tonumber = tonumber
 
 local PREFIX = "b."      -- baggage entries
 local RC = "rc."         -- how many baggage values name an import
+                         -- (vatenv.lua's heldByBaggage reads it too)
 local MAX_KEY = 400 - #PREFIX
 
 local M = {}
@@ -108,9 +109,5 @@ function methods:keys(prefix)
 end
 
 M.methods = methods
-
-function M.heldByBaggage(vref)
-    return sys.vsGet(RC .. vref) ~= nil
-end
 
 return M

@@ -93,17 +93,20 @@ end
 local function lazyBaggage()
     local methods = {}
     setmetatable(methods, {__index = function(t, k)
-        setmetatable(t, nil)
         for name, f in pairs(import("luavat.baggage").methods) do
-            t[name] = f
+            rawset(t, name, f)
         end
+        setmetatable(t, nil) -- only once the copy is whole
         return rawget(t, k)
     end})
     return sys.newHostObject(methods, "baggage")
 end
 
+-- Whether baggage holds a reference to vref: its "rc." count (see
+-- baggage.lua), read without loading the module into a vat that never
+-- used its baggage in this incarnation.
 local function heldByBaggage(vref)
-    return import("luavat.baggage").heldByBaggage(vref)
+    return sys.vsGet("rc." .. vref) ~= nil
 end
 
 function M.install(env)
