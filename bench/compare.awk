@@ -4,41 +4,7 @@
 # name: "sequential round trips" = "sequential", "pipelined sends" =
 # "pipelined", "vat launch" (vats/s) = "launch".  POSIX awk.
 #
-#   awk -f bench/compare.awk LUAVAT_LINES PEER_LINES
-
-function jstr(s, key,    c, out) {
-    if (!match(s, "\"" key "\"[ ]*:[ ]*\""))
-        return ""
-    s = substr(s, RSTART + RLENGTH)
-    out = ""
-    while (s != "") {
-        c = substr(s, 1, 1)
-        if (c == "\"")
-            break
-        if (c == "\\") {
-            c = substr(s, 2, 1)
-            s = substr(s, 2)
-        }
-        out = out c
-        s = substr(s, 2)
-    }
-    return out
-}
-
-function jnum(s, key) {
-    if (!match(s, "\"" key "\"[ ]*:[ ]*"))
-        return ""
-    s = substr(s, RSTART + RLENGTH)
-    if (!match(s, /^-?[0-9][0-9.eE+-]*/))
-        return ""
-    return substr(s, 1, RLENGTH)
-}
-
-function pad(s, w) {
-    while (length(s) < w)
-        s = s " "
-    return s
-}
+#   awk -f bench/jsonline.awk -f bench/compare.awk LUAVAT_LINES PEER_LINES
 
 BEGIN {
     name["sequential round trips"] = "sequential"

@@ -2,47 +2,12 @@
 # programs and bench/peers/run.sh print them) into one table or a JSON
 # array.  POSIX awk; reads only the flat objects those programs write.
 #
-#   awk -f bench/report.awk -v mode=table FILE...   a Markdown table
-#   awk -f bench/report.awk -v mode=json FILE...    [obj, obj, ...]
+#   awk -f bench/jsonline.awk -f bench/report.awk -v mode=table FILE...
+#   awk -f bench/jsonline.awk -f bench/report.awk -v mode=json FILE...
+# (a Markdown table, or [obj, obj, ...])
 #
 # The table has a "system" column only when some line names a system
 # (peer lines do; luavat's own lines are shown as "luavat").
-
-# The string value of "key" in a one-line JSON object ("" if absent).
-function jstr(s, key,    c, out) {
-    if (!match(s, "\"" key "\"[ ]*:[ ]*\""))
-        return ""
-    s = substr(s, RSTART + RLENGTH)
-    out = ""
-    while (s != "") {
-        c = substr(s, 1, 1)
-        if (c == "\"")
-            break
-        if (c == "\\") {
-            c = substr(s, 2, 1)
-            s = substr(s, 2)
-        }
-        out = out c
-        s = substr(s, 2)
-    }
-    return out
-}
-
-# The number value of "key" as written ("" if absent).
-function jnum(s, key) {
-    if (!match(s, "\"" key "\"[ ]*:[ ]*"))
-        return ""
-    s = substr(s, RSTART + RLENGTH)
-    if (!match(s, /^-?[0-9][0-9.eE+-]*/))
-        return ""
-    return substr(s, 1, RLENGTH)
-}
-
-function pad(s, w) {
-    while (length(s) < w)
-        s = s " "
-    return s
-}
 
 function rep(c, k,    s) {
     s = ""

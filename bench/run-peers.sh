@@ -40,8 +40,8 @@ fi || {
     echo "bench-peers: $peers failed; comparing the figures it printed" >&2
     status=1
 }
-awk -v mode=table -f "$here/report.awk" "$ours" "$theirs"
+awk -v mode=table -f "$here/jsonline.awk" -f "$here/report.awk" "$ours" "$theirs"
 echo
-awk -f "$here/compare.awk" "$ours" "$theirs"
-awk -v mode=json -f "$here/report.awk" "$ours" "$theirs" >"$json" || status=1
+awk -f "$here/jsonline.awk" -f "$here/compare.awk" "$ours" "$theirs"
+awk -v mode=json -f "$here/jsonline.awk" -f "$here/report.awk" "$ours" "$theirs" >"$json" || status=1
 exit $status

@@ -39,6 +39,6 @@ step launch
 step restart
 step baggage
 echo "bench: done in $(($(date +%s) - start)) s; rows also in $json" >&2
-awk -v mode=table -f "$here/report.awk" "$lines"
-awk -v mode=json -f "$here/report.awk" "$lines" >"$json" || status=1
+awk -v mode=table -f "$here/jsonline.awk" -f "$here/report.awk" "$lines"
+awk -v mode=json -f "$here/jsonline.awk" -f "$here/report.awk" "$lines" >"$json" || status=1
 exit $status

@@ -275,7 +275,9 @@ test_bench_compare_divides_by_peer(void **state)
 {
     char *dir = lvat_test_mkdtemp();
     char *ours = lvat_test_path(dir, "ours"), *theirs;
-    const char *argv[] = {"awk", "-f", "bench/compare.awk", NULL, NULL, NULL};
+    const char *argv[] = {"awk",  "-f",          "bench/jsonline.awk",
+                          "-f",   "bench/compare.awk", NULL,
+                          NULL,   NULL};
     run r;
 
     (void)state;
@@ -293,8 +295,8 @@ test_bench_compare_divides_by_peer(void **state)
                          "{\"system\":\"swingset\",\"workload\":\"launch\","
                          "\"figure\":40,\"unit\":\"vats/s\","
                          "\"settings\":\"w\"}\n");
-    argv[3] = ours;
-    argv[4] = theirs;
+    argv[5] = ours;
+    argv[6] = theirs;
     spawn(&r, argv, NULL);
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "| 2.00 "));
