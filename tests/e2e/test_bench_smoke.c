@@ -7,62 +7,13 @@
  */
 #include "lvat_test.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct run {
-    int code;
-    char out[16384];
-    char err[16384];
-} run;
-
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
-
-/* Runs argv (argv[0] found on PATH unless it has a '/') from the source
- * tree, with the "NAME=value" strings of env (NULL-terminated) added. */
-static void
-spawn(run *r, const char *const *argv, const char *const *env)
-{
-    char *dir = lvat_test_mkdtemp();
-    char *out = lvat_test_path(dir, "out"), *err = lvat_test_path(dir, "err");
-    int status;
-    pid_t pid;
-
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(o, 1);
-        dup2(e, 2);
-        if (chdir(lvat_test_srcdir()) != 0)
-            _exit(99);
-        for (; env && *env; env++)
-            putenv((char *)*env);
-        execvp(argv[0], (char *const *)argv);
-        _exit(98);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    slurp(out, r->out, sizeof r->out);
-    slurp(err, r->err, sizeof r->err);
-    free(out);
-    free(err);
-    lvat_test_rmdir(dir);
-}
+typedef lvat_test_run run;
+#define spawn lvat_test_spawn
 
 /* Runs BUILD/bench/prog with the given options (NULL-terminated). */
 static void
@@ -261,7 +212,7 @@ test_bench_run_sh_table_and_json(void **state)
      * 3 launch rows, restart, 2 baggage rows. */
     assert_non_null(strstr(r.out, "| workload "));
     assert_int_equal(count(r.out, "\n"), 14);
-    slurp(json, text, sizeof text);
+    lvat_test_read_file(json, text, sizeof text);
     assert_int_equal(text[0], '[');
     assert_int_equal(count(text, "{\"workload\":"), 12);
     assert_non_null(strstr(text, "\"settings\":\"n=50, sync;"));

@@ -13,61 +13,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct run {
-    int code;
-    char out[8192];
-    char err[8192];
-} run;
+typedef lvat_test_run run;
 
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
-
-/* Runs luavat with argv (NULL-terminated) from the source tree. */
+/* Runs luavat with argv (NULL-terminated) from the source tree; env_db is
+ * $LUAVAT_DB for it (NULL: unset). */
 static void
 luavat(run *r, const char *const *argv, const char *env_db)
 {
     const char *bin = getenv("LUAVAT_BIN");
-    char *dir = lvat_test_mkdtemp();
-    char *out = lvat_test_path(dir, "out"), *err = lvat_test_path(dir, "err");
-    const char *args[32];
-    int n = 0, status;
-    pid_t pid;
+    const char *args[32], *env[2] = {"LUAVAT_DB", NULL};
+    char db[1024];
+    int n = 0;
 
     args[n++] = bin ? bin : "build/luavat";
     for (; *argv && n < 31; argv++)
         args[n++] = *argv;
     args[n] = NULL;
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(o, 1);
-        dup2(e, 2);
-        if (chdir(lvat_test_srcdir()) != 0)
-            _exit(99);
-        if (env_db)
-            setenv("LUAVAT_DB", env_db, 1);
-        else
-            unsetenv("LUAVAT_DB");
-        execv(args[0], (char *const *)args);
-        _exit(98);
+    if (env_db) {
+        snprintf(db, sizeof db, "LUAVAT_DB=%s", env_db);
+        env[0] = db;
     }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    slurp(out, r->out, sizeof r->out);
-    slurp(err, r->err, sizeof r->err);
-    free(out);
-    free(err);
-    lvat_test_rmdir(dir);
+    lvat_test_spawn(r, args, env);
 }
 
 #define ASSERT_HAS(hay, needle)                                            \

@@ -6,11 +6,13 @@
 #include "lvat_test.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void
@@ -136,4 +138,57 @@ lvat_test_under_sanitizer(void)
 #else
     return 0;
 #endif
+}
+
+void
+lvat_test_read_file(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
+static void
+child_env(const char *const *env)
+{
+    for (; env && *env; env++) {
+        const char *eq = strchr(*env, '=');
+        if (eq == NULL)
+            unsetenv(*env);
+        else
+            putenv((char *)*env);
+    }
+}
+
+void
+lvat_test_spawn(lvat_test_run *r, const char *const *argv,
+                const char *const *env)
+{
+    char *dir = lvat_test_mkdtemp();
+    char *out = lvat_test_path(dir, "out"), *err = lvat_test_path(dir, "err");
+    int status;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(o, 1);
+        dup2(e, 2);
+        if (chdir(lvat_test_srcdir()) != 0)
+            _exit(99);
+        child_env(env);
+        execvp(argv[0], (char *const *)argv);
+        _exit(98);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    lvat_test_read_file(out, r->out, sizeof r->out);
+    lvat_test_read_file(err, r->err, sizeof r->err);
+    free(out);
+    free(err);
+    lvat_test_rmdir(dir);
 }

@@ -36,12 +36,32 @@ void lvat_test_rmdir(char *path);
 /* Writes `text` to dir/name (creating subdirectories); fails the test on error. */
 void lvat_test_write_file(const char *dir, const char *name, const char *text);
 
+/* Reads up to len - 1 bytes of path into buf, NUL-terminated ("" when it
+ * cannot be read). */
+void lvat_test_read_file(const char *path, char *buf, size_t len);
+
 /* Returns an owned "dir/name" string. */
 char *lvat_test_path(const char *dir, const char *name);
 
 /* Source tree root ($LUAVAT_SRC or "."); build dir ($LUAVAT_BUILD or "build"). */
 const char *lvat_test_srcdir(void);
 const char *lvat_test_builddir(void);
+
+/* A finished child process: its exit code (128 if it did not exit) and
+ * what it printed (truncated to the buffers). */
+typedef struct lvat_test_run {
+    int code;
+    char out[16384];
+    char err[16384];
+} lvat_test_run;
+
+/*
+ * Runs argv from the source tree and waits for it (argv[0] is looked up
+ * on PATH unless it holds a '/').  env: NULL, or NULL-terminated strings
+ * "NAME=value" to set and "NAME" to unset in the child.
+ */
+void lvat_test_spawn(lvat_test_run *r, const char *const *argv,
+                     const char *const *env);
 
 /* True when the test runs under valgrind (timing-sensitive tests relax). */
 int lvat_test_under_valgrind(void);
