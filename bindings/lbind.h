@@ -147,6 +147,12 @@ extern const char *const lvat_lua_endowment_names;
  * not NULL) stops them.  [-0, +0, m] */
 void lvat_lua_open_patterns(lua_State *L, int idx);
 
+/* ---- lformat.c ---- */
+/* Replaces format in the table at idx (Lua's string.format) by one that
+ * formats the common calls (%s of strings, %d of integers) itself and
+ * hands every other call to it.  [-0, +0, e] */
+void lvat_lua_open_format(lua_State *L, int idx);
+
 /* ---- lcapdata.c ---- */
 typedef enum lvat_enc_mode {
     LVAT_ENC_PASS,    /* anything passable; exports allocated as needed */

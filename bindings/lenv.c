@@ -26,14 +26,16 @@ static const char *const libs_copied[] = {"string", "table", "math", "utf8",
 
 /* ---- The string library ---- */
 
-/* Puts the interruptible pattern functions (lpattern_lib.c) in the string
- * library itself, so method calls ("s:find(p)") use them too; removes
- * string.dump and protects the string metatable. [-0,+0,m] */
+/* Puts the interruptible pattern functions (lpattern_lib.c) and the fast
+ * format (lformat.c) in the string library itself, so method calls
+ * ("s:find(p)") use them too; removes string.dump and protects the string
+ * metatable. [-0,+0,m] */
 static void
 patch_string(lua_State *L)
 {
     lua_getglobal(L, "string");
     lvat_lua_open_patterns(L, -1);
+    lvat_lua_open_format(L, -1);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     /* Protect the string metatable: getmetatable("") gives "string". */

@@ -290,5 +290,24 @@ local cases = {
     -- backtracking that is slow but finite
     [[F.find(('a'):rep(12), '.-.-.-b')]], [[F.find(('a'):rep(30), '(.-)(.-)%2b')]],
     [[F.match(('ab'):rep(20), '^(.-)%1*$')]], [[F.match('aaaaaaaaab', '(a*)*b')]],
+    -- format (lformat.c): the fast subset, its edges, and what falls back
+    [[F.format('k%08d', 42)]], [[F.format('%d|%i|%s', -5, 7, 'x')]],
+    [[F.format('%5d|%-5d|%05d', -42, -42, -42)]], [[F.format('%99d', 1)]],
+    [[F.format('%d %d', math.maxinteger, math.mininteger)]],
+    [[F.format('%08d', math.mininteger)]], [[F.format('%-0d|%00d|%-05d', 3, 3, 3)]],
+    [[F.format('%s', 'a\0b')]], [[F.format('a\0%s\0', 'b')]], [[F.format('')]],
+    [[F.format('%%d %%', 1)]], [[F.format('no conversions', 1, 2)]],
+    [[F.format('%d', 3.0)]], [[F.format('%d', 2.5)]], [[F.format('%d', '12')]],
+    [[F.format('%d', 'x')]], [[F.format('%d')]], [[F.format('%s')]],
+    [[F.format('%s', 12)]], [[F.format('%s', nil)]], [[F.format('%s|%5s', setmetatable({}, {__tostring = function() return 'T' end}), true)]],
+    [[F.format('%5s|%-5s|%.2s', 'ab', 'ab', 'abc')]], [[F.format('%100d', 1)]],
+    [[F.format('%0-5d', 1)]], [[F.format('%+d|% d|%.3d', 5, 5, 5)]],
+    [[F.format('%x|%q|%5.2f|%c', 255, 'a\n', 1.5, 65)]], [[F.format('%', 1)]],
+    [[F.format('%z', 1)]], [[F.format(12, 1)]], [[F.format(nil)]], [[F.format()]],
+    [[F.format(('%d,'):rep(100), table.unpack((function() local t = {} for i = 1, 100 do t[i] = i * 1000 end return t end)()))]],
+    [[F.format(('%s'):rep(300), table.unpack((function() local t = {} for i = 1, 300 do t[i] = ('x'):rep(i) end return t end)()))]],
+    [[F.format('%d%s', 1)]],
+    [[setmetatable({}, {__index = F}):format(1)]],
+    [[setmetatable({}, {__index = F}):format('%d', 1)]],
 }
 return cases

@@ -4,7 +4,8 @@
  * cases of lpattern_cases.lua, for every feature and every error message,
  * then tens of thousands of random patterns and subjects.  Every result,
  * and every error's text, must be the same (lpattern_driver.lua compares
- * them).  LVAT_PATTERN_SEED=n picks the random seed; LVAT_PATTERN_BENCH=1
+ * them).  string.format's fast path (lformat.c) is compared the same
+ * way.  LVAT_PATTERN_SEED=n picks the random seed; LVAT_PATTERN_BENCH=1
  * also times both sides (lpattern_bench.lua).  Kills are in
  * test_lpattern_kill.c.
  */
@@ -57,6 +58,11 @@ setup(void **state)
     luaL_openlibs(L);
     lua_newtable(L);
     lvat_lua_open_patterns(L, -1);
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "format");
+    lua_setfield(L, -3, "format");
+    lua_pop(L, 1); /* string */
+    lvat_lua_open_format(L, -1);
     lua_setglobal(L, "M");
     lua_getglobal(L, "string");
     lua_getglobal(L, "M");
@@ -416,6 +422,84 @@ test_lpattern_random_cases(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* ---- Random string.format calls (lformat.c) ---- */
+
+/* Pushes one argument of a format call: mostly what the conversions
+ * want, sometimes what they refuse. */
+static void
+push_format_arg(rng *r, lua_State *L)
+{
+    static const lua_Integer ints[] = {0,  1,      -1,         42,
+                                       -7, 123456, LUA_MAXINTEGER,
+                                       LUA_MININTEGER};
+    static const char *const strs[] = {"", "abc", "12", "a%d", "x y"};
+    unsigned k = rnd(r, 20);
+
+    if (k < 9)
+        lua_pushinteger(L, ints[rnd(r, LVAT_ARRAY_LEN(ints))]);
+    else if (k < 15)
+        lua_pushstring(L, PICK(r, strs));
+    else if (k == 15)
+        lua_pushlstring(L, "a\0b", 3);
+    else if (k == 16)
+        lua_pushnumber(L, rnd(r, 2) ? 3.0 : 2.5);
+    else if (k == 17)
+        lua_pushboolean(L, 1);
+    else if (k == 18)
+        lua_newtable(L);
+    else
+        lua_pushnil(L);
+}
+
+/* One random format call compared; returns the difference or NULL. */
+static char *
+random_format_case(fx *f, rng *r)
+{
+    static const char *const pieces[] = {
+        "k",    "ab ", "\0",   "%%",   "%s",    "%s",   "%d",   "%d",
+        "%i",   "%5d", "%-5d",  "%05d", "%08d",  "%00d", "%-0d", "%-05d",
+        "%0-5d", "%99d", "%100d", "%+d", "% d",   "%.3d", "%x",   "%5s",
+        "%-3s", "%q",  "%5.2f", "%c",   "%",     "%z",   "%1",   "%-"};
+    lua_State *L = f->L;
+    text t = {.n = 0};
+    unsigned n = rnd(r, 5), nargs = rnd(r, 5);
+    int base;
+
+    for (unsigned i = 0; i < n; i++) {
+        const char *p = PICK(r, pieces);
+        put(&t, p, strcmp(p, "\0") == 0 ? 1 : strlen(p));
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->random);
+    base = lua_gettop(L);
+    lua_pushstring(L, "format");
+    lua_pushinteger(L, 0);
+    lua_pushlstring(L, t.b, t.n);
+    for (unsigned i = 0; i < nargs; i++)
+        push_format_arg(r, L);
+    return driver_call(L, lua_gettop(L) - base);
+}
+
+static void
+test_lformat_random_cases(void **state)
+{
+    fx *f = *state;
+    rng r = {20261125u};
+    long n = lvat_test_under_valgrind() ? 5000 : 50000;
+    int failures = 0;
+
+    for (long i = 0; i < n; i++) {
+        char *diff = random_format_case(f, &r);
+        if (diff != NULL) {
+            if (failures < 20)
+                print_error("random format case %ld: %s\n", i, diff);
+            failures++;
+            free(diff);
+        }
+    }
+    print_message("%ld random format cases\n", n);
+    assert_int_equal(failures, 0);
+}
+
 /* ---- Speed (LVAT_PATTERN_BENCH=1) ---- */
 
 static void
@@ -435,6 +519,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_lpattern_hand_cases),
         T(test_lpattern_random_cases),
+        T(test_lformat_random_cases),
         T(test_lpattern_speed),
     };
 #undef T
