@@ -91,7 +91,12 @@ lvat__clist_lookup_k(lvat_kernel *k,
     int rc;
 
     lvat_key_clist_k(&key, vat, r);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &val);
+    /* A kref made in this block (a send's result, most often) is in no
+     * stored c-list: asking LMDB would only confirm it. */
+    if (lvat__kref_fresh(k, r))
+        rc = lvat_kv_get_pending(k->kv, LVAT_DB_KERNEL, key.b, key.n, &val);
+    else
+        rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &val);
     if (rc != LVAT_OK)
         return rc;
     if (val.len < 3 || lvat_vref_parse(val.p + 2, val.len - 2, out))
@@ -167,17 +172,16 @@ illegal(lvat_kernel *k, lvat_kvat *v, lvat_vref r, const char *why)
                            name, why);
 }
 
+/* A new export r, given the vat's counters c. */
 static int
-new_export(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
+new_export(lvat_kernel *k, lvat_kvat *v, lvat_vref r, counters *c,
+           lvat_kref *out)
 {
     bool promise = lvat_vref_is_promise(r);
     uint64_t n = lvat_vref_num(r);
-    counters c;
     int rc;
 
-    if ((rc = get_counters(k, v->id, &c)) != LVAT_OK)
-        return rc;
-    if (!lvat_vref_is_durable(r) && n < c.v[promise ? 3 : 2])
+    if (!lvat_vref_is_durable(r) && n < c->v[promise ? 3 : 2])
         return illegal(k, v, r,
                        "reuses an export number of an earlier "
                        "incarnation or object");
@@ -185,8 +189,8 @@ new_export(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
     if (rc != LVAT_OK)
         return rc;
     if (!lvat_vref_is_durable(r)) {
-        c.v[promise ? 3 : 2] = n + 1;
-        if ((rc = put_counters(k, v->id, &c)) != LVAT_OK)
+        c->v[promise ? 3 : 2] = n + 1;
+        if ((rc = put_counters(k, v->id, c)) != LVAT_OK)
             return rc;
     }
     if ((rc = put_pair(k, v->id, *out, r, true, LVAT_KV_NEW)) != LVAT_OK)
@@ -213,15 +217,28 @@ reexport(lvat_kernel *k, uint32_t vat, lvat_kref ko, lvat_vref v)
 int
 lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
 {
-    int rc = lvat__clist_lookup_v(k, v->id, r, out);
+    counters c;
+    int rc;
 
+    /* A promise export numbered at or past the vat's counter is new (the
+     * counter passes every number the vat has used): no lookup. */
+    if (lvat_vref_is_export(r) && lvat_vref_is_promise(r) &&
+        !lvat_vref_is_durable(r)) {
+        if ((rc = get_counters(k, v->id, &c)) != LVAT_OK)
+            return rc;
+        if (lvat_vref_num(r) >= c.v[3])
+            return new_export(k, v, r, &c, out);
+    }
+    rc = lvat__clist_lookup_v(k, v->id, r, out);
     if (rc == LVAT_OK && lvat_vref_is_export(r) && !lvat_vref_is_promise(r))
         return reexport(k, v->id, *out, r);
     if (rc != LVAT_ENOTFOUND)
         return rc;
     if (!lvat_vref_is_export(r))
         return illegal(k, v, r, "is not in its c-list");
-    return new_export(k, v, r, out);
+    if ((rc = get_counters(k, v->id, &c)) != LVAT_OK)
+        return rc;
+    return new_export(k, v, r, &c, out);
 }
 
 int

@@ -178,6 +178,9 @@ struct lvat_kernel {
     lvat_kvat **vats;
     size_t nvatbuckets, nvats;
     lvat_crank crank;
+    /* krefs numbered from fresh_first[promise] on were made while the kv
+     * epoch was fresh_epoch (0: none yet); see lvat__kref_fresh */
+    uint64_t fresh_epoch, fresh_first[2];
     /* block */
     uint32_t block_epoch;
     uint32_t block_cranks;
@@ -228,6 +231,11 @@ void lvat__stats_load(lvat_kernel *k);
 int lvat__stats_save(lvat_kernel *k);
 /* Reads and increments a decimal counter key; returns the old value. */
 int lvat__counter_next(lvat_kernel *k, const char *key, uint64_t *out);
+/* Numbers a new kpN (promise) or koN from its counter. */
+int lvat__kref_alloc(lvat_kernel *k, bool promise, lvat_kref *out);
+/* Whether r was made since the store last changed, so that LMDB holds
+ * nothing about it and lookups may skip LMDB (lvat_kv_get_pending). */
+bool lvat__kref_fresh(const lvat_kernel *k, lvat_kref r);
 /* JSON record helpers for vat./sub. keys */
 int lvat__kv_get_u64(lvat_kernel *k, const char *key, uint64_t *out);
 

@@ -81,13 +81,10 @@ int
 lvat__ko_new(lvat_kernel *k, uint32_t owner, lvat_kref *out)
 {
     lvat_kobj o = {owner, false, 0, 0};
-    uint64_t n;
-    int rc;
+    int rc = lvat__kref_alloc(k, false, out);
 
-    rc = lvat__counter_next(k, "nextObjectId", &n);
     if (rc != LVAT_OK)
         return rc;
-    *out = lvat_kref_object(n);
     return put_kobj(k, *out, &o, LVAT_KV_NEW);
 }
 

@@ -260,17 +260,15 @@ int
 lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out)
 {
     lvat_kprom p;
-    uint64_t n;
     int rc;
 
     memset(&p, 0, sizeof p);
     p.subs = p.subs_inline;
     p.state = 'u';
     p.decider = decider;
-    rc = lvat__counter_next(k, "nextPromiseId", &n);
+    rc = lvat__kref_alloc(k, true, out);
     if (rc != LVAT_OK)
         return rc;
-    *out = lvat_kref_promise(n);
     rc = put_kprom(k, *out, &p, LVAT_KV_NEW);
     if (rc == LVAT_OK)
         rc = decider_index(k, decider, *out, true, LVAT_KV_NEW);

@@ -231,6 +231,28 @@ lvat_kv_errmsg(const lvat_kv *kv)
 
 /* ---- Public: point access ---- */
 
+/* LVAT_OK when a get of this key can be asked at all. */
+static int
+check_get(lvat_dbid db, size_t klen)
+{
+    if ((unsigned)db >= LVAT_DB_COUNT)
+        return LVAT_EINVAL;
+    if (klen == 0 || klen > LVAT_KV_MAX_KEY)
+        return LVAT_ENOTFOUND; /* no such key can be stored */
+    return LVAT_OK;
+}
+
+/* The value the block holds in e (a deletion reads as not found). */
+static int
+entry_value(const lvat_kv_entry *e, lvat_val *val)
+{
+    if (e->val == NULL)
+        return LVAT_ENOTFOUND;
+    val->p = e->val;
+    val->len = e->vlen;
+    return LVAT_OK;
+}
+
 int
 lvat_kv_get(lvat_kv *kv,
             lvat_dbid db,
@@ -243,18 +265,11 @@ lvat_kv_get(lvat_kv *kv,
     uint64_t t0;
     int rc;
 
-    if ((unsigned)db >= LVAT_DB_COUNT)
-        return LVAT_EINVAL;
-    if (klen == 0 || klen > LVAT_KV_MAX_KEY)
-        return LVAT_ENOTFOUND; /* no such key can be stored */
+    if ((rc = check_get(db, klen)) != LVAT_OK)
+        return rc;
     e = find(kv, db, key, klen, hash_key(kv, db, key, klen));
-    if (e != NULL) {
-        if (e->val == NULL)
-            return LVAT_ENOTFOUND;
-        val->p = e->val;
-        val->len = e->vlen;
-        return LVAT_OK;
-    }
+    if (e != NULL)
+        return entry_value(e, val);
     if ((rc = lvat__kv_snapshot(kv)) != LVAT_OK)
         return rc;
     k.mv_size = klen;
@@ -268,6 +283,22 @@ lvat_kv_get(lvat_kv *kv,
     val->p = v.mv_data;
     val->len = v.mv_size;
     return LVAT_OK;
+}
+
+int
+lvat_kv_get_pending(lvat_kv *kv,
+                    lvat_dbid db,
+                    const char *key,
+                    size_t klen,
+                    lvat_val *val)
+{
+    lvat_kv_entry *e;
+    int rc;
+
+    if ((rc = check_get(db, klen)) != LVAT_OK)
+        return rc;
+    e = find(kv, db, key, klen, hash_key(kv, db, key, klen));
+    return e != NULL ? entry_value(e, val) : LVAT_ENOTFOUND;
 }
 
 static int

@@ -195,6 +195,7 @@ lvat_kv_block_commit(lvat_kv *kv, lvat_errbuf *err)
             return rc;
     }
     lvat__kv_clear(kv);
+    kv->epoch++;
     /* The block is durable now: failing to grow ahead of need is not a
      * failed commit (the next commit grows the map on MDB_MAP_FULL). */
     (void)grow_map(kv, false, NULL);
@@ -215,4 +216,11 @@ lvat_kv_block_abort(lvat_kv *kv)
         lvat_kv_crank_abort(kv);
     lvat__kv_clear(kv);
     lvat_kv_refresh(kv);
+    kv->epoch++;
+}
+
+uint64_t
+lvat_kv_epoch(const lvat_kv *kv)
+{
+    return kv->epoch;
 }

@@ -64,6 +64,7 @@ struct lvat_kv {
     struct lvat_slab *slab;    /* entries and values */
     bool in_crank;
     uint32_t gen;
+    uint64_t epoch; /* lvat_kv_epoch */
     lvat_errbuf err;
     uint64_t lmdb_ns; /* time spent reading LMDB (stats) */
     bool timing;      /* time LMDB reads now */

@@ -29,6 +29,7 @@ enum bad_kind {
     BAD_BATCH_TWICE,  /* the same promise twice in one resolve */
     BAD_SUBSCRIBE,    /* subscribe to a promise it never held */
     BAD_EXIT_FAILURE, /* exit(failure) */
+    BAD_REUSED_EXPORT, /* a result p+N below a number it used already */
 };
 
 /* ---- Handlers ---- */
@@ -118,6 +119,22 @@ busy_work(fv_call *c, lvat_vref *noise)
     return rc;
 }
 
+/* Sends with result p+(N+10), then p+(N+5): a number the vat skipped is
+ * still one it may not use (clist.c's counter passes every number). */
+static int
+reuse_export(fv_call *c)
+{
+    uint64_t n = lvat_vref_num(fv_new_promise(c->vat));
+    lvat_vcapdata m = {"#[\"noise\",[]]", 13, NULL, 0};
+    lvat_vref carol = fv_kept(c->vat, "carol");
+    lvat_syscall *sys = fv_sys(c->vat);
+    lvat_vref ahead = fv_vref(fv_fmt(c, "p+%llu", (unsigned long long)n + 10));
+    lvat_vref back = fv_vref(fv_fmt(c, "p+%llu", (unsigned long long)n + 5));
+
+    assert_lvat_ok(lvat_syscall_send(sys, carol, &m, ahead));
+    return lvat_syscall_send(sys, carol, &m, back);
+}
+
 static int
 bad(fv_call *c, void *ud)
 {
@@ -149,6 +166,9 @@ bad(fv_call *c, void *ud)
         break;
     case BAD_EXIT_FAILURE:
         rc = lvat_syscall_exit(fv_sys(c->vat), true, &info);
+        break;
+    case BAD_REUSED_EXPORT:
+        rc = reuse_export(c);
         break;
     }
     assert_int_equal(rc, LVAT_EILLEGAL);
@@ -386,6 +406,15 @@ test_kernel_failures_exit_failure_rolls_back(void **state)
     assert_non_null(strstr(f->last_warning, "giving up"));
 }
 
+static void
+test_kernel_failures_reused_export_number(void **state)
+{
+    kf *f = *state;
+
+    run_bad(f, BAD_REUSED_EXPORT);
+    assert_non_null(strstr(f->last_warning, "reuses an export number"));
+}
+
 /* ---- Faults ---- */
 
 static int
@@ -550,6 +579,9 @@ main(void)
                                         kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kernel_failures_exit_failure_rolls_back, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_failures_reused_export_number, kf_test_setup,
             kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kernel_failures_exit_success_commits, kf_test_setup,

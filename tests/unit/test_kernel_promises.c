@@ -3,7 +3,8 @@
  * bob v2): results fulfilled and rejected, deciders (design.md §7),
  * promises as arguments and results, pipelining and forwarding in send
  * order, promise cycles, sends to rejected promises and to data, notify
- * batches, and promises retired and deleted once settled.
+ * batches, promises retired and deleted once settled, and c-list lookups
+ * of krefs made in the open block.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -490,6 +491,43 @@ test_kernel_promises_data_is_not_a_target(void **state)
     assert_non_null(strstr(r1.body, kp));
 }
 
+/* Krefs made since the store last changed skip LMDB in c-list lookups
+ * (lvat__kref_fresh); one stored by a commit must be found there again. */
+static void
+test_kernel_promises_fresh_krefs_skip_lmdb(void **state)
+{
+    kf *f = *state;
+    lvat_kvat *bob;
+    lvat_kref kp, ko, later;
+    lvat_vref v1, v2;
+    lvat_errbuf err;
+    kf_launch l;
+
+    launch2(f, &l);
+    bob = lvat__vat_find(f->k, 2);
+    assert_non_null(bob);
+    assert_lvat_ok(lvat__kp_new(f->k, 1, &kp));
+    assert_lvat_ok(lvat__ko_new(f->k, 1, &ko));
+    assert_true(lvat__kref_fresh(f->k, kp));
+    assert_true(lvat__kref_fresh(f->k, ko));
+    assert_lvat_rc(lvat__clist_lookup_k(f->k, 2, kp, &v1, NULL),
+                   LVAT_ENOTFOUND);
+    assert_lvat_ok(lvat__clist_to_vat(f->k, bob, kp, &v1));
+    assert_lvat_ok(lvat__clist_lookup_k(f->k, 2, kp, &v2, NULL));
+    assert_true(v1.v == v2.v);
+
+    assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
+    assert_false(lvat__kref_fresh(f->k, kp));
+    assert_false(lvat__kref_fresh(f->k, ko));
+    assert_lvat_ok(lvat__clist_lookup_k(f->k, 2, kp, &v2, NULL));
+    assert_true(v1.v == v2.v);
+    assert_lvat_ok(lvat__kp_new(f->k, 1, &later));
+    assert_true(lvat__kref_fresh(f->k, later));
+    assert_false(lvat__kref_fresh(f->k, kp));
+    lvat_kv_block_abort(f->k->kv);
+    assert_false(lvat__kref_fresh(f->k, later));
+}
+
 int
 main(void)
 {
@@ -515,6 +553,9 @@ main(void)
             kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kernel_promises_data_is_not_a_target, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_promises_fresh_krefs_skip_lmdb, kf_test_setup,
             kf_test_teardown),
     };
 

@@ -189,6 +189,54 @@ test_kv_block_commit_survives_reopen(void **state)
     commit(f->kv); /* an empty block is fine */
 }
 
+/* Checks what lvat_kv_get_pending says of `k` (NULL = not in the block). */
+static void
+expect_pending(lvat_kv *kv, const char *k, const char *want)
+{
+    lvat_val v;
+    int rc = lvat_kv_get_pending(kv, LVAT_DB_KERNEL, k, strlen(k), &v);
+
+    if (want == NULL) {
+        assert_lvat_rc(rc, LVAT_ENOTFOUND);
+        return;
+    }
+    assert_lvat_ok(rc);
+    assert_int_equal(v.len, strlen(want));
+    assert_memory_equal(v.p, want, v.len);
+}
+
+static void
+test_kv_pending_reads_and_epochs(void **state)
+{
+    fixture *f = *state;
+    uint64_t e0 = lvat_kv_epoch(f->kv), e1;
+    lvat_val v;
+
+    put(f->kv, LVAT_DB_KERNEL, "stored", "1");
+    expect_pending(f->kv, "stored", "1");
+    assert_true(lvat_kv_epoch(f->kv) == e0);
+    commit(f->kv);
+    e1 = lvat_kv_epoch(f->kv);
+    assert_true(e1 != e0);
+    expect_pending(f->kv, "stored", NULL); /* only LMDB has it now */
+    expect(f->kv, LVAT_DB_KERNEL, "stored", "1");
+    put(f->kv, LVAT_DB_KERNEL, "new", "2");
+    expect_pending(f->kv, "new", "2");
+    del(f->kv, LVAT_DB_KERNEL, "stored");
+    expect_pending(f->kv, "stored", NULL);
+    put(f->kv, LVAT_DB_KERNEL, "stored", "3");
+    expect_pending(f->kv, "stored", "3");
+    assert_lvat_rc(lvat_kv_get_pending(f->kv, LVAT_DB_COUNT, "a", 1, &v),
+                   LVAT_EINVAL);
+    assert_lvat_rc(lvat_kv_get_pending(f->kv, LVAT_DB_KERNEL, "", 0, &v),
+                   LVAT_ENOTFOUND);
+    assert_true(lvat_kv_epoch(f->kv) == e1);
+    lvat_kv_block_abort(f->kv);
+    assert_true(lvat_kv_epoch(f->kv) != e1);
+    expect_pending(f->kv, "new", NULL);
+    expect(f->kv, LVAT_DB_KERNEL, "stored", "1");
+}
+
 static void
 test_kv_block_abort_discards(void **state)
 {
@@ -564,6 +612,7 @@ main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_kv_put_get_del_in_overlay),
         T(test_kv_block_commit_survives_reopen),
+        T(test_kv_pending_reads_and_epochs),
         T(test_kv_block_abort_discards),
         T(test_kv_crank_abort_restores_block),
         T(test_kv_crank_commit_then_block_abort),
