@@ -193,6 +193,7 @@ lvat_kv_new(lvat_store *store, lvat_kv **out, lvat_errbuf *err)
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     kv->store = store;
     kv->gen = 1;
+    kv->rcache_gen = 1;
     kv->rng = 0x9e3779b97f4a7c15ull;
     if (getrandom(&kv->seed, sizeof kv->seed, GRND_NONBLOCK) !=
         (ssize_t)sizeof kv->seed)
@@ -219,6 +220,7 @@ lvat_kv_free(lvat_kv *kv)
     lvat_free(kv->buckets);
     lvat_free(kv->undo);
     lvat_free(kv->dead);
+    lvat__kv_rcache_free(kv);
     lvat_slab_free(kv->slab);
     lvat_free(kv);
 }
@@ -262,14 +264,16 @@ lvat_kv_get(lvat_kv *kv,
 {
     lvat_kv_entry *e;
     MDB_val k, v;
-    uint64_t t0;
+    uint64_t t0, h;
     int rc;
 
     if ((rc = check_get(db, klen)) != LVAT_OK)
         return rc;
-    e = find(kv, db, key, klen, hash_key(kv, db, key, klen));
-    if (e != NULL)
+    h = hash_key(kv, db, key, klen);
+    if ((e = find(kv, db, key, klen, h)) != NULL)
         return entry_value(e, val);
+    if (lvat__kv_rcache_get(kv, db, key, klen, h, &rc, val))
+        return rc;
     if ((rc = lvat__kv_snapshot(kv)) != LVAT_OK)
         return rc;
     k.mv_size = klen;
@@ -278,10 +282,14 @@ lvat_kv_get(lvat_kv *kv,
     rc = mdb_get(kv->rtxn, kv->store->dbi[db], &k, &v);
     if (kv->timing)
         kv->lmdb_ns += lvat_clock_ns() - t0;
-    if (rc != MDB_SUCCESS)
+    if (rc != MDB_SUCCESS) {
+        if (rc == MDB_NOTFOUND)
+            lvat__kv_rcache_put(kv, db, key, klen, h, NULL);
         return lvat__store_err(rc, &kv->err, "reading the store");
+    }
     val->p = v.mv_data;
     val->len = v.mv_size;
+    lvat__kv_rcache_put(kv, db, key, klen, h, val);
     return LVAT_OK;
 }
 

@@ -49,6 +49,7 @@ lvat_kv_refresh(lvat_kv *kv)
     if (kv->rtxn)
         mdb_txn_abort(kv->rtxn);
     kv->rtxn = NULL;
+    lvat__kv_rcache_clear(kv);
 }
 
 /* ---- Blocks ---- */

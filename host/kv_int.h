@@ -65,6 +65,8 @@ struct lvat_kv {
     bool in_crank;
     uint32_t gen;
     uint64_t epoch; /* lvat_kv_epoch */
+    struct lvat_kv_rslot *rcache; /* kv_rcache.c; NULL until first used */
+    uint32_t rcache_gen;          /* the snapshot's; starts at 1 */
     lvat_errbuf err;
     uint64_t lmdb_ns; /* time spent reading LMDB (stats) */
     bool timing;      /* time LMDB reads now */
@@ -75,6 +77,18 @@ struct lvat_kv {
 /* Opens the block's read snapshot and cursors if not open yet (kv_block.c).
  * LVAT_OK or an LVAT_E* code with kv->err set. */
 int lvat__kv_snapshot(lvat_kv *kv);
+
+/* ---- kv_rcache.c: LMDB's answers for the current read snapshot ---- */
+/* True with *rc (LVAT_OK with *val, or LVAT_ENOTFOUND) when the snapshot's
+ * answer for the key is cached; `hash` is the overlay's hash of the key. */
+bool lvat__kv_rcache_get(lvat_kv *kv, unsigned db, const char *key,
+                         size_t klen, uint64_t hash, int *rc, lvat_val *val);
+/* Remembers the snapshot's answer (val NULL: no such key). */
+void lvat__kv_rcache_put(lvat_kv *kv, unsigned db, const char *key,
+                         size_t klen, uint64_t hash, const lvat_val *val);
+/* Forgets every answer: the snapshot ended. */
+void lvat__kv_rcache_clear(lvat_kv *kv);
+void lvat__kv_rcache_free(lvat_kv *kv);
 
 /* Frees every entry: the block becomes empty (kv.c).  No crank is open. */
 void lvat__kv_clear(lvat_kv *kv);

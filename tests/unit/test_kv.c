@@ -237,6 +237,44 @@ test_kv_pending_reads_and_epochs(void **state)
     expect(f->kv, LVAT_DB_KERNEL, "stored", "1");
 }
 
+/* LMDB's answers are cached for the read snapshot (kv_rcache.c): each
+ * read here would see a stale answer if a commit or an abort left one. */
+static void
+test_kv_read_cache_follows_commits(void **state)
+{
+    fixture *f = *state;
+    char longkey[80];
+
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    put(f->kv, LVAT_DB_KERNEL, "a", "1");
+    put(f->kv, LVAT_DB_KERNEL, longkey, "long");
+    commit(f->kv);
+    for (int i = 0; i < 2; i++) { /* LMDB, then the cache */
+        expect(f->kv, LVAT_DB_KERNEL, "a", "1");
+        expect(f->kv, LVAT_DB_KERNEL, "none", NULL);
+        expect(f->kv, LVAT_DB_VATSTORE, "a", NULL);
+        expect(f->kv, LVAT_DB_KERNEL, longkey, "long");
+    }
+    put(f->kv, LVAT_DB_KERNEL, "a", "2");
+    put(f->kv, LVAT_DB_KERNEL, "none", "now");
+    expect(f->kv, LVAT_DB_KERNEL, "a", "2");
+    expect(f->kv, LVAT_DB_KERNEL, "none", "now");
+    lvat_kv_block_abort(f->kv);
+    expect(f->kv, LVAT_DB_KERNEL, "a", "1");
+    expect(f->kv, LVAT_DB_KERNEL, "none", NULL);
+    put(f->kv, LVAT_DB_KERNEL, "a", "3");
+    put(f->kv, LVAT_DB_KERNEL, "none", "now");
+    del(f->kv, LVAT_DB_KERNEL, longkey);
+    commit(f->kv);
+    expect(f->kv, LVAT_DB_KERNEL, "a", "3");
+    expect(f->kv, LVAT_DB_KERNEL, "none", "now");
+    expect(f->kv, LVAT_DB_KERNEL, longkey, NULL);
+    del(f->kv, LVAT_DB_KERNEL, "a");
+    commit(f->kv);
+    expect(f->kv, LVAT_DB_KERNEL, "a", NULL);
+}
+
 static void
 test_kv_block_abort_discards(void **state)
 {
@@ -613,6 +651,7 @@ main(void)
         T(test_kv_put_get_del_in_overlay),
         T(test_kv_block_commit_survives_reopen),
         T(test_kv_pending_reads_and_epochs),
+        T(test_kv_read_cache_follows_commits),
         T(test_kv_block_abort_discards),
         T(test_kv_crank_abort_restores_block),
         T(test_kv_crank_commit_then_block_abort),
