@@ -65,42 +65,10 @@ write_entry(MDB_cursor *c, lvat_kv_entry *e)
 
     if (e->val != NULL)
         return mdb_cursor_put(c, &k, &v, 0);
-    if (e->base_absent)
-        return MDB_SUCCESS;
     rc = mdb_cursor_get(c, &k, NULL, MDB_SET);
     if (rc == MDB_NOTFOUND)
         return MDB_SUCCESS;
     return rc == MDB_SUCCESS ? mdb_cursor_del(c, 0) : rc;
-}
-
-static int
-entry_order(const void *a, const void *b)
-{
-    return lvat__kv_entry_cmp(*(lvat_kv_entry *const *)a,
-                              *(lvat_kv_entry *const *)b);
-}
-
-/* The block's entries in key order: the index when a loop built it, else
- * one sort (much cheaper than building the index for this alone). */
-static lvat_kv_entry **
-sorted_entries(lvat_kv *kv)
-{
-    lvat_kv_entry **v = lvat_malloc((kv->count ? kv->count : 1) * sizeof *v);
-    lvat_kv_entry *e = NULL;
-    size_t n = 0;
-
-    if (v == NULL)
-        return NULL;
-    if (kv->indexed) {
-        while ((e = lvat__kv_index_succ(kv, e)) != NULL)
-            v[n++] = e;
-        return v;
-    }
-    for (size_t i = 0; i < kv->nbuckets; i++)
-        for (e = kv->buckets[i]; e; e = e->next)
-            v[n++] = e;
-    qsort(v, n, sizeof *v, entry_order);
-    return v;
 }
 
 /* Writes every entry in key order (LMDB fills pages best that way). */
@@ -108,12 +76,13 @@ static int
 write_block(lvat_kv *kv, MDB_txn *txn)
 {
     MDB_cursor *cur[LVAT_DB_COUNT] = {0};
-    lvat_kv_entry **v = sorted_entries(kv);
+    lvat_kv_entry **v;
+    size_t n = lvat__kv_sorted_writes(kv, &v);
     int rc = v ? MDB_SUCCESS : ENOMEM;
 
     for (int i = 0; i < LVAT_DB_COUNT && rc == MDB_SUCCESS; i++)
         rc = mdb_cursor_open(txn, kv->store->dbi[i], &cur[i]);
-    for (size_t i = 0; rc == MDB_SUCCESS && i < kv->count; i++)
+    for (size_t i = 0; rc == MDB_SUCCESS && i < n; i++)
         rc = write_entry(cur[v[i]->db], v[i]);
     lvat_free(v);
     for (int i = 0; i < LVAT_DB_COUNT; i++)

@@ -78,6 +78,11 @@ struct lvat_kv {
  * LVAT_OK or an LVAT_E* code with kv->err set. */
 int lvat__kv_snapshot(lvat_kv *kv);
 
+/* ---- kv_sort.c ---- */
+/* The block's entries that change LMDB, in key order, as a new array in
+ * *out (NULL when out of memory); returns how many. */
+size_t lvat__kv_sorted_writes(lvat_kv *kv, lvat_kv_entry ***out);
+
 /* ---- kv_rcache.c: LMDB's answers for the current read snapshot ---- */
 /* True with *rc (LVAT_OK with *val, or LVAT_ENOTFOUND) when the snapshot's
  * answer for the key is cached; `hash` is the overlay's hash of the key. */

@@ -275,6 +275,69 @@ test_kv_read_cache_follows_commits(void **state)
     expect(f->kv, LVAT_DB_KERNEL, "a", NULL);
 }
 
+/* Key i of the commit test: families sharing 0, 5 and 20 bytes, with
+ * bytes 0x00 and 0xff, so the commit's sort meets ties past its 16 sort
+ * bytes and keys that start other keys. */
+static size_t
+commit_key(int i, char *k)
+{
+    static const char *const fam[] = {"", "v12.c", "v12.c.kp123456789012345"};
+    size_t n = (size_t)sprintf(k, "%s%d", fam[i % 3], i / 3);
+
+    if (i % 5 == 0)
+        k[n++] = '\0';
+    if (i % 7 == 0)
+        k[n++] = (char)0xff;
+    return n;
+}
+
+static void
+expect_commit_key(lvat_kv *kv, int i, int want)
+{
+    char k[64], v[16];
+    size_t kl = commit_key(i, k);
+    lvat_val got;
+    int rc = lvat_kv_get(kv, (lvat_dbid)(i % LVAT_DB_COUNT), k, kl, &got);
+
+    if (want < 0) {
+        assert_lvat_rc(rc, LVAT_ENOTFOUND);
+        return;
+    }
+    assert_lvat_ok(rc);
+    assert_int_equal(got.len, (size_t)sprintf(v, "%d", want));
+    assert_memory_equal(got.p, v, got.len);
+}
+
+/* Every key of a block reaches LMDB once, whatever its bytes. */
+static void
+test_kv_commit_writes_every_key(void **state)
+{
+    fixture *f = *state;
+    enum { N = 97 * 3 * 2 };
+    char k[64], v[16];
+
+    for (int i = 0; i < N; i++) {
+        size_t kl = commit_key(i, k);
+        lvat_dbid db = (lvat_dbid)(i % LVAT_DB_COUNT);
+        assert_lvat_ok(lvat_kv_put(f->kv, db, k, kl, v,
+                                   (size_t)sprintf(v, "%d", i), 0));
+    }
+    commit(f->kv);
+    for (int i = 0; i < N; i += 2) { /* rewrite, delete or keep */
+        size_t kl = commit_key(i, k);
+        lvat_dbid db = (lvat_dbid)(i % LVAT_DB_COUNT);
+        if (i % 4 == 0)
+            assert_lvat_ok(lvat_kv_put(f->kv, db, k, kl, v,
+                                       (size_t)sprintf(v, "%d", i + N), 0));
+        else
+            assert_lvat_ok(lvat_kv_del(f->kv, db, k, kl));
+    }
+    commit(f->kv);
+    reopen(f);
+    for (int i = 0; i < N; i++)
+        expect_commit_key(f->kv, i, i % 2 ? i : i % 4 == 0 ? i + N : -1);
+}
+
 static void
 test_kv_block_abort_discards(void **state)
 {
@@ -652,6 +715,7 @@ main(void)
         T(test_kv_block_commit_survives_reopen),
         T(test_kv_pending_reads_and_epochs),
         T(test_kv_read_cache_follows_commits),
+        T(test_kv_commit_writes_every_key),
         T(test_kv_block_abort_discards),
         T(test_kv_crank_abort_restores_block),
         T(test_kv_crank_commit_then_block_abort),
