@@ -1,13 +1,17 @@
 /*
  * End-to-end basics with real Lua vats: the shipped examples run and
- * print what the README promises, and a vat answers messages from the
- * host.
+ * print what the README promises, a vat answers messages from the host,
+ * and a started vat holds no garbage.
  */
 #include "lvat_test.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <lua.h>
+
+#include "kernel_int.h"
+#include "lbind.h"
 #include "lua_kernel.h"
 
 static void
@@ -52,12 +56,40 @@ test_e2e_unknown_method_rejects(void **state)
     lk_close(&t);
 }
 
+/* A vat that only started (no message since) may sit idle for ever:
+ * its start's garbage is collected at once (lvat.c). */
+static void
+test_e2e_started_vat_holds_no_garbage(void **state)
+{
+    lk t;
+    lvat_kvat *v;
+    lvat_lvat *lv;
+    size_t before;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"echo\",\"vats\":{"
+                                 "\"echo\":{\"sourceSpec\":\"echo.lua\"},"
+                                 "\"idle\":{\"sourceSpec\":\"echo.lua\"}}}"));
+    v = lvat__vat_find(t.k, 2);
+    assert_non_null(v);
+    assert_string_equal(v->name, "idle");
+    assert_non_null(v->inst);
+    lv = v->inst;
+    before = lv->mem_used;
+    lua_gc(lv->L, LUA_GCCOLLECT);
+    if (before - lv->mem_used > 256)
+        fail_msg("%zu bytes of garbage after start", before - lv->mem_used);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_e2e_echo_launch_and_call),
         cmocka_unit_test(test_e2e_unknown_method_rejects),
+        cmocka_unit_test(test_e2e_started_vat_holds_no_garbage),
     };
     return cmocka_run_group_tests_name("e2e_basic", tests, NULL, NULL);
 }
