@@ -186,20 +186,13 @@ l_import(lua_State *L)
     return luaL_error(L, "no runtime module %s", name);
 }
 
-/* The runtime env: every original global plus sys and import. [-0,+1,m] */
+/* The runtime env: the state's own global table, which no vat code can
+ * reach (a vat's _ENV is a table of its own), plus sys and import.
+ * [-0,+1,m] */
 static void
 push_runtime_env(lua_State *L)
 {
-    lua_newtable(L);
     lua_pushglobaltable(L);
-    lua_pushnil(L);
-    /* stack: renv, _G, key */
-    while (lua_next(L, -2)) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, -5);
-    }
-    lua_pop(L, 1); /* _G */
     lvat_lua_open_sys(L);
     lua_setfield(L, -2, "sys");
     lua_pushvalue(L, -1);
