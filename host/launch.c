@@ -317,8 +317,12 @@ lvat__launch_start_vat(lvat_kernel *k, uint32_t vat)
     lvat_kref root;
     lvat_key key;
     uint32_t sub = 0;
-    int rc = vat_sub(k, vat, &sub);
+    /* Loaded first: its subcluster then comes from memory, not from a
+     * second parse of its record. */
+    int rc = lvat__vat_get(k, vat, &v);
 
+    if (rc == LVAT_OK)
+        rc = vat_sub(k, vat, &sub);
     if (rc == LVAT_ENOTFOUND)
         return LVAT_OK; /* its launch was torn down meanwhile */
     lvat_key_sub(&key, sub);
@@ -327,7 +331,6 @@ lvat__launch_start_vat(lvat_kernel *k, uint32_t vat)
     if ((rc = lvat__ko_new(k, vat, &root)) == LVAT_OK &&
         (rc = lvat__clist_add_export(k, vat, root, lvat_vref_root())) ==
             LVAT_OK &&
-        (rc = lvat__vat_get(k, vat, &v)) == LVAT_OK &&
         (rc = lvat__vat_ensure(k, v)) == LVAT_OK)
         rc = next_step(k, sub, rec, vat);
     lvat_json_free(rec);
