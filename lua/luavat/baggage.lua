@@ -42,8 +42,12 @@ end
 
 local methods = {}
 
+-- get and set test the key inline (a call to checkKey for every read
+-- was a tenth of a read's Lua side); checkKey words the error.
 function methods:get(k)
-    checkKey(k, "get")
+    if type(k) ~= "string" or #k == 0 or #k > MAX_KEY then
+        checkKey(k, "get")
+    end
     return (vsGetDecoded(PREFIX, k))
 end
 
@@ -63,7 +67,9 @@ local function store(k, v, what)
 end
 
 function methods:set(k, v)
-    checkKey(k, "set")
+    if type(k) ~= "string" or #k == 0 or #k > MAX_KEY then
+        checkKey(k, "set")
+    end
     store(k, v, "set")
 end
 

@@ -109,6 +109,10 @@ test_baggage_refusals(void **state)
     expect(t, "refuse", "[\"meta\"]", LVAT_OK, "tables with metatables");
     expect(t, "refuse", "[\"longkey\"]", LVAT_OK, "keys must have 1 to");
     expect(t, "refuse", "[\"badkey\"]", LVAT_OK, "the key must be a string");
+    expect(t, "refuse", "[\"getbadkey\"]", LVAT_OK,
+           "bag.lua:64: baggage:get(key): the key must be a string, not table");
+    expect(t, "refuse", "[\"getemptykey\"]", LVAT_OK,
+           "bag.lua:66: baggage:get(key): keys must have 1 to 398 bytes");
     /* nothing was written by the refused calls */
     expect(t, "has", "[\"x\"]", LVAT_OK, "false");
 }

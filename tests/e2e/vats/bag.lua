@@ -60,6 +60,10 @@ return {
                     return try(function() baggage:set(("k"):rep(401), 1) end)
                 elseif what == "badkey" then
                     return try(function() baggage:set(7, 1) end)
+                elseif what == "getbadkey" then
+                    return try(function() local v = baggage:get({}) return v end)
+                elseif what == "getemptykey" then
+                    return try(function() local v = baggage:get("") return v end)
                 end
                 return try(function() baggage:set("x", v) end)
             end,
