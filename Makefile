@@ -61,7 +61,7 @@ BENCH_SRC := $(filter-out $(BENCH_UTIL),$(wildcard bench/*.c))
 BENCH_BIN := $(patsubst %.c,$(BUILD)/bench/%,$(notdir $(BENCH_SRC)))
 BENCH_UTIL_OBJ := $(BENCH_UTIL:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all test valgrind bench bench-peers lint format format-check clean
+.PHONY: all test valgrind bench bench-peers lint format format-check clean FORCE
 all: $(BUILD)/luavat $(BUILD)/libluavat.a
 
 $(BUILD)/libluavat.a: $(LIB_OBJ)
@@ -88,7 +88,14 @@ $(BUILD)/tools/luaembed: tools/luaembed.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(WARN) $(PKG_CFLAGS) -o $@ $< $(shell $(PKGCONFIG) --libs lua5.4)
 
-$(GEN_SRC): $(BUILD)/tools/luaembed $(LUA_SRC)
+# Rewritten only when LUA_STRIP changes, so that changing it (an unstripped
+# runtime for profiling) rebuilds the embedded runtime, and nothing else does.
+STRIP_STAMP := $(BUILD)/gen/lua_strip.txt
+$(STRIP_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(LUA_STRIP)' | cmp -s - $@ || echo '$(LUA_STRIP)' > $@
+
+$(GEN_SRC): $(BUILD)/tools/luaembed $(LUA_SRC) $(STRIP_STAMP)
 	@mkdir -p $(@D)
 	$(BUILD)/tools/luaembed $(LUA_STRIP) $@ $(LUA_SRC)
 
