@@ -98,6 +98,9 @@ struct lvat_json {
     lvat_json **items; /* ARRAY/OBJECT: owned values, document order */
     char **keys;       /* OBJECT: owned keys, NUL-terminated */
     size_t *keylens;
+    uint32_t *index;   /* OBJECT of 16 keys or more: open-addressing table
+                          of item positions + 1 (json_dom.c) */
+    size_t index_cap;
 };
 
 /*

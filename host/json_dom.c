@@ -113,6 +113,7 @@ lvat_json_free(lvat_json *j)
     lvat_free(j->items);
     lvat_free(j->keys);
     lvat_free(j->keylens);
+    lvat_free(j->index);
     lvat_free(j->str);
     lvat_free(j);
 }
@@ -132,12 +133,78 @@ lvat_json_append(lvat_json *arr, lvat_json *value)
     return LVAT_OK;
 }
 
+/* ---- Key index: objects of INDEX_FROM keys or more find keys by hash
+ * (a config naming 20,000 vats parsed in 1.3 s with linear lookups). ---- */
+
+#define INDEX_FROM 16
+
+static uint64_t
+key_hash(const char *key, size_t klen)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < klen; i++)
+        h = (h ^ (unsigned char)key[i]) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
+static void
+index_put(lvat_json *obj, size_t at)
+{
+    size_t mask = obj->index_cap - 1;
+    size_t i = key_hash(obj->keys[at], obj->keylens[at]) & mask;
+
+    while (obj->index[i] != 0)
+        i = (i + 1) & mask;
+    obj->index[i] = (uint32_t)at + 1;
+}
+
+/* Makes room for one more key in the index, building or doubling it when
+ * it would be over half full.  Without memory the object just stays
+ * linear (lookups remain correct). */
+static void
+index_grow(lvat_json *obj)
+{
+    size_t cap = obj->index_cap ? obj->index_cap : 2 * INDEX_FROM;
+    uint32_t *idx;
+
+    if (obj->len + 1 < INDEX_FROM || obj->len >= UINT32_MAX - 1)
+        return;
+    if (obj->index != NULL && 2 * (obj->len + 1) <= obj->index_cap)
+        return;
+    while (2 * (obj->len + 1) > cap)
+        cap *= 2;
+    if ((idx = lvat_calloc(cap, sizeof *idx)) == NULL) {
+        lvat_free(obj->index);
+        obj->index = NULL;
+        obj->index_cap = 0;
+        return;
+    }
+    lvat_free(obj->index);
+    obj->index = idx;
+    obj->index_cap = cap;
+    for (size_t k = 0; k < obj->len; k++)
+        index_put(obj, k);
+}
+
 static bool
 find_key(const lvat_json *obj, const char *key, size_t klen, size_t *at)
 {
     size_t k;
 
-    /* Linear: DOM documents are configs and arguments, not bulk data. */
+    if (obj->index != NULL) {
+        size_t mask = obj->index_cap - 1;
+        for (size_t i = key_hash(key, klen) & mask; obj->index[i] != 0;
+             i = (i + 1) & mask) {
+            k = obj->index[i] - 1;
+            if (obj->keylens[k] == klen &&
+                memcmp(obj->keys[k], key, klen) == 0) {
+                *at = k;
+                return true;
+            }
+        }
+        return false;
+    }
     for (k = 0; k < obj->len; k++) {
         if (obj->keylens[k] == klen && memcmp(obj->keys[k], key, klen) == 0) {
             *at = k;
@@ -173,9 +240,13 @@ lvat_json_set_len(lvat_json *obj,
         lvat_json_free(value);
         return LVAT_ENOMEM;
     }
+    index_grow(obj);
     obj->keys[obj->len] = copy;
     obj->keylens[obj->len] = klen;
-    obj->items[obj->len++] = value;
+    obj->items[obj->len] = value;
+    if (obj->index != NULL)
+        index_put(obj, obj->len);
+    obj->len++;
     return LVAT_OK;
 }
 

@@ -11,6 +11,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -454,6 +455,88 @@ test_json_dom_nul_in_keys(void **state)
     lvat_json_free(j);
 }
 
+/* An object of n keys "k0".."k<n-1>" with values 0..n-1, and a copy of
+ * its first key at the end when `dup`. */
+static char *
+many_keys_doc(int n, bool dup)
+{
+    char *t = lvat_malloc((size_t)n * 24 + 32);
+    size_t len = 0;
+
+    assert_non_null(t);
+    t[len++] = '{';
+    for (int i = 0; i < n; i++)
+        len += (size_t)sprintf(t + len, "%s\"k%d\":%d", i ? "," : "", i, i);
+    if (dup)
+        len += (size_t)sprintf(t + len, ",\"k0\":0");
+    strcpy(t + len, "}");
+    return t;
+}
+
+static void
+expect_many_keys(const lvat_json *j, int n)
+{
+    char key[16];
+
+    assert_int_equal(j->len, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_non_null(lvat_json_get(j, key));
+        assert_true(lvat_json_get(j, key)->i == i);
+    }
+    assert_null(lvat_json_get(j, "k-1"));
+    snprintf(key, sizeof key, "k%d", n);
+    assert_null(lvat_json_get(j, key));
+}
+
+/* Objects of 16 keys or more find keys through an index (json_dom.c):
+ * lookups, replacement, clones, duplicates and allocation failures. */
+static void
+test_json_dom_many_keys(void **state)
+{
+    char *t = many_keys_doc(300, false), err[160];
+    lvat_json *j = NULL, *c;
+    unsigned long n;
+    int rc;
+
+    (void)state;
+    assert_lvat_ok(lvat_json_parse(t, strlen(t), false, &j, NULL, 0));
+    expect_many_keys(j, 300);
+    assert_lvat_ok(lvat_json_set(j, "k150", lvat_json_new_int(150)));
+    assert_lvat_ok(lvat_json_set(j, "k300", lvat_json_new_int(300)));
+    expect_many_keys(j, 301);
+    c = lvat_json_clone(j);
+    assert_non_null(c);
+    expect_many_keys(c, 301);
+    lvat_json_free(c);
+    lvat_json_free(j);
+    lvat_free(t);
+
+    t = many_keys_doc(40, true);
+    assert_lvat_rc(lvat_json_parse(t, strlen(t), false, &j, err, sizeof err),
+                   LVAT_ESYNTAX);
+    assert_non_null(strstr(err, "duplicate key \"k0\""));
+    lvat_free(t);
+
+    /* Without memory for an index the object stays linear, still right. */
+    t = many_keys_doc(40, false);
+    for (n = 1;; n++) {
+        j = NULL;
+        lvat_alloc_fail_after(n, 1);
+        rc = lvat_json_parse(t, strlen(t), false, &j, NULL, 0);
+        lvat_alloc_fail_after(0, 0);
+        if (rc == LVAT_OK) {
+            expect_many_keys(j, 40);
+            lvat_json_free(j);
+            if (n > 400)
+                break;
+            continue;
+        }
+        assert_lvat_rc(rc, LVAT_ENOMEM);
+    }
+    lvat_free(t);
+}
+
 static void
 test_json_dom_clone_and_write(void **state)
 {
@@ -589,6 +672,7 @@ main(void)
         cmocka_unit_test(test_json_not_nul_terminated),
         cmocka_unit_test(test_json_dom_build_get_set_append),
         cmocka_unit_test(test_json_dom_nul_in_keys),
+        cmocka_unit_test(test_json_dom_many_keys),
         cmocka_unit_test(test_json_dom_clone_and_write),
         cmocka_unit_test(test_json_write_pretty),
         cmocka_unit_test(test_json_oom_parse),
