@@ -114,6 +114,9 @@ void lvat_json_free(lvat_json *j);
 
 /* Object member by key, or NULL (also when `obj` is not an object). */
 const lvat_json *lvat_json_get(const lvat_json *obj, const char *key);
+/* The same for a key of klen bytes (it may contain NULs). */
+const lvat_json *lvat_json_get_len(const lvat_json *obj, const char *key,
+                                   size_t klen);
 /* NUL-terminated string value of member `key`, or NULL if absent/not a string. */
 const char *lvat_json_get_str(const lvat_json *obj, const char *key);
 bool lvat_json_is_array(const lvat_json *j);

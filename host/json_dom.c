@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "json_int.h"
 #include "lvat_err.h"
 
 /* ---- Tree ---- */
@@ -133,87 +134,6 @@ lvat_json_append(lvat_json *arr, lvat_json *value)
     return LVAT_OK;
 }
 
-/* ---- Key index: objects of INDEX_FROM keys or more find keys by hash
- * (a config naming 20,000 vats parsed in 1.3 s with linear lookups). ---- */
-
-#define INDEX_FROM 16
-
-static uint64_t
-key_hash(const char *key, size_t klen)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-
-    for (size_t i = 0; i < klen; i++)
-        h = (h ^ (unsigned char)key[i]) * 0x100000001b3ull;
-    return h ^ (h >> 29);
-}
-
-static void
-index_put(lvat_json *obj, size_t at)
-{
-    size_t mask = obj->index_cap - 1;
-    size_t i = key_hash(obj->keys[at], obj->keylens[at]) & mask;
-
-    while (obj->index[i] != 0)
-        i = (i + 1) & mask;
-    obj->index[i] = (uint32_t)at + 1;
-}
-
-/* Makes room for one more key in the index, building or doubling it when
- * it would be over half full.  Without memory the object just stays
- * linear (lookups remain correct). */
-static void
-index_grow(lvat_json *obj)
-{
-    size_t cap = obj->index_cap ? obj->index_cap : 2 * INDEX_FROM;
-    uint32_t *idx;
-
-    if (obj->len + 1 < INDEX_FROM || obj->len >= UINT32_MAX - 1)
-        return;
-    if (obj->index != NULL && 2 * (obj->len + 1) <= obj->index_cap)
-        return;
-    while (2 * (obj->len + 1) > cap)
-        cap *= 2;
-    if ((idx = lvat_calloc(cap, sizeof *idx)) == NULL) {
-        lvat_free(obj->index);
-        obj->index = NULL;
-        obj->index_cap = 0;
-        return;
-    }
-    lvat_free(obj->index);
-    obj->index = idx;
-    obj->index_cap = cap;
-    for (size_t k = 0; k < obj->len; k++)
-        index_put(obj, k);
-}
-
-static bool
-find_key(const lvat_json *obj, const char *key, size_t klen, size_t *at)
-{
-    size_t k;
-
-    if (obj->index != NULL) {
-        size_t mask = obj->index_cap - 1;
-        for (size_t i = key_hash(key, klen) & mask; obj->index[i] != 0;
-             i = (i + 1) & mask) {
-            k = obj->index[i] - 1;
-            if (obj->keylens[k] == klen &&
-                memcmp(obj->keys[k], key, klen) == 0) {
-                *at = k;
-                return true;
-            }
-        }
-        return false;
-    }
-    for (k = 0; k < obj->len; k++) {
-        if (obj->keylens[k] == klen && memcmp(obj->keys[k], key, klen) == 0) {
-            *at = k;
-            return true;
-        }
-    }
-    return false;
-}
-
 int
 lvat_json_set_len(lvat_json *obj,
                   const char *key,
@@ -229,7 +149,7 @@ lvat_json_set_len(lvat_json *obj,
     }
     if (value == NULL) /* a builder that failed inline */
         return LVAT_ENOMEM;
-    if (find_key(obj, key, klen, &k)) {
+    if (lvat__json_find_key(obj, key, klen, &k)) {
         lvat_json_free(obj->items[k]);
         obj->items[k] = value;
         return LVAT_OK;
@@ -240,12 +160,10 @@ lvat_json_set_len(lvat_json *obj,
         lvat_json_free(value);
         return LVAT_ENOMEM;
     }
-    index_grow(obj);
     obj->keys[obj->len] = copy;
     obj->keylens[obj->len] = klen;
     obj->items[obj->len] = value;
-    if (obj->index != NULL)
-        index_put(obj, obj->len);
+    lvat__json_index_added(obj);
     obj->len++;
     return LVAT_OK;
 }
@@ -257,13 +175,19 @@ lvat_json_set(lvat_json *obj, const char *key, lvat_json *value)
 }
 
 const lvat_json *
-lvat_json_get(const lvat_json *obj, const char *key)
+lvat_json_get_len(const lvat_json *obj, const char *key, size_t klen)
 {
     size_t k;
 
-    if (!lvat_json_is_object(obj) || !find_key(obj, key, strlen(key), &k))
+    if (!lvat_json_is_object(obj) || !lvat__json_find_key(obj, key, klen, &k))
         return NULL;
     return obj->items[k];
+}
+
+const lvat_json *
+lvat_json_get(const lvat_json *obj, const char *key)
+{
+    return lvat_json_get_len(obj, key, strlen(key));
 }
 
 const char *
@@ -353,7 +277,7 @@ build_object(lvat_json_parser *jp, lvat_json *obj)
         rc = lvat_json_next(jp, &tok);
         if (rc != LVAT_OK || tok.type == LVAT_JSON_OBJECT_END)
             return rc;
-        if (find_key(obj, tok.str, tok.len, &dup)) {
+        if (lvat__json_find_key(obj, tok.str, tok.len, &dup)) {
             /* Only space and ',' lie between `before` and the key. */
             return lvat_json_fail(
                 jp, memchr(before, '"', (size_t)(jp->end - before)),

@@ -421,18 +421,6 @@ tj_special(tj_ctx *c, const lvat_json *in, lvat_json **out)
     return LVAT_OK;
 }
 
-static bool
-has_key(const lvat_json *obj, const char *key, size_t len)
-{
-    size_t k;
-
-    for (k = 0; k < obj->len; k++) {
-        if (obj->keylens[k] == len && memcmp(obj->keys[k], key, len) == 0)
-            return true;
-    }
-    return false;
-}
-
 static int
 tj_record(tj_ctx *c, const lvat_json *in, lvat_json *obj)
 {
@@ -448,7 +436,7 @@ tj_record(tj_ctx *c, const lvat_json *in, lvat_json *obj)
             return lvat__sc_fail(c->err, c->errlen,
                                  "record keys must be strings");
         /* "a" and "!a" both decode to "a". */
-        if (has_key(obj, d.s, d.len))
+        if (lvat_json_get_len(obj, d.s, d.len) != NULL)
             return lvat__sc_fail(c->err, c->errlen, "duplicate record key");
         rc = tj_value(c, in->items[k], &child);
         if (rc == LVAT_OK)
