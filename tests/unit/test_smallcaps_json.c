@@ -309,6 +309,11 @@ test_smallcaps_to_json_errors(void **state)
     decode_fails("", 0, "a body must start with '#'");
     decode_fails("#[1,", 0, "line 1, column 4: unexpected end of input");
     decode_fails("#{\"a\":1,\"!a\":2}", 0, "duplicate record key");
+    /* The same past 16 keys, where records are checked through an index. */
+    decode_fails("#{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,"
+                 "\"h\":1,\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,"
+                 "\"o\":1,\"p\":1,\"q\":1,\"r\":1,\"!g\":2}",
+                 0, "duplicate record key");
     decode_fails("#{\"#undefined\":1}", 0, "record keys must be strings");
     decode_fails("#{\"#error\":5}", 0, "an error's message must be a string");
     decode_fails("#{\"#tag\":\"t\"}", 0, "a tagged value needs a payload");
