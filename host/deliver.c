@@ -25,7 +25,8 @@ lvat__release_msg(lvat_kernel *k, const lvat_msg *m)
     if (rc == LVAT_OK)
         rc = lvat__ref_dec(k, m->result, true);
     if (rc == LVAT_OK)
-        rc = lvat__refs_dec(k, m->methargs.slots, m->methargs.nslots);
+        rc = lvat__refs_dec(k, m->methargs.slots, m->methargs.nslots,
+                            (lvat_kref){0});
     return rc;
 }
 

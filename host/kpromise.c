@@ -486,7 +486,7 @@ store_value(lvat_kernel *k,
                          LVAT_KV_NEW);
     lvat_buf_free(&b);
     if (rc == LVAT_OK)
-        rc = lvat__refs_inc(k, slots, nslots);
+        rc = lvat__refs_inc(k, slots, nslots, kp);
     return rc;
 }
 

@@ -83,8 +83,13 @@ int lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src);
 /* ---- refs.c: reference counts ---- */
 int lvat__ref_inc(lvat_kernel *k, lvat_kref r, bool strong);
 int lvat__ref_dec(lvat_kernel *k, lvat_kref r, bool strong);
-int lvat__refs_inc(lvat_kernel *k, const lvat_kref *r, size_t n);
-int lvat__refs_dec(lvat_kernel *k, const lvat_kref *r, size_t n);
+/* Counts (or uncounts) a reference from each of r[0..n) except `self`: a
+ * promise's value that names the promise holds no count on it, or the
+ * promise could never be collected. */
+int lvat__refs_inc(lvat_kernel *k, const lvat_kref *r, size_t n,
+                   lvat_kref self);
+int lvat__refs_dec(lvat_kernel *k, const lvat_kref *r, size_t n,
+                   lvat_kref self);
 /* Frees what fell to zero during this crank (promises, objects, GC). */
 int lvat__refs_collect(lvat_kernel *k);
 

@@ -94,10 +94,10 @@ lvat__ref_dec(lvat_kernel *k, lvat_kref r, bool strong)
 }
 
 int
-lvat__refs_inc(lvat_kernel *k, const lvat_kref *r, size_t n)
+lvat__refs_inc(lvat_kernel *k, const lvat_kref *r, size_t n, lvat_kref self)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc = lvat__ref_inc(k, r[i], true);
+        int rc = r[i].v == self.v ? LVAT_OK : lvat__ref_inc(k, r[i], true);
         if (rc != LVAT_OK)
             return rc;
     }
@@ -105,10 +105,10 @@ lvat__refs_inc(lvat_kernel *k, const lvat_kref *r, size_t n)
 }
 
 int
-lvat__refs_dec(lvat_kernel *k, const lvat_kref *r, size_t n)
+lvat__refs_dec(lvat_kernel *k, const lvat_kref *r, size_t n, lvat_kref self)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc = lvat__ref_dec(k, r[i], true);
+        int rc = r[i].v == self.v ? LVAT_OK : lvat__ref_dec(k, r[i], true);
         if (rc != LVAT_OK)
             return rc;
     }
@@ -136,7 +136,7 @@ free_promise(lvat_kernel *k, lvat_kref kp)
         lvat_capdata v;
         rc = lvat__kp_value(k, kp, &v);
         if (rc == LVAT_OK) {
-            rc = lvat__refs_dec(k, v.slots, v.nslots);
+            rc = lvat__refs_dec(k, v.slots, v.nslots, kp);
             lvat_capdata_free_slots(&v);
         }
         lvat_key_kp_value(&key, kp);

@@ -347,7 +347,8 @@ lvat__send(lvat_kernel *k, const lvat_msg *m)
     it.msg = *m;
     if ((rc = lvat__ref_inc(k, m->target, true)) != LVAT_OK ||
         (rc = lvat__ref_inc(k, m->result, true)) != LVAT_OK ||
-        (rc = lvat__refs_inc(k, m->methargs.slots, m->methargs.nslots)) ||
+        (rc = lvat__refs_inc(k, m->methargs.slots, m->methargs.nslots,
+                                   (lvat_kref){0})) ||
         (rc = lvat__item_encode(&b, &it)) != LVAT_OK)
         goto done;
     if (!lvat_kref_is_promise(m->target)) {

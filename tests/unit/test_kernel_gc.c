@@ -3,7 +3,8 @@
  * notify batches carry the settled promises a value names and retire them
  * all; settled promises leave the c-lists and the store; dropped and
  * retired imports reach the exporter as dropExports/retireExports; notifies
- * queued back to back join into one delivery; and a
+ * queued back to back join into one delivery; a promise whose value names
+ * itself is collected; and a
  * 10,000-round ping leaves the number of keys flat.
  */
 #include <setjmp.h>
@@ -159,6 +160,51 @@ test_kernel_gc_settled_promises_are_deleted(void **state)
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, ""), keys);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.d."), 0);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.d."), 0);
+}
+
+/* selfref(): fulfils its result with {me: <the result itself>}. */
+static int
+selfref(fv_call *c, void *ud)
+{
+    static const char body[] = "#{\"me\":\"&0\"}";
+    lvat_vref me = c->result;
+    lvat_resolution res = {me, false, {body, sizeof body - 1, &me, 1}};
+
+    LVAT_UNUSED(ud);
+    return lvat_syscall_resolve(fv_sys(c->vat), &res, 1);
+}
+
+static int
+ask_ok(fv_call *c, void *ud)
+{
+    LVAT_UNUSED(ud);
+    assert_true(lvat_vref_eq(c->d->resolutions[0].data.slots[0],
+                             fv_kept(c->vat, "asked")));
+    return fv_resolve(c, fv_kept(c->vat, "reply"), false, "#\"ok\"", NULL, 0);
+}
+
+/* A promise whose value names it holds no count on itself, so it goes
+ * once nothing else names it. */
+static void
+test_kernel_gc_self_referential_promise_is_collected(void **state)
+{
+    kf *f = *state;
+    size_t promises;
+    kf_launch l;
+    kf_result r;
+
+    fv_on(f->w, "bob", "selfref", selfref, NULL);
+    fv_on(f->w, "alice", "ask", ask, NULL);
+    fv_on_notify(f->w, "alice", ask_ok, NULL);
+    launch2(f, &l);
+    promises = kf_count_promises(f);
+    for (int i = 0; i < 3; i++) {
+        kf_call(f, l.root, "ask", bob_arg(f, "selfref"), &r);
+        assert_string_equal(r.body, "#\"ok\"");
+    }
+    assert_int_equal(kf_count_promises(f), promises);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.c.kp"), 0);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.c.kp"), 0);
 }
 
 /* ---- Notifies queued back to back join ---- */
@@ -495,6 +541,9 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_kernel_gc_settled_promises_are_deleted, kf_test_setup,
             kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_gc_self_referential_promise_is_collected,
+            kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kernel_gc_drop_and_retire_reach_exporter, kf_test_setup,
             kf_test_teardown),
