@@ -67,9 +67,10 @@ int lvat_kv_get_pending(lvat_kv *kv,
                         size_t klen,
                         lvat_val *val);
 /* Changes whenever LMDB's content may have changed under the kv (a block
- * committed) or the block was thrown away: a caller that learnt "nothing
- * from before this number is stored" keeps that knowledge while the epoch
- * stays the same. */
+ * committed, or the read snapshot ended, so the next one may see another
+ * process's writes) or the block was thrown away: a caller that learnt
+ * "nothing from before this number is stored" keeps that knowledge while
+ * the epoch stays the same. */
 uint64_t lvat_kv_epoch(const lvat_kv *kv);
 /* Copies key and value.  LVAT_OK, LVAT_ENOMEM, LVAT_EINVAL (key longer than
  * 511 bytes or empty, no such db), LVAT_EREADONLY.  On failure nothing

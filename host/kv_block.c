@@ -50,6 +50,7 @@ lvat_kv_refresh(lvat_kv *kv)
         mdb_txn_abort(kv->rtxn);
     kv->rtxn = NULL;
     lvat__kv_rcache_clear(kv);
+    kv->epoch++; /* the next snapshot may see other writes */
 }
 
 /* ---- Blocks ---- */

@@ -2,7 +2,7 @@
  * Internals shared by kv.c (the hash table, point access and cranks),
  * kv_block.c (the read snapshot and the block commit) and kv_iter.c (the
  * ordered index and iteration) only.  Nothing else may include this
- * header.
+ * header, except the kv's own unit tests.
  */
 #ifndef LVAT_KV_INT_H
 #define LVAT_KV_INT_H
