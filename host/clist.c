@@ -217,6 +217,7 @@ reexport(lvat_kernel *k, uint32_t vat, lvat_kref ko, lvat_vref v)
 int
 lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
 {
+    bool have_counters = false;
     counters c;
     int rc;
 
@@ -228,6 +229,7 @@ lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
             return rc;
         if (lvat_vref_num(r) >= c.v[3])
             return new_export(k, v, r, &c, out);
+        have_counters = true;
     }
     rc = lvat__clist_lookup_v(k, v->id, r, out);
     if (rc == LVAT_OK && lvat_vref_is_export(r) && !lvat_vref_is_promise(r))
@@ -236,7 +238,7 @@ lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
         return rc;
     if (!lvat_vref_is_export(r))
         return illegal(k, v, r, "is not in its c-list");
-    if ((rc = get_counters(k, v->id, &c)) != LVAT_OK)
+    if (!have_counters && (rc = get_counters(k, v->id, &c)) != LVAT_OK)
         return rc;
     return new_export(k, v, r, &c, out);
 }
