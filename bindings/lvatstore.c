@@ -155,17 +155,40 @@ parse_stored(lua_State *L, lvat_lvat *v, const char *s, size_t len)
     return nl + 1;
 }
 
-static int
-l_decode_stored(lua_State *L)
+/* Pushes the value a stored text (slot line, then body) holds. */
+static void
+decode_stored(lua_State *L, lvat_lvat *v, const char *s, size_t len)
 {
-    lvat_lvat *v = lvat_lua_vat(L);
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
     const char *body = parse_stored(L, v, s, len);
 
     lvat_lua_decode(L, body, len - (size_t)(body - s), v->decslots,
                     v->ndecslots);
+}
+
+static int
+l_decode_stored(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+
+    decode_stored(L, lvat_lua_vat(L), s, len);
     return 1;
+}
+
+/* Joins arguments 1 and 2 (prefix, key) into out (512 bytes); returns the
+ * length.  `fn` names the caller in the error for a key too long. */
+static size_t
+join_key(lua_State *L, char *out, const char *fn)
+{
+    size_t plen, klen;
+    const char *prefix = luaL_checklstring(L, 1, &plen);
+    const char *key = luaL_checklstring(L, 2, &klen);
+
+    if (plen + klen > 512)
+        luaL_error(L, "%s: key too long", fn);
+    memcpy(out, prefix, plen);
+    memcpy(out + plen, key, klen);
+    return plen + klen;
 }
 
 /* vsGetDecoded(prefix, key) -> the value stored under prefix..key,
@@ -175,19 +198,13 @@ static int
 l_vs_get_decoded(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
-    size_t plen, klen;
-    const char *prefix = luaL_checklstring(L, 1, &plen);
-    const char *key = luaL_checklstring(L, 2, &klen);
     char copy[512];
-    const char *s, *body;
+    size_t n = join_key(L, copy, "vsGetDecoded");
+    const char *s;
     lvat_val val;
     int rc;
 
-    if (plen + klen > sizeof copy)
-        return luaL_error(L, "vsGetDecoded: key too long");
-    memcpy(copy, prefix, plen);
-    memcpy(copy + plen, key, klen);
-    rc = SYS(v, lvat_syscall_vatstore_get(v->sys, copy, plen + klen, &val));
+    rc = SYS(v, lvat_syscall_vatstore_get(v->sys, copy, n, &val));
     if (rc == LVAT_ENOTFOUND)
         return 0;
     check(L, rc);
@@ -200,9 +217,7 @@ l_vs_get_decoded(lua_State *L)
         lua_pushlstring(L, val.p, val.len);
         s = lua_tostring(L, -1);
     }
-    body = parse_stored(L, v, s, val.len);
-    lvat_lua_decode(L, body, val.len - (size_t)(body - s), v->decslots,
-                    v->ndecslots);
+    decode_stored(L, v, s, val.len);
     return 1;
 }
 
@@ -214,19 +229,13 @@ static int
 l_vs_put_durable(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
-    size_t plen, klen;
-    const char *prefix = luaL_checklstring(L, 1, &plen);
-    const char *key = luaL_checklstring(L, 2, &klen);
     char full[512];
+    size_t n = join_key(L, full, "vsPutDurable");
     lvat_val old;
     int rc;
 
-    if (plen + klen > sizeof full)
-        return luaL_error(L, "vsPutDurable: key too long");
-    memcpy(full, prefix, plen);
-    memcpy(full + plen, key, klen);
     lvat_lua_encode(L, 3, LVAT_ENC_DURABLE, "");
-    rc = SYS(v, lvat_syscall_vatstore_get(v->sys, full, plen + klen, &old));
+    rc = SYS(v, lvat_syscall_vatstore_get(v->sys, full, n, &old));
     if (rc != LVAT_ENOTFOUND)
         check(L, rc);
     if (rc == LVAT_OK && old.len > 0 && old.p[0] != '\n') {
@@ -236,7 +245,7 @@ l_vs_put_durable(lua_State *L)
         lua_pushnil(L);
     }
     build_stored(L, v);
-    check(L, SYS(v, lvat_syscall_vatstore_set(v->sys, full, plen + klen,
+    check(L, SYS(v, lvat_syscall_vatstore_set(v->sys, full, n,
                                               v->stored.data,
                                               v->stored.len)));
     if (v->nencslots > 0)

@@ -256,8 +256,10 @@ ro_open(lk *t, lvat_store **s, lvat_kv **kv)
     assert_lvat_ok(lvat_kv_new(*s, kv, &eb));
 }
 
-void
-lk_del_key(lk *t, lvat_dbid db, const char *key)
+/* Writes (value) or deletes (NULL) one key, in a block of its own, while
+ * the kernel is closed. */
+static void
+write_closed(lk *t, lvat_dbid db, const char *key, const char *value)
 {
     lvat_store_config cfg;
     lvat_store *s;
@@ -270,7 +272,11 @@ lk_del_key(lk *t, lvat_dbid db, const char *key)
     assert_lvat_ok(lvat_store_open(&cfg, &s, &eb));
     assert_lvat_ok(lvat_kv_new(s, &kv, &eb));
     lvat_kv_crank_begin(kv);
-    assert_lvat_ok(lvat_kv_del(kv, db, key, strlen(key)));
+    if (value != NULL)
+        assert_lvat_ok(
+            lvat_kv_put(kv, db, key, strlen(key), value, strlen(value), 0));
+    else
+        assert_lvat_ok(lvat_kv_del(kv, db, key, strlen(key)));
     lvat_kv_crank_commit(kv);
     assert_lvat_ok(lvat_kv_block_commit(kv, &eb));
     lvat_kv_free(kv);
@@ -278,25 +284,15 @@ lk_del_key(lk *t, lvat_dbid db, const char *key)
 }
 
 void
+lk_del_key(lk *t, lvat_dbid db, const char *key)
+{
+    write_closed(t, db, key, NULL);
+}
+
+void
 lk_put_key(lk *t, lvat_dbid db, const char *key, const char *value)
 {
-    lvat_store_config cfg;
-    lvat_store *s;
-    lvat_kv *kv;
-    lvat_errbuf eb;
-
-    assert_null(t->k);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.dir = t->dir;
-    assert_lvat_ok(lvat_store_open(&cfg, &s, &eb));
-    assert_lvat_ok(lvat_kv_new(s, &kv, &eb));
-    lvat_kv_crank_begin(kv);
-    assert_lvat_ok(
-        lvat_kv_put(kv, db, key, strlen(key), value, strlen(value), 0));
-    lvat_kv_crank_commit(kv);
-    assert_lvat_ok(lvat_kv_block_commit(kv, &eb));
-    lvat_kv_free(kv);
-    lvat_store_close(s);
+    write_closed(t, db, key, value);
 }
 
 /* Calls fn for every key of `db` starting with `prefix`. */

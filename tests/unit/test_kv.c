@@ -72,6 +72,19 @@ del(lvat_kv *kv, lvat_dbid db, const char *k)
     assert_lvat_ok(lvat_kv_del(kv, db, k, strlen(k)));
 }
 
+/* Checks a read's outcome against `want` (NULL = absent). */
+static void
+check_read(int rc, const lvat_val *v, const char *want)
+{
+    if (want == NULL) {
+        assert_lvat_rc(rc, LVAT_ENOTFOUND);
+        return;
+    }
+    assert_lvat_ok(rc);
+    assert_int_equal(v->len, strlen(want));
+    assert_memory_equal(v->p, want, v->len);
+}
+
 /* Checks that `k` reads as `want` (NULL = absent). */
 static void
 expect(lvat_kv *kv, lvat_dbid db, const char *k, const char *want)
@@ -79,13 +92,7 @@ expect(lvat_kv *kv, lvat_dbid db, const char *k, const char *want)
     lvat_val v;
     int rc = lvat_kv_get(kv, db, k, strlen(k), &v);
 
-    if (want == NULL) {
-        assert_lvat_rc(rc, LVAT_ENOTFOUND);
-        return;
-    }
-    assert_lvat_ok(rc);
-    assert_int_equal(v.len, strlen(want));
-    assert_memory_equal(v.p, want, v.len);
+    check_read(rc, &v, want);
 }
 
 static void
@@ -197,13 +204,7 @@ expect_pending(lvat_kv *kv, const char *k, const char *want)
     lvat_val v;
     int rc = lvat_kv_get_pending(kv, LVAT_DB_KERNEL, k, strlen(k), &v);
 
-    if (want == NULL) {
-        assert_lvat_rc(rc, LVAT_ENOTFOUND);
-        return;
-    }
-    assert_lvat_ok(rc);
-    assert_int_equal(v.len, strlen(want));
-    assert_memory_equal(v.p, want, v.len);
+    check_read(rc, &v, want);
 }
 
 static void
@@ -300,13 +301,8 @@ expect_commit_key(lvat_kv *kv, int i, int want)
     lvat_val got;
     int rc = lvat_kv_get(kv, (lvat_dbid)(i % LVAT_DB_COUNT), k, kl, &got);
 
-    if (want < 0) {
-        assert_lvat_rc(rc, LVAT_ENOTFOUND);
-        return;
-    }
-    assert_lvat_ok(rc);
-    assert_int_equal(got.len, (size_t)sprintf(v, "%d", want));
-    assert_memory_equal(got.p, v, got.len);
+    sprintf(v, "%d", want);
+    check_read(rc, &got, want < 0 ? NULL : v);
 }
 
 /* Every key of a block reaches LMDB once, whatever its bytes. */
