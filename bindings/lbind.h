@@ -77,6 +77,9 @@ extern const char lvat_lua_key_runtime;  /* liveslots module table */
 extern const char lvat_lua_key_promise_mt; /* the Promise metatable */
 extern const char lvat_lua_key_vatenv;   /* the vat's _ENV */
 extern const char lvat_lua_key_loaded;   /* the vat's require cache */
+/* The runtime's pooled delivery threads (weak keys), which vat code may
+ * not resume, close or yield from. */
+extern const char lvat_lua_key_runtime_threads;
 
 #define LVAT_PRESENCE_MT "luavat.Presence"
 
@@ -133,6 +136,12 @@ struct lvat_slab *lvat_lua_runtime_slab(lvat_lua_runtime *rt);
 int lvat_lua_open_env(lua_State *L);
 /* require(name) in the vat's environment.  [-0, +1, e] */
 int lvat_lua_require(lua_State *L);
+
+/* ---- lvatenv.c ---- */
+/* Adds Far, E, Promise and the vat's coroutine library to the vat's env
+ * at `env`, and sets the liveslots table's vatPowers, baggage and
+ * heldByBaggage; promise and liveslots are loaded.  [-0, +0, e] */
+void lvat_lua_install_vatenv(lua_State *L, int env);
 
 /* ---- lendow.c ---- */
 /* Pushes the endowment `name` for this vat (a fresh value), or nothing

@@ -194,6 +194,8 @@ push_runtime_env(lua_State *L)
 {
     lua_pushglobaltable(L);
     lvat_lua_open_sys(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime_threads);
+    lua_setfield(L, -2, "runtimeThreads");
     lua_setfield(L, -2, "sys");
     lua_pushvalue(L, -1);
     lua_newtable(L); /* loaded runtime modules */
@@ -283,6 +285,7 @@ lvat_lua_open_env(lua_State *L)
     weak_table(L, "v", &lvat_lua_key_slot2val);
     weak_table(L, "k", &lvat_lua_key_val2slot);
     weak_table(L, "k", &lvat_lua_key_remotables);
+    weak_table(L, "k", &lvat_lua_key_runtime_threads);
     lua_newtable(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_loaded);
     push_runtime_env(L);
@@ -293,7 +296,7 @@ lvat_lua_open_env(lua_State *L)
     add_globals(L, venv, spec);
     lua_pushvalue(L, venv);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_vatenv);
-    /* Load the runtime, then let it add Far, E, Promise and coroutine. */
+    /* Load the runtime, then add Far, E, Promise and coroutine. */
     lua_getfield(L, renv, "import");
     lua_pushliteral(L, "luavat.promise");
     lua_call(L, 1, 1);
@@ -303,12 +306,7 @@ lvat_lua_open_env(lua_State *L)
     lua_pushliteral(L, "luavat.liveslots");
     lua_call(L, 1, 1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
-    lua_getfield(L, renv, "import");
-    lua_pushliteral(L, "luavat.vatenv");
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, "install");
-    lua_pushvalue(L, venv);
-    lua_call(L, 1, 0);
+    lvat_lua_install_vatenv(L, venv);
     lua_settop(L, 0);
     return 0;
 }

@@ -27,7 +27,7 @@ local exports = {}                -- vref -> exported object (strong)
 -- Promises the kernel will notify us about are held strongly until then:
 -- an awaiting coroutine may be the only thing that refers to them.
 local awaited = {}
-local runtimeThreads = setmetatable({}, {__mode = "k"})
+local runtimeThreads = sys.runtimeThreads -- see lvatenv.c
 
 local R = {}
 local nextObj = 1
@@ -246,10 +246,6 @@ local function runJob(fn, obj, args, n, resultVref)
     step(co, resume(co, fn, obj, args, n, resultVref))
 end
 R.runJob = runJob
-
-function R.isRuntimeThread(co)
-    return runtimeThreads[co] == true
-end
 
 -- ---- Deliveries ----
 

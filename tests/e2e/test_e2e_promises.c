@@ -211,6 +211,32 @@ test_e2e_promises_await_in_vat_coroutine(void **state)
 }
 
 static void
+test_e2e_promises_vat_coroutine_library(void **state)
+{
+    static const char *const want[] = {
+        "\"r1\": \"true,3,two,true\"",
+        "\"st1\": \"suspended\"",
+        "\"r2\": \"true,xy,running\"",
+        "\"dead\": \"false,cannot resume dead coroutine\"",
+        "\"nested\": 16",
+        "\"sameError\": true",
+        "\"closed\": true",
+        "\"parked\": \"dead\"",
+        "\"badCreate\": \"pdriver.lua:",
+        ": coroutine.create: a function is needed\"",
+        "\"badResume\": \"pdriver.lua:",
+        ": bad argument #1 to 'resume' (coroutine expected, got number)\"",
+        NULL};
+    lk *t = *state;
+    char *r = drive(t, "coLib", LVAT_OK);
+
+    for (const char *const *w = want; *w; w++)
+        expect_has("coLib", r, *w);
+    free(r);
+    assert_true(lk_log_has(t, "coLib\t1\tnil\ttrue\tshown"));
+}
+
+static void
 test_e2e_promises_await_in_pcall_and_xpcall(void **state)
 {
     expect(*state, "awaitInPcall", "[2, 4, \"handled late\"]");
@@ -309,6 +335,7 @@ main(void)
         T(test_e2e_promises_same_export_same_vref),
         T(test_e2e_promises_combinators),
         T(test_e2e_promises_await_in_vat_coroutine),
+        T(test_e2e_promises_vat_coroutine_library),
         T(test_e2e_promises_await_in_pcall_and_xpcall),
         T(test_e2e_promises_all_result_returned),
         T(test_e2e_promises_local_sends_settle),

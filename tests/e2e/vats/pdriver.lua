@@ -2,6 +2,13 @@
 -- against the helper vat (phelper.lua) and returns what it saw.
 local helper, kept, saved
 
+-- table.pack's result as text ("true,3,two"), nils included.
+local function show(t)
+    local parts = {}
+    for i = 1, t.n do parts[i] = tostring(t[i]) end
+    return table.concat(parts, ",")
+end
+
 local function try(p)
     local ok, err = pcall(function() return p:await() end)
     return ok and "ok" or tostring(err)
@@ -138,6 +145,48 @@ return {
                 end)
                 local first = gen(1)
                 return {first, gen(5)}
+            end,
+            -- The rest of the vat's coroutine library (lvatenv.c): resume
+            -- across awaits, errors as raised, several values each way,
+            -- nesting, status and close.
+            coLib = function(self)
+                local co = coroutine.create(function(a, b)
+                    local s = E(helper):add(a, b):await()
+                    local c, d = coroutine.yield(s, "two", coroutine.isyieldable())
+                    return c .. d, coroutine.status(coroutine.running())
+                end)
+                local r1 = table.pack(coroutine.resume(co, 1, 2))
+                local st1 = coroutine.status(co)
+                local r2 = table.pack(coroutine.resume(co, "x", "y"))
+                local dead = table.pack(coroutine.resume(co))
+                local outer = coroutine.wrap(function()
+                    local inner = coroutine.wrap(function(n)
+                        return E(helper):add(n, 10):await()
+                    end)
+                    return inner(5) + E(helper):add(0, 1):await()
+                end)
+                local errTable = {code = 7}
+                local raised = coroutine.wrap(function()
+                    E(helper):add(0, 0):await()
+                    error(errTable)
+                end)
+                local ok, got = pcall(raised)
+                local parked = coroutine.create(function() coroutine.yield() end)
+                coroutine.resume(parked)
+                local closed = coroutine.close(parked)
+                local badCreate = select(2, pcall(function()
+                    return coroutine.create(42)
+                end))
+                local badResume = select(2, pcall(function()
+                    return coroutine.resume(42)
+                end))
+                vatPowers.log("coLib", 1, nil, true,
+                              setmetatable({}, {__tostring = function()
+                                  return "shown" end}))
+                return {r1 = show(r1), st1 = st1, r2 = show(r2), dead = show(dead),
+                        nested = outer(), sameError = not ok and got == errTable,
+                        closed = closed, parked = coroutine.status(parked),
+                        badCreate = badCreate, badResume = badResume}
             end,
             -- Awaits under pcall and xpcall, which may yield in Lua 5.4.
             awaitInPcall = function(self)
