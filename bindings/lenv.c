@@ -338,7 +338,11 @@ lvat_lua_require(lua_State *L)
                              "%s.lua among the vat's own files", name, name);
     if (rc != LVAT_OK)
         return luaL_error(L, "require \"%s\": %s", name, lvat_strerror(rc));
-    if (luaL_loadbufferx(L, v->src.data, v->src.len, v->srcname.data, "t"))
+    rc = luaL_loadbufferx(L, v->src.data, v->src.len, v->srcname.data, "t");
+    /* The text is compiled now: an idle vat need not keep its sources. */
+    lvat_buf_free(&v->src);
+    lvat_buf_free(&v->srcname);
+    if (rc != LUA_OK)
         return lua_error(L);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_vatenv);
     lua_setupvalue(L, -2, 1);
