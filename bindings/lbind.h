@@ -56,6 +56,7 @@ typedef struct lvat_lvat {
     lvat_buf src, srcname;        /* require's scratch */
     lvat_json_parser *dec[8];     /* decoding, possibly nested */
     size_t ndec;
+    lua_Integer mq_head, mq_tail; /* microtasks run and queued (lpromise.c) */
     lvat_vref *encslots;
     size_t nencslots, capencslots;
     lvat_vref *decslots;          /* slots of values the runtime decodes */
@@ -136,6 +137,11 @@ struct lvat_slab *lvat_lua_runtime_slab(lvat_lua_runtime *rt);
 int lvat_lua_open_env(lua_State *L);
 /* require(name) in the vat's environment.  [-0, +1, e] */
 int lvat_lua_require(lua_State *L);
+
+/* ---- lpromise.c, lpromise_api.c ---- */
+/* Pushes the luavat.promise module (made in C) and registers the Promise
+ * metatable.  [-0, +1, m] */
+void lvat_lua_open_promise(lua_State *L);
 
 /* ---- lvatenv.c ---- */
 /* Adds Far, E, Promise and the vat's coroutine library to the vat's env

@@ -198,7 +198,9 @@ push_runtime_env(lua_State *L)
     lua_setfield(L, -2, "runtimeThreads");
     lua_setfield(L, -2, "sys");
     lua_pushvalue(L, -1);
-    lua_newtable(L); /* loaded runtime modules */
+    lua_newtable(L); /* loaded runtime modules; promise is made in C */
+    lvat_lua_open_promise(L);
+    lua_setfield(L, -2, "luavat.promise");
     lua_pushcclosure(L, l_import, 2);
     lua_setfield(L, -2, "import");
 }
@@ -297,11 +299,6 @@ lvat_lua_open_env(lua_State *L)
     lua_pushvalue(L, venv);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_vatenv);
     /* Load the runtime, then add Far, E, Promise and coroutine. */
-    lua_getfield(L, renv, "import");
-    lua_pushliteral(L, "luavat.promise");
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, "mt");
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_promise_mt);
     lua_getfield(L, renv, "import");
     lua_pushliteral(L, "luavat.liveslots");
     lua_call(L, 1, 1);

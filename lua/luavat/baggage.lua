@@ -13,7 +13,7 @@ local tonumber = tonumber
 
 local PREFIX = "b."      -- baggage entries
 local RC = "rc."         -- how many baggage values name an import
-                         -- (vatenv.lua's heldByBaggage reads it too)
+                         -- (lvatenv.c's heldByBaggage reads it too)
 local MAX_KEY = 400 - #PREFIX
 
 local M = {}

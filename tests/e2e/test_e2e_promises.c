@@ -237,6 +237,36 @@ test_e2e_promises_vat_coroutine_library(void **state)
 }
 
 static void
+test_e2e_promises_methods_and_api(void **state)
+{
+    static const char *const want[] = {
+        "\"chain\": \"caught x2\"",
+        "\"fin\": \"kept\"",
+        "\"finErr\": \"lost\"",
+        "\"ran\": 2",
+        "\"pendingText\": \"Promise<pending>\"",
+        "\"followed\": 21",
+        "\"texts\": \"Promise<fulfilled 3> Promise<rejected no>\"",
+        "\"isP\": true",
+        "\"notP\": false",
+        "\"forged\": false",
+        "\"scribbled\": 27",
+        "\"brokenText\": \"Promise<?>\"",
+        "\"brokenP\": false",
+        "\"badSelf\": \"pdriver.lua:",
+        "bad argument #1 to 'await' (table expected, got number)",
+        "\"badAll\": \"Promise.all(list): list.n (or #list) must be an "
+        "integer\"",
+        "\"all\": \"2,nil,c\"",
+        NULL};
+    char *r = drive(*state, "promiseApi", LVAT_OK);
+
+    for (const char *const *w = want; *w; w++)
+        expect_has("promiseApi", r, *w);
+    free(r);
+}
+
+static void
 test_e2e_promises_await_in_pcall_and_xpcall(void **state)
 {
     expect(*state, "awaitInPcall", "[2, 4, \"handled late\"]");
@@ -336,6 +366,7 @@ main(void)
         T(test_e2e_promises_combinators),
         T(test_e2e_promises_await_in_vat_coroutine),
         T(test_e2e_promises_vat_coroutine_library),
+        T(test_e2e_promises_methods_and_api),
         T(test_e2e_promises_await_in_pcall_and_xpcall),
         T(test_e2e_promises_all_result_returned),
         T(test_e2e_promises_local_sends_settle),

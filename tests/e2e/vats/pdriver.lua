@@ -188,6 +188,57 @@ return {
                         closed = closed, parked = coroutine.status(parked),
                         badCreate = badCreate, badResume = badResume}
             end,
+            -- The methods and Promise table vats use (lpromise_api.c), and
+            -- promise tables a vat scribbled on (no crash, no effect
+            -- beyond its own promises).
+            promiseApi = function(self)
+                local chain = Promise.resolve(1)
+                    :next(function(v) return v + 1 end)
+                    :next(function(v) error("x" .. v, 0) end)
+                    :catch(function(e) return "caught " .. e end):await()
+                local ran = 0
+                local fin = Promise.resolve("kept")
+                    :finally(function() ran = ran + 1 end):await()
+                local finErr = try(Promise.reject("lost")
+                    :finally(function() ran = ran + 1 end))
+                local kit = Promise.kit()
+                local follower = Promise.kit()
+                follower.resolve(kit.promise)
+                local pendingText = tostring(follower.promise)
+                kit.resolve(E(helper):add(20, 1))
+                local followed = follower.promise:await()
+                local forged = setmetatable({_state = "fulfilled", _value = 1},
+                                            {__metatable = "Promise"})
+                local scribbled = Promise.kit()
+                scribbled.promise._follows = 5
+                scribbled.promise._n = "x"
+                local first = scribbled.promise:next(function(v) return v end)
+                local second = scribbled.promise:next(function(v)
+                    return v * 2
+                end)
+                scribbled.resolve(9)
+                local broken = Promise.kit().promise
+                broken._state = 42
+                local all = Promise.all({n = 3, E(helper):add(1, 1), nil, "c"})
+                    :await()
+                return {
+                    chain = chain, fin = fin, finErr = finErr, ran = ran,
+                    pendingText = pendingText, followed = followed,
+                    texts = tostring(Promise.resolve(3)) .. " "
+                            .. tostring(Promise.reject("no")),
+                    isP = Promise.isPromise(kit.promise),
+                    notP = Promise.isPromise({}), forged = Promise.isPromise(forged),
+                    scribbled = first:await() + second:await(),
+                    brokenText = tostring(broken),
+                    brokenP = Promise.isPromise(broken),
+                    badSelf = select(2, pcall(function()
+                        return Promise.resolve(1).await(5)
+                    end)),
+                    badAll = select(2, pcall(Promise.all, {n = "x"})),
+                    all = tostring(all[1]) .. "," .. tostring(all[2]) .. ","
+                          .. tostring(all[3]),
+                }
+            end,
             -- Awaits under pcall and xpcall, which may yield in Lua 5.4.
             awaitInPcall = function(self)
                 local _, a = pcall(function()

@@ -1,0 +1,320 @@
+/*
+ * The promise methods and the Promise table vat code uses (p:next,
+ * p:catch, p:finally, tostring(p); Promise.kit/resolve/reject/all), and
+ * the opening of luavat.promise (lpromise.c has the core).
+ */
+#include "lbind.h"
+
+#include <lauxlib.h>
+
+#include "lpromise_int.h"
+#include "lstack.h"
+
+/* ---- Methods vats use ---- */
+
+/* runHandler(state, value, job): job = {out, onOk, onErr}. */
+static int
+l_run_handler(lua_State *L)
+{
+    int ok = lua_type(L, 1) == LUA_TSTRING && lua_tostring(L, 1)[0] == 'f';
+
+    lua_settop(L, 3);
+    lua_rawgeti(L, 3, 1);                /* 4: out */
+    lua_rawgeti(L, 3, ok ? 2 : 3);       /* 5: the handler */
+    if (lua_isnil(L, 5)) {
+        if (ok)
+            lvat__p_resolve(L, 4, 2);
+        else
+            lvat__p_settle(L, 4, REJECTED, 2);
+        return 0;
+    }
+    lua_pushvalue(L, 2);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK)
+        lvat__p_resolve(L, 4, 5);
+    else
+        lvat__p_settle(L, 4, REJECTED, 5);
+    return 0;
+}
+
+/* p:next(onOk, onErr) -> a promise for what the handler returns. */
+static int
+l_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 3);
+    lvat__p_push_new(L);                          /* 4: out */
+    lua_pushcfunction(L, l_run_handler);  /* 5 */
+    lua_createtable(L, 3, 0);             /* 6: the job */
+    for (int i = 4, k = 1; k <= 3; i = k == 1 ? 2 : i + 1, k++) {
+        lua_pushvalue(L, i);
+        lua_rawseti(L, 6, k);
+    }
+    lvat__p_when_settled(L, 1, 5, 6);
+    lua_settop(L, 4);
+    return 1;
+}
+
+static int
+l_catch(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushnil(L);
+    lua_insert(L, 2);
+    return l_next(L);
+}
+
+/* finally's handlers; upvalue 1 is the function to run. */
+static int
+finally_ok(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 0, 0);
+    return 1;
+}
+
+static int
+finally_err(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 0, 0);
+    return lua_error(L);
+}
+
+static int
+l_finally(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, finally_ok, 1);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, finally_err, 1);
+    lua_remove(L, 2);
+    return l_next(L);
+}
+
+static int
+l_tostring(lua_State *L)
+{
+    int st;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    st = lvat__p_state(L, 1);
+    lua_pushfstring(L, "Promise<%s", st == NOT_A_STATE ? "?" : lvat__p_state_names[st]);
+    if (st == FULFILLED || st == REJECTED) {
+        lua_pushliteral(L, " ");
+        lvat__p_get(L, 1, "_value");
+        luaL_tolstring(L, -1, NULL);
+        lua_remove(L, -2);
+        lua_concat(L, 3);
+    }
+    lua_pushliteral(L, ">");
+    lua_concat(L, 2);
+    return 1;
+}
+
+/* ---- The vat's Promise table ---- */
+
+/* Upvalue 1: the kit's promise. */
+static int
+kit_resolve(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lvat__p_resolve(L, 2, 1);
+    return 0;
+}
+
+static int
+kit_reject(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lvat__p_reject(L, 2, 1);
+    return 0;
+}
+
+static int
+api_is_promise(lua_State *L)
+{
+    lua_pushboolean(L, lvat__p_is(L, 1));
+    return 1;
+}
+
+static int
+api_kit(lua_State *L)
+{
+    lvat__p_push_new(L);
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, -2);
+    lvat__p_set(L, -2, "promise");
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, kit_resolve, 1);
+    lvat__p_set(L, -2, "resolve");
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, kit_reject, 1);
+    lvat__p_set(L, -2, "reject");
+    return 1;
+}
+
+static int
+api_resolve(lua_State *L)
+{
+    lua_settop(L, 1);
+    if (lvat__p_is(L, 1))
+        return 1;
+    lvat__p_push_new(L);
+    lvat__p_resolve(L, 2, 1);
+    return 1;
+}
+
+static int
+api_reject(lua_State *L)
+{
+    lua_settop(L, 1);
+    lvat__p_push_new(L);
+    lvat__p_settle(L, 2, REJECTED, 1);
+    return 1;
+}
+
+/* allStep(state, value, job): job = {agg, i}; agg = {out=, values=,
+ * left=, done=}. */
+static int
+all_step(lua_State *L)
+{
+    lua_Integer left;
+
+    lua_settop(L, 3);
+    lua_rawgeti(L, 3, 1); /* 4: agg */
+    if (lvat__p_get(L, 4, "done") != LUA_TNIL)
+        return 0;
+    lvat__p_get(L, 4, "out"); /* 6 */
+    if (lua_type(L, 1) != LUA_TSTRING || lua_tostring(L, 1)[0] != 'f') {
+        lua_pushboolean(L, 1);
+        lvat__p_set(L, 4, "done");
+        lvat__p_settle(L, 6, REJECTED, 2);
+        return 0;
+    }
+    lvat__p_get(L, 4, "values"); /* 7 */
+    lua_rawgeti(L, 3, 2);
+    lua_pushvalue(L, 2);
+    lua_rawset(L, 7);
+    lvat__p_get(L, 4, "left");
+    left = lua_tointeger(L, -1) - 1;
+    lua_pushinteger(L, left);
+    lvat__p_set(L, 4, "left");
+    if (left == 0) {
+        lua_pushboolean(L, 1);
+        lvat__p_set(L, 4, "done");
+        /* A plain list (as in JavaScript), so a method can return it. */
+        lvat__p_settle(L, 6, FULFILLED, 7);
+    }
+    return 0;
+}
+
+/* Promise.all(list): a promise for the list of their values, rejected by
+ * the first rejection.  list.n, when set, counts nil holes. */
+static int
+api_all(lua_State *L)
+{
+    lua_Integer n;
+    int isint;
+
+    lua_settop(L, 1);
+    lvat__p_push_new(L); /* 2: out */
+    if (lua_getfield(L, 1, "n") == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_len(L, 1);
+    }
+    n = lua_tointegerx(L, -1, &isint);
+    if (!isint)
+        return luaL_error(L, "Promise.all(list): list.n (or #list) must be "
+                             "an integer");
+    lua_pop(L, 1);
+    if (n <= 0) {
+        lua_newtable(L);
+        lvat__p_settle(L, 2, FULFILLED, 3);
+        lua_settop(L, 2);
+        return 1;
+    }
+    lua_createtable(L, 0, 4); /* 3: agg */
+    lua_pushvalue(L, 2);
+    lvat__p_set(L, 3, "out");
+    lua_createtable(L, (int)(n < 1024 ? n : 1024), 0);
+    lvat__p_set(L, 3, "values");
+    lua_pushinteger(L, n);
+    lvat__p_set(L, 3, "left");
+    lua_pushcfunction(L, all_step); /* 4 */
+    lua_pushliteral(L, "fulfilled"); /* 5 */
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, 1, i); /* 6 */
+        lua_createtable(L, 2, 0); /* 7: the job */
+        lua_pushvalue(L, 3);
+        lua_rawseti(L, 7, 1);
+        lua_pushinteger(L, i);
+        lua_rawseti(L, 7, 2);
+        if (lvat__p_is(L, 6))
+            lvat__p_when_settled(L, 6, 4, 7);
+        else
+            lvat__p_enqueue(L, 4, 5, 6, 7);
+        lua_settop(L, 5);
+    }
+    lua_settop(L, 2);
+    return 1;
+}
+
+/* ---- Opening ---- */
+
+static void
+set_funcs(lua_State *L, const luaL_Reg *f)
+{
+    for (; f->name; f++) {
+        lua_pushcfunction(L, f->func);
+        lua_setfield(L, -2, f->name);
+    }
+}
+
+/* The Promise metatable, which is also its method table.  [-0,+1,m] */
+static void
+push_metatable(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"next", l_next},   {"catch", l_catch},       {"finally", l_finally},
+        {"await", lvat__p_await}, {"__tostring", l_tostring}, {NULL, NULL}};
+
+    lua_createtable(L, 0, 8);
+    set_funcs(L, methods);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "Promise");
+    lua_setfield(L, -2, "__metatable");
+    lua_pushliteral(L, "Promise");
+    lua_setfield(L, -2, "__name");
+}
+
+void
+lvat_lua_open_promise(lua_State *L)
+{
+    static const luaL_Reg api[] = {
+        {"kit", api_kit},   {"resolve", api_resolve}, {"reject", api_reject},
+        {"all", api_all},   {"isPromise", api_is_promise}, {NULL, NULL}};
+
+    LVAT_STACK_ENTER(L);
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat__p_key_queue);
+    lua_createtable(L, 0, 16);
+    set_funcs(L, lvat__p_runtime_funcs);
+    push_metatable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_promise_mt);
+    lua_setfield(L, -2, "mt");
+    lua_newtable(L); /* the marker await yields to the runtime */
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat__p_key_await);
+    lua_setfield(L, -2, "AWAIT");
+    lua_createtable(L, 0, 5);
+    set_funcs(L, api);
+    lua_setfield(L, -2, "api");
+    LVAT_STACK_LEAVE(L, 1);
+}
