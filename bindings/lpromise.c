@@ -28,48 +28,50 @@ const char lvat__p_key_await = 0;  /* the marker await yields */
 static const char key_follow_hook = 0; /* liveslots' hook, see resolve */
 
 const char *const lvat__p_state_names[] = {"pending", "fulfilled", "rejected"};
+/* Registry keys of the state names (pushed without hashing text). */
+static const char state_keys[3];
+/* A promise's fields, keyed by these addresses (light userdata): no name
+ * a vat could write by accident, and no string to hash on each access. */
+static const char field_keys[F_COUNT];
 
 /* ---- Fields ---- */
 
-/* Pushes t[k] (raw).  [-0,+1,-] */
 int
-lvat__p_get(lua_State *L, int t, const char *k)
+lvat__p_get(lua_State *L, int t, int field)
 {
-    t = lua_absindex(L, t);
-    lua_pushstring(L, k);
-    return lua_rawget(L, t);
+    return lua_rawgetp(L, t, &field_keys[field]);
 }
 
-/* t[k] = the value on top (raw), popping it.  [-1,+0,m] */
 void
-lvat__p_set(lua_State *L, int t, const char *k)
+lvat__p_set(lua_State *L, int t, int field)
 {
-    t = lua_absindex(L, t);
-    lua_pushstring(L, k);
-    lua_insert(L, -2);
-    lua_rawset(L, t);
+    lua_rawsetp(L, t, &field_keys[field]);
 }
 
 static void
-set_nil(lua_State *L, int t, const char *k)
+set_nil(lua_State *L, int t, int field)
 {
+    t = lua_absindex(L, t);
     lua_pushnil(L);
-    lvat__p_set(L, t, k);
+    lua_rawsetp(L, t, &field_keys[field]);
+}
+
+void
+lvat__p_push_state(lua_State *L, int st)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &state_keys[st]);
 }
 
 int
 lvat__p_state(lua_State *L, int p)
 {
-    const char *s;
-    int st = NOT_A_STATE;
+    int isint;
+    lua_Integer st;
 
-    if (lvat__p_get(L, p, "_state") == LUA_TSTRING) {
-        s = lua_tostring(L, -1);
-        st = s[0] == 'p' ? PENDING : s[0] == 'f' ? FULFILLED
-                         : s[0] == 'r' ? REJECTED : NOT_A_STATE;
-    }
+    lua_rawgetp(L, p, &field_keys[F_STATE]);
+    st = lua_tointegerx(L, -1, &isint);
     lua_pop(L, 1);
-    return st;
+    return isint && st >= PENDING && st <= REJECTED ? (int)st : NOT_A_STATE;
 }
 
 int
@@ -91,8 +93,8 @@ lvat__p_push_new(lua_State *L)
 {
     /* Sized for the fields nearly every promise gets. */
     lua_createtable(L, 0, 4);
-    lua_pushstring(L, lvat__p_state_names[PENDING]);
-    lvat__p_set(L, -2, "_state");
+    lua_pushinteger(L, PENDING);
+    lua_rawsetp(L, -2, &field_keys[F_STATE]);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_promise_mt);
     lua_setmetatable(L, -2);
 }
@@ -151,25 +153,25 @@ lvat__p_when_settled(lua_State *L, int p, int cb, int arg)
     lua_Integer n;
 
     if (st != PENDING) {
-        lua_pushstring(L, st == NOT_A_STATE ? "rejected" : lvat__p_state_names[st]);
-        lvat__p_get(L, p, "_value");
+        lvat__p_push_state(L, st == NOT_A_STATE ? REJECTED : st);
+        lvat__p_get(L, p, F_VALUE);
         lvat__p_enqueue(L, cb, lua_gettop(L) - 1, lua_gettop(L), arg);
         lua_pop(L, 2);
         return;
     }
-    if (lvat__p_get(L, p, "_cb") == LUA_TNIL) {
+    if (lvat__p_get(L, p, F_CB) == LUA_TNIL) {
         lua_pop(L, 1);
         lua_pushvalue(L, cb);
-        lvat__p_set(L, p, "_cb");
+        lvat__p_set(L, p, F_CB);
         lua_pushvalue(L, arg);
-        lvat__p_set(L, p, "_arg");
+        lvat__p_set(L, p, F_ARG);
         return;
     }
-    lvat__p_get(L, p, "_n");
+    lvat__p_get(L, p, F_N);
     n = lua_tointeger(L, -1) + 1;
     lua_pop(L, 2);
     lua_pushinteger(L, n);
-    lvat__p_set(L, p, "_n");
+    lvat__p_set(L, p, F_N);
     lua_pushvalue(L, cb);
     lua_rawseti(L, p, n);
     lua_pushvalue(L, arg);
@@ -185,22 +187,22 @@ lvat__p_settle(lua_State *L, int p, int st, int value)
 
     if (lvat__p_state(L, p) != PENDING)
         return;
-    lua_pushstring(L, lvat__p_state_names[st]);
+    lvat__p_push_state(L, st);
     s = lua_gettop(L);
     lua_pushvalue(L, value);
     val = s + 1;
-    lua_pushvalue(L, s);
-    lvat__p_set(L, p, "_state");
+    lua_pushinteger(L, st);
+    lvat__p_set(L, p, F_STATE);
     lua_pushvalue(L, val);
-    lvat__p_set(L, p, "_value");
-    if (lvat__p_get(L, p, "_cb") != LUA_TNIL) {
-        lvat__p_get(L, p, "_arg");
+    lvat__p_set(L, p, F_VALUE);
+    if (lvat__p_get(L, p, F_CB) != LUA_TNIL) {
+        lvat__p_get(L, p, F_ARG);
         lvat__p_enqueue(L, val + 1, s, val, val + 2);
-        set_nil(L, p, "_cb");
-        set_nil(L, p, "_arg");
+        set_nil(L, p, F_CB);
+        set_nil(L, p, F_ARG);
     }
     lua_settop(L, val);
-    lvat__p_get(L, p, "_n");
+    lvat__p_get(L, p, F_N);
     n = lua_tointeger(L, -1);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, p, i);
@@ -213,7 +215,7 @@ lvat__p_settle(lua_State *L, int p, int st, int value)
         lua_rawseti(L, p, -i);
     }
     if (n > 0)
-        set_nil(L, p, "_n");
+        set_nil(L, p, F_N);
     lua_settop(L, top);
 }
 
@@ -224,7 +226,7 @@ walk_follows(lua_State *L, int idx, int stop)
 {
     while (!(stop && lua_rawequal(L, idx, stop)) &&
            lvat__p_state(L, idx) == PENDING) {
-        if (lvat__p_get(L, idx, "_follows") != LUA_TTABLE) {
+        if (lvat__p_get(L, idx, F_FOLLOWS) != LUA_TTABLE) {
             lua_pop(L, 1);
             return;
         }
@@ -238,7 +240,7 @@ static int l_follow(lua_State *L);
 void
 lvat__p_resolve(lua_State *L, int p, int v)
 {
-    lvat__p_get(L, p, "_locked");
+    lvat__p_get(L, p, F_LOCKED);
     if (lvat__p_state(L, p) != PENDING || lua_toboolean(L, -1)) {
         lua_pop(L, 1);
         return;
@@ -259,9 +261,9 @@ lvat__p_resolve(lua_State *L, int p, int v)
     }
     lua_pop(L, 1);
     lua_pushboolean(L, 1);
-    lvat__p_set(L, p, "_locked");
+    lvat__p_set(L, p, F_LOCKED);
     lua_pushvalue(L, v);
-    lvat__p_set(L, p, "_follows");
+    lvat__p_set(L, p, F_FOLLOWS);
     lua_pushcfunction(L, l_follow);
     lvat__p_when_settled(L, v, lua_gettop(L), p);
     lua_pop(L, 1);
@@ -280,7 +282,7 @@ lvat__p_reject(lua_State *L, int p, int reason)
 {
     int locked;
 
-    lvat__p_get(L, p, "_locked");
+    lvat__p_get(L, p, F_LOCKED);
     locked = lua_toboolean(L, -1);
     lua_pop(L, 1);
     if (!locked)
@@ -292,7 +294,7 @@ static int
 l_follow(lua_State *L)
 {
     luaL_checktype(L, 3, LUA_TTABLE);
-    set_nil(L, 3, "_locked");
+    set_nil(L, 3, F_LOCKED);
     if (lua_type(L, 1) == LUA_TSTRING && lua_tostring(L, 1)[0] == 'f')
         lvat__p_resolve(L, 3, 2);
     else
@@ -376,9 +378,15 @@ l_tail(lua_State *L)
 static int
 l_state(lua_State *L)
 {
+    int st;
+
     luaL_checktype(L, 1, LUA_TTABLE);
-    lvat__p_get(L, 1, "_state");
-    lvat__p_get(L, 1, "_value");
+    st = lvat__p_state(L, 1);
+    if (st == NOT_A_STATE)
+        lua_pushnil(L);
+    else
+        lvat__p_push_state(L, st);
+    lvat__p_get(L, 1, F_VALUE);
     return 2;
 }
 
@@ -412,7 +420,7 @@ lvat__p_await(lua_State *L)
     lua_settop(L, 1);
     st = lvat__p_state(L, 1);
     if (st == FULFILLED || st == REJECTED) {
-        lvat__p_get(L, 1, "_value");
+        lvat__p_get(L, 1, F_VALUE);
         return st == FULFILLED ? 1 : lua_error(L);
     }
     if (!lua_isyieldable(L))
@@ -425,6 +433,17 @@ lvat__p_await(lua_State *L)
     return lua_yieldk(L, 2, 0, await_done);
 }
 
+
+void
+lvat__p_register(lua_State *L)
+{
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat__p_key_queue);
+    for (int st = PENDING; st <= REJECTED; st++) {
+        lua_pushstring(L, lvat__p_state_names[st]);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &state_keys[st]);
+    }
+}
 
 /* The runtime's side of luavat.promise (lpromise_api.c adds the rest). */
 const luaL_Reg lvat__p_runtime_funcs[] = {

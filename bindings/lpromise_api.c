@@ -104,7 +104,7 @@ l_tostring(lua_State *L)
     lua_pushfstring(L, "Promise<%s", st == NOT_A_STATE ? "?" : lvat__p_state_names[st]);
     if (st == FULFILLED || st == REJECTED) {
         lua_pushliteral(L, " ");
-        lvat__p_get(L, 1, "_value");
+        lvat__p_get(L, 1, F_VALUE);
         luaL_tolstring(L, -1, NULL);
         lua_remove(L, -2);
         lua_concat(L, 3);
@@ -148,13 +148,13 @@ api_kit(lua_State *L)
     lvat__p_push_new(L);
     lua_createtable(L, 0, 3);
     lua_pushvalue(L, -2);
-    lvat__p_set(L, -2, "promise");
+    lua_setfield(L, -2, "promise");
     lua_pushvalue(L, -2);
     lua_pushcclosure(L, kit_resolve, 1);
-    lvat__p_set(L, -2, "resolve");
+    lua_setfield(L, -2, "resolve");
     lua_pushvalue(L, -2);
     lua_pushcclosure(L, kit_reject, 1);
-    lvat__p_set(L, -2, "reject");
+    lua_setfield(L, -2, "reject");
     return 1;
 }
 
@@ -178,8 +178,10 @@ api_reject(lua_State *L)
     return 1;
 }
 
-/* allStep(state, value, job): job = {agg, i}; agg = {out=, values=,
- * left=, done=}. */
+/* The aggregate of a Promise.all, an array. */
+enum { AGG_OUT = 1, AGG_VALUES, AGG_LEFT, AGG_DONE };
+
+/* allStep(state, value, job): job = {agg, i}. */
 static int
 all_step(lua_State *L)
 {
@@ -187,26 +189,26 @@ all_step(lua_State *L)
 
     lua_settop(L, 3);
     lua_rawgeti(L, 3, 1); /* 4: agg */
-    if (lvat__p_get(L, 4, "done") != LUA_TNIL)
+    if (lua_rawgeti(L, 4, AGG_DONE) != LUA_TNIL)
         return 0;
-    lvat__p_get(L, 4, "out"); /* 6 */
+    lua_rawgeti(L, 4, AGG_OUT); /* 6 */
     if (lua_type(L, 1) != LUA_TSTRING || lua_tostring(L, 1)[0] != 'f') {
         lua_pushboolean(L, 1);
-        lvat__p_set(L, 4, "done");
+        lua_rawseti(L, 4, AGG_DONE);
         lvat__p_settle(L, 6, REJECTED, 2);
         return 0;
     }
-    lvat__p_get(L, 4, "values"); /* 7 */
+    lua_rawgeti(L, 4, AGG_VALUES); /* 7 */
     lua_rawgeti(L, 3, 2);
     lua_pushvalue(L, 2);
     lua_rawset(L, 7);
-    lvat__p_get(L, 4, "left");
+    lua_rawgeti(L, 4, AGG_LEFT);
     left = lua_tointeger(L, -1) - 1;
     lua_pushinteger(L, left);
-    lvat__p_set(L, 4, "left");
+    lua_rawseti(L, 4, AGG_LEFT);
     if (left == 0) {
         lua_pushboolean(L, 1);
-        lvat__p_set(L, 4, "done");
+        lua_rawseti(L, 4, AGG_DONE);
         /* A plain list (as in JavaScript), so a method can return it. */
         lvat__p_settle(L, 6, FULFILLED, 7);
     }
@@ -238,15 +240,15 @@ api_all(lua_State *L)
         lua_settop(L, 2);
         return 1;
     }
-    lua_createtable(L, 0, 4); /* 3: agg */
+    lua_createtable(L, 4, 0); /* 3: agg */
     lua_pushvalue(L, 2);
-    lvat__p_set(L, 3, "out");
+    lua_rawseti(L, 3, AGG_OUT);
     lua_createtable(L, (int)(n < 1024 ? n : 1024), 0);
-    lvat__p_set(L, 3, "values");
+    lua_rawseti(L, 3, AGG_VALUES);
     lua_pushinteger(L, n);
-    lvat__p_set(L, 3, "left");
+    lua_rawseti(L, 3, AGG_LEFT);
     lua_pushcfunction(L, all_step); /* 4 */
-    lua_pushliteral(L, "fulfilled"); /* 5 */
+    lvat__p_push_state(L, FULFILLED); /* 5 */
     for (lua_Integer i = 1; i <= n; i++) {
         lua_geti(L, 1, i); /* 6 */
         lua_createtable(L, 2, 0); /* 7: the job */
@@ -301,8 +303,7 @@ lvat_lua_open_promise(lua_State *L)
         {"all", api_all},   {"isPromise", api_is_promise}, {NULL, NULL}};
 
     LVAT_STACK_ENTER(L);
-    lua_newtable(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat__p_key_queue);
+    lvat__p_register(L);
     lua_createtable(L, 0, 16);
     set_funcs(L, lvat__p_runtime_funcs);
     push_metatable(L);

@@ -10,19 +10,30 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-enum { FULFILLED = 1, PENDING = 0, REJECTED = 2, NOT_A_STATE = 3 };
+/* A promise's state, as stored in its F_STATE field. */
+enum { PENDING, FULFILLED, REJECTED, NOT_A_STATE };
 
-/* "pending", "fulfilled", "rejected", by the enum above. */
+/* A promise's fields: _state, _value, the first callback and its
+ * argument, how many more there are (at [i] and [-i]), and, while it
+ * follows another promise, that one and a lock. */
+enum { F_STATE, F_VALUE, F_CB, F_ARG, F_N, F_FOLLOWS, F_LOCKED, F_COUNT };
+
+/* "pending", "fulfilled", "rejected", by the state enum. */
 extern const char *const lvat__p_state_names[];
 
 /* Registry keys: the microtask queue, and the marker await yields. */
 extern const char lvat__p_key_queue;
 extern const char lvat__p_key_await;
 
-/* Pushes t[k] (raw) and returns its type.  [-0,+1,-] */
-int lvat__p_get(lua_State *L, int t, const char *k);
-/* t[k] = the value on top (raw), popping it.  [-1,+0,m] */
-void lvat__p_set(lua_State *L, int t, const char *k);
+/* Pushes field F_* of the promise at t and returns its type.  [-0,+1,-] */
+int lvat__p_get(lua_State *L, int t, int field);
+/* Sets field F_* of the promise at t to the value on top, popping it.
+ * [-1,+0,m] */
+void lvat__p_set(lua_State *L, int t, int field);
+/* Pushes the name of state st (a string callbacks receive).  [-0,+1,-] */
+void lvat__p_push_state(lua_State *L, int st);
+/* Registers the microtask queue and the state names.  [-0,+0,m] */
+void lvat__p_register(lua_State *L);
 
 /* The state of the promise at p (NOT_A_STATE when _state is missing). */
 int lvat__p_state(lua_State *L, int p);

@@ -217,8 +217,22 @@ return {
                     return v * 2
                 end)
                 scribbled.resolve(9)
+                -- Fields by name are the vat's own; the internal ones
+                -- (found with pairs) take junk without harm.
                 local broken = Promise.kit().promise
                 broken._state = 42
+                local named = tostring(broken)
+                local keys = {}
+                for k in pairs(broken) do keys[#keys + 1] = k end
+                for _, k in ipairs(keys) do broken[k] = "junk" end
+                local junked = Promise.kit().promise
+                junked:next(function() end)
+                junked:next(function() end)
+                for k in pairs(junked) do
+                    if type(k) ~= "number" then junked[k] = 5 end
+                end
+                Promise.resolve(junked)
+                E(helper):add(1, 1):await()
                 local all = Promise.all({n = 3, E(helper):add(1, 1), nil, "c"})
                     :await()
                 return {
@@ -229,7 +243,9 @@ return {
                     isP = Promise.isPromise(kit.promise),
                     notP = Promise.isPromise({}), forged = Promise.isPromise(forged),
                     scribbled = first:await() + second:await(),
+                    named = named,
                     brokenText = tostring(broken),
+                    junked = tostring(junked),
                     brokenP = Promise.isPromise(broken),
                     badSelf = select(2, pcall(function()
                         return Promise.resolve(1).await(5)
