@@ -121,18 +121,37 @@ lvat_buf_printf(lvat_buf *b, const char *fmt, ...)
     return rc;
 }
 
+static const uint64_t pow10[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+    10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+    100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+    100000000000000000ull, 1000000000000000000ull,
+    10000000000000000000ull};
+
 static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324"
                                   "25262728293031323334353637383940414243444546474849"
                                   "50515253545556575859606162636465666768697071727374"
                                   "75767778798081828384858687888990919293949596979899";
 
-/* Two digits at a time, from the end: refs and counters are formatted for
- * nearly every key the kernel touches. */
+/* Digits of v (v >= 10). */
+static size_t
+count_digits(uint64_t v)
+{
+    size_t n = 2;
+
+    while (n < 20 && v >= pow10[n])
+        n++;
+    return n;
+}
+
+/* Two digits at a time, from the end, straight into `out`: refs and
+ * counters are formatted for nearly every key the kernel touches. */
 size_t
 lvat_fmt_u64(char *out, uint64_t v)
 {
-    char tmp[20], *p = tmp + sizeof tmp;
     size_t n;
+    char *p;
 
     /* Vat ids and most counters are small: keys format several per op. */
     if (v < 10) {
@@ -140,21 +159,18 @@ lvat_fmt_u64(char *out, uint64_t v)
         out[1] = '\0';
         return 1;
     }
-
+    n = count_digits(v);
+    p = out + n;
+    *p = '\0';
     while (v >= 100) {
         p -= 2;
         memcpy(p, digit_pairs + (v % 100) * 2, 2);
         v /= 100;
     }
-    if (v >= 10) {
-        p -= 2;
-        memcpy(p, digit_pairs + v * 2, 2);
-    } else {
-        *--p = (char)('0' + v);
-    }
-    n = (size_t)(tmp + sizeof tmp - p);
-    memcpy(out, p, n);
-    out[n] = '\0';
+    if (v >= 10)
+        memcpy(p - 2, digit_pairs + v * 2, 2);
+    else
+        p[-1] = (char)('0' + v);
     return n;
 }
 

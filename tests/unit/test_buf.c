@@ -33,6 +33,17 @@ test_buf_u64_round_trip(void **state)
         assert_int_equal(lvat_parse_u64(out, n, &back), LVAT_OK);
         assert_true(back == v[i]);
     }
+    /* Both sides of every digit-count boundary. */
+    for (uint64_t p = 10; p != 0 && p <= UINT64_MAX / 10 * 10; p *= 10) {
+        for (uint64_t x = p - 1; x <= p; x++) {
+            size_t n = lvat_fmt_u64(out, x);
+            snprintf(want, sizeof want, "%llu", (unsigned long long)x);
+            assert_string_equal(out, want);
+            assert_int_equal(n, strlen(want));
+        }
+        if (p > UINT64_MAX / 10)
+            break;
+    }
 }
 
 static void
