@@ -143,6 +143,10 @@ int lvat_lua_require(lua_State *L);
  * metatable.  [-0, +1, m] */
 void lvat_lua_open_promise(lua_State *L);
 
+/* ---- lfar.c ---- */
+/* Pushes the luavat.far module (Far and E, made in C).  [-0, +1, m] */
+void lvat_lua_open_far(lua_State *L);
+
 /* ---- lvatenv.c ---- */
 /* Adds Far, E, Promise and the vat's coroutine library to the vat's env
  * at `env`, and sets the liveslots table's vatPowers, baggage and

@@ -198,9 +198,11 @@ push_runtime_env(lua_State *L)
     lua_setfield(L, -2, "runtimeThreads");
     lua_setfield(L, -2, "sys");
     lua_pushvalue(L, -1);
-    lua_newtable(L); /* loaded runtime modules; promise is made in C */
+    lua_newtable(L); /* loaded runtime modules; promise, far are C */
     lvat_lua_open_promise(L);
     lua_setfield(L, -2, "luavat.promise");
+    lvat_lua_open_far(L);
+    lua_setfield(L, -2, "luavat.far");
     lua_pushcclosure(L, l_import, 2);
     lua_setfield(L, -2, "import");
 }

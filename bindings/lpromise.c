@@ -221,8 +221,8 @@ lvat__p_settle(lua_State *L, int p, int st, int value)
 
 /* Replaces the promise at idx by the one it follows, while it follows a
  * pending promise; stops at `stop` (0: none).  [-0,+0,-] */
-static void
-walk_follows(lua_State *L, int idx, int stop)
+void
+lvat__p_walk_follows(lua_State *L, int idx, int stop)
 {
     while (!(stop && lua_rawequal(L, idx, stop)) &&
            lvat__p_state(L, idx) == PENDING) {
@@ -251,7 +251,7 @@ lvat__p_resolve(lua_State *L, int p, int v)
         return;
     }
     lua_pushvalue(L, v);
-    walk_follows(L, lua_gettop(L), p); /* chains never loop: see below */
+    lvat__p_walk_follows(L, lua_gettop(L), p); /* chains never loop: see below */
     if (lua_rawequal(L, -1, p)) {
         lua_pushliteral(L, "promise cycle: a promise was resolved to a "
                            "promise that follows it");
@@ -370,7 +370,7 @@ l_tail(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    walk_follows(L, 1, 0);
+    lvat__p_walk_follows(L, 1, 0);
     return 1;
 }
 

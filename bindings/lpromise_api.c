@@ -37,8 +37,8 @@ l_run_handler(lua_State *L)
 }
 
 /* p:next(onOk, onErr) -> a promise for what the handler returns. */
-static int
-l_next(lua_State *L)
+int
+lvat__p_next(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 3);
@@ -60,7 +60,7 @@ l_catch(lua_State *L)
     lua_settop(L, 2);
     lua_pushnil(L);
     lua_insert(L, 2);
-    return l_next(L);
+    return lvat__p_next(L);
 }
 
 /* finally's handlers; upvalue 1 is the function to run. */
@@ -91,7 +91,7 @@ l_finally(lua_State *L)
     lua_pushvalue(L, 2);
     lua_pushcclosure(L, finally_err, 1);
     lua_remove(L, 2);
-    return l_next(L);
+    return lvat__p_next(L);
 }
 
 static int
@@ -282,7 +282,7 @@ static void
 push_metatable(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"next", l_next},   {"catch", l_catch},       {"finally", l_finally},
+        {"next", lvat__p_next},   {"catch", l_catch},       {"finally", l_finally},
         {"await", lvat__p_await}, {"__tostring", l_tostring}, {NULL, NULL}};
 
     lua_createtable(L, 0, 8);

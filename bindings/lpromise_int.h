@@ -54,6 +54,12 @@ void lvat__p_resolve(lua_State *L, int p, int v);
 /* Rejects p unless it already follows another promise. */
 void lvat__p_reject(lua_State *L, int p, int reason);
 
+/* Replaces the promise at idx (absolute) by the one it follows, while
+ * it follows a pending promise; stops at `stop` (0: none).  [-0,+0,-] */
+void lvat__p_walk_follows(lua_State *L, int idx, int stop);
+
+/* p:next(onOk, onErr) -> a promise for what the handler returns. */
+int lvat__p_next(lua_State *L);
 /* p:await(), a C function that yields. */
 int lvat__p_await(lua_State *L);
 /* The runtime's functions of the module (new, drain, resolve, ...). */

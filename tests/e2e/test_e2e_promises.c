@@ -269,6 +269,37 @@ test_e2e_promises_methods_and_api(void **state)
 }
 
 static void
+test_e2e_promises_far_and_e(void **state)
+{
+    static const char *const want[] = {
+        "\"later\": \"later\"",
+        "\"done\": \"done\"",
+        "\"rejected\": \"gone\"",
+        "\"remote\": \"Thing has no method \\\"ping\\\"\"",
+        "\"notTarget\": \"E(x): x is number, not a presence, Far object "
+        "or promise\"",
+        "\"noMethod\": \"Empty has no method \\\"echo\\\"\"",
+        "\"dot\": \"pdriver.lua:",
+        ": call E(x):echo(...) with a colon\"",
+        "\"onlyDot\": \"pdriver.lua:",
+        ": call E.sendOnly(x):note(...) with a colon\"",
+        "\"onlyBad\": \"pdriver.lua:",
+        ": E.sendOnly(x): x is boolean, not a presence, Far object or "
+        "promise\"",
+        "\"farIface\": \"pdriver.lua:",
+        ": Far(iface, methods): iface must be a string\"",
+        ": Far(iface, methods): methods must be a table\"",
+        ": Far(iface, methods): a promise cannot be a Far object\"",
+        "\"seen\": \"only later\"",
+        NULL};
+    char *r = drive(*state, "farApi", LVAT_OK);
+
+    for (const char *const *w = want; *w; w++)
+        expect_has("farApi", r, *w);
+    free(r);
+}
+
+static void
 test_e2e_promises_await_in_pcall_and_xpcall(void **state)
 {
     expect(*state, "awaitInPcall", "[2, 4, \"handled late\"]");
@@ -369,6 +400,7 @@ main(void)
         T(test_e2e_promises_await_in_vat_coroutine),
         T(test_e2e_promises_vat_coroutine_library),
         T(test_e2e_promises_methods_and_api),
+        T(test_e2e_promises_far_and_e),
         T(test_e2e_promises_await_in_pcall_and_xpcall),
         T(test_e2e_promises_all_result_returned),
         T(test_e2e_promises_local_sends_settle),

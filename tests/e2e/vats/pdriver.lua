@@ -89,6 +89,42 @@ return {
                 return {order = order, hits = hits, r1 = tostring(r1),
                         bad = bad, dot = dot}
             end,
+            -- Far and E's routes and refusals (lfar.c): to local promises
+            -- fulfilled later, already, or rejected; one-way sends to a
+            -- local promise; calls without the colon; bad targets.
+            farApi = function(self)
+                local seen = {}
+                local mine = Far("Mine", {
+                    echo = function(_, x) return x end,
+                    note = function(_, x) seen[#seen + 1] = x end,
+                })
+                local later = Promise.kit()
+                local viaLater = E(later.promise):echo("later")
+                E.sendOnly(later.promise):note("only later")
+                later.resolve(mine)
+                local done = Promise.resolve(mine)
+                local rejected = Promise.reject("gone")
+                local empty = Far("Empty")
+                local function msg(f)
+                    local ok, e = pcall(f)
+                    return ok and "no error" or e
+                end
+                return {
+                    later = viaLater:await(),
+                    done = E(done):echo("done"):await(),
+                    rejected = try(E(rejected):echo("x")),
+                    remote = try(E(E(helper):getThing()):ping()),
+                    notTarget = try(E(42):echo()),
+                    noMethod = try(E(empty):echo()),
+                    dot = msg(function() return E(mine).echo(1) end),
+                    onlyDot = msg(function() E.sendOnly(mine).note(1) end),
+                    onlyBad = msg(function() E.sendOnly(true):x() end),
+                    farIface = msg(function() return Far(1, {}) end),
+                    farMethods = msg(function() return Far("X", 5) end),
+                    farPromise = msg(function() return Far("X", later.promise) end),
+                    seen = (E(mine):echo():await() == nil) and table.concat(seen, ","),
+                }
+            end,
             -- Resolve an exported kit to the helper's promise: afterwards
             -- this vat decides nothing (the kernel forwards).
             forwardSetup = function(self)

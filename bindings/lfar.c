@@ -1,0 +1,439 @@
+/*
+ * luavat.far: Far objects and eventual sends.  Far(iface, methods) marks a
+ * table as a remotable object other vats can hold.  E(x):method(...) sends
+ * at once and returns a promise: to a presence through the kernel, to a
+ * promise the kernel knows by pipelining, to a local object in a later
+ * turn of this vat.  E.sendOnly(x):method(...) sends with no result.
+ *
+ * In C, like the promises (lpromise.c): every vat holds it, and a send
+ * from Lua through the proxy, the argument pack and the routing cost
+ * several calls in bytecode.  The kernel side of a send stays in
+ * liveslots (its send, sendOnly, resultPromise, runJob and methodOf).
+ */
+#include "lbind.h"
+
+#include <lauxlib.h>
+
+#include "lpromise_int.h"
+
+static const char key_proxy_mt = 0;   /* E(x)'s metatable */
+static const char key_only_mt = 0;    /* E.sendOnly(x)'s metatable */
+static const char key_methods = 0;    /* method name -> E(x) method */
+static const char key_only_methods = 0;
+
+/* Pushes liveslots' function `name`.  [-0,+1,-] */
+static void
+push_runtime(lua_State *L, const char *name)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+}
+
+static int
+is_remotable(lua_State *L, int idx)
+{
+    int yes;
+
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_remotables);
+    lua_pushvalue(L, idx);
+    yes = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return yes;
+}
+
+/* Pushes valToSlot[idx] (nil for none).  [-0,+1,-] */
+static int
+push_slot(lua_State *L, int idx)
+{
+    int t;
+
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
+    lua_pushvalue(L, idx);
+    t = lua_rawget(L, -2);
+    lua_remove(L, -2);
+    return t;
+}
+
+/* Far(iface, methods) -> methods, marked remotable. */
+static int
+l_far(lua_State *L)
+{
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return luaL_error(L, "Far(iface, methods): iface must be a string");
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_newtable(L);
+    } else if (lua_type(L, 2) != LUA_TTABLE) {
+        return luaL_error(L, "Far(iface, methods): methods must be a table");
+    } else if (lvat__p_is(L, 2)) {
+        return luaL_error(L, "Far(iface, methods): a promise cannot be a "
+                             "Far object");
+    }
+    lua_settop(L, 2);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_remotables);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    return 1;
+}
+
+/* ---- Routing ---- */
+
+/*
+ * A send to one of this vat's own objects runs in a later turn, as its
+ * own job: runJob(methodOf(obj, method), obj, args, args.n, p), where the
+ * job settles p (a promise, or nil for a one-way send).
+ * Upvalues: obj, method, args, p.
+ */
+static int
+run_local(lua_State *L)
+{
+    push_runtime(L, "runJob");
+    push_runtime(L, "methodOf");
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_call(L, 2, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(3));
+    lua_getfield(L, lua_upvalueindex(3), "n");
+    lua_pushvalue(L, lua_upvalueindex(4));
+    lua_call(L, 5, 0);
+    return 0;
+}
+
+/* Queues run_local for obj; p is the promise it settles (0: none). */
+static void
+queue_local(lua_State *L, int obj, int method, int args, int p)
+{
+    lua_pushvalue(L, obj);
+    lua_pushvalue(L, method);
+    lua_pushvalue(L, args);
+    if (p)
+        lua_pushvalue(L, p);
+    else
+        lua_pushnil(L);
+    lua_pushcclosure(L, run_local, 4);
+    lvat__p_enqueue(L, lua_gettop(L), 0, 0, 0);
+    lua_pop(L, 1);
+}
+
+/* Calls t:next(fn) with the function on top, popping it; pushes next's
+ * promise.  [-1,+1,e] */
+static void
+push_next(lua_State *L, int t)
+{
+    lua_pushcfunction(L, lvat__p_next);
+    lua_pushvalue(L, t);
+    lua_rotate(L, -3, -1); /* next, t, fn */
+    lua_call(L, 2, 1);
+}
+
+static void send(lua_State *L, int target, int method, int args);
+
+/* Upvalues: method, args.  Sends them to the value a promise took. */
+static int
+send_later(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
+    send(L, 1, 2, 3);
+    return 1;
+}
+
+/* Pushes the result promise of a send to the vref on top, popping it. */
+static void
+send_to_vref(lua_State *L, int method, int args)
+{
+    push_runtime(L, "resultPromise");
+    push_runtime(L, "send");
+    lua_rotate(L, -3, -1); /* resultPromise, send, vref */
+    lua_pushvalue(L, method);
+    lua_pushvalue(L, args);
+    lua_call(L, 3, 1);
+    lua_call(L, 1, 1);
+}
+
+/* Pushes the result of a send to a promise: by its value once known; by
+ * pipelining when the kernel knows it; else once it is fulfilled. */
+static void
+send_to_promise(lua_State *L, int target, int method, int args)
+{
+    int t, st;
+
+    lua_pushvalue(L, target);
+    t = lua_gettop(L);
+    lvat__p_walk_follows(L, t, 0);
+    st = lvat__p_state(L, t);
+    if (st == FULFILLED || st == REJECTED) {
+        lvat__p_get(L, t, F_VALUE);
+        if (st == FULFILLED) {
+            send(L, t + 1, method, args);
+        } else {
+            lvat__p_push_new(L);
+            lvat__p_reject(L, t + 2, t + 1);
+        }
+    } else if (push_slot(L, t) != LUA_TNIL) {
+        send_to_vref(L, method, args);
+    } else {
+        lua_pop(L, 1);
+        lua_pushvalue(L, method);
+        lua_pushvalue(L, args);
+        lua_pushcclosure(L, send_later, 2);
+        push_next(L, t);
+    }
+    lua_replace(L, t);
+    lua_settop(L, t);
+}
+
+/* Pushes a promise for the result of target:method(unpack(args)).  The
+ * indices are absolute or upvalues.  [-0,+1,e] */
+static void
+send(lua_State *L, int target, int method, int args)
+{
+    lvat_vref vref;
+
+    if (lvat_lua_to_presence(L, target, &vref)) {
+        lvat_lua_push_vref(L, vref);
+        send_to_vref(L, method, args);
+        return;
+    }
+    if (lua_type(L, target) == LUA_TTABLE) {
+        if (lvat__p_is(L, target)) {
+            send_to_promise(L, target, method, args);
+            return;
+        }
+        if (is_remotable(L, target)) {
+            lvat__p_push_new(L);
+            queue_local(L, target, method, args, lua_gettop(L));
+            return;
+        }
+    }
+    lvat__p_push_new(L);
+    lua_pushfstring(L, "E(x): x is %s, not a presence, Far object or "
+                       "promise", luaL_typename(L, target));
+    lvat__p_reject(L, lua_gettop(L) - 1, lua_gettop(L));
+    lua_pop(L, 1);
+}
+
+/* Sends with no result: the receiver's answer (or error) goes nowhere. */
+static void send_only(lua_State *L, int target, int method, int args);
+
+static int
+send_only_later(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
+    send_only(L, 1, 2, 3);
+    return 0;
+}
+
+static void
+send_only_to_vref(lua_State *L, int method, int args)
+{
+    push_runtime(L, "sendOnly");
+    lua_insert(L, -2);
+    lua_pushvalue(L, method);
+    lua_pushvalue(L, args);
+    lua_call(L, 3, 0);
+}
+
+static void
+send_only_to_promise(lua_State *L, int target, int method, int args)
+{
+    int t, st;
+
+    lua_pushvalue(L, target);
+    t = lua_gettop(L);
+    lvat__p_walk_follows(L, t, 0);
+    st = lvat__p_state(L, t);
+    if (st == FULFILLED) {
+        lvat__p_get(L, t, F_VALUE);
+        send_only(L, t + 1, method, args);
+    } else if (st == REJECTED) {
+        /* nothing to send to, and nobody to tell */
+    } else if (push_slot(L, t) != LUA_TNIL) {
+        send_only_to_vref(L, method, args);
+    } else {
+        lua_pop(L, 1);
+        lua_pushvalue(L, method);
+        lua_pushvalue(L, args);
+        lua_pushcclosure(L, send_only_later, 2);
+        push_next(L, t);
+    }
+    lua_settop(L, t - 1);
+}
+
+static void
+send_only(lua_State *L, int target, int method, int args)
+{
+    lvat_vref vref;
+
+    if (lvat_lua_to_presence(L, target, &vref)) {
+        lvat_lua_push_vref(L, vref);
+        send_only_to_vref(L, method, args);
+        return;
+    }
+    if (lua_type(L, target) == LUA_TTABLE) {
+        if (lvat__p_is(L, target)) {
+            send_only_to_promise(L, target, method, args);
+            return;
+        }
+        if (is_remotable(L, target)) {
+            queue_local(L, target, method, args, 0);
+            return;
+        }
+    }
+    luaL_error(L, "E.sendOnly(x): x is %s, not a presence, Far object or "
+                  "promise", luaL_typename(L, target));
+}
+
+/* ---- E and its proxies ---- */
+
+/* Packs the arguments from index `from` on into a table with n.
+ * [-0,+1,m] */
+static void
+pack_from(lua_State *L, int from)
+{
+    int n = lua_gettop(L) - from + 1;
+
+    lua_createtable(L, n, 1);
+    for (int i = 1; i <= n; i++) {
+        lua_pushvalue(L, from + i - 1);
+        lua_rawseti(L, -2, i);
+    }
+    lua_pushinteger(L, n);
+    lua_setfield(L, -2, "n");
+}
+
+/* Whether the value at idx has the metatable at registry key `key`. */
+static int
+has_mt(lua_State *L, int idx, const char *key)
+{
+    int yes;
+
+    if (!lua_getmetatable(L, idx))
+        return 0;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+    yes = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return yes;
+}
+
+/* E(x):method(...).  Upvalue: the method name. */
+static int
+proxy_method(lua_State *L)
+{
+    if (!has_mt(L, 1, &key_proxy_mt)) {
+        lua_pushvalue(L, lua_upvalueindex(1));
+        return luaL_error(L, "call E(x):%s(...) with a colon",
+                          luaL_tolstring(L, -1, NULL));
+    }
+    pack_from(L, 2);
+    lua_rawgeti(L, 1, 1);
+    send(L, lua_gettop(L), lua_upvalueindex(1), lua_gettop(L) - 1);
+    return 1;
+}
+
+/* E.sendOnly(x):method(...).  Upvalue: the method name. */
+static int
+only_method(lua_State *L)
+{
+    if (!has_mt(L, 1, &key_only_mt)) {
+        lua_pushvalue(L, lua_upvalueindex(1));
+        return luaL_error(L, "call E.sendOnly(x):%s(...) with a colon",
+                          luaL_tolstring(L, -1, NULL));
+    }
+    pack_from(L, 2);
+    lua_rawgeti(L, 1, 1);
+    send_only(L, lua_gettop(L), lua_upvalueindex(1), lua_gettop(L) - 1);
+    return 0;
+}
+
+/* __index of a proxy: the method function for a name, made once per name
+ * and shared by all proxies.  Upvalues: the cache's key, the function. */
+static int
+proxy_index(lua_State *L)
+{
+    const void *cache = lua_touserdata(L, lua_upvalueindex(1));
+
+    lua_settop(L, 2);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, cache); /* 3 */
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, 3) != LUA_TNIL)
+        return 1;
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, lua_tocfunction(L, lua_upvalueindex(2)), 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 3);
+    return 1;
+}
+
+/* Pushes {x} with the proxy metatable at registry key `key`. */
+static int
+make_proxy(lua_State *L, int x, const char *key)
+{
+    lua_createtable(L, 1, 0);
+    lua_pushvalue(L, x);
+    lua_rawseti(L, -2, 1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+static int
+e_call(lua_State *L)
+{
+    lua_settop(L, 2);
+    return make_proxy(L, 2, &key_proxy_mt);
+}
+
+static int
+e_send_only(lua_State *L)
+{
+    lua_settop(L, 1);
+    return make_proxy(L, 1, &key_only_mt);
+}
+
+/* Registers a proxy metatable and its method cache.  [-0,+0,m] */
+static void
+register_proxy(lua_State *L, const char *mt, const char *cache,
+               lua_CFunction method, const char *name)
+{
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, cache);
+    lua_createtable(L, 0, 2);
+    lua_pushlightuserdata(L, (void *)cache);
+    lua_pushcfunction(L, method);
+    lua_pushcclosure(L, proxy_index, 2);
+    lua_setfield(L, -2, "__index");
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__metatable");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, mt);
+}
+
+void
+lvat_lua_open_far(lua_State *L)
+{
+    register_proxy(L, &key_proxy_mt, &key_methods, proxy_method, "E proxy");
+    register_proxy(L, &key_only_mt, &key_only_methods, only_method,
+                   "E.sendOnly proxy");
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, l_far);
+    lua_setfield(L, -2, "Far");
+    /* E is callable (E(x)) and has E.sendOnly(x). */
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, e_send_only);
+    lua_setfield(L, -2, "sendOnly");
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, e_call);
+    lua_setfield(L, -2, "__call");
+    lua_pushliteral(L, "E");
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, -2, "E");
+}
