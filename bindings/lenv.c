@@ -23,6 +23,9 @@ static const char *const base_allowed[] = {
 
 static const char *const libs_copied[] = {"string", "table", "math", "utf8",
                                           NULL};
+/* Their sizes in Lua 5.4, so the copies are made at their final size (a
+ * hint only: another size just costs a rehash). */
+static const int libs_sizes[] = {16, 7, 27, 6};
 
 /* ---- The string library ---- */
 
@@ -210,10 +213,10 @@ push_runtime_env(lua_State *L)
 /* ---- The vat env ---- */
 
 static void
-copy_table(lua_State *L, const char *name, int env)
+copy_table(lua_State *L, const char *name, int size, int env)
 {
     lua_getglobal(L, name);
-    lua_newtable(L);
+    lua_createtable(L, 0, size);
     lua_pushnil(L);
     /* stack: lib, copy, key */
     while (lua_next(L, -3)) {
@@ -232,8 +235,8 @@ build_vat_env(lua_State *L, int env)
         lua_getglobal(L, *n);
         lua_setfield(L, env, *n);
     }
-    for (const char *const *n = libs_copied; *n; n++)
-        copy_table(L, *n, env);
+    for (size_t i = 0; libs_copied[i]; i++)
+        copy_table(L, libs_copied[i], libs_sizes[i], env);
     lua_getglobal(L, "setmetatable");
     lua_pushcclosure(L, l_setmetatable, 1);
     lua_setfield(L, env, "setmetatable");
@@ -294,7 +297,8 @@ lvat_lua_open_env(lua_State *L)
     lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_loaded);
     push_runtime_env(L);
     renv = lua_gettop(L);
-    lua_newtable(L);
+    /* base functions, libraries, the runtime's globals, endowments */
+    lua_createtable(L, 0, 30 + (int)spec->nglobals);
     venv = lua_gettop(L);
     build_vat_env(L, venv);
     add_globals(L, venv, spec);

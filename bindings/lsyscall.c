@@ -408,7 +408,8 @@ lvat_lua_open_sys(lua_State *L)
         {NULL, NULL}};
 
     LVAT_STACK_ENTER(L);
-    luaL_newlib(L, funcs);
+    lua_createtable(L, 0, 40); /* these, presences', vatstore's, tables */
+    luaL_setfuncs(L, funcs, 0);
     lvat_lua_presence_sys(L);
     lvat_lua_vatstore_sys(L);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);

@@ -183,7 +183,11 @@ vat_create(void *ud, const lvat_vat_spec *spec, void **out, lvat_errbuf *err)
     lua_pushcfunction(v->L, msgh);
     lua_pushcfunction(v->L, setup);
     lua_pushlightuserdata(v->L, (void *)spec);
+    /* The runtime's setup makes only what the vat keeps (a few dozen KB,
+     * under any sane cap): collecting meanwhile is wasted work. */
+    lua_gc(v->L, LUA_GCSTOP);
     status = lua_pcall(v->L, 1, 0, 1);
+    lua_gc(v->L, LUA_GCRESTART);
     if (status != LUA_OK) {
         int code = v->killed == LVAT_KILL_MEMORY ? LVAT_EFAULT : LVAT_EVAT;
         if (v->killed)
