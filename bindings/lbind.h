@@ -81,6 +81,9 @@ extern const char lvat_lua_key_loaded;   /* the vat's require cache */
 /* The runtime's pooled delivery threads (weak keys), which vat code may
  * not resume, close or yield from. */
 extern const char lvat_lua_key_runtime_threads;
+/* vpid -> promise this vat awaits a notify for (held strongly: an awaiting
+ * coroutine may be the only thing that refers to it). */
+extern const char lvat_lua_key_awaited;
 
 #define LVAT_PRESENCE_MT "luavat.Presence"
 
@@ -142,6 +145,13 @@ int lvat_lua_require(lua_State *L);
 /* Pushes the luavat.promise module (made in C) and registers the Promise
  * metatable.  [-0, +1, m] */
 void lvat_lua_open_promise(lua_State *L);
+
+/* lua_CFunction drain(): runs the queued microtasks until none are left. */
+int lvat_lua_drain(lua_State *L);
+
+/* ---- lnotify.c ---- */
+/* Settles the promises a notify delivery names (then drain).  [-0,+0,e] */
+void lvat_lua_notify(lua_State *L, const lvat_delivery *d);
 
 /* ---- lfar.c ---- */
 /* Pushes the luavat.far module (Far and E, made in C).  [-0, +1, m] */

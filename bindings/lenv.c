@@ -199,6 +199,8 @@ push_runtime_env(lua_State *L)
     lvat_lua_open_sys(L);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime_threads);
     lua_setfield(L, -2, "runtimeThreads");
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_awaited);
+    lua_setfield(L, -2, "awaited");
     lua_setfield(L, -2, "sys");
     lua_pushvalue(L, -1);
     lua_newtable(L); /* loaded runtime modules; promise, far are C */
@@ -293,6 +295,8 @@ lvat_lua_open_env(lua_State *L)
     weak_table(L, "k", &lvat_lua_key_val2slot);
     weak_table(L, "k", &lvat_lua_key_remotables);
     weak_table(L, "k", &lvat_lua_key_runtime_threads);
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_awaited);
     lua_newtable(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_loaded);
     push_runtime_env(L);

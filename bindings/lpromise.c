@@ -123,8 +123,8 @@ lvat__p_enqueue(lua_State *L, int fn, int a, int b, int c)
 
 /* drain(): runs queued callbacks (and any they queue) until none are
  * left.  A callback's error leaves the rest queued. */
-static int
-l_drain(lua_State *L)
+int
+lvat_lua_drain(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
 
@@ -448,7 +448,7 @@ lvat__p_register(lua_State *L)
 /* The runtime's side of luavat.promise (lpromise_api.c adds the rest). */
 const luaL_Reg lvat__p_runtime_funcs[] = {
     {"new", l_new},         {"isPromise", l_is_promise},
-    {"enqueue", l_enqueue}, {"drain", l_drain},
+    {"enqueue", l_enqueue}, {"drain", lvat_lua_drain},
     {"whenSettled", l_when_settled}, {"settle", l_settle},
     {"resolve", l_resolve}, {"reject", l_reject},
     {"tail", l_tail},       {"state", l_state},

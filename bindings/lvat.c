@@ -231,35 +231,6 @@ push_vref_list(lua_State *L, const lvat_vref *v, size_t n)
     }
 }
 
-static void
-push_slots(lua_State *L, const lvat_vcapdata *cd)
-{
-    if (cd->nslots == 0)
-        lua_pushnil(L);
-    else
-        push_vref_list(L, cd->slots, cd->nslots);
-}
-
-/* Pushes the notify list: { {vpid, rejected, body, slots}, ... } */
-static void
-push_notify(lua_State *L, const lvat_delivery *d)
-{
-    lua_createtable(L, (int)d->nresolutions, 0);
-    for (size_t i = 0; i < d->nresolutions; i++) {
-        const lvat_resolution *r = &d->resolutions[i];
-        lua_createtable(L, 5, 0);
-        lvat_lua_push_vref(L, r->vpid);
-        lua_rawseti(L, -2, 1);
-        lua_pushboolean(L, r->rejected);
-        lua_rawseti(L, -2, 2);
-        lua_pushlstring(L, r->data.body, r->data.body_len);
-        lua_rawseti(L, -2, 3);
-        push_slots(L, &r->data);
-        lua_rawseti(L, -2, 4);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-}
-
 /* Pushes dispatch's arguments for `d`; returns how many. */
 static int
 push_args(lua_State *L, const lvat_delivery *d)
@@ -276,9 +247,6 @@ push_args(lua_State *L, const lvat_delivery *d)
         else
             lvat_lua_push_vref(L, d->result);
         return 6;
-    case LVAT_DELIVER_NOTIFY:
-        push_notify(L, d);
-        return 2;
     case LVAT_DELIVER_DROP_EXPORTS:
     case LVAT_DELIVER_RETIRE_EXPORTS:
     case LVAT_DELIVER_RETIRE_IMPORTS:
@@ -303,6 +271,12 @@ protected_deliver(lua_State *L)
     const lvat_delivery *d = lua_touserdata(L, 1);
     int n;
 
+    if (d->kind == LVAT_DELIVER_NOTIFY) {
+        lvat_lua_notify(L, d);
+        lua_pushcfunction(L, lvat_lua_drain);
+        lua_call(L, 0, 0);
+        return 0;
+    }
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
     lua_getfield(L, -1, "dispatch");
     n = push_args(L, d);

@@ -26,7 +26,7 @@ local remotables = sys.remotables -- Far object -> interface name (weak keys)
 local exports = {}                -- vref -> exported object (strong)
 -- Promises the kernel will notify us about are held strongly until then:
 -- an awaiting coroutine may be the only thing that refers to them.
-local awaited = {}
+local awaited = sys.awaited -- lnotify.c settles them
 local runtimeThreads = sys.runtimeThreads -- see lvatenv.c
 
 local R = {}
@@ -282,25 +282,6 @@ local function deliverMessage(target, method, args, n, resultVref)
     runJob(methodOf(obj, method), obj, args, n, resultVref)
 end
 
-local function deliverNotify(list)
-    -- Make a promise for every vpid first: values may name each other.
-    for i = 1, #list do
-        local r = list[i]
-        local p = slotToVal[r[1]]
-        if p == nil then p = R.importPromise(r[1], false) end
-        r[5] = p
-    end
-    for i = 1, #list do
-        local r = list[i]
-        local ok, value = pcall(sys.decode, r[3], r[4])
-        local rejected = r[2]
-        if not ok then rejected, value = true, value end
-        forget(r[1])
-        local p = r[5]
-        if rejected then P.reject(p, value) else P.resolve(p, value) end
-    end
-end
-
 local function dropExports(list)
     for i = 1, #list do exports[list[i]] = nil end
 end
@@ -315,8 +296,6 @@ end
 function R.dispatch(kind, a, b, c, d, e)
     if kind == "m" then
         deliverMessage(a, b, c, d, e)
-    elseif kind == "n" then
-        deliverNotify(a)
     elseif kind == "s" then
         R.start(a, b, c, d)
     elseif kind == "d" then

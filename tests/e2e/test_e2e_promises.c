@@ -269,6 +269,12 @@ test_e2e_promises_methods_and_api(void **state)
 }
 
 static void
+test_e2e_promises_notify_values_name_each_other(void **state)
+{
+    expect(*state, "notifyBatch", "{\"b\": 7, \"n\": 1, \"same\": true}");
+}
+
+static void
 test_e2e_promises_far_and_e(void **state)
 {
     static const char *const want[] = {
@@ -401,6 +407,7 @@ main(void)
         T(test_e2e_promises_vat_coroutine_library),
         T(test_e2e_promises_methods_and_api),
         T(test_e2e_promises_far_and_e),
+        T(test_e2e_promises_notify_values_name_each_other),
         T(test_e2e_promises_await_in_pcall_and_xpcall),
         T(test_e2e_promises_all_result_returned),
         T(test_e2e_promises_local_sends_settle),

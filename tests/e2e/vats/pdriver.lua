@@ -89,6 +89,13 @@ return {
                 return {order = order, hits = hits, r1 = tostring(r1),
                         bad = bad, dot = dot}
             end,
+            -- A notify whose first value names the promise it settles next.
+            notifyBatch = function(self)
+                local pair = E(helper):pairKits():await()
+                E(helper):settlePair():await()
+                local v = pair.a:await()
+                return {same = v.b == pair.b, b = v.b:await(), n = v.n}
+            end,
             -- Far and E's routes and refusals (lfar.c): to local promises
             -- fulfilled later, already, or rejected; one-way sends to a
             -- local promise; calls without the colon; bad targets.

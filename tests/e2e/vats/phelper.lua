@@ -54,6 +54,17 @@ return {
                 return recorder
             end,
             release = function(self) pending.slow.resolve(true) return true end,
+            -- Two promises, then both settled in one crank, the first to a
+            -- record naming the second: one notify carries both.
+            pairKits = function(self)
+                pending.a, pending.b = Promise.kit(), Promise.kit()
+                return {a = pending.a.promise, b = pending.b.promise}
+            end,
+            settlePair = function(self)
+                pending.a.resolve({b = pending.b.promise, n = 1})
+                pending.b.resolve(7)
+                return true
+            end,
             getThing = function(self) return thing end,
             -- Identity of what others send us.
             take = function(self, obj)

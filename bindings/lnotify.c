@@ -1,0 +1,108 @@
+/*
+ * The notify delivery, on the vat side: the kernel says how promises this
+ * vat imported settled.  In C rather than in liveslots.lua: every round
+ * trip ends in one, and this way the values are decoded straight from the
+ * delivery (no Lua copy of each body and slot list) and the promises
+ * settle without a trip through bytecode.
+ */
+#include "lbind.h"
+
+#include <lauxlib.h>
+
+#include "lpromise_int.h"
+
+const char lvat_lua_key_awaited = 0;
+
+/* Stack indices of the tables notify works on. */
+typedef struct tables {
+    int s2v, v2s, awaited;
+} tables;
+
+/* slotToVal[vref] = nil (and valToSlot back), awaited[vref] = nil: the
+ * vref at idx is retired.  [-0,+0,-] */
+static void
+forget(lua_State *L, const tables *t, int vref)
+{
+    lua_pushvalue(L, vref);
+    lua_pushnil(L);
+    lua_rawset(L, t->awaited);
+    lua_pushvalue(L, vref);
+    if (lua_rawget(L, t->s2v) != LUA_TNIL) {
+        lua_pushvalue(L, vref);
+        lua_pushnil(L);
+        lua_rawset(L, t->s2v);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, t->v2s);
+        if (lua_rawequal(L, -1, vref)) {
+            lua_pop(L, 1);
+            lua_pushnil(L);
+            lua_rawset(L, t->v2s);
+            return;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* Pushes the promise this vat knows as the vref at idx, making one (an
+ * import nobody here awaits yet) if there is none.  [-0,+1,m] */
+static void
+push_promise(lua_State *L, const tables *t, int vref)
+{
+    lua_pushvalue(L, vref);
+    if (lua_rawget(L, t->s2v) != LUA_TNIL)
+        return;
+    lua_pop(L, 1);
+    lvat__p_push_new(L);
+    lua_pushvalue(L, vref);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, t->s2v);
+    lua_pushvalue(L, -1);
+    lua_pushvalue(L, vref);
+    lua_rawset(L, t->v2s);
+}
+
+static int
+decode_resolution(lua_State *L)
+{
+    const lvat_resolution *r = lua_touserdata(L, 1);
+
+    lvat_lua_decode(L, r->data.body, r->data.body_len, r->data.slots,
+                    r->data.nslots);
+    return 1;
+}
+
+void
+lvat_lua_notify(lua_State *L, const lvat_delivery *d)
+{
+    int top = lua_gettop(L), first;
+    size_t n = d->nresolutions;
+    tables t;
+
+    luaL_checkstack(L, (int)(2 * n) + 8, "too many resolutions");
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_awaited);
+    t.s2v = top + 1, t.v2s = top + 2, t.awaited = top + 3;
+    /* A promise for every vpid first: the values may name each other. */
+    first = top + 4;
+    for (size_t i = 0; i < n; i++) {
+        lvat_lua_push_vref(L, d->resolutions[i].vpid);
+        push_promise(L, &t, lua_gettop(L));
+    }
+    for (size_t i = 0; i < n; i++) {
+        int vref = first + 2 * (int)i, p = vref + 1, rejected;
+
+        lua_pushcfunction(L, decode_resolution);
+        lua_pushlightuserdata(L, (void *)&d->resolutions[i]);
+        rejected = lua_pcall(L, 1, 1, 0) != LUA_OK ||
+                   d->resolutions[i].rejected;
+        forget(L, &t, vref);
+        if (lvat__p_is(L, p) && rejected)
+            lvat__p_reject(L, p, lua_gettop(L));
+        else if (lvat__p_is(L, p))
+            lvat__p_resolve(L, p, lua_gettop(L));
+        lua_pop(L, 1);
+    }
+    lua_settop(L, top);
+}
