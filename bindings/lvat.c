@@ -238,15 +238,6 @@ push_args(lua_State *L, const lvat_delivery *d)
     static const char kinds[] = "mndrigsxu";
     lua_pushlstring(L, &kinds[d->kind], 1);
     switch (d->kind) {
-    case LVAT_DELIVER_MESSAGE:
-        lvat_lua_push_vref(L, d->target);
-        lvat_lua_decode_methargs(L, d->methargs.body, d->methargs.body_len,
-                                 d->methargs.slots, d->methargs.nslots);
-        if (lvat_vref_is_none(d->result))
-            lua_pushnil(L);
-        else
-            lvat_lua_push_vref(L, d->result);
-        return 6;
     case LVAT_DELIVER_DROP_EXPORTS:
     case LVAT_DELIVER_RETIRE_EXPORTS:
     case LVAT_DELIVER_RETIRE_IMPORTS:
@@ -265,14 +256,62 @@ push_args(lua_State *L, const lvat_delivery *d)
     }
 }
 
+/* A message: liveslots' runJob(method, obj, args, n, result) on the
+ * target's method, found here when it is a plain function field (else by
+ * liveslots' methodOf, which also words why there is none). */
+static void
+deliver_message(lua_State *L, const lvat_delivery *d)
+{
+    int base = lua_gettop(L);
+
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime); /* +1 R */
+    lua_getfield(L, base + 1, "runJob");                      /* +2 */
+    lvat_lua_decode_methargs(L, d->methargs.body, d->methargs.body_len,
+                             d->methargs.slots, d->methargs.nslots);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val); /* +6 */
+    lvat_lua_push_vref(L, d->target);
+    if (lua_rawget(L, base + 6) == LUA_TNIL) {
+        lvat_lvat *v = lvat_lua_vat(L);
+        lvat_lua_push_vref(L, d->target);
+        lua_pushfstring(L, "%s (v%d) has no object %s", v->name, (int)v->id,
+                        lua_tostring(L, -1));
+        lua_error(L);
+    }
+    lua_replace(L, base + 6); /* +6 obj; +3 method, +4 args, +5 n */
+    lua_pushvalue(L, base + 3);
+    if (lua_type(L, base + 6) != LUA_TTABLE ||
+        lua_type(L, base + 3) != LUA_TSTRING ||
+        lua_rawget(L, base + 6) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        lua_getfield(L, base + 1, "methodOf");
+        lua_pushvalue(L, base + 6);
+        lua_pushvalue(L, base + 3);
+        lua_call(L, 2, 1);
+    }
+    lua_pushvalue(L, base + 2); /* runJob(fn, obj, args, n, result) */
+    lua_insert(L, -2);
+    lua_pushvalue(L, base + 6);
+    lua_pushvalue(L, base + 4);
+    lua_pushvalue(L, base + 5);
+    if (lvat_vref_is_none(d->result))
+        lua_pushnil(L);
+    else
+        lvat_lua_push_vref(L, d->result);
+    lua_call(L, 5, 0);
+    lua_settop(L, base);
+}
+
 static int
 protected_deliver(lua_State *L)
 {
     const lvat_delivery *d = lua_touserdata(L, 1);
     int n;
 
-    if (d->kind == LVAT_DELIVER_NOTIFY) {
-        lvat_lua_notify(L, d);
+    if (d->kind == LVAT_DELIVER_NOTIFY || d->kind == LVAT_DELIVER_MESSAGE) {
+        if (d->kind == LVAT_DELIVER_NOTIFY)
+            lvat_lua_notify(L, d);
+        else
+            deliver_message(L, d);
         lua_pushcfunction(L, lvat_lua_drain);
         lua_call(L, 0, 0);
         return 0;

@@ -274,13 +274,6 @@ local function methodOf(obj, method)
 end
 R.methodOf = methodOf
 
-local function deliverMessage(target, method, args, n, resultVref)
-    local obj = slotToVal[target]
-    if obj == nil then
-        error(vatName .. " has no object " .. target, 0)
-    end
-    runJob(methodOf(obj, method), obj, args, n, resultVref)
-end
 
 local function dropExports(list)
     for i = 1, #list do exports[list[i]] = nil end
@@ -293,10 +286,8 @@ local function retireExports(list)
     end
 end
 
-function R.dispatch(kind, a, b, c, d, e)
-    if kind == "m" then
-        deliverMessage(a, b, c, d, e)
-    elseif kind == "s" then
+function R.dispatch(kind, a, b, c, d)
+    if kind == "s" then
         R.start(a, b, c, d)
     elseif kind == "d" then
         dropExports(a)
