@@ -285,6 +285,8 @@ test_e2e_promises_far_and_e(void **state)
         "\"notTarget\": \"E(x): x is number, not a presence, Far object "
         "or promise\"",
         "\"noMethod\": \"Empty has no method \\\"echo\\\"\"",
+        "\"classy\": \"hi you\"",
+        "\"raisy\": \"index boom\"",
         "\"dot\": \"pdriver.lua:",
         ": call E(x):echo(...) with a colon\"",
         "\"onlyDot\": \"pdriver.lua:",

@@ -122,6 +122,8 @@ return {
                     rejected = try(E(rejected):echo("x")),
                     remote = try(E(E(helper):getThing()):ping()),
                     notTarget = try(E(42):echo()),
+                    classy = E(E(helper):classy()):greet("you"):await(),
+                    raisy = try(E(E(helper):raisy()):anything()),
                     noMethod = try(E(empty):echo()),
                     dot = msg(function() return E(mine).echo(1) end),
                     onlyDot = msg(function() E.sendOnly(mine).note(1) end),

@@ -54,6 +54,15 @@ return {
                 return recorder
             end,
             release = function(self) pending.slow.resolve(true) return true end,
+            -- Methods from a metatable, and an __index that raises.
+            classy = function(self)
+                return Far("Classy", setmetatable({}, {__index = {
+                    greet = function(_, x) return "hi " .. x end}}))
+            end,
+            raisy = function(self)
+                return Far("Raisy", setmetatable({}, {
+                    __index = function() error("index boom", 0) end}))
+            end,
             -- Two promises, then both settled in one crank, the first to a
             -- record naming the second: one notify carries both.
             pairKits = function(self)
