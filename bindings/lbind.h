@@ -39,6 +39,7 @@ typedef struct lvat_lvat {
     uint32_t time_limit_ms;
     uint64_t marshal_ns, syscall_ns; /* this delivery's, for stats */
     uint64_t next_prom;           /* the next p+N this vat exports */
+    uint64_t next_obj;            /* the next o+N this vat exports */
     bool timing;                  /* this delivery is timed */
     size_t heap_after_gc;         /* heap after the last reap's collection */
     uint64_t sys_t0;              /* start of the running syscall */
@@ -94,6 +95,8 @@ void lvat_lua_kill(lvat_lvat *v, int why);
 void lvat_lua_kill_message(lvat_lvat *v, char *out, size_t len);
 
 /* ---- lsyscall.c: helpers of the sys functions ---- */
+/* sys.send(target, method, args, n, result|true|nil) -> result vref. */
+int lvat_lua_sys_send(lua_State *L);
 /* A syscall's result as the Lua outcome: nothing, or an error raised (an
  * illegal one also stops the vat). */
 int lvat_lua_sys_check(lua_State *L, int rc);

@@ -7,8 +7,8 @@
  *
  * In C, like the promises (lpromise.c): every vat holds it, and a send
  * from Lua through the proxy, the argument pack and the routing cost
- * several calls in bytecode.  The kernel side of a send stays in
- * liveslots (its send, sendOnly, resultPromise, runJob and methodOf).
+ * several calls in bytecode.  Liveslots keeps what touches its own
+ * tables: rollback of a failed marshal, runJob and methodOf.
  */
 #include "lbind.h"
 
@@ -143,17 +143,60 @@ send_later(lua_State *L)
     return 1;
 }
 
-/* Pushes the result promise of a send to the vref on top, popping it. */
+/*
+ * The send syscall to the vref on top, popping it; pushes the result vref
+ * when `alloc` asks for one.  Marshalling may have allocated export
+ * numbers before it failed: liveslots' rollback gives them back (the
+ * kernel refuses a vat that skips one), and the error goes on.
+ */
+static void
+checked_send(lua_State *L, int method, int args, int alloc)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    uint64_t o = v->next_obj, p = v->next_prom;
+
+    lua_pushcfunction(L, lvat_lua_sys_send);
+    lua_insert(L, -2);
+    lua_pushvalue(L, method);
+    lua_pushvalue(L, args);
+    lua_getfield(L, args, "n");
+    if (alloc)
+        lua_pushboolean(L, 1);
+    else
+        lua_pushnil(L);
+    if (lua_pcall(L, 5, alloc ? 1 : 0, 0) == LUA_OK)
+        return;
+    push_runtime(L, "rollback");
+    lua_pushinteger(L, (lua_Integer)o);
+    lua_pushinteger(L, (lua_Integer)p);
+    lua_call(L, 2, 0);
+    lua_error(L);
+}
+
+/* Pushes the result promise of a send to the vref on top, popping it.
+ * The promise is awaited: the kernel will notify this vat of it. */
 static void
 send_to_vref(lua_State *L, int method, int args)
 {
-    push_runtime(L, "resultPromise");
-    push_runtime(L, "send");
-    lua_rotate(L, -3, -1); /* resultPromise, send, vref */
-    lua_pushvalue(L, method);
-    lua_pushvalue(L, args);
-    lua_call(L, 3, 1);
-    lua_call(L, 1, 1);
+    int rv;
+
+    checked_send(L, method, args, 1);
+    rv = lua_gettop(L);
+    lvat__p_push_new(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);
+    lua_pushvalue(L, rv);
+    lua_pushvalue(L, rv + 1);
+    lua_rawset(L, -3);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_awaited);
+    lua_pushvalue(L, rv);
+    lua_pushvalue(L, rv + 1);
+    lua_rawset(L, -3);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
+    lua_pushvalue(L, rv + 1);
+    lua_pushvalue(L, rv);
+    lua_rawset(L, -3);
+    lua_settop(L, rv + 1);
+    lua_remove(L, rv);
 }
 
 /* Pushes the result of a send to a promise: by its value once known; by
@@ -234,11 +277,7 @@ send_only_later(lua_State *L)
 static void
 send_only_to_vref(lua_State *L, int method, int args)
 {
-    push_runtime(L, "sendOnly");
-    lua_insert(L, -2);
-    lua_pushvalue(L, method);
-    lua_pushvalue(L, args);
-    lua_call(L, 3, 0);
+    checked_send(L, method, args, 0);
 }
 
 static void

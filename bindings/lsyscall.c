@@ -78,8 +78,8 @@ scratch_capdata(lvat_lvat *v)
  * marshalled: marshalling may export promises (p+N) of its own, and the
  * kernel requires a vat to name its export numbers in increasing order.
  */
-static int
-l_send(lua_State *L)
+int
+lvat_lua_sys_send(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
     lvat_vref target = lvat_lua_check_vref(L, 1), result = {0};
@@ -114,20 +114,43 @@ l_alloc_promise(lua_State *L)
     return 1;
 }
 
-/* promiseCounter([n]) -> the next N of p+N; sets it first when given (a
- * failed marshal gives its numbers back, a start sets it). */
+/* allocObject() -> a fresh o+N (for a Far object leaving the vat). */
 static int
-l_promise_counter(lua_State *L)
+l_alloc_object(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
 
+    lvat_lua_push_vref(L, lvat_vref_make(false, true, v->next_obj++));
+    return 1;
+}
+
+/* Reads a counter, setting it first when given a number (a failed
+ * marshal gives its numbers back, a start sets them).  [-0,+1,e] */
+static int
+counter(lua_State *L, uint64_t *c, lua_Integer min)
+{
     if (!lua_isnoneornil(L, 1)) {
         lua_Integer n = luaL_checkinteger(L, 1);
-        luaL_argcheck(L, n >= 1, 1, "promise numbers start at 1");
-        v->next_prom = (uint64_t)n;
+        luaL_argcheck(L, n >= min, 1, "export numbers start at 1 (o+0 is "
+                                      "the root)");
+        *c = (uint64_t)n;
     }
-    lua_pushinteger(L, (lua_Integer)v->next_prom);
+    lua_pushinteger(L, (lua_Integer)*c);
     return 1;
+}
+
+/* promiseCounter([n]) -> the next N of p+N. */
+static int
+l_promise_counter(lua_State *L)
+{
+    return counter(L, &lvat_lua_vat(L)->next_prom, 1);
+}
+
+/* objCounter([n]) -> the next N of o+N. */
+static int
+l_obj_counter(lua_State *L)
+{
+    return counter(L, &lvat_lua_vat(L)->next_obj, 1);
 }
 
 /* resolve(vpid, rejected, value) */
@@ -388,9 +411,11 @@ int
 lvat_lua_open_sys(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
-        {"send", l_send},
+        {"send", lvat_lua_sys_send},
         {"allocPromise", l_alloc_promise},
         {"promiseCounter", l_promise_counter},
+        {"allocObject", l_alloc_object},
+        {"objCounter", l_obj_counter},
         {"resolve", l_resolve},
         {"subscribe", l_subscribe},
         {"exit", l_exit},

@@ -163,6 +163,7 @@ vat_create(void *ud, const lvat_vat_spec *spec, void **out, lvat_errbuf *err)
     }
     v->rt = ud;
     v->next_prom = 1;
+    v->next_obj = 1;
     v->slab = lvat_lua_runtime_slab(v->rt);
     v->sys = spec->sys;
     v->id = spec->id;

@@ -30,10 +30,10 @@ local awaited = sys.awaited -- lnotify.c settles them
 local runtimeThreads = sys.runtimeThreads -- see lvatenv.c
 
 local R = {}
-local nextObj = 1
 -- Promise export numbers (p+N) are counted in C, which also makes a
 -- send's result promise (see lsyscall.c).
 local allocPromiseVref, promiseCounter = sys.allocPromise, sys.promiseCounter
+local allocObject, objCounter = sys.allocObject, sys.objCounter
 local vatName = "?"
 local DONE = {}
 
@@ -54,15 +54,16 @@ end
 -- and it refuses a vat that names an export number below one it has
 -- already seen, so a failed marshal gives them back.
 local function rollback(o, p)
-    for i = o, nextObj - 1 do
+    for i = o, objCounter() - 1 do
         local vref = "o+" .. i
         exports[vref] = nil
         forget(vref)
     end
     for i = p, promiseCounter() - 1 do forget("p+" .. i) end
-    nextObj = o
+    objCounter(o)
     promiseCounter(p)
 end
+R.rollback = rollback -- lfar.c's sends call it when marshalling fails
 
 -- When a reason cannot be marshalled, its own text (an error object's
 -- __tostring) says more than the marshalling error, unless it is only the
@@ -78,7 +79,7 @@ end
 -- Rejections travel as error records when they are strings or carry a
 -- message; resolve syscalls that cannot marshal their value reject instead.
 local function resolveVpid(vref, rejected, value)
-    local o, p = nextObj, promiseCounter()
+    local o, p = objCounter(), promiseCounter()
     local ok, err = pcall(sys.resolve, vref, rejected, value)
     if not ok then
         rollback(o, p)
@@ -126,8 +127,7 @@ P.setFollowHook(onFollow)
 -- end of its chain.
 function R.exportVal(v)
     if remotables[v] ~= nil then
-        local vref = "o+" .. nextObj
-        nextObj = nextObj + 1
+        local vref = allocObject()
         valToSlot[v], slotToVal[vref], exports[vref] = vref, v, v
         return vref
     end
@@ -141,28 +141,6 @@ function R.exportVal(v)
     return vref
 end
 
--- send syscall; returns the result vref (allocated after the arguments
--- are marshalled, see lsyscall.c).
-function R.send(target, method, args)
-    local o, p = nextObj, promiseCounter()
-    local ok, rv = pcall(sys.send, target, method, args, args.n, true)
-    if not ok then
-        rollback(o, p)
-        error(rv, 0)
-    end
-    return rv
-end
-
--- A one-way send: no result promise, nothing to wait for.
-function R.sendOnly(target, method, args)
-    local o, p = nextObj, promiseCounter()
-    local ok, rv = pcall(sys.send, target, method, args, args.n, nil)
-    if not ok then
-        rollback(o, p)
-        error(rv, 0)
-    end
-end
-
 -- C calls this for a promise vref it has no value for: a new import.
 function R.importPromise(vref, subscribe)
     local p = newPromise()
@@ -171,13 +149,6 @@ function R.importPromise(vref, subscribe)
         sys.subscribe(vref)
         awaited[vref] = p
     end
-    return p
-end
-
--- A promise for the result of a send this vat just made.
-function R.resultPromise(vref)
-    local p = newPromise()
-    slotToVal[vref], valToSlot[p], awaited[vref] = p, vref, p
     return p
 end
 
@@ -325,7 +296,7 @@ R.heldByBaggage = function() return false end
 -- ---- Start ----
 
 function R.start(params, nObj, nProm, incarnation)
-    nextObj = nObj
+    objCounter(nObj)
     promiseCounter(nProm)
     vatName = sys.vatName()
     local main = sys.requireMain()
