@@ -6,10 +6,10 @@
  * and run several times faster than the same logic in bytecode.
  *
  * A promise is a table with a private metatable (vats see only the string
- * "Promise" from getmetatable) and these fields: _state ("pending",
- * "fulfilled", "rejected"), _value, the first callback _cb and its _arg,
- * further ones at [i] and [-i] up to _n, and, while it follows another
- * promise, _follows and _locked.  lvat__p_resolve(p, q) with a promise q makes p
+ * "Promise" from getmetatable) whose integer keys hold its state (F_* in
+ * lpromise_int.h): the state, the value, the first callback and its
+ * argument, how many more there are, and, while it follows another
+ * promise, that one and a lock.  resolve(p, q) with a promise q makes p
  * follow q.  p:await() suspends the running delivery until p settles;
  * p:next(ok, err) chains.  A settled state is visible at once to await,
  * so awaiting a settled promise never yields.
@@ -30,22 +30,23 @@ static const char key_follow_hook = 0; /* liveslots' hook, see resolve */
 const char *const lvat__p_state_names[] = {"pending", "fulfilled", "rejected"};
 /* Registry keys of the state names (pushed without hashing text). */
 static const char state_keys[3];
-/* A promise's fields, keyed by these addresses (light userdata): no name
- * a vat could write by accident, and no string to hash on each access. */
-static const char field_keys[F_COUNT];
+/* A promise's fields are its first integer keys (F_*; the first four in
+ * the array part): no name a vat could write by accident, and the fastest
+ * lookup Lua has.  Callbacks after the first follow, two slots each. */
+#define EXTRA(i) (F_LOCKED + 2 * (i) - 1)
 
 /* ---- Fields ---- */
 
 int
 lvat__p_get(lua_State *L, int t, int field)
 {
-    return lua_rawgetp(L, t, &field_keys[field]);
+    return lua_rawgeti(L, t, field);
 }
 
 void
 lvat__p_set(lua_State *L, int t, int field)
 {
-    lua_rawsetp(L, t, &field_keys[field]);
+    lua_rawseti(L, t, field);
 }
 
 static void
@@ -53,7 +54,7 @@ set_nil(lua_State *L, int t, int field)
 {
     t = lua_absindex(L, t);
     lua_pushnil(L);
-    lua_rawsetp(L, t, &field_keys[field]);
+    lua_rawseti(L, t, field);
 }
 
 void
@@ -68,7 +69,7 @@ lvat__p_state(lua_State *L, int p)
     int isint;
     lua_Integer st;
 
-    lua_rawgetp(L, p, &field_keys[F_STATE]);
+    lua_rawgeti(L, p, F_STATE);
     st = lua_tointegerx(L, -1, &isint);
     lua_pop(L, 1);
     return isint && st >= PENDING && st <= REJECTED ? (int)st : NOT_A_STATE;
@@ -92,9 +93,9 @@ void
 lvat__p_push_new(lua_State *L)
 {
     /* Sized for the fields nearly every promise gets. */
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, F_ARG, 0);
     lua_pushinteger(L, PENDING);
-    lua_rawsetp(L, -2, &field_keys[F_STATE]);
+    lua_rawseti(L, -2, F_STATE);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_promise_mt);
     lua_setmetatable(L, -2);
 }
@@ -173,9 +174,9 @@ lvat__p_when_settled(lua_State *L, int p, int cb, int arg)
     lua_pushinteger(L, n);
     lvat__p_set(L, p, F_N);
     lua_pushvalue(L, cb);
-    lua_rawseti(L, p, n);
+    lua_rawseti(L, p, EXTRA(n));
     lua_pushvalue(L, arg);
-    lua_rawseti(L, p, -n);
+    lua_rawseti(L, p, EXTRA(n) + 1);
 }
 
 /* Settles p (if pending) and queues its callbacks.  [-0,+0,m] */
@@ -205,14 +206,14 @@ lvat__p_settle(lua_State *L, int p, int st, int value)
     lvat__p_get(L, p, F_N);
     n = lua_tointeger(L, -1);
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, p, i);
-        lua_rawgeti(L, p, -i);
+        lua_rawgeti(L, p, EXTRA(i));
+        lua_rawgeti(L, p, EXTRA(i) + 1);
         lvat__p_enqueue(L, val + 2, s, val, val + 3);
         lua_pop(L, 2);
         lua_pushnil(L);
-        lua_rawseti(L, p, i);
+        lua_rawseti(L, p, EXTRA(i));
         lua_pushnil(L);
-        lua_rawseti(L, p, -i);
+        lua_rawseti(L, p, EXTRA(i) + 1);
     }
     if (n > 0)
         set_nil(L, p, F_N);

@@ -16,7 +16,7 @@ enum { PENDING, FULFILLED, REJECTED, NOT_A_STATE };
 /* A promise's fields: _state, _value, the first callback and its
  * argument, how many more there are (at [i] and [-i]), and, while it
  * follows another promise, that one and a lock. */
-enum { F_STATE, F_VALUE, F_CB, F_ARG, F_N, F_FOLLOWS, F_LOCKED, F_COUNT };
+enum { F_STATE = 1, F_VALUE, F_CB, F_ARG, F_N, F_FOLLOWS, F_LOCKED, F_COUNT };
 
 /* "pending", "fulfilled", "rejected", by the state enum. */
 extern const char *const lvat__p_state_names[];

@@ -273,9 +273,9 @@ return {
                 local junked = Promise.kit().promise
                 junked:next(function() end)
                 junked:next(function() end)
-                for k in pairs(junked) do
-                    if type(k) ~= "number" then junked[k] = 5 end
-                end
+                local jkeys = {}
+                for k in pairs(junked) do jkeys[#jkeys + 1] = k end
+                for _, k in ipairs(jkeys) do junked[k] = 5 end
                 Promise.resolve(junked)
                 E(helper):add(1, 1):await()
                 local all = Promise.all({n = 3, E(helper):add(1, 1), nil, "c"})
