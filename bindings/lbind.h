@@ -27,6 +27,8 @@ enum {
     LVAT_KILL_ILLEGAL
 };
 
+#include "lreg.h"
+
 typedef struct lvat_lvat {
     lua_State *L;
     lvat_lua_runtime *rt;
@@ -58,6 +60,7 @@ typedef struct lvat_lvat {
     lvat_json_parser *dec[8];     /* decoding, possibly nested */
     size_t ndec;
     lua_Integer mq_head, mq_tail; /* microtasks run and queued (lpromise.c) */
+    int reg[LVAT_REG_COUNT];      /* registry refs of the LVAT_REG_* slots */
     lvat_vref *encslots;
     size_t nencslots, capencslots;
     lvat_vref *decslots;          /* slots of values the runtime decodes */
@@ -71,20 +74,20 @@ lvat_lua_vat(lua_State *L)
     return *(lvat_lvat **)lua_getextraspace(L);
 }
 
-/* Registry keys (addresses of these objects). */
-extern const char lvat_lua_key_slot2val; /* vref string -> value, weak v */
-extern const char lvat_lua_key_val2slot; /* value -> vref string, weak k */
-extern const char lvat_lua_key_remotables; /* Far object -> iface, weak k */
-extern const char lvat_lua_key_runtime;  /* liveslots module table */
-extern const char lvat_lua_key_promise_mt; /* the Promise metatable */
-extern const char lvat_lua_key_vatenv;   /* the vat's _ENV */
-extern const char lvat_lua_key_loaded;   /* the vat's require cache */
-/* The runtime's pooled delivery threads (weak keys), which vat code may
- * not resume, close or yield from. */
-extern const char lvat_lua_key_runtime_threads;
-/* vpid -> promise this vat awaits a notify for (held strongly: an awaiting
- * coroutine may be the only thing that refers to it). */
-extern const char lvat_lua_key_awaited;
+/* Pushes registry slot LVAT_REG_*.  [-0, +1, -] */
+static inline int
+lvat_lua_reg(lua_State *L, int slot)
+{
+    return lua_rawgeti(L, LUA_REGISTRYINDEX, lvat_lua_vat(L)->reg[slot]);
+}
+
+/* Sets registry slot LVAT_REG_* to the value on top, popping it.
+ * [-1, +0, -] */
+static inline void
+lvat_lua_set_reg(lua_State *L, int slot)
+{
+    lua_rawseti(L, LUA_REGISTRYINDEX, lvat_lua_vat(L)->reg[slot]);
+}
 
 #define LVAT_PRESENCE_MT "luavat.Presence"
 

@@ -107,11 +107,11 @@ export_vref(enc *e, int idx)
     size_t len;
     const char *s;
 
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
     lua_pushvalue(L, idx);
     if (lua_rawget(L, -2) != LUA_TSTRING) {
         lua_pop(L, 1);
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
+        lvat_lua_reg(L, LVAT_REG_RUNTIME);
         lua_getfield(L, -1, "exportVal");
         lua_remove(L, -2);
         lua_pushvalue(L, idx);
@@ -286,7 +286,7 @@ is_promise(lua_State *L, int idx)
 
     if (!lua_getmetatable(L, idx))
         return false;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_promise_mt);
+    lvat_lua_reg(L, LVAT_REG_PROMISE_MT);
     yes = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     return yes;
@@ -298,7 +298,7 @@ is_root(lua_State *L, int idx)
 {
     bool root;
 
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
     root = lua_type(L, -1) == LUA_TSTRING &&
@@ -321,7 +321,7 @@ enc_table(enc *e, int idx)
         put_slot(e, '&', export_vref(e, idx), NULL, 0);
         return;
     }
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_remotables);
+    lvat_lua_reg(L, LVAT_REG_REMOTABLES);
     lua_pushvalue(L, idx);
     if (lua_rawget(L, -2) == LUA_TSTRING) {
         if (e->mode == LVAT_ENC_DURABLE && !is_root(L, idx))

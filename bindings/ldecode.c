@@ -64,7 +64,7 @@ lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
     size_t n = lvat_vref_format(vref, name);
 
     luaL_checkstack(L, 4, "decoding a slot");
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
     lua_pushlstring(L, name, n);
     if (lua_rawget(L, -2) != LUA_TNIL) {
         lua_remove(L, -2);
@@ -73,7 +73,7 @@ lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
     lua_pop(L, 1);
     if (lvat_vref_is_promise(vref)) {
         lua_pop(L, 1);
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
+        lvat_lua_reg(L, LVAT_REG_RUNTIME);
         lua_getfield(L, -1, "importPromise");
         lua_remove(L, -2);
         lua_pushlstring(L, name, n);

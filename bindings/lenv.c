@@ -145,7 +145,7 @@ l_load(lua_State *L)
         lua_insert(L, -2);
         return 2;
     }
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_vatenv);
+    lvat_lua_reg(L, LVAT_REG_VATENV);
     lua_setupvalue(L, -2, 1);
     return 1;
 }
@@ -197,9 +197,9 @@ push_runtime_env(lua_State *L)
 {
     lua_pushglobaltable(L);
     lvat_lua_open_sys(L);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime_threads);
+    lvat_lua_reg(L, LVAT_REG_THREADS);
     lua_setfield(L, -2, "runtimeThreads");
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_awaited);
+    lvat_lua_reg(L, LVAT_REG_AWAITED);
     lua_setfield(L, -2, "awaited");
     lua_setfield(L, -2, "sys");
     lua_pushvalue(L, -1);
@@ -274,31 +274,36 @@ open_libs(lua_State *L)
 }
 
 static void
-weak_table(lua_State *L, const char *mode, const void *key)
+weak_table(lua_State *L, const char *mode, int slot)
 {
     lua_newtable(L);
     lua_createtable(L, 0, 1);
     lua_pushstring(L, mode);
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+    lvat_lua_set_reg(L, slot);
 }
 
 int
 lvat_lua_open_env(lua_State *L)
 {
     const lvat_vat_spec *spec = lua_touserdata(L, 1);
+    lvat_lvat *v = lvat_lua_vat(L);
     int renv, venv;
 
+    for (int i = 0; i < LVAT_REG_COUNT; i++) {
+        lua_pushboolean(L, 0); /* a placeholder: luaL_ref skips nil */
+        v->reg[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
     open_libs(L);
-    weak_table(L, "v", &lvat_lua_key_slot2val);
-    weak_table(L, "k", &lvat_lua_key_val2slot);
-    weak_table(L, "k", &lvat_lua_key_remotables);
-    weak_table(L, "k", &lvat_lua_key_runtime_threads);
+    weak_table(L, "v", LVAT_REG_SLOT2VAL);
+    weak_table(L, "k", LVAT_REG_VAL2SLOT);
+    weak_table(L, "k", LVAT_REG_REMOTABLES);
+    weak_table(L, "k", LVAT_REG_THREADS);
     lua_newtable(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_awaited);
+    lvat_lua_set_reg(L, LVAT_REG_AWAITED);
     lua_newtable(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_loaded);
+    lvat_lua_set_reg(L, LVAT_REG_LOADED);
     push_runtime_env(L);
     renv = lua_gettop(L);
     /* base functions, libraries, the runtime's globals, endowments */
@@ -307,12 +312,12 @@ lvat_lua_open_env(lua_State *L)
     build_vat_env(L, venv);
     add_globals(L, venv, spec);
     lua_pushvalue(L, venv);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_vatenv);
+    lvat_lua_set_reg(L, LVAT_REG_VATENV);
     /* Load the runtime, then add Far, E, Promise and coroutine. */
     lua_getfield(L, renv, "import");
     lua_pushliteral(L, "luavat.liveslots");
     lua_call(L, 1, 1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
+    lvat_lua_set_reg(L, LVAT_REG_RUNTIME);
     lvat_lua_install_vatenv(L, venv);
     lua_settop(L, 0);
     return 0;
@@ -329,7 +334,7 @@ lvat_lua_require(lua_State *L)
     int rc;
 
     lua_settop(L, 1);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_loaded); /* 2 */
+    lvat_lua_reg(L, LVAT_REG_LOADED); /* 2 */
     lua_getfield(L, 2, name);
     if (lua_touserdata(L, -1) == &loading)
         return luaL_error(L, "require \"%s\": a loop of modules requiring "
@@ -351,7 +356,7 @@ lvat_lua_require(lua_State *L)
     lvat_buf_free(&v->srcname);
     if (rc != LUA_OK)
         return lua_error(L);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_vatenv);
+    lvat_lua_reg(L, LVAT_REG_VATENV);
     lua_setupvalue(L, -2, 1);
     lua_pushlightuserdata(L, (void *)&loading);
     lua_setfield(L, 2, name);

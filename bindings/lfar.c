@@ -16,16 +16,11 @@
 
 #include "lpromise_int.h"
 
-static const char key_proxy_mt = 0;   /* E(x)'s metatable */
-static const char key_only_mt = 0;    /* E.sendOnly(x)'s metatable */
-static const char key_methods = 0;    /* method name -> E(x) method */
-static const char key_only_methods = 0;
-
 /* Pushes liveslots' function `name`.  [-0,+1,-] */
 static void
 push_runtime(lua_State *L, const char *name)
 {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
+    lvat_lua_reg(L, LVAT_REG_RUNTIME);
     lua_getfield(L, -1, name);
     lua_remove(L, -2);
 }
@@ -35,7 +30,7 @@ is_remotable(lua_State *L, int idx)
 {
     int yes;
 
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_remotables);
+    lvat_lua_reg(L, LVAT_REG_REMOTABLES);
     lua_pushvalue(L, idx);
     yes = lua_rawget(L, -2) != LUA_TNIL;
     lua_pop(L, 2);
@@ -48,7 +43,7 @@ push_slot(lua_State *L, int idx)
 {
     int t;
 
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
     lua_pushvalue(L, idx);
     t = lua_rawget(L, -2);
     lua_remove(L, -2);
@@ -71,7 +66,7 @@ l_far(lua_State *L)
                              "Far object");
     }
     lua_settop(L, 2);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_remotables);
+    lvat_lua_reg(L, LVAT_REG_REMOTABLES);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 1);
     lua_rawset(L, -3);
@@ -183,15 +178,15 @@ send_to_vref(lua_State *L, int method, int args)
     checked_send(L, method, args, 1);
     rv = lua_gettop(L);
     lvat__p_push_new(L);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
     lua_pushvalue(L, rv);
     lua_pushvalue(L, rv + 1);
     lua_rawset(L, -3);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_awaited);
+    lvat_lua_reg(L, LVAT_REG_AWAITED);
     lua_pushvalue(L, rv);
     lua_pushvalue(L, rv + 1);
     lua_rawset(L, -3);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
     lua_pushvalue(L, rv + 1);
     lua_pushvalue(L, rv);
     lua_rawset(L, -3);
@@ -348,15 +343,15 @@ pack_from(lua_State *L, int from)
     lua_setfield(L, -2, "n");
 }
 
-/* Whether the value at idx has the metatable at registry key `key`. */
+/* Whether the value at idx has the metatable in registry slot `mt`. */
 static int
-has_mt(lua_State *L, int idx, const char *key)
+has_mt(lua_State *L, int idx, int mt)
 {
     int yes;
 
     if (!lua_getmetatable(L, idx))
         return 0;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+    lvat_lua_reg(L, mt);
     yes = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     return yes;
@@ -366,7 +361,7 @@ has_mt(lua_State *L, int idx, const char *key)
 static int
 proxy_method(lua_State *L)
 {
-    if (!has_mt(L, 1, &key_proxy_mt)) {
+    if (!has_mt(L, 1, LVAT_REG_PROXY_MT)) {
         lua_pushvalue(L, lua_upvalueindex(1));
         return luaL_error(L, "call E(x):%s(...) with a colon",
                           luaL_tolstring(L, -1, NULL));
@@ -381,7 +376,7 @@ proxy_method(lua_State *L)
 static int
 only_method(lua_State *L)
 {
-    if (!has_mt(L, 1, &key_only_mt)) {
+    if (!has_mt(L, 1, LVAT_REG_ONLY_MT)) {
         lua_pushvalue(L, lua_upvalueindex(1));
         return luaL_error(L, "call E.sendOnly(x):%s(...) with a colon",
                           luaL_tolstring(L, -1, NULL));
@@ -393,14 +388,15 @@ only_method(lua_State *L)
 }
 
 /* __index of a proxy: the method function for a name, made once per name
- * and shared by all proxies.  Upvalues: the cache's key, the function. */
+ * and shared by all proxies.  Upvalues: the cache's registry slot, the
+ * function. */
 static int
 proxy_index(lua_State *L)
 {
-    const void *cache = lua_touserdata(L, lua_upvalueindex(1));
+    int cache = (int)lua_tointeger(L, lua_upvalueindex(1));
 
     lua_settop(L, 2);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, cache); /* 3 */
+    lvat_lua_reg(L, cache); /* 3 */
     lua_pushvalue(L, 2);
     if (lua_rawget(L, 3) != LUA_TNIL)
         return 1;
@@ -412,14 +408,14 @@ proxy_index(lua_State *L)
     return 1;
 }
 
-/* Pushes {x} with the proxy metatable at registry key `key`. */
+/* Pushes {x} with the proxy metatable in registry slot `mt`. */
 static int
-make_proxy(lua_State *L, int x, const char *key)
+make_proxy(lua_State *L, int x, int mt)
 {
     lua_createtable(L, 1, 0);
     lua_pushvalue(L, x);
     lua_rawseti(L, -2, 1);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+    lvat_lua_reg(L, mt);
     lua_setmetatable(L, -2);
     return 1;
 }
@@ -428,38 +424,39 @@ static int
 e_call(lua_State *L)
 {
     lua_settop(L, 2);
-    return make_proxy(L, 2, &key_proxy_mt);
+    return make_proxy(L, 2, LVAT_REG_PROXY_MT);
 }
 
 static int
 e_send_only(lua_State *L)
 {
     lua_settop(L, 1);
-    return make_proxy(L, 1, &key_only_mt);
+    return make_proxy(L, 1, LVAT_REG_ONLY_MT);
 }
 
 /* Registers a proxy metatable and its method cache.  [-0,+0,m] */
 static void
-register_proxy(lua_State *L, const char *mt, const char *cache,
-               lua_CFunction method, const char *name)
+register_proxy(lua_State *L, int mt, int cache, lua_CFunction method,
+               const char *name)
 {
     lua_newtable(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, cache);
+    lvat_lua_set_reg(L, cache);
     lua_createtable(L, 0, 2);
-    lua_pushlightuserdata(L, (void *)cache);
+    lua_pushinteger(L, cache);
     lua_pushcfunction(L, method);
     lua_pushcclosure(L, proxy_index, 2);
     lua_setfield(L, -2, "__index");
     lua_pushstring(L, name);
     lua_setfield(L, -2, "__metatable");
-    lua_rawsetp(L, LUA_REGISTRYINDEX, mt);
+    lvat_lua_set_reg(L, mt);
 }
 
 void
 lvat_lua_open_far(lua_State *L)
 {
-    register_proxy(L, &key_proxy_mt, &key_methods, proxy_method, "E proxy");
-    register_proxy(L, &key_only_mt, &key_only_methods, only_method,
+    register_proxy(L, LVAT_REG_PROXY_MT, LVAT_REG_METHODS, proxy_method,
+                   "E proxy");
+    register_proxy(L, LVAT_REG_ONLY_MT, LVAT_REG_ONLY_METHODS, only_method,
                    "E.sendOnly proxy");
     lua_createtable(L, 0, 2);
     lua_pushcfunction(L, l_far);

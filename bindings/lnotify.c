@@ -11,8 +11,6 @@
 
 #include "lpromise_int.h"
 
-const char lvat_lua_key_awaited = 0;
-
 /* Stack indices of the tables notify works on. */
 typedef struct tables {
     int s2v, v2s, awaited;
@@ -80,9 +78,9 @@ lvat_lua_notify(lua_State *L, const lvat_delivery *d)
     tables t;
 
     luaL_checkstack(L, (int)(2 * n) + 8, "too many resolutions");
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_awaited);
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
+    lvat_lua_reg(L, LVAT_REG_AWAITED);
     t.s2v = top + 1, t.v2s = top + 2, t.awaited = top + 3;
     /* A promise for every vpid first: the values may name each other. */
     first = top + 4;

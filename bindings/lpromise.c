@@ -23,13 +23,8 @@
 
 #include "lpromise_int.h"
 
-const char lvat__p_key_queue = 0;  /* the microtask queue (a table) */
-const char lvat__p_key_await = 0;  /* the marker await yields */
-static const char key_follow_hook = 0; /* liveslots' hook, see resolve */
 
 const char *const lvat__p_state_names[] = {"pending", "fulfilled", "rejected"};
-/* Registry keys of the state names (pushed without hashing text). */
-static const char state_keys[3];
 /* A promise's fields are its first integer keys (F_*; the first four in
  * the array part): no name a vat could write by accident, and the fastest
  * lookup Lua has.  Callbacks after the first follow, two slots each. */
@@ -60,7 +55,7 @@ set_nil(lua_State *L, int t, int field)
 void
 lvat__p_push_state(lua_State *L, int st)
 {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &state_keys[st]);
+    lvat_lua_reg(L, LVAT_REG_PENDING + st);
 }
 
 int
@@ -82,7 +77,7 @@ lvat__p_is(lua_State *L, int v)
 
     if (lua_type(L, v) != LUA_TTABLE || !lua_getmetatable(L, v))
         return 0;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_promise_mt);
+    lvat_lua_reg(L, LVAT_REG_PROMISE_MT);
     yes = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     return yes && lvat__p_state(L, v) != NOT_A_STATE;
@@ -96,7 +91,7 @@ lvat__p_push_new(lua_State *L)
     lua_createtable(L, F_ARG, 0);
     lua_pushinteger(L, PENDING);
     lua_rawseti(L, -2, F_STATE);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_promise_mt);
+    lvat_lua_reg(L, LVAT_REG_PROMISE_MT);
     lua_setmetatable(L, -2);
 }
 
@@ -110,7 +105,7 @@ lvat__p_enqueue(lua_State *L, int fn, int a, int b, int c)
     const int args[4] = {fn, a, b, c};
     lua_Integer at = v->mq_tail * 4;
 
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat__p_key_queue);
+    lvat_lua_reg(L, LVAT_REG_QUEUE);
     for (int i = 0; i < 4; i++) {
         if (args[i] == 0)
             lua_pushnil(L);
@@ -130,7 +125,7 @@ lvat_lua_drain(lua_State *L)
     lvat_lvat *v = lvat_lua_vat(L);
 
     lua_settop(L, 0);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat__p_key_queue);
+    lvat_lua_reg(L, LVAT_REG_QUEUE);
     while (v->mq_head < v->mq_tail) {
         lua_Integer at = v->mq_head++ * 4;
         for (int i = 1; i <= 4; i++) {
@@ -270,7 +265,7 @@ lvat__p_resolve(lua_State *L, int p, int v)
     lua_pop(L, 1);
     /* liveslots hears when a promise starts following another, to let
      * the kernel forward exported promises. */
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key_follow_hook) == LUA_TNIL) {
+    if (lvat_lua_reg(L, LVAT_REG_FOLLOW_HOOK) == LUA_TNIL) {
         lua_pop(L, 1);
         return;
     }
@@ -395,7 +390,7 @@ static int
 l_set_follow_hook(lua_State *L)
 {
     lua_settop(L, 1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &key_follow_hook);
+    lvat_lua_set_reg(L, LVAT_REG_FOLLOW_HOOK);
     return 0;
 }
 
@@ -429,7 +424,7 @@ lvat__p_await(lua_State *L)
                              "coroutine: a metamethod, sort comparator, "
                              "required chunk or buildRootObject cannot "
                              "wait)");
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat__p_key_await);
+    lvat_lua_reg(L, LVAT_REG_AWAIT);
     lua_pushvalue(L, 1);
     return lua_yieldk(L, 2, 0, await_done);
 }
@@ -439,10 +434,10 @@ void
 lvat__p_register(lua_State *L)
 {
     lua_newtable(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat__p_key_queue);
+    lvat_lua_set_reg(L, LVAT_REG_QUEUE);
     for (int st = PENDING; st <= REJECTED; st++) {
         lua_pushstring(L, lvat__p_state_names[st]);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &state_keys[st]);
+        lvat_lua_set_reg(L, LVAT_REG_PENDING + st);
     }
 }
 

@@ -308,11 +308,11 @@ lvat_lua_open_promise(lua_State *L)
     set_funcs(L, lvat__p_runtime_funcs);
     push_metatable(L);
     lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_promise_mt);
+    lvat_lua_set_reg(L, LVAT_REG_PROMISE_MT);
     lua_setfield(L, -2, "mt");
     lua_newtable(L); /* the marker await yields to the runtime */
     lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &lvat__p_key_await);
+    lvat_lua_set_reg(L, LVAT_REG_AWAIT);
     lua_setfield(L, -2, "AWAIT");
     lua_createtable(L, 0, 5);
     set_funcs(L, api);

@@ -21,10 +21,6 @@ enum { F_STATE = 1, F_VALUE, F_CB, F_ARG, F_N, F_FOLLOWS, F_LOCKED, F_COUNT };
 /* "pending", "fulfilled", "rejected", by the state enum. */
 extern const char *const lvat__p_state_names[];
 
-/* Registry keys: the microtask queue, and the marker await yields. */
-extern const char lvat__p_key_queue;
-extern const char lvat__p_key_await;
-
 /* Pushes field F_* of the promise at t and returns its type.  [-0,+1,-] */
 int lvat__p_get(lua_State *L, int t, int field);
 /* Sets field F_* of the promise at t to the value on top, popping it.

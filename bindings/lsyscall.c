@@ -15,13 +15,6 @@
 #include "alloc.h"
 #include "lstack.h"
 
-const char lvat_lua_key_slot2val = 0;
-const char lvat_lua_key_val2slot = 0;
-const char lvat_lua_key_remotables = 0;
-const char lvat_lua_key_runtime = 0;
-const char lvat_lua_key_promise_mt = 0;
-const char lvat_lua_key_vatenv = 0;
-const char lvat_lua_key_loaded = 0;
 
 /* ---- Helpers ---- */
 
@@ -437,11 +430,11 @@ lvat_lua_open_sys(lua_State *L)
     luaL_setfuncs(L, funcs, 0);
     lvat_lua_presence_sys(L);
     lvat_lua_vatstore_sys(L);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val);
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
     lua_setfield(L, -2, "slotToVal");
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_val2slot);
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
     lua_setfield(L, -2, "valToSlot");
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_remotables);
+    lvat_lua_reg(L, LVAT_REG_REMOTABLES);
     lua_setfield(L, -2, "remotables");
     LVAT_STACK_LEAVE(L, 1);
     return 1;

@@ -265,11 +265,11 @@ deliver_message(lua_State *L, const lvat_delivery *d)
 {
     int base = lua_gettop(L);
 
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime); /* +1 R */
+    lvat_lua_reg(L, LVAT_REG_RUNTIME); /* +1 R */
     lua_getfield(L, base + 1, "runJob");                      /* +2 */
     lvat_lua_decode_methargs(L, d->methargs.body, d->methargs.body_len,
                              d->methargs.slots, d->methargs.nslots);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_slot2val); /* +6 */
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL); /* +6 */
     lvat_lua_push_vref(L, d->target);
     if (lua_rawget(L, base + 6) == LUA_TNIL) {
         lvat_lvat *v = lvat_lua_vat(L);
@@ -317,7 +317,7 @@ protected_deliver(lua_State *L)
         lua_call(L, 0, 0);
         return 0;
     }
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
+    lvat_lua_reg(L, LVAT_REG_RUNTIME);
     lua_getfield(L, -1, "dispatch");
     n = push_args(L, d);
     lua_call(L, n, 0);

@@ -12,8 +12,6 @@
 
 #include <lauxlib.h>
 
-const char lvat_lua_key_runtime_threads = 0;
-
 /* Upvalues of the resume and wrap closures. */
 enum { UP_RESUME = 1, UP_AWAIT, UP_THREADS, UP_THREAD };
 
@@ -162,7 +160,7 @@ push_coroutine_lib(lua_State *L, int sys, int await)
 {
     int threads, lib;
 
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime_threads);
+    lvat_lua_reg(L, LVAT_REG_THREADS);
     threads = lua_gettop(L);
     lua_getglobal(L, "coroutine"); /* Lua's own, in the runtime env */
     lib = lua_gettop(L);
@@ -279,7 +277,7 @@ held_by_baggage(lua_State *L)
 static void
 set_powers(lua_State *L, int sys, int import)
 {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lvat_lua_key_runtime);
+    lvat_lua_reg(L, LVAT_REG_RUNTIME);
     lua_createtable(L, 0, 2);
     lua_getfield(L, sys, "log");
     lua_pushcclosure(L, vp_log, 1);

@@ -1,0 +1,36 @@
+/*
+ * The registry slots of a vat's state that the bindings use.
+ */
+#ifndef LVAT_LREG_H
+#define LVAT_LREG_H
+
+/* The registry slots the bindings use: luaL_ref numbers reserved when
+ * the state is set up and kept in lvat_lvat, since an integer key is the
+ * fastest lookup Lua has (a light userdata key takes its generic path). */
+enum {
+    LVAT_REG_SLOT2VAL,    /* vref string -> value, weak v */
+    LVAT_REG_VAL2SLOT,    /* value -> vref string, weak k */
+    LVAT_REG_REMOTABLES,  /* Far object -> iface, weak k */
+    LVAT_REG_RUNTIME,     /* liveslots module table */
+    LVAT_REG_PROMISE_MT,  /* the Promise metatable */
+    LVAT_REG_VATENV,      /* the vat's _ENV */
+    LVAT_REG_LOADED,      /* the vat's require cache */
+    LVAT_REG_THREADS,     /* the runtime's delivery threads (weak k), which
+                           * vat code may not resume, close or yield from */
+    LVAT_REG_AWAITED,     /* vpid -> promise this vat awaits a notify for
+                           * (strong: an awaiting coroutine may be the only
+                           * thing that refers to it) */
+    LVAT_REG_QUEUE,       /* the microtask queue (lpromise.c) */
+    LVAT_REG_AWAIT,       /* the marker await yields to the runtime */
+    LVAT_REG_FOLLOW_HOOK, /* liveslots' hook on a promise following another */
+    LVAT_REG_PENDING,     /* the state names: "pending", */
+    LVAT_REG_FULFILLED,   /* "fulfilled", */
+    LVAT_REG_REJECTED,    /* "rejected" */
+    LVAT_REG_PROXY_MT,    /* E(x)'s metatable (lfar.c) */
+    LVAT_REG_ONLY_MT,     /* E.sendOnly(x)'s metatable */
+    LVAT_REG_METHODS,     /* method name -> E(x) method */
+    LVAT_REG_ONLY_METHODS,
+    LVAT_REG_COUNT
+};
+
+#endif
