@@ -61,6 +61,7 @@ typedef struct lvat_lvat {
     size_t ndec;
     lua_Integer mq_head, mq_tail; /* microtasks run and queued (lpromise.c) */
     int reg[LVAT_REG_COUNT];      /* registry refs of the LVAT_REG_* slots */
+    lua_Integer npool;            /* idle delivery threads (ljobs.c) */
     lvat_vref *encslots;
     size_t nencslots, capencslots;
     lvat_vref *decslots;          /* slots of values the runtime decodes */
@@ -100,6 +101,10 @@ void lvat_lua_kill_message(lvat_lvat *v, char *out, size_t len);
 /* ---- lsyscall.c: helpers of the sys functions ---- */
 /* sys.send(target, method, args, n, result|true|nil) -> result vref. */
 int lvat_lua_sys_send(lua_State *L);
+/* sys.resolve(vpid, rejected, value) */
+int lvat_lua_sys_resolve(lua_State *L);
+/* sys.resume(co, ...): coroutine.resume that keeps the watchdog told. */
+int lvat_lua_sys_resume(lua_State *L);
 /* A syscall's result as the Lua outcome: nothing, or an error raised (an
  * illegal one also stops the vat). */
 int lvat_lua_sys_check(lua_State *L, int rc);
@@ -155,7 +160,16 @@ void lvat_lua_open_promise(lua_State *L);
 /* lua_CFunction drain(): runs the queued microtasks until none are left. */
 int lvat_lua_drain(lua_State *L);
 
+/* ---- ljobs.c ---- */
+/* lua_CFunction runJob(fn, obj, args, n, result): fn(obj, args...) in a
+ * pooled thread; settles `result` (a vpid, a local promise, or nil). */
+int lvat_lua_run_job(lua_State *L);
+/* Adds sys.finish, sys.resolveVpid and sys.DONE.  [-0, +0, m] */
+void lvat_lua_jobs_sys(lua_State *L);
+
 /* ---- lnotify.c ---- */
+/* Forgets the vref at idx: slotToVal, valToSlot and awaited drop it. */
+void lvat_lua_forget(lua_State *L, int vref);
 /* Settles the promises a notify delivery names (then drain).  [-0,+0,e] */
 void lvat_lua_notify(lua_State *L, const lvat_delivery *d);
 

@@ -7,8 +7,8 @@
  *
  * In C, like the promises (lpromise.c): every vat holds it, and a send
  * from Lua through the proxy, the argument pack and the routing cost
- * several calls in bytecode.  Liveslots keeps what touches its own
- * tables: rollback of a failed marshal, runJob and methodOf.
+ * several calls in bytecode.  Liveslots keeps the rollback of a failed
+ * marshal and methodOf.
  */
 #include "lbind.h"
 
@@ -85,7 +85,7 @@ l_far(lua_State *L)
 static int
 run_local(lua_State *L)
 {
-    push_runtime(L, "runJob");
+    lua_pushcfunction(L, lvat_lua_run_job);
     push_runtime(L, "methodOf");
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, lua_upvalueindex(2));

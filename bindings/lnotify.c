@@ -104,3 +104,17 @@ lvat_lua_notify(lua_State *L, const lvat_delivery *d)
     }
     lua_settop(L, top);
 }
+
+void
+lvat_lua_forget(lua_State *L, int vref)
+{
+    int top = lua_gettop(L);
+    tables t = {top + 1, top + 2, top + 3};
+
+    vref = lua_absindex(L, vref);
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
+    lvat_lua_reg(L, LVAT_REG_AWAITED);
+    forget(L, &t, vref);
+    lua_settop(L, top);
+}

@@ -147,8 +147,8 @@ l_obj_counter(lua_State *L)
 }
 
 /* resolve(vpid, rejected, value) */
-static int
-l_resolve(lua_State *L)
+int
+lvat_lua_sys_resolve(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
     lvat_resolution r;
@@ -276,8 +276,8 @@ l_decode(lua_State *L)
  * through here so the watchdog knows which thread is running and a kill
  * follows execution into and out of coroutines.
  */
-static int
-l_resume(lua_State *L)
+int
+lvat_lua_sys_resume(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
     lua_State *co = lua_tothread(L, 1);
@@ -409,14 +409,14 @@ lvat_lua_open_sys(lua_State *L)
         {"promiseCounter", l_promise_counter},
         {"allocObject", l_alloc_object},
         {"objCounter", l_obj_counter},
-        {"resolve", l_resolve},
+        {"resolve", lvat_lua_sys_resolve},
         {"subscribe", l_subscribe},
         {"exit", l_exit},
         {"dropImports", l_drop_imports},
         {"retireImports", l_retire_imports},
         {"retireExports", l_retire_exports},
         {"decode", l_decode},
-        {"resume", l_resume},
+        {"resume", lvat_lua_sys_resume},
         {"gcFull", l_gc_full},
         {"deadImports", l_dead_imports},
         {"log", l_log},
@@ -430,6 +430,7 @@ lvat_lua_open_sys(lua_State *L)
     luaL_setfuncs(L, funcs, 0);
     lvat_lua_presence_sys(L);
     lvat_lua_vatstore_sys(L);
+    lvat_lua_jobs_sys(L);
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
     lua_setfield(L, -2, "slotToVal");
     lvat_lua_reg(L, LVAT_REG_VAL2SLOT);

@@ -257,7 +257,7 @@ push_args(lua_State *L, const lvat_delivery *d)
     }
 }
 
-/* A message: liveslots' runJob(method, obj, args, n, result) on the
+/* A message: runJob(method, obj, args, n, result) (ljobs.c) on the
  * target's method, found here when it is a plain function field (else by
  * liveslots' methodOf, which also words why there is none). */
 static void
@@ -266,7 +266,7 @@ deliver_message(lua_State *L, const lvat_delivery *d)
     int base = lua_gettop(L);
 
     lvat_lua_reg(L, LVAT_REG_RUNTIME); /* +1 R */
-    lua_getfield(L, base + 1, "runJob");                      /* +2 */
+    lua_pushcfunction(L, lvat_lua_run_job);                   /* +2 */
     lvat_lua_decode_methargs(L, d->methargs.body, d->methargs.body_len,
                              d->methargs.slots, d->methargs.nslots);
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL); /* +6 */

@@ -35,7 +35,6 @@ local R = {}
 local allocPromiseVref, promiseCounter = sys.allocPromise, sys.promiseCounter
 local allocObject, objCounter = sys.allocObject, sys.objCounter
 local vatName = "?"
-local DONE = {}
 
 -- ---- Refs ----
 
@@ -77,20 +76,16 @@ local function reasonText(value, marshalErr)
 end
 
 -- Rejections travel as error records when they are strings or carry a
--- message; resolve syscalls that cannot marshal their value reject instead.
-local function resolveVpid(vref, rejected, value)
-    local o, p = objCounter(), promiseCounter()
-    local ok, err = pcall(sys.resolve, vref, rejected, value)
-    if not ok then
-        rollback(o, p)
-        sys.resolve(vref, true, rejected and reasonText(value, err)
-                                or tostring(err))
-    end
-    local local_ = slotToVal[vref]
-    forget(vref)
-    if local_ ~= nil and isPromise(local_) then
-        settle(local_, rejected and "rejected" or "fulfilled", value)
-    end
+-- message.  sys.resolveVpid (ljobs.c) makes the resolve syscall, forgets
+-- the vpid and settles this vat's own promise for it; when the value
+-- cannot be marshalled it calls resolveFailed, which gives back the export
+-- numbers the marshal took and rejects instead.
+local resolveVpid = sys.resolveVpid
+
+function R.resolveFailed(vref, rejected, value, err, o, p)
+    rollback(o, p)
+    sys.resolve(vref, true, rejected and reasonText(value, err)
+                            or tostring(err))
 end
 
 -- An exported promise settled.  Its vref is looked up now: a promise the
@@ -152,35 +147,13 @@ function R.importPromise(vref, subscribe)
     return p
 end
 
--- ---- Jobs: one pooled coroutine per running method ----
+-- ---- Jobs: one pooled coroutine per running method (ljobs.c) ----
 
-local pool, npool = {}, 0
-local step
+-- The body of every delivery thread: run the method, hand its outcome to
+-- finish (it resolves the message's result), wait for the next job.
+local finish, DONE = sys.finish, sys.DONE
 
--- `result` is the vpid to resolve, nil for a one-way message, or a local
--- promise (an eventual send to one of this vat's own objects).
-local function finish(resultVref, ok, r)
-    if type(resultVref) == "table" then
-        if ok then P.resolve(resultVref, r) else P.reject(resultVref, r) end
-        return
-    end
-    if resultVref == nil then
-        if not ok then sys.log("error in a one-way message: " .. tostring(r)) end
-        return
-    end
-    if ok and isPromise(r) then
-        local t = P.tail(r)
-        local st, value = P.state(t)
-        if st == "pending" then
-            resolveVpid(resultVref, false, t)   -- the kernel forwards to it
-            return
-        end
-        ok, r = st == "fulfilled", value
-    end
-    resolveVpid(resultVref, not ok, r)
-end
-
-local function worker(fn, obj, args, n, resultVref)
+function R.worker(fn, obj, args, n, resultVref)
     while true do
         local ok, r = pcall(fn, obj, unpack(args, 1, n))
         finish(resultVref, ok, r)
@@ -188,35 +161,9 @@ local function worker(fn, obj, args, n, resultVref)
     end
 end
 
-local function onAwaited(state, value, co)
-    step(co, resume(co, state, value))
+function R.logOneWayError(r)
+    sys.log("error in a one-way message: " .. tostring(r))
 end
-
-step = function(co, ok, a, b)
-    if not ok then error(a, 0) end          -- killed or out of memory
-    if a == DONE then
-        npool = npool + 1
-        pool[npool] = co
-    elseif a == AWAIT then
-        whenSettled(b, onAwaited, co)
-    else
-        error("a vat method yielded without awaiting", 0)
-    end
-end
-
-local function runJob(fn, obj, args, n, resultVref)
-    local co
-    if npool > 0 then
-        co = pool[npool]
-        pool[npool] = nil
-        npool = npool - 1
-    else
-        co = create(worker)
-        runtimeThreads[co] = true
-    end
-    step(co, resume(co, fn, obj, args, n, resultVref))
-end
-R.runJob = runJob
 
 -- ---- Deliveries ----
 

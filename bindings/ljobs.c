@@ -1,0 +1,227 @@
+/*
+ * Jobs: every method a delivery (or a local send) runs gets a pooled
+ * delivery thread, whose body is liveslots' worker (Lua: it calls the
+ * method under pcall, hands the outcome to finish, then yields DONE).  A
+ * method that awaits yields the await marker and a promise; the job goes
+ * on when that promise settles.  The result settles the message's result
+ * promise: a vpid through the resolve syscall, or a local promise.
+ *
+ * In C because every message runs one: the pool, the steps and finish
+ * were a good part of a round trip's bytecode.
+ */
+#include "lbind.h"
+
+#include <lauxlib.h>
+
+#include "lpromise_int.h"
+
+/* Pushes liveslots' field `name`.  [-0,+1,-] */
+static void
+push_runtime(lua_State *L, const char *name)
+{
+    lvat_lua_reg(L, LVAT_REG_RUNTIME);
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+}
+
+static int on_awaited(lua_State *L);
+
+/*
+ * Stack from base: the thread, then what resuming it returned (ok, a, b).
+ * Pools a finished thread; makes an awaiting one go on once its promise
+ * settles.  A thread that died (killed, out of memory) raises its error.
+ */
+static void
+step(lua_State *L, int base)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    int a = base + 2;
+
+    if (!lua_toboolean(L, base + 1)) {
+        lua_pushvalue(L, a);
+        lua_error(L);
+    }
+    lvat_lua_reg(L, LVAT_REG_DONE);
+    if (lua_rawequal(L, -1, a)) {
+        lvat_lua_reg(L, LVAT_REG_POOL);
+        lua_pushvalue(L, base);
+        lua_rawseti(L, -2, ++v->npool);
+        lua_settop(L, base - 1);
+        return;
+    }
+    lvat_lua_reg(L, LVAT_REG_AWAIT);
+    if (!lua_rawequal(L, -1, a) || lua_type(L, base + 3) != LUA_TTABLE) {
+        lua_pushliteral(L, "a vat method yielded without awaiting");
+        lua_error(L);
+    }
+    lua_pushcfunction(L, on_awaited);
+    lvat__p_when_settled(L, base + 3, lua_gettop(L), base);
+    lua_settop(L, base - 1);
+}
+
+/* Resumes the thread at idx with the n values on top (popping them) and
+ * steps it.  [-n,+0,e] */
+static void
+resume_and_step(lua_State *L, int idx, int n)
+{
+    int base;
+
+    lua_pushvalue(L, idx);
+    base = lua_gettop(L);
+    lua_pushcfunction(L, lvat_lua_sys_resume);
+    lua_pushvalue(L, idx);
+    for (int i = 0; i < n; i++)
+        lua_pushvalue(L, base - n + i);
+    lua_call(L, n + 1, 3);
+    step(L, base);
+    lua_pop(L, n);
+}
+
+/* whenSettled's callback for an awaited promise: (state, value, thread). */
+static int
+on_awaited(lua_State *L)
+{
+    lua_settop(L, 3);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    resume_and_step(L, 3, 2);
+    return 0;
+}
+
+int
+lvat_lua_run_job(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    lua_settop(L, 5);
+    if (v->npool > 0) {
+        lvat_lua_reg(L, LVAT_REG_POOL);
+        lua_rawgeti(L, -1, v->npool);
+        lua_pushnil(L);
+        lua_rawseti(L, -3, v->npool--);
+        lua_remove(L, -2);
+    } else {
+        lua_State *co = lua_newthread(L);
+        push_runtime(L, "worker");
+        lua_xmove(L, co, 1);
+        lvat_lua_reg(L, LVAT_REG_THREADS);
+        lua_pushvalue(L, -2);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+    }
+    lua_insert(L, 1); /* thread, fn, obj, args, n, result */
+    resume_and_step(L, 1, 5);
+    return 0;
+}
+
+/* ---- Results ---- */
+
+/*
+ * resolveVpid(vref, rejected, value): the resolve syscall, then this vat
+ * forgets the vpid and settles its own promise for it, if any.  A value
+ * that cannot be marshalled gives back the export numbers it took and
+ * rejects instead (liveslots' resolveFailed words why).
+ */
+static int
+l_resolve_vpid(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    uint64_t o = v->next_obj, p = v->next_prom;
+    int rejected = lua_toboolean(L, 2);
+
+    lua_settop(L, 3);
+    lua_pushcfunction(L, lvat_lua_sys_resolve);
+    lua_pushvalue(L, 1);
+    lua_pushboolean(L, rejected);
+    lua_pushvalue(L, 3);
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+        push_runtime(L, "resolveFailed"); /* (vref, rejected, value, err, o, p) */
+        lua_pushvalue(L, 1);
+        lua_pushboolean(L, rejected);
+        lua_pushvalue(L, 3);
+        lua_pushvalue(L, 4);
+        lua_pushinteger(L, (lua_Integer)o);
+        lua_pushinteger(L, (lua_Integer)p);
+        lua_call(L, 6, 0);
+        lua_settop(L, 3);
+    }
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2); /* 5: this vat's own value for the vpid */
+    lvat_lua_forget(L, 1);
+    if (lvat__p_is(L, 5))
+        lvat__p_settle(L, 5, rejected ? REJECTED : FULFILLED, 3);
+    return 0;
+}
+
+/* Calls resolveVpid(vref, rejected, value) with the vref at idx. */
+static void
+resolve_vpid(lua_State *L, int vref, int rejected, int value)
+{
+    lua_pushcfunction(L, l_resolve_vpid);
+    lua_pushvalue(L, vref);
+    lua_pushboolean(L, rejected);
+    lua_pushvalue(L, value);
+    lua_call(L, 3, 0);
+}
+
+/* finish(result, ok, r): a job's outcome.  `result` is the vpid to
+ * resolve, nil for a one-way message, or a local promise (an eventual
+ * send to one of this vat's own objects). */
+static int
+l_finish(lua_State *L)
+{
+    int ok = lua_toboolean(L, 2), st;
+
+    lua_settop(L, 3);
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        if (ok)
+            lvat__p_resolve(L, 1, 3);
+        else
+            lvat__p_reject(L, 1, 3);
+        return 0;
+    }
+    if (lua_isnil(L, 1)) {
+        if (!ok) {
+            push_runtime(L, "logOneWayError");
+            lua_pushvalue(L, 3);
+            lua_call(L, 1, 0);
+        }
+        return 0;
+    }
+    if (ok && lvat__p_is(L, 3)) {
+        lua_pushvalue(L, 3);
+        lvat__p_walk_follows(L, 4, 0);
+        st = lvat__p_state(L, 4);
+        if (st == PENDING) {
+            resolve_vpid(L, 1, 0, 4); /* the kernel forwards to it */
+            return 0;
+        }
+        ok = st == FULFILLED;
+        lvat__p_get(L, 4, F_VALUE);
+        lua_replace(L, 3);
+    }
+    resolve_vpid(L, 1, !ok, 3);
+    return 0;
+}
+
+void
+lvat_lua_jobs_sys(lua_State *L)
+{
+    lua_pushcfunction(L, l_finish);
+    lua_setfield(L, -2, "finish");
+    lua_pushcfunction(L, l_resolve_vpid);
+    lua_setfield(L, -2, "resolveVpid");
+    /* Made once: a second sys table (the rawSyscalls endowment of the
+     * tests) shares them. */
+    if (lvat_lua_reg(L, LVAT_REG_DONE) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lvat_lua_set_reg(L, LVAT_REG_POOL);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lvat_lua_set_reg(L, LVAT_REG_DONE);
+    }
+    lua_setfield(L, -2, "DONE");
+}
