@@ -220,7 +220,7 @@ deliver_to_object(lvat_kernel *k, const lvat_msg *m, lvat_kref target)
      * with it: settle that first, so a message to one never reaches the
      * vat. */
     if (rc == LVAT_OK && !o.orphaned && o.owner != LVAT_VATID_KERNEL &&
-        lvat__vat_alive(k, o.owner)) {
+        !lvat__vat_loaded(k, o.owner) && lvat__vat_alive(k, o.owner)) {
         if ((rc = lvat__vat_prepare(k, o.owner, &suspended)) != LVAT_OK)
             return rc;
         if (suspended)

@@ -69,6 +69,14 @@ lvat__life_put(lvat_kernel *k, uint32_t vat, const lvat_vat_life *l)
 
 /* ---- Ending stale incarnations ---- */
 
+bool
+lvat__vat_loaded(lvat_kernel *k, uint32_t vat)
+{
+    lvat_kvat *v = lvat__vat_find(k, vat);
+
+    return v != NULL && v->inst != NULL;
+}
+
 int
 lvat__vat_prepare(lvat_kernel *k, uint32_t vat, bool *suspended)
 {

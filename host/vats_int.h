@@ -41,6 +41,9 @@ int lvat__life_put(lvat_kernel *k, uint32_t vat, const lvat_vat_life *l);
 /* Before a crank uses a vat: ends an incarnation from an earlier open
  * (once); *suspended tells the caller to reject instead of deliver. */
 int lvat__vat_prepare(lvat_kernel *k, uint32_t vat, bool *suspended);
+/* Whether vat's heap is loaded in this open (then prepare has nothing to
+ * do: its record says running). */
+bool lvat__vat_loaded(lvat_kernel *k, uint32_t vat);
 int lvat__vat_started(lvat_kernel *k, uint32_t vat, uint64_t incarnation);
 int lvat__vat_heap_gone(lvat_kernel *k, uint32_t vat);
 int lvat__vat_count_fault(lvat_kernel *k, uint32_t vat, bool *suspend);
