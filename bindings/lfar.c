@@ -194,25 +194,60 @@ send_to_vref(lua_State *L, int method, int args)
     lua_remove(L, rv);
 }
 
-/* Pushes the result of a send to a promise: by its value once known; by
- * pipelining when the kernel knows it; else once it is fulfilled. */
+/*
+ * Replaces the value at idx by where a send to it goes: along the
+ * promises it follows and the promises it was fulfilled with, to the
+ * first that is pending or rejected, or to a value that is no promise.
+ * Brent's check (as in lvat__p_walk_follows) ends a loop a vat scribbled
+ * into its promises on a fulfilled one.  [-0,+0,-]
+ */
 static void
-send_to_promise(lua_State *L, int target, int method, int args)
+final_target(lua_State *L, int idx)
 {
-    int t, st;
+    lua_Integer steps = 0, power = 1;
 
-    lua_pushvalue(L, target);
-    t = lua_gettop(L);
-    lvat__p_walk_follows(L, t, 0);
-    st = lvat__p_state(L, t);
-    if (st == FULFILLED || st == REJECTED) {
-        lvat__p_get(L, t, F_VALUE);
-        if (st == FULFILLED) {
-            send(L, t + 1, method, args);
-        } else {
-            lvat__p_push_new(L);
-            lvat__p_reject(L, t + 2, t + 1);
+    lua_pushvalue(L, idx); /* the checkpoint */
+    while (lvat__p_is(L, idx)) {
+        lvat__p_walk_follows(L, idx, 0);
+        if (lvat__p_state(L, idx) != FULFILLED)
+            break;
+        lvat__p_get(L, idx, F_VALUE);
+        lua_replace(L, idx);
+        if (lua_rawequal(L, idx, -1))
+            break;
+        if (++steps == power) {
+            lua_pushvalue(L, idx);
+            lua_replace(L, -2);
+            power *= 2;
+            steps = 0;
         }
+    }
+    lua_pop(L, 1);
+}
+
+/* Pushes a promise rejected with the message on top, popping it. */
+static void
+push_rejected(lua_State *L)
+{
+    lvat__p_push_new(L);
+    lvat__p_reject(L, lua_gettop(L), lua_gettop(L) - 1);
+    lua_remove(L, -2);
+}
+
+/* Pushes the result of a send to the promise at t (its final target):
+ * by pipelining when the kernel knows it, else once it is fulfilled. */
+static void
+send_to_promise(lua_State *L, int t, int method, int args)
+{
+    int st = lvat__p_state(L, t);
+
+    if (st == REJECTED) {
+        lvat__p_get(L, t, F_VALUE);
+        push_rejected(L);
+    } else if (st == FULFILLED) {
+        lua_pushliteral(L, "E(x): x was fulfilled with a promise that leads "
+                           "back to it");
+        push_rejected(L);
     } else if (push_slot(L, t) != LUA_TNIL) {
         send_to_vref(L, method, args);
     } else {
@@ -222,8 +257,6 @@ send_to_promise(lua_State *L, int target, int method, int args)
         lua_pushcclosure(L, send_later, 2);
         push_next(L, t);
     }
-    lua_replace(L, t);
-    lua_settop(L, t);
 }
 
 /* Pushes a promise for the result of target:method(unpack(args)).  The
@@ -232,28 +265,25 @@ static void
 send(lua_State *L, int target, int method, int args)
 {
     lvat_vref vref;
+    int t;
 
-    if (lvat_lua_to_presence(L, target, &vref)) {
+    lua_pushvalue(L, target);
+    t = lua_gettop(L);
+    final_target(L, t);
+    if (lvat_lua_to_presence(L, t, &vref)) {
         lvat_lua_push_vref(L, vref);
         send_to_vref(L, method, args);
-        return;
+    } else if (lvat__p_is(L, t)) {
+        send_to_promise(L, t, method, args);
+    } else if (lua_type(L, t) == LUA_TTABLE && is_remotable(L, t)) {
+        lvat__p_push_new(L);
+        queue_local(L, t, method, args, lua_gettop(L));
+    } else {
+        lua_pushfstring(L, "E(x): x is %s, not a presence, Far object or "
+                           "promise", luaL_typename(L, t));
+        push_rejected(L);
     }
-    if (lua_type(L, target) == LUA_TTABLE) {
-        if (lvat__p_is(L, target)) {
-            send_to_promise(L, target, method, args);
-            return;
-        }
-        if (is_remotable(L, target)) {
-            lvat__p_push_new(L);
-            queue_local(L, target, method, args, lua_gettop(L));
-            return;
-        }
-    }
-    lvat__p_push_new(L);
-    lua_pushfstring(L, "E(x): x is %s, not a presence, Far object or "
-                       "promise", luaL_typename(L, target));
-    lvat__p_reject(L, lua_gettop(L) - 1, lua_gettop(L));
-    lua_pop(L, 1);
+    lua_replace(L, t);
 }
 
 /* Sends with no result: the receiver's answer (or error) goes nowhere. */
@@ -276,53 +306,36 @@ send_only_to_vref(lua_State *L, int method, int args)
 }
 
 static void
-send_only_to_promise(lua_State *L, int target, int method, int args)
-{
-    int t, st;
-
-    lua_pushvalue(L, target);
-    t = lua_gettop(L);
-    lvat__p_walk_follows(L, t, 0);
-    st = lvat__p_state(L, t);
-    if (st == FULFILLED) {
-        lvat__p_get(L, t, F_VALUE);
-        send_only(L, t + 1, method, args);
-    } else if (st == REJECTED) {
-        /* nothing to send to, and nobody to tell */
-    } else if (push_slot(L, t) != LUA_TNIL) {
-        send_only_to_vref(L, method, args);
-    } else {
-        lua_pop(L, 1);
-        lua_pushvalue(L, method);
-        lua_pushvalue(L, args);
-        lua_pushcclosure(L, send_only_later, 2);
-        push_next(L, t);
-    }
-    lua_settop(L, t - 1);
-}
-
-static void
 send_only(lua_State *L, int target, int method, int args)
 {
     lvat_vref vref;
+    int t;
 
-    if (lvat_lua_to_presence(L, target, &vref)) {
+    lua_pushvalue(L, target);
+    t = lua_gettop(L);
+    final_target(L, t);
+    if (lvat_lua_to_presence(L, t, &vref)) {
         lvat_lua_push_vref(L, vref);
         send_only_to_vref(L, method, args);
-        return;
-    }
-    if (lua_type(L, target) == LUA_TTABLE) {
-        if (lvat__p_is(L, target)) {
-            send_only_to_promise(L, target, method, args);
-            return;
+    } else if (lvat__p_is(L, t)) {
+        /* a rejected (or looping) promise: nothing to send to, nobody to
+         * tell */
+        if (lvat__p_state(L, t) == PENDING && push_slot(L, t) != LUA_TNIL) {
+            send_only_to_vref(L, method, args);
+        } else if (lvat__p_state(L, t) == PENDING) {
+            lua_pop(L, 1);
+            lua_pushvalue(L, method);
+            lua_pushvalue(L, args);
+            lua_pushcclosure(L, send_only_later, 2);
+            push_next(L, t);
         }
-        if (is_remotable(L, target)) {
-            queue_local(L, target, method, args, 0);
-            return;
-        }
+    } else if (lua_type(L, t) == LUA_TTABLE && is_remotable(L, t)) {
+        queue_local(L, t, method, args, 0);
+    } else {
+        luaL_error(L, "E.sendOnly(x): x is %s, not a presence, Far object "
+                      "or promise", luaL_typename(L, t));
     }
-    luaL_error(L, "E.sendOnly(x): x is %s, not a presence, Far object or "
-                  "promise", luaL_typename(L, target));
+    lua_settop(L, t - 1);
 }
 
 /* ---- E and its proxies ---- */

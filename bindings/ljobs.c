@@ -77,7 +77,9 @@ resume_and_step(lua_State *L, int idx, int n)
     lua_pop(L, n);
 }
 
-/* whenSettled's callback for an awaited promise: (state, value, thread). */
+/* whenSettled's callback for an awaited promise: (state, value, thread).
+ * A vat can reach it through the promise's fields: sys.resume refuses
+ * anything but a thread. */
 static int
 on_awaited(lua_State *L)
 {

@@ -141,6 +141,19 @@ lvat_lua_drain(lua_State *L)
 
 /* ---- Core ---- */
 
+/* The callback count of the promise at p, within 0 .. 2^30 (a vat may
+ * have written anything there). */
+static lua_Integer
+extra_count(lua_State *L, int p)
+{
+    lua_Integer n;
+
+    lvat__p_get(L, p, F_N);
+    n = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return n >= 0 && n <= ((lua_Integer)1 << 30) ? n : 0;
+}
+
 /* Registers cb(state, value, arg) to run as a microtask once p settles. */
 void
 lvat__p_when_settled(lua_State *L, int p, int cb, int arg)
@@ -163,9 +176,8 @@ lvat__p_when_settled(lua_State *L, int p, int cb, int arg)
         lvat__p_set(L, p, F_ARG);
         return;
     }
-    lvat__p_get(L, p, F_N);
-    n = lua_tointeger(L, -1) + 1;
-    lua_pop(L, 2);
+    lua_pop(L, 1);
+    n = extra_count(L, p) + 1;
     lua_pushinteger(L, n);
     lvat__p_set(L, p, F_N);
     lua_pushvalue(L, cb);
@@ -198,12 +210,15 @@ lvat__p_settle(lua_State *L, int p, int st, int value)
         set_nil(L, p, F_ARG);
     }
     lua_settop(L, val);
-    lvat__p_get(L, p, F_N);
-    n = lua_tointeger(L, -1);
+    n = extra_count(L, p);
+    /* A count a vat inflated ends at the first missing callback. */
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, p, EXTRA(i));
+        if (lua_rawgeti(L, p, EXTRA(i)) == LUA_TNIL) {
+            lua_pop(L, 1);
+            break;
+        }
         lua_rawgeti(L, p, EXTRA(i) + 1);
-        lvat__p_enqueue(L, val + 2, s, val, val + 3);
+        lvat__p_enqueue(L, val + 1, s, val, val + 2);
         lua_pop(L, 2);
         lua_pushnil(L);
         lua_rawseti(L, p, EXTRA(i));
@@ -216,19 +231,35 @@ lvat__p_settle(lua_State *L, int p, int st, int value)
 }
 
 /* Replaces the promise at idx by the one it follows, while it follows a
- * pending promise; stops at `stop` (0: none).  [-0,+0,-] */
+ * pending promise; stops at `stop` (0: none).  Chains the runtime makes
+ * never loop, but a vat can scribble one: Brent's cycle check (a
+ * checkpoint that moves at powers of two) ends the walk there instead of
+ * spinning where no hook can stop it.  [-0,+0,-] */
 void
 lvat__p_walk_follows(lua_State *L, int idx, int stop)
 {
+    lua_Integer steps = 0, power = 1;
+
+    lua_pushvalue(L, idx); /* the checkpoint */
     while (!(stop && lua_rawequal(L, idx, stop)) &&
            lvat__p_state(L, idx) == PENDING) {
         if (lvat__p_get(L, idx, F_FOLLOWS) != LUA_TTABLE) {
             lua_pop(L, 1);
-            return;
+            break;
         }
         lua_replace(L, idx);
+        if (lua_rawequal(L, idx, -1))
+            break; /* a loop */
+        if (++steps == power) {
+            lua_pushvalue(L, idx);
+            lua_replace(L, -2);
+            power *= 2;
+            steps = 0;
+        }
     }
+    lua_pop(L, 1);
 }
+
 
 static int l_follow(lua_State *L);
 
@@ -247,7 +278,7 @@ lvat__p_resolve(lua_State *L, int p, int v)
         return;
     }
     lua_pushvalue(L, v);
-    lvat__p_walk_follows(L, lua_gettop(L), p); /* chains never loop: see below */
+    lvat__p_walk_follows(L, lua_gettop(L), p);
     if (lua_rawequal(L, -1, p)) {
         lua_pushliteral(L, "promise cycle: a promise was resolved to a "
                            "promise that follows it");
@@ -396,14 +427,19 @@ l_set_follow_hook(lua_State *L)
 
 /* ---- Await ---- */
 
-/* Resumed with (state, value) on top. */
+/* Resumed with (state, value): the promise is at 1. */
 static int
 await_done(lua_State *L, int status, lua_KContext ctx)
 {
     (void)status;
     (void)ctx;
-    if (lua_type(L, -2) == LUA_TSTRING && lua_tostring(L, -2)[0] == 'f')
+    lua_settop(L, 3);
+    lvat__p_push_state(L, FULFILLED);
+    if (lua_rawequal(L, 2, 4)) {
+        lua_settop(L, 3);
         return 1;
+    }
+    lua_settop(L, 3);
     return lua_error(L);
 }
 

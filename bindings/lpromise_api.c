@@ -12,16 +12,20 @@
 
 /* ---- Methods vats use ---- */
 
-/* runHandler(state, value, job): job = {out, onOk, onErr}. */
+/* runHandler(state, value, job): job = {out, onOk, onErr}.  A vat can
+ * reach these jobs (and this function) through a promise's fields, so
+ * nothing here trusts them: a bad job is an error, not a crash. */
 static int
 l_run_handler(lua_State *L)
 {
     int ok = lua_type(L, 1) == LUA_TSTRING && lua_tostring(L, 1)[0] == 'f';
 
     lua_settop(L, 3);
-    lua_rawgeti(L, 3, 1);                /* 4: out */
-    lua_rawgeti(L, 3, ok ? 2 : 3);       /* 5: the handler */
-    if (lua_isnil(L, 5)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    if (lua_rawgeti(L, 3, 1) != LUA_TTABLE) /* 4: out */
+        return luaL_error(L, "a promise handler's job has no promise");
+    /* 5: the handler; one that is not a function passes the outcome on */
+    if (lua_rawgeti(L, 3, ok ? 2 : 3) != LUA_TFUNCTION) {
         if (ok)
             lvat__p_resolve(L, 4, 2);
         else
@@ -188,17 +192,21 @@ all_step(lua_State *L)
     lua_Integer left;
 
     lua_settop(L, 3);
-    lua_rawgeti(L, 3, 1); /* 4: agg */
+    luaL_checktype(L, 3, LUA_TTABLE);
+    if (lua_rawgeti(L, 3, 1) != LUA_TTABLE) /* 4: agg (see l_run_handler) */
+        return luaL_error(L, "a Promise.all step has no aggregate");
     if (lua_rawgeti(L, 4, AGG_DONE) != LUA_TNIL)
         return 0;
-    lua_rawgeti(L, 4, AGG_OUT); /* 6 */
+    if (lua_rawgeti(L, 4, AGG_OUT) != LUA_TTABLE) /* 6 */
+        return luaL_error(L, "a Promise.all step has no promise");
     if (lua_type(L, 1) != LUA_TSTRING || lua_tostring(L, 1)[0] != 'f') {
         lua_pushboolean(L, 1);
         lua_rawseti(L, 4, AGG_DONE);
         lvat__p_settle(L, 6, REJECTED, 2);
         return 0;
     }
-    lua_rawgeti(L, 4, AGG_VALUES); /* 7 */
+    if (lua_rawgeti(L, 4, AGG_VALUES) != LUA_TTABLE) /* 7 */
+        return luaL_error(L, "a Promise.all step has no list");
     lua_rawgeti(L, 3, 2);
     lua_pushvalue(L, 2);
     lua_rawset(L, 7);
@@ -277,17 +285,21 @@ set_funcs(lua_State *L, const luaL_Reg *f)
     }
 }
 
-/* The Promise metatable, which is also its method table.  [-0,+1,m] */
+/* The Promise metatable.  Its methods are a table of their own: were the
+ * metatable its own __index, p.__index would hand a vat the metatable
+ * (to forge promises, or add a __gc).  [-0,+1,m] */
 static void
 push_metatable(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"next", lvat__p_next},   {"catch", l_catch},       {"finally", l_finally},
-        {"await", lvat__p_await}, {"__tostring", l_tostring}, {NULL, NULL}};
+        {"next", lvat__p_next}, {"catch", l_catch}, {"finally", l_finally},
+        {"await", lvat__p_await}, {NULL, NULL}};
 
-    lua_createtable(L, 0, 8);
+    lua_createtable(L, 0, 4);
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_createtable(L, 0, 4);
     set_funcs(L, methods);
-    lua_pushvalue(L, -1);
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, "Promise");
     lua_setfield(L, -2, "__metatable");

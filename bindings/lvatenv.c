@@ -68,6 +68,7 @@ drive(lua_State *L, int status, lua_KContext wrap)
         !lua_rawequal(L, 3, lua_upvalueindex(UP_AWAIT)) ||
         lua_status(lua_tothread(L, 1)) != LUA_YIELD)
         return finish(L, (int)wrap);
+    luaL_checkstack(L, 2, NULL);
     if (!lua_isyieldable(L)) {
         lua_settop(L, 1);
         lua_pushboolean(L, 0);

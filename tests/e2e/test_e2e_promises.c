@@ -278,6 +278,35 @@ test_e2e_promises_notify_values_name_each_other(void **state)
 }
 
 static void
+test_e2e_promises_hostile_vat_hurts_only_itself(void **state)
+{
+    static const char *const want[] = {
+        "a promise handler's job has no promise",
+        "a Promise.all step has no aggregate",
+        "\"loop\": \"survived\"",
+        "\"deep\": \"end\"",
+        "\"selfish\": \"E(x): x was fulfilled with a promise that leads "
+        "back to it\"",
+        "\"big\": \"survived\"",
+        "\"index\": true",
+        "\"passOk\": 5",
+        "\"passErr\": \"h x\"",
+        NULL};
+    lk *t = *state;
+    char *r = drive(t, "hostile", LVAT_OK);
+
+    for (const char *const *w = want; *w; w++)
+        expect_has("hostile", r, *w);
+    free(r);
+    r = drive(t, "junkJob", LVAT_EREJECTED);
+    free(r);
+    /* The vat came back (restarted: no helper now, local sends work). */
+    expect(t, "localSends",
+           "{\"fail\": \"local failure\", \"none\": \"Local has no "
+           "method \\\"missing\\\"\", \"ok\": 42}");
+}
+
+static void
 test_e2e_promises_far_and_e(void **state)
 {
     static const char *const want[] = {
@@ -412,6 +441,7 @@ main(void)
         T(test_e2e_promises_vat_coroutine_library),
         T(test_e2e_promises_methods_and_api),
         T(test_e2e_promises_far_and_e),
+        T(test_e2e_promises_hostile_vat_hurts_only_itself),
         T(test_e2e_promises_notify_values_name_each_other),
         T(test_e2e_promises_await_in_pcall_and_xpcall),
         T(test_e2e_promises_all_result_returned),

@@ -89,6 +89,78 @@ return {
                 return {order = order, hits = hits, r1 = tostring(r1),
                         bad = bad, dot = dot}
             end,
+            -- A vat that scribbles on its promises' internals (which it
+            -- reaches with pairs) hurts nothing but itself: no crash, no
+            -- hang, no undefined behaviour in the runtime's C.
+            hostile = function(self)
+                local out = {}
+                -- callbacks called directly with junk
+                local k = Promise.kit()
+                k.promise:next(print)
+                local agg = Promise.kit()
+                Promise.all({agg.promise})
+                local errs = {}
+                for _, p in ipairs({k.promise, agg.promise}) do
+                    for _, v in pairs(p) do
+                        if type(v) == "function" then
+                            errs[#errs + 1] = select(2, pcall(v, "fulfilled", 1, {42}))
+                        end
+                    end
+                end
+                out.errs = table.concat(errs, "; ")
+                -- a loop of followed promises
+                local a, b = Promise.kit(), Promise.kit()
+                a.resolve(b.promise)
+                local kf
+                for key, v in pairs(a.promise) do
+                    if v == b.promise then kf = key end
+                end
+                rawset(b.promise, kf, a.promise)
+                E(a.promise):foo()
+                E.sendOnly(a.promise):foo()
+                local c = Promise.kit()
+                c.resolve(a.promise)
+                out.loop = "survived"
+                -- a long chain of promises fulfilled with promises, and
+                -- one fulfilled with itself
+                local target = Far("End", {hit = function() return "end" end})
+                local first = Promise.kit().promise
+                local p = first
+                for i = 1, 100000 do
+                    local q = i == 100000 and target or Promise.kit().promise
+                    rawset(p, 1, 1)  -- fulfilled ...
+                    rawset(p, 2, q)  -- ... with the next
+                    p = q
+                end
+                out.deep = E(first):hit():await()
+                local self_ = Promise.kit().promise
+                rawset(self_, 1, 1)
+                rawset(self_, 2, self_)
+                out.selfish = try(E(self_):hit())
+                -- a callback count at the top of the integers
+                local big = Promise.kit()
+                big.promise:next(function() end)
+                rawset(big.promise, 5, math.maxinteger)
+                big.promise:next(function() end)
+                big.resolve(1)
+                out.big = "survived"
+                -- the metatable stays hidden; non-function handlers pass
+                out.index = Promise.resolve(1).__index == nil
+                out.passOk = Promise.resolve(5):next(false):await()
+                out.passErr = Promise.reject("x")
+                    :next(false, function(e) return "h " .. e end):await()
+                return out
+            end,
+            -- A job table a vat junked fails the delivery, not the process.
+            junkJob = function(self)
+                local k = Promise.kit()
+                k.promise:next(print)
+                for _, v in pairs(k.promise) do
+                    if type(v) == "table" then v[1] = 42 end
+                end
+                k.resolve(1)
+                return "queued"
+            end,
             -- A notify whose first value names the promise it settles next.
             notifyBatch = function(self)
                 local pair = E(helper):pairKits():await()
