@@ -151,37 +151,9 @@ struct lvat_slab *lvat_lua_runtime_slab(lvat_lua_runtime *rt);
 int lvat_lua_open_env(lua_State *L);
 /* require(name) in the vat's environment.  [-0, +1, e] */
 int lvat_lua_require(lua_State *L);
-
-/* ---- lpromise.c, lpromise_api.c ---- */
-/* Pushes the luavat.promise module (made in C) and registers the Promise
- * metatable.  [-0, +1, m] */
-void lvat_lua_open_promise(lua_State *L);
-
-/* lua_CFunction drain(): runs the queued microtasks until none are left. */
-int lvat_lua_drain(lua_State *L);
-
-/* ---- ljobs.c ---- */
-/* lua_CFunction runJob(fn, obj, args, n, result): fn(obj, args...) in a
- * pooled thread; settles `result` (a vpid, a local promise, or nil). */
-int lvat_lua_run_job(lua_State *L);
-/* Adds sys.finish, sys.resolveVpid and sys.DONE.  [-0, +0, m] */
-void lvat_lua_jobs_sys(lua_State *L);
-
-/* ---- lnotify.c ---- */
-/* Forgets the vref at idx: slotToVal, valToSlot and awaited drop it. */
-void lvat_lua_forget(lua_State *L, int vref);
-/* Settles the promises a notify delivery names (then drain).  [-0,+0,e] */
-void lvat_lua_notify(lua_State *L, const lvat_delivery *d);
-
-/* ---- lfar.c ---- */
-/* Pushes the luavat.far module (Far and E, made in C).  [-0, +1, m] */
-void lvat_lua_open_far(lua_State *L);
-
-/* ---- lvatenv.c ---- */
-/* Adds Far, E, Promise and the vat's coroutine library to the vat's env
- * at `env`, and sets the liveslots table's vatPowers, baggage and
- * heldByBaggage; promise and liveslots are loaded.  [-0, +0, e] */
-void lvat_lua_install_vatenv(lua_State *L, int env);
+/* print(...) and vatPowers.log(...): the arguments as tostring gives
+ * them, tab-separated, to the kernel's log. */
+int lvat_lua_print(lua_State *L);
 
 /* ---- lendow.c ---- */
 /* Pushes the endowment `name` for this vat (a fresh value), or nothing
@@ -246,5 +218,7 @@ int lvat_lua_open_sys(lua_State *L);
 void lvat_lua_push_vref(lua_State *L, lvat_vref v);
 /* Reads a vref argument or raises. */
 lvat_vref lvat_lua_check_vref(lua_State *L, int idx);
+
+#include "lrt.h"
 
 #endif

@@ -51,8 +51,8 @@ patch_string(lua_State *L)
 
 /* ---- Vat globals written in C ---- */
 
-static int
-l_print(lua_State *L)
+int
+lvat_lua_print(lua_State *L)
 {
     int n = lua_gettop(L);
     luaL_Buffer b;
@@ -245,7 +245,7 @@ build_vat_env(lua_State *L, int env)
     lua_getglobal(L, "xpcall");
     lua_pushcclosure(L, l_xpcall, 1);
     lua_setfield(L, env, "xpcall");
-    lua_pushcfunction(L, l_print);
+    lua_pushcfunction(L, lvat_lua_print);
     lua_setfield(L, env, "print");
     lua_pushcfunction(L, l_load);
     lua_setfield(L, env, "load");

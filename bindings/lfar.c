@@ -127,15 +127,33 @@ push_next(lua_State *L, int t)
 
 static void send(lua_State *L, int target, int method, int args);
 
-/* Upvalues: method, args.  Sends them to the value a promise took. */
+static void send_only(lua_State *L, int target, int method, int args);
+
+/* A promise's handler that sends to the value it took.  Upvalues: method,
+ * args, and whether the send is one-way. */
 static int
 send_later(lua_State *L)
 {
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, lua_upvalueindex(2));
+    if (lua_toboolean(L, lua_upvalueindex(3))) {
+        send_only(L, 1, 2, 3);
+        return 0;
+    }
     send(L, 1, 2, 3);
     return 1;
+}
+
+/* Pushes t:next(send_later) for method and args.  [-0,+1,e] */
+static void
+send_when_fulfilled(lua_State *L, int t, int method, int args, int only)
+{
+    lua_pushvalue(L, method);
+    lua_pushvalue(L, args);
+    lua_pushboolean(L, only);
+    lua_pushcclosure(L, send_later, 3);
+    push_next(L, t);
 }
 
 /*
@@ -213,14 +231,8 @@ final_target(lua_State *L, int idx)
             break;
         lvat__p_get(L, idx, F_VALUE);
         lua_replace(L, idx);
-        if (lua_rawequal(L, idx, -1))
+        if (lvat__p_looped(L, idx, &steps, &power))
             break;
-        if (++steps == power) {
-            lua_pushvalue(L, idx);
-            lua_replace(L, -2);
-            power *= 2;
-            steps = 0;
-        }
     }
     lua_pop(L, 1);
 }
@@ -252,10 +264,7 @@ send_to_promise(lua_State *L, int t, int method, int args)
         send_to_vref(L, method, args);
     } else {
         lua_pop(L, 1);
-        lua_pushvalue(L, method);
-        lua_pushvalue(L, args);
-        lua_pushcclosure(L, send_later, 2);
-        push_next(L, t);
+        send_when_fulfilled(L, t, method, args, 0);
     }
 }
 
@@ -287,24 +296,6 @@ send(lua_State *L, int target, int method, int args)
 }
 
 /* Sends with no result: the receiver's answer (or error) goes nowhere. */
-static void send_only(lua_State *L, int target, int method, int args);
-
-static int
-send_only_later(lua_State *L)
-{
-    lua_settop(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushvalue(L, lua_upvalueindex(2));
-    send_only(L, 1, 2, 3);
-    return 0;
-}
-
-static void
-send_only_to_vref(lua_State *L, int method, int args)
-{
-    checked_send(L, method, args, 0);
-}
-
 static void
 send_only(lua_State *L, int target, int method, int args)
 {
@@ -316,18 +307,15 @@ send_only(lua_State *L, int target, int method, int args)
     final_target(L, t);
     if (lvat_lua_to_presence(L, t, &vref)) {
         lvat_lua_push_vref(L, vref);
-        send_only_to_vref(L, method, args);
+        checked_send(L, method, args, 0);
     } else if (lvat__p_is(L, t)) {
         /* a rejected (or looping) promise: nothing to send to, nobody to
          * tell */
         if (lvat__p_state(L, t) == PENDING && push_slot(L, t) != LUA_TNIL) {
-            send_only_to_vref(L, method, args);
+            checked_send(L, method, args, 0);
         } else if (lvat__p_state(L, t) == PENDING) {
             lua_pop(L, 1);
-            lua_pushvalue(L, method);
-            lua_pushvalue(L, args);
-            lua_pushcclosure(L, send_only_later, 2);
-            push_next(L, t);
+            send_when_fulfilled(L, t, method, args, 1);
         }
     } else if (lua_type(L, t) == LUA_TTABLE && is_remotable(L, t)) {
         queue_local(L, t, method, args, 0);

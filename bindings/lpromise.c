@@ -248,16 +248,24 @@ lvat__p_walk_follows(lua_State *L, int idx, int stop)
             break;
         }
         lua_replace(L, idx);
-        if (lua_rawequal(L, idx, -1))
-            break; /* a loop */
-        if (++steps == power) {
-            lua_pushvalue(L, idx);
-            lua_replace(L, -2);
-            power *= 2;
-            steps = 0;
-        }
+        if (lvat__p_looped(L, idx, &steps, &power))
+            break;
     }
     lua_pop(L, 1);
+}
+
+int
+lvat__p_looped(lua_State *L, int idx, lua_Integer *steps, lua_Integer *power)
+{
+    if (lua_rawequal(L, idx, -1))
+        return 1;
+    if (++*steps == *power) {
+        lua_pushvalue(L, idx);
+        lua_replace(L, -2);
+        *power *= 2;
+        *steps = 0;
+    }
+    return 0;
 }
 
 

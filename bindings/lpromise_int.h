@@ -54,6 +54,14 @@ void lvat__p_reject(lua_State *L, int p, int reason);
  * it follows a pending promise; stops at `stop` (0: none).  [-0,+0,-] */
 void lvat__p_walk_follows(lua_State *L, int idx, int stop);
 
+/* Brent's cycle check, one step of a walk whose value is at idx and whose
+ * checkpoint is on top (start both at the walk's first value, and the
+ * counters at 0 and 1): true when the walk came back to the checkpoint.
+ * The checkpoint moves at powers of two, so any loop is found within a
+ * few rounds of its length.  [-0,+0,-] */
+int lvat__p_looped(lua_State *L, int idx, lua_Integer *steps,
+                   lua_Integer *power);
+
 /* p:next(onOk, onErr) -> a promise for what the handler returns. */
 int lvat__p_next(lua_State *L);
 /* p:await(), a C function that yields. */

@@ -198,27 +198,6 @@ push_coroutine_lib(lua_State *L, int sys, int await)
 
 /* ---- vatPowers ---- */
 
-/* log(...): its arguments as tostring gives them, tab-separated.
- * Upvalue: sys.log. */
-static int
-vp_log(lua_State *L)
-{
-    int n = lua_gettop(L);
-    luaL_Buffer b;
-
-    lua_pushvalue(L, lua_upvalueindex(1));
-    luaL_buffinit(L, &b);
-    for (int i = 1; i <= n; i++) {
-        if (i > 1)
-            luaL_addchar(&b, '\t');
-        luaL_tolstring(L, i, NULL);
-        luaL_addvalue(&b);
-    }
-    luaL_pushresult(&b);
-    lua_call(L, 1, 0);
-    return 0;
-}
-
 /* exit(failure, info).  Upvalue: sys.exit. */
 static int
 vp_exit(lua_State *L)
@@ -280,8 +259,7 @@ set_powers(lua_State *L, int sys, int import)
 {
     lvat_lua_reg(L, LVAT_REG_RUNTIME);
     lua_createtable(L, 0, 2);
-    lua_getfield(L, sys, "log");
-    lua_pushcclosure(L, vp_log, 1);
+    lua_pushcfunction(L, lvat_lua_print);
     lua_setfield(L, -2, "log");
     lua_getfield(L, sys, "exit");
     lua_pushcclosure(L, vp_exit, 1);

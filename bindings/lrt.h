@@ -1,0 +1,44 @@
+/*
+ * The parts of the vat runtime written in C (the rest is lua/luavat/):
+ * promises, Far and E, jobs, notify, and what the runtime adds to a vat's
+ * environment.  Included by lbind.h.
+ */
+#ifndef LVAT_LRT_H
+#define LVAT_LRT_H
+
+#include <lua.h>
+
+#include "vat_iface.h"
+
+/* ---- lpromise.c, lpromise_api.c ---- */
+/* Pushes the luavat.promise module (made in C) and registers the Promise
+ * metatable.  [-0, +1, m] */
+void lvat_lua_open_promise(lua_State *L);
+
+/* lua_CFunction drain(): runs the queued microtasks until none are left. */
+int lvat_lua_drain(lua_State *L);
+
+/* ---- ljobs.c ---- */
+/* lua_CFunction runJob(fn, obj, args, n, result): fn(obj, args...) in a
+ * pooled thread; settles `result` (a vpid, a local promise, or nil). */
+int lvat_lua_run_job(lua_State *L);
+/* Adds sys.finish, sys.resolveVpid and sys.DONE.  [-0, +0, m] */
+void lvat_lua_jobs_sys(lua_State *L);
+
+/* ---- lnotify.c ---- */
+/* Forgets the vref at idx: slotToVal, valToSlot and awaited drop it. */
+void lvat_lua_forget(lua_State *L, int vref);
+/* Settles the promises a notify delivery names (then drain).  [-0,+0,e] */
+void lvat_lua_notify(lua_State *L, const lvat_delivery *d);
+
+/* ---- lfar.c ---- */
+/* Pushes the luavat.far module (Far and E, made in C).  [-0, +1, m] */
+void lvat_lua_open_far(lua_State *L);
+
+/* ---- lvatenv.c ---- */
+/* Adds Far, E, Promise and the vat's coroutine library to the vat's env
+ * at `env`, and sets the liveslots table's vatPowers, baggage and
+ * heldByBaggage; promise and liveslots are loaded.  [-0, +0, e] */
+void lvat_lua_install_vatenv(lua_State *L, int env);
+
+#endif
