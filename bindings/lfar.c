@@ -358,39 +358,32 @@ has_mt(lua_State *L, int idx, int mt)
     return yes;
 }
 
-/* E(x):method(...).  Upvalue: the method name. */
+/* E(x):method(...) and E.sendOnly(x):method(...).  Upvalues: the method
+ * name, and whether the proxy is a sendOnly one. */
 static int
 proxy_method(lua_State *L)
 {
-    if (!has_mt(L, 1, LVAT_REG_PROXY_MT)) {
+    int only = lua_toboolean(L, lua_upvalueindex(2));
+
+    if (!has_mt(L, 1, only ? LVAT_REG_ONLY_MT : LVAT_REG_PROXY_MT)) {
         lua_pushvalue(L, lua_upvalueindex(1));
-        return luaL_error(L, "call E(x):%s(...) with a colon",
+        return luaL_error(L, "call E%s(x):%s(...) with a colon",
+                          only ? ".sendOnly" : "",
                           luaL_tolstring(L, -1, NULL));
     }
     pack_from(L, 2);
     lua_rawgeti(L, 1, 1);
+    if (only) {
+        send_only(L, lua_gettop(L), lua_upvalueindex(1), lua_gettop(L) - 1);
+        return 0;
+    }
     send(L, lua_gettop(L), lua_upvalueindex(1), lua_gettop(L) - 1);
     return 1;
 }
 
-/* E.sendOnly(x):method(...).  Upvalue: the method name. */
-static int
-only_method(lua_State *L)
-{
-    if (!has_mt(L, 1, LVAT_REG_ONLY_MT)) {
-        lua_pushvalue(L, lua_upvalueindex(1));
-        return luaL_error(L, "call E.sendOnly(x):%s(...) with a colon",
-                          luaL_tolstring(L, -1, NULL));
-    }
-    pack_from(L, 2);
-    lua_rawgeti(L, 1, 1);
-    send_only(L, lua_gettop(L), lua_upvalueindex(1), lua_gettop(L) - 1);
-    return 0;
-}
-
 /* __index of a proxy: the method function for a name, made once per name
- * and shared by all proxies.  Upvalues: the cache's registry slot, the
- * function. */
+ * and shared by all proxies.  Upvalues: the cache's registry slot, and
+ * whether the proxy is a sendOnly one. */
 static int
 proxy_index(lua_State *L)
 {
@@ -402,7 +395,8 @@ proxy_index(lua_State *L)
     if (lua_rawget(L, 3) != LUA_TNIL)
         return 1;
     lua_pushvalue(L, 2);
-    lua_pushcclosure(L, lua_tocfunction(L, lua_upvalueindex(2)), 1);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushcclosure(L, proxy_method, 2);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
     lua_rawset(L, 3);
@@ -437,14 +431,13 @@ e_send_only(lua_State *L)
 
 /* Registers a proxy metatable and its method cache.  [-0,+0,m] */
 static void
-register_proxy(lua_State *L, int mt, int cache, lua_CFunction method,
-               const char *name)
+register_proxy(lua_State *L, int mt, int cache, int only, const char *name)
 {
     lua_newtable(L);
     lvat_lua_set_reg(L, cache);
     lua_createtable(L, 0, 2);
     lua_pushinteger(L, cache);
-    lua_pushcfunction(L, method);
+    lua_pushboolean(L, only);
     lua_pushcclosure(L, proxy_index, 2);
     lua_setfield(L, -2, "__index");
     lua_pushstring(L, name);
@@ -455,9 +448,8 @@ register_proxy(lua_State *L, int mt, int cache, lua_CFunction method,
 void
 lvat_lua_open_far(lua_State *L)
 {
-    register_proxy(L, LVAT_REG_PROXY_MT, LVAT_REG_METHODS, proxy_method,
-                   "E proxy");
-    register_proxy(L, LVAT_REG_ONLY_MT, LVAT_REG_ONLY_METHODS, only_method,
+    register_proxy(L, LVAT_REG_PROXY_MT, LVAT_REG_METHODS, 0, "E proxy");
+    register_proxy(L, LVAT_REG_ONLY_MT, LVAT_REG_ONLY_METHODS, 1,
                    "E.sendOnly proxy");
     lua_createtable(L, 0, 2);
     lua_pushcfunction(L, l_far);
