@@ -197,8 +197,6 @@ push_runtime_env(lua_State *L)
 {
     lua_pushglobaltable(L);
     lvat_lua_open_sys(L);
-    lvat_lua_reg(L, LVAT_REG_THREADS);
-    lua_setfield(L, -2, "runtimeThreads");
     lvat_lua_reg(L, LVAT_REG_AWAITED);
     lua_setfield(L, -2, "awaited");
     lua_setfield(L, -2, "sys");

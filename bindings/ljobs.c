@@ -152,8 +152,12 @@ l_resolve_vpid(lua_State *L)
     lua_pushvalue(L, 1);
     lua_rawget(L, -2); /* 5: this vat's own value for the vpid */
     lvat_lua_forget(L, 1);
-    if (lvat__p_is(L, 5))
-        lvat__p_settle(L, 5, rejected ? REJECTED : FULFILLED, 3);
+    /* Resolved, not settled: the value may be a promise (a result the
+     * kernel forwards), whose outcome this vat's own promise then takes. */
+    if (lvat__p_is(L, 5) && rejected)
+        lvat__p_reject(L, 5, 3);
+    else if (lvat__p_is(L, 5))
+        lvat__p_resolve(L, 5, 3);
     return 0;
 }
 

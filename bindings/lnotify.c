@@ -7,6 +7,8 @@
  */
 #include "lbind.h"
 
+#include <stdbool.h>
+
 #include <lauxlib.h>
 
 #include "lpromise_int.h"
@@ -73,34 +75,40 @@ decode_resolution(lua_State *L)
 void
 lvat_lua_notify(lua_State *L, const lvat_delivery *d)
 {
-    int top = lua_gettop(L), first;
+    int top = lua_gettop(L), first, values;
     size_t n = d->nresolutions;
+    bool *rejected;
     tables t;
 
-    luaL_checkstack(L, (int)(2 * n) + 8, "too many resolutions");
+    luaL_checkstack(L, (int)(3 * n) + LUA_MINSTACK, "too many resolutions");
+    rejected = lua_newuserdatauv(L, n ? n : 1, 0); /* freed with the frame */
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
     lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
     lvat_lua_reg(L, LVAT_REG_AWAITED);
-    t.s2v = top + 1, t.v2s = top + 2, t.awaited = top + 3;
-    /* A promise for every vpid first: the values may name each other. */
-    first = top + 4;
+    t.s2v = top + 2, t.v2s = top + 3, t.awaited = top + 4;
+    /* A promise for every vpid, then every value, and only then are they
+     * forgotten and settled: the values may name each other's vpids, in
+     * either order. */
+    first = top + 5;
     for (size_t i = 0; i < n; i++) {
         lvat_lua_push_vref(L, d->resolutions[i].vpid);
         push_promise(L, &t, lua_gettop(L));
     }
+    values = lua_gettop(L) + 1;
     for (size_t i = 0; i < n; i++) {
-        int vref = first + 2 * (int)i, p = vref + 1, rejected;
-
         lua_pushcfunction(L, decode_resolution);
         lua_pushlightuserdata(L, (void *)&d->resolutions[i]);
-        rejected = lua_pcall(L, 1, 1, 0) != LUA_OK ||
-                   d->resolutions[i].rejected;
+        rejected[i] = lua_pcall(L, 1, 1, 0) != LUA_OK ||
+                      d->resolutions[i].rejected;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int vref = first + 2 * (int)i, p = vref + 1, value = values + (int)i;
+
         forget(L, &t, vref);
-        if (lvat__p_is(L, p) && rejected)
-            lvat__p_reject(L, p, lua_gettop(L));
+        if (lvat__p_is(L, p) && rejected[i])
+            lvat__p_reject(L, p, value);
         else if (lvat__p_is(L, p))
-            lvat__p_resolve(L, p, lua_gettop(L));
-        lua_pop(L, 1);
+            lvat__p_resolve(L, p, value);
     }
     lua_settop(L, top);
 }

@@ -304,7 +304,7 @@ lvat__p_resolve(lua_State *L, int p, int v)
     lua_pop(L, 1);
     /* liveslots hears when a promise starts following another, to let
      * the kernel forward exported promises. */
-    if (lvat_lua_reg(L, LVAT_REG_FOLLOW_HOOK) == LUA_TNIL) {
+    if (lvat_lua_reg(L, LVAT_REG_FOLLOW_HOOK) != LUA_TFUNCTION) {
         lua_pop(L, 1);
         return;
     }

@@ -28,7 +28,8 @@ void lvat_lua_jobs_sys(lua_State *L);
 /* ---- lnotify.c ---- */
 /* Forgets the vref at idx: slotToVal, valToSlot and awaited drop it. */
 void lvat_lua_forget(lua_State *L, int vref);
-/* Settles the promises a notify delivery names (then drain).  [-0,+0,e] */
+/* Settles the promises a notify delivery names (the caller then drains
+ * the microtasks).  [-0,+0,e] */
 void lvat_lua_notify(lua_State *L, const lvat_delivery *d);
 
 /* ---- lfar.c ---- */

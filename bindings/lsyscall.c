@@ -120,12 +120,11 @@ l_alloc_object(lua_State *L)
 /* Reads a counter, setting it first when given a number (a failed
  * marshal gives its numbers back, a start sets them).  [-0,+1,e] */
 static int
-counter(lua_State *L, uint64_t *c, lua_Integer min)
+counter(lua_State *L, uint64_t *c)
 {
     if (!lua_isnoneornil(L, 1)) {
         lua_Integer n = luaL_checkinteger(L, 1);
-        luaL_argcheck(L, n >= min, 1, "export numbers start at 1 (o+0 is "
-                                      "the root)");
+        luaL_argcheck(L, n >= 1, 1, "export numbers start at 1");
         *c = (uint64_t)n;
     }
     lua_pushinteger(L, (lua_Integer)*c);
@@ -136,14 +135,14 @@ counter(lua_State *L, uint64_t *c, lua_Integer min)
 static int
 l_promise_counter(lua_State *L)
 {
-    return counter(L, &lvat_lua_vat(L)->next_prom, 1);
+    return counter(L, &lvat_lua_vat(L)->next_prom);
 }
 
 /* objCounter([n]) -> the next N of o+N. */
 static int
 l_obj_counter(lua_State *L)
 {
-    return counter(L, &lvat_lua_vat(L)->next_obj, 1);
+    return counter(L, &lvat_lua_vat(L)->next_obj);
 }
 
 /* resolve(vpid, rejected, value) */

@@ -9,15 +9,11 @@
 local P = import("luavat.promise")
 local sys = sys
 
-local type, pcall, error, select, tostring = type, pcall, error, select, tostring
-local unpack, pack = table.unpack, table.pack
-local create, status = coroutine.create, coroutine.status
-local yield, running = coroutine.yield, coroutine.running
-local isyieldable = coroutine.isyieldable
-local resume = sys.resume
-local setmetatable, next, rawget = setmetatable, next, rawget
-local isPromise, AWAIT = P.isPromise, P.AWAIT
-local newPromise, settle, whenSettled = P.new, P.settle, P.whenSettled
+local type, pcall, error, tostring = type, pcall, error, tostring
+local unpack = table.unpack
+local yield = coroutine.yield
+local rawget = rawget
+local newPromise, whenSettled = P.new, P.whenSettled
 local drain = P.drain
 
 local slotToVal = sys.slotToVal   -- vref -> value (weak values)
@@ -27,7 +23,6 @@ local exports = {}                -- vref -> exported object (strong)
 -- Promises the kernel will notify us about are held strongly until then:
 -- an awaiting coroutine may be the only thing that refers to them.
 local awaited = sys.awaited -- lnotify.c settles them
-local runtimeThreads = sys.runtimeThreads -- see lvatenv.c
 
 local R = {}
 -- Promise export numbers (p+N) are counted in C, which also makes a
@@ -157,12 +152,16 @@ function R.worker(fn, obj, args, n, resultVref)
     while true do
         local ok, r = pcall(fn, obj, unpack(args, 1, n))
         finish(resultVref, ok, r)
+        -- An idle thread keeps nothing of its last job alive.
+        ok, r, fn, obj, args, resultVref = nil, nil, nil, nil, nil, nil
         fn, obj, args, n, resultVref = yield(DONE)
     end
 end
 
 function R.logOneWayError(r)
-    sys.log("error in a one-way message: " .. tostring(r))
+    local ok, text = pcall(tostring, r)
+    sys.log("error in a one-way message: "
+            .. (ok and type(text) == "string" and text or "(unprintable)"))
 end
 
 -- ---- Deliveries ----
@@ -262,9 +261,5 @@ function R.start(params, nObj, nProm, incarnation)
     valToSlot[root], slotToVal["o+0"], exports["o+0"] = "o+0", root, root
 end
 
-R.allocPromiseVref = allocPromiseVref
-R.exports = exports
-R.forget = forget
-R.resolveVpid = resolveVpid
 
 return R

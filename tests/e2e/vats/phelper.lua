@@ -2,6 +2,7 @@
 -- that await, return promises, raise, and remember what they were sent.
 local pending, kitB, pA, first = {}, nil, nil, nil
 local log = {}
+local heldArg
 
 return {
     buildRootObject = function(vatPowers, parameters, baggage)
@@ -75,6 +76,39 @@ return {
                 return true
             end,
             getThing = function(self) return thing end,
+            -- For test_e2e_notify.c: a value of this vat's that names a
+            -- promise another vat decides ...
+            waitValue = function(self, name)
+                pending[name] = Promise.kit()
+                return pending[name].promise:await()
+            end,
+            makeA = function(self, x)
+                heldArg = E(x):waitValue("A")
+                return {a = heldArg}
+            end,
+            fireWithHeld = function(self, name)
+                pending[name].resolve({a = heldArg})
+                return true
+            end,
+            -- ... and a result forwarded to a promise settled later.
+            fooSlow = function(self)
+                pending.gate = Promise.kit()
+                pending.inner = Promise.kit()
+                pending.gate.promise:await()
+                return pending.inner.promise
+            end,
+            barAwait = function(self, r)
+                local v = r:await()
+                return {isPromise = Promise.isPromise(v), v = tostring(v)}
+            end,
+            releaseFoo = function(self)
+                pending.gate.resolve(true)
+                return true
+            end,
+            settleInner = function(self)
+                pending.inner.resolve("innerValue")
+                return true
+            end,
             -- Identity of what others send us.
             take = function(self, obj)
                 if first == nil then first = obj end

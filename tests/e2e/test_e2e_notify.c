@@ -1,0 +1,78 @@
+/*
+ * Notify deliveries on the vat side (bindings/lnotify.c, ljobs.c): a
+ * batch whose later value names an earlier vpid of the same batch, and a
+ * result the kernel forwards to a promise that settles later.  Vats:
+ * tests/e2e/vats/ndriver.lua and phelper.lua (twice).
+ */
+#include "lvat_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+
+/* zhelper first, so its notifies are queued before the driver's and the
+ * driver's two join one batch. */
+#define CLUSTER                                                             \
+    "{\"bootstrap\":\"ndriver\",\"vats\":{"                                \
+    "\"zhelper\":{\"sourceSpec\":\"phelper.lua\"},"                          \
+    "\"ndriver\":{\"sourceSpec\":\"ndriver.lua\"},"                          \
+    "\"phelper\":{\"sourceSpec\":\"phelper.lua\"}}}"
+
+static int
+setup(void **state)
+{
+    lk *t = calloc(1, sizeof *t);
+
+    lk_open(t);
+    assert_lvat_ok(lk_launch(t, CLUSTER));
+    *state = t;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    lk_close(*state);
+    free(*state);
+    return 0;
+}
+
+static void
+expect(lk *t, const char *method, const char *want)
+{
+    int st;
+    char *r = lk_call(t, t->root, method, "[]", &st);
+
+    if (st != LVAT_OK || strcmp(r, want) != 0)
+        fail_msg("%s: %s %s, want %s", method, lvat_err_name(st), r, want);
+    free(r);
+}
+
+static void
+test_e2e_notify_value_names_earlier_vpid_of_batch(void **state)
+{
+    expect(*state, "backRef", "{\"a\": 1, \"same\": true}");
+}
+
+static void
+test_e2e_notify_forwarded_result_awaits_to_value(void **state)
+{
+    expect(*state, "forwarded",
+           "{\"isPromise\": false, \"v\": \"innerValue\"}");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_e2e_notify_value_names_earlier_vpid_of_batch, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_e2e_notify_forwarded_result_awaits_to_value, setup,
+            teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

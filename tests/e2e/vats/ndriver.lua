@@ -1,0 +1,34 @@
+-- Bootstrap vat of test_e2e_notify.c: notify batches whose values name
+-- promises of the same batch, and results forwarded to promises.
+local x, z
+
+return {
+    buildRootObject = function(vatPowers, parameters, baggage)
+        return Far("NotifyDriver", {
+            bootstrap = function(self, vats)
+                x, z = vats.phelper, vats.zhelper
+                return "ready"
+            end,
+            -- One notify settles A, then B whose value names A: B's value
+            -- must hold the very promise A settled (not a new import).
+            backRef = function(self)
+                local pA = E(z):makeA(x):await().a
+                local pB = E(z):later("B")
+                E(x):ping():await()
+                E(x):fire("A", 1)
+                E(z):fireWithHeld("B")
+                local vb = pB:await()
+                return {same = vb.a == pA, a = vb.a:await()}
+            end,
+            -- A result forwarded to a promise settled later: a vat that
+            -- awaits the result gets the value, not a promise.
+            forwarded = function(self)
+                local r = E(x):fooSlow()
+                local b = E(x):barAwait(r)
+                E(x):releaseFoo():await()
+                E(x):settleInner():await()
+                return b:await()
+            end,
+        })
+    end,
+}
