@@ -307,6 +307,14 @@ test_e2e_promises_hostile_vat_hurts_only_itself(void **state)
 }
 
 static void
+test_e2e_promises_failed_exit_gives_numbers_back(void **state)
+{
+    expect(*state, "badExit",
+           "{\"err\": \"info.z: functions are not passable\", \"ok\": "
+           "false, \"sent\": false}");
+}
+
+static void
 test_e2e_promises_far_and_e(void **state)
 {
     static const char *const want[] = {
@@ -441,6 +449,7 @@ main(void)
         T(test_e2e_promises_vat_coroutine_library),
         T(test_e2e_promises_methods_and_api),
         T(test_e2e_promises_far_and_e),
+        T(test_e2e_promises_failed_exit_gives_numbers_back),
         T(test_e2e_promises_hostile_vat_hurts_only_itself),
         T(test_e2e_promises_notify_values_name_each_other),
         T(test_e2e_promises_await_in_pcall_and_xpcall),

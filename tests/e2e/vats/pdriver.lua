@@ -161,6 +161,17 @@ return {
                 k.resolve(1)
                 return "queued"
             end,
+            -- An exit whose info cannot be marshalled gives back the
+            -- export number its Far object took: sending that object after
+            -- a later export must not name a number the kernel saw passed.
+            badExit = function(self)
+                local lost = Far("Lost", {})
+                local ok, err = pcall(vatPowers.exit, false,
+                                      {a = lost, z = print})
+                E(helper):take(Far("Next", {})):await()
+                local sent = E(helper):take(lost):await()
+                return {ok = ok, err = err, sent = sent}
+            end,
             -- A notify whose first value names the promise it settles next.
             notifyBatch = function(self)
                 local pair = E(helper):pairKits():await()
