@@ -90,6 +90,30 @@ lvat_lua_set_reg(lua_State *L, int slot)
     lua_rawseti(L, LUA_REGISTRYINDEX, lvat_lua_vat(L)->reg[slot]);
 }
 
+/* Pushes liveslots' field `name`.  [-0, +1, -] */
+static inline void
+lvat_lua_push_runtime(lua_State *L, const char *name)
+{
+    lvat_lua_reg(L, LVAT_REG_RUNTIME);
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+}
+
+/* Whether the value at idx has, as its very metatable, the one in
+ * registry slot `mt` (not one that merely claims its __metatable). */
+static inline bool
+lvat_lua_has_mt(lua_State *L, int idx, int mt)
+{
+    bool yes;
+
+    if (!lua_getmetatable(L, idx))
+        return false;
+    lvat_lua_reg(L, mt);
+    yes = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return yes;
+}
+
 #define LVAT_PRESENCE_MT "luavat.Presence"
 
 /* ---- lvat.c ---- */
@@ -149,6 +173,9 @@ struct lvat_slab *lvat_lua_runtime_slab(lvat_lua_runtime *rt);
 /* Builds the runtime's private env and the vat's curated _ENV, loads the
  * runtime modules and checks `globals`.  [-0, +0, e] */
 int lvat_lua_open_env(lua_State *L);
+/* Copies every field of the table at `from` into the table at `to`
+ * (raw).  [-0, +0, m] */
+void lvat_lua_copy_fields(lua_State *L, int from, int to);
 /* require(name) in the vat's environment.  [-0, +1, e] */
 int lvat_lua_require(lua_State *L);
 /* print(...) and vatPowers.log(...): the arguments as tostring gives

@@ -111,9 +111,7 @@ export_vref(enc *e, int idx)
     lua_pushvalue(L, idx);
     if (lua_rawget(L, -2) != LUA_TSTRING) {
         lua_pop(L, 1);
-        lvat_lua_reg(L, LVAT_REG_RUNTIME);
-        lua_getfield(L, -1, "exportVal");
-        lua_remove(L, -2);
+        lvat_lua_push_runtime(L, "exportVal");
         lua_pushvalue(L, idx);
         lua_call(L, 1, 1);
     }
@@ -279,19 +277,6 @@ enc_plain(enc *e, int idx)
     e->depth--;
 }
 
-static bool
-is_promise(lua_State *L, int idx)
-{
-    bool yes;
-
-    if (!lua_getmetatable(L, idx))
-        return false;
-    lvat_lua_reg(L, LVAT_REG_PROMISE_MT);
-    yes = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    return yes;
-}
-
 /* The vat's root (o+0) outlives every incarnation, so it is durable. */
 static bool
 is_root(lua_State *L, int idx)
@@ -314,7 +299,7 @@ enc_table(enc *e, int idx)
     size_t ilen;
     const char *iface;
 
-    if (is_promise(L, idx)) {
+    if (lvat_lua_has_mt(L, idx, LVAT_REG_PROMISE_MT)) {
         if (e->mode == LVAT_ENC_DURABLE)
             enc_fail(e, "promises cannot be stored durably (store the value "
                         "once it settles)");
@@ -431,7 +416,8 @@ enc_reason(enc *e, int idx)
         return true;
     }
     /* Raw access: a vat's __index must not run inside the marshaller. */
-    if (lua_type(L, idx) != LUA_TTABLE || is_promise(L, idx))
+    if (lua_type(L, idx) != LUA_TTABLE ||
+        lvat_lua_has_mt(L, idx, LVAT_REG_PROMISE_MT))
         return false;
     lua_pushliteral(L, "message");
     if (lua_rawget(L, idx) != LUA_TSTRING) {

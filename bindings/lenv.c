@@ -212,18 +212,25 @@ push_runtime_env(lua_State *L)
 
 /* ---- The vat env ---- */
 
+void
+lvat_lua_copy_fields(lua_State *L, int from, int to)
+{
+    from = lua_absindex(L, from);
+    to = lua_absindex(L, to);
+    lua_pushnil(L);
+    while (lua_next(L, from)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, to);
+    }
+}
+
 static void
 copy_table(lua_State *L, const char *name, int size, int env)
 {
     lua_getglobal(L, name);
     lua_createtable(L, 0, size);
-    lua_pushnil(L);
-    /* stack: lib, copy, key */
-    while (lua_next(L, -3)) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, -4);
-    }
+    lvat_lua_copy_fields(L, -2, -1);
     lua_setfield(L, env, name);
     lua_pop(L, 1); /* lib */
 }

@@ -16,15 +16,6 @@
 
 #include "lpromise_int.h"
 
-/* Pushes liveslots' function `name`.  [-0,+1,-] */
-static void
-push_runtime(lua_State *L, const char *name)
-{
-    lvat_lua_reg(L, LVAT_REG_RUNTIME);
-    lua_getfield(L, -1, name);
-    lua_remove(L, -2);
-}
-
 static int
 is_remotable(lua_State *L, int idx)
 {
@@ -86,7 +77,7 @@ static int
 run_local(lua_State *L)
 {
     lua_pushcfunction(L, lvat_lua_run_job);
-    push_runtime(L, "methodOf");
+    lvat_lua_push_runtime(L, "methodOf");
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_call(L, 2, 1);
@@ -179,7 +170,7 @@ checked_send(lua_State *L, int method, int args, int alloc)
         lua_pushnil(L);
     if (lua_pcall(L, 5, alloc ? 1 : 0, 0) == LUA_OK)
         return;
-    push_runtime(L, "rollback");
+    lvat_lua_push_runtime(L, "rollback");
     lua_pushinteger(L, (lua_Integer)o);
     lua_pushinteger(L, (lua_Integer)p);
     lua_call(L, 2, 0);
@@ -344,20 +335,6 @@ pack_from(lua_State *L, int from)
     lua_setfield(L, -2, "n");
 }
 
-/* Whether the value at idx has the metatable in registry slot `mt`. */
-static int
-has_mt(lua_State *L, int idx, int mt)
-{
-    int yes;
-
-    if (!lua_getmetatable(L, idx))
-        return 0;
-    lvat_lua_reg(L, mt);
-    yes = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    return yes;
-}
-
 /* E(x):method(...) and E.sendOnly(x):method(...).  Upvalues: the method
  * name, and whether the proxy is a sendOnly one. */
 static int
@@ -365,7 +342,7 @@ proxy_method(lua_State *L)
 {
     int only = lua_toboolean(L, lua_upvalueindex(2));
 
-    if (!has_mt(L, 1, only ? LVAT_REG_ONLY_MT : LVAT_REG_PROXY_MT)) {
+    if (!lvat_lua_has_mt(L, 1, only ? LVAT_REG_ONLY_MT : LVAT_REG_PROXY_MT)) {
         lua_pushvalue(L, lua_upvalueindex(1));
         return luaL_error(L, "call E%s(x):%s(...) with a colon",
                           only ? ".sendOnly" : "",

@@ -15,15 +15,6 @@
 
 #include "lpromise_int.h"
 
-/* Pushes liveslots' field `name`.  [-0,+1,-] */
-static void
-push_runtime(lua_State *L, const char *name)
-{
-    lvat_lua_reg(L, LVAT_REG_RUNTIME);
-    lua_getfield(L, -1, name);
-    lua_remove(L, -2);
-}
-
 static int on_awaited(lua_State *L);
 
 /*
@@ -104,7 +95,7 @@ lvat_lua_run_job(lua_State *L)
         lua_remove(L, -2);
     } else {
         lua_State *co = lua_newthread(L);
-        push_runtime(L, "worker");
+        lvat_lua_push_runtime(L, "worker");
         lua_xmove(L, co, 1);
         lvat_lua_reg(L, LVAT_REG_THREADS);
         lua_pushvalue(L, -2);
@@ -138,7 +129,7 @@ l_resolve_vpid(lua_State *L)
     lua_pushboolean(L, rejected);
     lua_pushvalue(L, 3);
     if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
-        push_runtime(L, "resolveFailed"); /* (vref, rejected, value, err, o, p) */
+        lvat_lua_push_runtime(L, "resolveFailed"); /* (vref, rejected, value, err, o, p) */
         lua_pushvalue(L, 1);
         lua_pushboolean(L, rejected);
         lua_pushvalue(L, 3);
@@ -190,7 +181,7 @@ l_finish(lua_State *L)
     }
     if (lua_isnil(L, 1)) {
         if (!ok) {
-            push_runtime(L, "logOneWayError");
+            lvat_lua_push_runtime(L, "logOneWayError");
             lua_pushvalue(L, 3);
             lua_call(L, 1, 0);
         }

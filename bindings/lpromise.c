@@ -23,7 +23,6 @@
 
 #include "lpromise_int.h"
 
-
 const char *const lvat__p_state_names[] = {"pending", "fulfilled", "rejected"};
 /* A promise's fields are its first integer keys (F_*; the first four in
  * the array part): no name a vat could write by accident, and the fastest
@@ -31,18 +30,6 @@ const char *const lvat__p_state_names[] = {"pending", "fulfilled", "rejected"};
 #define EXTRA(i) (F_LOCKED + 2 * (i) - 1)
 
 /* ---- Fields ---- */
-
-int
-lvat__p_get(lua_State *L, int t, int field)
-{
-    return lua_rawgeti(L, t, field);
-}
-
-void
-lvat__p_set(lua_State *L, int t, int field)
-{
-    lua_rawseti(L, t, field);
-}
 
 static void
 set_nil(lua_State *L, int t, int field)
@@ -73,14 +60,9 @@ lvat__p_state(lua_State *L, int p)
 int
 lvat__p_is(lua_State *L, int v)
 {
-    int yes;
-
-    if (lua_type(L, v) != LUA_TTABLE || !lua_getmetatable(L, v))
-        return 0;
-    lvat_lua_reg(L, LVAT_REG_PROMISE_MT);
-    yes = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    return yes && lvat__p_state(L, v) != NOT_A_STATE;
+    return lua_type(L, v) == LUA_TTABLE &&
+           lvat_lua_has_mt(L, v, LVAT_REG_PROMISE_MT) &&
+           lvat__p_state(L, v) != NOT_A_STATE;
 }
 
 /* Pushes a new pending promise.  [-0,+1,m] */
@@ -268,7 +250,6 @@ lvat__p_looped(lua_State *L, int idx, lua_Integer *steps, lua_Integer *power)
     return 0;
 }
 
-
 static int l_follow(lua_State *L);
 
 /* lvat__p_resolve(p, v): p takes v's outcome when v is a promise, else v. */
@@ -346,20 +327,7 @@ l_new(lua_State *L)
     return 1;
 }
 
-static int
-l_is_promise(lua_State *L)
-{
-    lua_pushboolean(L, lvat__p_is(L, 1));
-    return 1;
-}
 
-static int
-l_enqueue(lua_State *L)
-{
-    lua_settop(L, 4);
-    lvat__p_enqueue(L, 1, 2, 3, 4);
-    return 0;
-}
 
 static int
 l_when_settled(lua_State *L)
@@ -370,34 +338,8 @@ l_when_settled(lua_State *L)
     return 0;
 }
 
-static int
-l_settle(lua_State *L)
-{
-    const char *s = luaL_checkstring(L, 2);
 
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 3);
-    lvat__p_settle(L, 1, s[0] == 'f' ? FULFILLED : REJECTED, 3);
-    return 0;
-}
 
-static int
-l_resolve(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 2);
-    lvat__p_resolve(L, 1, 2);
-    return 0;
-}
-
-static int
-l_reject(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 2);
-    lvat__p_reject(L, 1, 2);
-    return 0;
-}
 
 /* tail(p): the promise at the end of a chain of locally followed ones. */
 static int
@@ -439,16 +381,15 @@ l_set_follow_hook(lua_State *L)
 static int
 await_done(lua_State *L, int status, lua_KContext ctx)
 {
+    int ok;
+
     (void)status;
     (void)ctx;
     lua_settop(L, 3);
     lvat__p_push_state(L, FULFILLED);
-    if (lua_rawequal(L, 2, 4)) {
-        lua_settop(L, 3);
-        return 1;
-    }
-    lua_settop(L, 3);
-    return lua_error(L);
+    ok = lua_rawequal(L, 2, 4);
+    lua_pop(L, 1);
+    return ok ? 1 : lua_error(L);
 }
 
 int
@@ -473,7 +414,6 @@ lvat__p_await(lua_State *L)
     return lua_yieldk(L, 2, 0, await_done);
 }
 
-
 void
 lvat__p_register(lua_State *L)
 {
@@ -487,9 +427,7 @@ lvat__p_register(lua_State *L)
 
 /* The runtime's side of luavat.promise (lpromise_api.c adds the rest). */
 const luaL_Reg lvat__p_runtime_funcs[] = {
-    {"new", l_new},         {"isPromise", l_is_promise},
-    {"enqueue", l_enqueue}, {"drain", lvat_lua_drain},
-    {"whenSettled", l_when_settled}, {"settle", l_settle},
-    {"resolve", l_resolve}, {"reject", l_reject},
-    {"tail", l_tail},       {"state", l_state},
-    {"setFollowHook", l_set_follow_hook}, {NULL, NULL}};
+    {"new", l_new},   {"whenSettled", l_when_settled},
+    {"drain", lvat_lua_drain}, {"tail", l_tail},
+    {"state", l_state}, {"setFollowHook", l_set_follow_hook},
+    {NULL, NULL}};

@@ -46,13 +46,15 @@ lvat__p_next(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 3);
-    lvat__p_push_new(L);                          /* 4: out */
-    lua_pushcfunction(L, l_run_handler);  /* 5 */
-    lua_createtable(L, 3, 0);             /* 6: the job */
-    for (int i = 4, k = 1; k <= 3; i = k == 1 ? 2 : i + 1, k++) {
-        lua_pushvalue(L, i);
-        lua_rawseti(L, 6, k);
-    }
+    lvat__p_push_new(L);                 /* 4: out */
+    lua_pushcfunction(L, l_run_handler); /* 5 */
+    lua_createtable(L, 3, 0);            /* 6: the job {out, onOk, onErr} */
+    lua_pushvalue(L, 4);
+    lua_rawseti(L, 6, 1);
+    lua_pushvalue(L, 2);
+    lua_rawseti(L, 6, 2);
+    lua_pushvalue(L, 3);
+    lua_rawseti(L, 6, 3);
     lvat__p_when_settled(L, 1, 5, 6);
     lua_settop(L, 4);
     return 1;
@@ -67,33 +69,26 @@ l_catch(lua_State *L)
     return lvat__p_next(L);
 }
 
-/* finally's handlers; upvalue 1 is the function to run. */
+/* finally's handlers: run the function, then pass the outcome on.
+ * Upvalues: the function, and whether this is the rejection handler. */
 static int
-finally_ok(lua_State *L)
+finally_then(lua_State *L)
 {
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_call(L, 0, 0);
-    return 1;
-}
-
-static int
-finally_err(lua_State *L)
-{
-    lua_settop(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_call(L, 0, 0);
-    return lua_error(L);
+    return lua_toboolean(L, lua_upvalueindex(2)) ? lua_error(L) : 1;
 }
 
 static int
 l_finally(lua_State *L)
 {
     lua_settop(L, 2);
-    lua_pushvalue(L, 2);
-    lua_pushcclosure(L, finally_ok, 1);
-    lua_pushvalue(L, 2);
-    lua_pushcclosure(L, finally_err, 1);
+    for (int rejected = 0; rejected <= 1; rejected++) {
+        lua_pushvalue(L, 2);
+        lua_pushboolean(L, rejected);
+        lua_pushcclosure(L, finally_then, 2);
+    }
     lua_remove(L, 2);
     return lvat__p_next(L);
 }
@@ -120,22 +115,17 @@ l_tostring(lua_State *L)
 
 /* ---- The vat's Promise table ---- */
 
-/* Upvalue 1: the kit's promise. */
+/* A kit's resolve and reject.  Upvalues: the kit's promise, and whether
+ * this is reject. */
 static int
-kit_resolve(lua_State *L)
+kit_settle(lua_State *L)
 {
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(1));
-    lvat__p_resolve(L, 2, 1);
-    return 0;
-}
-
-static int
-kit_reject(lua_State *L)
-{
-    lua_settop(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lvat__p_reject(L, 2, 1);
+    if (lua_toboolean(L, lua_upvalueindex(2)))
+        lvat__p_reject(L, 2, 1);
+    else
+        lvat__p_resolve(L, 2, 1);
     return 0;
 }
 
@@ -154,10 +144,12 @@ api_kit(lua_State *L)
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "promise");
     lua_pushvalue(L, -2);
-    lua_pushcclosure(L, kit_resolve, 1);
+    lua_pushboolean(L, 0);
+    lua_pushcclosure(L, kit_settle, 2);
     lua_setfield(L, -2, "resolve");
     lua_pushvalue(L, -2);
-    lua_pushcclosure(L, kit_reject, 1);
+    lua_pushboolean(L, 1);
+    lua_pushcclosure(L, kit_settle, 2);
     lua_setfield(L, -2, "reject");
     return 1;
 }

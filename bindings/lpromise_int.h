@@ -22,10 +22,19 @@ enum { F_STATE = 1, F_VALUE, F_CB, F_ARG, F_N, F_FOLLOWS, F_LOCKED, F_COUNT };
 extern const char *const lvat__p_state_names[];
 
 /* Pushes field F_* of the promise at t and returns its type.  [-0,+1,-] */
-int lvat__p_get(lua_State *L, int t, int field);
+static inline int
+lvat__p_get(lua_State *L, int t, int field)
+{
+    return lua_rawgeti(L, t, field);
+}
+
 /* Sets field F_* of the promise at t to the value on top, popping it.
  * [-1,+0,m] */
-void lvat__p_set(lua_State *L, int t, int field);
+static inline void
+lvat__p_set(lua_State *L, int t, int field)
+{
+    lua_rawseti(L, t, field);
+}
 /* Pushes the name of state st (a string callbacks receive).  [-0,+1,-] */
 void lvat__p_push_state(lua_State *L, int st);
 /* Registers the microtask queue and the state names.  [-0,+0,m] */

@@ -236,12 +236,7 @@ baggage_first_use(lua_State *L)
     lua_pushliteral(L, "luavat.baggage");
     lua_call(L, 1, 1);
     lua_getfield(L, -1, "methods");
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, 1);
-    }
+    lvat_lua_copy_fields(L, -1, 1);
     lua_pushnil(L);
     lua_setmetatable(L, 1); /* only once the copy is whole */
     lua_settop(L, 2);
@@ -320,15 +315,8 @@ lvat_lua_install_vatenv(lua_State *L, int env)
     lua_setfield(L, env, "Far");
     lua_getfield(L, far, "E");
     lua_setfield(L, env, "E");
-    /* A copy: the vat may write to its Promise table. */
+    /* The vat's own: the runtime never reads it. */
     lua_getfield(L, promise, "api");
-    lua_newtable(L);
-    lua_pushnil(L);
-    while (lua_next(L, -3)) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, -4);
-    }
     lua_setfield(L, env, "Promise");
     lua_getfield(L, promise, "AWAIT");
     push_coroutine_lib(L, sys, lua_gettop(L));
