@@ -99,8 +99,7 @@ lvat_lua_push_runtime(lua_State *L, const char *name)
     lua_remove(L, -2);
 }
 
-/* Whether the value at idx has, as its very metatable, the one in
- * registry slot `mt` (not one that merely claims its __metatable). */
+/* Whether the value at idx has the very metatable in registry slot mt. */
 static inline bool
 lvat_lua_has_mt(lua_State *L, int idx, int mt)
 {
