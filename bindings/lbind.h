@@ -122,10 +122,6 @@ void lvat_lua_kill(lvat_lvat *v, int why);
 void lvat_lua_kill_message(lvat_lvat *v, char *out, size_t len);
 
 /* ---- lsyscall.c: helpers of the sys functions ---- */
-/* sys.send(target, method, args, n, result|true|nil) -> result vref. */
-int lvat_lua_sys_send(lua_State *L);
-/* sys.resolve(vpid, rejected, value) */
-int lvat_lua_sys_resolve(lua_State *L);
 /* sys.resume(co, ...): coroutine.resume that keeps the watchdog told. */
 int lvat_lua_sys_resume(lua_State *L);
 /* A syscall's result as the Lua outcome: nothing, or an error raised (an

@@ -147,18 +147,12 @@ send_when_fulfilled(lua_State *L, int t, int method, int args, int only)
     push_next(L, t);
 }
 
-/*
- * The send syscall to the vref on top, popping it; pushes the result vref
- * when `alloc` asks for one.  Marshalling may have allocated export
- * numbers before it failed: liveslots' rollback gives them back (the
- * kernel refuses a vat that skips one), and the error goes on.
- */
+/* The send syscall to the vref on top, popping it; pushes the result vref
+ * when `alloc` asks for one.  A failed marshal gives back its export
+ * numbers (lvat_lua_pcall_marshal) and the error goes on. */
 static void
 checked_send(lua_State *L, int method, int args, int alloc)
 {
-    lvat_lvat *v = lvat_lua_vat(L);
-    uint64_t o = v->next_obj, p = v->next_prom;
-
     lua_pushcfunction(L, lvat_lua_sys_send);
     lua_insert(L, -2);
     lua_pushvalue(L, method);
@@ -168,13 +162,8 @@ checked_send(lua_State *L, int method, int args, int alloc)
         lua_pushboolean(L, 1);
     else
         lua_pushnil(L);
-    if (lua_pcall(L, 5, alloc ? 1 : 0, 0) == LUA_OK)
-        return;
-    lvat_lua_push_runtime(L, "rollback");
-    lua_pushinteger(L, (lua_Integer)o);
-    lua_pushinteger(L, (lua_Integer)p);
-    lua_call(L, 2, 0);
-    lua_error(L);
+    if (lvat_lua_pcall_marshal(L, 5, alloc ? 1 : 0) != LUA_OK)
+        lua_error(L);
 }
 
 /* Pushes the result promise of a send to the vref on top, popping it.

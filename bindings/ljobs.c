@@ -113,14 +113,13 @@ lvat_lua_run_job(lua_State *L)
 /*
  * resolveVpid(vref, rejected, value): the resolve syscall, then this vat
  * forgets the vpid and settles its own promise for it, if any.  A value
- * that cannot be marshalled gives back the export numbers it took and
- * rejects instead (liveslots' resolveFailed words why).
+ * that cannot be marshalled gives back the export numbers it took
+ * (lvat_lua_pcall_marshal) and rejects instead (liveslots' resolveFailed
+ * words why).
  */
 static int
 l_resolve_vpid(lua_State *L)
 {
-    lvat_lvat *v = lvat_lua_vat(L);
-    uint64_t o = v->next_obj, p = v->next_prom;
     int rejected = lua_toboolean(L, 2);
 
     lua_settop(L, 3);
@@ -128,15 +127,13 @@ l_resolve_vpid(lua_State *L)
     lua_pushvalue(L, 1);
     lua_pushboolean(L, rejected);
     lua_pushvalue(L, 3);
-    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
-        lvat_lua_push_runtime(L, "resolveFailed"); /* (vref, rejected, value, err, o, p) */
+    if (lvat_lua_pcall_marshal(L, 3, 0) != LUA_OK) {
+        lvat_lua_push_runtime(L, "resolveFailed"); /* (vref, rejected, value, err) */
         lua_pushvalue(L, 1);
         lua_pushboolean(L, rejected);
         lua_pushvalue(L, 3);
         lua_pushvalue(L, 4);
-        lua_pushinteger(L, (lua_Integer)o);
-        lua_pushinteger(L, (lua_Integer)p);
-        lua_call(L, 6, 0);
+        lua_call(L, 4, 0);
         lua_settop(L, 3);
     }
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);

@@ -10,6 +10,18 @@
 
 #include "vat_iface.h"
 
+/* ---- lsyscall.c: the syscalls the C runtime calls ---- */
+/* sys.send(target, method, args, n, result|true|nil) -> result vref. */
+int lvat_lua_sys_send(lua_State *L);
+/* sys.resolve(vpid, rejected, value) */
+int lvat_lua_sys_resolve(lua_State *L);
+/* lua_pcall of a syscall that marshals (send, resolve, exit).  A marshal
+ * that failed half-way may have taken export numbers the kernel never
+ * saw: liveslots' rollback gives them back and forgets their vrefs (a
+ * value left mapped to one would later be an illegal reuse).  Returns
+ * the status; on failure the error is on top. */
+int lvat_lua_pcall_marshal(lua_State *L, int nargs, int nresults);
+
 /* ---- lpromise.c, lpromise_api.c ---- */
 /* Pushes the luavat.promise module (made in C) and registers the Promise
  * metatable.  [-0, +1, m] */

@@ -107,6 +107,22 @@ l_alloc_promise(lua_State *L)
     return 1;
 }
 
+int
+lvat_lua_pcall_marshal(lua_State *L, int nargs, int nresults)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    uint64_t o = v->next_obj, p = v->next_prom;
+    int status = lua_pcall(L, nargs, nresults, 0);
+
+    if (status == LUA_OK)
+        return status;
+    lvat_lua_push_runtime(L, "rollback");
+    lua_pushinteger(L, (lua_Integer)o);
+    lua_pushinteger(L, (lua_Integer)p);
+    lua_call(L, 2, 0);
+    return status;
+}
+
 /* allocObject() -> a fresh o+N (for a Far object leaving the vat). */
 static int
 l_alloc_object(lua_State *L)

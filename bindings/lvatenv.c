@@ -204,23 +204,15 @@ push_coroutine_lib(lua_State *L, int sys, int await)
 static int
 vp_exit(lua_State *L)
 {
-    lvat_lvat *v = lvat_lua_vat(L);
-    uint64_t o = v->next_obj, p = v->next_prom;
     int failure = lua_toboolean(L, 1);
 
     lua_settop(L, 2);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushboolean(L, failure);
     lua_pushvalue(L, 2);
-    if (lua_pcall(L, 2, 0, 0) == LUA_OK)
-        return 0;
-    lvat_lua_reg(L, LVAT_REG_RUNTIME);
-    lua_getfield(L, -1, "rollback");
-    lua_pushinteger(L, (lua_Integer)o);
-    lua_pushinteger(L, (lua_Integer)p);
-    lua_call(L, 2, 0);
-    lua_settop(L, 3);
-    return lua_error(L);
+    if (lvat_lua_pcall_marshal(L, 2, 0) != LUA_OK)
+        return lua_error(L);
+    return 0;
 }
 
 /* ---- Baggage ---- */

@@ -45,8 +45,9 @@ end
 
 -- Marshalling may allocate export vrefs (o+N, p+N) and then fail half-way
 -- (an unpassable value further on).  The kernel never saw those numbers,
--- and it refuses a vat that names an export number below one it has
--- already seen, so a failed marshal gives them back.
+-- so a failed marshal gives them back (lvat_lua_pcall_marshal calls this):
+-- a value left mapped to one would later name a number below one the
+-- kernel has seen, which it refuses as a reuse.
 local function rollback(o, p)
     for i = o, objCounter() - 1 do
         local vref = "o+" .. i
@@ -57,7 +58,7 @@ local function rollback(o, p)
     objCounter(o)
     promiseCounter(p)
 end
-R.rollback = rollback -- lfar.c's sends call it when marshalling fails
+R.rollback = rollback
 
 -- When a reason cannot be marshalled, its own text (an error object's
 -- __tostring) says more than the marshalling error, unless it is only the
@@ -73,12 +74,11 @@ end
 -- Rejections travel as error records when they are strings or carry a
 -- message.  sys.resolveVpid (ljobs.c) makes the resolve syscall, forgets
 -- the vpid and settles this vat's own promise for it; when the value
--- cannot be marshalled it calls resolveFailed, which gives back the export
--- numbers the marshal took and rejects instead.
+-- cannot be marshalled it gives back the export numbers the marshal took
+-- and calls resolveFailed, which rejects instead.
 local resolveVpid = sys.resolveVpid
 
-function R.resolveFailed(vref, rejected, value, err, o, p)
-    rollback(o, p)
+function R.resolveFailed(vref, rejected, value, err)
     sys.resolve(vref, true, rejected and reasonText(value, err)
                             or tostring(err))
 end
