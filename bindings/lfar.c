@@ -116,24 +116,20 @@ push_next(lua_State *L, int t)
     lua_call(L, 2, 1);
 }
 
-static void send(lua_State *L, int target, int method, int args);
-
-static void send_only(lua_State *L, int target, int method, int args);
+static void route(lua_State *L, int target, int method, int args, int only);
 
 /* A promise's handler that sends to the value it took.  Upvalues: method,
  * args, and whether the send is one-way. */
 static int
 send_later(lua_State *L)
 {
+    int only = lua_toboolean(L, lua_upvalueindex(3));
+
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, lua_upvalueindex(2));
-    if (lua_toboolean(L, lua_upvalueindex(3))) {
-        send_only(L, 1, 2, 3);
-        return 0;
-    }
-    send(L, 1, 2, 3);
-    return 1;
+    route(L, 1, 2, 3, only);
+    return !only;
 }
 
 /* Pushes t:next(send_later) for method and args.  [-0,+1,e] */
@@ -226,32 +222,47 @@ push_rejected(lua_State *L)
     lua_remove(L, -2);
 }
 
-/* Pushes the result of a send to the promise at t (its final target):
- * by pipelining when the kernel knows it, else once it is fulfilled. */
+/* Sends to the promise at t (its final target): by pipelining when the
+ * kernel knows it, else once it is fulfilled.  A rejected (or looping)
+ * promise rejects the result; a one-way send to it goes nowhere.  Pushes
+ * the result's promise unless `only`.  [-0,+(0|1),e] */
 static void
-send_to_promise(lua_State *L, int t, int method, int args)
+to_promise(lua_State *L, int t, int method, int args, int only)
 {
     int st = lvat__p_state(L, t);
 
-    if (st == REJECTED) {
+    if (st == PENDING && push_slot(L, t) != LUA_TNIL) {
+        if (only)
+            checked_send(L, method, args, 0);
+        else
+            send_to_vref(L, method, args);
+        return;
+    }
+    if (st == PENDING) {
+        lua_pop(L, 1);
+        send_when_fulfilled(L, t, method, args, only);
+        if (only)
+            lua_pop(L, 1);
+    } else if (only) {
+        /* nothing to send to, and nobody to tell */
+    } else if (st == REJECTED) {
         lvat__p_get(L, t, F_VALUE);
         push_rejected(L);
-    } else if (st == FULFILLED) {
+    } else {
         lua_pushliteral(L, "E(x): x was fulfilled with a promise that leads "
                            "back to it");
         push_rejected(L);
-    } else if (push_slot(L, t) != LUA_TNIL) {
-        send_to_vref(L, method, args);
-    } else {
-        lua_pop(L, 1);
-        send_when_fulfilled(L, t, method, args, 0);
     }
 }
 
-/* Pushes a promise for the result of target:method(unpack(args)).  The
- * indices are absolute or upvalues.  [-0,+1,e] */
+/*
+ * Sends method(unpack(args)) to target: pushes a promise for the result,
+ * or nothing for a one-way send (`only`), which also raises at once for a
+ * target that cannot receive.  The indices are absolute or upvalues.
+ * [-0,+(0|1),e]
+ */
 static void
-send(lua_State *L, int target, int method, int args)
+route(lua_State *L, int target, int method, int args, int only)
 {
     lvat_vref vref;
     int t;
@@ -261,49 +272,28 @@ send(lua_State *L, int target, int method, int args)
     final_target(L, t);
     if (lvat_lua_to_presence(L, t, &vref)) {
         lvat_lua_push_vref(L, vref);
-        send_to_vref(L, method, args);
+        if (only)
+            checked_send(L, method, args, 0);
+        else
+            send_to_vref(L, method, args);
     } else if (lvat__p_is(L, t)) {
-        send_to_promise(L, t, method, args);
+        to_promise(L, t, method, args, only);
     } else if (lua_type(L, t) == LUA_TTABLE && is_remotable(L, t)) {
-        lvat__p_push_new(L);
-        queue_local(L, t, method, args, lua_gettop(L));
+        if (!only)
+            lvat__p_push_new(L);
+        queue_local(L, t, method, args, only ? 0 : lua_gettop(L));
+    } else if (only) {
+        luaL_error(L, "E.sendOnly(x): x is %s, not a presence, Far object "
+                      "or promise", luaL_typename(L, t));
     } else {
         lua_pushfstring(L, "E(x): x is %s, not a presence, Far object or "
                            "promise", luaL_typename(L, t));
         push_rejected(L);
     }
-    lua_replace(L, t);
-}
-
-/* Sends with no result: the receiver's answer (or error) goes nowhere. */
-static void
-send_only(lua_State *L, int target, int method, int args)
-{
-    lvat_vref vref;
-    int t;
-
-    lua_pushvalue(L, target);
-    t = lua_gettop(L);
-    final_target(L, t);
-    if (lvat_lua_to_presence(L, t, &vref)) {
-        lvat_lua_push_vref(L, vref);
-        checked_send(L, method, args, 0);
-    } else if (lvat__p_is(L, t)) {
-        /* a rejected (or looping) promise: nothing to send to, nobody to
-         * tell */
-        if (lvat__p_state(L, t) == PENDING && push_slot(L, t) != LUA_TNIL) {
-            checked_send(L, method, args, 0);
-        } else if (lvat__p_state(L, t) == PENDING) {
-            lua_pop(L, 1);
-            send_when_fulfilled(L, t, method, args, 1);
-        }
-    } else if (lua_type(L, t) == LUA_TTABLE && is_remotable(L, t)) {
-        queue_local(L, t, method, args, 0);
-    } else {
-        luaL_error(L, "E.sendOnly(x): x is %s, not a presence, Far object "
-                      "or promise", luaL_typename(L, t));
-    }
-    lua_settop(L, t - 1);
+    if (only)
+        lua_settop(L, t - 1);
+    else
+        lua_replace(L, t);
 }
 
 /* ---- E and its proxies ---- */
@@ -339,12 +329,8 @@ proxy_method(lua_State *L)
     }
     pack_from(L, 2);
     lua_rawgeti(L, 1, 1);
-    if (only) {
-        send_only(L, lua_gettop(L), lua_upvalueindex(1), lua_gettop(L) - 1);
-        return 0;
-    }
-    send(L, lua_gettop(L), lua_upvalueindex(1), lua_gettop(L) - 1);
-    return 1;
+    route(L, lua_gettop(L), lua_upvalueindex(1), lua_gettop(L) - 1, only);
+    return !only;
 }
 
 /* __index of a proxy: the method function for a name, made once per name
