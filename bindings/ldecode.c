@@ -72,13 +72,14 @@ lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
     }
     lua_pop(L, 1);
     if (lvat_vref_is_promise(vref)) {
+        /* A new import: the kernel will notify this vat of it. */
+        lvat_lvat *v = lvat_lua_vat(L);
         lua_pop(L, 1);
-        lvat_lua_reg(L, LVAT_REG_RUNTIME);
-        lua_getfield(L, -1, "importPromise");
-        lua_remove(L, -2);
         lua_pushlstring(L, name, n);
-        lua_pushboolean(L, 1);
-        lua_call(L, 2, 1);
+        lvat_lua_new_import(L, -1, true);
+        lua_remove(L, -2);
+        lvat_lua_sys_check(L, LVAT_LUA_SYS(v, lvat_syscall_subscribe(v->sys,
+                                                                     vref)));
         return;
     }
     if (lvat_vref_is_export(vref))

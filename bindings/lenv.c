@@ -197,8 +197,6 @@ push_runtime_env(lua_State *L)
 {
     lua_pushglobaltable(L);
     lvat_lua_open_sys(L);
-    lvat_lua_reg(L, LVAT_REG_AWAITED);
-    lua_setfield(L, -2, "awaited");
     lua_setfield(L, -2, "sys");
     lua_pushvalue(L, -1);
     lua_newtable(L); /* loaded runtime modules; promise, far are C */

@@ -171,20 +171,7 @@ send_to_vref(lua_State *L, int method, int args)
 
     checked_send(L, method, args, 1);
     rv = lua_gettop(L);
-    lvat__p_push_new(L);
-    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-    lua_pushvalue(L, rv);
-    lua_pushvalue(L, rv + 1);
-    lua_rawset(L, -3);
-    lvat_lua_reg(L, LVAT_REG_AWAITED);
-    lua_pushvalue(L, rv);
-    lua_pushvalue(L, rv + 1);
-    lua_rawset(L, -3);
-    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
-    lua_pushvalue(L, rv + 1);
-    lua_pushvalue(L, rv);
-    lua_rawset(L, -3);
-    lua_settop(L, rv + 1);
+    lvat_lua_new_import(L, rv, true);
     lua_remove(L, rv);
 }
 

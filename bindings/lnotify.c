@@ -44,6 +44,30 @@ forget(lua_State *L, const tables *t, int vref)
     lua_pop(L, 1);
 }
 
+void
+lvat_lua_new_import(lua_State *L, int vref, bool awaited)
+{
+    vref = lua_absindex(L, vref);
+    lvat__p_push_new(L);
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lua_pushvalue(L, vref);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    if (awaited) {
+        lvat_lua_reg(L, LVAT_REG_AWAITED);
+        lua_replace(L, -2);
+        lua_pushvalue(L, vref);
+        lua_pushvalue(L, -3);
+        lua_rawset(L, -3);
+    }
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
+    lua_replace(L, -2);
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, vref);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
 /* Pushes the promise this vat knows as the vref at idx, making one (an
  * import nobody here awaits yet) if there is none.  [-0,+1,m] */
 static void
@@ -53,13 +77,7 @@ push_promise(lua_State *L, const tables *t, int vref)
     if (lua_rawget(L, t->s2v) != LUA_TNIL)
         return;
     lua_pop(L, 1);
-    lvat__p_push_new(L);
-    lua_pushvalue(L, vref);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, t->s2v);
-    lua_pushvalue(L, -1);
-    lua_pushvalue(L, vref);
-    lua_rawset(L, t->v2s);
+    lvat_lua_new_import(L, vref, false);
 }
 
 static int
@@ -125,4 +143,14 @@ lvat_lua_forget(lua_State *L, int vref)
     lvat_lua_reg(L, LVAT_REG_AWAITED);
     forget(L, &t, vref);
     lua_settop(L, top);
+}
+
+/* sys.forget(vref) */
+int
+lvat_lua_sys_forget(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    lua_settop(L, 1);
+    lvat_lua_forget(L, 1);
+    return 0;
 }

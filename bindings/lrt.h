@@ -40,6 +40,12 @@ void lvat_lua_jobs_sys(lua_State *L);
 /* ---- lnotify.c ---- */
 /* Forgets the vref at idx: slotToVal, valToSlot and awaited drop it. */
 void lvat_lua_forget(lua_State *L, int vref);
+/* sys.forget(vref), the same for liveslots. */
+int lvat_lua_sys_forget(lua_State *L);
+/* Pushes a new promise this vat knows as the vref at idx (slotToVal and
+ * valToSlot), held in awaited too when the kernel will notify this vat of
+ * it.  [-0,+1,m] */
+void lvat_lua_new_import(lua_State *L, int vref, bool awaited);
 /* Settles the promises a notify delivery names (the caller then drains
  * the microtasks).  [-0,+0,e] */
 void lvat_lua_notify(lua_State *L, const lvat_delivery *d);

@@ -432,6 +432,7 @@ lvat_lua_open_sys(lua_State *L)
         {"retireExports", l_retire_exports},
         {"decode", l_decode},
         {"resume", lvat_lua_sys_resume},
+        {"forget", lvat_lua_sys_forget},
         {"gcFull", l_gc_full},
         {"deadImports", l_dead_imports},
         {"log", l_log},

@@ -13,16 +13,13 @@ local type, pcall, error, tostring = type, pcall, error, tostring
 local unpack = table.unpack
 local yield = coroutine.yield
 local rawget = rawget
-local newPromise, whenSettled = P.new, P.whenSettled
+local whenSettled = P.whenSettled
 local drain = P.drain
 
 local slotToVal = sys.slotToVal   -- vref -> value (weak values)
 local valToSlot = sys.valToSlot   -- value -> vref (weak keys)
 local remotables = sys.remotables -- Far object -> interface name (weak keys)
 local exports = {}                -- vref -> exported object (strong)
--- Promises the kernel will notify us about are held strongly until then:
--- an awaiting coroutine may be the only thing that refers to them.
-local awaited = sys.awaited -- lnotify.c settles them
 
 local R = {}
 -- Promise export numbers (p+N) are counted in C, which also makes a
@@ -33,15 +30,8 @@ local vatName = "?"
 
 -- ---- Refs ----
 
-
-local function forget(vref)
-    awaited[vref] = nil
-    local v = slotToVal[vref]
-    if v ~= nil then
-        slotToVal[vref] = nil
-        if valToSlot[v] == vref then valToSlot[v] = nil end
-    end
-end
+-- Retires a vref: slotToVal, valToSlot and the promises awaited drop it.
+local forget = sys.forget
 
 -- Marshalling may allocate export vrefs (o+N, p+N) and then fail half-way
 -- (an unpassable value further on).  The kernel never saw those numbers,
@@ -129,17 +119,6 @@ function R.exportVal(v)
     valToSlot[v], slotToVal[vref] = vref, v
     whenSettled(v, onExportSettled, v)
     return vref
-end
-
--- C calls this for a promise vref it has no value for: a new import.
-function R.importPromise(vref, subscribe)
-    local p = newPromise()
-    slotToVal[vref], valToSlot[p] = p, vref
-    if subscribe then
-        sys.subscribe(vref)
-        awaited[vref] = p
-    end
-    return p
 end
 
 -- ---- Jobs: one pooled coroutine per running method (ljobs.c) ----
