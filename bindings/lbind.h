@@ -222,8 +222,8 @@ void lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
 
 /* ---- lpresence.c ---- */
 void lvat_lua_presence_open(lua_State *L);
-/* Adds isPresence, presenceVref and newHostObject to the runtime's sys
- * table on top of the stack.  [-0, +0, m] */
+/* Adds newHostObject to the runtime's sys table on top of the stack.
+ * [-0, +0, m] */
 void lvat_lua_presence_sys(lua_State *L);
 /* Pushes a new presence (no identity lookup). [-0, +1, m] */
 void lvat_lua_push_presence(lua_State *L, lvat_vref vref, const char *iface,

@@ -142,23 +142,7 @@ lvat_lua_presence_iface(lua_State *L, int idx)
 
 /* ---- The runtime's sys functions about presences ---- */
 
-static int
-l_is_presence(lua_State *L)
-{
-    lua_pushboolean(L, lvat_lua_to_presence(L, 1, NULL));
-    return 1;
-}
 
-static int
-l_presence_vref(lua_State *L)
-{
-    lvat_vref v;
-
-    if (!lvat_lua_to_presence(L, 1, &v))
-        return luaL_error(L, "not a presence");
-    lvat_lua_push_vref(L, v);
-    return 1;
-}
 
 static int
 host_newindex(lua_State *L)
@@ -191,9 +175,7 @@ l_new_host_object(lua_State *L)
 void
 lvat_lua_presence_sys(lua_State *L)
 {
-    static const luaL_Reg funcs[] = {{"isPresence", l_is_presence},
-                                     {"presenceVref", l_presence_vref},
-                                     {"newHostObject", l_new_host_object},
+    static const luaL_Reg funcs[] = {{"newHostObject", l_new_host_object},
                                      {NULL, NULL}};
 
     luaL_setfuncs(L, funcs, 0);

@@ -262,27 +262,6 @@ l_retire_exports(lua_State *L)
     return gc_list(L, lvat_syscall_retire_exports);
 }
 
-static int
-l_decode(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-    size_t len;
-    const char *body = luaL_checklstring(L, 1, &len);
-
-    v->ndecslots = 0;
-    if (!lua_isnoneornil(L, 2)) {
-        lua_Integer n = luaL_len(L, 2);
-        for (lua_Integer i = 1; i <= n; i++) {
-            lvat_vref r;
-            lua_rawgeti(L, 2, i);
-            r = lvat_lua_check_vref(L, -1);
-            lua_pop(L, 1);
-            lvat_lua_append_vref(L, &v->decslots, &v->ndecslots, &v->capdecslots, r);
-        }
-    }
-    lvat_lua_decode(L, body, len, v->decslots, v->ndecslots);
-    return 1;
-}
 
 /* ---- Coroutines ---- */
 
@@ -430,7 +409,6 @@ lvat_lua_open_sys(lua_State *L)
         {"dropImports", l_drop_imports},
         {"retireImports", l_retire_imports},
         {"retireExports", l_retire_exports},
-        {"decode", l_decode},
         {"resume", lvat_lua_sys_resume},
         {"forget", lvat_lua_sys_forget},
         {"gcFull", l_gc_full},

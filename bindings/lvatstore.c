@@ -165,15 +165,6 @@ decode_stored(lua_State *L, lvat_lvat *v, const char *s, size_t len)
                     v->ndecslots);
 }
 
-static int
-l_decode_stored(lua_State *L)
-{
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-
-    decode_stored(L, lvat_lua_vat(L), s, len);
-    return 1;
-}
 
 /* Joins arguments 1 and 2 (prefix, key) into out (512 bytes); returns the
  * length.  `fn` names the caller in the error for a key too long. */
@@ -192,7 +183,7 @@ join_key(lua_State *L, char *out, const char *fn)
 }
 
 /* vsGetDecoded(prefix, key) -> the value stored under prefix..key,
- * decoded, or nothing: vsGet and decodeStored in one, without making the
+ * decoded, or nothing: vsGet and the decode in one, without making the
  * key or the stored text Lua strings (baggage reads). */
 static int
 l_vs_get_decoded(lua_State *L)
@@ -278,7 +269,6 @@ lvat_lua_vatstore_sys(lua_State *L)
                                      {"vsDelete", l_vs_delete},
                                      {"vsNext", l_vs_next},
                                      {"encodeDurable", l_encode_durable},
-                                     {"decodeStored", l_decode_stored},
                                      {"storedSlots", l_stored_slots},
                                      {NULL, NULL}};
 

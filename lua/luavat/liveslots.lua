@@ -1,7 +1,8 @@
--- luavat.liveslots: the vat side of the kernel protocol.  It keeps the
--- tables that map vat refs to Lua values (shared with the C marshaller),
--- runs each delivery's method in a pooled coroutine, settles promises from
--- notify deliveries, and turns every result into a resolve syscall.
+-- luavat.liveslots: the vat side of the kernel protocol, what of it is
+-- not in C (bindings/lrt.h): exports and their rollback, exported promises
+-- that settle or follow others, the body of a delivery thread, the methods
+-- of an object, the deliveries other than messages and notifies, reaping
+-- and start.
 --
 -- Runs in a private environment: `sys` (the C syscalls and helpers) plus
 -- standard functions captured before vat code could touch anything.
@@ -22,8 +23,7 @@ local remotables = sys.remotables -- Far object -> interface name (weak keys)
 local exports = {}                -- vref -> exported object (strong)
 
 local R = {}
--- Promise export numbers (p+N) are counted in C, which also makes a
--- send's result promise (see lsyscall.c).
+-- Export numbers (o+N, p+N) are counted in C (lsyscall.c).
 local allocPromiseVref, promiseCounter = sys.allocPromise, sys.promiseCounter
 local allocObject, objCounter = sys.allocObject, sys.objCounter
 local vatName = "?"
@@ -170,7 +170,6 @@ local function methodOf(obj, method)
 end
 R.methodOf = methodOf
 
-
 local function dropExports(list)
     for i = 1, #list do exports[list[i]] = nil end
 end
@@ -239,6 +238,5 @@ function R.start(params, nObj, nProm, incarnation)
     if remotables[root] == nil then remotables[root] = vatName end
     valToSlot[root], slotToVal["o+0"], exports["o+0"] = "o+0", root, root
 end
-
 
 return R
