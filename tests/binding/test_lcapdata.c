@@ -19,10 +19,8 @@ static const char *config =
 static int
 setup(void **state)
 {
-    lk *t = calloc(1, sizeof *t);
+    lk *t = lk_start(config);
 
-    lk_open(t);
-    assert_lvat_ok(lk_launch(t, config));
     *state = t;
     return 0;
 }
@@ -30,8 +28,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    lk_close(*state);
-    free(*state);
+    lk_stop(*state);
     return 0;
 }
 

@@ -32,10 +32,8 @@ expect(lk *t, const char *method, const char *args, int want_status,
 static int
 setup(void **state)
 {
-    lk *t = calloc(1, sizeof *t);
+    lk *t = lk_start(cfg);
 
-    lk_open(t);
-    assert_lvat_ok(lk_launch(t, cfg));
     *state = t;
     return 0;
 }
@@ -43,8 +41,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    lk_close(*state);
-    free(*state);
+    lk_stop(*state);
     return 0;
 }
 

@@ -19,25 +19,6 @@
     "\"ndriver\":{\"sourceSpec\":\"ndriver.lua\"},"                          \
     "\"phelper\":{\"sourceSpec\":\"phelper.lua\"}}}"
 
-static int
-setup(void **state)
-{
-    lk *t = calloc(1, sizeof *t);
-
-    lk_open(t);
-    assert_lvat_ok(lk_launch(t, CLUSTER));
-    *state = t;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    lk_close(*state);
-    free(*state);
-    return 0;
-}
-
 static void
 expect(lk *t, const char *method, const char *want)
 {
@@ -65,13 +46,12 @@ test_e2e_notify_forwarded_result_awaits_to_value(void **state)
 int
 main(void)
 {
+#define T(f)                                                             \
+    cmocka_unit_test_prestate_setup_teardown(f, lk_setup, lk_teardown,     \
+                                             (void *)CLUSTER)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_e2e_notify_value_names_earlier_vpid_of_batch, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(
-            test_e2e_notify_forwarded_result_awaits_to_value, setup,
-            teardown),
+        T(test_e2e_notify_value_names_earlier_vpid_of_batch),
+        T(test_e2e_notify_forwarded_result_awaits_to_value),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

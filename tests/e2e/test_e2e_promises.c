@@ -22,10 +22,8 @@
 static int
 setup(void **state)
 {
-    lk *t = calloc(1, sizeof *t);
+    lk *t = lk_start(CLUSTER);
 
-    lk_open(t);
-    assert_lvat_ok(lk_launch(t, CLUSTER));
     assert_string_equal(t->launch_result, "ready");
     *state = t;
     return 0;
@@ -34,8 +32,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    lk_close(*state);
-    free(*state);
+    lk_stop(*state);
     return 0;
 }
 

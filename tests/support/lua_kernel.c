@@ -125,6 +125,38 @@ lk_close(lk *t)
     memset(t, 0, sizeof *t);
 }
 
+lk *
+lk_start(const char *config_json)
+{
+    lk *t = calloc(1, sizeof *t);
+
+    assert_non_null(t);
+    lk_open(t);
+    assert_lvat_ok(lk_launch(t, config_json));
+    return t;
+}
+
+void
+lk_stop(lk *t)
+{
+    lk_close(t);
+    free(t);
+}
+
+int
+lk_setup(void **state)
+{
+    *state = lk_start(*state);
+    return 0;
+}
+
+int
+lk_teardown(void **state)
+{
+    lk_stop(*state);
+    return 0;
+}
+
 static void
 on_launch(void *ud, lvat_launch_event ev, const lvat_launch_info *info)
 {

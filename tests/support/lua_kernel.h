@@ -55,6 +55,15 @@ void lk_add_system(lk *t, const char *name, const char *config_json);
 void lk_clear_systems(lk *t);
 /* Closes the kernel and deletes the directory. */
 void lk_close(lk *t);
+/* A fixture's setup and teardown: a new kernel (allocated) with the
+ * cluster launched (bootstrap fulfilled), and its end. */
+lk *lk_start(const char *config_json);
+void lk_stop(lk *t);
+/* The same as cmocka setup and teardown, for tests made with
+ * cmocka_unit_test_prestate_setup_teardown(test, lk_setup, lk_teardown,
+ * (void *)config_json). */
+int lk_setup(void **state);
+int lk_teardown(void **state);
 
 /*
  * Launches a ClusterConfig given as JSON text whose sourceSpecs are
