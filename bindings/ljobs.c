@@ -110,50 +110,11 @@ lvat_lua_run_job(lua_State *L)
 
 /* ---- Results ---- */
 
-/*
- * resolveVpid(vref, rejected, value): the resolve syscall, then this vat
- * forgets the vpid and settles its own promise for it, if any.  A value
- * that cannot be marshalled gives back the export numbers it took
- * (lvat_lua_pcall_marshal) and rejects instead (liveslots' resolveFailed
- * words why).
- */
-static int
-l_resolve_vpid(lua_State *L)
-{
-    int rejected = lua_toboolean(L, 2);
-
-    lua_settop(L, 3);
-    lua_pushcfunction(L, lvat_lua_sys_resolve);
-    lua_pushvalue(L, 1);
-    lua_pushboolean(L, rejected);
-    lua_pushvalue(L, 3);
-    if (lvat_lua_pcall_marshal(L, 3, 0) != LUA_OK) {
-        lvat_lua_push_runtime(L, "resolveFailed"); /* (vref, rejected, value, err) */
-        lua_pushvalue(L, 1);
-        lua_pushboolean(L, rejected);
-        lua_pushvalue(L, 3);
-        lua_pushvalue(L, 4);
-        lua_call(L, 4, 0);
-        lua_settop(L, 3);
-    }
-    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-    lua_pushvalue(L, 1);
-    lua_rawget(L, -2); /* 5: this vat's own value for the vpid */
-    lvat_lua_forget(L, 1);
-    /* Resolved, not settled: the value may be a promise (a result the
-     * kernel forwards), whose outcome this vat's own promise then takes. */
-    if (lvat__p_is(L, 5) && rejected)
-        lvat__p_reject(L, 5, 3);
-    else if (lvat__p_is(L, 5))
-        lvat__p_resolve(L, 5, 3);
-    return 0;
-}
-
 /* Calls resolveVpid(vref, rejected, value) with the vref at idx. */
 static void
 resolve_vpid(lua_State *L, int vref, int rejected, int value)
 {
-    lua_pushcfunction(L, l_resolve_vpid);
+    lua_pushcfunction(L, lvat_lua_resolve_vpid);
     lua_pushvalue(L, vref);
     lua_pushboolean(L, rejected);
     lua_pushvalue(L, value);
@@ -205,7 +166,7 @@ lvat_lua_jobs_sys(lua_State *L)
 {
     lua_pushcfunction(L, l_finish);
     lua_setfield(L, -2, "finish");
-    lua_pushcfunction(L, l_resolve_vpid);
+    lua_pushcfunction(L, lvat_lua_resolve_vpid);
     lua_setfield(L, -2, "resolveVpid");
     /* Made once: a second sys table (the rawSyscalls endowment of the
      * tests) shares them. */

@@ -37,6 +37,14 @@ int lvat_lua_run_job(lua_State *L);
 /* Adds sys.finish, sys.resolveVpid and sys.DONE.  [-0, +0, m] */
 void lvat_lua_jobs_sys(lua_State *L);
 
+/* ---- lresolve.c ---- */
+/* lua_CFunction resolveVpid(vref, rejected, value): resolves the vpid,
+ * and in the same syscall every settled promise the value exports (so
+ * settled promises naming each other cross as one batch); then forgets
+ * them and settles this vat's own promise for vref.  A value that cannot
+ * be marshalled rejects its vpid instead (liveslots' failedReason). */
+int lvat_lua_resolve_vpid(lua_State *L);
+
 /* ---- lnotify.c ---- */
 /* Forgets the vref at idx: slotToVal, valToSlot and awaited drop it. */
 void lvat_lua_forget(lua_State *L, int vref);

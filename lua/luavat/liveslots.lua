@@ -62,15 +62,15 @@ local function reasonText(value, marshalErr)
 end
 
 -- Rejections travel as error records when they are strings or carry a
--- message.  sys.resolveVpid (ljobs.c) makes the resolve syscall, forgets
--- the vpid and settles this vat's own promise for it; when the value
--- cannot be marshalled it gives back the export numbers the marshal took
--- and calls resolveFailed, which rejects instead.
+-- message.  sys.resolveVpid (lresolve.c) makes the resolve syscall, with
+-- the settled promises the value exports in the same batch, forgets the
+-- vpids and settles this vat's own promise for the first.  A value that
+-- cannot be marshalled gives back the export numbers it took and rejects
+-- its vpid instead, with the reason this words.
 local resolveVpid = sys.resolveVpid
 
-function R.resolveFailed(vref, rejected, value, err)
-    sys.resolve(vref, true, rejected and reasonText(value, err)
-                            or tostring(err))
+function R.failedReason(rejected, value, err)
+    return rejected and reasonText(value, err) or tostring(err)
 end
 
 -- An exported promise settled.  Its vref is looked up now: a promise the

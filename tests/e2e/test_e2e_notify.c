@@ -1,7 +1,10 @@
 /*
  * Notify deliveries on the vat side (bindings/lnotify.c, ljobs.c): a
  * batch whose later value names an earlier vpid of the same batch, and a
- * result the kernel forwards to a promise that settles later.  Vats:
+ * result the kernel forwards to a promise that settles later.  And the
+ * resolves that make such batches (lresolve.c): settled promises whose
+ * values name each other cross in one, and an unpassable value in it
+ * rejects only its own promise.  Vats:
  * tests/e2e/vats/ndriver.lua and phelper.lua (twice).
  */
 #include "lvat_test.h"
@@ -43,6 +46,20 @@ test_e2e_notify_forwarded_result_awaits_to_value(void **state)
            "{\"isPromise\": false, \"v\": \"innerValue\"}");
 }
 
+static void
+test_e2e_notify_settled_promises_naming_each_other(void **state)
+{
+    expect(*state, "mutual", "{\"n1\": 1, \"n2\": 2, \"same\": true}");
+}
+
+static void
+test_e2e_notify_unpassable_settled_export_rejects_alone(void **state)
+{
+    expect(*state, "mutualBad",
+           "{\"n1\": 1, \"ok\": false, \"why\": \"result.f: functions are "
+           "not passable\"}");
+}
+
 int
 main(void)
 {
@@ -52,6 +69,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_e2e_notify_value_names_earlier_vpid_of_batch),
         T(test_e2e_notify_forwarded_result_awaits_to_value),
+        T(test_e2e_notify_settled_promises_naming_each_other),
+        T(test_e2e_notify_unpassable_settled_export_rejects_alone),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

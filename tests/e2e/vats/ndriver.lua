@@ -20,6 +20,19 @@ return {
                 local vb = pB:await()
                 return {same = vb.a == pA, a = vb.a:await()}
             end,
+            -- Two settled promises naming each other arrive, and each
+            -- names the very promise the other is.
+            mutual = function(self)
+                local r = E(x):mutual():await()
+                local va = r.a:await()
+                local vb = va.b:await()
+                return {n1 = va.n, n2 = vb.n, same = vb.a == r.a}
+            end,
+            mutualBad = function(self)
+                local va = E(x):mutualBad():await().a:await()
+                local ok, err = pcall(function() return va.b:await() end)
+                return {n1 = va.n, ok = ok, why = tostring(err)}
+            end,
             -- A result forwarded to a promise settled later: a vat that
             -- awaits the result gets the value, not a promise.
             forwarded = function(self)

@@ -109,6 +109,21 @@ return {
                 pending.inner.resolve("innerValue")
                 return true
             end,
+            -- Settled promises whose values name each other, exported in
+            -- a record: the first resolve carries them all.  mutualBad's
+            -- second value cannot be marshalled, so it alone rejects.
+            mutual = function(self)
+                local a, b = Promise.kit(), Promise.kit()
+                a.resolve({b = b.promise, n = 1})
+                b.resolve({a = a.promise, n = 2})
+                return {a = a.promise}
+            end,
+            mutualBad = function(self)
+                local a, b = Promise.kit(), Promise.kit()
+                a.resolve({b = b.promise, n = 1})
+                b.resolve({a = a.promise, f = print})
+                return {a = a.promise}
+            end,
             -- Identity of what others send us.
             take = function(self, obj)
                 if first == nil then first = obj end

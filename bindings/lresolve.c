@@ -1,0 +1,175 @@
+/*
+ * Resolving a vpid this vat decides.  Marshalling the value may export
+ * promises this vat has already settled; each of those is resolved in
+ * the same syscall, and so are the ones their values export.  Resolved
+ * one syscall each, two settled promises whose values name each other
+ * would re-export each other for ever (a resolved vpid is retired, so
+ * the next value names it by a fresh p+N); in one batch, every value
+ * names the others by the vpids the batch resolves.
+ */
+#include "lbind.h"
+
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "lpromise_int.h"
+
+/* One resolution of the batch, with its capdata copied out of the
+ * marshalling scratch: the slots follow the header, then the body. */
+typedef struct entry {
+    lvat_vref vpid;
+    size_t nslots, body_len;
+    bool rejected;
+} entry;
+
+static const lvat_vref *
+entry_slots(const entry *e)
+{
+    return (const lvat_vref *)(e + 1);
+}
+
+static const char *
+entry_body(const entry *e)
+{
+    return (const char *)(entry_slots(e) + e->nslots);
+}
+
+/* encode(value, rejected) -> an entry of the value (its vpid unset). */
+static int
+l_encode(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    bool rejected = lua_toboolean(L, 2);
+    size_t slots;
+    entry *e;
+
+    lvat_lua_encode(L, 1, rejected ? LVAT_ENC_REASON : LVAT_ENC_PASS,
+                    rejected ? "rejection" : "result");
+    slots = v->nencslots * sizeof(lvat_vref);
+    e = lua_newuserdatauv(L, sizeof *e + slots + v->enc.len, 0);
+    e->nslots = v->nencslots;
+    e->body_len = v->enc.len;
+    e->rejected = rejected;
+    memcpy(e + 1, v->encslots, slots);
+    memcpy((char *)(e + 1) + slots, v->enc.data, v->enc.len);
+    return 1;
+}
+
+/* Pushes the entry of the value at idx.  One that cannot be marshalled
+ * gives back the export numbers it took (lvat_lua_pcall_marshal) and
+ * becomes a rejection; liveslots' failedReason words why.  [-0,+1,e] */
+static void
+push_entry(lua_State *L, int idx, bool rejected)
+{
+    lua_pushcfunction(L, l_encode);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, rejected);
+    if (lvat_lua_pcall_marshal(L, 2, 1) == LUA_OK)
+        return;
+    lvat_lua_push_runtime(L, "failedReason"); /* (rejected, value, err) */
+    lua_pushboolean(L, rejected);
+    lua_pushvalue(L, idx);
+    lua_pushvalue(L, -4);
+    lua_call(L, 3, 1);
+    lua_pushcfunction(L, l_encode);
+    lua_insert(L, -2);
+    lua_pushboolean(L, 1);
+    lua_call(L, 2, 1); /* a string always marshals */
+    lua_remove(L, -2);
+}
+
+/* Appends vpid's entry for the value at idx to the list at `list`. */
+static void
+add(lua_State *L, int list, lvat_vref vpid, bool rejected, int idx)
+{
+    push_entry(L, idx, rejected);
+    ((entry *)lua_touserdata(L, -1))->vpid = vpid;
+    lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+}
+
+/* Adds an entry for each promise exported since p+`first` that is
+ * already settled; marshalling their values may export more. */
+static void
+add_settled_exports(lua_State *L, int list, uint64_t first)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    for (uint64_t n = first; n < v->next_prom; n++) {
+        lvat_vref vpid = lvat_vref_make(true, true, n);
+        int st;
+        lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+        lvat_lua_push_vref(L, vpid);
+        lua_rawget(L, -2);
+        st = lvat__p_is(L, -1) ? lvat__p_state(L, -1) : PENDING;
+        if (st == FULFILLED || st == REJECTED) {
+            lvat__p_get(L, lua_gettop(L), F_VALUE);
+            add(L, list, vpid, st == REJECTED, lua_gettop(L));
+        }
+        lua_settop(L, list);
+    }
+}
+
+/* The resolve syscall for every entry of the list at `list`. */
+static void
+resolve_all(lua_State *L, int list)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t n = lua_rawlen(L, list);
+    lvat_resolution *res = lua_newuserdatauv(L, n * sizeof *res, 0);
+
+    for (size_t i = 0; i < n; i++) {
+        const entry *e;
+        lua_rawgeti(L, list, (lua_Integer)i + 1);
+        e = lua_touserdata(L, -1);
+        lua_pop(L, 1); /* the list keeps it */
+        res[i].vpid = e->vpid;
+        res[i].rejected = e->rejected;
+        res[i].data.body = entry_body(e);
+        res[i].data.body_len = e->body_len;
+        res[i].data.slots = entry_slots(e);
+        res[i].data.nslots = e->nslots;
+    }
+    lvat_lua_sys_check(L, LVAT_LUA_SYS(v, lvat_syscall_resolve(v->sys, res,
+                                                                n)));
+    lua_pop(L, 1);
+}
+
+/*
+ * resolveVpid(vref, rejected, value): the resolve syscall (with the
+ * settled promises the value exports), then this vat forgets the vpids
+ * and settles its own promise for vref, if any.
+ */
+int
+lvat_lua_resolve_vpid(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    lvat_vref vpid = lvat_lua_check_vref(L, 1);
+    int rejected = lua_toboolean(L, 2);
+    uint64_t first = v->next_prom;
+    size_t n;
+
+    lua_settop(L, 3);
+    lua_newtable(L); /* 4: the entries */
+    add(L, 4, vpid, rejected, 3);
+    add_settled_exports(L, 4, first);
+    resolve_all(L, 4);
+    n = lua_rawlen(L, 4);
+    for (size_t i = 2; i <= n; i++) {
+        lua_rawgeti(L, 4, (lua_Integer)i);
+        lvat_lua_push_vref(L, ((entry *)lua_touserdata(L, -1))->vpid);
+        lvat_lua_forget(L, lua_gettop(L));
+        lua_pop(L, 2);
+    }
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2); /* 6: this vat's own value for the vpid */
+    lvat_lua_forget(L, 1);
+    /* Resolved, not settled: the value may be a promise (a result the
+     * kernel forwards), whose outcome this vat's own promise then takes. */
+    if (lvat__p_is(L, 6) && rejected)
+        lvat__p_reject(L, 6, 3);
+    else if (lvat__p_is(L, 6))
+        lvat__p_resolve(L, 6, 3);
+    return 0;
+}
