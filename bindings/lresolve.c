@@ -35,57 +35,94 @@ entry_body(const entry *e)
     return (const char *)(entry_slots(e) + e->nslots);
 }
 
-/* encode(value, rejected) -> an entry of the value (its vpid unset). */
+/* encode(value, rejected): the value, into the marshalling scratch. */
 static int
 l_encode(lua_State *L)
 {
-    lvat_lvat *v = lvat_lua_vat(L);
     bool rejected = lua_toboolean(L, 2);
-    size_t slots;
-    entry *e;
 
     lvat_lua_encode(L, 1, rejected ? LVAT_ENC_REASON : LVAT_ENC_PASS,
                     rejected ? "rejection" : "result");
-    slots = v->nencslots * sizeof(lvat_vref);
-    e = lua_newuserdatauv(L, sizeof *e + slots + v->enc.len, 0);
-    e->nslots = v->nencslots;
-    e->body_len = v->enc.len;
-    e->rejected = rejected;
-    memcpy(e + 1, v->encslots, slots);
-    memcpy((char *)(e + 1) + slots, v->enc.data, v->enc.len);
-    return 1;
+    return 0;
 }
 
-/* Pushes the entry of the value at idx.  One that cannot be marshalled
- * gives back the export numbers it took (lvat_lua_pcall_marshal) and
- * becomes a rejection; liveslots' failedReason words why.  [-0,+1,e] */
-static void
-push_entry(lua_State *L, int idx, bool rejected)
+/* Encodes the value at idx into the scratch.  One that cannot be
+ * marshalled gives back the export numbers it took
+ * (lvat_lua_pcall_marshal) and becomes a rejection, which liveslots'
+ * failedReason words.  Returns whether the outcome is a rejection. */
+static bool
+encode(lua_State *L, int idx, bool rejected)
 {
     lua_pushcfunction(L, l_encode);
     lua_pushvalue(L, idx);
     lua_pushboolean(L, rejected);
-    if (lvat_lua_pcall_marshal(L, 2, 1) == LUA_OK)
-        return;
+    if (lvat_lua_pcall_marshal(L, 2, 0) == LUA_OK)
+        return rejected;
     lvat_lua_push_runtime(L, "failedReason"); /* (rejected, value, err) */
     lua_pushboolean(L, rejected);
     lua_pushvalue(L, idx);
     lua_pushvalue(L, -4);
     lua_call(L, 3, 1);
-    lua_pushcfunction(L, l_encode);
-    lua_insert(L, -2);
-    lua_pushboolean(L, 1);
-    lua_call(L, 2, 1); /* a string always marshals */
-    lua_remove(L, -2);
+    lvat_lua_encode(L, -1, LVAT_ENC_REASON, "rejection"); /* a string */
+    lua_pop(L, 2);
+    return true;
+}
+
+/* Pushes an entry for vpid with a copy of the scratch.  [-0,+1,m] */
+static void
+push_copy(lua_State *L, lvat_vref vpid, bool rejected)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t slots = v->nencslots * sizeof(lvat_vref);
+    entry *e = lua_newuserdatauv(L, sizeof *e + slots + v->enc.len, 0);
+
+    e->vpid = vpid;
+    e->nslots = v->nencslots;
+    e->body_len = v->enc.len;
+    e->rejected = rejected;
+    memcpy(e + 1, v->encslots, slots);
+    memcpy((char *)(e + 1) + slots, v->enc.data, v->enc.len);
 }
 
 /* Appends vpid's entry for the value at idx to the list at `list`. */
 static void
 add(lua_State *L, int list, lvat_vref vpid, bool rejected, int idx)
 {
-    push_entry(L, idx, rejected);
-    ((entry *)lua_touserdata(L, -1))->vpid = vpid;
+    push_copy(L, vpid, encode(L, idx, rejected));
     lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+}
+
+/* The state of the promise this vat exported as p+n (PENDING when the
+ * vref names no promise).  [-0,+1,-]: pushes the promise. */
+static int
+push_export(lua_State *L, uint64_t n)
+{
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lvat_lua_push_vref(L, lvat_vref_make(true, true, n));
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    return lvat__p_is(L, -1) ? lvat__p_state(L, -1) : PENDING;
+}
+
+static bool
+settled(int st)
+{
+    return st == FULFILLED || st == REJECTED;
+}
+
+/* Whether a promise exported since p+`first` is already settled. */
+static bool
+any_settled_export(lua_State *L, uint64_t first)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    for (uint64_t n = first; n < v->next_prom; n++) {
+        bool yes = settled(push_export(L, n));
+        lua_pop(L, 1);
+        if (yes)
+            return true;
+    }
+    return false;
 }
 
 /* Adds an entry for each promise exported since p+`first` that is
@@ -96,17 +133,27 @@ add_settled_exports(lua_State *L, int list, uint64_t first)
     lvat_lvat *v = lvat_lua_vat(L);
 
     for (uint64_t n = first; n < v->next_prom; n++) {
-        lvat_vref vpid = lvat_vref_make(true, true, n);
-        int st;
-        lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-        lvat_lua_push_vref(L, vpid);
-        lua_rawget(L, -2);
-        st = lvat__p_is(L, -1) ? lvat__p_state(L, -1) : PENDING;
-        if (st == FULFILLED || st == REJECTED) {
+        int st = push_export(L, n);
+        if (settled(st)) {
             lvat__p_get(L, lua_gettop(L), F_VALUE);
-            add(L, list, vpid, st == REJECTED, lua_gettop(L));
+            add(L, list, lvat_vref_make(true, true, n), st == REJECTED,
+                lua_gettop(L));
         }
         lua_settop(L, list);
+    }
+}
+
+/* Forgets the vpids of the entries after the first. */
+static void
+forget_rest(lua_State *L, int list)
+{
+    size_t n = lua_rawlen(L, list);
+
+    for (size_t i = 2; i <= n; i++) {
+        lua_rawgeti(L, list, (lua_Integer)i);
+        lvat_lua_push_vref(L, ((entry *)lua_touserdata(L, -1))->vpid);
+        lvat_lua_forget(L, lua_gettop(L));
+        lua_pop(L, 2);
     }
 }
 
@@ -145,31 +192,36 @@ lvat_lua_resolve_vpid(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
     lvat_vref vpid = lvat_lua_check_vref(L, 1);
-    int rejected = lua_toboolean(L, 2);
+    bool rejected = lua_toboolean(L, 2);
     uint64_t first = v->next_prom;
-    size_t n;
 
     lua_settop(L, 3);
-    lua_newtable(L); /* 4: the entries */
-    add(L, 4, vpid, rejected, 3);
-    add_settled_exports(L, 4, first);
-    resolve_all(L, 4);
-    n = lua_rawlen(L, 4);
-    for (size_t i = 2; i <= n; i++) {
-        lua_rawgeti(L, 4, (lua_Integer)i);
-        lvat_lua_push_vref(L, ((entry *)lua_touserdata(L, -1))->vpid);
-        lvat_lua_forget(L, lua_gettop(L));
-        lua_pop(L, 2);
+    rejected = encode(L, 3, rejected);
+    if (any_settled_export(L, first)) {
+        lua_newtable(L); /* 4: the entries */
+        push_copy(L, vpid, rejected);
+        lua_rawseti(L, 4, 1);
+        add_settled_exports(L, 4, first);
+        resolve_all(L, 4);
+        forget_rest(L, 4);
+        lua_settop(L, 3);
+    } else {
+        lvat_resolution r = {vpid, rejected,
+                             {v->enc.data, v->enc.len, v->encslots,
+                              v->nencslots}};
+        lvat_lua_sys_check(L, LVAT_LUA_SYS(v, lvat_syscall_resolve(v->sys,
+                                                                    &r, 1)));
     }
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
     lua_pushvalue(L, 1);
-    lua_rawget(L, -2); /* 6: this vat's own value for the vpid */
+    lua_rawget(L, -2); /* 5: this vat's own value for the vpid */
     lvat_lua_forget(L, 1);
     /* Resolved, not settled: the value may be a promise (a result the
-     * kernel forwards), whose outcome this vat's own promise then takes. */
-    if (lvat__p_is(L, 6) && rejected)
-        lvat__p_reject(L, 6, 3);
-    else if (lvat__p_is(L, 6))
-        lvat__p_resolve(L, 6, 3);
+     * kernel forwards), whose outcome this vat's own promise then takes.
+     * Its own outcome, even when the kernel was told a rejection. */
+    if (lvat__p_is(L, 5) && lua_toboolean(L, 2))
+        lvat__p_reject(L, 5, 3);
+    else if (lvat__p_is(L, 5))
+        lvat__p_resolve(L, 5, 3);
     return 0;
 }

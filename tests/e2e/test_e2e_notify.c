@@ -56,8 +56,8 @@ static void
 test_e2e_notify_unpassable_settled_export_rejects_alone(void **state)
 {
     expect(*state, "mutualBad",
-           "{\"n1\": 1, \"ok\": false, \"why\": \"result.f: functions are "
-           "not passable\"}");
+           "{\"c\": \"no\", \"n1\": 1, \"ok\": false, \"why\": \"result.f: "
+           "functions are not passable\"}");
 }
 
 int

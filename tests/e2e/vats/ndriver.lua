@@ -31,7 +31,8 @@ return {
             mutualBad = function(self)
                 local va = E(x):mutualBad():await().a:await()
                 local ok, err = pcall(function() return va.b:await() end)
-                return {n1 = va.n, ok = ok, why = tostring(err)}
+                local _, c = pcall(function() return va.c:await() end)
+                return {n1 = va.n, ok = ok, why = tostring(err), c = c}
             end,
             -- A result forwarded to a promise settled later: a vat that
             -- awaits the result gets the value, not a promise.

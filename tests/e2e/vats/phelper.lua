@@ -111,7 +111,8 @@ return {
             end,
             -- Settled promises whose values name each other, exported in
             -- a record: the first resolve carries them all.  mutualBad's
-            -- second value cannot be marshalled, so it alone rejects.
+            -- second value cannot be marshalled, so it alone rejects; its
+            -- third was rejected.
             mutual = function(self)
                 local a, b = Promise.kit(), Promise.kit()
                 a.resolve({b = b.promise, n = 1})
@@ -119,8 +120,9 @@ return {
                 return {a = a.promise}
             end,
             mutualBad = function(self)
-                local a, b = Promise.kit(), Promise.kit()
-                a.resolve({b = b.promise, n = 1})
+                local a, b, c = Promise.kit(), Promise.kit(), Promise.kit()
+                c.reject("no")
+                a.resolve({b = b.promise, c = c.promise, n = 1})
                 b.resolve({a = a.promise, f = print})
                 return {a = a.promise}
             end,
