@@ -1,7 +1,7 @@
 /*
- * Resolving a vpid this vat decides.  Marshalling the value may export
- * promises this vat has already settled; each of those is resolved in
- * the same syscall, and so are the ones their values export.  Resolved
+ * Resolving a vpid this vat decides.  The value may name promises this
+ * vat exports (p+N) and has already settled; each of those is resolved
+ * in the same syscall, and so are the ones their values name.  Resolved
  * one syscall each, two settled promises whose values name each other
  * would re-export each other for ever (a resolved vpid is retired, so
  * the next value names it by a fresh p+N); in one batch, every value
@@ -35,31 +35,42 @@ entry_body(const entry *e)
     return (const char *)(entry_slots(e) + e->nslots);
 }
 
-/* encode(value, rejected): the value, into the marshalling scratch. */
+/* encode(value, rejected, what): the value, into the marshalling scratch;
+ * `what` names it in errors. */
 static int
 l_encode(lua_State *L)
 {
     bool rejected = lua_toboolean(L, 2);
 
     lvat_lua_encode(L, 1, rejected ? LVAT_ENC_REASON : LVAT_ENC_PASS,
-                    rejected ? "rejection" : "result");
+                    lua_tostring(L, 3));
     return 0;
 }
 
-/* Encodes the value at idx into the scratch.  One that cannot be
- * marshalled gives back the export numbers it took
- * (lvat_lua_pcall_marshal) and becomes a rejection, which liveslots'
- * failedReason words.  Returns whether the outcome is a rejection. */
+/*
+ * Encodes the value at idx into the scratch, as the resolution of vpid
+ * (`first`: the first of the batch).  One that cannot be marshalled
+ * gives back the export numbers it took (lvat_lua_pcall_marshal) and
+ * becomes a rejection, which liveslots' failedReason words.  Returns
+ * whether the outcome is a rejection.
+ */
 static bool
-encode(lua_State *L, int idx, bool rejected)
+encode(lua_State *L, int idx, bool rejected, lvat_vref vpid, bool first)
 {
     lua_pushcfunction(L, l_encode);
     lua_pushvalue(L, idx);
     lua_pushboolean(L, rejected);
-    if (lvat_lua_pcall_marshal(L, 2, 0) == LUA_OK)
+    if (first)
+        lua_pushstring(L, rejected ? "rejection" : "result");
+    else
+        lvat_lua_push_vref(L, vpid);
+    if (lvat_lua_pcall_marshal(L, 3, 0) == LUA_OK)
         return rejected;
+    /* After the first, earlier entries hold export numbers the kernel has
+     * not seen: vat code (a reason's __tostring) must not run, for a
+     * syscall it made would show the kernel a higher one. */
     lvat_lua_push_runtime(L, "failedReason"); /* (rejected, value, err) */
-    lua_pushboolean(L, rejected);
+    lua_pushboolean(L, rejected && first);
     lua_pushvalue(L, idx);
     lua_pushvalue(L, -4);
     lua_call(L, 3, 1);
@@ -84,21 +95,13 @@ push_copy(lua_State *L, lvat_vref vpid, bool rejected)
     memcpy((char *)(e + 1) + slots, v->enc.data, v->enc.len);
 }
 
-/* Appends vpid's entry for the value at idx to the list at `list`. */
-static void
-add(lua_State *L, int list, lvat_vref vpid, bool rejected, int idx)
-{
-    push_copy(L, vpid, encode(L, idx, rejected));
-    lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
-}
-
-/* The state of the promise this vat exported as p+n (PENDING when the
- * vref names no promise).  [-0,+1,-]: pushes the promise. */
+/* Pushes the promise this vat knows as the vref on top, in its place,
+ * and returns its state, or PENDING when it names no promise.  [-1,+1,-] */
 static int
-push_export(lua_State *L, uint64_t n)
+swap_for_promise(lua_State *L)
 {
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-    lvat_lua_push_vref(L, lvat_vref_make(true, true, n));
+    lua_insert(L, -2);
     lua_rawget(L, -2);
     lua_remove(L, -2);
     return lvat__p_is(L, -1) ? lvat__p_state(L, -1) : PENDING;
@@ -110,14 +113,20 @@ settled(int st)
     return st == FULFILLED || st == REJECTED;
 }
 
-/* Whether a promise exported since p+`first` is already settled. */
+/* Whether a slot of the scratch names a settled promise this vat
+ * exports (one this batch must resolve too). */
 static bool
-any_settled_export(lua_State *L, uint64_t first)
+names_settled_export(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
 
-    for (uint64_t n = first; n < v->next_prom; n++) {
-        bool yes = settled(push_export(L, n));
+    for (size_t i = 0; i < v->nencslots; i++) {
+        bool yes;
+        if (!lvat_vref_is_promise(v->encslots[i]) ||
+            !lvat_vref_is_export(v->encslots[i]))
+            continue;
+        lvat_lua_push_vref(L, v->encslots[i]);
+        yes = settled(swap_for_promise(L));
         lua_pop(L, 1);
         if (yes)
             return true;
@@ -125,22 +134,61 @@ any_settled_export(lua_State *L, uint64_t first)
     return false;
 }
 
-/* Adds an entry for each promise exported since p+`first` that is
- * already settled; marshalling their values may export more. */
+/*
+ * Appends to the list at `list` an entry for each settled promise this
+ * vat exports that the slots of entry e name and the batch does not hold
+ * yet (`seen`: the set of their vrefs).
+ */
 static void
-add_settled_exports(lua_State *L, int list, uint64_t first)
+add_named(lua_State *L, int list, int seen, const entry *e)
 {
-    lvat_lvat *v = lvat_lua_vat(L);
+    const lvat_vref *slots = entry_slots(e);
 
-    for (uint64_t n = first; n < v->next_prom; n++) {
-        int st = push_export(L, n);
-        if (settled(st)) {
-            lvat__p_get(L, lua_gettop(L), F_VALUE);
-            add(L, list, lvat_vref_make(true, true, n), st == REJECTED,
-                lua_gettop(L));
+    for (size_t i = 0; i < e->nslots; i++) {
+        int st, top = lua_gettop(L);
+        if (!lvat_vref_is_promise(slots[i]) || !lvat_vref_is_export(slots[i]))
+            continue;
+        lvat_lua_push_vref(L, slots[i]);
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, seen) == LUA_TNIL) {
+            lua_pop(L, 1);
+            lua_pushvalue(L, -1);
+            st = swap_for_promise(L);
+            if (settled(st)) {
+                lua_pushvalue(L, -2);
+                lua_pushboolean(L, 1);
+                lua_rawset(L, seen);
+                lvat__p_get(L, lua_gettop(L), F_VALUE);
+                push_copy(L, slots[i], encode(L, lua_gettop(L),
+                                              st == REJECTED, slots[i],
+                                              false));
+                lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+            }
         }
-        lua_settop(L, list);
+        lua_settop(L, top);
     }
+}
+
+/* The list at `list` starts with the first entry: adds the rest, each
+ * named by an entry before it. */
+static void
+add_rest(lua_State *L, int list)
+{
+    int seen;
+
+    lua_newtable(L);
+    seen = lua_gettop(L);
+    lua_rawgeti(L, list, 1);
+    lvat_lua_push_vref(L, ((entry *)lua_touserdata(L, -1))->vpid);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, seen);
+    lua_pop(L, 1);
+    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, list); i++) {
+        lua_rawgeti(L, list, i);
+        add_named(L, list, seen, lua_touserdata(L, -1));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
 }
 
 /* Forgets the vpids of the entries after the first. */
@@ -184,7 +232,7 @@ resolve_all(lua_State *L, int list)
 
 /*
  * resolveVpid(vref, rejected, value): the resolve syscall (with the
- * settled promises the value exports), then this vat forgets the vpids
+ * settled promises the value names), then this vat forgets the vpids
  * and settles its own promise for vref, if any.
  */
 int
@@ -193,15 +241,14 @@ lvat_lua_resolve_vpid(lua_State *L)
     lvat_lvat *v = lvat_lua_vat(L);
     lvat_vref vpid = lvat_lua_check_vref(L, 1);
     bool rejected = lua_toboolean(L, 2);
-    uint64_t first = v->next_prom;
 
     lua_settop(L, 3);
-    rejected = encode(L, 3, rejected);
-    if (any_settled_export(L, first)) {
+    rejected = encode(L, 3, rejected, vpid, true);
+    if (names_settled_export(L)) {
         lua_newtable(L); /* 4: the entries */
         push_copy(L, vpid, rejected);
         lua_rawseti(L, 4, 1);
-        add_settled_exports(L, 4, first);
+        add_rest(L, 4);
         resolve_all(L, 4);
         forget_rest(L, 4);
         lua_settop(L, 3);

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -190,11 +191,44 @@ check_decider(lvat_syscall *sc, lvat_vref vpid, lvat_kref *kp)
 }
 
 static int
-resolved_twice(lvat_syscall *sc, lvat_vref vpid)
+kref_order(const void *a, const void *b)
 {
-    char name[LVAT_REF_BUFSIZE];
+    uint64_t x = ((const lvat_kref *)a)->v, y = ((const lvat_kref *)b)->v;
 
-    lvat_vref_format(vpid, name);
+    return x < y ? -1 : x > y;
+}
+
+/* Refuses a batch that resolves one promise twice (the second would find
+ * it settled).  A vat chooses the batch's size: big ones are sorted. */
+static int
+check_once(lvat_syscall *sc, const lvat_resolution *res,
+           const lvat_kref *kps, size_t n)
+{
+    lvat_kref twice = {0}, *sorted;
+    char name[LVAT_REF_BUFSIZE];
+    bool found = false;
+    size_t i;
+
+    if (n <= 16) {
+        for (i = 1; i < n && !found; i++)
+            for (size_t j = 0; j < i && !found; j++)
+                if ((found = lvat_kref_eq(kps[j], kps[i])))
+                    twice = kps[i];
+    } else {
+        if ((sorted = lvat_malloc(n * sizeof *sorted)) == NULL)
+            return LVAT_ENOMEM;
+        memcpy(sorted, kps, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, kref_order);
+        for (i = 1; i < n && !found; i++)
+            if ((found = lvat_kref_eq(sorted[i - 1], sorted[i])))
+                twice = sorted[i];
+        lvat_free(sorted);
+    }
+    if (!found)
+        return LVAT_OK;
+    for (i = 0; !lvat_kref_eq(kps[i], twice); i++)
+        ;
+    lvat_vref_format(res[i].vpid, name);
     return illegal(sc, "resolve of %s twice in one call", name);
 }
 
@@ -218,16 +252,14 @@ lvat_syscall_resolve(lvat_syscall *sc, const lvat_resolution *res, size_t n)
      * same batch resolves (and so retires). */
     for (size_t i = 0; i < n && rc == LVAT_OK; i++) {
         rc = check_decider(sc, res[i].vpid, &kps[i]);
-        /* The second resolution of one promise would find it settled. */
-        for (size_t j = 0; j < i && rc == LVAT_OK; j++)
-            if (lvat_kref_eq(kps[j], kps[i]))
-                rc = resolved_twice(sc, res[i].vpid);
         if (rc == LVAT_OK && res[i].data.nslots &&
             (data[i] = lvat_malloc(res[i].data.nslots * sizeof **data)) == NULL)
             rc = LVAT_ENOMEM;
         if (rc == LVAT_OK)
             rc = slots_from_vat(sc, &res[i].data, data[i]);
     }
+    if (rc == LVAT_OK)
+        rc = check_once(sc, res, kps, n);
     for (size_t i = 0; i < n && rc == LVAT_OK; i++)
         rc =
             lvat__kp_resolve(sc->k, kps[i], res[i].rejected, res[i].data.body,

@@ -56,7 +56,7 @@ static void
 test_e2e_notify_unpassable_settled_export_rejects_alone(void **state)
 {
     expect(*state, "mutualBad",
-           "{\"c\": \"no\", \"n1\": 1, \"ok\": false, \"why\": \"result.f: "
+           "{\"c\": \"no\", \"n1\": 1, \"ok\": false, \"why\": \"p+2.f: "
            "functions are not passable\"}");
 }
 

@@ -27,6 +27,7 @@ enum bad_kind {
     BAD_NOT_DECIDER,  /* resolve a promise it does not decide */
     BAD_TWICE,        /* resolve its result, then again */
     BAD_BATCH_TWICE,  /* the same promise twice in one resolve */
+    BAD_BIG_BATCH_TWICE, /* the same, first and last of twenty */
     BAD_SUBSCRIBE,    /* subscribe to a promise it never held */
     BAD_EXIT_FAILURE, /* exit(failure) */
     BAD_REUSED_EXPORT, /* a result p+N below a number it used already */
@@ -135,6 +136,25 @@ reuse_export(fv_call *c)
     return lvat_syscall_send(sys, carol, &m, back);
 }
 
+/* Twenty resolutions, the last the first again (a batch this big is
+ * checked by sorting): the result and eighteen new exports. */
+static int
+big_batch_twice(fv_call *c)
+{
+    uint64_t n = lvat_vref_num(fv_new_promise(c->vat));
+    lvat_resolution res[20];
+
+    for (int i = 0; i < 20; i++) {
+        res[i].vpid = c->result;
+        if (i > 0 && i < 19)
+            res[i].vpid = fv_vref(
+                fv_fmt(c, "p+%llu", (unsigned long long)n + (unsigned)i));
+        res[i].rejected = false;
+        res[i].data = (lvat_vcapdata){"#1", 2, NULL, 0};
+    }
+    return lvat_syscall_resolve(fv_sys(c->vat), res, 20);
+}
+
 static int
 bad(fv_call *c, void *ud)
 {
@@ -160,6 +180,9 @@ bad(fv_call *c, void *ud)
         break;
     case BAD_BATCH_TWICE:
         rc = lvat_syscall_resolve(fv_sys(c->vat), twice, 2);
+        break;
+    case BAD_BIG_BATCH_TWICE:
+        rc = big_batch_twice(c);
         break;
     case BAD_SUBSCRIBE:
         rc = fv_subscribe(c, fv_vref("p-77"));
@@ -392,6 +415,12 @@ test_kernel_failures_resolve_twice_in_one_batch(void **state)
 }
 
 static void
+test_kernel_failures_resolve_twice_in_a_big_batch(void **state)
+{
+    run_bad(*state, BAD_BIG_BATCH_TWICE);
+}
+
+static void
 test_kernel_failures_subscribe_unknown(void **state)
 {
     run_bad(*state, BAD_SUBSCRIBE);
@@ -574,6 +603,9 @@ main(void)
                                         kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kernel_failures_resolve_twice_in_one_batch, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_failures_resolve_twice_in_a_big_batch, kf_test_setup,
             kf_test_teardown),
         cmocka_unit_test_setup_teardown(test_kernel_failures_subscribe_unknown,
                                         kf_test_setup, kf_test_teardown),
