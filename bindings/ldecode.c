@@ -207,7 +207,8 @@ collect(lua_State *L, int n, bool keyed)
     lua_settop(L, base + 1);
 }
 
-static void
+/* Decodes the rest of an array into a table; returns its length. */
+static lua_Integer
 dec_array(dec *d)
 {
     lua_State *L = d->L;
@@ -227,6 +228,7 @@ dec_array(dec *d)
     }
     if (n < PENDING)
         collect(L, (int)n, false);
+    return n;
 }
 
 /* {"#error": msg, ...} becomes the message; {"#tag": ..} a table. */
@@ -392,14 +394,7 @@ lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
     next_tok(&d, &t);
     if (t.type != LVAT_JSON_ARRAY_BEGIN)
         dec_fail(&d, "the arguments must be an array");
-    lua_newtable(L);
-    for (;;) {
-        next_tok(&d, &t);
-        if (t.type == LVAT_JSON_ARRAY_END)
-            break;
-        dec_value(&d, &t);
-        lua_rawseti(L, -2, ++n);
-    }
+    n = dec_array(&d); /* made at its final size */
     next_tok(&d, &t);
     if (t.type != LVAT_JSON_ARRAY_END)
         dec_fail(&d, "methargs must be [method, args]");
