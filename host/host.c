@@ -53,25 +53,40 @@ lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what)
     return rc;
 }
 
+static void
+pin_key(lvat_key *key, lvat_kref kref)
+{
+    key->n = 0;
+    lvat_key_add_str(key, "pin.");
+    lvat_key_add_kref(key, kref);
+}
+
+int
+lvat__host_holds(lvat_kernel *k, lvat_kref kref)
+{
+    lvat_key key;
+    lvat_val v;
+
+    pin_key(&key, kref);
+    return lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+}
+
 /*
  * Every kref a host is shown stays alive: the host may send to it later
- * (the CLI from another process), and nothing tells the kernel when it
- * forgets one.  pin.<kref> holds one reference per kref, once.
+ * (the CLI from another process), and only the host can say when it has
+ * forgotten one (lvat_kernel_release).  pin.<kref> holds one reference
+ * per kref, once.
  */
 int
 lvat__pin_for_host(lvat_kernel *k, const lvat_kref *slots, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         lvat_key key;
-        lvat_val v;
-        int rc;
+        int rc = lvat__host_holds(k, slots[i]);
 
-        key.n = 0;
-        lvat_key_add_str(&key, "pin.");
-        lvat_key_add_kref(&key, slots[i]);
-        rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
         if (rc == LVAT_OK)
             continue;
+        pin_key(&key, slots[i]);
         if (rc != LVAT_ENOTFOUND ||
             (rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, "", 0,
                               0)) != LVAT_OK ||
@@ -79,6 +94,22 @@ lvat__pin_for_host(lvat_kernel *k, const lvat_kref *slots, size_t n)
             return rc;
     }
     return LVAT_OK;
+}
+
+/* Drops the host's hold on r->target; a kref released twice before the
+ * first was applied has none left the second time. */
+static int
+apply_release(lvat_kernel *k, const lvat_req *r)
+{
+    lvat_key key;
+    int rc = lvat__host_holds(k, r->target);
+
+    if (rc != LVAT_OK)
+        return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+    pin_key(&key, r->target);
+    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
+        return rc;
+    return lvat__ref_dec(k, r->target, true);
 }
 
 static int
@@ -230,6 +261,8 @@ lvat__req_apply(lvat_kernel *k, lvat_req *r)
         return lvat__launch_apply(k, r);
     case LVAT_REQ_RELOAD:
         return lvat__reload_apply(k, r);
+    case LVAT_REQ_RELEASE:
+        return apply_release(k, r);
     case LVAT_REQ_RESTART_VAT:
         /* A vat terminated meanwhile has nothing to restart. */
         return lvat__vat_alive(k, r->vat) ? lvat__vat_revive(k, r->vat)

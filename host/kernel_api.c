@@ -313,6 +313,34 @@ lvat_kernel_queue_message(lvat_kernel *k, const char *target,
     return lvat__req_queue(k, r);
 }
 
+int
+lvat_kernel_release(lvat_kernel *k, const char *kref)
+{
+    lvat_kref ref;
+    lvat_req *r;
+    int rc;
+
+    if (k->opts.readonly)
+        return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
+    if (kref == NULL || lvat_kref_parse(kref, strlen(kref), &ref) != LVAT_OK)
+        return lvat__fail(k, LVAT_EINVAL, "%s is not a kref (like ko7 or kp3)",
+                          kref ? kref : "(null)");
+    rc = lvat__host_holds(k, ref);
+    if (rc == LVAT_ENOTFOUND)
+        return lvat__fail(k, rc,
+                          "%s is not held for the host: only krefs a result "
+                          "or a launch showed it are, until released once",
+                          kref);
+    if (rc != LVAT_OK)
+        return lvat__fail(k, rc, "reading the store: %s",
+                          lvat_kv_errmsg(k->kv));
+    if ((r = lvat_calloc(1, sizeof *r)) == NULL)
+        return lvat__fail(k, LVAT_ENOMEM, "out of memory");
+    r->type = LVAT_REQ_RELEASE;
+    r->target = ref;
+    return lvat__req_queue(k, r);
+}
+
 /* ---- Rendering ---- */
 
 static const char *

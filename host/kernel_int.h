@@ -87,6 +87,7 @@ typedef enum lvat_req_type {
     LVAT_REQ_LAUNCH,
     LVAT_REQ_RESTART_VAT,
     LVAT_REQ_RELOAD,
+    LVAT_REQ_RELEASE, /* the host lets go of a kref (pin.<kref>) */
     LVAT_REQ_ANSWER /* a host service's answer */
 } lvat_req_type;
 

@@ -187,6 +187,18 @@ int lvat_kernel_queue_message(lvat_kernel *k, const char *target,
                               const char *method, const char *args_json,
                               lvat_result_cb cb, void *ud);
 
+/*
+ * Lets go of a kref a result or a launch showed the host.  The kernel
+ * keeps every such kref alive (the host may send to it at any later
+ * time, from another process too) until the host releases it; released,
+ * it is collected once nothing else holds it, and its exporting vat hears
+ * dropExports.  Queued like a message (applied by the next crank);
+ * releasing a kref already being released does nothing.  Fails with
+ * LVAT_EINVAL for a malformed kref, LVAT_ENOTFOUND for one the host does
+ * not hold.  Showing the host the kref again holds it again.
+ */
+int lvat_kernel_release(lvat_kernel *k, const char *kref);
+
 /* ---- Running ---- */
 
 /*

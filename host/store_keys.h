@@ -23,7 +23,8 @@
  *   watch.<kp>                    the kernel waits for kp: "host <id>" or
  *                                 "launch s<N>"
  *   gc.v<N>.<kref>                pending GC action for a vat
- *   pin.<kref>                    "" while a host was shown the kref
+ *   pin.<kref>                    "" from when the host is shown the kref
+ *                                 until it releases it
  *   v<N>.s                        "<state> <incarnation> <opened> <faults>"
  *   startOnOpen.v<N>              "" for vats built when the kernel opens
  *   kernelOpens                   how many times the store was opened

@@ -73,5 +73,6 @@ int cmd_send(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_relaunch(int argc, char **argv);
+int cmd_release(int argc, char **argv);
 
 #endif

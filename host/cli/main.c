@@ -20,6 +20,7 @@ static const char usage[] =
     "  inspect KREF              show an object or promise (read-only)\n"
     "  relaunch ID               reload a subcluster from its stored config\n"
     "                            (new vats, fresh state)\n"
+    "  release KREF...           let go of krefs run or send printed\n"
     "\n"
     "Options every command accepts (before or after its arguments):\n"
     "  --db DIR                  kernel state directory (default "
@@ -58,6 +59,8 @@ main(int argc, char **argv)
         return cmd_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "relaunch") == 0)
         return cmd_relaunch(argc - 1, argv + 1);
+    if (strcmp(cmd, "release") == 0)
+        return cmd_release(argc - 1, argv + 1);
     cli_error("unknown command \"%s\" (try luavat --help)", cmd);
     return CLI_USAGE;
 }

@@ -109,6 +109,7 @@ static void
 test_cli_help(void **state)
 {
     const char *a1[] = {"--help", NULL}, *a2[] = {"run", "--help", NULL};
+    const char *a3[] = {"release", "--help", NULL};
     run r;
 
     (void)state;
@@ -116,10 +117,14 @@ test_cli_help(void **state)
     assert_int_equal(r.code, 0);
     ASSERT_HAS(r.out, "--db DIR");
     ASSERT_HAS(r.out, "--durability");
+    ASSERT_HAS(r.out, "release KREF...");
     luavat(&r, a2, NULL);
     assert_int_equal(r.code, 0);
     ASSERT_HAS(r.out, "usage: luavat run");
     ASSERT_HAS(r.out, "Exit codes");
+    luavat(&r, a3, NULL);
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "usage: luavat release");
 }
 
 /* ---- Usage errors: exit 2 ---- */
@@ -327,6 +332,35 @@ test_cli_send_errors(void **state)
     assert_int_equal(r.code, 2);
     ASSERT_HAS(r.err, "arguments: ");
     cli3(&r, "send", "ko2", NULL, NULL, db);
+    assert_int_equal(r.code, 2);
+    lvat_test_rmdir(db);
+}
+
+/* What send printed stays held until released; then it is collected. */
+static void
+test_cli_release(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    run_config(&r, "vats/examples/pipeline/cluster.json", db);
+    cli3(&r, "send", "ko2", "openAccount", "[\"bob\", 5]", db);
+    assert_string_equal(r.out, "<ko4 Account>\n");
+    cli3(&r, "status", NULL, NULL, NULL, db);
+    ASSERT_HAS(r.out, "objects: 4\n");
+    cli3(&r, "release", "ko4", NULL, NULL, db);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "");
+    cli3(&r, "status", NULL, NULL, NULL, db);
+    ASSERT_HAS(r.out, "objects: 3\n");
+    cli3(&r, "release", "ko4", NULL, NULL, db);
+    assert_int_equal(r.code, 1);
+    ASSERT_HAS(r.err, "luavat: ko4 is not held for the host");
+    cli3(&r, "release", "nonsense", NULL, NULL, db);
+    assert_int_equal(r.code, 2);
+    ASSERT_HAS(r.err, "nonsense is not a kref");
+    cli3(&r, "release", NULL, NULL, NULL, db);
     assert_int_equal(r.code, 2);
     lvat_test_rmdir(db);
 }
@@ -540,6 +574,7 @@ main(void)
         cmocka_unit_test(test_cli_counter_survives_restarts),
         cmocka_unit_test(test_cli_status_and_inspect),
         cmocka_unit_test(test_cli_send_errors),
+        cmocka_unit_test(test_cli_release),
         cmocka_unit_test(test_cli_reset),
         cmocka_unit_test(test_cli_second_writer_refused),
         cmocka_unit_test(test_cli_kernel_config_runs_system_subclusters),

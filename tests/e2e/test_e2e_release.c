@@ -1,0 +1,152 @@
+/*
+ * lvat_kernel_release: the host lets go of a kref a result showed it, and
+ * the object is collected (its pin.<kref> and record go) once nothing
+ * else holds it; across a restart too.  Vats: tests/e2e/vats/ndriver.lua
+ * (bootstrap) and phelper.lua, whose classy() makes a fresh object and
+ * getThing() hands out the same one each time.
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+
+#define CLUSTER                                                             \
+    "{\"bootstrap\":\"ndriver\",\"vats\":{"                                \
+    "\"zhelper\":{\"sourceSpec\":\"phelper.lua\"},"                          \
+    "\"ndriver\":{\"sourceSpec\":\"ndriver.lua\"},"                          \
+    "\"phelper\":{\"sourceSpec\":\"phelper.lua\"}}}"
+#define PHELPER "v3" /* vats are numbered in the config's order */
+
+/* Calls phelper's method; out gets the kref of the object it returns. */
+static void
+call_for_kref(lk *t, const char *method, char out[32])
+{
+    char root[32], *r, *at;
+    int st;
+
+    lk_root(t, PHELPER, root);
+    r = lk_call(t, root, method, "[]", &st);
+    assert_int_equal(st, LVAT_OK);
+    at = strstr(r, "ko");
+    if (at == NULL || sscanf(at, "%31[ko0-9]", out) != 1)
+        fail_msg("%s returned %s, not an object", method, r);
+    free(r);
+}
+
+static bool
+has_key(lk *t, const char *prefix, const char *kref)
+{
+    char key[64];
+    char *v;
+
+    snprintf(key, sizeof key, "%s%s", prefix, kref);
+    v = lk_get(t, LVAT_DB_KERNEL, key);
+    free(v);
+    return v != NULL;
+}
+
+static void
+run(lk *t)
+{
+    assert_int_equal(lvat_kernel_run(t->k), LVAT_OK);
+}
+
+static void
+test_e2e_release_lets_the_object_be_collected(void **state)
+{
+    lk *t = *state;
+    char ko[32];
+
+    call_for_kref(t, "classy", ko);
+    assert_true(has_key(t, "pin.", ko));
+    lk_restart(t); /* the hold is durable */
+    assert_true(has_key(t, "pin.", ko));
+    assert_true(has_key(t, "", ko));
+    assert_int_equal(lvat_kernel_release(t->k, ko), LVAT_OK);
+    run(t);
+    assert_false(has_key(t, "pin.", ko));
+    assert_false(has_key(t, "", ko));
+    /* The exporter dropped it: no c-list names it any more. */
+    assert_false(has_key(t, PHELPER ".c.", ko));
+}
+
+static void
+test_e2e_release_twice_is_refused(void **state)
+{
+    lk *t = *state;
+    char ko[32];
+
+    call_for_kref(t, "classy", ko);
+    assert_int_equal(lvat_kernel_release(t->k, ko), LVAT_OK);
+    run(t);
+    assert_int_equal(lvat_kernel_release(t->k, ko), LVAT_ENOTFOUND);
+    assert_non_null(strstr(lvat_kernel_errmsg(t->k), "not held for the host"));
+    assert_non_null(strstr(lvat_kernel_errmsg(t->k), ko));
+}
+
+/* Twice before the first is applied: the second finds nothing to drop. */
+static void
+test_e2e_release_queued_twice_drops_once(void **state)
+{
+    lk *t = *state;
+    char ko[32], other[32];
+
+    call_for_kref(t, "classy", ko);
+    call_for_kref(t, "getThing", other);
+    assert_int_equal(lvat_kernel_release(t->k, ko), LVAT_OK);
+    assert_int_equal(lvat_kernel_release(t->k, ko), LVAT_OK);
+    run(t);
+    assert_false(has_key(t, "", ko));
+    assert_true(has_key(t, "pin.", other));
+    assert_true(has_key(t, "", other));
+}
+
+static void
+test_e2e_release_refuses_what_the_host_never_held(void **state)
+{
+    lk *t = *state;
+
+    assert_int_equal(lvat_kernel_release(t->k, "ko99999"), LVAT_ENOTFOUND);
+    assert_int_equal(lvat_kernel_release(t->k, "nonsense"), LVAT_EINVAL);
+    assert_non_null(strstr(lvat_kernel_errmsg(t->k), "not a kref"));
+    assert_int_equal(lvat_kernel_release(t->k, NULL), LVAT_EINVAL);
+}
+
+/* Released and collected, then shown again: held again, and usable. */
+static void
+test_e2e_release_then_shown_again_is_held_again(void **state)
+{
+    lk *t = *state;
+    char first[32], again[32], *r;
+    int st;
+
+    call_for_kref(t, "getThing", first);
+    assert_int_equal(lvat_kernel_release(t->k, first), LVAT_OK);
+    run(t);
+    assert_false(has_key(t, "pin.", first));
+    call_for_kref(t, "getThing", again);
+    assert_true(has_key(t, "pin.", again));
+    r = lk_call(t, again, "anything", "[]", &st);
+    assert_int_equal(st, LVAT_EREJECTED); /* reached: Thing has no methods */
+    free(r);
+}
+
+int
+main(void)
+{
+#define T(f)                                                             \
+    cmocka_unit_test_prestate_setup_teardown(f, lk_setup, lk_teardown,     \
+                                             (void *)CLUSTER)
+    const struct CMUnitTest tests[] = {
+        T(test_e2e_release_lets_the_object_be_collected),
+        T(test_e2e_release_twice_is_refused),
+        T(test_e2e_release_queued_twice_drops_once),
+        T(test_e2e_release_refuses_what_the_host_never_held),
+        T(test_e2e_release_then_shown_again_is_held_again),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
