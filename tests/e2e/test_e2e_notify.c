@@ -63,9 +63,7 @@ test_e2e_notify_unpassable_settled_export_rejects_alone(void **state)
 int
 main(void)
 {
-#define T(f)                                                             \
-    cmocka_unit_test_prestate_setup_teardown(f, lk_setup, lk_teardown,     \
-                                             (void *)CLUSTER)
+#define T(f) LK_TEST(f, CLUSTER)
     const struct CMUnitTest tests[] = {
         T(test_e2e_notify_value_names_earlier_vpid_of_batch),
         T(test_e2e_notify_forwarded_result_awaits_to_value),

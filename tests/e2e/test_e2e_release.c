@@ -137,9 +137,7 @@ test_e2e_release_then_shown_again_is_held_again(void **state)
 int
 main(void)
 {
-#define T(f)                                                             \
-    cmocka_unit_test_prestate_setup_teardown(f, lk_setup, lk_teardown,     \
-                                             (void *)CLUSTER)
+#define T(f) LK_TEST(f, CLUSTER)
     const struct CMUnitTest tests[] = {
         T(test_e2e_release_lets_the_object_be_collected),
         T(test_e2e_release_twice_is_refused),

@@ -119,9 +119,7 @@ test_e2e_resolve_scribbled_promises_hurt_only_their_vat(void **state)
 int
 main(void)
 {
-#define T(f)                                                             \
-    cmocka_unit_test_prestate_setup_teardown(f, lk_setup, lk_teardown,     \
-                                             (void *)CLUSTER)
+#define T(f) LK_TEST(f, CLUSTER)
     const struct CMUnitTest tests[] = {
         T(test_e2e_resolve_long_chain_arrives_whole),
         T(test_e2e_resolve_unpassable_link_rejects_only_itself),

@@ -59,11 +59,13 @@ void lk_close(lk *t);
  * cluster launched (bootstrap fulfilled), and its end. */
 lk *lk_start(const char *config_json);
 void lk_stop(lk *t);
-/* The same as cmocka setup and teardown, for tests made with
- * cmocka_unit_test_prestate_setup_teardown(test, lk_setup, lk_teardown,
- * (void *)config_json). */
+/* The same as cmocka setup and teardown (the prestate is the cluster's
+ * config JSON); LK_TEST makes such a test, whose state is the kernel. */
 int lk_setup(void **state);
 int lk_teardown(void **state);
+#define LK_TEST(f, cluster)                                               \
+    cmocka_unit_test_prestate_setup_teardown(f, lk_setup, lk_teardown,     \
+                                             (void *)(cluster))
 
 /*
  * Launches a ClusterConfig given as JSON text whose sourceSpecs are
