@@ -205,13 +205,63 @@ done:
 
 /* ---- Requests ---- */
 
+/* LVAT_OK when the kernel still has the object or promise ref. */
+static int
+kref_exists(lvat_kernel *k, lvat_kref ref)
+{
+    lvat_kprom p;
+    lvat_kobj o;
+    int rc;
+
+    if (!lvat_kref_is_promise(ref))
+        return lvat__ko_get(k, ref, &o);
+    if ((rc = lvat__kp_get(k, ref, &p)) == LVAT_OK)
+        lvat__kp_release(&p);
+    return rc;
+}
+
+/* The first kref the send names (target, then arguments) that is gone:
+ * the host may have released it after queueing the send, and it was
+ * collected meanwhile.  LVAT_ENOTFOUND with *gone set, or LVAT_OK. */
+static int
+find_gone(lvat_kernel *k, const lvat_req *r, lvat_kref *gone)
+{
+    for (size_t i = 0; i <= r->nslots; i++) {
+        lvat_kref ref = i == 0 ? r->target : r->slots[i - 1];
+        int rc = kref_exists(k, ref);
+        if (rc == LVAT_ENOTFOUND)
+            *gone = ref;
+        if (rc != LVAT_OK)
+            return rc;
+    }
+    return LVAT_OK;
+}
+
+/* A send naming a kref that is gone is refused, as a message to a
+ * deleted object is at delivery: the host's result is rejected. */
+static int
+refuse_send(lvat_kernel *k, lvat_kref result, lvat_kref gone)
+{
+    char msg[128], name[LVAT_REF_BUFSIZE];
+
+    lvat_kref_format(gone, name);
+    snprintf(msg, sizeof msg, "[KERNEL:OBJECT_DELETED] %s no longer exists",
+             name);
+    lvat__log(k, LVAT_LOG_INFO, "a host send was refused: %s", msg);
+    return lvat_kref_is_none(result) ? LVAT_OK
+                                     : lvat__kp_reject_msg(k, result, msg);
+}
+
 static int
 apply_send(lvat_kernel *k, lvat_req *r)
 {
+    lvat_kref gone;
     lvat_msg m;
     char what[48];
-    int rc;
+    int found = find_gone(k, r, &gone), rc;
 
+    if (found != LVAT_OK && found != LVAT_ENOTFOUND)
+        return found;
     memset(&m, 0, sizeof m);
     m.target = r->target;
     m.methargs.body = r->body.data;
@@ -225,6 +275,8 @@ apply_send(lvat_kernel *k, lvat_req *r)
         if ((rc = lvat__watch(k, m.result, what)) != LVAT_OK)
             return rc;
     }
+    if (found == LVAT_ENOTFOUND)
+        return refuse_send(k, m.result, gone);
     return lvat__send(k, &m);
 }
 

@@ -376,6 +376,9 @@ lvat_kernel_step(lvat_kernel *k, uint32_t max_cranks, uint64_t max_us,
         lvat_kv_set_timing(k->kv, false);
         if (rc != LVAT_OK) {
             lvat__block_abort(k);
+            if (k->err.code != rc) /* a failure that did not say why */
+                lvat__fail(k, rc, "a crank failed (%s); its block was "
+                           "rolled back", lvat_strerror(rc));
             return rc;
         }
         if (!did)

@@ -328,8 +328,9 @@ lvat_kernel_release(lvat_kernel *k, const char *kref)
     rc = lvat__host_holds(k, ref);
     if (rc == LVAT_ENOTFOUND)
         return lvat__fail(k, rc,
-                          "%s is not held for the host: only krefs a result "
-                          "or a launch showed it are, until released once",
+                          "%s is not held for the host: only krefs in a "
+                          "result or a bootstrap result are, until released "
+                          "(a subcluster's root needs no release)",
                           kref);
     if (rc != LVAT_OK)
         return lvat__fail(k, rc, "reading the store: %s",

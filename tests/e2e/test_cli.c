@@ -360,6 +360,12 @@ test_cli_release(void **state)
     cli3(&r, "release", "nonsense", NULL, NULL, db);
     assert_int_equal(r.code, 2);
     ASSERT_HAS(r.err, "nonsense is not a kref");
+    /* The worst failure decides, in any order; each is reported. */
+    cli3(&r, "release", "ko99", "nonsense", NULL, db);
+    assert_int_equal(r.code, 2);
+    ASSERT_HAS(r.err, "luavat: ko99 is not held for the host");
+    cli3(&r, "release", "nonsense", "ko99", NULL, db);
+    assert_int_equal(r.code, 2);
     cli3(&r, "release", NULL, NULL, NULL, db);
     assert_int_equal(r.code, 2);
     lvat_test_rmdir(db);

@@ -134,6 +134,56 @@ test_e2e_release_then_shown_again_is_held_again(void **state)
     free(r);
 }
 
+/* The first kref of kind `kind` ("ko", "kp") in text, into out. */
+static void
+find_kref(const char *text, const char *kind, char out[32])
+{
+    const char *at = strstr(text, kind);
+
+    if (at == NULL || sscanf(at, "%31[kop0-9]", out) != 1)
+        fail_msg("no %s in %s", kind, text);
+}
+
+/* Released, then named by a send queued before the release was applied:
+ * a settled promise nothing else holds is gone by then, and the send is
+ * refused (it used to fail every crank from then on). */
+static void
+test_e2e_release_then_send_to_it_is_refused(void **state)
+{
+    lk *t = *state;
+    char root[32], kp[32], args[64], *r;
+    int st;
+
+    lk_root(t, PHELPER, root);
+    r = lk_call(t, root, "pairKits", "[]", &st);
+    find_kref(r, "kp", kp);
+    free(r);
+    free(lk_call(t, root, "settlePair", "[]", &st));
+    assert_int_equal(st, LVAT_OK);
+    assert_int_equal(lvat_kernel_release(t->k, kp), LVAT_OK);
+    r = lk_call(t, kp, "anything", "[]", &st);
+    assert_int_equal(st, LVAT_EREJECTED);
+    if (strstr(r, "no longer exists") == NULL || strstr(r, kp) == NULL)
+        fail_msg("%s", r);
+    free(r);
+    /* As an argument too; and the kernel goes on. */
+    r = lk_call(t, root, "pairKits", "[]", &st);
+    find_kref(r, "kp", kp);
+    free(r);
+    free(lk_call(t, root, "settlePair", "[]", &st));
+    assert_int_equal(lvat_kernel_release(t->k, kp), LVAT_OK);
+    snprintf(args, sizeof args, "[{\"@kref\": \"%s\"}]", kp);
+    r = lk_call(t, root, "take", args, &st);
+    assert_int_equal(st, LVAT_EREJECTED);
+    if (strstr(r, "no longer exists") == NULL)
+        fail_msg("%s", r);
+    free(r);
+    r = lk_call(t, root, "ping", "[]", &st);
+    assert_int_equal(st, LVAT_OK);
+    assert_string_equal(r, "pong");
+    free(r);
+}
+
 int
 main(void)
 {
@@ -144,6 +194,7 @@ main(void)
         T(test_e2e_release_queued_twice_drops_once),
         T(test_e2e_release_refuses_what_the_host_never_held),
         T(test_e2e_release_then_shown_again_is_held_again),
+        T(test_e2e_release_then_send_to_it_is_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
