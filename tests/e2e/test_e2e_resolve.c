@@ -8,6 +8,7 @@
  */
 #include "lvat_test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,26 @@ test_e2e_resolve_scribbled_promises_hurt_only_their_vat(void **state)
            "{\"a\": \"false:nil\", \"alive\": \"true:alive\", \"ok\": true}");
 }
 
+/* Random graphs of settled promises (cycles, self-references, some
+ * rejected) arrive whole, each promise once; the seed replays a failure. */
+static void
+test_e2e_resolve_random_graphs_arrive_whole(void **state)
+{
+    lk *t = *state;
+
+    for (int seed = 1; seed <= 40; seed++) {
+        char args[32], *r;
+        int st;
+        snprintf(args, sizeof args, "[%d, %d]", seed, 5 + seed % 30);
+        r = lk_call(t, t->root, "graph", args, &st);
+        if (st != LVAT_OK || atoi(r) < 1)
+            fail_msg("graph%s: %s %s", args, lvat_err_name(st), r);
+        free(r);
+    }
+    assert_false(lk_log_has(t, "illegal"));
+    assert_false(lk_log_has(t, "terminated"));
+}
+
 int
 main(void)
 {
@@ -131,6 +152,7 @@ main(void)
         T(test_e2e_resolve_reason_tostring_cannot_follow_mid_batch),
         T(test_e2e_resolve_first_reason_tostring_still_words_it),
         T(test_e2e_resolve_scribbled_promises_hurt_only_their_vat),
+        T(test_e2e_resolve_random_graphs_arrive_whole),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

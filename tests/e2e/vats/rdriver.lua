@@ -43,6 +43,51 @@ return {
                 return {ok = ok, err = tostring(err), y = r.y:await().n,
                         alive = E(x):afterwards():await()}
             end,
+            -- Walks rhelper's graph from its root: every promise reached
+            -- holds the record its edges say, settled the way they say,
+            -- and each id arrives as one promise.  Returns how many.
+            graph = function(self, seed, n)
+                local g = E(x):graph(seed, n):await()
+                local byId, todo, seen = {}, {{g.root, 1}}, 0
+                while #todo > 0 do
+                    local p, want = table.unpack(table.remove(todo))
+                    local ok, v = pcall(function() return p:await() end)
+                    if type(v) ~= "table" or v.id ~= want then
+                        error(("reached %s, want p%d"):format(tostring(v),
+                                                              want))
+                    end
+                    if ok == g.rejected[want] then
+                        error(("p%d: settled the wrong way"):format(want))
+                    end
+                    if byId[want] == nil then
+                        byId[want], seen = p, seen + 1
+                        local edges = g.edges[want]
+                        if #v.refs ~= #edges then
+                            error(("p%d: %d refs, want %d"):format(want,
+                                  #v.refs, #edges))
+                        end
+                        for e, q in ipairs(v.refs) do
+                            todo[#todo + 1] = {q, edges[e]}
+                        end
+                    elseif byId[want] ~= p then
+                        error(("p%d arrived as two promises"):format(want))
+                    end
+                end
+                local reach, stack, mark = 0, {1}, {}
+                while #stack > 0 do
+                    local i = table.remove(stack)
+                    if not mark[i] then
+                        mark[i], reach = true, reach + 1
+                        for _, j in ipairs(g.edges[i]) do
+                            stack[#stack + 1] = j
+                        end
+                    end
+                end
+                if reach ~= seen then
+                    error(("reached %d, want %d"):format(seen, reach))
+                end
+                return seen
+            end,
             asArg = function(self)
                 return E(x):asArg(z):await()
             end,

@@ -91,6 +91,33 @@ return {
                 rawset(a, 1, 2)
                 return {a = a}
             end,
+            -- n promises settled (some rejected) to records naming random
+            -- others, cycles and self-references included; `edges` says
+            -- which (seeded, so a failure can be replayed).
+            graph = function(self, seed, n)
+                local x = seed
+                local function rand(m)
+                    x = (x * 1103515245 + 12345) % 2147483648
+                    return x % m + 1
+                end
+                local kits, edges, rejected = {}, {}, {}
+                for i = 1, n do kits[i] = Promise.kit() end
+                for i = 1, n do
+                    edges[i], rejected[i] = {}, rand(5) == 1
+                    for e = 1, rand(4) - 1 do edges[i][e] = rand(n) end
+                end
+                for k = 1, n do
+                    local i = (k * 7919) % n + 1 -- settle in a mixed order
+                    local v = {id = i, refs = {}}
+                    for e, j in ipairs(edges[i]) do
+                        v.refs[e] = kits[j].promise
+                    end
+                    if rejected[i] then kits[i].reject(v)
+                    else kits[i].resolve(v) end
+                end
+                return {root = kits[1].promise, edges = edges,
+                        rejected = rejected}
+            end,
             afterwards = function(self) return "alive" end,
         })
     end,
