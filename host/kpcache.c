@@ -3,7 +3,11 @@
  * same few promise records again and again (one round trip used to splice
  * a count into a kp record seven times and parse one seven more); inside
  * a crank run by crank.c they live here as structs and reach the overlay
- * once, when the crank commits.  The kernel's other short transactions
+ * once, when the crank commits.  So do changes to the decider index: a
+ * message's result is decided by its receiver from delivery until the
+ * receiver resolves it, most often in the same crank, and a send's result
+ * by its sender from the send until it is queued, always in one crank;
+ * the index entry each of these made and deleted now cancels out.  The kernel's other short transactions
  * (open, host services, stats, reset) and everything between cranks go
  * straight to the store: the cache is empty then.  An aborted crank drops
  * it unwritten, so nothing here outlives the crank that loaded it.
@@ -15,6 +19,7 @@
 #include "alloc.h"
 
 #define SLOTS 32 /* a crank touches a few promises; more are written early */
+#define CANCEL_WINDOW 8 /* index changes searched for one to cancel */
 
 typedef struct entry {
     lvat_kref kp;
@@ -23,8 +28,17 @@ typedef struct entry {
     bool fresh;   /* made in this crank: written with LVAT_KV_NEW */
 } entry;
 
+/* A change to the decider index: v<vat>.d.<kp> added or deleted. */
+typedef struct index_op {
+    lvat_kref kp;
+    uint32_t vat;
+    bool add;
+} index_op;
+
 struct lvat_kpcache {
     entry e[SLOTS];
+    index_op *ops; /* in order; applied when the crank commits */
+    size_t nops, capops;
     unsigned n;    /* slots in use */
     unsigned next; /* the slot given up next when all are used */
     bool on;
@@ -103,6 +117,62 @@ write_back(lvat_kernel *k, entry *e)
     return rc;
 }
 
+int
+lvat__kpc_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add,
+                bool *deferred)
+{
+    struct lvat_kpcache *c = k->kpc;
+    size_t i;
+
+    *deferred = c != NULL && c->on;
+    if (!*deferred)
+        return LVAT_OK;
+    for (i = c->nops; i > 0 && i + CANCEL_WINDOW > c->nops; i--) {
+        index_op *o = &c->ops[i - 1];
+        if (o->vat == vat && lvat_kref_eq(o->kp, kp) && o->add != add) {
+            memmove(o, o + 1, (c->nops - i) * sizeof *o);
+            c->nops--;
+            return LVAT_OK;
+        }
+    }
+    if (c->nops == c->capops) {
+        size_t cap = c->capops ? c->capops * 2 : 16;
+        index_op *p = lvat_realloc(c->ops, cap * sizeof *p);
+        if (p == NULL)
+            return LVAT_ENOMEM;
+        c->ops = p;
+        c->capops = cap;
+    }
+    c->ops[c->nops++] = (index_op){kp, vat, add};
+    return LVAT_OK;
+}
+
+/* Applies the crank's index changes to the overlay, in order.  An entry
+ * is added as absent from LMDB: the index names a vat only while it
+ * decides (a key deleted earlier in this block is still in the overlay,
+ * which the flag does not override), so a promise decided and settled
+ * inside one block never reaches LMDB. */
+static int
+index_write_back(lvat_kernel *k)
+{
+    struct lvat_kpcache *c = k->kpc;
+    int rc = LVAT_OK;
+    size_t i;
+
+    for (i = 0; i < c->nops && rc == LVAT_OK; i++) {
+        lvat_key key;
+        lvat_key_vat_decider(&key, c->ops[i].vat, c->ops[i].kp);
+        rc = c->ops[i].add ? lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n,
+                                         "", 0, LVAT_KV_NEW)
+                           : lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+    }
+    /* On failure they all stay (applying one twice changes nothing):
+     * the crank fails, or a flush tries again. */
+    if (rc == LVAT_OK)
+        c->nops = 0;
+    return rc;
+}
+
 void
 lvat__kpc_begin(lvat_kernel *k)
 {
@@ -127,7 +197,9 @@ lvat__kpc_end(lvat_kernel *k, bool commit)
     }
     if (commit && rc == LVAT_OK)
         rc = queue_write_back(k);
-    c->n = c->next = 0;
+    if (commit && rc == LVAT_OK)
+        rc = index_write_back(k);
+    c->n = c->next = c->nops = 0;
     c->on = c->q_valid = c->q_dirty = false;
     return rc;
 }
@@ -140,14 +212,18 @@ lvat__kpc_flush(lvat_kernel *k)
 
     for (unsigned i = 0; c != NULL && i < c->n && rc == LVAT_OK; i++)
         rc = write_back(k, &c->e[i]);
-    return c != NULL && rc == LVAT_OK ? queue_write_back(k) : rc;
+    if (c != NULL && rc == LVAT_OK)
+        rc = queue_write_back(k);
+    return c != NULL && rc == LVAT_OK ? index_write_back(k) : rc;
 }
 
 void
 lvat__kpc_free(lvat_kernel *k)
 {
-    if (k->kpc != NULL)
+    if (k->kpc != NULL) {
         lvat__kpc_end(k, false);
+        lvat_free(k->kpc->ops);
+    }
     lvat_free(k->kpc);
     k->kpc = NULL;
 }

@@ -242,17 +242,24 @@ lvat__kp_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed)
                        2 + nlen + v.len - (size_t)(sp - v.p), 0);
 }
 
+/* Inside a crank the change waits for its end (kpcache.c), where one
+ * undone in the same crank never reaches the overlay. */
 static int
-decider_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add,
-              unsigned flags)
+decider_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add)
 {
     lvat_key key;
+    bool deferred;
+    int rc;
 
     if (vat == LVAT_NO_DECIDER || vat == LVAT_VATID_KERNEL)
         return LVAT_OK;
+    rc = lvat__kpc_index(k, vat, kp, add, &deferred);
+    if (rc != LVAT_OK || deferred)
+        return rc;
     lvat_key_vat_decider(&key, vat, kp);
-    if (add)
-        return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, "", 0, flags);
+    if (add) /* absent from LMDB: see kpcache.c's index_write_back */
+        return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, "", 0,
+                           LVAT_KV_NEW);
     return lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
 }
 
@@ -271,7 +278,7 @@ lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out)
         return rc;
     rc = put_kprom(k, *out, &p, LVAT_KV_NEW);
     if (rc == LVAT_OK)
-        rc = decider_index(k, decider, *out, true, LVAT_KV_NEW);
+        rc = decider_index(k, decider, *out, true);
     return rc;
 }
 
@@ -285,13 +292,9 @@ lvat__kp_set_decider(lvat_kernel *k,
 
     if (p->decider == decider)
         return LVAT_OK;
-    rc = decider_index(k, p->decider, kp, false, 0);
+    rc = decider_index(k, p->decider, kp, false);
     if (rc == LVAT_OK)
-        /* Absent from LMDB: the index names a vat only while it decides
-         * (a key deleted earlier in this block is still in the overlay,
-         * which the flag does not override), so a promise decided and
-         * settled inside one block never reaches LMDB. */
-        rc = decider_index(k, decider, kp, true, LVAT_KV_NEW);
+        rc = decider_index(k, decider, kp, true);
     p->decider = decider;
     return rc;
 }

@@ -56,8 +56,9 @@ void lvat__kpc_begin(lvat_kernel *k);
 /* Ends the crank's cache, writing changed records back when `commit`. */
 int lvat__kpc_end(lvat_kernel *k, bool commit);
 void lvat__kpc_free(lvat_kernel *k);
-/* Writes the changed records to the overlay now, keeping them cached
- * (for readers of the raw store in the middle of a crank: tests). */
+/* Writes the changed records (and index changes) to the overlay now,
+ * keeping the records cached (for readers of the raw store in the middle
+ * of a crank: the decider index's, tests). */
 int lvat__kpc_flush(lvat_kernel *k);
 /* kp's cached record (NULL: not cached, or no crank running); `dirty`
  * marks it changed by the caller. */
@@ -77,6 +78,12 @@ bool lvat__kpc_queue(lvat_kernel *k, uint64_t *head, uint64_t *tail);
 /* Caches them while a crank runs (false: no crank, write them). */
 bool lvat__kpc_set_queue(lvat_kernel *k, uint64_t head, uint64_t tail,
                          bool dirty);
+/* Records a change of the decider index (v<vat>.d.<kp> added or deleted)
+ * for the crank's end, where it reaches the overlay unless a later change
+ * of the same entry cancels it.  *deferred is false when no crank runs:
+ * the caller writes it now. */
+int lvat__kpc_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add,
+                    bool *deferred);
 /* Copies a record; dst owns its subscribers afterwards. */
 int lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src);
 

@@ -18,6 +18,9 @@ lvat__vat_reject_decided(lvat_kernel *k, uint32_t id, const char *reason)
     lvat_val key, val;
     int rc;
 
+    /* The crank's own index changes first (kpcache.c keeps them). */
+    if ((rc = lvat__kpc_flush(k)) != LVAT_OK)
+        return rc;
     lvat_key_vat_decider(&prefix, id, (lvat_kref){0});
     for (;;) {
         char copy[LVAT_KEY_MAX + 1];

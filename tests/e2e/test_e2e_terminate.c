@@ -399,6 +399,21 @@ test_e2e_terminate_exit_success_after_commit(void **state)
     assert_int_equal(lk_count_vatstore(t), 0);
 }
 
+/* The result of the message that exited was decided by the vat in that
+ * very crank (the decider index has it only at the crank's end): it is
+ * rejected with the termination. */
+static void
+test_e2e_terminate_exit_rejects_its_own_pending_result(void **state)
+{
+    fx *f = *state;
+    lk *t = &f->t;
+
+    call_expect(t, f->rogue, "quitPending", "[]", LVAT_EREJECTED,
+                "[KERNEL:VAT_TERMINATED] rogue (v1) exited");
+    expect_gone(t, f->rogue);
+    assert_int_equal(lk_count(t, "v1."), 0);
+}
+
 /* exit(true): a failure rolls the crank back, as an illegal syscall. */
 static void
 test_e2e_terminate_exit_failure_rolls_back(void **state)
@@ -422,6 +437,7 @@ main(void)
         R(test_e2e_terminate_illegal_send),
         R(test_e2e_terminate_illegal_resolve),
         R(test_e2e_terminate_exit_success_after_commit),
+        R(test_e2e_terminate_exit_rejects_its_own_pending_result),
         R(test_e2e_terminate_exit_failure_rolls_back),
     };
 #undef R

@@ -34,6 +34,11 @@ return {
                 vatPowers.exit(failure, "quitting")
                 return "quit"
             end,
+            -- Exits with this message's result still its to decide.
+            quitPending = function(self)
+                vatPowers.exit(false, "quitting")
+                return Promise.kit().promise:await()
+            end,
         })
     end,
 }
