@@ -225,6 +225,8 @@ lvat_kernel_open(const lvat_options *o, lvat_kernel **out, char *err,
     k->block_epoch = 1;
     k->block_start_us = lvat__now_us();
     rc = open_store(k, &eb);
+    if (rc == LVAT_OK && lvat__runq_open(k) != LVAT_OK)
+        rc = lvat_errbuf_set(&eb, LVAT_ENOMEM, "out of memory");
     if (rc == LVAT_OK)
         lvat__stats_load(k);
     if (rc == LVAT_OK && !o->readonly)
@@ -261,6 +263,7 @@ lvat_kernel_close(lvat_kernel *k)
     lvat__services_free(k);
     lvat_free(k->eager);
     lvat_free(k->reap_due);
+    lvat__runq_free(k);
     lvat_kv_free(k->kv);
     lvat_store_close(k->store);
     lvat_buf_free(&k->crank.why);
@@ -333,7 +336,8 @@ static bool
 block_due(lvat_kernel *k)
 {
     return k->block_cranks >= k->opts.block_max_cranks ||
-           lvat_kv_block_bytes(k->kv) >= k->opts.block_max_bytes ||
+           lvat_kv_block_bytes(k->kv) + lvat__runq_bytes(k) >=
+               k->opts.block_max_bytes ||
            lvat__now_us() - k->block_start_us >=
                (uint64_t)k->opts.block_max_ms * 1000u;
 }

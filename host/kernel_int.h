@@ -216,6 +216,7 @@ struct lvat_kernel {
     bool timing;                   /* this crank is one of the timed ones */
     struct lvat_srcnames *srcnames; /* recently named sources (srcname.c) */
     struct lvat_kpcache *kpc;       /* the crank's promise records */
+    struct lvat_runq *runq;         /* the run queue's block state */
 };
 
 /* ---- kernel.c, kernel_api.c ---- */

@@ -1,5 +1,5 @@
 /*
- * Promise records (and the run queue's pointers) cached for one crank.  A crank reads and rewrites the
+ * Promise records cached for one crank.  A crank reads and rewrites the
  * same few promise records again and again (one round trip used to splice
  * a count into a kp record seven times and parse one seven more); inside
  * a crank run by crank.c they live here as structs and reach the overlay
@@ -42,46 +42,7 @@ struct lvat_kpcache {
     unsigned n;    /* slots in use */
     unsigned next; /* the slot given up next when all are used */
     bool on;
-    bool q_valid, q_dirty; /* queue.run */
-    uint64_t q_head, q_tail;
 };
-
-bool
-lvat__kpc_queue(lvat_kernel *k, uint64_t *head, uint64_t *tail)
-{
-    struct lvat_kpcache *c = k->kpc;
-
-    if (c == NULL || !c->on || !c->q_valid)
-        return false;
-    *head = c->q_head;
-    *tail = c->q_tail;
-    return true;
-}
-
-bool
-lvat__kpc_set_queue(lvat_kernel *k, uint64_t head, uint64_t tail, bool dirty)
-{
-    struct lvat_kpcache *c = k->kpc;
-
-    if (c == NULL || !c->on)
-        return false;
-    c->q_valid = true;
-    c->q_dirty = c->q_dirty || dirty;
-    c->q_head = head;
-    c->q_tail = tail;
-    return true;
-}
-
-static int
-queue_write_back(lvat_kernel *k)
-{
-    struct lvat_kpcache *c = k->kpc;
-
-    if (!c->q_dirty)
-        return LVAT_OK;
-    c->q_dirty = false;
-    return lvat__runq_write_ptrs(k, c->q_head, c->q_tail);
-}
 
 int
 lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src)
@@ -196,11 +157,9 @@ lvat__kpc_end(lvat_kernel *k, bool commit)
         lvat__kp_release(&c->e[i].p);
     }
     if (commit && rc == LVAT_OK)
-        rc = queue_write_back(k);
-    if (commit && rc == LVAT_OK)
         rc = index_write_back(k);
     c->n = c->next = c->nops = 0;
-    c->on = c->q_valid = c->q_dirty = false;
+    c->on = false;
     return rc;
 }
 
@@ -212,8 +171,6 @@ lvat__kpc_flush(lvat_kernel *k)
 
     for (unsigned i = 0; c != NULL && i < c->n && rc == LVAT_OK; i++)
         rc = write_back(k, &c->e[i]);
-    if (c != NULL && rc == LVAT_OK)
-        rc = queue_write_back(k);
     return c != NULL && rc == LVAT_OK ? index_write_back(k) : rc;
 }
 

@@ -460,6 +460,14 @@ lvat_kv_crank_begin(lvat_kv *kv)
     kv->in_crank = true;
     kv->nundo = 0;
     kv->gen++;
+    if (kv->hooks.crank_begin)
+        kv->hooks.crank_begin(kv->hooks.ud);
+}
+
+void
+lvat_kv_set_hooks(lvat_kv *kv, const lvat_kv_hooks *hooks)
+{
+    kv->hooks = *hooks;
 }
 
 uint64_t
@@ -494,6 +502,8 @@ lvat_kv_crank_commit(lvat_kv *kv)
     kv->nundo = 0;
     kv->in_crank = false;
     kv->gen++;
+    if (kv->hooks.crank_end)
+        kv->hooks.crank_end(kv->hooks.ud, true);
 }
 
 void
@@ -517,6 +527,8 @@ lvat_kv_crank_abort(lvat_kv *kv)
     kv->nundo = 0;
     kv->in_crank = false;
     kv->gen++;
+    if (kv->hooks.crank_end)
+        kv->hooks.crank_end(kv->hooks.ud, false);
 }
 
 size_t

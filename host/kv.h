@@ -116,6 +116,22 @@ int lvat_kv_del_prefix(lvat_kv *kv,
                        size_t limit,
                        size_t *deleted);
 
+/*
+ * What a layer above keeps for the block in memory (the kernel's run
+ * queue) follows the overlay through these calls: a crank's begin and end
+ * (commit true, or abort), and a block's commit, just before it is
+ * written (block_writing may write to the kv; an error fails the commit,
+ * leaving the block intact) and its abort.  Any may be NULL.
+ */
+typedef struct lvat_kv_hooks {
+    void (*crank_begin)(void *ud);
+    void (*crank_end)(void *ud, bool commit);
+    int (*block_writing)(void *ud);
+    void (*block_abort)(void *ud);
+    void *ud;
+} lvat_kv_hooks;
+void lvat_kv_set_hooks(lvat_kv *kv, const lvat_kv_hooks *hooks);
+
 /* Crank: a child transaction of the block.  Cranks do not nest (a nested
  * begin asserts; release builds keep the open crank).  Commit and abort
  * cannot fail. */

@@ -146,6 +146,10 @@ lvat_kv_block_commit(lvat_kv *kv, lvat_errbuf *err)
     if (kv->in_crank)
         return lvat_errbuf_set(err, LVAT_ESTATE,
                                "cannot commit a block while a crank is open");
+    if (kv->hooks.block_writing &&
+        (rc = kv->hooks.block_writing(kv->hooks.ud)) != LVAT_OK)
+        return lvat_errbuf_set(err, rc, "writing the block: %s",
+                               lvat_strerror(rc));
     lvat_kv_refresh(kv);
     if (kv->count == 0)
         return LVAT_OK;
@@ -188,6 +192,8 @@ lvat_kv_block_abort(lvat_kv *kv)
     lvat__kv_clear(kv);
     lvat_kv_refresh(kv);
     kv->epoch++;
+    if (kv->hooks.block_abort)
+        kv->hooks.block_abort(kv->hooks.ud);
 }
 
 uint64_t

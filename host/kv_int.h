@@ -72,6 +72,7 @@ struct lvat_kv {
     bool timing;      /* time LMDB reads now */
     int fail_code;    /* lvat_kv_fail_commits */
     unsigned fail_left;
+    lvat_kv_hooks hooks;
 };
 
 /* Opens the block's read snapshot and cursors if not open yet (kv_block.c).

@@ -50,8 +50,8 @@ int lvat__kp_follow(lvat_kernel *k, lvat_kref kp, lvat_kref *final,
 int lvat__kp_write(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
                    unsigned flags);
 
-/* ---- kpcache.c: promise records and queue pointers cached for one
- * crank ---- */
+/* ---- kpcache.c: promise records and decider-index changes cached for
+ * one crank ---- */
 void lvat__kpc_begin(lvat_kernel *k);
 /* Ends the crank's cache, writing changed records back when `commit`. */
 int lvat__kpc_end(lvat_kernel *k, bool commit);
@@ -73,11 +73,6 @@ int lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
 /* Drops kp's entry unwritten (its record is being deleted); true when
  * the record was made in this crank and never reached the overlay. */
 bool lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
-/* The crank's queue.run pointers: false when none are cached. */
-bool lvat__kpc_queue(lvat_kernel *k, uint64_t *head, uint64_t *tail);
-/* Caches them while a crank runs (false: no crank, write them). */
-bool lvat__kpc_set_queue(lvat_kernel *k, uint64_t head, uint64_t tail,
-                         bool dirty);
 /* Records a change of the decider index (v<vat>.d.<kp> added or deleted)
  * for the crank's end, where it reaches the overlay unless a later change
  * of the same entry cancels it.  *deferred is false when no crank runs:

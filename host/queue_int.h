@@ -34,7 +34,7 @@ lvat__item_kp(const lvat_item *it, uint32_t i)
 }
 
 int lvat__runq_push(lvat_kernel *k, const lvat_item *it);
-/* Writes queue.run (kpcache.c's write-back). */
+/* Writes queue.run (runq_block.c's write, as the block is written). */
 int lvat__runq_write_ptrs(lvat_kernel *k, uint64_t head, uint64_t tail);
 int lvat__runq_push_encoded(lvat_kernel *k, const lvat_buf *b);
 /* Pops the head item; body memory stays valid until the crank ends. */
@@ -47,6 +47,30 @@ void lvat__item_free(lvat_item *it);
  * promise (so messages to one promise keep their order).  Takes the
  * references the message holds. */
 int lvat__send(lvat_kernel *k, const lvat_msg *m);
+
+/* ---- runq_block.c: the queue's pointers and new items, for the block */
+/* Makes the state and hooks it to the kv. */
+int lvat__runq_open(lvat_kernel *k);
+void lvat__runq_free(lvat_kernel *k);
+/* Forgets it (the store changed under it: a reset); the next use reads
+ * the store. */
+void lvat__runq_forget(lvat_kernel *k);
+/* Bytes of item text it holds (the block's size counts them). */
+size_t lvat__runq_bytes(const lvat_kernel *k);
+/* The pointers, read from the store on first use in a block. */
+int lvat__runq_ptrs(lvat_kernel *k, uint64_t *head, uint64_t *tail);
+/* Moves the head past the item just popped. */
+void lvat__runq_popped(lvat_kernel *k);
+/* Appends an item (a copy of its text) at the tail. */
+int lvat__runq_append(lvat_kernel *k, const char *p, size_t len);
+/* Item n's text if it was pushed in this block (valid until the block is
+ * written or aborted); false when it is in the store. */
+bool lvat__runq_mem_item(lvat_kernel *k, uint64_t n, const char **p,
+                         size_t *len);
+/* Replaces the text of item n, pushed in this block (LVAT_ESTATE: it
+ * cannot be undone now; queue the change as an item of its own). */
+int lvat__runq_mem_replace(lvat_kernel *k, uint64_t n, const char *p,
+                           size_t len);
 
 /* ---- deliver.c ---- */
 int lvat__deliver_item(lvat_kernel *k, const lvat_item *it);

@@ -93,6 +93,7 @@ lvat__kernel_reset(lvat_kernel *k)
         lvat_kv_crank_abort(k->kv);
         return lvat__fail(k, rc, "reset: %s", lvat_strerror(rc));
     }
+    lvat__runq_forget(k); /* its queue.run is gone with the rest */
     lvat_kv_crank_commit(k->kv);
     lvat_errbuf_clear(&err);
     rc = lvat_kv_block_commit(k->kv, &err);

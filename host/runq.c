@@ -6,7 +6,9 @@
  *   start   "v v<N>"
  *   knotify "k kp<N>"
  * Sends to an unresolved promise are parked at once, at enqueue time, so
- * messages to one promise are delivered in the order they were sent.
+ * messages to one promise are delivered in the order they were sent.  The
+ * pointers and the items pushed in the current block are kept in memory
+ * until the block is written (runq_block.c).
  */
 #include "kernel_int.h"
 
@@ -151,31 +153,8 @@ lvat__item_free(lvat_item *it)
 
 /* ---- Queue ---- */
 
-/* The pointers come from the crank's cache when a crank runs (kpcache.c):
- * a crank pops one item and pushes a few, all to one record. */
-static int
-get_ptrs(lvat_kernel *k, uint64_t *head, uint64_t *tail)
-{
-    lvat_val v;
-    uint64_t ptrs[2];
-    int rc;
-
-    if (lvat__kpc_queue(k, head, tail))
-        return LVAT_OK;
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, "queue.run", 9, &v);
-    *head = *tail = 1;
-    if (rc == LVAT_ENOTFOUND)
-        return LVAT_OK;
-    if (rc != LVAT_OK)
-        return rc;
-    if (lvat_parse_u64s(v.p, v.len, ptrs, 2) != LVAT_OK)
-        return lvat__fail(k, LVAT_ECORRUPT,
-                          "queue.run: bad record: database may be corrupted");
-    *head = ptrs[0];
-    *tail = ptrs[1];
-    lvat__kpc_set_queue(k, *head, *tail, false);
-    return LVAT_OK;
-}
+/* The pointers and the items pushed in this block are in memory
+ * (runq_block.c); older items are in the store. */
 
 int
 lvat__runq_write_ptrs(lvat_kernel *k, uint64_t head, uint64_t tail)
@@ -187,29 +166,26 @@ lvat__runq_write_ptrs(lvat_kernel *k, uint64_t head, uint64_t tail)
     return lvat_kv_put(k->kv, LVAT_DB_KERNEL, "queue.run", 9, text, n, 0);
 }
 
-static int
-put_ptrs(lvat_kernel *k, uint64_t head, uint64_t tail)
-{
-    if (lvat__kpc_set_queue(k, head, tail, true))
-        return LVAT_OK;
-    return lvat__runq_write_ptrs(k, head, tail);
-}
-
 int
 lvat__runq_push_encoded(lvat_kernel *k, const lvat_buf *b)
 {
     uint64_t head, tail;
-    lvat_key key;
-    int rc = get_ptrs(k, &head, &tail);
+    int rc = lvat__runq_ptrs(k, &head, &tail);
 
-    if (rc != LVAT_OK)
-        return rc;
-    lvat_key_runq_item(&key, tail);
-    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b->data, b->len,
-                     LVAT_KV_NEW);
-    if (rc == LVAT_OK)
-        rc = put_ptrs(k, head, tail + 1);
-    return rc;
+    return rc == LVAT_OK ? lvat__runq_append(k, b->data, b->len) : rc;
+}
+
+/* The text of item n, from memory or the store (ENOTFOUND: neither). */
+static int
+item_text(lvat_kernel *k, uint64_t n, lvat_val *v, bool *in_store)
+{
+    lvat_key key;
+
+    *in_store = !lvat__runq_mem_item(k, n, &v->p, &v->len);
+    if (!*in_store)
+        return LVAT_OK;
+    lvat_key_runq_item(&key, n);
+    return lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, v);
 }
 
 /*
@@ -226,16 +202,15 @@ merge_notify(lvat_kernel *k, const lvat_item *it, bool *merged)
     lvat_buf b = LVAT_BUF_ON(small);
     uint64_t head, tail;
     size_t plen = 2, nkps = 0;
+    bool in_store;
     lvat_key key;
     lvat_val v;
-    int rc = get_ptrs(k, &head, &tail);
+    int rc = lvat__runq_ptrs(k, &head, &tail);
 
     *merged = false;
     if (rc != LVAT_OK || head >= tail)
         return rc;
-    lvat_key_runq_item(&key, tail - 1);
-    if ((rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v)) !=
-        LVAT_OK)
+    if ((rc = item_text(k, tail - 1, &v, &in_store)) != LVAT_OK)
         return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
     prefix[0] = 'n';
     prefix[1] = ' ';
@@ -250,12 +225,17 @@ merge_notify(lvat_kernel *k, const lvat_item *it, bool *merged)
     lvat_buf_append(&b, v.p, v.len);
     lvat_buf_putc(&b, ' ');
     lvat_buf_append(&b, prefix, lvat_kref_format(it->kp, prefix));
-    rc = b.oom ? LVAT_ENOMEM
-               : lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data,
-                             b.len, 0);
+    lvat_key_runq_item(&key, tail - 1);
+    if (b.oom)
+        rc = LVAT_ENOMEM;
+    else if (in_store)
+        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data, b.len,
+                         0);
+    else
+        rc = lvat__runq_mem_replace(k, tail - 1, b.data, b.len);
     lvat_buf_free(&b);
     *merged = rc == LVAT_OK;
-    return rc;
+    return rc == LVAT_ESTATE ? LVAT_OK : rc; /* ESTATE: queue it apart */
 }
 
 int
@@ -281,16 +261,17 @@ int
 lvat__runq_pop(lvat_kernel *k, lvat_item *it)
 {
     uint64_t head, tail;
+    bool in_store;
     lvat_key key;
     lvat_val v;
-    int rc = get_ptrs(k, &head, &tail);
+    int rc = lvat__runq_ptrs(k, &head, &tail);
 
     if (rc != LVAT_OK)
         return rc;
     if (head >= tail)
         return LVAT_ENOTFOUND;
     lvat_key_runq_item(&key, head);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    rc = item_text(k, head, &v, &in_store);
     if (rc == LVAT_ENOTFOUND)
         return lvat__fail(k, LVAT_ECORRUPT,
                           "%s is missing: database may be "
@@ -298,8 +279,8 @@ lvat__runq_pop(lvat_kernel *k, lvat_item *it)
                           key.b);
     if (rc != LVAT_OK)
         return rc;
-    /* The value stays readable until the crank ends (kv.h), so the
-     * item's body may point into it. */
+    /* The text stays readable until the crank ends (kv.h; runq_block.c
+     * keeps its own for the block), so the item's body may point into it. */
     rc = lvat__item_decode(v.p, v.len, it);
     if (rc != LVAT_OK)
         lvat__item_free(it);
@@ -310,19 +291,20 @@ lvat__runq_pop(lvat_kernel *k, lvat_item *it)
                           key.b);
     if (rc != LVAT_OK)
         return rc;
-    rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
-    if (rc == LVAT_OK)
-        rc = put_ptrs(k, head + 1, tail);
-    if (rc != LVAT_OK)
+    if (in_store && (rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b,
+                                      key.n)) != LVAT_OK) {
         lvat__item_free(it);
-    return rc;
+        return rc;
+    }
+    lvat__runq_popped(k);
+    return LVAT_OK;
 }
 
 int
 lvat__runq_length(lvat_kernel *k, uint64_t *n)
 {
     uint64_t head, tail;
-    int rc = get_ptrs(k, &head, &tail);
+    int rc = lvat__runq_ptrs(k, &head, &tail);
 
     if (rc == LVAT_OK)
         *n = tail > head ? tail - head : 0;

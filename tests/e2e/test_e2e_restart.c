@@ -103,6 +103,41 @@ decided(lk *t, const char *vat)
     return lk_count(t, prefix);
 }
 
+/* A delivery queues many sends; the block ends with them still queued
+ * (items made in the block are kept in memory until it is written: all of
+ * them must reach the store, in order). */
+static void
+test_restart_queued_sends_keep_order(void **state)
+{
+    char sender[32], peer[32], args[64], want[256];
+    size_t n = 0;
+    lk t;
+    uint32_t ran;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(
+        &t, "{\"bootstrap\":\"rdriver\",\"vats\":{"
+            "\"rdriver\":{\"sourceSpec\":\"rdriver.lua\"},"
+            "\"zhelper\":{\"sourceSpec\":\"rhelper.lua\"},"
+            "\"rhelper\":{\"sourceSpec\":\"rhelper.lua\"}}}"));
+    lk_root(&t, "v3", sender);
+    lk_root(&t, "v2", peer);
+    snprintf(args, sizeof args, "[{\"@kref\": \"%s\"}, 20]", peer);
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, sender, "sendMany", args,
+                                             NULL, NULL));
+    assert_lvat_ok(lvat_kernel_step(t.k, 2, 0, &ran)); /* request, delivery */
+    assert_int_equal(ran, 2);
+    assert_true(lvat_kernel_pending(t.k) >= 20);
+    lk_restart(&t);
+    n += (size_t)snprintf(want, sizeof want, "[1");
+    for (int i = 2; i <= 20; i++)
+        n += (size_t)snprintf(want + n, sizeof want - n, ", %d", i);
+    snprintf(want + n, sizeof want - n, "]");
+    expect(&t, peer, "notes", "[]", LVAT_OK, want);
+    lk_close(&t);
+}
+
 static void
 test_restart_rejects_decided_promises(void **state)
 {
@@ -298,6 +333,7 @@ main(void)
         cmocka_unit_test(test_restart_counter_continues),
         cmocka_unit_test(test_restart_coordinator_reaches_workers),
         cmocka_unit_test(test_restart_queued_send_delivered),
+        cmocka_unit_test(test_restart_queued_sends_keep_order),
         cmocka_unit_test(test_restart_rejects_decided_promises),
         cmocka_unit_test(test_restart_orphans_ephemeral_exports),
         cmocka_unit_test(test_restart_suspend_after_three_faults),

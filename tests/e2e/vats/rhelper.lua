@@ -2,6 +2,7 @@
 -- settled promises whose values name more settled promises, and reasons
 -- whose __tostring makes syscalls while a batch is being built.
 local function settled(v) local k = Promise.kit() k.resolve(v) return k.promise end
+local notes = {}
 return {
     buildRootObject = function(vatPowers, parameters, baggage)
         return Far("RHelper", {
@@ -119,6 +120,13 @@ return {
                         rejected = rejected}
             end,
             afterwards = function(self) return "alive" end,
+            -- One-way sends that wait in the run queue (test_e2e_resolve).
+            sendMany = function(self, peer, n)
+                for i = 1, n do E.sendOnly(peer):note(i) end
+                return n
+            end,
+            note = function(self, i) notes[#notes + 1] = i end,
+            notes = function(self) return notes end,
         })
     end,
 }

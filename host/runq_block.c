@@ -1,0 +1,283 @@
+/*
+ * The run queue's state for the block.  Its pointers (queue.run) and the
+ * items pushed since the block began live here, in memory, and reach the
+ * overlay once, as the block is written: most items of a busy block are
+ * pushed and popped inside it and never reach the store at all, and the
+ * pointers, which every crank moved, are written once.  Items pushed in
+ * an earlier block are read from the store as before.
+ *
+ * It follows the overlay through the kv's hooks (kv.h): a crank's end
+ * keeps or undoes what the crank did here, the block's write writes it
+ * out, and the block's abort forgets it (the next use reads the store).
+ */
+#include "kernel_int.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "alloc.h"
+
+#define NONE SIZE_MAX
+
+typedef struct lvat_runq lvat_runq;
+
+typedef struct text {
+    char *p;
+    size_t len;
+} text;
+
+struct lvat_runq {
+    bool loaded;        /* head and tail are known (read, or moved) */
+    bool dirty;         /* they moved since the store last had them */
+    uint64_t head;      /* the next item to pop */
+    uint64_t tail;      /* the next item's number */
+    uint64_t mem_first; /* items from here on are in `items` */
+    text *items;        /* items[i] is item mem_first + i */
+    size_t nitems, capitems, bytes;
+    /* What the open crank found, to undo it. */
+    struct {
+        bool loaded, dirty;
+        uint64_t head, tail;
+        size_t nitems;
+    } save;
+    size_t merged;   /* item (index into items) whose text the crank
+                      * replaced, pushed before it (NONE: none) */
+    text merged_old; /* its text before */
+};
+
+static void
+free_items(lvat_runq *q, size_t from)
+{
+    for (size_t i = from; i < q->nitems; i++) {
+        q->bytes -= q->items[i].len;
+        lvat_free(q->items[i].p);
+    }
+    q->nitems = from;
+}
+
+/* Forgets everything: the next use reads the store. */
+static void
+unload(lvat_runq *q)
+{
+    free_items(q, 0);
+    if (q->merged != NONE)
+        lvat_free(q->merged_old.p);
+    q->merged = NONE;
+    q->loaded = q->dirty = false;
+}
+
+/* ---- Hooks ---- */
+
+static void
+crank_begin(void *ud)
+{
+    lvat_runq *q = ((lvat_kernel *)ud)->runq;
+
+    q->save.loaded = q->loaded;
+    q->save.dirty = q->dirty;
+    q->save.head = q->head;
+    q->save.tail = q->tail;
+    q->save.nitems = q->nitems;
+    q->merged = NONE;
+}
+
+static void
+crank_end(void *ud, bool commit)
+{
+    lvat_runq *q = ((lvat_kernel *)ud)->runq;
+
+    if (commit) {
+        if (q->merged != NONE)
+            lvat_free(q->merged_old.p);
+        q->merged = NONE;
+        return;
+    }
+    if (q->merged != NONE) {
+        text *t = &q->items[q->merged];
+        q->bytes += q->merged_old.len - t->len;
+        lvat_free(t->p);
+        *t = q->merged_old;
+        q->merged = NONE;
+    }
+    if (!q->save.loaded) {
+        unload(q);
+        return;
+    }
+    free_items(q, q->save.nitems);
+    q->dirty = q->save.dirty;
+    q->head = q->save.head;
+    q->tail = q->save.tail;
+}
+
+/* Writes the items still queued and the pointers into the overlay; they
+ * live there from now on.  Outside any crank. */
+static int
+block_writing(void *ud)
+{
+    lvat_kernel *k = ud;
+    lvat_runq *q = k->runq;
+    int rc = LVAT_OK;
+
+    if (!q->loaded)
+        return LVAT_OK;
+    for (size_t i = 0; i < q->nitems && rc == LVAT_OK; i++) {
+        lvat_key key;
+        if (q->mem_first + i < q->head)
+            continue; /* pushed and popped inside the block */
+        lvat_key_runq_item(&key, q->mem_first + i);
+        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, q->items[i].p,
+                         q->items[i].len, LVAT_KV_NEW);
+    }
+    if (rc == LVAT_OK && q->dirty)
+        rc = lvat__runq_write_ptrs(k, q->head, q->tail);
+    if (rc != LVAT_OK)
+        return rc; /* all of it again on a retry: the same writes */
+    free_items(q, 0);
+    q->mem_first = q->tail;
+    q->dirty = false;
+    return LVAT_OK;
+}
+
+static void
+block_abort(void *ud)
+{
+    unload(((lvat_kernel *)ud)->runq);
+}
+
+/* ---- Kernel side ---- */
+
+int
+lvat__runq_open(lvat_kernel *k)
+{
+    lvat_kv_hooks h = {crank_begin, crank_end, block_writing, block_abort,
+                       k};
+
+    if ((k->runq = lvat_calloc(1, sizeof *k->runq)) == NULL)
+        return LVAT_ENOMEM;
+    k->runq->merged = NONE;
+    lvat_kv_set_hooks(k->kv, &h);
+    return LVAT_OK;
+}
+
+void
+lvat__runq_free(lvat_kernel *k)
+{
+    lvat_kv_hooks none = {NULL, NULL, NULL, NULL, NULL};
+
+    if (k->runq == NULL)
+        return;
+    if (k->kv != NULL)
+        lvat_kv_set_hooks(k->kv, &none);
+    unload(k->runq);
+    lvat_free(k->runq->items);
+    lvat_free(k->runq);
+    k->runq = NULL;
+}
+
+void
+lvat__runq_forget(lvat_kernel *k)
+{
+    unload(k->runq);
+}
+
+size_t
+lvat__runq_bytes(const lvat_kernel *k)
+{
+    return k->runq ? k->runq->bytes : 0;
+}
+
+/* ---- The queue ---- */
+
+int
+lvat__runq_ptrs(lvat_kernel *k, uint64_t *head, uint64_t *tail)
+{
+    lvat_runq *q = k->runq;
+    uint64_t ptrs[2] = {1, 1};
+    lvat_val v;
+    int rc;
+
+    /* A read-only view may see another writer's commits: no caching. */
+    if (!q->loaded || k->opts.readonly) {
+        rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, "queue.run", 9, &v);
+        if (rc != LVAT_OK && rc != LVAT_ENOTFOUND)
+            return rc;
+        if (rc == LVAT_OK && lvat_parse_u64s(v.p, v.len, ptrs, 2) != LVAT_OK)
+            return lvat__fail(k, LVAT_ECORRUPT, "queue.run: bad record: "
+                              "database may be corrupted");
+        q->head = ptrs[0];
+        q->tail = q->mem_first = ptrs[1];
+        q->loaded = true;
+    }
+    *head = q->head;
+    *tail = q->tail;
+    return LVAT_OK;
+}
+
+void
+lvat__runq_popped(lvat_kernel *k)
+{
+    k->runq->head++;
+    k->runq->dirty = true;
+}
+
+int
+lvat__runq_append(lvat_kernel *k, const char *p, size_t len)
+{
+    lvat_runq *q = k->runq;
+    char *copy;
+
+    if (q->nitems == q->capitems) {
+        size_t cap = q->capitems ? q->capitems * 2 : 64;
+        text *t = lvat_realloc(q->items, cap * sizeof *t);
+        if (t == NULL)
+            return LVAT_ENOMEM;
+        q->items = t;
+        q->capitems = cap;
+    }
+    if ((copy = lvat_memdup(p, len)) == NULL)
+        return LVAT_ENOMEM;
+    q->items[q->nitems++] = (text){copy, len};
+    q->bytes += len;
+    q->tail++;
+    q->dirty = true;
+    return LVAT_OK;
+}
+
+bool
+lvat__runq_mem_item(lvat_kernel *k, uint64_t n, const char **p, size_t *len)
+{
+    lvat_runq *q = k->runq;
+
+    if (!q->loaded || n < q->mem_first || n - q->mem_first >= q->nitems)
+        return false;
+    *p = q->items[n - q->mem_first].p;
+    *len = q->items[n - q->mem_first].len;
+    return true;
+}
+
+int
+lvat__runq_mem_replace(lvat_kernel *k, uint64_t n, const char *p, size_t len)
+{
+    lvat_runq *q = k->runq;
+    size_t i = (size_t)(n - q->mem_first);
+    text *t = &q->items[i];
+    char *copy = lvat_memdup(p, len);
+
+    if (copy == NULL)
+        return LVAT_ENOMEM;
+    /* An item an earlier crank pushed keeps its old text for an abort
+     * (only the tail item is replaced, so one per crank at most). */
+    if (lvat_kv_in_crank(k->kv) && i < q->save.nitems && q->merged != i) {
+        if (LVAT_NEVER(q->merged != NONE)) {
+            lvat_free(copy);
+            return LVAT_ESTATE;
+        }
+        q->merged = i;
+        q->merged_old = *t;
+    } else {
+        lvat_free(t->p);
+    }
+    q->bytes += len - t->len;
+    *t = (text){copy, len};
+    return LVAT_OK;
+}
