@@ -57,6 +57,8 @@ void lvat__runq_free(lvat_kernel *k);
 void lvat__runq_forget(lvat_kernel *k);
 /* Bytes of item text it holds (the block's size counts them). */
 size_t lvat__runq_bytes(const lvat_kernel *k);
+/* Whether the block changed the queue (it has something to write). */
+bool lvat__runq_changed(const lvat_kernel *k);
 /* The pointers, read from the store on first use in a block. */
 int lvat__runq_ptrs(lvat_kernel *k, uint64_t *head, uint64_t *tail);
 /* Moves the head past the item just popped. */

@@ -55,6 +55,19 @@ free_items(lvat_runq *q, size_t from)
     q->nitems = from;
 }
 
+/* The first n items are in the overlay now: memory lets them go. */
+static void
+written(lvat_runq *q, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        q->bytes -= q->items[i].len;
+        lvat_free(q->items[i].p);
+    }
+    memmove(q->items, q->items + n, (q->nitems - n) * sizeof *q->items);
+    q->nitems -= n;
+    q->mem_first += n;
+}
+
 /* Forgets everything: the next use reads the store. */
 static void
 unload(lvat_runq *q)
@@ -118,9 +131,11 @@ block_writing(void *ud)
     lvat_runq *q = k->runq;
     int rc = LVAT_OK;
 
+    size_t i;
+
     if (!q->loaded)
         return LVAT_OK;
-    for (size_t i = 0; i < q->nitems && rc == LVAT_OK; i++) {
+    for (i = 0; i < q->nitems && rc == LVAT_OK; i++) {
         lvat_key key;
         if (q->mem_first + i < q->head)
             continue; /* pushed and popped inside the block */
@@ -128,14 +143,15 @@ block_writing(void *ud)
         rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, q->items[i].p,
                          q->items[i].len, LVAT_KV_NEW);
     }
+    /* Those written now live in the overlay, even when a later one
+     * failed: the block stays intact, and a crank that runs before a
+     * retry must pop them from there (deleting the key). */
+    written(q, rc == LVAT_OK ? q->nitems : i - 1);
     if (rc == LVAT_OK && q->dirty)
         rc = lvat__runq_write_ptrs(k, q->head, q->tail);
-    if (rc != LVAT_OK)
-        return rc; /* all of it again on a retry: the same writes */
-    free_items(q, 0);
-    q->mem_first = q->tail;
-    q->dirty = false;
-    return LVAT_OK;
+    if (rc == LVAT_OK)
+        q->dirty = false;
+    return rc;
 }
 
 static void
@@ -184,6 +200,13 @@ size_t
 lvat__runq_bytes(const lvat_kernel *k)
 {
     return k->runq ? k->runq->bytes : 0;
+}
+
+bool
+lvat__runq_changed(const lvat_kernel *k)
+{
+    return k->runq != NULL && k->runq->loaded &&
+           (k->runq->dirty || k->runq->nitems > 0);
 }
 
 /* ---- The queue ---- */

@@ -1,0 +1,143 @@
+/*
+ * The run queue's block state (host/runq_block.c) against the overlay it
+ * stands in front of: a block write that fails half way leaves what it
+ * wrote in the overlay, where a crank before the retry pops it (and
+ * deletes it); a notify merged into an item an earlier crank pushed is
+ * undone by the crank's abort.  Real kernel, no vats.
+ */
+#include "lvat_test.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "kernel_fixture.h"
+#include "kernel_int.h"
+
+static void
+push_start(kf *f, uint32_t vat)
+{
+    lvat_item it;
+
+    memset(&it, 0, sizeof it);
+    it.type = LVAT_ITEM_START;
+    it.vat = vat;
+    assert_lvat_ok(lvat__runq_push(f->k, &it));
+}
+
+static bool
+in_overlay(kf *f, uint64_t n)
+{
+    lvat_key key;
+    lvat_val v;
+
+    lvat_key_runq_item(&key, n);
+    return lvat_kv_get(f->k->kv, LVAT_DB_KERNEL, key.b, key.n, &v) ==
+           LVAT_OK;
+}
+
+static void
+pop_in_crank(kf *f, lvat_item *it)
+{
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__runq_pop(f->k, it));
+    lvat_kv_crank_commit(f->k->kv);
+}
+
+static void
+test_runq_block_half_written_block_pops_from_overlay(void **state)
+{
+    kf *f = *state;
+    uint64_t head, tail, first;
+    lvat_errbuf err;
+    lvat_item it;
+    unsigned long n;
+
+    assert_lvat_ok(lvat__runq_ptrs(f->k, &head, &first));
+    lvat_kv_crank_begin(f->k->kv);
+    for (uint32_t i = 1; i <= 3; i++)
+        push_start(f, i);
+    lvat_kv_crank_commit(f->k->kv);
+    /* Fail allocations later and later until the write stops half way:
+     * the first item in the overlay, the others still in memory. */
+    for (n = 1; n < 100; n++) {
+        int rc;
+        lvat_alloc_fail_after(n, 0);
+        rc = lvat_kv_block_commit(f->k->kv, &err);
+        lvat_alloc_fail_after(0, 0);
+        assert_int_not_equal(rc, LVAT_OK);
+        if (in_overlay(f, first) && !in_overlay(f, first + 2))
+            break;
+    }
+    assert_true(n < 100);
+    pop_in_crank(f, &it);
+    assert_int_equal(it.vat, 1);
+    lvat__item_free(&it);
+    assert_false(in_overlay(f, first)); /* popped from there */
+    assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
+    kf_reopen(f);
+    assert_lvat_ok(lvat__runq_ptrs(f->k, &head, &tail));
+    assert_int_equal(head, first + 1);
+    assert_int_equal(tail, first + 3);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "queue.run."), 2);
+    for (uint32_t i = 2; i <= 3; i++) {
+        pop_in_crank(f, &it);
+        assert_int_equal(it.vat, i);
+        lvat__item_free(&it);
+    }
+}
+
+static void
+test_runq_block_abort_undoes_a_merge(void **state)
+{
+    kf *f = *state;
+    uint64_t head, tail;
+    size_t bytes, len;
+    const char *p;
+    lvat_item it, got;
+    lvat_errbuf err;
+
+    memset(&it, 0, sizeof it);
+    it.type = LVAT_ITEM_NOTIFY;
+    it.vat = 1;
+    it.kp = lvat_kref_promise(7);
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__runq_push(f->k, &it));
+    lvat_kv_crank_commit(f->k->kv);
+    assert_lvat_ok(lvat__runq_ptrs(f->k, &head, &tail));
+    bytes = lvat__runq_bytes(f->k);
+    /* A later crank joins kp8 to that item, then aborts. */
+    lvat_kv_crank_begin(f->k->kv);
+    it.kp = lvat_kref_promise(8);
+    assert_lvat_ok(lvat__runq_push(f->k, &it));
+    assert_true(lvat__runq_mem_item(f->k, tail - 1, &p, &len));
+    assert_int_equal(len, strlen("n v1 kp7 kp8"));
+    lvat_kv_crank_abort(f->k->kv);
+    assert_true(lvat__runq_mem_item(f->k, tail - 1, &p, &len));
+    assert_int_equal(len, strlen("n v1 kp7"));
+    assert_memory_equal(p, "n v1 kp7", len);
+    assert_int_equal(lvat__runq_bytes(f->k), bytes);
+    /* Joined again and kept, it pops as one notify of both. */
+    lvat_kv_crank_begin(f->k->kv);
+    it.kp = lvat_kref_promise(9);
+    assert_lvat_ok(lvat__runq_push(f->k, &it));
+    lvat_kv_crank_commit(f->k->kv);
+    pop_in_crank(f, &got);
+    assert_int_equal(got.nmore, 1);
+    assert_true(lvat_kref_eq(got.more[0], lvat_kref_promise(9)));
+    lvat__item_free(&got);
+    assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_runq_block_half_written_block_pops_from_overlay,
+            kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_runq_block_abort_undoes_a_merge,
+                                        kf_test_setup, kf_test_teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
