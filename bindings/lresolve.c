@@ -91,7 +91,8 @@ push_copy(lua_State *L, lvat_vref vpid, bool rejected)
     e->nslots = v->nencslots;
     e->body_len = v->enc.len;
     e->rejected = rejected;
-    memcpy(e + 1, v->encslots, slots);
+    if (slots > 0)
+        memcpy(e + 1, v->encslots, slots);
     memcpy((char *)(e + 1) + slots, v->enc.data, v->enc.len);
 }
 

@@ -63,7 +63,8 @@ written(lvat_runq *q, size_t n)
         q->bytes -= q->items[i].len;
         lvat_free(q->items[i].p);
     }
-    memmove(q->items, q->items + n, (q->nitems - n) * sizeof *q->items);
+    if (n > 0 && n < q->nitems)
+        memmove(q->items, q->items + n, (q->nitems - n) * sizeof *q->items);
     q->nitems -= n;
     q->mem_first += n;
 }
