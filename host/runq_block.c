@@ -48,6 +48,8 @@ struct lvat_runq {
 static void
 free_items(lvat_runq *q, size_t from)
 {
+    if (from >= q->nitems)
+        return; /* nothing past it (only ever shrinks) */
     for (size_t i = from; i < q->nitems; i++) {
         q->bytes -= q->items[i].len;
         lvat_free(q->items[i].p);
@@ -131,7 +133,6 @@ block_writing(void *ud)
     lvat_kernel *k = ud;
     lvat_runq *q = k->runq;
     int rc = LVAT_OK;
-
     size_t i;
 
     if (!q->loaded)
