@@ -13,7 +13,8 @@
 
 #include "alloc.h"
 
-/* ---- Counters: v<N>.n = "<o-> <p-> <o+> <p+>" (next numbers) ---- */
+/* ---- Counters: v<N>.n = "<o-> <p-> <o+> <p+>" (next numbers), kept
+ * for the block by counts.c ---- */
 
 typedef struct counters {
     uint64_t v[4]; /* import obj, import promise, export obj, export promise */
@@ -22,35 +23,13 @@ typedef struct counters {
 static int
 get_counters(lvat_kernel *k, uint32_t vat, counters *c)
 {
-    lvat_key key;
-    lvat_val val;
-    int rc;
-
-    lvat_key_vat_counters(&key, vat);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &val);
-    if (rc == LVAT_ENOTFOUND) {
-        c->v[0] = c->v[1] = c->v[3] = 1;
-        c->v[2] = 1; /* o+0 is the root */
-        return LVAT_OK;
-    }
-    if (rc != LVAT_OK)
-        return rc;
-    if (lvat_parse_u64s(val.p, val.len, c->v, 4) != LVAT_OK)
-        return lvat__fail(k, LVAT_ECORRUPT,
-                          "%s: bad counters: database may be corrupted",
-                          key.b);
-    return LVAT_OK;
+    return lvat__vat_counts(k, vat, c->v);
 }
 
 static int
 put_counters(lvat_kernel *k, uint32_t vat, const counters *c)
 {
-    char text[4 * 21];
-    lvat_key key;
-    size_t n = lvat_fmt_u64s(text, c->v, 4);
-
-    lvat_key_vat_counters(&key, vat);
-    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, 0);
+    return lvat__vat_counts_set(k, vat, c->v);
 }
 
 /* ---- Entries ---- */

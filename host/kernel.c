@@ -111,8 +111,7 @@ int
 lvat__kref_alloc(lvat_kernel *k, bool promise, lvat_kref *out)
 {
     uint64_t n, epoch = lvat_kv_epoch(k->kv);
-    int rc = lvat__counter_next(k, promise ? "nextPromiseId" : "nextObjectId",
-                                &n);
+    int rc = lvat__kref_number(k, promise, &n);
 
     if (rc != LVAT_OK)
         return rc;
@@ -196,6 +195,51 @@ open_store(lvat_kernel *k, lvat_errbuf *err)
     return rc;
 }
 
+/* ---- What the kernel keeps for the block (kv.h's hooks) ---- */
+
+static void
+hook_crank_begin(void *ud)
+{
+    lvat__runq_crank_begin(ud);
+    lvat__counts_crank_begin(ud);
+}
+
+static void
+hook_crank_end(void *ud, bool commit)
+{
+    lvat__runq_crank_end(ud, commit);
+    lvat__counts_crank_end(ud, commit);
+}
+
+static int
+hook_block_writing(void *ud)
+{
+    int rc = lvat__runq_block_writing(ud);
+
+    return rc == LVAT_OK ? lvat__counts_block_writing(ud) : rc;
+}
+
+static void
+hook_block_abort(void *ud)
+{
+    lvat__runq_forget(ud);
+    lvat__counts_forget(ud);
+}
+
+/* The run queue (runq_block.c) and the counters (counts.c) live in memory
+ * for the block and follow the overlay through these hooks. */
+static int
+install_block_state(lvat_kernel *k)
+{
+    lvat_kv_hooks h = {hook_crank_begin, hook_crank_end, hook_block_writing,
+                       hook_block_abort, k};
+
+    if (lvat__runq_open(k) != LVAT_OK || lvat__counts_open(k) != LVAT_OK)
+        return LVAT_ENOMEM;
+    lvat_kv_set_hooks(k->kv, &h);
+    return LVAT_OK;
+}
+
 int
 lvat_kernel_open(const lvat_options *o, lvat_kernel **out, char *err,
                  size_t errlen)
@@ -225,7 +269,7 @@ lvat_kernel_open(const lvat_options *o, lvat_kernel **out, char *err,
     k->block_epoch = 1;
     k->block_start_us = lvat__now_us();
     rc = open_store(k, &eb);
-    if (rc == LVAT_OK && lvat__runq_open(k) != LVAT_OK)
+    if (rc == LVAT_OK && install_block_state(k) != LVAT_OK)
         rc = lvat_errbuf_set(&eb, LVAT_ENOMEM, "out of memory");
     if (rc == LVAT_OK)
         lvat__stats_load(k);
@@ -263,7 +307,10 @@ lvat_kernel_close(lvat_kernel *k)
     lvat__services_free(k);
     lvat_free(k->eager);
     lvat_free(k->reap_due);
+    if (k->kv != NULL)
+        lvat_kv_set_hooks(k->kv, &(lvat_kv_hooks){0});
     lvat__runq_free(k);
+    lvat__counts_free(k);
     lvat_kv_free(k->kv);
     lvat_store_close(k->store);
     lvat_buf_free(&k->crank.why);

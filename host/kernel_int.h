@@ -215,8 +215,9 @@ struct lvat_kernel {
     lvat_kstats stats, stats_base; /* this open; earlier ones (stats.c) */
     bool timing;                   /* this crank is one of the timed ones */
     struct lvat_srcnames *srcnames; /* recently named sources (srcname.c) */
-    struct lvat_kpcache *kpc;       /* the crank's promise records */
-    struct lvat_runq *runq;         /* the run queue's block state */
+    struct lvat_kpcache *kpc;   /* the crank's promise records */
+    struct lvat_runq *runq;     /* the run queue, and counters, */
+    struct lvat_counts *counts; /* kept for the block */
 };
 
 /* ---- kernel.c, kernel_api.c ---- */
@@ -227,13 +228,12 @@ int lvat__fail(lvat_kernel *k, int code, const char *fmt, ...)
 void lvat__log(lvat_kernel *k, lvat_log_level level, const char *fmt, ...)
     LVAT_PRINTF(3, 4);
 uint64_t lvat__now_us(void);
-/* stats.c: load the stored totals at open; store them before a block
- * commits (only when the block changed anything). */
+/* stats.c: totals loaded at open, stored before a block that changed. */
 void lvat__stats_load(lvat_kernel *k);
 int lvat__stats_save(lvat_kernel *k);
 /* Reads and increments a decimal counter key; returns the old value. */
 int lvat__counter_next(lvat_kernel *k, const char *key, uint64_t *out);
-/* Numbers a new kpN (promise) or koN from its counter. */
+/* Numbers a new kpN or koN from its counter (counts.c keeps it). */
 int lvat__kref_alloc(lvat_kernel *k, bool promise, lvat_kref *out);
 /* Whether r was made since the store last changed, so that LMDB holds
  * nothing about it and lookups may skip LMDB (lvat_kv_get_pending). */

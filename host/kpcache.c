@@ -171,7 +171,9 @@ lvat__kpc_flush(lvat_kernel *k)
 
     for (unsigned i = 0; c != NULL && i < c->n && rc == LVAT_OK; i++)
         rc = write_back(k, &c->e[i]);
-    return c != NULL && rc == LVAT_OK ? index_write_back(k) : rc;
+    if (c != NULL && rc == LVAT_OK)
+        rc = index_write_back(k);
+    return rc == LVAT_OK ? lvat__counts_flush(k) : rc;
 }
 
 void

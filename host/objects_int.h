@@ -82,6 +82,25 @@ int lvat__kpc_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add,
 /* Copies a record; dst owns its subscribers afterwards. */
 int lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src);
 
+/* ---- counts.c: counters most cranks bump, kept for the block ---- */
+int lvat__counts_open(lvat_kernel *k);
+void lvat__counts_free(lvat_kernel *k);
+/* Forgets them (the store changed under them: a reset, a block abort). */
+void lvat__counts_forget(lvat_kernel *k);
+/* A vat's v<N>.n: its next import object, import promise, export object
+ * and export promise numbers (1s for a vat that has none yet). */
+int lvat__vat_counts(lvat_kernel *k, uint32_t vat, uint64_t v[4]);
+int lvat__vat_counts_set(lvat_kernel *k, uint32_t vat, const uint64_t v[4]);
+/* Takes the next kref number (nextObjectId or nextPromiseId). */
+int lvat__kref_number(lvat_kernel *k, bool promise, uint64_t *out);
+/* Writes the changed ones into the overlay now (readers of the raw store
+ * mid-block: lvat__kpc_flush calls it). */
+int lvat__counts_flush(lvat_kernel *k);
+/* The kv's hooks (kv.h) call these, through kernel.c. */
+void lvat__counts_crank_begin(lvat_kernel *k);
+void lvat__counts_crank_end(lvat_kernel *k, bool commit);
+int lvat__counts_block_writing(lvat_kernel *k);
+
 /* ---- refs.c: reference counts ---- */
 int lvat__ref_inc(lvat_kernel *k, lvat_kref r, bool strong);
 int lvat__ref_dec(lvat_kernel *k, lvat_kref r, bool strong);

@@ -49,9 +49,12 @@ void lvat__item_free(lvat_item *it);
 int lvat__send(lvat_kernel *k, const lvat_msg *m);
 
 /* ---- runq_block.c: the queue's pointers and new items, for the block */
-/* Makes the state and hooks it to the kv. */
 int lvat__runq_open(lvat_kernel *k);
 void lvat__runq_free(lvat_kernel *k);
+/* The kv's hooks (kv.h) call these, through kernel.c. */
+void lvat__runq_crank_begin(lvat_kernel *k);
+void lvat__runq_crank_end(lvat_kernel *k, bool commit);
+int lvat__runq_block_writing(lvat_kernel *k);
 /* Forgets it (the store changed under it: a reset); the next use reads
  * the store. */
 void lvat__runq_forget(lvat_kernel *k);

@@ -6,9 +6,10 @@
  * pointers, which every crank moved, are written once.  Items pushed in
  * an earlier block are read from the store as before.
  *
- * It follows the overlay through the kv's hooks (kv.h): a crank's end
- * keeps or undoes what the crank did here, the block's write writes it
- * out, and the block's abort forgets it (the next use reads the store).
+ * It follows the overlay through the kv's hooks (kv.h, installed by
+ * kernel.c): a crank's end keeps or undoes what the crank did here, the
+ * block's write writes it out, and the block's abort forgets it (the
+ * next use reads the store).
  */
 #include "kernel_int.h"
 
@@ -82,12 +83,12 @@ unload(lvat_runq *q)
     q->loaded = q->dirty = false;
 }
 
-/* ---- Hooks ---- */
+/* ---- The kv's hooks (through kernel.c) ---- */
 
-static void
-crank_begin(void *ud)
+void
+lvat__runq_crank_begin(lvat_kernel *k)
 {
-    lvat_runq *q = ((lvat_kernel *)ud)->runq;
+    lvat_runq *q = k->runq;
 
     q->save.loaded = q->loaded;
     q->save.dirty = q->dirty;
@@ -97,10 +98,10 @@ crank_begin(void *ud)
     q->merged = NONE;
 }
 
-static void
-crank_end(void *ud, bool commit)
+void
+lvat__runq_crank_end(lvat_kernel *k, bool commit)
 {
-    lvat_runq *q = ((lvat_kernel *)ud)->runq;
+    lvat_runq *q = k->runq;
 
     if (commit) {
         if (q->merged != NONE)
@@ -127,10 +128,9 @@ crank_end(void *ud, bool commit)
 
 /* Writes the items still queued and the pointers into the overlay; they
  * live there from now on.  Outside any crank. */
-static int
-block_writing(void *ud)
+int
+lvat__runq_block_writing(lvat_kernel *k)
 {
-    lvat_kernel *k = ud;
     lvat_runq *q = k->runq;
     int rc = LVAT_OK;
     size_t i;
@@ -156,36 +156,24 @@ block_writing(void *ud)
     return rc;
 }
 
-static void
-block_abort(void *ud)
-{
-    unload(((lvat_kernel *)ud)->runq);
-}
+
 
 /* ---- Kernel side ---- */
 
 int
 lvat__runq_open(lvat_kernel *k)
 {
-    lvat_kv_hooks h = {crank_begin, crank_end, block_writing, block_abort,
-                       k};
-
     if ((k->runq = lvat_calloc(1, sizeof *k->runq)) == NULL)
         return LVAT_ENOMEM;
     k->runq->merged = NONE;
-    lvat_kv_set_hooks(k->kv, &h);
     return LVAT_OK;
 }
 
 void
 lvat__runq_free(lvat_kernel *k)
 {
-    lvat_kv_hooks none = {NULL, NULL, NULL, NULL, NULL};
-
     if (k->runq == NULL)
         return;
-    if (k->kv != NULL)
-        lvat_kv_set_hooks(k->kv, &none);
     unload(k->runq);
     lvat_free(k->runq->items);
     lvat_free(k->runq);

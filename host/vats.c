@@ -285,8 +285,7 @@ start_instance(lvat_kernel *k,
 {
     const char *params = lvat_json_get_str(rec, "parameters");
     lvat_delivery d;
-    lvat_key key;
-    lvat_val cv;
+    uint64_t counts[4];
     int rc;
 
     memset(&d, 0, sizeof d);
@@ -294,17 +293,10 @@ start_instance(lvat_kernel *k,
     d.parameters.body = params ? params : "#{}";
     d.parameters.body_len = strlen(d.parameters.body);
     d.incarnation = incarnation;
-    d.next_export_object = d.next_export_promise = 1;
-    lvat_key_vat_counters(&key, v->id);
-    if (lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &cv) == LVAT_OK) {
-        unsigned long long a, b, c, e;
-        char tmp[96];
-        snprintf(tmp, sizeof tmp, "%.*s", (int)cv.len, cv.p);
-        if (sscanf(tmp, "%llu %llu %llu %llu", &a, &b, &c, &e) == 4) {
-            d.next_export_object = c;
-            d.next_export_promise = e;
-        }
-    }
+    if ((rc = lvat__vat_counts(k, v->id, counts)) != LVAT_OK)
+        return rc;
+    d.next_export_object = counts[2];
+    d.next_export_promise = counts[3];
     rc = lvat__vat_deliver(k, v, &d);
     return rc;
 }
