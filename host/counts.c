@@ -22,7 +22,7 @@ typedef struct slot {
     bool used;
     bool loaded;  /* v holds the store's values, or newer */
     bool dirty;   /* newer than the store's */
-    uint32_t gen; /* the crank that saved an undo record for it */
+    uint64_t gen; /* the crank that saved an undo record for it */
     uint64_t v[4];
 } slot;
 
@@ -38,7 +38,7 @@ struct lvat_counts {
     size_t cap, n;
     undo *u;
     size_t nu, capu;
-    uint32_t gen;
+    uint64_t gen; /* counts cranks from 1: never wraps to a slot's 0 */
     bool in_crank;
 };
 
@@ -232,6 +232,17 @@ lvat__counts_flush(lvat_kernel *k)
     return rc;
 }
 
+bool
+lvat__counts_changed(const lvat_kernel *k)
+{
+    const lvat_counts *c = k->counts;
+
+    for (size_t i = 0; c != NULL && i < c->cap; i++)
+        if (c->t[i].used && c->t[i].dirty)
+            return true;
+    return false;
+}
+
 void
 lvat__counts_forget(lvat_kernel *k)
 {
@@ -262,13 +273,25 @@ lvat__counts_free(lvat_kernel *k)
     k->counts = NULL;
 }
 
-/* The loaded slot for id.  [out of memory: NULL with *rc set] */
+/* The loaded slot for id (NULL with *rc set on failure).  A slot first
+ * loaded in a crank is saved first, so an abort makes it unloaded again:
+ * the crank may have changed the key under it (termination deletes a
+ * vat's keys).  A read-only view may see another writer's commits, so it
+ * always reads the store. */
 static slot *
 get(lvat_kernel *k, uint32_t id, int *rc)
 {
     slot *s = slot_for(k->counts, id);
 
-    *rc = s == NULL ? LVAT_ENOMEM : load(k, s);
+    if (s == NULL) {
+        *rc = LVAT_ENOMEM;
+        return NULL;
+    }
+    if (k->opts.readonly)
+        s->loaded = false;
+    *rc = s->loaded ? LVAT_OK : touch(k->counts, s);
+    if (*rc == LVAT_OK)
+        *rc = load(k, s);
     return *rc == LVAT_OK ? s : NULL;
 }
 

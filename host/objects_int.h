@@ -96,6 +96,8 @@ int lvat__kref_number(lvat_kernel *k, bool promise, uint64_t *out);
 /* Writes the changed ones into the overlay now (readers of the raw store
  * mid-block: lvat__kpc_flush calls it). */
 int lvat__counts_flush(lvat_kernel *k);
+/* Whether any changed since the store last had them. */
+bool lvat__counts_changed(const lvat_kernel *k);
 /* The kv's hooks (kv.h) call these, through kernel.c. */
 void lvat__counts_crank_begin(lvat_kernel *k);
 void lvat__counts_crank_end(lvat_kernel *k, bool commit);

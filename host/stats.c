@@ -78,7 +78,8 @@ lvat__stats_save(lvat_kernel *k)
     lvat_kstats t;
     int rc;
 
-    if (lvat_kv_block_entries(k->kv) == 0 && !lvat__runq_changed(k))
+    if (lvat_kv_block_entries(k->kv) == 0 && !lvat__runq_changed(k) &&
+        !lvat__counts_changed(k))
         return LVAT_OK; /* an idle block stays empty */
     total(k, &t);
     t.blocks++; /* the block this goes into */

@@ -112,6 +112,26 @@ test_counts_gone_vat_is_not_written(void **state)
     assert_null(kf_get(f, "v77.n"));
 }
 
+/* A counter first read in a crank that deleted its key (termination
+ * does) is read again after that crank's abort. */
+static void
+test_counts_first_read_in_an_aborted_crank_is_forgotten(void **state)
+{
+    kf *f = *state;
+    lvat_key key;
+
+    make_vat_record(f);
+    set_in_crank(f, 9, 10, true);
+    commit_block(f);
+    kf_reopen(f); /* nothing loaded */
+    lvat_kv_crank_begin(f->k->kv);
+    lvat_key_vat_counters(&key, 9);
+    assert_lvat_ok(lvat_kv_del(f->k->kv, LVAT_DB_KERNEL, key.b, key.n));
+    assert_int_equal(first_count(f, 9), 1);
+    lvat_kv_crank_abort(f->k->kv);
+    assert_int_equal(first_count(f, 9), 10);
+}
+
 int
 main(void)
 {
@@ -124,6 +144,9 @@ main(void)
             kf_test_teardown),
         cmocka_unit_test_setup_teardown(test_counts_gone_vat_is_not_written,
                                         kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_counts_first_read_in_an_aborted_crank_is_forgotten,
+            kf_test_setup, kf_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
