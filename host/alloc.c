@@ -70,6 +70,22 @@ lvat_free(void *ptr)
     free(ptr);
 }
 
+bool
+lvat_reserve(void *arrayp, size_t n, size_t *cap, size_t size, size_t first)
+{
+    size_t want = *cap ? *cap * 2 : first;
+    void *old, *p;
+
+    if (n < *cap)
+        return true;
+    memcpy(&old, arrayp, sizeof old); /* any pointer type's array */
+    if ((p = lvat_realloc(old, want * size)) == NULL)
+        return false;
+    memcpy(arrayp, &p, sizeof p);
+    *cap = want;
+    return true;
+}
+
 char *
 lvat_memdup(const void *p, size_t len)
 {

@@ -7,12 +7,19 @@
 #ifndef LVAT_ALLOC_H
 #define LVAT_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 void *lvat_malloc(size_t size);
 void *lvat_calloc(size_t n, size_t size);
 void *lvat_realloc(void *ptr, size_t size);
 void lvat_free(void *ptr);
+
+/* Makes room for element n of the array *arrayp (an element is `size`
+ * bytes, *cap of them allocated), doubling it, or making `first` when
+ * empty.  False when out of memory: the array is as it was. */
+bool lvat_reserve(void *arrayp, size_t n, size_t *cap, size_t size,
+                  size_t first);
 
 /* Returns an owned copy of `len` bytes plus a terminating NUL, or NULL. */
 char *lvat_memdup(const void *p, size_t len);

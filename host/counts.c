@@ -148,14 +148,8 @@ touch(lvat_counts *c, slot *s)
 
     if (!c->in_crank || s->gen == c->gen)
         return LVAT_OK;
-    if (c->nu == c->capu) {
-        size_t cap = c->capu ? c->capu * 2 : 16;
-        undo *p = lvat_realloc(c->u, cap * sizeof *p);
-        if (p == NULL)
-            return LVAT_ENOMEM;
-        c->u = p;
-        c->capu = cap;
-    }
+    if (!lvat_reserve(&c->u, c->nu, &c->capu, sizeof *c->u, 16))
+        return LVAT_ENOMEM;
     u = &c->u[c->nu++];
     u->id = s->id;
     u->loaded = s->loaded;

@@ -205,9 +205,8 @@ done:
 
 /* ---- Requests ---- */
 
-/* LVAT_OK when the kernel still has the object or promise ref. */
-static int
-kref_exists(lvat_kernel *k, lvat_kref ref)
+int
+lvat__kref_exists(lvat_kernel *k, lvat_kref ref)
 {
     lvat_kprom p;
     lvat_kobj o;
@@ -228,7 +227,7 @@ find_gone(lvat_kernel *k, const lvat_req *r, lvat_kref *gone)
 {
     for (size_t i = 0; i <= r->nslots; i++) {
         lvat_kref ref = i == 0 ? r->target : r->slots[i - 1];
-        int rc = kref_exists(k, ref);
+        int rc = lvat__kref_exists(k, ref);
         if (rc == LVAT_ENOTFOUND)
             *gone = ref;
         if (rc != LVAT_OK)
@@ -330,14 +329,9 @@ output_new(lvat_kernel *k, lvat_req *r, int kind)
 {
     lvat_output *o;
 
-    if (k->noutputs == k->capoutputs) {
-        size_t cap = k->capoutputs ? k->capoutputs * 2 : 16;
-        lvat_output *p = lvat_realloc(k->outputs, cap * sizeof *p);
-        if (p == NULL)
-            return NULL;
-        k->outputs = p;
-        k->capoutputs = cap;
-    }
+    if (!lvat_reserve(&k->outputs, k->noutputs, &k->capoutputs,
+                      sizeof *k->outputs, 16))
+        return NULL;
     o = &k->outputs[k->noutputs++];
     memset(o, 0, sizeof *o);
     o->req = r;

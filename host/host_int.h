@@ -30,6 +30,9 @@ int lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what);
 int lvat__knotify(lvat_kernel *k, lvat_kref kp);
 /* Keeps krefs shown to the host alive (pin.<kref>, one count each). */
 int lvat__pin_for_host(lvat_kernel *k, const lvat_kref *slots, size_t n);
+/* LVAT_OK when the kernel has the object or promise ref, LVAT_ENOTFOUND
+ * when it has not, else a store error. */
+int lvat__kref_exists(lvat_kernel *k, lvat_kref ref);
 /* Whether the host holds kref (a pin.<kref> key); LVAT_OK or
  * LVAT_ENOTFOUND, else a store error. */
 int lvat__host_holds(lvat_kernel *k, lvat_kref kref);

@@ -214,24 +214,23 @@ lvat_kernel_launch_json(lvat_kernel *k, const char *json, size_t len,
 
 /* ---- Messages ---- */
 
+/* Parses a kref the host gave, or fails naming it. */
+static int
+parse_kref(lvat_kernel *k, const char *text, lvat_kref *out)
+{
+    if (text == NULL || lvat_kref_parse(text, strlen(text), out) != LVAT_OK)
+        return lvat__fail(k, LVAT_EINVAL, "%s is not a kref (like ko7 or kp3)",
+                          text ? text : "(null)");
+    return LVAT_OK;
+}
+
 static int
 check_target(lvat_kernel *k, const char *target, lvat_kref *out)
 {
-    lvat_kobj o;
-    lvat_kprom p;
-    int rc;
+    int rc = parse_kref(k, target, out);
 
-    if (target == NULL ||
-        lvat_kref_parse(target, strlen(target), out) != LVAT_OK)
-        return lvat__fail(k, LVAT_EINVAL, "%s is not a kref (like ko7 or kp3)",
-                          target ? target : "(null)");
-    if (lvat_kref_is_promise(*out)) {
-        rc = lvat__kp_get(k, *out, &p);
-        if (rc == LVAT_OK)
-            lvat__kp_release(&p);
-    } else {
-        rc = lvat__ko_get(k, *out, &o);
-    }
+    if (rc == LVAT_OK)
+        rc = lvat__kref_exists(k, *out);
     if (rc == LVAT_ENOTFOUND)
         return lvat__fail(k, rc, "%s: no such object or promise", target);
     return rc;
@@ -322,9 +321,8 @@ lvat_kernel_release(lvat_kernel *k, const char *kref)
 
     if (k->opts.readonly)
         return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
-    if (kref == NULL || lvat_kref_parse(kref, strlen(kref), &ref) != LVAT_OK)
-        return lvat__fail(k, LVAT_EINVAL, "%s is not a kref (like ko7 or kp3)",
-                          kref ? kref : "(null)");
+    if ((rc = parse_kref(k, kref, &ref)) != LVAT_OK)
+        return rc;
     rc = lvat__host_holds(k, ref);
     if (rc == LVAT_ENOTFOUND)
         return lvat__fail(k, rc,

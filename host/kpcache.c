@@ -96,14 +96,8 @@ lvat__kpc_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add,
             return LVAT_OK;
         }
     }
-    if (c->nops == c->capops) {
-        size_t cap = c->capops ? c->capops * 2 : 16;
-        index_op *p = lvat_realloc(c->ops, cap * sizeof *p);
-        if (p == NULL)
-            return LVAT_ENOMEM;
-        c->ops = p;
-        c->capops = cap;
-    }
+    if (!lvat_reserve(&c->ops, c->nops, &c->capops, sizeof *c->ops, 16))
+        return LVAT_ENOMEM;
     c->ops[c->nops++] = (index_op){kp, vat, add};
     return LVAT_OK;
 }

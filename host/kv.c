@@ -314,14 +314,9 @@ push_undo(lvat_kv *kv, lvat_kv_entry *e, bool created)
 {
     lvat_kv_undo *u;
 
-    if (kv->nundo == kv->capundo) {
-        size_t cap = kv->capundo ? kv->capundo * 2 : 64;
-        lvat_kv_undo *p = lvat_realloc(kv->undo, cap * sizeof *p);
-        if (p == NULL)
-            return LVAT_ENOMEM;
-        kv->undo = p;
-        kv->capundo = cap;
-    }
+    if (!lvat_reserve(&kv->undo, kv->nundo, &kv->capundo, sizeof *kv->undo,
+                      64))
+        return LVAT_ENOMEM;
     u = &kv->undo[kv->nundo++];
     u->e = e;
     u->created = created;

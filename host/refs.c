@@ -21,14 +21,9 @@ lvat__maybe_free(lvat_kernel *k, lvat_kref r)
 {
     lvat_crank *c = &k->crank;
 
-    if (c->nfree == c->capfree) {
-        size_t cap = c->capfree ? c->capfree * 2 : 32;
-        lvat_kref *p = lvat_realloc(c->maybe_free, cap * sizeof *p);
-        if (p == NULL)
-            return LVAT_ENOMEM;
-        c->maybe_free = p;
-        c->capfree = cap;
-    }
+    if (!lvat_reserve(&c->maybe_free, c->nfree, &c->capfree,
+                      sizeof *c->maybe_free, 32))
+        return LVAT_ENOMEM;
     c->maybe_free[c->nfree++] = r;
     return LVAT_OK;
 }

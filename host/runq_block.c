@@ -239,14 +239,9 @@ lvat__runq_append(lvat_kernel *k, const char *p, size_t len)
     lvat_runq *q = k->runq;
     char *copy;
 
-    if (q->nitems == q->capitems) {
-        size_t cap = q->capitems ? q->capitems * 2 : 64;
-        text *t = lvat_realloc(q->items, cap * sizeof *t);
-        if (t == NULL)
-            return LVAT_ENOMEM;
-        q->items = t;
-        q->capitems = cap;
-    }
+    if (!lvat_reserve(&q->items, q->nitems, &q->capitems, sizeof *q->items,
+                      64))
+        return LVAT_ENOMEM;
     if ((copy = lvat_memdup(p, len)) == NULL)
         return LVAT_ENOMEM;
     q->items[q->nitems++] = (text){copy, len};

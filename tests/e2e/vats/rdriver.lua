@@ -48,9 +48,9 @@ return {
             -- and each id arrives as one promise.  Returns how many.
             graph = function(self, seed, n)
                 local g = E(x):graph(seed, n):await()
-                local byId, todo, seen = {}, {{g.root, 1}}, 0
-                while #todo > 0 do
-                    local p, want = table.unpack(table.remove(todo))
+                local byId, worklist, seen = {}, {{g.root, 1}}, 0
+                while #worklist > 0 do
+                    local p, want = table.unpack(table.remove(worklist))
                     local ok, v = pcall(function() return p:await() end)
                     if type(v) ~= "table" or v.id ~= want then
                         error(("reached %s, want p%d"):format(tostring(v),
@@ -67,7 +67,7 @@ return {
                                   #v.refs, #edges))
                         end
                         for e, q in ipairs(v.refs) do
-                            todo[#todo + 1] = {q, edges[e]}
+                            worklist[#worklist + 1] = {q, edges[e]}
                         end
                     elseif byId[want] ~= p then
                         error(("p%d arrived as two promises"):format(want))
