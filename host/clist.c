@@ -222,24 +222,41 @@ lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
     return new_export(k, v, r, &c, out);
 }
 
+static int
+del_pair(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
+{
+    lvat_key key;
+    int rc;
+
+    lvat_key_clist_k(&key, vat, r);
+    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
+        return rc;
+    lvat_key_clist_v(&key, vat, v);
+    return lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+}
+
+int
+lvat__clist_remove_promise(lvat_kernel *k, uint32_t vat, lvat_kref kp,
+                           lvat_vref vp)
+{
+    int rc = del_pair(k, vat, kp, vp);
+
+    return rc == LVAT_OK ? lvat__ref_dec(k, kp, true) : rc;
+}
+
 int
 lvat__clist_remove(lvat_kernel *k, uint32_t vat, lvat_kref r)
 {
     lvat_vref v;
     bool reach;
-    lvat_key key;
     int rc = lvat__clist_lookup_k(k, vat, r, &v, &reach);
 
     if (rc != LVAT_OK)
         return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
-    lvat_key_clist_k(&key, vat, r);
-    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
-        return rc;
-    lvat_key_clist_v(&key, vat, v);
-    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
-        return rc;
     if (lvat_kref_is_promise(r))
-        return lvat__ref_dec(k, r, true);
+        return lvat__clist_remove_promise(k, vat, r, v);
+    if ((rc = del_pair(k, vat, r, v)) != LVAT_OK)
+        return rc;
     if (lvat_vref_is_export(v))
         return LVAT_OK;
     return lvat__ko_adjust(k, r, reach ? -1 : 0, -1);

@@ -303,9 +303,11 @@ batch_free(notify_batch *b)
     lvat_free(b->res);
 }
 
-/* Adds kp (settled) and, recursively, settled promises its value names. */
+/* Adds kp (settled) and, recursively, settled promises its value names.
+ * `vp` is the vat's name for kp when the caller has looked it up. */
 static int
-collect(lvat_kernel *k, lvat_kvat *v, notify_batch *b, lvat_kref kp)
+collect(lvat_kernel *k, lvat_kvat *v, notify_batch *b, lvat_kref kp,
+        const lvat_vref *vp)
 {
     notify_entry *e;
     lvat_kprom p;
@@ -330,10 +332,13 @@ collect(lvat_kernel *k, lvat_kvat *v, notify_batch *b, lvat_kref kp)
     e->kp = kp;
     b->n++;
     b->res[i].rejected = p.state == 'r';
-    rc = lvat__clist_to_vat(k, v, kp, &b->res[i].vpid);
+    if (vp != NULL)
+        b->res[i].vpid = *vp;
+    else
+        rc = lvat__clist_to_vat(k, v, kp, &b->res[i].vpid);
     for (size_t s = 0; s < b->e[i].value.nslots && rc == LVAT_OK; s++)
         if (lvat_kref_is_promise(b->e[i].value.slots[s]))
-            rc = collect(k, v, b, b->e[i].value.slots[s]);
+            rc = collect(k, v, b, b->e[i].value.slots[s], NULL);
     return rc;
 }
 
@@ -372,15 +377,15 @@ release_notified(lvat_kernel *k, const lvat_item *it, const bool *kept)
 }
 
 /* Which of the item's promises are still in the vat's c-list (one the
- * vat already retired is not notified again). */
+ * vat already retired is not notified again), and their vrefs. */
 static int
-find_listed(lvat_kernel *k, const lvat_item *it, bool *listed, bool *any)
+find_listed(lvat_kernel *k, const lvat_item *it, bool *listed,
+            lvat_vref *vps, bool *any)
 {
     *any = false;
     for (uint32_t i = 0; i <= it->nmore; i++) {
-        lvat_vref vp;
-        int rc = lvat__clist_lookup_k(k, it->vat, lvat__item_kp(it, i), &vp,
-                                      NULL);
+        int rc = lvat__clist_lookup_k(k, it->vat, lvat__item_kp(it, i),
+                                      &vps[i], NULL);
         if (rc != LVAT_OK && rc != LVAT_ENOTFOUND)
             return rc;
         listed[i] = rc == LVAT_OK;
@@ -393,7 +398,8 @@ find_listed(lvat_kernel *k, const lvat_item *it, bool *listed, bool *any)
  * again, keeping its reference. */
 static int
 collect_item(lvat_kernel *k, lvat_kvat *v, notify_batch *b,
-             const lvat_item *it, const bool *listed, bool *kept)
+             const lvat_item *it, const bool *listed, const lvat_vref *vps,
+             bool *kept)
 {
     int rc = LVAT_OK;
 
@@ -403,7 +409,7 @@ collect_item(lvat_kernel *k, lvat_kvat *v, notify_batch *b,
             continue;
         memset(&again, 0, sizeof again);
         again.kp = lvat__item_kp(it, i);
-        rc = collect(k, v, b, again.kp);
+        rc = collect(k, v, b, again.kp, &vps[i]);
         if (rc != LVAT_OK || in_batch(b, again.kp))
             continue;
         again.type = LVAT_ITEM_NOTIFY;
@@ -419,6 +425,7 @@ deliver_notify(lvat_kernel *k, const lvat_item *it)
 {
     notify_batch batch = {NULL, NULL, 0, 0}, *b = &batch;
     bool kept[LVAT_NOTIFY_MERGE] = {false}, listed[LVAT_NOTIFY_MERGE];
+    lvat_vref vps[LVAT_NOTIFY_MERGE];
     lvat_delivery d;
     lvat_kvat *v;
     bool suspended, any;
@@ -436,11 +443,11 @@ deliver_notify(lvat_kernel *k, const lvat_item *it)
             rc = lvat__clist_remove(k, it->vat, lvat__item_kp(it, i));
         return rc == LVAT_OK ? release_notified(k, it, NULL) : rc;
     }
-    if ((rc = find_listed(k, it, listed, &any)) != LVAT_OK || !any)
+    if ((rc = find_listed(k, it, listed, vps, &any)) != LVAT_OK || !any)
         return rc == LVAT_OK ? release_notified(k, it, NULL) : rc;
     if ((rc = lvat__vat_ensure(k, v)) != LVAT_OK)
         return rc;
-    rc = collect_item(k, v, b, it, listed, kept);
+    rc = collect_item(k, v, b, it, listed, vps, kept);
     if (rc == LVAT_OK)
         rc = translate_values(k, v, b);
     if (rc == LVAT_OK && b->n) {
@@ -452,7 +459,8 @@ deliver_notify(lvat_kernel *k, const lvat_item *it)
     }
     /* Notified promises leave the vat's c-list. */
     for (size_t i = 0; i < b->n && rc == LVAT_OK; i++)
-        rc = lvat__clist_remove(k, it->vat, b->e[i].kp);
+        rc = lvat__clist_remove_promise(k, it->vat, b->e[i].kp,
+                                        b->res[i].vpid);
     batch_free(b);
     return rc == LVAT_OK ? release_notified(k, it, kept) : rc;
 }

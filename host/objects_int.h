@@ -133,6 +133,10 @@ int lvat__clist_lookup_v(lvat_kernel *k, uint32_t vat, lvat_vref r,
                          lvat_kref *out);
 /* Removes the pair and drops the vat's count on r. */
 int lvat__clist_remove(lvat_kernel *k, uint32_t vat, lvat_kref r);
+/* The same for a promise pair the caller has just looked up (kp <-> vp):
+ * retiring a resolved or notified promise asks the store nothing. */
+int lvat__clist_remove_promise(lvat_kernel *k, uint32_t vat, lvat_kref kp,
+                               lvat_vref vp);
 /* Adds the owner's export entry for a kernel object (roots). */
 int lvat__clist_add_export(lvat_kernel *k, uint32_t vat, lvat_kref r,
                            lvat_vref v);

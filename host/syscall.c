@@ -265,7 +265,8 @@ lvat_syscall_resolve(lvat_syscall *sc, const lvat_resolution *res, size_t n)
             lvat__kp_resolve(sc->k, kps[i], res[i].rejected, res[i].data.body,
                              res[i].data.body_len, data[i], res[i].data.nslots);
     for (size_t i = 0; i < n && rc == LVAT_OK; i++)
-        rc = lvat__clist_remove(sc->k, sc->vat->id, kps[i]);
+        rc = lvat__clist_remove_promise(sc->k, sc->vat->id, kps[i],
+                                        res[i].vpid);
     for (size_t i = 0; i < n; i++)
         lvat_free(data[i]);
     lvat_free(data);
