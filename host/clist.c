@@ -34,12 +34,9 @@ put_counters(lvat_kernel *k, uint32_t vat, const counters *c)
 
 /* ---- Entries ---- */
 
-/* `flags` LVAT_KV_NEW when both keys are known to be absent (they were
- * just looked up, or name a fresh ref): a pair born and gone within one
- * block then never reaches LMDB. */
-static int
-put_pair(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v, bool reach,
-         unsigned flags)
+int
+lvat__clist_write(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v,
+                  bool reach, unsigned flags)
 {
     char text[LVAT_REF_BUFSIZE + 2];
     lvat_key key;
@@ -58,6 +55,24 @@ put_pair(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v, bool reach,
     return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, flags);
 }
 
+/* `flags` LVAT_KV_NEW when both keys are known to be absent (they were
+ * just looked up, or name a fresh ref): such a pair is kept in memory
+ * (clist_block.c), so one born and gone within the block never becomes a
+ * key at all. */
+static int
+put_pair(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v, bool reach,
+         unsigned flags)
+{
+    int rc;
+
+    if ((flags & LVAT_KV_NEW) && !k->opts.readonly)
+        return lvat__clb_add(k, vat, r, v, reach);
+    rc = lvat__clb_set_reach(k, vat, r, reach);
+    if (rc != LVAT_ENOTFOUND)
+        return rc;
+    return lvat__clist_write(k, vat, r, v, reach, flags);
+}
+
 int
 lvat__clist_lookup_k(lvat_kernel *k,
                      uint32_t vat,
@@ -69,6 +84,8 @@ lvat__clist_lookup_k(lvat_kernel *k,
     lvat_val val;
     int rc;
 
+    if (lvat__clb_by_kref(k, vat, r, out, reachable))
+        return LVAT_OK;
     lvat_key_clist_k(&key, vat, r);
     /* A kref made in this block (a send's result, most often) is in no
      * stored c-list: asking LMDB would only confirm it. */
@@ -94,6 +111,8 @@ lvat__clist_lookup_v(lvat_kernel *k, uint32_t vat, lvat_vref r, lvat_kref *out)
     lvat_val val;
     int rc;
 
+    if (lvat__clb_by_vref(k, vat, r, out))
+        return LVAT_OK;
     lvat_key_clist_v(&key, vat, r);
     rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &val);
     if (rc != LVAT_OK)
@@ -226,8 +245,10 @@ static int
 del_pair(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
 {
     lvat_key key;
-    int rc;
+    int rc = lvat__clb_remove(k, vat, r);
 
+    if (rc != LVAT_ENOTFOUND)
+        return rc;
     lvat_key_clist_k(&key, vat, r);
     if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
         return rc;

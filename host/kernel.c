@@ -202,6 +202,7 @@ hook_crank_begin(void *ud)
 {
     lvat__runq_crank_begin(ud);
     lvat__counts_crank_begin(ud);
+    lvat__clb_crank_begin(ud);
 }
 
 static void
@@ -209,13 +210,16 @@ hook_crank_end(void *ud, bool commit)
 {
     lvat__runq_crank_end(ud, commit);
     lvat__counts_crank_end(ud, commit);
+    lvat__clb_crank_end(ud, commit);
 }
 
 static int
 hook_block_writing(void *ud)
 {
-    int rc = lvat__runq_block_writing(ud);
+    int rc = lvat__clb_flush(ud);
 
+    if (rc == LVAT_OK)
+        rc = lvat__runq_block_writing(ud);
     return rc == LVAT_OK ? lvat__counts_block_writing(ud) : rc;
 }
 
@@ -224,17 +228,28 @@ hook_block_abort(void *ud)
 {
     lvat__runq_forget(ud);
     lvat__counts_forget(ud);
+    lvat__clb_forget(ud);
 }
 
-/* The run queue (runq_block.c) and the counters (counts.c) live in memory
- * for the block and follow the overlay through these hooks. */
+/* New c-list pairs must be in the overlay before anything reads the
+ * kernel's keys in order. */
+static int
+hook_scanning(void *ud, lvat_dbid db)
+{
+    return db == LVAT_DB_KERNEL ? lvat__clb_flush(ud) : LVAT_OK;
+}
+
+/* The run queue (runq_block.c), the counters (counts.c) and new c-list
+ * pairs (clist_block.c) live in memory for the block and follow the
+ * overlay through these hooks. */
 static int
 install_block_state(lvat_kernel *k)
 {
     lvat_kv_hooks h = {hook_crank_begin, hook_crank_end, hook_block_writing,
-                       hook_block_abort, k};
+                       hook_block_abort, hook_scanning, k};
 
-    if (lvat__runq_open(k) != LVAT_OK || lvat__counts_open(k) != LVAT_OK)
+    if (lvat__runq_open(k) != LVAT_OK || lvat__counts_open(k) != LVAT_OK ||
+        lvat__clb_open(k) != LVAT_OK)
         return LVAT_ENOMEM;
     lvat_kv_set_hooks(k->kv, &h);
     return LVAT_OK;
@@ -311,6 +326,7 @@ lvat_kernel_close(lvat_kernel *k)
         lvat_kv_set_hooks(k->kv, &(lvat_kv_hooks){0});
     lvat__runq_free(k);
     lvat__counts_free(k);
+    lvat__clb_free(k);
     lvat_kv_free(k->kv);
     lvat_store_close(k->store);
     lvat_buf_free(&k->crank.why);

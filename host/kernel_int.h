@@ -216,8 +216,9 @@ struct lvat_kernel {
     bool timing;                   /* this crank is one of the timed ones */
     struct lvat_srcnames *srcnames; /* recently named sources (srcname.c) */
     struct lvat_kpcache *kpc;   /* the crank's promise records */
-    struct lvat_runq *runq;     /* the run queue, and counters, */
-    struct lvat_counts *counts; /* kept for the block */
+    struct lvat_runq *runq;     /* kept for the block: the run queue, */
+    struct lvat_counts *counts; /* counters, new c-list pairs */
+    struct lvat_clb *clb;
 };
 
 /* ---- kernel.c, kernel_api.c ---- */
@@ -238,7 +239,6 @@ int lvat__kref_alloc(lvat_kernel *k, bool promise, lvat_kref *out);
 /* Whether r was made since the store last changed, so that LMDB holds
  * nothing about it and lookups may skip LMDB (lvat_kv_get_pending). */
 bool lvat__kref_fresh(const lvat_kernel *k, lvat_kref r);
-/* JSON record helpers for vat./sub. keys */
 int lvat__kv_get_u64(lvat_kernel *k, const char *key, uint64_t *out);
 
 /* The function families, one header each. */

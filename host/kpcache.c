@@ -167,6 +167,8 @@ lvat__kpc_flush(lvat_kernel *k)
         rc = write_back(k, &c->e[i]);
     if (c != NULL && rc == LVAT_OK)
         rc = index_write_back(k);
+    if (rc == LVAT_OK)
+        rc = lvat__clb_flush(k);
     return rc == LVAT_OK ? lvat__counts_flush(k) : rc;
 }
 

@@ -128,6 +128,7 @@ typedef struct lvat_kv_hooks {
     void (*crank_end)(void *ud, bool commit);
     int (*block_writing)(void *ud);
     void (*block_abort)(void *ud);
+    int (*scanning)(void *ud, lvat_dbid db); /* before lvat_kv_next reads */
     void *ud;
 } lvat_kv_hooks;
 void lvat_kv_set_hooks(lvat_kv *kv, const lvat_kv_hooks *hooks);

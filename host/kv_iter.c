@@ -250,9 +250,12 @@ lvat_kv_next(lvat_kv *kv,
     MDB_val k, v;
     int rc;
 
-    lvat__kv_index_build(kv);
     if ((unsigned)db >= LVAT_DB_COUNT)
         return LVAT_EINVAL;
+    if (kv->hooks.scanning &&
+        (rc = kv->hooks.scanning(kv->hooks.ud, db)) != LVAT_OK)
+        return rc;
+    lvat__kv_index_build(kv);
     if (keycmp(from, flen, prefix, plen) < 0) {
         from = prefix;
         flen = plen;

@@ -56,7 +56,8 @@ void lvat__kpc_begin(lvat_kernel *k);
 /* Ends the crank's cache, writing changed records back when `commit`. */
 int lvat__kpc_end(lvat_kernel *k, bool commit);
 void lvat__kpc_free(lvat_kernel *k);
-/* Writes the changed records (and index changes) to the overlay now,
+/* Writes the changed records (and index changes), the counters and new
+ * c-list pairs to the overlay now,
  * keeping the records cached (for readers of the raw store in the middle
  * of a crank: the decider index's, tests). */
 int lvat__kpc_flush(lvat_kernel *k);
@@ -144,5 +145,31 @@ int lvat__clist_add_export(lvat_kernel *k, uint32_t vat, lvat_kref r,
 int lvat__clist_drop(lvat_kernel *k, uint32_t vat, lvat_kref r);
 /* Marks an export entry "_" (no count changes: exports hold none). */
 int lvat__clist_mark_unreachable(lvat_kernel *k, uint32_t vat, lvat_kref r);
+/* Writes the pair's two keys into the overlay (kv flags). */
+int lvat__clist_write(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v,
+                      bool reach, unsigned flags);
+
+/* ---- clist_block.c: pairs made in this block, until it is written ---- */
+typedef struct lvat_clb lvat_clb;
+int lvat__clb_open(lvat_kernel *k);
+void lvat__clb_free(lvat_kernel *k);
+/* The pair, when it is here (then the store has none). */
+bool lvat__clb_by_kref(const lvat_kernel *k, uint32_t vat, lvat_kref r,
+                       lvat_vref *v, bool *reach);
+bool lvat__clb_by_vref(const lvat_kernel *k, uint32_t vat, lvat_vref v,
+                       lvat_kref *r);
+/* Adds a pair the store does not have. */
+int lvat__clb_add(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v,
+                  bool reach);
+/* Change or remove a pair kept here; LVAT_ENOTFOUND when it is not. */
+int lvat__clb_set_reach(lvat_kernel *k, uint32_t vat, lvat_kref r, bool reach);
+int lvat__clb_remove(lvat_kernel *k, uint32_t vat, lvat_kref r);
+/* Writes every pair into the overlay (before an ordered read, and as the
+ * block is written) and forgets it here. */
+int lvat__clb_flush(lvat_kernel *k);
+bool lvat__clb_changed(const lvat_kernel *k);
+void lvat__clb_forget(lvat_kernel *k);
+void lvat__clb_crank_begin(lvat_kernel *k);
+void lvat__clb_crank_end(lvat_kernel *k, bool commit);
 
 #endif
