@@ -1,12 +1,13 @@
 /*
- * Counters most cranks bump, kept in memory for the block: each vat's
- * next import and export numbers (v<N>.n) and the next kref numbers
- * (nextObjectId, nextPromiseId).  A round trip read, parsed, formatted
- * and wrote three of them; now they reach the overlay once, as the block
- * is written, like the run queue (runq_block.c), through the kv's hooks:
- * a crank's abort undoes what it changed here, a block's abort forgets it.
- * A vat terminated in the block has its keys deleted: its counters are
- * not written back.
+ * Counts most cranks change, kept in memory for the block: each vat's
+ * next import and export numbers (v<N>.n), the next kref numbers
+ * (nextObjectId, nextPromiseId) and object records (ko<N>: owner and
+ * reference counts, which every message to an object bumps while it is
+ * queued).  A round trip read, parsed, formatted and wrote five of them;
+ * now they reach the overlay once, as the block is written, like the run
+ * queue (runq_block.c), through the kv's hooks: a crank's abort undoes
+ * what it changed here, a block's abort forgets it.  A vat terminated in
+ * the block has its keys deleted: its counters are not written back.
  */
 #include "kernel_int.h"
 
@@ -16,22 +17,21 @@
 
 #define KREF_OBJECTS  UINT32_MAX /* ids that are not vat ids */
 #define KREF_PROMISES (UINT32_MAX - 1)
+#define OBJECT        (UINT64_C(1) << 63) /* | N: the record of koN */
 
 typedef struct slot {
-    uint32_t id;  /* a vat id, or KREF_OBJECTS / KREF_PROMISES */
+    uint64_t id;  /* a vat id, KREF_OBJECTS / KREF_PROMISES, or OBJECT|N */
     bool used;
     bool loaded;  /* v holds the store's values, or newer */
     bool dirty;   /* newer than the store's */
+    bool present; /* objects: the record exists */
+    bool fresh;   /* objects: the store has never had it */
     uint64_t gen; /* the crank that saved an undo record for it */
     uint64_t v[4];
 } slot;
 
-/* A slot as the open crank found it. */
-typedef struct undo {
-    uint32_t id;
-    bool loaded, dirty;
-    uint64_t v[4];
-} undo;
+/* A slot as the open crank found it (its gen aside). */
+typedef slot undo;
 
 struct lvat_counts {
     slot *t; /* open addressing on id, cap a power of two */
@@ -45,13 +45,14 @@ struct lvat_counts {
 typedef struct lvat_counts lvat_counts;
 
 static size_t
-home(const lvat_counts *c, uint32_t id)
+home(const lvat_counts *c, uint64_t id)
 {
-    return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & (c->cap - 1);
+    return (size_t)(((id ^ (id >> 32)) * 0x9e3779b97f4a7c15ull) >> 32) &
+           (c->cap - 1);
 }
 
 static slot *
-find(lvat_counts *c, uint32_t id)
+find(lvat_counts *c, uint64_t id)
 {
     for (size_t i = c->cap ? home(c, id) : 0; c->cap; i = (i + 1) & (c->cap - 1))
         if (!c->t[i].used || c->t[i].id == id)
@@ -84,7 +85,7 @@ grow(lvat_counts *c)
 
 /* The slot for id, made (not loaded) if need be; NULL: out of memory. */
 static slot *
-slot_for(lvat_counts *c, uint32_t id)
+slot_for(lvat_counts *c, uint64_t id)
 {
     slot *s = find(c, id);
     size_t i;
@@ -103,15 +104,49 @@ slot_for(lvat_counts *c, uint32_t id)
 }
 
 static void
-key_of(uint32_t id, lvat_key *key)
+key_of(uint64_t id, lvat_key *key)
 {
     if (id == KREF_OBJECTS || id == KREF_PROMISES) {
         key->n = 0;
         lvat_key_add_str(key, id == KREF_OBJECTS ? "nextObjectId"
                                                  : "nextPromiseId");
     } else {
-        lvat_key_vat_counters(key, id);
+        lvat_key_vat_counters(key, (uint32_t)id);
     }
+}
+
+static void
+to_kobj(const slot *s, lvat_kobj *o)
+{
+    o->owner = (uint32_t)s->v[0];
+    o->orphaned = s->v[3] != 0;
+    o->reach = s->v[1];
+    o->recog = s->v[2];
+}
+
+static void
+from_kobj(slot *s, const lvat_kobj *o)
+{
+    s->v[0] = o->owner;
+    s->v[1] = o->reach;
+    s->v[2] = o->recog;
+    s->v[3] = o->orphaned;
+}
+
+/* An object's record from the store (kobject.c has the format). */
+static int
+load_object(lvat_kernel *k, slot *s)
+{
+    lvat_kobj o;
+    int rc = lvat__ko_read(k, lvat_kref_object(s->id & ~OBJECT), &o);
+
+    if (rc != LVAT_OK && rc != LVAT_ENOTFOUND)
+        return rc;
+    s->present = rc == LVAT_OK;
+    if (s->present)
+        from_kobj(s, &o);
+    s->loaded = true;
+    return LVAT_OK;
 }
 
 /* Reads the slot's values from the store (1s where there are none). */
@@ -125,6 +160,8 @@ load(lvat_kernel *k, slot *s)
 
     if (s->loaded)
         return LVAT_OK;
+    if (s->id & OBJECT)
+        return load_object(k, s);
     key_of(s->id, &key);
     rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
     for (size_t i = 0; i < 4; i++)
@@ -151,10 +188,7 @@ touch(lvat_counts *c, slot *s)
     if (!lvat_reserve(&c->u, c->nu, &c->capu, sizeof *c->u, 16))
         return LVAT_ENOMEM;
     u = &c->u[c->nu++];
-    u->id = s->id;
-    u->loaded = s->loaded;
-    u->dirty = s->dirty;
-    memcpy(u->v, s->v, sizeof u->v);
+    *u = *s;
     s->gen = c->gen;
     return LVAT_OK;
 }
@@ -167,10 +201,19 @@ write_slot(lvat_kernel *k, slot *s)
     char text[4 * 21];
     lvat_key key;
     lvat_val v;
+    lvat_kobj o;
     int rc;
 
+    if (s->id & OBJECT) {
+        lvat_kref ko = lvat_kref_object(s->id & ~OBJECT);
+        if (s->present) {
+            to_kobj(s, &o);
+            return lvat__ko_write(k, ko, &o, s->fresh ? LVAT_KV_NEW : 0);
+        }
+        return s->fresh ? LVAT_OK : lvat__ko_erase(k, ko);
+    }
     if (s->id < KREF_PROMISES) {
-        lvat_key_vat_record(&key, s->id);
+        lvat_key_vat_record(&key, (uint32_t)s->id);
         rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
         if (rc == LVAT_ENOTFOUND)
             return LVAT_OK; /* terminated: its keys are gone */
@@ -200,11 +243,12 @@ lvat__counts_crank_end(lvat_kernel *k, bool commit)
     c->in_crank = false;
     for (size_t i = c->nu; !commit && i-- > 0;) {
         slot *s = find(c, c->u[i].id);
+        uint64_t gen;
         if (LVAT_NEVER(s == NULL))
             continue;
-        s->loaded = c->u[i].loaded;
-        s->dirty = c->u[i].dirty;
-        memcpy(s->v, c->u[i].v, sizeof s->v);
+        gen = s->gen;
+        *s = c->u[i];
+        s->gen = gen;
     }
     c->nu = 0;
 }
@@ -221,7 +265,7 @@ lvat__counts_flush(lvat_kernel *k)
             continue;
         if ((rc = touch(c, s)) == LVAT_OK &&
             (rc = write_slot(k, s)) == LVAT_OK)
-            s->dirty = false;
+            s->dirty = s->fresh = false; /* the overlay has it now */
     }
     return rc;
 }
@@ -273,7 +317,7 @@ lvat__counts_free(lvat_kernel *k)
  * vat's keys).  A read-only view may see another writer's commits, so it
  * always reads the store. */
 static slot *
-get(lvat_kernel *k, uint32_t id, int *rc)
+get(lvat_kernel *k, uint64_t id, int *rc)
 {
     slot *s = slot_for(k->counts, id);
 
@@ -326,8 +370,76 @@ lvat__kref_number(lvat_kernel *k, bool promise, uint64_t *out)
     return LVAT_OK;
 }
 
+/* Drops the object records (written, so clean) after a block: their
+ * number grows with the objects touched, not the vats. */
+static void
+drop_objects(lvat_counts *c)
+{
+    slot *old = c->t;
+    size_t oldcap = c->cap, oldn = c->n;
+
+    c->t = NULL;
+    c->cap = c->n = 0;
+    for (size_t i = 0; i < oldcap; i++) {
+        slot *s;
+        if (!old[i].used || (old[i].id & OBJECT))
+            continue;
+        if ((s = slot_for(c, old[i].id)) == NULL) {
+            lvat_free(c->t);
+            c->t = old; /* out of memory: keep them all, only bigger */
+            c->cap = oldcap;
+            c->n = oldn;
+            return;
+        }
+        *s = old[i];
+    }
+    lvat_free(old);
+}
+
 int
 lvat__counts_block_writing(lvat_kernel *k)
 {
-    return lvat__counts_flush(k); /* outside any crank: nothing to undo */
+    /* Outside any crank: nothing to undo. */
+    int rc = lvat__counts_flush(k);
+
+    if (rc == LVAT_OK)
+        drop_objects(k->counts);
+    return rc;
+}
+
+/* ---- Object records (kobject.c's cache) ---- */
+
+int
+lvat__ko_cached_get(lvat_kernel *k, lvat_kref ko, lvat_kobj *o)
+{
+    int rc;
+    slot *s = get(k, OBJECT | lvat_kref_num(ko), &rc);
+
+    if (s == NULL)
+        return rc;
+    if (!s->present)
+        return LVAT_ENOTFOUND;
+    to_kobj(s, o);
+    return LVAT_OK;
+}
+
+int
+lvat__ko_cached_set(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o,
+                    bool fresh)
+{
+    int rc;
+    slot *s = slot_for(k->counts, OBJECT | lvat_kref_num(ko));
+
+    if (s == NULL)
+        return LVAT_ENOMEM;
+    if ((rc = touch(k->counts, s)) != LVAT_OK)
+        return rc;
+    /* The whole record is replaced: no need to read the old one. */
+    s->fresh = s->fresh || fresh;
+    s->loaded = true;
+    s->present = o != NULL;
+    if (o != NULL)
+        from_kobj(s, o);
+    s->dirty = true;
+    return LVAT_OK;
 }

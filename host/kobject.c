@@ -34,7 +34,7 @@ parse_kobj(const char *p, size_t len, lvat_kobj *o)
 }
 
 int
-lvat__ko_get(lvat_kernel *k, lvat_kref ko, lvat_kobj *o)
+lvat__ko_read(lvat_kernel *k, lvat_kref ko, lvat_kobj *o)
 {
     lvat_key key;
     lvat_val v;
@@ -52,8 +52,9 @@ lvat__ko_get(lvat_kernel *k, lvat_kref ko, lvat_kobj *o)
     return LVAT_OK;
 }
 
-static int
-put_kobj(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o, unsigned flags)
+int
+lvat__ko_write(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o,
+               unsigned flags)
 {
     uint64_t nums[2] = {o->reach, o->recog};
     char val[LVAT_REF_BUFSIZE + 2 * 21 + 1];
@@ -72,9 +73,31 @@ put_kobj(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o, unsigned flags)
 }
 
 int
+lvat__ko_erase(lvat_kernel *k, lvat_kref ko)
+{
+    lvat_key key;
+
+    lvat_key_kref(&key, ko);
+    return lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+}
+
+/* The kernel's own access goes through the block's cache (counts.c); a
+ * read-only view reads the store, which another process may change. */
+
+int
+lvat__ko_get(lvat_kernel *k, lvat_kref ko, lvat_kobj *o)
+{
+    if (k->opts.readonly)
+        return lvat__ko_read(k, ko, o);
+    return lvat__ko_cached_get(k, ko, o);
+}
+
+int
 lvat__ko_put(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o)
 {
-    return put_kobj(k, ko, o, 0);
+    if (k->opts.readonly)
+        return lvat__ko_write(k, ko, o, 0);
+    return lvat__ko_cached_set(k, ko, o, false);
 }
 
 int
@@ -85,14 +108,15 @@ lvat__ko_new(lvat_kernel *k, uint32_t owner, lvat_kref *out)
 
     if (rc != LVAT_OK)
         return rc;
-    return put_kobj(k, *out, &o, LVAT_KV_NEW);
+    if (k->opts.readonly)
+        return lvat__ko_write(k, *out, &o, LVAT_KV_NEW);
+    return lvat__ko_cached_set(k, *out, &o, true);
 }
 
 int
 lvat__ko_delete(lvat_kernel *k, lvat_kref ko)
 {
-    lvat_key key;
-
-    lvat_key_kref(&key, ko);
-    return lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+    if (k->opts.readonly)
+        return lvat__ko_erase(k, ko);
+    return lvat__ko_cached_set(k, ko, NULL, false);
 }

@@ -13,6 +13,11 @@ int lvat__ko_new(lvat_kernel *k, uint32_t owner, lvat_kref *out);
 int lvat__ko_get(lvat_kernel *k, lvat_kref ko, lvat_kobj *o);
 int lvat__ko_put(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o);
 int lvat__ko_delete(lvat_kernel *k, lvat_kref ko);
+/* The record in the store itself, bypassing the block's cache. */
+int lvat__ko_read(lvat_kernel *k, lvat_kref ko, lvat_kobj *o);
+int lvat__ko_write(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o,
+                   unsigned flags);
+int lvat__ko_erase(lvat_kernel *k, lvat_kref ko);
 /* Adds to an object's counts (clamped at zero). */
 int lvat__ko_adjust(lvat_kernel *k, lvat_kref ko, int dreach, int drecog);
 
@@ -83,7 +88,7 @@ int lvat__kpc_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add,
 /* Copies a record; dst owns its subscribers afterwards. */
 int lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src);
 
-/* ---- counts.c: counters most cranks bump, kept for the block ---- */
+/* ---- counts.c: counters and object records, kept for the block ---- */
 int lvat__counts_open(lvat_kernel *k);
 void lvat__counts_free(lvat_kernel *k);
 /* Forgets them (the store changed under them: a reset, a block abort). */
@@ -103,6 +108,12 @@ bool lvat__counts_changed(const lvat_kernel *k);
 void lvat__counts_crank_begin(lvat_kernel *k);
 void lvat__counts_crank_end(lvat_kernel *k, bool commit);
 int lvat__counts_block_writing(lvat_kernel *k);
+/* Object records as the block has them (kobject.c's ko_get and friends):
+ * LVAT_ENOTFOUND for none; set with o NULL deletes, `fresh` for a new
+ * object the store has never had. */
+int lvat__ko_cached_get(lvat_kernel *k, lvat_kref ko, lvat_kobj *o);
+int lvat__ko_cached_set(lvat_kernel *k, lvat_kref ko, const lvat_kobj *o,
+                        bool fresh);
 
 /* ---- refs.c: reference counts ---- */
 int lvat__ref_inc(lvat_kernel *k, lvat_kref r, bool strong);

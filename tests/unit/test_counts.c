@@ -2,7 +2,9 @@
  * Counters kept for the block (host/counts.c) against the overlay: a
  * crank's abort undoes its changes, even after a flush wrote them to the
  * overlay mid-crank; the block writes what changed; a vat whose record is
- * gone has its counters dropped, not written.  Real kernel, no vats.
+ * gone has its counters dropped, not written.  Object records: one born
+ * and deleted in a block never becomes a key, an abort restores counts, a
+ * delete in a later block reaches the store.  Real kernel, no vats.
  */
 #include "lvat_test.h"
 
@@ -132,6 +134,104 @@ test_counts_first_read_in_an_aborted_crank_is_forgotten(void **state)
     assert_int_equal(first_count(f, 9), 10);
 }
 
+/* Whether the overlay (not the block's cache) has koN's record. */
+static bool
+object_in_overlay(kf *f, lvat_kref ko)
+{
+    lvat_key key;
+    lvat_val v;
+
+    lvat_key_kref(&key, ko);
+    return lvat_kv_get_pending(f->k->kv, LVAT_DB_KERNEL, key.b, key.n, &v) ==
+           LVAT_OK;
+}
+
+static char *
+object_record(kf *f, lvat_kref ko)
+{
+    char key[32];
+
+    lvat_kref_format(ko, key);
+    return kf_get(f, key);
+}
+
+/* An object born and collected within a block never becomes a key; one
+ * that survives is written with its counts as the block ends. */
+static void
+test_counts_objects_reach_the_store_once(void **state)
+{
+    kf *f = *state;
+    lvat_kref gone, kept;
+    lvat_kobj o;
+    char *v;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__ko_new(f->k, 9, &gone));
+    assert_lvat_ok(lvat__ko_new(f->k, 9, &kept));
+    assert_lvat_ok(lvat__ko_adjust(f->k, kept, 2, 3));
+    lvat_kv_crank_commit(f->k->kv);
+    assert_false(object_in_overlay(f, kept));
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__ko_delete(f->k, gone));
+    lvat_kv_crank_commit(f->k->kv);
+    assert_int_equal(lvat__ko_get(f->k, gone, &o), LVAT_ENOTFOUND);
+    commit_block(f);
+    kf_reopen(f);
+    assert_null(object_record(f, gone));
+    v = object_record(f, kept);
+    assert_string_equal(v, "v9 2 3");
+    free(v);
+}
+
+/* A crank's abort gives an object its counts back; a delete in a later
+ * block (the store has the record now) reaches the store. */
+static void
+test_counts_objects_abort_and_later_delete(void **state)
+{
+    kf *f = *state;
+    lvat_kref ko;
+    lvat_kobj o;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__ko_new(f->k, 9, &ko));
+    assert_lvat_ok(lvat__ko_adjust(f->k, ko, 1, 1));
+    lvat_kv_crank_commit(f->k->kv);
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__ko_adjust(f->k, ko, 5, 5));
+    assert_lvat_ok(lvat__ko_delete(f->k, ko));
+    lvat_kv_crank_abort(f->k->kv);
+    assert_lvat_ok(lvat__ko_get(f->k, ko, &o));
+    assert_int_equal(o.reach, 1);
+    commit_block(f);
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__ko_delete(f->k, ko));
+    lvat_kv_crank_commit(f->k->kv);
+    commit_block(f);
+    kf_reopen(f);
+    assert_null(object_record(f, ko));
+}
+
+/* A new object flushed to the overlay mid-block (a raw reader asked) and
+ * deleted later in the block is deleted from the overlay too. */
+static void
+test_counts_objects_delete_after_a_flush(void **state)
+{
+    kf *f = *state;
+    lvat_kref ko;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__ko_new(f->k, 9, &ko));
+    assert_lvat_ok(lvat__kpc_flush(f->k));
+    lvat_kv_crank_commit(f->k->kv);
+    assert_true(object_in_overlay(f, ko));
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__ko_delete(f->k, ko));
+    lvat_kv_crank_commit(f->k->kv);
+    commit_block(f);
+    kf_reopen(f);
+    assert_null(object_record(f, ko));
+}
+
 int
 main(void)
 {
@@ -147,6 +247,15 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_counts_first_read_in_an_aborted_crank_is_forgotten,
             kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_counts_objects_reach_the_store_once, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_counts_objects_abort_and_later_delete, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_counts_objects_delete_after_a_flush, kf_test_setup,
+            kf_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
