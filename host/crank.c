@@ -86,7 +86,7 @@ crank_end(lvat_kernel *k, int rc)
     if (rc == LVAT_OK && c->failure == LVAT_CRANK_OK && c->vat != NULL &&
         c->vat->faults > 0)
         rc = lvat__vat_faults_clear(k, c->vat);
-    /* Cached promise records reach the overlay before it commits. */
+    /* Decider-index changes reach the overlay before it commits. */
     {
         int frc = lvat__kpc_end(k, rc == LVAT_OK &&
                                        c->failure == LVAT_CRANK_OK);

@@ -203,6 +203,7 @@ hook_crank_begin(void *ud)
     lvat__runq_crank_begin(ud);
     lvat__counts_crank_begin(ud);
     lvat__clb_crank_begin(ud);
+    lvat__kpc_crank_begin(ud);
 }
 
 static void
@@ -211,12 +212,14 @@ hook_crank_end(void *ud, bool commit)
     lvat__runq_crank_end(ud, commit);
     lvat__counts_crank_end(ud, commit);
     lvat__clb_crank_end(ud, commit);
+    lvat__kpc_crank_end(ud, commit);
 }
 
 static int
 hook_block_writing(void *ud)
 {
-    int rc = lvat__clb_flush(ud);
+    /* Promise records, new c-list pairs and counters, in that order. */
+    int rc = lvat__kpc_block_writing(ud);
 
     if (rc == LVAT_OK)
         rc = lvat__runq_block_writing(ud);
@@ -229,6 +232,7 @@ hook_block_abort(void *ud)
     lvat__runq_forget(ud);
     lvat__counts_forget(ud);
     lvat__clb_forget(ud);
+    lvat__kpc_forget_all(ud);
 }
 
 /* New c-list pairs must be in the overlay before anything reads the
@@ -239,9 +243,9 @@ hook_scanning(void *ud, lvat_dbid db)
     return db == LVAT_DB_KERNEL ? lvat__clb_flush(ud) : LVAT_OK;
 }
 
-/* The run queue (runq_block.c), the counters (counts.c) and new c-list
- * pairs (clist_block.c) live in memory for the block and follow the
- * overlay through these hooks. */
+/* The run queue (runq_block.c), counters and object records (counts.c),
+ * new c-list pairs (clist_block.c) and promise records (kpcache.c) live
+ * in memory for the block and follow the overlay through these hooks. */
 static int
 install_block_state(lvat_kernel *k)
 {
@@ -249,7 +253,7 @@ install_block_state(lvat_kernel *k)
                        hook_block_abort, hook_scanning, k};
 
     if (lvat__runq_open(k) != LVAT_OK || lvat__counts_open(k) != LVAT_OK ||
-        lvat__clb_open(k) != LVAT_OK)
+        lvat__clb_open(k) != LVAT_OK || lvat__kpc_open(k) != LVAT_OK)
         return LVAT_ENOMEM;
     lvat_kv_set_hooks(k->kv, &h);
     return LVAT_OK;

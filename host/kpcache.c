@@ -1,16 +1,20 @@
 /*
- * Promise records cached for one crank.  A crank reads and rewrites the
- * same few promise records again and again (one round trip used to splice
- * a count into a kp record seven times and parse one seven more); inside
- * a crank run by crank.c they live here as structs and reach the overlay
- * once, when the crank commits.  So do changes to the decider index: a
+ * Promise records cached for the block, and decider-index changes for the
+ * crank.  A round trip makes a promise, hands its decision from sender to
+ * receiver, settles it and collects it, over three cranks; as overlay keys
+ * its record was parsed, formatted and written again and again.  Here it
+ * lives as a struct until the block is written (or a raw reader asks:
+ * lvat__kpc_flush), like the counters and the run queue, following the
+ * kv's hooks: a crank saves an entry before it first changes it and its
+ * abort restores it; a block's abort forgets them all.  A record born and
+ * collected within the block never becomes a key.  A read-only view reads
+ * the store, which another process may change.
+ *
+ * Decider-index changes wait for the end of a crank run by crank.c: a
  * message's result is decided by its receiver from delivery until the
  * receiver resolves it, most often in the same crank, and a send's result
- * by its sender from the send until it is queued, always in one crank;
- * the index entry each of these made and deleted now cancels out.  The kernel's other short transactions
- * (open, host services, stats, reset) and everything between cranks go
- * straight to the store: the cache is empty then.  An aborted crank drops
- * it unwritten, so nothing here outlives the crank that loaded it.
+ * by its sender until it is queued; the index entry each made and deleted
+ * cancels out.
  */
 #include "kernel_int.h"
 
@@ -18,15 +22,26 @@
 
 #include "alloc.h"
 
-#define SLOTS 32 /* a crank touches a few promises; more are written early */
 #define CANCEL_WINDOW 8 /* index changes searched for one to cancel */
 
 typedef struct entry {
+    struct entry *next; /* hash chain, or the free list */
     lvat_kref kp;
-    lvat_kprom p; /* subs in p.subs_inline, or owned */
-    bool dirty;   /* differs from the overlay */
-    bool fresh;   /* made in this crank: written with LVAT_KV_NEW */
+    lvat_kprom p;  /* subs in p.subs_inline, or owned */
+    uint64_t gen;  /* the kv crank that saved an undo record */
+    bool present;  /* false: deleted in this block */
+    bool dirty;    /* differs from the overlay */
+    bool fresh;    /* the overlay and the store have never had it */
 } entry;
+
+/* An entry as the open kv crank found it.  Undo records move when their
+ * array grows, so a copy's inline subscribers are found again by count
+ * (lvat__kp_copy keeps them inline whenever they fit): undo_record. */
+typedef struct undo {
+    entry *e;
+    lvat_kprom p; /* a copy, owning its subscribers */
+    bool created, present, dirty, fresh;
+} undo;
 
 /* A change to the decider index: v<vat>.d.<kp> added or deleted. */
 typedef struct index_op {
@@ -36,12 +51,16 @@ typedef struct index_op {
 } index_op;
 
 struct lvat_kpcache {
-    entry e[SLOTS];
+    entry **b; /* buckets, a power of two */
+    size_t nb, n;
+    entry *free;
+    undo *u;
+    size_t nu, capu;
+    uint64_t gen; /* counts kv cranks from 1 */
+    bool in_crank;
     index_op *ops; /* in order; applied when the crank commits */
     size_t nops, capops;
-    unsigned n;    /* slots in use */
-    unsigned next; /* the slot given up next when all are used */
-    bool on;
+    bool on; /* a crank run by crank.c: index changes wait for its end */
 };
 
 int
@@ -63,20 +82,169 @@ lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src)
     return LVAT_OK;
 }
 
+/* Moves a record into dst, which must hold none (subs stay valid). */
+static void
+move_record(lvat_kprom *dst, lvat_kprom *src)
+{
+    *dst = *src;
+    if (src->subs == src->subs_inline)
+        dst->subs = dst->subs_inline;
+    src->subs = src->subs_inline;
+    src->nsubs = 0;
+}
+
+static bool
+enabled(const lvat_kernel *k)
+{
+    return k->kpc != NULL && !k->opts.readonly;
+}
+
+static size_t
+bucket(const struct lvat_kpcache *c, lvat_kref kp)
+{
+    return (size_t)((kp.v * 0x9e3779b97f4a7c15ull) >> 32) & (c->nb - 1);
+}
+
+static entry *
+lookup(const struct lvat_kpcache *c, lvat_kref kp)
+{
+    if (c->n == 0)
+        return NULL;
+    for (entry *e = c->b[bucket(c, kp)]; e; e = e->next)
+        if (lvat_kref_eq(e->kp, kp))
+            return e;
+    return NULL;
+}
+
+static int
+grow(struct lvat_kpcache *c)
+{
+    size_t nb = c->nb ? c->nb * 2 : 64, oldnb = c->nb;
+    entry **b = lvat_calloc(nb, sizeof *b), **old = c->b;
+
+    if (b == NULL)
+        return LVAT_ENOMEM;
+    c->b = b;
+    c->nb = nb;
+    for (size_t i = 0; i < oldnb; i++) {
+        entry *e = old[i], *next;
+        for (; e; e = next) {
+            next = e->next;
+            e->next = b[bucket(c, e->kp)];
+            b[bucket(c, e->kp)] = e;
+        }
+    }
+    lvat_free(old);
+    return LVAT_OK;
+}
+
+static void
+unlink_entry(struct lvat_kpcache *c, entry *e)
+{
+    entry **pp = &c->b[bucket(c, e->kp)];
+
+    while (*pp != e)
+        pp = &(*pp)->next;
+    *pp = e->next;
+    lvat__kp_release(&e->p);
+    c->n--;
+    e->next = c->free;
+    c->free = e;
+}
+
+static lvat_kprom *
+undo_record(undo *u)
+{
+    if (u->p.nsubs <= LVAT_ARRAY_LEN(u->p.subs_inline))
+        u->p.subs = u->p.subs_inline;
+    return &u->p;
+}
+
+/* Saves e as the open kv crank found it, once per crank. */
+static int
+touch(struct lvat_kpcache *c, entry *e, bool created)
+{
+    undo *u;
+
+    if (!c->in_crank || e->gen == c->gen)
+        return LVAT_OK;
+    if (!lvat_reserve(&c->u, c->nu, &c->capu, sizeof *c->u, 32))
+        return LVAT_ENOMEM;
+    u = &c->u[c->nu];
+    memset(u, 0, sizeof *u);
+    u->p.subs = u->p.subs_inline;
+    if (!created && lvat__kp_copy(&u->p, &e->p) != LVAT_OK)
+        return LVAT_ENOMEM;
+    u->e = e;
+    u->created = created;
+    u->present = e->present;
+    u->dirty = e->dirty;
+    u->fresh = e->fresh;
+    c->nu++;
+    e->gen = c->gen;
+    return LVAT_OK;
+}
+
+/* kp's entry, made (and saved as made) if there is none; NULL: no memory. */
+static entry *
+entry_for(struct lvat_kpcache *c, lvat_kref kp, bool *created)
+{
+    entry *e = lookup(c, kp);
+
+    *created = e == NULL;
+    if (e != NULL)
+        return touch(c, e, false) == LVAT_OK ? e : NULL;
+    if (c->n + 1 > c->nb && grow(c) != LVAT_OK)
+        return NULL;
+    if ((e = c->free) != NULL)
+        c->free = e->next;
+    else if ((e = lvat_malloc(sizeof *e)) == NULL)
+        return NULL;
+    memset(e, 0, sizeof *e);
+    e->kp = kp;
+    e->p.subs = e->p.subs_inline;
+    e->next = c->b[bucket(c, kp)];
+    c->b[bucket(c, kp)] = e;
+    c->n++;
+    if (touch(c, e, true) != LVAT_OK) {
+        unlink_entry(c, e);
+        return NULL;
+    }
+    return e;
+}
+
+/* On failure the entry stays dirty: the block's write fails and is
+ * tried again, or the crank fails; nothing is dropped unwritten. */
 static int
 write_back(lvat_kernel *k, entry *e)
 {
     int rc;
 
-    if (!e->dirty)
+    if (!e->present || !e->dirty)
         return LVAT_OK;
-    /* On failure the entry stays dirty: the crank fails, or a later
-     * write-back tries again; nothing is dropped unwritten. */
+    if ((rc = touch(k->kpc, e, false)) != LVAT_OK)
+        return rc;
     rc = lvat__kp_write(k, e->kp, &e->p, e->fresh ? LVAT_KV_NEW : 0);
     if (rc == LVAT_OK)
         e->dirty = e->fresh = false; /* the overlay has it now */
     return rc;
 }
+
+/* Frees every entry: the block was written, or abandoned. */
+static void
+drop_all(struct lvat_kpcache *c)
+{
+    for (size_t i = 0; i < c->nb && c->n > 0; i++)
+        while (c->b[i] != NULL)
+            unlink_entry(c, c->b[i]);
+    while (c->free != NULL) {
+        entry *e = c->free;
+        c->free = e->next;
+        lvat_free(e);
+    }
+}
+
+/* ---- Decider-index changes (crank.c's cranks) ---- */
 
 int
 lvat__kpc_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add,
@@ -131,9 +299,7 @@ index_write_back(lvat_kernel *k)
 void
 lvat__kpc_begin(lvat_kernel *k)
 {
-    if (k->kpc == NULL)
-        k->kpc = lvat_calloc(1, sizeof *k->kpc);
-    if (k->kpc != NULL) /* without it, records go straight to the store */
+    if (k->kpc != NULL) /* without it, changes go straight to the store */
         k->kpc->on = true;
 }
 
@@ -145,16 +311,71 @@ lvat__kpc_end(lvat_kernel *k, bool commit)
 
     if (c == NULL)
         return LVAT_OK;
-    for (unsigned i = 0; i < c->n; i++) {
-        if (commit && rc == LVAT_OK)
-            rc = write_back(k, &c->e[i]);
-        lvat__kp_release(&c->e[i].p);
-    }
-    if (commit && rc == LVAT_OK)
+    if (commit)
         rc = index_write_back(k);
-    c->n = c->next = c->nops = 0;
+    c->nops = 0;
     c->on = false;
     return rc;
+}
+
+/* ---- The kv's hooks (through kernel.c) ---- */
+
+void
+lvat__kpc_crank_begin(lvat_kernel *k)
+{
+    k->kpc->in_crank = true;
+    k->kpc->gen++;
+    k->kpc->nu = 0;
+}
+
+void
+lvat__kpc_crank_end(lvat_kernel *k, bool commit)
+{
+    struct lvat_kpcache *c = k->kpc;
+
+    for (size_t i = c->nu; i-- > 0;) {
+        undo *u = &c->u[i];
+        entry *e = u->e;
+        if (commit || u->created) {
+            lvat__kp_release(undo_record(u));
+            if (!commit)
+                unlink_entry(c, e);
+            continue;
+        }
+        lvat__kp_release(&e->p);
+        move_record(&e->p, undo_record(u));
+        e->present = u->present;
+        e->dirty = u->dirty;
+        e->fresh = u->fresh;
+    }
+    c->nu = 0;
+    c->in_crank = false;
+}
+
+int
+lvat__kpc_block_writing(lvat_kernel *k)
+{
+    int rc = lvat__kpc_flush(k); /* outside any crank: nothing to undo */
+
+    if (rc == LVAT_OK)
+        drop_all(k->kpc);
+    return rc;
+}
+
+void
+lvat__kpc_forget_all(lvat_kernel *k)
+{
+    drop_all(k->kpc);
+    k->kpc->nu = k->kpc->nops = 0;
+}
+
+/* ---- Kernel side ---- */
+
+int
+lvat__kpc_open(lvat_kernel *k)
+{
+    k->kpc = lvat_calloc(1, sizeof *k->kpc);
+    return k->kpc ? LVAT_OK : LVAT_ENOMEM;
 }
 
 int
@@ -163,8 +384,9 @@ lvat__kpc_flush(lvat_kernel *k)
     struct lvat_kpcache *c = k->kpc;
     int rc = LVAT_OK;
 
-    for (unsigned i = 0; c != NULL && i < c->n && rc == LVAT_OK; i++)
-        rc = write_back(k, &c->e[i]);
+    for (size_t i = 0; c != NULL && i < c->nb && rc == LVAT_OK; i++)
+        for (entry *e = c->b[i]; e && rc == LVAT_OK; e = e->next)
+            rc = write_back(k, e);
     if (c != NULL && rc == LVAT_OK)
         rc = index_write_back(k);
     if (rc == LVAT_OK)
@@ -175,129 +397,105 @@ lvat__kpc_flush(lvat_kernel *k)
 void
 lvat__kpc_free(lvat_kernel *k)
 {
-    if (k->kpc != NULL) {
-        lvat__kpc_end(k, false);
-        lvat_free(k->kpc->ops);
-    }
-    lvat_free(k->kpc);
+    struct lvat_kpcache *c = k->kpc;
+
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->nu; i++)
+        lvat__kp_release(undo_record(&c->u[i]));
+    drop_all(c);
+    lvat_free(c->b);
+    lvat_free(c->u);
+    lvat_free(c->ops);
+    lvat_free(c);
     k->kpc = NULL;
 }
 
-lvat_kprom *
-lvat__kpc_find(lvat_kernel *k, lvat_kref kp, bool dirty)
+/* ---- kpromise.c's side ---- */
+
+int
+lvat__kpc_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *out, bool *cached)
 {
-    struct lvat_kpcache *c = k->kpc;
+    const entry *e = enabled(k) ? lookup(k->kpc, kp) : NULL;
 
-    if (c == NULL || !c->on)
-        return NULL;
-    for (unsigned i = 0; i < c->n; i++)
-        if (lvat_kref_eq(c->e[i].kp, kp)) {
-            c->e[i].dirty = c->e[i].dirty || dirty;
-            return &c->e[i].p;
-        }
-    return NULL;
-}
-
-/* A slot for kp: a free one, else the next in turn, written back first. */
-static int
-take_slot(lvat_kernel *k, entry **out)
-{
-    struct lvat_kpcache *c = k->kpc;
-    entry *e;
-    int rc;
-
-    if (c->n < SLOTS) {
-        *out = &c->e[c->n++];
+    *cached = e != NULL;
+    if (e == NULL)
         return LVAT_OK;
-    }
-    e = &c->e[c->next];
-    c->next = (c->next + 1) % SLOTS;
-    if ((rc = write_back(k, e)) != LVAT_OK)
-        return rc;
-    lvat__kp_release(&e->p);
-    *out = e;
-    return LVAT_OK;
+    return e->present ? lvat__kp_copy(out, &e->p) : LVAT_ENOTFOUND;
 }
-
-bool lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
 
 int
 lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
                 bool dirty, bool fresh, bool *cached)
 {
-    lvat_kprom *have = lvat__kpc_find(k, kp, dirty);
+    lvat_kprom copy;
+    bool created;
     entry *e;
-    int rc;
 
-    *cached = k->kpc != NULL && k->kpc->on;
+    *cached = enabled(k);
     if (!*cached)
         return LVAT_OK;
-    if (have != NULL) {
-        lvat_kprom copy;
-        if ((rc = lvat__kp_copy(&copy, p)) != LVAT_OK)
-            return rc;
-        lvat__kp_release(have);
-        *have = copy;
-        have->subs = copy.subs == copy.subs_inline ? have->subs_inline
-                                                   : copy.subs;
-        return LVAT_OK;
+    if (lvat__kp_copy(&copy, p) != LVAT_OK)
+        return LVAT_ENOMEM;
+    if ((e = entry_for(k->kpc, kp, &created)) == NULL) {
+        lvat__kp_release(&copy);
+        return LVAT_ENOMEM;
     }
-    if ((rc = take_slot(k, &e)) != LVAT_OK)
-        return rc;
-    e->kp = kp;
-    e->dirty = dirty;
-    e->fresh = fresh;
-    if ((rc = lvat__kp_copy(&e->p, p)) != LVAT_OK) {
-        e->dirty = false;
-        lvat__kpc_forget(k, kp); /* no half-made entry stays */
-    }
-    return rc;
+    lvat__kp_release(&e->p);
+    move_record(&e->p, &copy);
+    e->present = true;
+    e->dirty = e->dirty || dirty;
+    if (created)
+        e->fresh = fresh;
+    return LVAT_OK;
 }
 
 bool
 lvat__kpc_forget(lvat_kernel *k, lvat_kref kp)
 {
-    struct lvat_kpcache *c = k->kpc;
-    bool unwritten;
+    bool created, unwritten;
+    entry *e;
 
-    if (c == NULL || !c->on)
+    if (!enabled(k) || lookup(k->kpc, kp) == NULL)
         return false;
-    for (unsigned i = 0; i < c->n; i++)
-        if (lvat_kref_eq(c->e[i].kp, kp)) {
-            unwritten = c->e[i].fresh;
-            lvat__kp_release(&c->e[i].p);
-            c->e[i] = c->e[--c->n];
-            if (c->e[i].p.subs == c->e[c->n].p.subs_inline)
-                c->e[i].p.subs = c->e[i].p.subs_inline;
-            if (c->next > c->n)
-                c->next = 0;
-            return unwritten;
-        }
-    return false;
+    /* An existing entry: saving it may fail for want of memory, and then
+     * the caller deletes the key, which is always correct. */
+    if ((e = entry_for(k->kpc, kp, &created)) == NULL)
+        return false;
+    unwritten = e->fresh;
+    lvat__kp_release(&e->p);
+    e->present = e->dirty = false; /* the caller deletes any key */
+    return unwritten;
 }
 
 int
 lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
                    bool *done)
 {
-    lvat_kprom *c = lvat__kpc_find(k, kp, false), tmp;
+    lvat_kprom tmp;
+    bool created;
+    entry *e;
     int rc;
 
     *done = false;
-    if (k->kpc == NULL || !k->kpc->on)
+    if (!enabled(k))
         return LVAT_OK;
-    if (c == NULL) {
+    if (lookup(k->kpc, kp) == NULL) {
         if ((rc = lvat__kp_get(k, kp, &tmp)) != LVAT_OK)
             return rc;
         lvat__kp_release(&tmp);
-        if ((c = lvat__kpc_find(k, kp, false)) == NULL)
-            return LVAT_OK;
+        if (lookup(k->kpc, kp) == NULL)
+            return LVAT_OK; /* no memory to cache it: the slow way */
     }
+    if ((e = entry_for(k->kpc, kp, &created)) == NULL)
+        return LVAT_ENOMEM;
+    if (!e->present)
+        return LVAT_ENOTFOUND;
     *done = true;
-    if (delta < 0 && c->refs == 0)
+    if (delta < 0 && e->p.refs == 0)
         return LVAT_OK;
-    c->refs = delta > 0 ? c->refs + 1 : c->refs - 1;
-    *zeroed = c->refs == 0;
-    lvat__kpc_find(k, kp, true);
+    e->p.refs = delta > 0 ? e->p.refs + 1 : e->p.refs - 1;
+    *zeroed = e->p.refs == 0;
+    e->dirty = true;
     return LVAT_OK;
 }

@@ -163,14 +163,13 @@ lvat__kp_release(lvat_kprom *p)
 int
 lvat__kp_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *p)
 {
-    const lvat_kprom *cached = lvat__kpc_find(k, kp, false);
-    bool stored;
+    bool cached;
     lvat_key key;
     lvat_val v;
-    int rc;
+    int rc = lvat__kpc_get(k, kp, p, &cached);
 
-    if (cached != NULL)
-        return lvat__kp_copy(p, cached);
+    if (cached)
+        return rc;
     lvat_key_kref(&key, kp);
     rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
     if (rc != LVAT_OK)
@@ -182,7 +181,7 @@ lvat__kp_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *p)
                           "corrupted",
                           key.b);
     if (rc == LVAT_OK)
-        lvat__kpc_store(k, kp, p, false, false, &stored); /* best effort */
+        lvat__kpc_store(k, kp, p, false, false, &cached); /* best effort */
     return rc;
 }
 
@@ -193,57 +192,33 @@ lvat__kp_put(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p)
     return put_kprom(k, kp, p, 0);
 }
 
-/* Counts change far more often than anything else in a record, so they
- * are spliced into its text ("u 2 v3 ..."): no parse, no reformat. */
+/* Counts change far more often than anything else in a record: the
+ * block's cache changes them in place (kpcache.c). */
 int
 lvat__kp_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed)
 {
-    char text[512], num[21];
-    uint64_t n, *refs = &n;
     bool done;
-    const char *sp;
-    lvat_key key;
-    lvat_val v;
-    size_t nlen;
+    lvat_kprom p;
     int rc;
 
     *zeroed = false;
     if ((rc = lvat__kpc_add_refs(k, kp, delta, zeroed, &done)) != LVAT_OK ||
         done)
         return rc;
-    lvat_key_kref(&key, kp);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
-    if (rc != LVAT_OK)
+    if ((rc = lvat__kp_get(k, kp, &p)) != LVAT_OK)
         return rc;
-    sp = v.len > 2 ? memchr(v.p + 2, ' ', v.len - 2) : NULL;
-    if (sp == NULL || v.p[1] != ' ' ||
-        lvat_parse_u64(v.p + 2, (size_t)(sp - v.p - 2), refs) != LVAT_OK)
-        return lvat__fail(k, LVAT_ECORRUPT, "%s: bad promise record: database "
-                          "may be corrupted", key.b);
-    if (delta < 0 && *refs == 0)
-        return LVAT_OK;
-    *refs = delta > 0 ? *refs + 1 : *refs - 1;
-    *zeroed = *refs == 0;
-    nlen = lvat_fmt_u64(num, *refs);
-    if (v.len - (size_t)(sp - v.p) + nlen + 2 > sizeof text) {
-        lvat_kprom p; /* a long subscriber list: the slow way */
-        if ((rc = lvat__kp_get(k, kp, &p)) != LVAT_OK)
-            return rc;
-        p.refs = *refs;
+    if (delta > 0 || p.refs > 0) {
+        p.refs = delta > 0 ? p.refs + 1 : p.refs - 1;
+        *zeroed = p.refs == 0;
         rc = lvat__kp_put(k, kp, &p);
-        lvat__kp_release(&p);
-        return rc;
     }
-    text[0] = v.p[0];
-    text[1] = ' ';
-    memcpy(text + 2, num, nlen);
-    memcpy(text + 2 + nlen, sp, v.len - (size_t)(sp - v.p));
-    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text,
-                       2 + nlen + v.len - (size_t)(sp - v.p), 0);
+    lvat__kp_release(&p);
+    return rc;
 }
 
-/* Inside a crank the change waits for its end (kpcache.c), where one
- * undone in the same crank never reaches the overlay. */
+/* Inside a crank run by crank.c the change waits for its end
+ * (kpcache.c), where one undone in the same crank never reaches the
+ * overlay. */
 static int
 decider_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add)
 {

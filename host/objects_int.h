@@ -55,30 +55,38 @@ int lvat__kp_follow(lvat_kernel *k, lvat_kref kp, lvat_kref *final,
 int lvat__kp_write(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
                    unsigned flags);
 
-/* ---- kpcache.c: promise records and decider-index changes cached for
- * one crank ---- */
-void lvat__kpc_begin(lvat_kernel *k);
-/* Ends the crank's cache, writing changed records back when `commit`. */
-int lvat__kpc_end(lvat_kernel *k, bool commit);
+/* ---- kpcache.c: promise records cached for the block, decider-index
+ * changes for the crank ---- */
+int lvat__kpc_open(lvat_kernel *k);
 void lvat__kpc_free(lvat_kernel *k);
+/* A crank run by crank.c: index changes wait for lvat__kpc_end, which
+ * writes them to the overlay when `commit`. */
+void lvat__kpc_begin(lvat_kernel *k);
+int lvat__kpc_end(lvat_kernel *k, bool commit);
 /* Writes the changed records (and index changes), the counters and new
- * c-list pairs to the overlay now,
- * keeping the records cached (for readers of the raw store in the middle
- * of a crank: the decider index's, tests). */
+ * c-list pairs to the overlay now, for readers of the raw store in the
+ * middle of a block (status, the decider index's, tests). */
 int lvat__kpc_flush(lvat_kernel *k);
-/* kp's cached record (NULL: not cached, or no crank running); `dirty`
- * marks it changed by the caller. */
-lvat_kprom *lvat__kpc_find(lvat_kernel *k, lvat_kref kp, bool dirty);
-/* Caches a copy of *p while a crank runs; *cached says whether it did. */
+/* kp's record when cached (*cached): LVAT_OK with a copy in *out, or
+ * LVAT_ENOTFOUND when it was deleted in this block. */
+int lvat__kpc_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *out,
+                  bool *cached);
+/* Caches a copy of *p (`dirty`: newer than the overlay; `fresh`: a new
+ * record); *cached is false on a read-only view, which does not cache. */
 int lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
                     bool dirty, bool fresh, bool *cached);
-/* lvat__kp_add_refs on the crank's cached record (loaded if need be);
- * *done is false when there is none (no crank, or no memory for it). */
+/* lvat__kp_add_refs on the cached record (loaded if need be); *done is
+ * false when there is none (a read-only view, or no memory for it). */
 int lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
                        bool *done);
-/* Drops kp's entry unwritten (its record is being deleted); true when
- * the record was made in this crank and never reached the overlay. */
+/* Marks kp's record deleted; true when it never reached the overlay, so
+ * the caller has no key to delete. */
 bool lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
+/* The kv's hooks (kv.h) call these, through kernel.c. */
+void lvat__kpc_crank_begin(lvat_kernel *k);
+void lvat__kpc_crank_end(lvat_kernel *k, bool commit);
+int lvat__kpc_block_writing(lvat_kernel *k);
+void lvat__kpc_forget_all(lvat_kernel *k);
 /* Records a change of the decider index (v<vat>.d.<kp> added or deleted)
  * for the crank's end, where it reaches the overlay unless a later change
  * of the same entry cancels it.  *deferred is false when no crank runs:

@@ -96,6 +96,7 @@ lvat__kernel_reset(lvat_kernel *k)
     lvat__runq_forget(k); /* its queue.run is gone with the rest */
     lvat__counts_forget(k);
     lvat__clb_forget(k);
+    lvat__kpc_forget_all(k);
     lvat_kv_crank_commit(k->kv);
     lvat_errbuf_clear(&err);
     rc = lvat_kv_block_commit(k->kv, &err);

@@ -1,7 +1,9 @@
 /*
- * The crank's cache of promise records (kpcache.c): more promises than it
- * holds in one crank, a write-back that fails on the way, and an abort
- * all leave the store exactly as the crank's outcome says.
+ * Promise records cached for the block (kpcache.c): a record born and
+ * collected within a block never becomes a key; a crank's abort restores
+ * what it changed (subscriber lists too, many records at once), even
+ * after a flush wrote them mid-crank; a block write that fails keeps
+ * every change for the retry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,68 +18,162 @@
 #include "kernel_int.h"
 #include "lvat_test.h"
 
-#define MANY 40 /* more than the cache's slots */
+#define MANY 100 /* more than the first buckets and undo records */
 
-static void
-crank_begin(kf *f)
+static bool
+in_overlay(kf *f, lvat_kref kp)
 {
-    lvat_kv_crank_begin(f->k->kv);
-    lvat__kpc_begin(f->k);
+    lvat_key key;
+    lvat_val v;
+
+    lvat_key_kref(&key, kp);
+    return lvat_kv_get_pending(f->k->kv, LVAT_DB_KERNEL, key.b, key.n, &v) ==
+           LVAT_OK;
 }
 
+/* Reads kp's record into *p (the caller releases it). */
 static void
-assert_promises(kf *f, const lvat_kref *kps, size_t n, bool present)
+get(kf *f, lvat_kref kp, lvat_kprom *p)
 {
-    for (size_t i = 0; i < n; i++) {
-        lvat_kprom p;
-        int rc = lvat__kp_get(f->k, kps[i], &p);
-        if (rc == LVAT_OK)
-            lvat__kp_release(&p);
-        assert_int_equal(rc, present ? LVAT_OK : LVAT_ENOTFOUND);
-    }
+    assert_lvat_ok(lvat__kp_get(f->k, kp, p));
 }
 
-/* An eviction whose write fails keeps the record dirty: nothing is lost
- * when the crank later commits. */
+/* Gives kp `n` subscribers and `refs` references, in the open crank. */
 static void
-test_kpcache_failed_write_back_loses_nothing(void **state)
+shape(kf *f, lvat_kref kp, size_t n, uint64_t refs)
 {
-    kf *f = *state;
-    lvat_kref kps[MANY + 1];
     lvat_kprom p;
 
-    assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kps[MANY]));
-    crank_begin(f);
-    for (int i = 0; i < MANY - 8; i++) /* exactly fills the cache */
-        assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kps[i]));
-    lvat_alloc_fail_after(1, 0);
-    /* Loading one more evicts the oldest, whose write fails. */
-    assert_lvat_ok(lvat__kp_get(f->k, kps[MANY], &p));
-    lvat_alloc_fail_after(0, 0);
+    get(f, kp, &p);
+    for (size_t i = 0; i < n; i++)
+        assert_lvat_ok(lvat__kp_add_sub(&p, (uint32_t)(10 + i)));
+    p.refs = refs;
+    assert_lvat_ok(lvat__kp_put(f->k, kp, &p));
     lvat__kp_release(&p);
-    for (int i = MANY - 8; i < MANY; i++)
-        assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kps[i]));
-    assert_lvat_ok(lvat__kpc_end(f->k, true));
-    lvat_kv_crank_commit(f->k->kv);
-    assert_promises(f, kps, MANY + 1, true);
 }
 
-/* An aborted crank leaves no trace of promises it made, even those
- * written back early. */
 static void
-test_kpcache_abort_forgets_everything(void **state)
+assert_shape(kf *f, lvat_kref kp, size_t n, uint64_t refs)
+{
+    lvat_kprom p;
+
+    get(f, kp, &p);
+    assert_int_equal(p.nsubs, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(p.subs[i], 10 + i);
+    assert_int_equal(p.refs, refs);
+    lvat__kp_release(&p);
+}
+
+static void
+commit_block(kf *f)
+{
+    lvat_errbuf err;
+
+    assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
+}
+
+static void
+test_kpcache_born_and_collected_is_never_a_key(void **state)
+{
+    kf *f = *state;
+    lvat_kref kp;
+    lvat_kprom p;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kp));
+    lvat_kv_crank_commit(f->k->kv);
+    assert_false(in_overlay(f, kp));
+    lvat_kv_crank_begin(f->k->kv);
+    assert_true(lvat__kpc_forget(f->k, kp)); /* nothing to delete */
+    lvat_kv_crank_commit(f->k->kv);
+    assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
+    commit_block(f);
+    kf_reopen(f);
+    assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
+}
+
+/* Many records, short and long subscriber lists, changed in one crank
+ * and aborted: each comes back as it was (the undo records move as
+ * their array grows). */
+static void
+test_kpcache_abort_restores_many(void **state)
+{
+    kf *f = *state;
+    lvat_kref kps[MANY], extra;
+    lvat_kprom p;
+
+    lvat_kv_crank_begin(f->k->kv);
+    for (size_t i = 0; i < MANY; i++) {
+        assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kps[i]));
+        shape(f, kps[i], i % 7, i);
+    }
+    lvat_kv_crank_commit(f->k->kv);
+    lvat_kv_crank_begin(f->k->kv);
+    for (size_t i = 0; i < MANY; i++)
+        shape(f, kps[i], 3, 1000);
+    assert_true(lvat__kpc_forget(f->k, kps[0]));
+    assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &extra));
+    lvat_kv_crank_abort(f->k->kv);
+    for (size_t i = 0; i < MANY; i++)
+        assert_shape(f, kps[i], i % 7, i);
+    assert_int_equal(lvat__kp_get(f->k, extra, &p), LVAT_ENOTFOUND);
+    commit_block(f);
+    kf_reopen(f);
+    for (size_t i = 0; i < MANY; i++)
+        assert_shape(f, kps[i], i % 7, i);
+}
+
+/* A crank that flushed its records (a raw reader asked) and then aborts
+ * leaves the earlier cranks' changes cached, and the block writes them. */
+static void
+test_kpcache_abort_after_a_flush(void **state)
+{
+    kf *f = *state;
+    lvat_kref kp;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kp));
+    shape(f, kp, 5, 2);
+    lvat_kv_crank_commit(f->k->kv);
+    lvat_kv_crank_begin(f->k->kv);
+    shape(f, kp, 1, 9);
+    assert_lvat_ok(lvat__kpc_flush(f->k));
+    assert_true(in_overlay(f, kp));
+    lvat_kv_crank_abort(f->k->kv);
+    assert_false(in_overlay(f, kp));
+    assert_shape(f, kp, 5, 2);
+    commit_block(f);
+    kf_reopen(f);
+    assert_shape(f, kp, 5, 2);
+}
+
+/* A block write whose record write runs out of memory fails whole; the
+ * retry writes everything. */
+static void
+test_kpcache_failed_block_write_keeps_everything(void **state)
 {
     kf *f = *state;
     lvat_kref kps[MANY];
-    size_t before = kf_count_promises(f);
+    lvat_errbuf err;
+    int rc = LVAT_OK;
 
-    crank_begin(f);
-    for (int i = 0; i < MANY; i++)
+    lvat_kv_crank_begin(f->k->kv);
+    for (size_t i = 0; i < MANY; i++) {
         assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kps[i]));
-    lvat__kpc_end(f->k, false);
-    lvat_kv_crank_abort(f->k->kv);
-    assert_int_equal(kf_count_promises(f), before);
-    assert_promises(f, kps, MANY, false);
+        shape(f, kps[i], 1, i);
+    }
+    lvat_kv_crank_commit(f->k->kv);
+    for (unsigned after = 0; rc == LVAT_OK && after < 5; after++) {
+        lvat_alloc_fail_after(after * 7 + 1, 0);
+        rc = lvat_kv_block_commit(f->k->kv, &err);
+        lvat_alloc_fail_after(0, 0);
+    }
+    assert_int_equal(rc, LVAT_ENOMEM);
+    commit_block(f);
+    kf_reopen(f);
+    for (size_t i = 0; i < MANY; i++)
+        assert_shape(f, kps[i], 1, i);
 }
 
 int
@@ -85,10 +181,15 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_kpcache_failed_write_back_loses_nothing, kf_test_setup,
+            test_kpcache_born_and_collected_is_never_a_key, kf_test_setup,
             kf_test_teardown),
-        cmocka_unit_test_setup_teardown(test_kpcache_abort_forgets_everything,
+        cmocka_unit_test_setup_teardown(test_kpcache_abort_restores_many,
                                         kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kpcache_abort_after_a_flush,
+                                        kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kpcache_failed_block_write_keeps_everything, kf_test_setup,
+            kf_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
