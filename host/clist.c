@@ -52,7 +52,14 @@ lvat__clist_write(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v,
         return rc;
     n = lvat_kref_format(r, text);
     lvat_key_clist_v(&key, vat, v);
-    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, flags);
+    rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, text, n, flags);
+    if (rc != LVAT_OK && (flags & LVAT_KV_NEW)) {
+        /* No half pair: a block write that failed here may be retried
+         * after more cranks (deleting a key needs no memory). */
+        lvat_key_clist_k(&key, vat, r);
+        lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+    }
+    return rc;
 }
 
 /* `flags` LVAT_KV_NEW when both keys are known to be absent (they were

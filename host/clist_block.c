@@ -269,6 +269,7 @@ int
 lvat__clb_flush(lvat_kernel *k)
 {
     lvat_clb *c = k->clb;
+    bool any = c->live > 0;
     int rc = LVAT_OK;
 
     for (size_t i = 0; i < c->nb && c->live > 0 && rc == LVAT_OK; i++) {
@@ -283,7 +284,7 @@ lvat__clb_flush(lvat_kernel *k)
                 retire(c, e);
         }
     }
-    if (rc == LVAT_OK && !c->in_crank)
+    if (rc == LVAT_OK && any && !c->in_crank)
         trim(c);
     return rc;
 }

@@ -90,7 +90,8 @@ int lvat_kv_del(lvat_kv *kv, lvat_dbid db, const char *key, size_t klen);
  * The first key after `from` (or equal to it when `inclusive`) that starts
  * with `prefix`, in byte order, seeing the block's changes.  A `from`
  * before `prefix` starts at the prefix.  Returns LVAT_OK with key and value
- * (borrowed), LVAT_ENOTFOUND at the end, LVAT_EINVAL or LVAT_ESTORE.
+ * (borrowed), LVAT_ENOTFOUND at the end, LVAT_EINVAL or LVAT_ESTORE, or
+ * the scanning hook's error (LVAT_ENOMEM).
  */
 int lvat_kv_next(lvat_kv *kv,
                  lvat_dbid db,
@@ -118,10 +119,12 @@ int lvat_kv_del_prefix(lvat_kv *kv,
 
 /*
  * What a layer above keeps for the block in memory (the kernel's run
- * queue) follows the overlay through these calls: a crank's begin and end
- * (commit true, or abort), and a block's commit, just before it is
- * written (block_writing may write to the kv; an error fails the commit,
- * leaving the block intact) and its abort.  Any may be NULL.
+ * queue, counters, records, new c-list pairs) follows the overlay through
+ * these calls: a crank's begin and end (commit true, or abort), and a
+ * block's commit, just before it is written (block_writing may write to
+ * the kv; an error fails the commit, leaving the block intact) and its
+ * abort; `scanning` runs before lvat_kv_next reads a db in order, so what
+ * is kept may be written first.  Any may be NULL.
  */
 typedef struct lvat_kv_hooks {
     void (*crank_begin)(void *ud);
