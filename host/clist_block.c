@@ -261,6 +261,11 @@ trim(lvat_clb *c)
         c->kb = c->vb = NULL;
         c->nb = 0;
     }
+    if (c->capu > 4096) {
+        lvat_free(c->u);
+        c->u = NULL;
+        c->capu = 0;
+    }
 }
 
 /* Writes every pair into the overlay and forgets it here (a crank's abort
@@ -293,6 +298,12 @@ bool
 lvat__clb_changed(const lvat_kernel *k)
 {
     return k->clb != NULL && k->clb->live > 0;
+}
+
+size_t
+lvat__clb_bytes(const lvat_kernel *k)
+{
+    return k->clb != NULL ? k->clb->n * sizeof(centry) : 0;
 }
 
 /* ---- The kv's hooks (through kernel.c) ---- */

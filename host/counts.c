@@ -394,6 +394,11 @@ drop_objects(lvat_counts *c)
         *s = old[i];
     }
     lvat_free(old);
+    if (c->capu > 4096) { /* a crank that touched many objects */
+        lvat_free(c->u);
+        c->u = NULL;
+        c->capu = 0;
+    }
 }
 
 int

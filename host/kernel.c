@@ -403,7 +403,8 @@ static bool
 block_due(lvat_kernel *k)
 {
     return k->block_cranks >= k->opts.block_max_cranks ||
-           lvat_kv_block_bytes(k->kv) + lvat__runq_bytes(k) >=
+           lvat_kv_block_bytes(k->kv) + lvat__runq_bytes(k) +
+                   lvat__kpc_bytes(k) + lvat__clb_bytes(k) >=
                k->opts.block_max_bytes ||
            lvat__now_us() - k->block_start_us >=
                (uint64_t)k->opts.block_max_ms * 1000u;

@@ -230,7 +230,8 @@ write_back(lvat_kernel *k, entry *e)
     return rc;
 }
 
-/* Frees every entry: the block was written, or abandoned. */
+/* Frees every entry: the block was written, or abandoned.  No crank is
+ * open.  A burst's arrays go too, so one big block does not pin them. */
 static void
 drop_all(struct lvat_kpcache *c)
 {
@@ -241,6 +242,16 @@ drop_all(struct lvat_kpcache *c)
         entry *e = c->free;
         c->free = e->next;
         lvat_free(e);
+    }
+    if (c->nb > 1024) {
+        lvat_free(c->b);
+        c->b = NULL;
+        c->nb = 0;
+    }
+    if (c->capu > 1024) {
+        lvat_free(c->u);
+        c->u = NULL;
+        c->capu = 0;
     }
 }
 
@@ -365,8 +376,12 @@ lvat__kpc_block_writing(lvat_kernel *k)
 void
 lvat__kpc_forget_all(lvat_kernel *k)
 {
-    drop_all(k->kpc);
-    k->kpc->nu = k->kpc->nops = 0;
+    struct lvat_kpcache *c = k->kpc;
+
+    for (size_t i = 0; i < c->nu; i++)
+        lvat__kp_release(undo_record(&c->u[i]));
+    c->nu = c->nops = 0;
+    drop_all(c);
 }
 
 /* ---- Kernel side ---- */
@@ -413,6 +428,24 @@ lvat__kpc_free(lvat_kernel *k)
 
 /* ---- kpromise.c's side ---- */
 
+bool
+lvat__kpc_changed(const lvat_kernel *k)
+{
+    const struct lvat_kpcache *c = k->kpc;
+
+    for (size_t i = 0; c != NULL && c->n > 0 && i < c->nb; i++)
+        for (const entry *e = c->b[i]; e; e = e->next)
+            if (e->dirty)
+                return true;
+    return false;
+}
+
+size_t
+lvat__kpc_bytes(const lvat_kernel *k)
+{
+    return k->kpc != NULL ? k->kpc->n * sizeof(entry) : 0;
+}
+
 int
 lvat__kpc_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *out, bool *cached)
 {
@@ -450,22 +483,21 @@ lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
     return LVAT_OK;
 }
 
-bool
-lvat__kpc_forget(lvat_kernel *k, lvat_kref kp)
+int
+lvat__kpc_forget(lvat_kernel *k, lvat_kref kp, bool *unwritten)
 {
-    bool created, unwritten;
+    bool created;
     entry *e;
 
+    *unwritten = false;
     if (!enabled(k) || lookup(k->kpc, kp) == NULL)
-        return false;
-    /* An existing entry: saving it may fail for want of memory, and then
-     * the caller deletes the key, which is always correct. */
+        return LVAT_OK;
     if ((e = entry_for(k->kpc, kp, &created)) == NULL)
-        return false;
-    unwritten = e->fresh;
+        return LVAT_ENOMEM; /* the entry is as it was: the crank fails */
+    *unwritten = e->fresh;
     lvat__kp_release(&e->p);
     e->present = e->dirty = false; /* the caller deletes any key */
-    return unwritten;
+    return LVAT_OK;
 }
 
 int

@@ -180,8 +180,10 @@ lvat__kp_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *p)
                           "%s: bad promise record: database may be "
                           "corrupted",
                           key.b);
-    if (rc == LVAT_OK)
-        lvat__kpc_store(k, kp, p, false, false, &cached); /* best effort */
+    /* A crank's read is cached for its next (best effort); one between
+     * cranks (the host's) is not, or reads alone would grow the cache. */
+    if (rc == LVAT_OK && lvat_kv_in_crank(k->kv))
+        lvat__kpc_store(k, kp, p, false, false, &cached);
     return rc;
 }
 

@@ -81,7 +81,10 @@ int lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
                        bool *done);
 /* Marks kp's record deleted; true when it never reached the overlay, so
  * the caller has no key to delete. */
-bool lvat__kpc_forget(lvat_kernel *k, lvat_kref kp);
+int lvat__kpc_forget(lvat_kernel *k, lvat_kref kp, bool *unwritten);
+/* Whether a record changed since the overlay had it; the cache's size. */
+bool lvat__kpc_changed(const lvat_kernel *k);
+size_t lvat__kpc_bytes(const lvat_kernel *k);
 /* The kv's hooks (kv.h) call these, through kernel.c. */
 void lvat__kpc_crank_begin(lvat_kernel *k);
 void lvat__kpc_crank_end(lvat_kernel *k, bool commit);
@@ -187,6 +190,7 @@ int lvat__clb_remove(lvat_kernel *k, uint32_t vat, lvat_kref r);
  * block is written) and forgets it here. */
 int lvat__clb_flush(lvat_kernel *k);
 bool lvat__clb_changed(const lvat_kernel *k);
+size_t lvat__clb_bytes(const lvat_kernel *k);
 void lvat__clb_forget(lvat_kernel *k);
 void lvat__clb_crank_begin(lvat_kernel *k);
 void lvat__clb_crank_end(lvat_kernel *k, bool commit);

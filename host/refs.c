@@ -115,6 +115,7 @@ lvat__refs_dec(lvat_kernel *k, const lvat_kref *r, size_t n, lvat_kref self)
 static int
 free_promise(lvat_kernel *k, lvat_kref kp)
 {
+    bool unwritten = false;
     lvat_kprom p;
     lvat_key key;
     int rc = lvat__kp_get(k, kp, &p);
@@ -142,14 +143,14 @@ free_promise(lvat_kernel *k, lvat_kref kp)
         rc = lvat__kp_set_decider(k, kp, &p, LVAT_NO_DECIDER);
     }
     lvat__kp_release(&p);
-    /* A record that never left the crank's cache has nothing to delete
+    /* A record that never left the block's cache has nothing to delete
      * (a delete would leave a tombstone for the commit to look up). */
-    if (lvat__kpc_forget(k, kp))
+    if (rc == LVAT_OK)
+        rc = lvat__kpc_forget(k, kp, &unwritten);
+    if (rc != LVAT_OK || unwritten)
         return rc;
     lvat_key_kref(&key, kp);
-    if (rc == LVAT_OK)
-        rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
-    return rc;
+    return lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
 }
 
 /* Records a GC action for the owner: "d" drop, "r" retire (implies drop). */

@@ -79,7 +79,8 @@ lvat__stats_save(lvat_kernel *k)
     int rc;
 
     if (lvat_kv_block_entries(k->kv) == 0 && !lvat__runq_changed(k) &&
-        !lvat__counts_changed(k) && !lvat__clb_changed(k))
+        !lvat__counts_changed(k) && !lvat__clb_changed(k) &&
+        !lvat__kpc_changed(k))
         return LVAT_OK; /* an idle block stays empty */
     total(k, &t);
     t.blocks++; /* the block this goes into */

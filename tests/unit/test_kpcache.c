@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,16 @@ commit_block(kf *f)
     assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
 }
 
+/* lvat__kpc_forget's answer: the record never reached the overlay. */
+static bool
+forget_unwritten(kf *f, lvat_kref kp)
+{
+    bool unwritten;
+
+    assert_lvat_ok(lvat__kpc_forget(f->k, kp, &unwritten));
+    return unwritten;
+}
+
 static void
 test_kpcache_born_and_collected_is_never_a_key(void **state)
 {
@@ -85,7 +96,7 @@ test_kpcache_born_and_collected_is_never_a_key(void **state)
     lvat_kv_crank_commit(f->k->kv);
     assert_false(in_overlay(f, kp));
     lvat_kv_crank_begin(f->k->kv);
-    assert_true(lvat__kpc_forget(f->k, kp)); /* nothing to delete */
+    assert_true(forget_unwritten(f, kp)); /* nothing to delete */
     lvat_kv_crank_commit(f->k->kv);
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
     commit_block(f);
@@ -112,7 +123,7 @@ test_kpcache_abort_restores_many(void **state)
     lvat_kv_crank_begin(f->k->kv);
     for (size_t i = 0; i < MANY; i++)
         shape(f, kps[i], 3, 1000);
-    assert_true(lvat__kpc_forget(f->k, kps[0]));
+    assert_true(forget_unwritten(f, kps[0]));
     assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &extra));
     lvat_kv_crank_abort(f->k->kv);
     for (size_t i = 0; i < MANY; i++)
@@ -176,6 +187,80 @@ test_kpcache_failed_block_write_keeps_everything(void **state)
         assert_shape(f, kps[i], 1, i);
 }
 
+/* Collecting a promise whose entry cannot be saved for the crank's undo
+ * (no memory for a copy of its long subscriber list) fails the crank
+ * rather than leave the record cached, dirty, to be written back after
+ * its key was deleted (found by a helper's review). */
+static void
+test_kpcache_collect_out_of_memory_fails_whole(void **state)
+{
+    kf *f = *state;
+    lvat_kref kp;
+    lvat_kprom p;
+    bool zeroed;
+    int rc = LVAT_ENOMEM;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kp));
+    shape(f, kp, 6, 0); /* more subscribers than fit inline */
+    lvat_kv_crank_commit(f->k->kv);
+    commit_block(f);
+    lvat_kv_crank_begin(f->k->kv); /* cached and dirty, an earlier crank */
+    assert_lvat_ok(lvat__kp_add_refs(f->k, kp, 1, &zeroed));
+    assert_lvat_ok(lvat__kp_add_refs(f->k, kp, -1, &zeroed));
+    lvat_kv_crank_commit(f->k->kv);
+    for (unsigned long n = 1; rc != LVAT_OK && n < 50; n++) {
+        lvat_kv_crank_begin(f->k->kv);
+        assert_lvat_ok(lvat__maybe_free(f->k, kp));
+        lvat_alloc_fail_after(n, 0);
+        rc = lvat__refs_collect(f->k);
+        lvat_alloc_fail_after(0, 0);
+        if (rc == LVAT_OK)
+            lvat_kv_crank_commit(f->k->kv);
+        else
+            lvat_kv_crank_abort(f->k->kv);
+    }
+    assert_lvat_ok(rc);
+    assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
+    commit_block(f);
+    kf_reopen(f);
+    assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
+}
+
+static void
+stats_text(kf *f, char *out, size_t n)
+{
+    lvat_val v;
+
+    out[0] = '\0';
+    if (lvat_kv_get(f->k->kv, LVAT_DB_KERNEL, "stats", 5, &v) == LVAT_OK)
+        snprintf(out, n, "%.*s", (int)v.len, v.p);
+}
+
+/* A block whose only change is a promise record is not idle: it saves
+ * its stats (found by a helper's review). */
+static void
+test_kpcache_record_only_block_saves_stats(void **state)
+{
+    kf *f = *state;
+    char before[512], after[512];
+    lvat_kref kp;
+    bool zeroed;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kp));
+    lvat_kv_crank_commit(f->k->kv);
+    assert_lvat_ok(lvat__block_commit(f->k));
+    stats_text(f, before, sizeof before);
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__kp_add_refs(f->k, kp, 1, &zeroed));
+    lvat_kv_crank_commit(f->k->kv);
+    assert_lvat_ok(lvat__block_commit(f->k));
+    stats_text(f, after, sizeof after);
+    assert_string_not_equal(before, after);
+    assert_shape(f, kp, 0, 1);
+}
+
 int
 main(void)
 {
@@ -189,6 +274,12 @@ main(void)
                                         kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kpcache_failed_block_write_keeps_everything, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kpcache_collect_out_of_memory_fails_whole, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kpcache_record_only_block_saves_stats, kf_test_setup,
             kf_test_teardown),
     };
 
