@@ -371,6 +371,9 @@ vat_deliver(void *inst, const lvat_delivery *d, lvat_errbuf *err)
     code = d->kind == LVAT_DELIVER_START || d->kind == LVAT_DELIVER_UPGRADE
                ? LVAT_EVAT
                : LVAT_EFAULT;
+    /* Memory refused under the vat's limit: the process ran out. */
+    if (code == LVAT_EFAULT && status == LUA_ERRMEM)
+        code = LVAT_ENOMEM;
     lvat_errbuf_set(err, code, "%s (v%u) %s%s", v->name, v->id,
                     code == LVAT_EFAULT ? "runtime error: " : "",
                     lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");

@@ -105,7 +105,7 @@ crank_end(lvat_kernel *k, int rc)
     if (c->vat != NULL)
         lvat__vat_unload(k, c->vat);
     if (c->failure != LVAT_CRANK_OK) {
-        c->has_followup = true;
+        c->followup = (uint64_t)k->block_epoch + 1;
         lvat__log(k, LVAT_LOG_DEBUG, "crank rolled back: %s",
                   c->why.data ? c->why.data : "");
         return LVAT_OK;
@@ -138,12 +138,15 @@ reject_item(lvat_kernel *k, const lvat_item *it, const char *msg)
 }
 
 /* A fault: reject the message (a GC crank popped none) and end the
- * incarnation; the vat restarts from the store at its next delivery. */
+ * incarnation; the vat restarts from the store at its next delivery.  A
+ * kernel error (out of memory, the store) is not counted against the
+ * vat: three of its own faults in a row suspend it. */
 static int
 fault_followup(lvat_kernel *k,
                const lvat_item *it,
                uint32_t vat,
-               const char *why)
+               const char *why,
+               bool counted)
 {
     lvat_buf msg = LVAT_BUF_INIT;
     int rc = lvat_buf_printf(&msg, "[KERNEL:VAT_FAULT] %s", why);
@@ -157,7 +160,7 @@ fault_followup(lvat_kernel *k,
     if (rc == LVAT_OK)
         rc = lvat__vat_end_incarnation(k, vat, msg.data);
     lvat_buf_free(&msg);
-    if (rc == LVAT_OK) {
+    if (rc == LVAT_OK && counted) {
         bool suspend;
         rc = lvat__vat_count_fault(k, vat, &suspend);
         if (rc == LVAT_OK && suspend)
@@ -217,14 +220,15 @@ followup(lvat_kernel *k,
     /* Whatever went wrong while a launching vat started fails the launch. */
     if (it != NULL && it->type == LVAT_ITEM_START)
         f = LVAT_CRANK_STARTFAIL;
-    if (f == LVAT_CRANK_FAULT)
+    if (f == LVAT_CRANK_FAULT || f == LVAT_CRANK_KERNEL)
         lvat__log(k, LVAT_LOG_WARN, "%s; its message was rejected and it "
                   "restarts from the store", why);
     else if (f == LVAT_CRANK_ILLEGAL || f == LVAT_CRANK_EXIT)
         lvat__log(k, LVAT_LOG_WARN, "%s; the vat was terminated", why);
     switch (f) {
     case LVAT_CRANK_FAULT:
-        return fault_followup(k, it, vat, why);
+    case LVAT_CRANK_KERNEL:
+        return fault_followup(k, it, vat, why, f == LVAT_CRANK_FAULT);
     case LVAT_CRANK_ILLEGAL:
     case LVAT_CRANK_EXIT:
         return terminate_followup(k, it, vat, why);
@@ -237,19 +241,34 @@ followup(lvat_kernel *k,
     }
 }
 
+/* A follow-up that met a kernel error (out of memory) stays due: the
+ * failed crank may be in a committed block, its vat already unloaded, so
+ * only a block abort that takes that crank with it may drop it. */
+static void
+keep_due(lvat_crank *c, lvat_crank_failure f, uint32_t vat, uint64_t due,
+         const char *why)
+{
+    c->failure = f;
+    c->failed_vat = vat;
+    c->followup = due;
+    lvat_buf_reset(&c->why);
+    lvat_buf_append(&c->why, why, strlen(why)); /* best effort */
+}
+
 static int
 run_followup(lvat_kernel *k)
 {
     lvat_crank *c = &k->crank;
     lvat_crank_failure f = c->failure;
     uint32_t vat = c->failed_vat;
-    char *why = lvat_buf_take(&c->why, NULL);
+    uint64_t due = c->followup;
+    char *owned = lvat_buf_take(&c->why, NULL);
+    const char *why = owned ? owned : "(reason lost: out of memory)";
     lvat_item it;
     int rc;
 
-    c->has_followup = false;
-    if (why == NULL)
-        return LVAT_ENOMEM;
+    lvat_buf_reset(&c->why);
+    c->followup = 0;
     crank_begin(k);
     rc = c->from_queue ? lvat__runq_pop(k, &it) : LVAT_ENOTFOUND;
     if (rc == LVAT_OK || rc == LVAT_ENOTFOUND) {
@@ -258,15 +277,18 @@ run_followup(lvat_kernel *k)
         if (have)
             lvat__item_free(&it);
     }
-    lvat_free(why);
     if (c->failure != LVAT_CRANK_OK) {
         /* A follow-up must not fail again; treat it as a kernel error. */
+        lvat_free(owned);
         crank_cancel(k);
-        c->has_followup = false;
+        c->followup = 0;
         return lvat__fail(k, LVAT_ESTATE, "follow-up crank failed: %s",
                           c->why.data ? c->why.data : "");
     }
-    return crank_end(k, rc);
+    if ((rc = crank_end(k, rc)) != LVAT_OK)
+        keep_due(c, f, vat, due, why);
+    lvat_free(owned);
+    return rc;
 }
 
 /* ---- Choosing the work ---- */
@@ -298,7 +320,7 @@ lvat__crank_run(lvat_kernel *k, bool *did_work)
     int rc;
 
     *did_work = true;
-    if (k->crank.has_followup)
+    if (k->crank.followup)
         return run_followup(k);
     if ((req = lvat__req_next(k)) != NULL) {
         crank_begin(k);

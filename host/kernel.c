@@ -353,7 +353,10 @@ lvat__block_abort(lvat_kernel *k)
                 lvat__vat_unload(k, v);
     lvat__requests_rewind(k);
     lvat__outputs_truncate(k, 0);
-    k->crank.has_followup = false;
+    /* A failure of this block goes with it; one of an earlier block (its
+     * vat already unloaded) is still to be followed up. */
+    if (k->crank.followup == (uint64_t)k->block_epoch + 1)
+        k->crank.followup = 0;
     /* GC actions the block consumed are back: look again. */
     k->gc_pending = true;
     k->stats.blocks++;
@@ -476,7 +479,7 @@ lvat_kernel_pending(lvat_kernel *k)
         reqs += r->applied_epoch == 0;
     if (k->opts.readonly || lvat__runq_length(k, &n) != LVAT_OK)
         n = 0;
-    return reqs + (size_t)n + (k->crank.has_followup ? 1 : 0) +
+    return reqs + (size_t)n + (k->crank.followup ? 1 : 0) +
            (k->gc_pending ? 1 : 0);
 }
 

@@ -138,6 +138,7 @@ typedef struct lvat_output {
 typedef enum lvat_crank_failure {
     LVAT_CRANK_OK,
     LVAT_CRANK_FAULT,   /* vat fault: reject the message, restart the vat */
+    LVAT_CRANK_KERNEL,  /* the same for a kernel error, not counted */
     LVAT_CRANK_ILLEGAL, /* illegal syscall: terminate the vat */
     LVAT_CRANK_EXIT,    /* exit(failure): terminate the vat */
     LVAT_CRANK_STARTFAIL, /* a launching vat failed to start */
@@ -155,7 +156,7 @@ typedef struct lvat_crank {
     lvat_kref *maybe_free; /* krefs whose counts fell to zero */
     size_t nfree, capfree;
     size_t outputs_mark;
-    bool has_followup;     /* the next crank handles the failure above */
+    uint64_t followup;     /* 1 + the failure's block epoch; 0: none */
     bool from_queue;       /* the crank popped a run-queue item */
 } lvat_crank;
 
@@ -241,7 +242,6 @@ int lvat__kref_alloc(lvat_kernel *k, bool promise, lvat_kref *out);
 bool lvat__kref_fresh(const lvat_kernel *k, lvat_kref r);
 int lvat__kv_get_u64(lvat_kernel *k, const char *key, uint64_t *out);
 
-/* The function families, one header each. */
 #include "host_int.h"
 #include "objects_int.h"
 #include "queue_int.h"

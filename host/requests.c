@@ -125,6 +125,8 @@ lvat__requests_committed(lvat_kernel *k)
                 ? r->lcb != NULL
                 : r->cb != NULL;
         if (r->applied_epoch != 0 && (r->done || !waits)) {
+            if (k->req_next == r) /* the cursor may rest on an applied one */
+                k->req_next = r->next;
             *pp = r->next;
             index_remove(k, r);
             req_free(r);

@@ -61,7 +61,7 @@ internal(lvat_syscall *sc, int rc)
 {
     if (rc == LVAT_EILLEGAL)
         return rc;
-    lvat__crank_fail(sc->k, LVAT_CRANK_FAULT, sc->vat->id,
+    lvat__crank_fail(sc->k, LVAT_CRANK_KERNEL, sc->vat->id,
                      "kernel error during a syscall of %s (v%u): %s",
                      sc->vat->name, sc->vat->id,
                      sc->k->err.msg[0] ? sc->k->err.msg : lvat_strerror(rc));

@@ -37,7 +37,7 @@ check_key(lvat_syscall *sc, size_t klen)
 static int
 store_fault(lvat_syscall *sc, int rc)
 {
-    lvat__crank_fail(sc->k, LVAT_CRANK_FAULT, sc->vat->id,
+    lvat__crank_fail(sc->k, LVAT_CRANK_KERNEL, sc->vat->id,
                      "store error during a vatstore syscall of %s (v%u): %s",
                      sc->vat->name, sc->vat->id, lvat_strerror(rc));
     return lvat_errbuf_set(&sc->err, LVAT_EILLEGAL, "store error: %s",

@@ -99,9 +99,11 @@ lvat__vat_prepare(lvat_kernel *k, uint32_t vat, bool *suspended)
         *suspended = true;
         return LVAT_OK;
     }
-    /* A heap from an earlier open is gone: end that incarnation now. */
-    if (l.opened != 0 && l.opened < k->open_no &&
-        (v == NULL || v->inst == NULL)) {
+    /* The record says a heap is running, but none is loaded: it was of
+     * an earlier open, or a crank or block the store forgot unloaded it
+     * (a kernel error, out of memory).  Either way its promises and
+     * ephemeral objects are gone with it: end that incarnation now. */
+    if (l.opened != 0) {
         snprintf(reason, sizeof reason, "[KERNEL:VAT_RESTARTED] v%u (%s)", vat,
                  lvat__vat_name(k, vat));
         rc = lvat__vat_end_incarnation(k, vat, reason);

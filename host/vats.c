@@ -237,6 +237,14 @@ json_size(const lvat_json *rec, const char *key, size_t dflt)
     return (size_t)j->i;
 }
 
+/* The process running out of memory is not the vat's fault (its own
+ * memory limit is LVAT_EFAULT). */
+static lvat_crank_failure
+fault_kind(int rc)
+{
+    return rc == LVAT_ENOMEM ? LVAT_CRANK_KERNEL : LVAT_CRANK_FAULT;
+}
+
 static int
 create_instance(lvat_kernel *k, lvat_kvat *v, const lvat_json *rec)
 {
@@ -270,7 +278,7 @@ create_instance(lvat_kernel *k, lvat_kvat *v, const lvat_json *rec)
         k->stats.ns_vat += lvat_clock_ns() - t0;
     if (rc != LVAT_OK) {
         v->inst = NULL;
-        lvat__crank_fail(k, LVAT_CRANK_FAULT, v->id, "%s",
+        lvat__crank_fail(k, fault_kind(rc), v->id, "%s",
                          err.msg[0] ? err.msg : lvat_strerror(rc));
     }
     return rc;
@@ -383,7 +391,7 @@ lvat__vat_deliver(lvat_kernel *k, lvat_kvat *v, const lvat_delivery *d)
     }
     if (rc == LVAT_OK)
         return LVAT_OK;
-    lvat__crank_fail(k, LVAT_CRANK_FAULT, v->id, "%s",
+    lvat__crank_fail(k, fault_kind(rc), v->id, "%s",
                      err.msg[0] ? err.msg : lvat_strerror(rc));
     return rc;
 }

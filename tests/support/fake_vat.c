@@ -343,7 +343,7 @@ deliver_message(fv_vat *v, fv_call *c)
     rc = lvat_json_parse(d->methargs.body + 1, d->methargs.body_len - 1, true,
                          &ma, NULL, 0);
     if (rc == LVAT_ENOMEM) /* allocation-failure tests */
-        return fv_fail(c, LVAT_EFAULT, "fake vat %s: out of memory",
+        return fv_fail(c, LVAT_ENOMEM, "fake vat %s: out of memory",
                        v->s->name);
     assert_int_equal(rc, LVAT_OK);
     assert_true(lvat_json_is_array(ma) && ma->len == 2);

@@ -158,7 +158,7 @@ fv_raise(fv_call *c, const char *msg)
     rc = lvat_sc_error_body(&b, msg, strlen(msg));
     if (rc == LVAT_ENOMEM) { /* allocation-failure tests */
         lvat_buf_free(&b);
-        return fv_fail(c, LVAT_EFAULT, "out of memory");
+        return fv_fail(c, LVAT_ENOMEM, "out of memory");
     }
     assert_int_equal(rc, LVAT_OK);
     rc = fv_resolve(c, c->result, true, b.data, NULL, 0);

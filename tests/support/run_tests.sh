@@ -3,7 +3,9 @@
 # stdout and stderr into BUILD/test-logs/NAME.log, and ends with one line
 # "N passed, N failed" (cmocka counts, plus 1 failure for a binary that
 # died before reporting).  With LUAVAT_VALGRIND=1 each binary runs under
-# valgrind with tests/valgrind.supp.
+# valgrind with tests/valgrind.supp.  The kernel's unit tests
+# (test_kernel_*) run a second time committing a block after every crank
+# (KF_BLOCK_CRANKS=1): the same tests must pass whatever the block size.
 build=$1
 shift
 logs=$build/test-logs
@@ -13,8 +15,11 @@ export LUAVAT_BUILD="$(cd "$build" && pwd)"
 export LUAVAT_SRC="$(pwd)"
 passed=0
 failed=0
-for t in "$@"; do
-    name=$(basename "$t")
+
+# run_one BINARY NAME: runs it (in the current environment) and counts.
+run_one() {
+    t=$1
+    name=$2
     log=$logs/$name.log
     if [ -n "$LUAVAT_VALGRIND" ]; then
         LUAVAT_UNDER_VALGRIND=1 valgrind -q --fair-sched=yes --leak-check=full --errors-for-leak-kinds=definite \
@@ -41,6 +46,19 @@ for t in "$@"; do
     fi
     passed=$((passed + p))
     failed=$((failed + f))
+}
+
+for t in "$@"; do
+    name=$(basename "$t")
+    run_one "$t" "$name"
+    case $name in
+    test_kernel_*)
+        KF_BLOCK_CRANKS=1
+        export KF_BLOCK_CRANKS
+        run_one "$t" "$name.blocks1"
+        unset KF_BLOCK_CRANKS
+        ;;
+    esac
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
