@@ -86,6 +86,20 @@ lvat_reserve(void *arrayp, size_t n, size_t *cap, size_t size, size_t first)
     return true;
 }
 
+void
+lvat_release_big(void *arrayp, size_t *cap, size_t keep)
+{
+    void *old;
+
+    if (*cap <= keep)
+        return;
+    memcpy(&old, arrayp, sizeof old);
+    lvat_free(old);
+    old = NULL;
+    memcpy(arrayp, &old, sizeof old);
+    *cap = 0;
+}
+
 char *
 lvat_memdup(const void *p, size_t len)
 {

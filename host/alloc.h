@@ -20,6 +20,9 @@ void lvat_free(void *ptr);
  * empty.  False when out of memory: the array is as it was. */
 bool lvat_reserve(void *arrayp, size_t n, size_t *cap, size_t size,
                   size_t first);
+/* Frees the array *arrayp when more than `keep` elements are allocated
+ * (a burst is over), leaving it empty for lvat_reserve to grow again. */
+void lvat_release_big(void *arrayp, size_t *cap, size_t keep);
 
 /* Returns an owned copy of `len` bytes plus a terminating NUL, or NULL. */
 char *lvat_memdup(const void *p, size_t len);

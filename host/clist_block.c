@@ -261,11 +261,7 @@ trim(lvat_clb *c)
         c->kb = c->vb = NULL;
         c->nb = 0;
     }
-    if (c->capu > 4096) {
-        lvat_free(c->u);
-        c->u = NULL;
-        c->capu = 0;
-    }
+    lvat_release_big(&c->u, &c->capu, 4096);
 }
 
 /* Writes every pair into the overlay and forgets it here (a crank's abort

@@ -394,11 +394,7 @@ drop_objects(lvat_counts *c)
         *s = old[i];
     }
     lvat_free(old);
-    if (c->capu > 4096) { /* a crank that touched many objects */
-        lvat_free(c->u);
-        c->u = NULL;
-        c->capu = 0;
-    }
+    lvat_release_big(&c->u, &c->capu, 4096); /* after a crank of many */
 }
 
 int

@@ -243,16 +243,8 @@ drop_all(struct lvat_kpcache *c)
         c->free = e->next;
         lvat_free(e);
     }
-    if (c->nb > 1024) {
-        lvat_free(c->b);
-        c->b = NULL;
-        c->nb = 0;
-    }
-    if (c->capu > 1024) {
-        lvat_free(c->u);
-        c->u = NULL;
-        c->capu = 0;
-    }
+    lvat_release_big(&c->b, &c->nb, 1024);
+    lvat_release_big(&c->u, &c->capu, 1024);
 }
 
 /* ---- Decider-index changes (crank.c's cranks) ---- */

@@ -155,6 +155,18 @@ object_record(kf *f, lvat_kref ko)
     return kf_get(f, key);
 }
 
+/* Deletes koN in a crank, writes the block, reopens: the store has none. */
+static void
+delete_and_reopen(kf *f, lvat_kref ko)
+{
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__ko_delete(f->k, ko));
+    lvat_kv_crank_commit(f->k->kv);
+    commit_block(f);
+    kf_reopen(f);
+    assert_null(object_record(f, ko));
+}
+
 /* An object born and collected within a block never becomes a key; one
  * that survives is written with its counts as the block ends. */
 static void
@@ -203,12 +215,7 @@ test_counts_objects_abort_and_later_delete(void **state)
     assert_lvat_ok(lvat__ko_get(f->k, ko, &o));
     assert_int_equal(o.reach, 1);
     commit_block(f);
-    lvat_kv_crank_begin(f->k->kv);
-    assert_lvat_ok(lvat__ko_delete(f->k, ko));
-    lvat_kv_crank_commit(f->k->kv);
-    commit_block(f);
-    kf_reopen(f);
-    assert_null(object_record(f, ko));
+    delete_and_reopen(f, ko);
 }
 
 /* A new object flushed to the overlay mid-block (a raw reader asked) and
@@ -224,12 +231,7 @@ test_counts_objects_delete_after_a_flush(void **state)
     assert_lvat_ok(lvat__kpc_flush(f->k));
     lvat_kv_crank_commit(f->k->kv);
     assert_true(object_in_overlay(f, ko));
-    lvat_kv_crank_begin(f->k->kv);
-    assert_lvat_ok(lvat__ko_delete(f->k, ko));
-    lvat_kv_crank_commit(f->k->kv);
-    commit_block(f);
-    kf_reopen(f);
-    assert_null(object_record(f, ko));
+    delete_and_reopen(f, ko);
 }
 
 int
