@@ -17,6 +17,73 @@
 
 /* ---- Failures ---- */
 
+/* A failed crank's consequence.  It stays until the block it ran in
+ * commits: the crank that failed may be in an earlier, committed block,
+ * its vat already unloaded, so losing it with a later block's abort would
+ * deliver the message again to a new heap instead of rejecting it. */
+struct lvat_followup {
+    lvat_crank_failure kind;
+    uint32_t vat;
+    char *why;        /* NULL: lost to out of memory */
+    bool from_queue;  /* the failed crank popped a run-queue item */
+    uint32_t failed;  /* the failed crank's block epoch */
+    uint32_t ran;     /* the block epoch it ran in; 0: due */
+};
+
+/* Records the failed crank's follow-up (LVAT_ENOMEM: none). */
+static int
+followup_record(lvat_kernel *k)
+{
+    lvat_crank *c = &k->crank;
+    struct lvat_followup *f = lvat_calloc(1, sizeof *f);
+
+    if (f == NULL)
+        return LVAT_ENOMEM;
+    lvat__followup_free(k);
+    f->kind = c->failure;
+    f->vat = c->failed_vat;
+    f->why = lvat_buf_take(&c->why, NULL);
+    lvat_buf_free(&c->why);
+    f->from_queue = c->from_queue;
+    f->failed = k->block_epoch;
+    c->followup = f;
+    return LVAT_OK;
+}
+
+void
+lvat__followup_free(lvat_kernel *k)
+{
+    if (k->crank.followup == NULL)
+        return;
+    lvat_free(k->crank.followup->why);
+    lvat_free(k->crank.followup);
+    k->crank.followup = NULL;
+}
+
+bool
+lvat__followup_due(const lvat_kernel *k)
+{
+    return k->crank.followup != NULL && k->crank.followup->ran == 0;
+}
+
+void
+lvat__followup_committed(lvat_kernel *k)
+{
+    if (k->crank.followup != NULL && k->crank.followup->ran != 0)
+        lvat__followup_free(k);
+}
+
+void
+lvat__followup_block_abort(lvat_kernel *k)
+{
+    struct lvat_followup *f = k->crank.followup;
+
+    if (f != NULL && f->failed == k->block_epoch)
+        lvat__followup_free(k);
+    else if (f != NULL && f->ran == k->block_epoch)
+        f->ran = 0;
+}
+
 void
 lvat__crank_fail(lvat_kernel *k,
                  lvat_crank_failure f,
@@ -105,7 +172,8 @@ crank_end(lvat_kernel *k, int rc)
     if (c->vat != NULL)
         lvat__vat_unload(k, c->vat);
     if (c->failure != LVAT_CRANK_OK) {
-        c->followup = (uint64_t)k->block_epoch + 1;
+        if (followup_record(k) != LVAT_OK)
+            return LVAT_ENOMEM; /* the block goes, and the failure with it */
         lvat__log(k, LVAT_LOG_DEBUG, "crank rolled back: %s",
                   c->why.data ? c->why.data : "");
         return LVAT_OK;
@@ -241,53 +309,33 @@ followup(lvat_kernel *k,
     }
 }
 
-/* A follow-up that met a kernel error (out of memory) stays due: the
- * failed crank may be in a committed block, its vat already unloaded, so
- * only a block abort that takes that crank with it may drop it. */
-static void
-keep_due(lvat_crank *c, lvat_crank_failure f, uint32_t vat, uint64_t due,
-         const char *why)
-{
-    c->failure = f;
-    c->failed_vat = vat;
-    c->followup = due;
-    lvat_buf_reset(&c->why);
-    lvat_buf_append(&c->why, why, strlen(why)); /* best effort */
-}
-
 static int
 run_followup(lvat_kernel *k)
 {
     lvat_crank *c = &k->crank;
-    lvat_crank_failure f = c->failure;
-    uint32_t vat = c->failed_vat;
-    uint64_t due = c->followup;
-    char *owned = lvat_buf_take(&c->why, NULL);
-    const char *why = owned ? owned : "(reason lost: out of memory)";
+    struct lvat_followup *fu = c->followup;
+    const char *why = fu->why ? fu->why : "(reason lost: out of memory)";
     lvat_item it;
     int rc;
 
-    lvat_buf_reset(&c->why);
-    c->followup = 0;
     crank_begin(k);
-    rc = c->from_queue ? lvat__runq_pop(k, &it) : LVAT_ENOTFOUND;
+    rc = fu->from_queue ? lvat__runq_pop(k, &it) : LVAT_ENOTFOUND;
     if (rc == LVAT_OK || rc == LVAT_ENOTFOUND) {
         bool have = rc == LVAT_OK;
-        rc = followup(k, have ? &it : NULL, f, vat, why);
+        rc = followup(k, have ? &it : NULL, fu->kind, fu->vat, why);
         if (have)
             lvat__item_free(&it);
     }
     if (c->failure != LVAT_CRANK_OK) {
         /* A follow-up must not fail again; treat it as a kernel error. */
-        lvat_free(owned);
         crank_cancel(k);
-        c->followup = 0;
+        lvat__followup_free(k);
         return lvat__fail(k, LVAT_ESTATE, "follow-up crank failed: %s",
                           c->why.data ? c->why.data : "");
     }
-    if ((rc = crank_end(k, rc)) != LVAT_OK)
-        keep_due(c, f, vat, due, why);
-    lvat_free(owned);
+    /* Done once its block commits; a kernel error leaves it due. */
+    if ((rc = crank_end(k, rc)) == LVAT_OK)
+        fu->ran = k->block_epoch;
     return rc;
 }
 
@@ -320,7 +368,7 @@ lvat__crank_run(lvat_kernel *k, bool *did_work)
     int rc;
 
     *did_work = true;
-    if (k->crank.followup)
+    if (lvat__followup_due(k))
         return run_followup(k);
     if ((req = lvat__req_next(k)) != NULL) {
         crank_begin(k);

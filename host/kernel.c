@@ -335,6 +335,7 @@ lvat_kernel_close(lvat_kernel *k)
     lvat_store_close(k->store);
     lvat_buf_free(&k->crank.why);
     lvat_buf_free(&k->crank.exit_info);
+    lvat__followup_free(k);
     lvat_free(k->crank.maybe_free);
     lvat_free(k->dir);
     lvat_free(k);
@@ -353,10 +354,7 @@ lvat__block_abort(lvat_kernel *k)
                 lvat__vat_unload(k, v);
     lvat__requests_rewind(k);
     lvat__outputs_truncate(k, 0);
-    /* A failure of this block goes with it; one of an earlier block (its
-     * vat already unloaded) is still to be followed up. */
-    if (k->crank.followup == (uint64_t)k->block_epoch + 1)
-        k->crank.followup = 0;
+    lvat__followup_block_abort(k);
     /* GC actions the block consumed are back: look again. */
     k->gc_pending = true;
     k->stats.blocks++;
@@ -394,6 +392,7 @@ lvat__block_commit(lvat_kernel *k)
         return lvat__fail(k, rc, "committing to %s failed: %s (no committed "
                           "work was lost)", k->dir, err.msg);
     }
+    lvat__followup_committed(k);
     k->block_epoch++;
     k->block_cranks = 0;
     k->block_start_us = lvat__now_us();
@@ -479,7 +478,7 @@ lvat_kernel_pending(lvat_kernel *k)
         reqs += r->applied_epoch == 0;
     if (k->opts.readonly || lvat__runq_length(k, &n) != LVAT_OK)
         n = 0;
-    return reqs + (size_t)n + (k->crank.followup ? 1 : 0) +
+    return reqs + (size_t)n + (lvat__followup_due(k) ? 1 : 0) +
            (k->gc_pending ? 1 : 0);
 }
 

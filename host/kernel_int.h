@@ -156,7 +156,7 @@ typedef struct lvat_crank {
     lvat_kref *maybe_free; /* krefs whose counts fell to zero */
     size_t nfree, capfree;
     size_t outputs_mark;
-    uint64_t followup;     /* 1 + the failure's block epoch; 0: none */
+    struct lvat_followup *followup; /* a failed crank's (crank.c) */
     bool from_queue;       /* the crank popped a run-queue item */
 } lvat_crank;
 

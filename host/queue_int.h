@@ -91,5 +91,12 @@ void lvat__block_abort(lvat_kernel *k);
 void lvat__crank_fail(lvat_kernel *k, lvat_crank_failure f, uint32_t vat,
                       const char *fmt, ...) LVAT_PRINTF(4, 5);
 int lvat__maybe_free(lvat_kernel *k, lvat_kref r);
+/* A failed crank's follow-up: whether one is due; a block's commit
+ * retires one that ran in it; a block's abort drops one whose failure it
+ * takes away, and makes one that ran in it due again; a reset drops it. */
+bool lvat__followup_due(const lvat_kernel *k);
+void lvat__followup_committed(lvat_kernel *k);
+void lvat__followup_block_abort(lvat_kernel *k);
+void lvat__followup_free(lvat_kernel *k);
 
 #endif

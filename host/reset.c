@@ -94,6 +94,7 @@ lvat__kernel_reset(lvat_kernel *k)
         return lvat__fail(k, rc, "reset: %s", lvat_strerror(rc));
     }
     lvat__runq_forget(k); /* its queue.run is gone with the rest */
+    lvat__followup_free(k); /* so is any vat a pending one is about */
     lvat__counts_forget(k);
     lvat__clb_forget(k);
     lvat__kpc_forget_all(k);

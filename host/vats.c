@@ -338,8 +338,9 @@ lvat__vat_ensure(lvat_kernel *k, lvat_kvat *v)
     lvat_json_free(rec);
     if (rc == LVAT_OK)
         return lvat__vat_started(k, v->id, inc);
-    if (l.state != 'n') {
-        /* Resuscitation failed: suspend rather than retry forever. */
+    if (l.state != 'n' && k->crank.failure != LVAT_CRANK_KERNEL) {
+        /* Resuscitation failed: suspend rather than retry forever (a
+         * kernel error restarts it later, like any other). */
         k->crank.failure = LVAT_CRANK_SUSPEND;
     }
     return rc;
