@@ -334,6 +334,8 @@ lvat__vat_ensure(lvat_kernel *k, lvat_kvat *v)
     rc = create_instance(k, v, rec);
     if (rc == LVAT_OK)
         rc = start_instance(k, v, rec, (uint32_t)inc);
+    if (rc != LVAT_OK) /* a heap that never ran START must not stay */
+        lvat__vat_unload(k, v);
     v->starting_rec = NULL;
     lvat_json_free(rec);
     if (rc == LVAT_OK)
