@@ -47,14 +47,16 @@ read_int_spec(const char **f, const char *end, int_spec *s)
 }
 
 /* Whether the call's format (argument 1) and its arguments are all in
- * the subset formatted here. */
+ * the subset formatted here; *bound is then the most bytes it makes. */
 static bool
-in_fast_subset(lua_State *L, const char *f, const char *end)
+in_fast_subset(lua_State *L, const char *f, const char *end, size_t *bound)
 {
     int arg = 1, top = lua_gettop(L);
     int_spec s;
 
+    *bound = (size_t)(end - f); /* the literal text, at most */
     while ((f = memchr(f, '%', (size_t)(end - f))) != NULL) {
+        size_t len;
         if (++f == end)
             return false;
         if (*f == '%') {
@@ -66,27 +68,25 @@ in_fast_subset(lua_State *L, const char *f, const char *end)
         if (*f == 's') {
             if (lua_type(L, arg) != LUA_TSTRING)
                 return false;
+            lua_tolstring(L, arg, &len);
+            *bound += len;
             f++;
         } else if (!read_int_spec(&f, end, &s) || !lua_isinteger(L, arg)) {
             return false;
+        } else {
+            *bound += 21 + (size_t)s.width; /* sign, 20 digits, padding */
         }
     }
     return true;
 }
 
-static void
-add_padding(luaL_Buffer *b, char c, int n)
-{
-    while (n-- > 0)
-        luaL_addchar(b, c);
-}
-
-/* As C's printf formats n with this flag and width. */
-static void
-add_int(luaL_Buffer *b, lua_Integer n, const int_spec *s)
+/* As C's printf formats n with this flag and width, at out; returns the
+ * length. */
+static size_t
+put_int(char *out, lua_Integer n, const int_spec *s)
 {
     char digits[24];
-    size_t len = 0;
+    size_t len = 0, o = 0;
     lua_Unsigned u = n < 0 ? 0u - (lua_Unsigned)n : (lua_Unsigned)n;
     int pad;
 
@@ -95,60 +95,78 @@ add_int(luaL_Buffer *b, lua_Integer n, const int_spec *s)
         u /= 10;
     } while (u != 0);
     pad = s->width - (int)len - (n < 0);
-    if (s->flag == 0)
-        add_padding(b, ' ', pad);
+    pad = pad > 0 ? pad : 0;
+    if (s->flag == 0) {
+        memset(out, ' ', (size_t)pad);
+        o += (size_t)pad;
+    }
     if (n < 0)
-        luaL_addchar(b, '-');
-    if (s->flag == '0')
-        add_padding(b, '0', pad);
-    luaL_addlstring(b, digits + sizeof digits - len, len);
-    if (s->flag == '-')
-        add_padding(b, ' ', pad);
+        out[o++] = '-';
+    if (s->flag == '0') {
+        memset(out + o, '0', (size_t)pad);
+        o += (size_t)pad;
+    }
+    memcpy(out + o, digits + sizeof digits - len, len);
+    o += len;
+    if (s->flag == '-') {
+        memset(out + o, ' ', (size_t)pad);
+        o += (size_t)pad;
+    }
+    return o;
 }
 
-/* Formats a call already checked by in_fast_subset. */
-static void
-format_fast(lua_State *L, const char *f, const char *end)
+/* Formats a call already checked by in_fast_subset into out (room for
+ * its bound); returns the length. */
+static size_t
+format_fast(lua_State *L, const char *f, const char *end, char *out)
 {
-    luaL_Buffer b;
+    size_t o = 0;
     int arg = 1;
     int_spec s;
 
-    luaL_buffinit(L, &b);
     while (f < end) {
         const char *pc = memchr(f, '%', (size_t)(end - f));
         if (pc == NULL)
             pc = end;
-        luaL_addlstring(&b, f, (size_t)(pc - f));
+        memcpy(out + o, f, (size_t)(pc - f));
+        o += (size_t)(pc - f);
         if (pc == end)
             break;
         f = pc + 1;
         if (*f == '%') {
-            luaL_addchar(&b, '%');
+            out[o++] = '%';
             f++;
         } else if (*f == 's') {
             size_t len;
             const char *str = lua_tolstring(L, ++arg, &len);
-            luaL_addlstring(&b, str, len);
+            memcpy(out + o, str, len);
+            o += len;
             f++;
         } else {
             read_int_spec(&f, end, &s);
-            add_int(&b, lua_tointeger(L, ++arg), &s);
+            o += put_int(out + o, lua_tointeger(L, ++arg), &s);
         }
     }
-    luaL_pushresult(&b);
+    return o;
 }
+
+/* Short results are made on the C stack: a luaL_Buffer's set-up and
+ * bookkeeping cost as much as the formatting itself. */
+#define SMALL 256
 
 static int
 l_format(lua_State *L)
 {
-    size_t len;
+    char small[SMALL], *out;
+    size_t len, bound;
     const char *f;
 
     if (lua_type(L, 1) == LUA_TSTRING) {
         f = lua_tolstring(L, 1, &len);
-        if (in_fast_subset(L, f, f + len)) {
-            format_fast(L, f, f + len);
+        if (in_fast_subset(L, f, f + len, &bound)) {
+            out = bound <= SMALL ? small : lua_newuserdatauv(L, bound, 0);
+            len = format_fast(L, f, f + len, out);
+            lua_pushlstring(L, out, len);
             return 1;
         }
     }

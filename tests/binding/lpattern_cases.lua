@@ -299,6 +299,8 @@ local cases = {
     [[F.format('%%d %%', 1)]], [[F.format('no conversions', 1, 2)]],
     [[F.format('%d', 3.0)]], [[F.format('%d', 2.5)]], [[F.format('%d', '12')]],
     [[F.format('%d', 'x')]], [[F.format('%d')]], [[F.format('%s')]],
+    [[F.format('%s|%99d|%s', ('x'):rep(300), -7, ('y'):rep(50))]],
+    [[F.format(('ab'):rep(200) .. '%08d', 5)]], -- past the stack buffer
     [[F.format('%s', 12)]], [[F.format('%s', nil)]], [[F.format('%s|%5s', setmetatable({}, {__tostring = function() return 'T' end}), true)]],
     [[F.format('%5s|%-5s|%.2s', 'ab', 'ab', 'abc')]], [[F.format('%100d', 1)]],
     [[F.format('%0-5d', 1)]], [[F.format('%+d|% d|%.3d', 5, 5, 5)]],
