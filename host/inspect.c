@@ -166,7 +166,7 @@ lvat_kernel_status_json(lvat_kernel *k, char **out)
     /* Asked from inside a crank (the kernel facet's getStatus), the
      * crank's cached promise records must be in the store first. */
     if (rc == LVAT_OK)
-        rc = lvat__kpc_flush(k);
+        rc = lvat__block_flush(k);
     if (rc == LVAT_OK)
         rc = each_key(k, "sub.", add_sub, subs);
     if (rc == LVAT_OK)

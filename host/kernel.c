@@ -222,6 +222,8 @@ hook_block_writing(void *ud)
     int rc = lvat__kpc_block_writing(ud);
 
     if (rc == LVAT_OK)
+        rc = lvat__clb_flush(ud);
+    if (rc == LVAT_OK)
         rc = lvat__runq_block_writing(ud);
     return rc == LVAT_OK ? lvat__counts_block_writing(ud) : rc;
 }
@@ -233,6 +235,16 @@ hook_block_abort(void *ud)
     lvat__counts_forget(ud);
     lvat__clb_forget(ud);
     lvat__kpc_forget_all(ud);
+}
+
+int
+lvat__block_flush(lvat_kernel *k)
+{
+    int rc = lvat__kpc_flush(k);
+
+    if (rc == LVAT_OK)
+        rc = lvat__clb_flush(k);
+    return rc == LVAT_OK ? lvat__counts_flush(k) : rc;
 }
 
 /* New c-list pairs must be in the overlay before anything reads the

@@ -4,7 +4,7 @@
  * receiver, settles it and collects it, over three cranks; as overlay keys
  * its record was parsed, formatted and written again and again.  Here it
  * lives as a struct until the block is written (or a raw reader asks:
- * lvat__kpc_flush), like the counters and the run queue, following the
+ * lvat__block_flush), like the counters and the run queue, following the
  * kv's hooks: a crank saves an entry before it first changes it and its
  * abort restores it; a block's abort forgets them all.  A record born and
  * collected within the block never becomes a key.  A read-only view reads
@@ -394,11 +394,7 @@ lvat__kpc_flush(lvat_kernel *k)
     for (size_t i = 0; c != NULL && i < c->nb && rc == LVAT_OK; i++)
         for (entry *e = c->b[i]; e && rc == LVAT_OK; e = e->next)
             rc = write_back(k, e);
-    if (c != NULL && rc == LVAT_OK)
-        rc = index_write_back(k);
-    if (rc == LVAT_OK)
-        rc = lvat__clb_flush(k);
-    return rc == LVAT_OK ? lvat__counts_flush(k) : rc;
+    return c != NULL && rc == LVAT_OK ? index_write_back(k) : rc;
 }
 
 void
@@ -478,13 +474,12 @@ lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
 int
 lvat__kpc_forget(lvat_kernel *k, lvat_kref kp, bool *unwritten)
 {
-    bool created;
-    entry *e;
+    entry *e = enabled(k) ? lookup(k->kpc, kp) : NULL;
 
     *unwritten = false;
-    if (!enabled(k) || lookup(k->kpc, kp) == NULL)
+    if (e == NULL)
         return LVAT_OK;
-    if ((e = entry_for(k->kpc, kp, &created)) == NULL)
+    if (touch(k->kpc, e, false) != LVAT_OK)
         return LVAT_ENOMEM; /* the entry is as it was: the crank fails */
     *unwritten = e->fresh;
     lvat__kp_release(&e->p);
@@ -497,24 +492,23 @@ lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
                    bool *done)
 {
     lvat_kprom tmp;
-    bool created;
     entry *e;
     int rc;
 
     *done = false;
     if (!enabled(k))
         return LVAT_OK;
-    if (lookup(k->kpc, kp) == NULL) {
+    if ((e = lookup(k->kpc, kp)) == NULL) {
         if ((rc = lvat__kp_get(k, kp, &tmp)) != LVAT_OK)
             return rc;
         lvat__kp_release(&tmp);
-        if (lookup(k->kpc, kp) == NULL)
+        if ((e = lookup(k->kpc, kp)) == NULL)
             return LVAT_OK; /* no memory to cache it: the slow way */
     }
-    if ((e = entry_for(k->kpc, kp, &created)) == NULL)
-        return LVAT_ENOMEM;
     if (!e->present)
         return LVAT_ENOTFOUND;
+    if (touch(k->kpc, e, false) != LVAT_OK)
+        return LVAT_ENOMEM;
     *done = true;
     if (delta < 0 && e->p.refs == 0)
         return LVAT_OK;

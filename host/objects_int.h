@@ -63,9 +63,8 @@ void lvat__kpc_free(lvat_kernel *k);
  * writes them to the overlay when `commit`. */
 void lvat__kpc_begin(lvat_kernel *k);
 int lvat__kpc_end(lvat_kernel *k, bool commit);
-/* Writes the changed records (and index changes), the counters and new
- * c-list pairs to the overlay now, for readers of the raw store in the
- * middle of a block (status, the decider index's, tests). */
+/* Writes the changed records (and index changes) to the overlay now
+ * (lvat__block_flush, for raw readers, and the block's write). */
 int lvat__kpc_flush(lvat_kernel *k);
 /* kp's record when cached (*cached): LVAT_OK with a copy in *out, or
  * LVAT_ENOTFOUND when it was deleted in this block. */
@@ -111,7 +110,7 @@ int lvat__vat_counts_set(lvat_kernel *k, uint32_t vat, const uint64_t v[4]);
 /* Takes the next kref number (nextObjectId or nextPromiseId). */
 int lvat__kref_number(lvat_kernel *k, bool promise, uint64_t *out);
 /* Writes the changed ones into the overlay now (readers of the raw store
- * mid-block: lvat__kpc_flush calls it). */
+ * mid-block: lvat__block_flush calls it). */
 int lvat__counts_flush(lvat_kernel *k);
 /* Whether any changed since the store last had them. */
 bool lvat__counts_changed(const lvat_kernel *k);

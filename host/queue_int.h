@@ -86,6 +86,11 @@ int lvat__release_msg(lvat_kernel *k, const lvat_msg *m);
 /* ---- crank.c ---- */
 int lvat__crank_run(lvat_kernel *k, bool *did_work);
 int lvat__block_commit(lvat_kernel *k);
+/* Writes what the kernel keeps in memory for the block (promise and
+ * object records, counters, new c-list pairs; not the run queue) to the
+ * overlay, for a reader of the raw store mid-block: status, the decider
+ * index's walk at a vat's end, tests.  (kernel.c) */
+int lvat__block_flush(lvat_kernel *k);
 void lvat__block_abort(lvat_kernel *k);
 /* Records a failure of the running crank (first one wins). */
 void lvat__crank_fail(lvat_kernel *k, lvat_crank_failure f, uint32_t vat,

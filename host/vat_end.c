@@ -19,7 +19,7 @@ lvat__vat_reject_decided(lvat_kernel *k, uint32_t id, const char *reason)
     int rc;
 
     /* The crank's own index changes first (kpcache.c keeps them). */
-    if ((rc = lvat__kpc_flush(k)) != LVAT_OK)
+    if ((rc = lvat__block_flush(k)) != LVAT_OK)
         return rc;
     lvat_key_vat_decider(&prefix, id, (lvat_kref){0});
     for (;;) {

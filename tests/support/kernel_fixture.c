@@ -303,7 +303,7 @@ kf_get(kf *f, const char *key)
     char *out;
 
     /* Mid-crank, promise records may still be in the crank's cache. */
-    assert_int_equal(lvat__kpc_flush(f->k), LVAT_OK);
+    assert_int_equal(lvat__block_flush(f->k), LVAT_OK);
     if (lvat_kv_get(f->k->kv, LVAT_DB_KERNEL, key, strlen(key), &v) != LVAT_OK)
         return NULL;
     out = malloc(v.len + 1);
@@ -311,6 +311,15 @@ kf_get(kf *f, const char *key)
     memcpy(out, v.p, v.len);
     out[v.len] = '\0';
     return out;
+}
+
+bool
+kf_in_block(kf *f, const char *key, size_t klen)
+{
+    lvat_val v;
+
+    return lvat_kv_get_pending(f->k->kv, LVAT_DB_KERNEL, key, klen, &v) ==
+           LVAT_OK;
 }
 
 /* Visits every key of `db` starting with `prefix`. */
@@ -324,7 +333,7 @@ each_key(kf *f, int db, const char *prefix, size_t plen, visit_fn fn, void *ud)
 {
     lvat_buf from = LVAT_BUF_INIT;
 
-    assert_int_equal(lvat__kpc_flush(f->k), LVAT_OK);
+    assert_int_equal(lvat__block_flush(f->k), LVAT_OK);
     for (bool first = true;; first = false) {
         lvat_val k, v;
         int rc =

@@ -55,11 +55,9 @@ static bool
 in_overlay(kf *f, lvat_kref r)
 {
     lvat_key key;
-    lvat_val v;
 
     lvat_key_clist_k(&key, VAT, r);
-    return lvat_kv_get_pending(f->k->kv, LVAT_DB_KERNEL, key.b, key.n, &v) ==
-           LVAT_OK;
+    return kf_in_block(f, key.b, key.n);
 }
 
 static void
@@ -189,11 +187,9 @@ static bool
 v_in_overlay(kf *f, lvat_vref v)
 {
     lvat_key key;
-    lvat_val val;
 
     lvat_key_clist_v(&key, VAT, v);
-    return lvat_kv_get_pending(f->k->kv, LVAT_DB_KERNEL, key.b, key.n,
-                               &val) == LVAT_OK;
+    return kf_in_block(f, key.b, key.n);
 }
 
 /* A block write that runs out of memory between a pair's two puts leaves

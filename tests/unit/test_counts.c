@@ -139,11 +139,9 @@ static bool
 object_in_overlay(kf *f, lvat_kref ko)
 {
     lvat_key key;
-    lvat_val v;
 
     lvat_key_kref(&key, ko);
-    return lvat_kv_get_pending(f->k->kv, LVAT_DB_KERNEL, key.b, key.n, &v) ==
-           LVAT_OK;
+    return kf_in_block(f, key.b, key.n);
 }
 
 static char *
@@ -228,7 +226,7 @@ test_counts_objects_delete_after_a_flush(void **state)
 
     lvat_kv_crank_begin(f->k->kv);
     assert_lvat_ok(lvat__ko_new(f->k, 9, &ko));
-    assert_lvat_ok(lvat__kpc_flush(f->k));
+    assert_lvat_ok(lvat__block_flush(f->k));
     lvat_kv_crank_commit(f->k->kv);
     assert_true(object_in_overlay(f, ko));
     delete_and_reopen(f, ko);

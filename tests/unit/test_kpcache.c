@@ -25,11 +25,9 @@ static bool
 in_overlay(kf *f, lvat_kref kp)
 {
     lvat_key key;
-    lvat_val v;
 
     lvat_key_kref(&key, kp);
-    return lvat_kv_get_pending(f->k->kv, LVAT_DB_KERNEL, key.b, key.n, &v) ==
-           LVAT_OK;
+    return kf_in_block(f, key.b, key.n);
 }
 
 /* Reads kp's record into *p (the caller releases it). */
