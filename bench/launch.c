@@ -1,5 +1,5 @@
 /*
- * Vat launch: n one-vat subclusters of bench/vats/trivial.lua are
+ * Vat launch: n one-vat subclusters of bench/vats/trivial/trivial.lua are
  * launched in batches: queue `batch` launches, lvat_kernel_run, repeat;
  * the host times that from the first queued launch to the last bootstrap
  * answered.  (Batches, because the kernel's host inbox is scanned
@@ -119,7 +119,7 @@ static int
 launch_all(bench_kernel *b, long n, long batch)
 {
     const char *json = "{\"bootstrap\":\"t\",\"vats\":{\"t\":"
-                       "{\"sourceSpec\":\"trivial.lua\"}}}";
+                       "{\"sourceSpec\":\"trivial/trivial.lua\"}}}";
 
     for (long i = 0; i < n; i++) {
         if (lvat_kernel_launch_json(b->k, json, strlen(json), bench_vats_dir(),
