@@ -37,9 +37,11 @@ lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what)
         return rc;
     }
     lvat_buf_puts(&b, what);
+    /* A first watch is known absent, so one ended within the block (a
+     * launch's bootstrap) leaves no delete to write. */
     rc = b.oom ? LVAT_ENOMEM
                : lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data,
-                             b.len, 0);
+                             b.len, rc == LVAT_ENOTFOUND ? LVAT_KV_NEW : 0);
     lvat_buf_free(&b);
     if (rc == LVAT_OK)
         rc = lvat__kp_get(k, kp, &p);

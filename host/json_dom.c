@@ -27,31 +27,41 @@ full(size_t n)
     return n == 0 || (n >= 4 && (n & (n - 1)) == 0);
 }
 
+/*
+ * An object's items, keys and key lengths share one allocation (items
+ * first, so freeing items frees all three): a grow is one allocation, not
+ * three.
+ */
 static int
 grow(lvat_json *c)
 {
     size_t cap = c->len == 0 ? 4 : c->len * 2;
-    void *p;
+    size_t slot = sizeof *c->items + sizeof *c->keys + sizeof *c->keylens;
+    char *p;
 
     if (!full(c->len))
         return LVAT_OK;
-    if (cap > SIZE_MAX / sizeof(char *))
-        return LVAT_ENOMEM;
-    p = lvat_realloc(c->items, cap * sizeof *c->items);
-    if (p == NULL)
-        return LVAT_ENOMEM;
-    c->items = p;
-    if (c->type != LVAT_JSON_OBJECT_BEGIN)
+    if (c->type != LVAT_JSON_OBJECT_BEGIN) {
+        if (cap > SIZE_MAX / sizeof *c->items)
+            return LVAT_ENOMEM;
+        p = lvat_realloc(c->items, cap * sizeof *c->items);
+        if (p == NULL)
+            return LVAT_ENOMEM;
+        c->items = (lvat_json **)p;
         return LVAT_OK;
-    /* A failure below leaves len alone, so the next grow redoes all three. */
-    p = lvat_realloc(c->keys, cap * sizeof *c->keys);
-    if (p == NULL)
+    }
+    if (cap > SIZE_MAX / slot || (p = lvat_malloc(cap * slot)) == NULL)
         return LVAT_ENOMEM;
-    c->keys = p;
-    p = lvat_realloc(c->keylens, cap * sizeof *c->keylens);
-    if (p == NULL)
-        return LVAT_ENOMEM;
-    c->keylens = p;
+    if (c->len) {
+        memcpy(p, c->items, c->len * sizeof *c->items);
+        memcpy(p + cap * sizeof *c->items, c->keys, c->len * sizeof *c->keys);
+        memcpy(p + cap * (sizeof *c->items + sizeof *c->keys), c->keylens,
+               c->len * sizeof *c->keylens);
+    }
+    lvat_free(c->items);
+    c->items = (lvat_json **)p;
+    c->keys = (char **)(p + cap * sizeof *c->items);
+    c->keylens = (size_t *)(p + cap * (sizeof *c->items + sizeof *c->keys));
     return LVAT_OK;
 }
 
@@ -68,19 +78,21 @@ lvat_json_new(lvat_json_type type)
     return j;
 }
 
+/* The bytes follow the node in the same allocation. */
 lvat_json *
 lvat_json_new_str(const char *s, size_t len)
 {
-    lvat_json *j = lvat_calloc(1, sizeof *j);
+    lvat_json *j;
 
-    if (j == NULL)
+    if (len > SIZE_MAX - sizeof *j - 1 ||
+        (j = lvat_malloc(sizeof *j + len + 1)) == NULL)
         return NULL;
+    memset(j, 0, sizeof *j);
     j->type = LVAT_JSON_STRING;
-    j->str = lvat_memdup(s, len);
-    if (j->str == NULL) {
-        lvat_free(j);
-        return NULL;
-    }
+    j->str = (char *)(j + 1);
+    if (len)
+        memcpy(j->str, s, len);
+    j->str[len] = '\0';
     j->len = len;
     return j;
 }
@@ -111,11 +123,8 @@ lvat_json_free(lvat_json *j)
                 lvat_free(j->keys[k]);
         }
     }
-    lvat_free(j->items);
-    lvat_free(j->keys);
-    lvat_free(j->keylens);
+    lvat_free(j->items); /* and an object's keys and keylens with it */
     lvat_free(j->index);
-    lvat_free(j->str);
     lvat_free(j);
 }
 
@@ -134,13 +143,30 @@ lvat_json_append(lvat_json *arr, lvat_json *value)
     return LVAT_OK;
 }
 
+/* Appends a member whose key is not in obj yet, taking `key` and `value`
+ * (either NULL after a failed allocation; both freed on failure). */
+static int
+add_member(lvat_json *obj, char *key, size_t klen, lvat_json *value)
+{
+    if (key == NULL || value == NULL || grow(obj) != LVAT_OK) {
+        lvat_free(key);
+        lvat_json_free(value);
+        return LVAT_ENOMEM;
+    }
+    obj->keys[obj->len] = key;
+    obj->keylens[obj->len] = klen;
+    obj->items[obj->len] = value;
+    lvat__json_index_added(obj);
+    obj->len++;
+    return LVAT_OK;
+}
+
 int
 lvat_json_set_len(lvat_json *obj,
                   const char *key,
                   size_t klen,
                   lvat_json *value)
 {
-    char *copy;
     size_t k;
 
     if (!lvat_json_is_object(obj)) {
@@ -154,18 +180,7 @@ lvat_json_set_len(lvat_json *obj,
         obj->items[k] = value;
         return LVAT_OK;
     }
-    copy = lvat_memdup(key, klen);
-    if (copy == NULL || grow(obj) != LVAT_OK) {
-        lvat_free(copy);
-        lvat_json_free(value);
-        return LVAT_ENOMEM;
-    }
-    obj->keys[obj->len] = copy;
-    obj->keylens[obj->len] = klen;
-    obj->items[obj->len] = value;
-    lvat__json_index_added(obj);
-    obj->len++;
-    return LVAT_OK;
+    return add_member(obj, lvat_memdup(key, klen), klen, value);
 }
 
 int
@@ -226,8 +241,8 @@ lvat_json_clone(const lvat_json *j)
     c->d = j->d;
     for (k = 0; rc == LVAT_OK && k < j->len; k++) {
         if (j->type == LVAT_JSON_OBJECT_BEGIN)
-            rc = lvat_json_set_len(c, j->keys[k], j->keylens[k],
-                                   lvat_json_clone(j->items[k]));
+            rc = add_member(c, lvat_memdup(j->keys[k], j->keylens[k]),
+                            j->keylens[k], lvat_json_clone(j->items[k]));
         else
             rc = lvat_json_append(c, lvat_json_clone(j->items[k]));
     }
@@ -285,16 +300,17 @@ build_object(lvat_json_parser *jp, lvat_json *obj)
                 tok.str);
         }
         klen = tok.len;
-        key = lvat_memdup(tok.str, klen);
+        key = lvat_memdup(tok.str, klen); /* the next token reuses tok.str */
         if (key == NULL)
             return LVAT_ENOMEM;
         rc = lvat_json_next(jp, &tok);
         if (rc == LVAT_OK)
             rc = build(jp, &tok, &child);
-        if (rc == LVAT_OK)
-            rc = lvat_json_set_len(obj, key, klen, child);
-        lvat_free(key);
-        if (rc != LVAT_OK)
+        if (rc != LVAT_OK) {
+            lvat_free(key);
+            return rc;
+        }
+        if ((rc = add_member(obj, key, klen, child)) != LVAT_OK)
             return rc;
     }
 }
