@@ -163,6 +163,8 @@ void lvat_lua_kill_hook(lua_State *L, lua_Debug *ar);
 bool lvat_lua_runtime_raw_syscalls(const lvat_lua_runtime *rt);
 /* The allocator of the runtime's vats' small blocks (slab.h). */
 struct lvat_slab *lvat_lua_runtime_slab(lvat_lua_runtime *rt);
+/* The vats' compiled modules (lchunks.h). */
+struct lvat_chunks *lvat_lua_runtime_compiled(lvat_lua_runtime *rt);
 
 /* ---- lenv.c ---- */
 /* Builds the runtime's private env and the vat's curated _ENV, loads the

@@ -13,6 +13,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "lchunks.h"
 #include "lruntime.h"
 #include "lstack.h"
 
@@ -353,7 +354,8 @@ lvat_lua_require(lua_State *L)
                              "%s.lua among the vat's own files", name, name);
     if (rc != LVAT_OK)
         return luaL_error(L, "require \"%s\": %s", name, lvat_strerror(rc));
-    rc = luaL_loadbufferx(L, v->src.data, v->src.len, v->srcname.data, "t");
+    rc = lvat_chunks_load(lvat_lua_runtime_compiled(v->rt), L, v->src.data,
+                          v->src.len, v->srcname.data);
     /* The text is compiled now: an idle vat need not keep its sources. */
     lvat_buf_free(&v->src);
     lvat_buf_free(&v->srcname);

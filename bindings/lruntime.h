@@ -1,7 +1,8 @@
 /*
  * The vat runtime (the modules in lua/luavat/), compiled to bytecode at build time
- * by tools/luaembed and linked in as data.  Only the kernel's own output is
- * ever loaded in binary mode; vat code is always text.
+ * by tools/luaembed and linked in as data.  Only bytecode of our own making
+ * is ever loaded in binary mode (this, and vat modules lchunks.c compiled
+ * from their text); vat code itself loads only text.
  */
 #ifndef LVAT_LRUNTIME_H
 #define LVAT_LRUNTIME_H

@@ -24,11 +24,13 @@
 #include <lauxlib.h>
 
 #include "alloc.h"
+#include "lchunks.h"
 #include "slab.h"
 
 #define TICK_NS 5000000ull      /* how often an armed watchdog looks */
 #define IDLE_WAIT_NS 1000000000ull
 #define COUNT_STEP 10000        /* instructions between clock checks */
+#define CHUNK_CACHE_BYTES ((size_t)8 << 20)
 
 struct lvat_lua_runtime {
     int signo;
@@ -45,7 +47,8 @@ struct lvat_lua_runtime {
     pthread_t target;             /* the kernel's thread */
     uint64_t next_gen;
     struct sigaction old_action;
-    lvat_slab *slab; /* the vats' small Lua blocks */
+    lvat_slab *slab;     /* the vats' small Lua blocks */
+    lvat_chunks *chunks; /* their compiled modules */
 };
 
 static _Thread_local lvat_lvat *tl_vat;
@@ -264,7 +267,10 @@ lvat_lua_runtime_new(const lvat_lua_options *o, lvat_lua_runtime **out,
         o = &dflt;
     }
     rt = lvat_calloc(1, sizeof *rt);
-    if (rt == NULL || (rt->slab = lvat_slab_new()) == NULL) {
+    if (rt == NULL || (rt->slab = lvat_slab_new()) == NULL ||
+        (rt->chunks = lvat_chunks_new(CHUNK_CACHE_BYTES)) == NULL) {
+        if (rt != NULL)
+            lvat_slab_free(rt->slab);
         lvat_free(rt);
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     }
@@ -283,6 +289,7 @@ lvat_lua_runtime_new(const lvat_lua_options *o, lvat_lua_runtime **out,
         pthread_mutex_destroy(&rt->mu);
         pthread_cond_destroy(&rt->cv);
         lvat_slab_free(rt->slab);
+        lvat_chunks_free(rt->chunks);
         lvat_free(rt);
         return rc;
     }
@@ -299,6 +306,7 @@ lvat_lua_runtime_free(lvat_lua_runtime *rt)
     pthread_mutex_destroy(&rt->mu);
     pthread_cond_destroy(&rt->cv);
     lvat_slab_free(rt->slab);
+    lvat_chunks_free(rt->chunks);
     lvat_free(rt);
 }
 
@@ -312,4 +320,10 @@ lvat_slab *
 lvat_lua_runtime_slab(lvat_lua_runtime *rt)
 {
     return rt->slab;
+}
+
+lvat_chunks *
+lvat_lua_runtime_compiled(lvat_lua_runtime *rt)
+{
+    return rt->chunks;
 }
