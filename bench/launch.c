@@ -214,7 +214,7 @@ main(int argc, char **argv)
     if (c.batch > c.n)
         c.batch = c.n;
     bench_emit("vat launch", figs[0], "vats/s",
-               "%ld one-vat subclusters (trivial.lua), %ld queued per "
+               "%ld one-vat subclusters (trivial/trivial.lua), %ld queued per "
                "lvat_kernel_run, %s; median of %ld",
                c.n, c.batch, c.durability, reps);
     bench_emit("idle vat memory (RSS)", figs[1], "KB/vat",
