@@ -60,10 +60,11 @@ find(lvat_counts *c, uint64_t id)
     return NULL;
 }
 
+/* Moves every slot into a new table of cap slots (a power of two, more
+ * than twice the slots used). */
 static int
-grow(lvat_counts *c)
+rehash(lvat_counts *c, size_t cap)
 {
-    size_t cap = c->cap ? c->cap * 2 : 16;
     slot *old = c->t, *t = lvat_calloc(cap, sizeof *t);
     size_t oldcap = c->cap;
 
@@ -81,6 +82,12 @@ grow(lvat_counts *c)
     }
     lvat_free(old);
     return LVAT_OK;
+}
+
+static int
+grow(lvat_counts *c)
+{
+    return rehash(c, c->cap ? c->cap * 2 : 16);
 }
 
 /* The slot for id, made (not loaded) if need be; NULL: out of memory. */
@@ -370,30 +377,51 @@ lvat__kref_number(lvat_kernel *k, bool promise, uint64_t *out)
     return LVAT_OK;
 }
 
+/* Empties slot i of the open addressing, moving back the slots after it
+ * that could not sit nearer their home while it was taken (so no
+ * tombstones).  Slot i may then hold one of them. */
+static void
+remove_at(lvat_counts *c, size_t i)
+{
+    size_t mask = c->cap - 1, j = i;
+
+    for (;;) {
+        size_t h;
+        j = (j + 1) & mask;
+        if (!c->t[j].used)
+            break;
+        h = home(c, c->t[j].id);
+        /* t[j] stays unless its home lies cyclically outside (i, j]. */
+        if (i < j ? (h <= i || h > j) : (h <= i && h > j)) {
+            c->t[i] = c->t[j];
+            i = j;
+        }
+    }
+    c->t[i].used = false;
+    c->n--;
+}
+
 /* Drops the object records (written, so clean) after a block: their
- * number grows with the objects touched, not the vats. */
+ * number grows with the objects touched, not the vats.  In place: the
+ * vats' counters stay where they are, and rebuilding a table of ten
+ * thousand vats after every block was most of a launch's page faults. */
 static void
 drop_objects(lvat_counts *c)
 {
-    slot *old = c->t;
-    size_t oldcap = c->cap, oldn = c->n;
-
-    c->t = NULL;
-    c->cap = c->n = 0;
-    for (size_t i = 0; i < oldcap; i++) {
-        slot *s;
-        if (!old[i].used || (old[i].id & OBJECT))
-            continue;
-        if ((s = slot_for(c, old[i].id)) == NULL) {
-            lvat_free(c->t);
-            c->t = old; /* out of memory: keep them all, only bigger */
-            c->cap = oldcap;
-            c->n = oldn;
-            return;
-        }
-        *s = old[i];
+    for (size_t i = 0; i < c->cap;) {
+        if (c->t[i].used && (c->t[i].id & OBJECT))
+            remove_at(c, i); /* and look at slot i again */
+        else
+            i++;
     }
-    lvat_free(old);
+    /* A block that touched many objects leaves a big table: give most of
+     * it back (out of memory, it stays as it is). */
+    if (c->cap > 1024 && c->n * 8 < c->cap) {
+        size_t cap = 16;
+        while (cap < 2 * (c->n + 1))
+            cap *= 2;
+        (void)rehash(c, cap);
+    }
     lvat_release_big(&c->u, &c->capu, 4096); /* after a crank of many */
 }
 
