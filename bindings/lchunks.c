@@ -4,9 +4,17 @@
  * lua_State: for a small vat that was a twentieth of its launch.  So the
  * first compile of a (chunk name, text) pair keeps the function's
  * bytecode, and later loads undump it.  The bytecode is lua_dump's own
- * output for text this process compiled, with its debug information, so a
- * vat cannot tell the two loads apart: same chunk name, same line numbers,
- * same errors.  Vat code itself still loads only text (lenv.c).
+ * output for text this process compiled, with its debug information: the
+ * same chunk name, line numbers and errors.  Two things differ, and a vat
+ * can see them: compiling counts the text's nesting against Lua's limit
+ * of nested C calls and needs more memory at its peak than undumping, so
+ * a require made very deep in C calls, or a vat a few KB from its memory
+ * limit, can succeed from the cache where compiling would fail (and the
+ * collector runs at other times).  So a vat can learn whether a module it
+ * shares with another vat (same path, same text) was loaded before in
+ * this process: one bit per module, like the timing and memory signals a
+ * shared process already carries (design §8: one process is not a
+ * hostile-code boundary).  Vat code itself still loads only text (lenv.c).
  */
 #include "lchunks.h"
 
@@ -108,16 +116,17 @@ keep(lvat_chunks *c, uint64_t h, const char *name, size_t nlen,
 {
     lvat_buf code = LVAT_BUF_INIT;
     chunk *e = NULL;
-    size_t size;
+    size_t size = 0;
 
+    /* Lua 5.4's lua_dump neither allocates in L nor raises. */
     if (lua_dump(L, write_code, &code, 0) == 0 && !code.oom) {
         size = sizeof *e + nlen + 1 + tlen + code.len;
-        if (size > c->max_bytes - c->bytes && size <= c->max_bytes)
-            drop_all(c); /* simpler than LRU, and a launch wave refills */
-        if (size <= c->max_bytes - c->bytes)
+        if (size <= c->max_bytes)
             e = lvat_malloc(size);
     }
     if (e != NULL) {
+        if (size > c->max_bytes - c->bytes)
+            drop_all(c); /* simpler than LRU, and a launch wave refills */
         e->hash = h;
         e->name = (char *)(e + 1);
         e->text = e->name + nlen + 1;

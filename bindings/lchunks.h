@@ -21,9 +21,10 @@ lvat_chunks *lvat_chunks_new(size_t max_bytes);
 void lvat_chunks_free(lvat_chunks *c);
 
 /*
- * Loads `text` as a Lua chunk named `name`, exactly as
- * luaL_loadbufferx(L, text, len, name, "t") would: the same status and, on
- * failure, the same message on top; on success the function on top.
+ * Loads `text` as a Lua chunk named `name` as luaL_loadbufferx(L, text,
+ * len, name, "t") would: the same status and, on failure, the same
+ * message on top; on success the function on top (lchunks.c says what a
+ * load from bytecode does differently: C-call depth, peak memory).
  * [-0,+1,m]
  */
 int lvat_chunks_load(lvat_chunks *c, lua_State *L, const char *text,
