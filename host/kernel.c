@@ -228,13 +228,19 @@ hook_block_writing(void *ud)
     return rc == LVAT_OK ? lvat__counts_block_writing(ud) : rc;
 }
 
+void
+lvat__block_state_forget(lvat_kernel *k)
+{
+    lvat__runq_forget(k);
+    lvat__counts_forget(k);
+    lvat__clb_forget(k);
+    lvat__kpc_forget_all(k);
+}
+
 static void
 hook_block_abort(void *ud)
 {
-    lvat__runq_forget(ud);
-    lvat__counts_forget(ud);
-    lvat__clb_forget(ud);
-    lvat__kpc_forget_all(ud);
+    lvat__block_state_forget(ud);
 }
 
 int

@@ -91,6 +91,9 @@ int lvat__block_commit(lvat_kernel *k);
  * overlay, for a reader of the raw store mid-block: status, the decider
  * index's walk at a vat's end, tests.  (kernel.c) */
 int lvat__block_flush(lvat_kernel *k);
+/* Forgets all of it, run queue included: the block was abandoned, or a
+ * reset wiped the store under it.  (kernel.c) */
+void lvat__block_state_forget(lvat_kernel *k);
 void lvat__block_abort(lvat_kernel *k);
 /* Records a failure of the running crank (first one wins). */
 void lvat__crank_fail(lvat_kernel *k, lvat_crank_failure f, uint32_t vat,

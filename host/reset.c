@@ -93,11 +93,8 @@ lvat__kernel_reset(lvat_kernel *k)
         lvat_kv_crank_abort(k->kv);
         return lvat__fail(k, rc, "reset: %s", lvat_strerror(rc));
     }
-    lvat__runq_forget(k); /* its queue.run is gone with the rest */
+    lvat__block_state_forget(k); /* its keys are gone with the rest */
     lvat__followup_free(k); /* so is any vat a pending one is about */
-    lvat__counts_forget(k);
-    lvat__clb_forget(k);
-    lvat__kpc_forget_all(k);
     lvat_kv_crank_commit(k->kv);
     lvat_errbuf_clear(&err);
     rc = lvat_kv_block_commit(k->kv, &err);

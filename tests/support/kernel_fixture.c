@@ -322,6 +322,14 @@ kf_in_block(kf *f, const char *key, size_t klen)
            LVAT_OK;
 }
 
+void
+kf_commit_block(kf *f)
+{
+    lvat_errbuf err;
+
+    assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
+}
+
 /* Visits every key of `db` starting with `prefix`. */
 typedef void (*visit_fn)(void *ud,
                          int db,

@@ -115,6 +115,8 @@ char *kf_get(kf *f, const char *key);
 /* Whether the block's overlay itself holds the key (not LMDB, not what
  * the kernel keeps in memory for the block until it is written). */
 bool kf_in_block(kf *f, const char *key, size_t klen);
+/* Writes the block to the store (no crank may be open). */
+void kf_commit_block(kf *f);
 /* Number of keys with `prefix` in database `db` (an lvat_dbid). */
 size_t kf_count(kf *f, int db, const char *prefix);
 /* Number of keys of the form kp<N> (promise records). */

@@ -21,14 +21,6 @@ static char g_name[] = "t";
 static lvat_kvat g_vat = {.id = VAT, .name = g_name};
 
 static void
-commit_block(kf *f)
-{
-    lvat_errbuf err;
-
-    assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
-}
-
-static void
 end_crank(kf *f, bool commit)
 {
     if (commit)
@@ -116,7 +108,7 @@ test_clist_block_abort_undoes_add_and_remove(void **state)
     assert_listed(f, kp, vp);
     kq = import_promise(f, &vq, false);
     assert_unlisted(f, kq, vq);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     assert_listed(f, kp, vp);
     snprintf(key, sizeof key, "v%u.c.%s", VAT, "p-1");
@@ -144,7 +136,7 @@ test_clist_block_abort_after_a_flush(void **state)
     assert_false(in_overlay(f, kp));
     assert_true(lvat__clb_changed(f->k));
     assert_listed(f, kp, vp);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     assert_listed(f, kp, vp);
 }
@@ -173,7 +165,7 @@ test_clist_block_reach_change_is_written(void **state)
     end_crank(f, true);
     assert_lvat_ok(lvat__clist_lookup_k(f->k, VAT, ko, &o, &reach));
     assert_false(reach);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     snprintf(key, sizeof key, "v%u.c.ko%llu", VAT,
              (unsigned long long)lvat_kref_num(ko));
@@ -217,7 +209,7 @@ test_clist_block_failed_flush_leaves_no_half_pair(void **state)
     lvat_kv_crank_begin(f->k->kv);
     assert_lvat_ok(lvat__clist_remove(f->k, VAT, kp));
     end_crank(f, true);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     snprintf(key, sizeof key, "v%u.c.kp%llu", VAT,
              (unsigned long long)lvat_kref_num(kp));

@@ -37,14 +37,6 @@ first_count(kf *f, uint32_t vat)
     return v[0];
 }
 
-static void
-commit_block(kf *f)
-{
-    lvat_errbuf err;
-
-    assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
-}
-
 /* A vat record for vat 9, so its counters are written. */
 static void
 make_vat_record(kf *f)
@@ -71,7 +63,7 @@ test_counts_abort_undoes_even_after_a_flush(void **state)
     lvat_kv_crank_begin(f->k->kv);
     assert_lvat_ok(lvat__counts_flush(f->k));
     lvat_kv_crank_abort(f->k->kv);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     v = kf_get(f, "v9.n");
     assert_string_equal(v, "10 11 12 13");
@@ -95,7 +87,7 @@ test_counts_kref_numbers_roll_back_and_persist(void **state)
     lvat_kv_crank_commit(f->k->kv);
     assert_int_equal(b, a + 1);
     assert_int_equal(c, a); /* the aborted numbers come back */
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     v = kf_get(f, "nextPromiseId");
     assert_int_equal(strtoull(v, NULL, 10), a + 1);
@@ -110,7 +102,7 @@ test_counts_gone_vat_is_not_written(void **state)
     kf *f = *state;
 
     set_in_crank(f, 77, 5, true);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     assert_null(kf_get(f, "v77.n"));
 }
@@ -125,7 +117,7 @@ test_counts_first_read_in_an_aborted_crank_is_forgotten(void **state)
 
     make_vat_record(f);
     set_in_crank(f, 9, 10, true);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f); /* nothing loaded */
     lvat_kv_crank_begin(f->k->kv);
     lvat_key_vat_counters(&key, 9);
@@ -161,7 +153,7 @@ delete_and_reopen(kf *f, lvat_kref ko)
     lvat_kv_crank_begin(f->k->kv);
     assert_lvat_ok(lvat__ko_delete(f->k, ko));
     lvat_kv_crank_commit(f->k->kv);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     assert_null(object_record(f, ko));
 }
@@ -186,7 +178,7 @@ test_counts_objects_reach_the_store_once(void **state)
     assert_lvat_ok(lvat__ko_delete(f->k, gone));
     lvat_kv_crank_commit(f->k->kv);
     assert_int_equal(lvat__ko_get(f->k, gone, &o), LVAT_ENOTFOUND);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     assert_null(object_record(f, gone));
     v = object_record(f, kept);
@@ -213,7 +205,7 @@ test_counts_objects_abort_and_later_delete(void **state)
     lvat_kv_crank_abort(f->k->kv);
     assert_lvat_ok(lvat__ko_get(f->k, ko, &o));
     assert_int_equal(o.reach, 1);
-    commit_block(f);
+    kf_commit_block(f);
     delete_and_reopen(f, ko);
 }
 
@@ -274,7 +266,7 @@ test_counts_counters_outlive_dropped_objects(void **state)
             if (round == 0 && i % 2)
                 make_objects(f, 1); /* interleaved with the counters */
         }
-        commit_block(f);
+        kf_commit_block(f);
         for (uint32_t i = 0; i < end; i++)
             assert_int_equal(first_count(f, vat_of(i)), 10 * (uint64_t)i + 7);
     }

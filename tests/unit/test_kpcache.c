@@ -64,14 +64,6 @@ assert_shape(kf *f, lvat_kref kp, size_t n, uint64_t refs)
     lvat__kp_release(&p);
 }
 
-static void
-commit_block(kf *f)
-{
-    lvat_errbuf err;
-
-    assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
-}
-
 /* lvat__kpc_forget's answer: the record never reached the overlay. */
 static bool
 forget_unwritten(kf *f, lvat_kref kp)
@@ -97,7 +89,7 @@ test_kpcache_born_and_collected_is_never_a_key(void **state)
     assert_true(forget_unwritten(f, kp)); /* nothing to delete */
     lvat_kv_crank_commit(f->k->kv);
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
 }
@@ -127,7 +119,7 @@ test_kpcache_abort_restores_many(void **state)
     for (size_t i = 0; i < MANY; i++)
         assert_shape(f, kps[i], i % 7, i);
     assert_int_equal(lvat__kp_get(f->k, extra, &p), LVAT_ENOTFOUND);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     for (size_t i = 0; i < MANY; i++)
         assert_shape(f, kps[i], i % 7, i);
@@ -152,7 +144,7 @@ test_kpcache_abort_after_a_flush(void **state)
     lvat_kv_crank_abort(f->k->kv);
     assert_false(in_overlay(f, kp));
     assert_shape(f, kp, 5, 2);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     assert_shape(f, kp, 5, 2);
 }
@@ -179,7 +171,7 @@ test_kpcache_failed_block_write_keeps_everything(void **state)
         lvat_alloc_fail_after(0, 0);
     }
     assert_int_equal(rc, LVAT_ENOMEM);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     for (size_t i = 0; i < MANY; i++)
         assert_shape(f, kps[i], 1, i);
@@ -202,7 +194,7 @@ test_kpcache_collect_out_of_memory_fails_whole(void **state)
     assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kp));
     shape(f, kp, 6, 0); /* more subscribers than fit inline */
     lvat_kv_crank_commit(f->k->kv);
-    commit_block(f);
+    kf_commit_block(f);
     lvat_kv_crank_begin(f->k->kv); /* cached and dirty, an earlier crank */
     assert_lvat_ok(lvat__kp_add_refs(f->k, kp, 1, &zeroed));
     assert_lvat_ok(lvat__kp_add_refs(f->k, kp, -1, &zeroed));
@@ -220,7 +212,7 @@ test_kpcache_collect_out_of_memory_fails_whole(void **state)
     }
     assert_lvat_ok(rc);
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
-    commit_block(f);
+    kf_commit_block(f);
     kf_reopen(f);
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
 }
