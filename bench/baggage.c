@@ -49,7 +49,7 @@ baggage_rep(void *ud, int rep, double *figs)
     (void)rep;
     if (bench_mkdtemp(dir, sizeof dir) != 0)
         return -1;
-    if (bench_options(&b, &o, dir, bench_durability(c->durability)) != 0)
+    if (bench_options(&b, &o, dir, bench_durability(c->durability), 0) != 0)
         goto done;
     o.vat_time_limit_ms = 600000;
     if (bench_open(&b, &o) != 0 ||

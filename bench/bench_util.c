@@ -255,12 +255,16 @@ int
 bench_options(bench_kernel *b,
               lvat_options *o,
               const char *dir,
-              lvat_durability durability)
+              lvat_durability durability,
+              unsigned spare_states)
 {
+    lvat_lua_options lo;
     lvat_errbuf eb;
 
     memset(b, 0, sizeof *b);
-    if (lvat_lua_runtime_new(NULL, &b->rt, &eb) != LVAT_OK) {
+    lvat_lua_options_init(&lo);
+    lo.spare_states = spare_states;
+    if (lvat_lua_runtime_new(&lo, &b->rt, &eb) != LVAT_OK) {
         fprintf(stderr, "bench: Lua runtime: %s\n", eb.msg);
         return -1;
     }

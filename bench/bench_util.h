@@ -71,14 +71,16 @@ typedef struct bench_kernel {
 } bench_kernel;
 
 /*
- * Makes the Lua runtime and fills `o` for a store in `dir` with
- * `durability` and the runtime's vat ops; the caller may change `o`
- * before bench_open.  Returns 0 or -1.
+ * Makes the Lua runtime (keeping `spare_states` states built ahead,
+ * lvat_lua.h) and fills `o` for a store in `dir` with `durability` and
+ * the runtime's vat ops; the caller may change `o` before bench_open.
+ * Returns 0 or -1.
  */
 int bench_options(bench_kernel *b,
                   lvat_options *o,
                   const char *dir,
-                  lvat_durability durability);
+                  lvat_durability durability,
+                  unsigned spare_states);
 int bench_open(bench_kernel *b, const lvat_options *o);
 /* Closes the kernel and frees the runtime. */
 void bench_close(bench_kernel *b);

@@ -109,7 +109,7 @@ heap_total(const tracker *t)
 /* ---- The measurement ---- */
 
 typedef struct cfg {
-    long n, batch;
+    long n, batch, spares;
     const char *durability;
 } cfg;
 
@@ -153,7 +153,8 @@ launch_rep(void *ud, int rep, double *figs)
     (void)rep;
     if (bench_mkdtemp(dir, sizeof dir) != 0)
         return -1;
-    if (bench_options(&b, &o, dir, bench_durability(c->durability)) != 0)
+    if (bench_options(&b, &o, dir, bench_durability(c->durability),
+                      (unsigned)c->spares) != 0)
         goto done;
     t.base = o.vat_ops;
     t.base_ud = o.vat_ops_ud;
@@ -191,15 +192,17 @@ main(int argc, char **argv)
 {
     long reps = bench_env_long("BENCH_REPS", 5);
     cfg c = {bench_env_long("BENCH_LAUNCH_N", 10000),
-             bench_env_long("BENCH_LAUNCH_BATCH", 100), "nosync"};
+             bench_env_long("BENCH_LAUNCH_BATCH", 100), 0, "nosync"};
     double figs[3];
     int opt;
 
-    while ((opt = getopt(argc, argv, "n:b:r:d:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:b:s:r:d:")) != -1) {
         if (opt == 'n')
             c.n = bench_arg_long("launch", optarg);
         else if (opt == 'b')
             c.batch = bench_arg_long("launch", optarg);
+        else if (opt == 's')
+            c.spares = bench_arg_long("launch", optarg);
         else if (opt == 'r')
             reps = bench_arg_long("launch", optarg);
         else if (opt == 'd')

@@ -61,7 +61,7 @@ ping_rep(void *ud, int rep, double *figs)
     snprintf(args, sizeof args, "[%ld]", c->n);
     if (bench_mkdtemp(dir, sizeof dir) != 0)
         return -1;
-    if (bench_options(&b, &o, dir, bench_durability(c->durability)) != 0)
+    if (bench_options(&b, &o, dir, bench_durability(c->durability), 0) != 0)
         goto done;
     if (bench_open(&b, &o) != 0 || bench_launch(&b, path) != 0)
         goto done;

@@ -47,7 +47,7 @@ open_store(bench_kernel *b, const char *dir)
 {
     lvat_options o;
 
-    if (bench_options(b, &o, dir, LVAT_DURABILITY_NOSYNC) != 0)
+    if (bench_options(b, &o, dir, LVAT_DURABILITY_NOSYNC, 0) != 0)
         return -1;
     o.vat_time_limit_ms = 600000;
     return bench_open(b, &o);
@@ -116,7 +116,7 @@ restart_rep(void *ud, int rep, double *figs)
 
     (void)rep;
     snprintf(kref, sizeof kref, "ko%ld", c->target);
-    if (bench_options(&b, &o, c->dir, LVAT_DURABILITY_NOSYNC) != 0)
+    if (bench_options(&b, &o, c->dir, LVAT_DURABILITY_NOSYNC, 0) != 0)
         return -1;
     o.vat_time_limit_ms = 600000;
     t0 = bench_now();

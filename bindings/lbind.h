@@ -167,9 +167,11 @@ struct lvat_slab *lvat_lua_runtime_slab(lvat_lua_runtime *rt);
 struct lvat_chunks *lvat_lua_runtime_compiled(lvat_lua_runtime *rt);
 
 /* ---- lenv.c ---- */
-/* Builds the runtime's private env and the vat's curated _ENV, loads the
- * runtime modules and checks `globals`.  [-0, +0, e] */
+/* Builds the runtime's private env and the vat's curated _ENV and loads
+ * the runtime modules: all a vat needs but its endowments.  [-0, +0, e] */
 int lvat_lua_open_env(lua_State *L);
+/* Adds the config's "globals" to the vat's _ENV.  [-0, +0, e] */
+void lvat_lua_add_endowments(lua_State *L, const lvat_vat_spec *spec);
 /* Copies every field of the table at `from` into the table at `to`
  * (raw).  [-0, +0, m] */
 void lvat_lua_copy_fields(lua_State *L, int from, int to);

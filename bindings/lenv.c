@@ -153,15 +153,17 @@ l_load(lua_State *L)
 
 /* ---- Endowments (config "globals"; lendow.c) ---- */
 
-static void
-add_globals(lua_State *L, int env, const lvat_vat_spec *spec)
+void
+lvat_lua_add_endowments(lua_State *L, const lvat_vat_spec *spec)
 {
+    lvat_lua_reg(L, LVAT_REG_VATENV);
     for (size_t i = 0; i < spec->nglobals; i++) {
         if (!lvat_lua_push_endowment(L, spec->globals[i]))
             luaL_error(L, "config asks for unknown global \"%s\" (known: %s)",
                        spec->globals[i], lvat_lua_endowment_names);
-        lua_setfield(L, env, spec->globals[i]);
+        lua_setfield(L, -2, spec->globals[i]);
     }
+    lua_pop(L, 1);
 }
 
 /* ---- The runtime's own modules ---- */
@@ -291,7 +293,6 @@ weak_table(lua_State *L, const char *mode, int slot)
 int
 lvat_lua_open_env(lua_State *L)
 {
-    const lvat_vat_spec *spec = lua_touserdata(L, 1);
     lvat_lvat *v = lvat_lua_vat(L);
     int renv, venv;
 
@@ -311,10 +312,9 @@ lvat_lua_open_env(lua_State *L)
     push_runtime_env(L);
     renv = lua_gettop(L);
     /* base functions, libraries, the runtime's globals, endowments */
-    lua_createtable(L, 0, 30 + (int)spec->nglobals);
+    lua_createtable(L, 0, 32);
     venv = lua_gettop(L);
     build_vat_env(L, venv);
-    add_globals(L, venv, spec);
     lua_pushvalue(L, venv);
     lvat_lua_set_reg(L, LVAT_REG_VATENV);
     /* Load the runtime, then add Far, E, Promise and coroutine. */

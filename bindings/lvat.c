@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "slab.h"
+#include "lspare.h"
 #include "lstack.h"
 
 /* Room the allocator still grants after a memory fault, so unwinding and
@@ -118,6 +119,8 @@ msgh(lua_State *L)
 
 /* ---- Lifecycle ---- */
 
+/* What any vat's state needs before it knows which vat it is: presences,
+ * the curated environment, the vat runtime. */
 static int
 setup(lua_State *L)
 {
@@ -125,8 +128,15 @@ setup(lua_State *L)
     return lvat_lua_open_env(L);
 }
 
-static void
-vat_free(lvat_lvat *v)
+static int
+endow(lua_State *L)
+{
+    lvat_lua_add_endowments(L, lua_touserdata(L, 1));
+    return 0;
+}
+
+void
+lvat_lua_vat_free(lvat_lvat *v)
 {
     if (v->L != NULL) {
         v->closing = true;
@@ -148,60 +158,135 @@ vat_free(lvat_lvat *v)
     lvat_free(v);
 }
 
+/* Runs one step of a state's making under protection, the collector
+ * stopped: it makes only what the vat keeps (a few dozen KB, under any
+ * sane cap), so collecting meanwhile is wasted work.  On failure the
+ * error is on top. */
 static int
-vat_create(void *ud, const lvat_vat_spec *spec, void **out, lvat_errbuf *err)
+run_step(lvat_lvat *v, lua_CFunction step, const void *arg)
+{
+    int base = lua_gettop(v->L) + 1, status;
+
+    v->running = v->L;
+    lua_pushcfunction(v->L, msgh);
+    lua_pushcfunction(v->L, step);
+    lua_pushlightuserdata(v->L, (void *)arg);
+    lua_gc(v->L, LUA_GCSTOP);
+    status = lua_pcall(v->L, 1, 0, base);
+    lua_gc(v->L, LUA_GCRESTART);
+    v->running = NULL;
+    if (status == LUA_OK)
+        lua_settop(v->L, base - 1);
+    return status;
+}
+
+/* A new vat state with its small blocks from `slab`: NULL if out of
+ * memory (the state itself, under v->mem_limit once set). */
+static lvat_lvat *
+vat_new(lvat_lua_runtime *rt, lvat_slab *slab)
 {
     lvat_lvat *v = lvat_calloc(1, sizeof *v);
-    int status;
 
-    if (v == NULL || (v->name = lvat_strdup(spec->name)) == NULL ||
-        (v->main = lvat_strdup(spec->main ? spec->main : "")) == NULL) {
-        if (v)
-            lvat_free(v->name);
-        lvat_free(v);
-        return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
-    }
-    v->rt = ud;
+    if (v == NULL)
+        return NULL;
+    v->rt = rt;
     v->next_prom = 1;
     v->next_obj = 1;
-    v->slab = lvat_lua_runtime_slab(v->rt);
+    v->slab = slab;
+    return v;
+}
+
+static int
+vat_open_state(lvat_lvat *v)
+{
+    v->L = lua_newstate(l_alloc, v);
+    if (v->L == NULL)
+        return LUA_ERRMEM;
+    *(lvat_lvat **)lua_getextraspace(v->L) = v;
+    lua_setwarnf(v->L, warnf, v);
+    return run_step(v, setup, NULL);
+}
+
+lvat_lvat *
+lvat_lua_vat_new_spare(lvat_lua_runtime *rt, lvat_slab *slab)
+{
+    lvat_lvat *v = vat_new(rt, slab);
+
+    if (v != NULL && vat_open_state(v) != LUA_OK) {
+        lvat_lua_vat_free(v);
+        v = NULL;
+    }
+    return v;
+}
+
+/* Tells the vat which one it is. */
+static int
+vat_identify(lvat_lvat *v, const lvat_vat_spec *spec)
+{
+    if ((v->name = lvat_strdup(spec->name)) == NULL ||
+        (v->main = lvat_strdup(spec->main ? spec->main : "")) == NULL)
+        return LVAT_ENOMEM;
     v->sys = spec->sys;
     v->id = spec->id;
     v->mem_limit = spec->memory_limit;
     v->time_limit_ms = spec->time_limit_ms;
     v->has_random_seed = spec->has_random_seed;
     v->random_seed = spec->random_seed;
-    v->L = lua_newstate(l_alloc, v);
-    if (v->L == NULL) {
-        vat_free(v);
+    return LVAT_OK;
+}
+
+/* A spare state (lspare.h) that fits the vat's memory cap, or the state
+ * made now.  On failure *out is NULL and err says why. */
+static int
+vat_state(lvat_lua_runtime *rt, const lvat_vat_spec *spec, lvat_lvat **out,
+          lvat_errbuf *err)
+{
+    lvat_lvat *v = lvat_spares_take(lvat_lua_runtime_spares(rt));
+    int status;
+
+    if (v != NULL) {
+        v->slab = lvat_lua_runtime_slab(rt); /* the builder keeps its own */
+        if (spec->memory_limit == 0 || v->mem_used <= spec->memory_limit) {
+            *out = v;
+            return vat_identify(v, spec) == LVAT_OK
+                       ? LVAT_OK
+                       : lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
+        }
+        lvat_lua_vat_free(v);
+    }
+    *out = v = vat_new(rt, lvat_lua_runtime_slab(rt));
+    if (v == NULL || vat_identify(v, spec) != LVAT_OK)
+        return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
+    status = vat_open_state(v);
+    if (v->L == NULL)
         return lvat_errbuf_set(err, LVAT_EFAULT,
                                "%s (v%u) cannot create a Lua state within "
                                "its memory limit", spec->name, spec->id);
-    }
-    *(lvat_lvat **)lua_getextraspace(v->L) = v;
-    lua_setwarnf(v->L, warnf, v);
-    v->running = v->L;
-    lua_pushcfunction(v->L, msgh);
-    lua_pushcfunction(v->L, setup);
-    lua_pushlightuserdata(v->L, (void *)spec);
-    /* The runtime's setup makes only what the vat keeps (a few dozen KB,
-     * under any sane cap): collecting meanwhile is wasted work. */
-    lua_gc(v->L, LUA_GCSTOP);
-    status = lua_pcall(v->L, 1, 0, 1);
-    lua_gc(v->L, LUA_GCRESTART);
-    if (status != LUA_OK) {
+    return status == LUA_OK ? LVAT_OK : LVAT_EVAT;
+}
+
+static int
+vat_create(void *ud, const lvat_vat_spec *spec, void **out, lvat_errbuf *err)
+{
+    lvat_lvat *v;
+    int rc = vat_state(ud, spec, &v, err);
+
+    if (rc == LVAT_OK && run_step(v, endow, spec) != LUA_OK)
+        rc = LVAT_EVAT;
+    if (rc == LVAT_EVAT) {
         int code = v->killed == LVAT_KILL_MEMORY ? LVAT_EFAULT : LVAT_EVAT;
         if (v->killed)
             lvat_lua_kill_message(v, err->msg, sizeof err->msg);
         else
             lvat_errbuf_set(err, code, "%s (v%u) %s", spec->name, spec->id,
                             lua_tostring(v->L, -1));
-        err->code = code;
-        vat_free(v);
-        return code;
+        err->code = rc = code;
     }
-    lua_settop(v->L, 0);
-    v->running = NULL;
+    if (rc != LVAT_OK) {
+        if (v != NULL)
+            lvat_lua_vat_free(v);
+        return rc;
+    }
     lvat_lua_watchdog_prepare(v->rt, v);
     *out = v;
     return LVAT_OK;
@@ -211,7 +296,7 @@ static void
 vat_destroy(void *inst)
 {
     if (inst != NULL)
-        vat_free(inst);
+        lvat_lua_vat_free(inst);
 }
 
 static size_t

@@ -25,6 +25,7 @@
 
 #include "alloc.h"
 #include "lchunks.h"
+#include "lspare.h"
 #include "slab.h"
 
 #define TICK_NS 5000000ull      /* how often an armed watchdog looks */
@@ -49,6 +50,7 @@ struct lvat_lua_runtime {
     struct sigaction old_action;
     lvat_slab *slab;     /* the vats' small Lua blocks */
     lvat_chunks *chunks; /* their compiled modules */
+    lvat_spares *spares; /* states built ahead, or NULL */
 };
 
 static _Thread_local lvat_lvat *tl_vat;
@@ -252,6 +254,7 @@ lvat_lua_options_init(lvat_lua_options *o)
 {
     o->watchdog_signal = SIGVTALRM;
     o->test_raw_syscalls = false;
+    o->spare_states = 0;
 }
 
 int
@@ -285,12 +288,10 @@ lvat_lua_runtime_new(const lvat_lua_options *o, lvat_lua_runtime **out,
         pthread_condattr_destroy(&ca);
     }
     rc = lvat_lua_watchdog_start(rt, err);
+    if (rc == LVAT_OK && o->spare_states > 0)
+        rc = lvat_spares_new(rt, o->spare_states, &rt->spares, err);
     if (rc != LVAT_OK) {
-        pthread_mutex_destroy(&rt->mu);
-        pthread_cond_destroy(&rt->cv);
-        lvat_slab_free(rt->slab);
-        lvat_chunks_free(rt->chunks);
-        lvat_free(rt);
+        lvat_lua_runtime_free(rt);
         return rc;
     }
     *out = rt;
@@ -302,6 +303,7 @@ lvat_lua_runtime_free(lvat_lua_runtime *rt)
 {
     if (rt == NULL)
         return;
+    lvat_spares_free(rt->spares);
     lvat_lua_watchdog_stop(rt);
     pthread_mutex_destroy(&rt->mu);
     pthread_cond_destroy(&rt->cv);
@@ -326,4 +328,10 @@ lvat_chunks *
 lvat_lua_runtime_compiled(lvat_lua_runtime *rt)
 {
     return rt->chunks;
+}
+
+lvat_spares *
+lvat_lua_runtime_spares(lvat_lua_runtime *rt)
+{
+    return rt->spares;
 }

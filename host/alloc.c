@@ -1,16 +1,18 @@
 /*
  * lvat_malloc and friends: thin wrappers over the C library with a
- * fail-the-Nth-call hook for tests.  The hook counters are the only
- * process-wide state in host/; they are read only when a test arms them.
+ * fail-the-Nth-call hook for tests.  The hook's counters are the only
+ * static state in host/: one set per thread, so a test arms failures on
+ * its own thread alone, and the runtime's other threads (a spare-state
+ * builder, lspare.h) never race it.
  */
 #include "alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned long fail_at;     /* 0 = never fail */
-static unsigned long alloc_count; /* allocations since the hook was armed */
-static int fail_sticky;
+static _Thread_local unsigned long fail_at; /* 0 = never fail */
+static _Thread_local unsigned long alloc_count; /* since the hook was armed */
+static _Thread_local int fail_sticky;
 
 static int
 should_fail(void)

@@ -33,7 +33,8 @@ char *lvat_strdup(const char *s);
  * Test hook: make the `n`th allocation from now fail (1 = the next one), and
  * every one after it when `sticky`; 0 turns failures off.  Returns how many
  * allocations happened since the last call (so a test can loop n = 1, 2, ...
- * until the operation succeeds).  Not thread-safe; tests only.
+ * until the operation succeeds).  Counts and fails the calling thread's
+ * allocations only; tests only.
  */
 unsigned long lvat_alloc_fail_after(unsigned long n, int sticky);
 

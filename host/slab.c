@@ -17,7 +17,10 @@
 #endif
 
 #define GRAIN      8 /* Lua needs no more alignment than a double's */
-#define NCLASSES   (LVAT_SLAB_MAX / GRAIN)
+#define FINE_MAX   256 /* up to here, a class every GRAIN bytes */
+#define FINE       (FINE_MAX / GRAIN)
+#define STEPS      4 /* then four classes per doubling, up to the max */
+#define NCLASSES   (FINE + STEPS * 4) /* 256 -> 4096 is four doublings */
 #define ARENA_SIZE ((size_t)64 << 10)
 
 typedef struct block {
@@ -31,16 +34,35 @@ typedef struct arena {
 } arena;
 
 struct lvat_slab {
-    block *free[NCLASSES]; /* class c holds blocks of (c + 1) * GRAIN */
+    block *free[NCLASSES]; /* class c holds blocks of class_size(c) */
     char *bump, *end;      /* the newest arena's uncarved rest */
     arena *arenas;
     size_t arena_bytes;
 };
 
+/* The class of a block of `size` bytes (1 to LVAT_SLAB_MAX): exact
+ * multiples of GRAIN up to FINE_MAX, then steps of a quarter of a power
+ * of two, so that a block wastes under a fifth of its size. */
 static size_t
 class_of(size_t size)
 {
-    return (size - 1) / GRAIN;
+    unsigned p;
+
+    if (size <= FINE_MAX)
+        return (size - 1) / GRAIN;
+    p = 63u - (unsigned)__builtin_clzll((unsigned long long)(size - 1));
+    return FINE + (p - 8) * STEPS + ((size - 1) >> (p - 2)) - STEPS;
+}
+
+/* The bytes of a block of class c: the largest size class_of maps to c. */
+static size_t
+class_size(size_t c)
+{
+    size_t j = c - FINE;
+
+    if (c < FINE)
+        return (c + 1) * GRAIN;
+    return (STEPS + 1 + j % STEPS) << (8 + j / STEPS - 2);
 }
 
 lvat_slab *
@@ -78,17 +100,22 @@ push_free(lvat_slab *s, void *p, size_t size)
     s->free[c] = b;
 }
 
-/* A new arena; the old one's rest goes to the free list of its size. */
+/* A new arena; the old one's rest goes to the free lists in fine-class
+ * pieces (a coarse class may be larger than the rest). */
 static int
 grow(lvat_slab *s)
 {
     arena *a = lvat_malloc(ARENA_SIZE);
-    size_t rest = (size_t)(s->end - s->bump);
 
     if (a == NULL)
         return -1;
-    if (rest >= GRAIN)
-        push_free(s, s->bump, rest);
+    while (s->end - s->bump >= GRAIN) {
+        size_t piece = (size_t)(s->end - s->bump);
+        if (piece > FINE_MAX)
+            piece = FINE_MAX;
+        push_free(s, s->bump, piece);
+        s->bump += piece;
+    }
     a->next = s->arenas;
     s->arenas = a;
     s->arena_bytes += ARENA_SIZE;
@@ -109,7 +136,7 @@ small_alloc(lvat_slab *s, size_t size)
         s->free[c] = b->next;
         return b;
     }
-    size = (c + 1) * GRAIN;
+    size = class_size(c);
     if ((size_t)(s->end - s->bump) < size && grow(s) != 0)
         return NULL;
     b = (block *)s->bump;

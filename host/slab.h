@@ -4,12 +4,17 @@
  * size to its allocator) and the kernel's block overlay (its entries and
  * values).  Used from one thread.
  *
- * Blocks need no header: a block of up to LVAT_SLAB_MAX bytes is carved,
- * rounded up to 8 bytes, from 64 KiB arenas, and a freed block goes on
- * the free list of its size for the next block of that size.  Larger
- * blocks come from the C library.  Against malloc this saves the 8 to 23
- * bytes of header and rounding each small block carries (an idle vat has
- * ~1,500), and most of the time of the calls.
+ * Blocks need no header: a block of up to LVAT_SLAB_MAX bytes is carved
+ * from 64 KiB arenas, rounded up to 8 bytes up to 256 and to a quarter of
+ * a power of two beyond (320, 384, 448, 512, 640, ...), and a freed block
+ * goes on the free list of its class for the next block of that class.
+ * Larger blocks come from the C library.  Against malloc this saves the 8
+ * to 23 bytes of header and rounding each small block carries (an idle
+ * vat has ~1,500), and most of the time of the calls.  Keeping Lua's
+ * middling blocks (string tables, stacks, table parts) here too means a
+ * vat state built on one thread and used on another (lspare.h) never
+ * frees into the C library's per-thread arenas, whose locks they would
+ * then contend for.
  *
  * Freed blocks stay with the allocator until lvat_slab_free: its
  * footprint is the high-water mark of its small blocks.  Built with
@@ -21,7 +26,7 @@
 
 #include <stddef.h>
 
-#define LVAT_SLAB_MAX 256
+#define LVAT_SLAB_MAX 4096
 
 typedef struct lvat_slab lvat_slab;
 

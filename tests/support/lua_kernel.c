@@ -57,6 +57,12 @@ open_kernel(lk *t)
 void
 lk_open(lk *t)
 {
+    lk_open_spares(t, 0);
+}
+
+void
+lk_open_spares(lk *t, unsigned spare_states)
+{
     lvat_lua_options lo;
     lvat_errbuf eb;
 
@@ -65,6 +71,7 @@ lk_open(lk *t)
     t->vats_dir = lvat_test_path(lvat_test_srcdir(), "tests/e2e/vats");
     lvat_lua_options_init(&lo);
     lo.test_raw_syscalls = true;
+    lo.spare_states = spare_states;
     lvat_errbuf_clear(&eb);
     if (lvat_lua_runtime_new(&lo, &t->rt, &eb) != LVAT_OK)
         fail_msg("lvat_lua_runtime_new: %s", eb.msg);

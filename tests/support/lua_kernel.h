@@ -44,6 +44,8 @@ typedef struct lk {
 
 /* Opens a kernel on a fresh temporary directory. */
 void lk_open(lk *t);
+/* The same with a runtime keeping spare vat states (lvat_lua.h). */
+void lk_open_spares(lk *t, unsigned spare_states);
 /* Closes and reopens the kernel on the same directory (a restart). */
 void lk_restart(lk *t);
 /* Like lk_restart, but returns the open's status (the kernel stays closed

@@ -1,7 +1,8 @@
 /*
  * The vats' small-block allocator: lua_Alloc's contract at every size
- * boundary, blocks reused by size, and many Lua states churning through one
- * allocator without touching each other's blocks.
+ * boundary, blocks reused by size, every size class holding its bytes,
+ * and many Lua states churning through one allocator without touching
+ * each other's blocks.
  */
 #include "lvat_test.h"
 
@@ -89,6 +90,35 @@ test_slab_reuses_by_size(void **state)
     lvat_slab_free(s);
 }
 
+/* Every size up to the max, twice, all live at once and each filled to
+ * its last byte: no block overlaps another (a class too small for its
+ * sizes would), and each keeps its bytes through a resize within its
+ * class. */
+static void
+test_slab_every_size_has_its_bytes(void **state)
+{
+    enum { N = LVAT_SLAB_MAX * 2 };
+    lvat_slab *s = lvat_slab_new();
+    unsigned char **p = calloc(N, sizeof *p);
+
+    (void)state;
+    assert_non_null(p);
+    for (size_t i = 0; i < N; i++) {
+        size_t size = i / 2 + 1;
+        p[i] = lvat_slab_realloc(s, NULL, 0, size);
+        assert_non_null(p[i]);
+        fill(p[i], size, (unsigned)i);
+    }
+    for (size_t i = 0; i < N; i++)
+        assert_true(holds(p[i], i / 2 + 1, (unsigned)i));
+    for (size_t i = 0; i < N; i++) {
+        size_t size = i / 2 + 1;
+        assert_null(lvat_slab_realloc(s, p[i], size, 0));
+    }
+    free(p);
+    lvat_slab_free(s);
+}
+
 static void *
 slab_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -139,6 +169,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slab_resize_keeps_contents),
         cmocka_unit_test(test_slab_reuses_by_size),
+        cmocka_unit_test(test_slab_every_size_has_its_bytes),
         cmocka_unit_test(test_slab_many_states_share_it),
     };
 
