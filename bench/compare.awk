@@ -2,7 +2,8 @@
 # and bench/peers/run.sh's lines (which carry "system") and prints, per
 # workload and peer, both figures and luavat / peer.  Workloads match by
 # name: "sequential round trips" = "sequential", "pipelined sends" =
-# "pipelined", "vat launch" (vats/s) = "launch".  POSIX awk.
+# "pipelined", "vat launch" (vats/s) = "launch"; luavat's "vat launch,
+# spare states" is set against the peers' launch too.  POSIX awk.
 #
 #   awk -f bench/jsonline.awk -f bench/compare.awk LUAVAT_LINES PEER_LINES
 
@@ -10,7 +11,12 @@ BEGIN {
     name["sequential round trips"] = "sequential"
     name["pipelined sends"] = "pipelined"
     name["vat launch"] = "launch"
+    name["vat launch, spare states"] = "launch+spares"
     order[1] = "sequential"; order[2] = "pipelined"; order[3] = "launch"
+    order[4] = "launch+spares"
+    # The peer workload a luavat workload is set against.
+    peer["sequential"] = "sequential"; peer["pipelined"] = "pipelined"
+    peer["launch"] = "launch"; peer["launch+spares"] = "launch"
 }
 
 /^[ \t]*\{/ && /"workload"/ {
@@ -36,21 +42,22 @@ BEGIN {
 }
 
 function row(a, b, c, d, e, f) {
-    printf "| %s | %s | %12s | %12s | %s | %s |\n", pad(a, 10), pad(b, 12),
+    printf "| %s | %s | %12s | %12s | %s | %s |\n", pad(a, 13), pad(b, 12),
         c, d, pad(e, 14), pad(f, 13)
 }
 
 END {
     row("workload", "peer", "luavat", "peer figure", "unit", "luavat / peer")
-    printf "| ---------- | ------------ | -----------: | -----------: | "
+    printf "| ------------- | ------------ | -----------: | -----------: | "
     printf "-------------- | ------------- |\n"
-    for (k = 1; k <= 3; k++) {
+    for (k = 1; k <= 4; k++) {
         w = order[k]
+        pw = peer[w]
         for (p = 1; p <= npeers; p++) {
             s = peers[p]
             l = (w in lfig) ? lfig[w] : ""
-            f = ((s, w) in pfig) ? pfig[s, w] : ""
-            u = (w in lunit) ? lunit[w] : punit[s, w]
+            f = ((s, pw) in pfig) ? pfig[s, pw] : ""
+            u = (w in lunit) ? lunit[w] : punit[s, pw]
             if (l == "" || f == "")
                 ratio = "no figure"
             else if (f + 0 <= 0)
@@ -58,8 +65,8 @@ END {
             else
                 ratio = sprintf("%.2f", l / f)
             # Matched by workload name; say so when the units read apart.
-            if (f != "" && (w in lunit) && punit[s, w] != lunit[w])
-                ratio = ratio " (peer unit: " punit[s, w] ")"
+            if (f != "" && (w in lunit) && punit[s, pw] != lunit[w])
+                ratio = ratio " (peer unit: " punit[s, pw] ")"
             row(w, s, l == "" ? "-" : l, f == "" ? "-" : f, u, ratio)
         }
     }

@@ -11,9 +11,13 @@
  * (through a pass-through lvat_vat_ops), over n.  Each repetition is a
  * fresh process with a fresh store.
  *
- * usage: launch [-n VATS] [-b BATCH] [-r REPS] [-d sync|nometasync|nosync]
- * Defaults: $BENCH_LAUNCH_N or 10000, $BENCH_LAUNCH_BATCH or 100,
- * $BENCH_REPS or 5, nosync.
+ * With -s N the Lua runtime keeps N vat states built ahead on a thread of
+ * its own (lvat_lua_options.spare_states), and the rows say so.
+ *
+ * usage: launch [-n VATS] [-b BATCH] [-s SPARES] [-r REPS]
+ *               [-d sync|nometasync|nosync]
+ * Defaults: $BENCH_LAUNCH_N or 10000, $BENCH_LAUNCH_BATCH or 100, no
+ * spares, $BENCH_REPS or 5, nosync.
  */
 #include "bench_util.h"
 
@@ -182,8 +186,8 @@ done:
 static void
 usage(void)
 {
-    fprintf(stderr, "usage: launch [-n VATS] [-b BATCH] [-r REPS] "
-                    "[-d sync|nometasync|nosync]\n");
+    fprintf(stderr, "usage: launch [-n VATS] [-b BATCH] [-s SPARES] "
+                    "[-r REPS] [-d sync|nometasync|nosync]\n");
     exit(2);
 }
 
@@ -216,6 +220,18 @@ main(int argc, char **argv)
         return 1;
     if (c.batch > c.n)
         c.batch = c.n;
+    if (c.spares > 0) {
+        bench_emit("vat launch, spare states", figs[0], "vats/s",
+                   "as vat launch, with %ld spare vat states built ahead on "
+                   "a second thread (lvat_lua_options.spare_states); median "
+                   "of %ld",
+                   c.spares, reps);
+        bench_emit("idle vat memory (RSS), spare states", figs[1], "KB/vat",
+                   "as idle vat memory (RSS), with %ld spare states; median "
+                   "of %ld",
+                   c.spares, reps);
+        return 0;
+    }
     bench_emit("vat launch", figs[0], "vats/s",
                "%ld one-vat subclusters (trivial/trivial.lua), %ld queued per "
                "lvat_kernel_run, %s; median of %ld",

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make bench-peers: luavat's sequential round trips, pipelined sends (both
-# nosync) and vat launch, then the same workloads on the peer kernels
+# nosync) and vat launch (without and with spare states), then the same workloads on the peer kernels
 # (bench/peers/run.sh, owned separately), in one run; prints every figure
 # and a table of luavat / peer per workload and peer.  All rows also go to
 # BUILD/bench-peers.json.  The BENCH_* settings of bench/run.sh apply to
@@ -23,7 +23,8 @@ trap 'rm -f "$ours" "$theirs"' EXIT
 trap 'exit 130' INT TERM
 status=0
 
-for args in "ping -d nosync -w seq,pipe" "launch -d nosync"; do
+for args in "ping -d nosync -w seq,pipe" "launch -d nosync" \
+    "launch -d nosync -s 64"; do
     echo "bench-peers: luavat $args" >&2
     # $args is split on purpose: program name, then its options.
     "$build/bench/"$args >>"$ours" || {

@@ -36,6 +36,7 @@ step() {
 step ping -d nosync
 step ping -d sync
 step launch
+step launch -s 64
 step restart
 step baggage
 echo "bench: done in $(($(date +%s) - start)) s; rows also in $json" >&2

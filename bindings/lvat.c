@@ -158,12 +158,13 @@ lvat_lua_vat_free(lvat_lvat *v)
     lvat_free(v);
 }
 
-/* Runs one step of a state's making under protection, the collector
- * stopped: it makes only what the vat keeps (a few dozen KB, under any
- * sane cap), so collecting meanwhile is wasted work.  On failure the
- * error is on top. */
+/* Runs one step of a state's making under protection; on failure the
+ * error is on top.  Setup (`quiet`) runs with the collector stopped: it
+ * makes only what the vat keeps (a few dozen KB, under any sane cap), so
+ * collecting meanwhile is wasted work.  (Restarting the collector leaves
+ * it owing a step at the next allocation, hence not for small steps.) */
 static int
-run_step(lvat_lvat *v, lua_CFunction step, const void *arg)
+run_step(lvat_lvat *v, lua_CFunction step, const void *arg, bool quiet)
 {
     int base = lua_gettop(v->L) + 1, status;
 
@@ -171,9 +172,11 @@ run_step(lvat_lvat *v, lua_CFunction step, const void *arg)
     lua_pushcfunction(v->L, msgh);
     lua_pushcfunction(v->L, step);
     lua_pushlightuserdata(v->L, (void *)arg);
-    lua_gc(v->L, LUA_GCSTOP);
+    if (quiet)
+        lua_gc(v->L, LUA_GCSTOP);
     status = lua_pcall(v->L, 1, 0, base);
-    lua_gc(v->L, LUA_GCRESTART);
+    if (quiet)
+        lua_gc(v->L, LUA_GCRESTART);
     v->running = NULL;
     if (status == LUA_OK)
         lua_settop(v->L, base - 1);
@@ -204,7 +207,7 @@ vat_open_state(lvat_lvat *v)
         return LUA_ERRMEM;
     *(lvat_lvat **)lua_getextraspace(v->L) = v;
     lua_setwarnf(v->L, warnf, v);
-    return run_step(v, setup, NULL);
+    return run_step(v, setup, NULL, true);
 }
 
 lvat_lvat *
@@ -214,8 +217,13 @@ lvat_lua_vat_new_spare(lvat_lua_runtime *rt, lvat_slab *slab)
 
     if (v != NULL && vat_open_state(v) != LUA_OK) {
         lvat_lua_vat_free(v);
-        v = NULL;
+        return NULL;
     }
+    /* Collect here, off the kernel's thread: made with the collector
+     * stopped, a state owes a step as soon as it allocates again, and
+     * after a full collection it owes none for as much again. */
+    if (v != NULL)
+        lua_gc(v->L, LUA_GCCOLLECT);
     return v;
 }
 
@@ -271,7 +279,7 @@ vat_create(void *ud, const lvat_vat_spec *spec, void **out, lvat_errbuf *err)
     lvat_lvat *v;
     int rc = vat_state(ud, spec, &v, err);
 
-    if (rc == LVAT_OK && run_step(v, endow, spec) != LUA_OK)
+    if (rc == LVAT_OK && run_step(v, endow, spec, false) != LUA_OK)
         rc = LVAT_EVAT;
     if (rc == LVAT_EVAT) {
         int code = v->killed == LVAT_KILL_MEMORY ? LVAT_EFAULT : LVAT_EVAT;

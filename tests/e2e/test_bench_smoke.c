@@ -132,6 +132,20 @@ test_bench_launch(void **state)
 }
 
 static void
+test_bench_launch_spares(void **state)
+{
+    const char *opts[] = {"-n", "20", "-s", "4", "-r", "1", NULL};
+    const char *want[] = {"vat launch, spare states",
+                          "idle vat memory (RSS), spare states", NULL};
+    run r;
+
+    (void)state;
+    bench(&r, "launch", opts);
+    check_output(r.out, want);
+    assert_non_null(strstr(r.out, "with 4 spare vat states"));
+}
+
+static void
 test_bench_restart(void **state)
 {
     const char *opts[] = {"-v", "2", "-e", "200", "-r", "1", NULL};
@@ -208,13 +222,13 @@ test_bench_run_sh_table_and_json(void **state)
     spawn(&r, argv, env);
     if (r.code != 0)
         fail_msg("bench/run.sh exited %d:\n%s", r.code, r.err);
-    /* A header, a rule and 12 rows: 3 message workloads x 2 durabilities,
-     * 3 launch rows, restart, 2 baggage rows. */
+    /* A header, a rule and 14 rows: 3 message workloads x 2 durabilities,
+     * 3 launch rows, 2 with spare states, restart, 2 baggage rows. */
     assert_non_null(strstr(r.out, "| workload "));
-    assert_int_equal(count(r.out, "\n"), 14);
+    assert_int_equal(count(r.out, "\n"), 16);
     lvat_test_read_file(json, text, sizeof text);
     assert_int_equal(text[0], '[');
-    assert_int_equal(count(text, "{\"workload\":"), 12);
+    assert_int_equal(count(text, "{\"workload\":"), 14);
     assert_non_null(strstr(text, "\"settings\":\"n=50, sync;"));
     free(json_env);
     free(json);
@@ -238,7 +252,10 @@ test_bench_compare_divides_by_peer(void **state)
                          "\"figure\":300,\"unit\":\"round trips/s\","
                          "\"settings\":\"x\"}\n"
                          "{\"workload\":\"vat launch\",\"figure\":1000,"
-                         "\"unit\":\"vats/s\",\"settings\":\"y\"}\n");
+                         "\"unit\":\"vats/s\",\"settings\":\"y\"}\n"
+                         "{\"workload\":\"vat launch, spare states\","
+                         "\"figure\":3000,\"unit\":\"vats/s\","
+                         "\"settings\":\"v\"}\n");
     lvat_test_write_file(dir, "theirs",
                          "{\"system\":\"swingset\",\"workload\":"
                          "\"sequential\",\"figure\":150,\"unit\":"
@@ -252,6 +269,7 @@ test_bench_compare_divides_by_peer(void **state)
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "| 2.00 "));
     assert_non_null(strstr(r.out, "| 25.00 "));
+    assert_non_null(strstr(r.out, "| 75.00 ")); /* spares, the same peer */
     assert_non_null(strstr(r.out, "| no figure ")); /* pipelined */
     free(ours);
     free(theirs);
@@ -265,6 +283,7 @@ main(void)
         cmocka_unit_test(test_bench_ping),
         cmocka_unit_test(test_bench_ping_sync_one_workload),
         cmocka_unit_test(test_bench_launch),
+        cmocka_unit_test(test_bench_launch_spares),
         cmocka_unit_test(test_bench_restart),
         cmocka_unit_test(test_bench_baggage),
         cmocka_unit_test(test_bench_bad_option_is_usage),
