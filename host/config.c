@@ -120,6 +120,11 @@ add_module(walker *w, const char *rel)
                                "put the vat in a folder of its own",
                                pv->name, MAX_FILES, w->root);
     }
+    if (!lvat_reserve(&pv->mods, pv->nmods, &pv->capmods, sizeof *pv->mods,
+                      4)) {
+        lvat_free(abs);
+        return lvat_errbuf_set(w->err, LVAT_ENOMEM, "out of memory");
+    }
     m = &pv->mods[pv->nmods];
     memset(m, 0, sizeof *m);
     rc = abs ? read_file(abs, &m->text, &m->len, w->err) : LVAT_ENOMEM;
@@ -192,8 +197,7 @@ snapshot(lvat_plan_vat *pv,
     int rc;
 
     base = base ? base + 1 : (char *)spec;
-    pv->mods = lvat_calloc(MAX_FILES, sizeof *pv->mods);
-    if (abs == NULL || root == NULL || shown == NULL || pv->mods == NULL)
+    if (abs == NULL || root == NULL || shown == NULL)
         rc = lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     else if (stat(abs, &st) != 0 || !S_ISREG(st.st_mode))
         rc = lvat_errbuf_set(err, LVAT_ECONFIG,

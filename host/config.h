@@ -33,7 +33,7 @@ typedef struct lvat_plan_vat {
     bool has_random_seed;   /* creationOptions.randomSeed was given */
     int64_t random_seed;
     lvat_plan_module *mods;
-    size_t nmods;
+    size_t nmods, capmods;
 } lvat_plan_vat;
 
 typedef struct lvat_launch_plan {
