@@ -52,6 +52,7 @@ typedef struct lvat_lvat {
     volatile uint64_t gen;        /* delivery generation (watchdog) */
     uint64_t deadline_us;         /* instruction-budget mode */
     bool closing;                 /* lua_close is running */
+    bool collected;               /* a spare, collected once built */
     lvat_vref *dead;              /* presences collected since last reap */
     size_t ndead, capdead;
     lvat_buf enc;                 /* marshalling scratch, reused */
@@ -226,8 +227,7 @@ void lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
 
 /* ---- lpresence.c ---- */
 void lvat_lua_presence_open(lua_State *L);
-/* Adds newHostObject to the runtime's sys table on top of the stack.
- * [-0, +0, m] */
+/* Adds newHostObject to the sys table on top.  [-0, +0, m] */
 void lvat_lua_presence_sys(lua_State *L);
 /* Pushes a new presence (no identity lookup). [-0, +1, m] */
 void lvat_lua_push_presence(lua_State *L, lvat_vref vref, const char *iface,
