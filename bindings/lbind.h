@@ -37,7 +37,7 @@ typedef struct lvat_lvat {
     uint32_t id;
     char *name;
     char *main;                   /* main module name */
-    size_t mem_used, mem_limit;
+    size_t mem_used, mem_limit, mem_peak;
     uint32_t time_limit_ms;
     uint64_t marshal_ns, syscall_ns; /* this delivery's, for stats */
     uint64_t next_prom;           /* the next p+N this vat exports */

@@ -21,17 +21,22 @@
 
 typedef struct lvat_spares lvat_spares;
 
-/* Starts a builder keeping up to `target` spare states for `rt`.  *out
- * is written only on success. */
+#define LVAT_SPARES_MAX 4096
+
+/* Starts a builder keeping up to `target` (at most LVAT_SPARES_MAX)
+ * spare states for `rt`.  *out is written only on success. */
 int lvat_spares_new(lvat_lua_runtime *rt, size_t target, lvat_spares **out,
                     lvat_errbuf *err);
 
 /* Stops the builder and frees the spares left; NULL is a no-op. */
 void lvat_spares_free(lvat_spares *s);
 
-/* A ready spare (still on the builder's allocator: the caller moves it),
- * or NULL when none is ready or `s` is NULL.  Asks for more. */
-lvat_lvat *lvat_spares_take(lvat_spares *s);
+/* A ready spare (still on the builder's allocator: the caller moves it)
+ * whose making peaked within `mem_limit` bytes (0: any), or NULL when
+ * there is none or `s` is NULL.  Asks for more, and hands the builder
+ * back the blocks of its arenas the runtime's slab holds.  On the
+ * kernel's thread. */
+lvat_lvat *lvat_spares_take(lvat_spares *s, size_t mem_limit);
 
 /* What a pool has done, for tests and figures. */
 typedef struct lvat_spares_stats {
@@ -39,6 +44,7 @@ typedef struct lvat_spares_stats {
     unsigned long built;  /* spares made */
     unsigned long taken;  /* vat creations that found one */
     unsigned long missed; /* vat creations that found none */
+    size_t arena_bytes;   /* the builder's slab (slab.h) */
 } lvat_spares_stats;
 
 void lvat_spares_get_stats(lvat_spares *s, lvat_spares_stats *out);

@@ -49,6 +49,8 @@ l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (p == NULL)
         return NULL;
     v->mem_used = v->mem_used - old + nsize;
+    if (v->mem_used > v->mem_peak)
+        v->mem_peak = v->mem_used;
     return p;
 }
 
@@ -95,8 +97,8 @@ warnf(void *ud, const char *msg, int tocont)
     lvat_lvat *v = ud;
 
     LVAT_UNUSED(tocont);
-    if (msg[0] == '@')
-        return; /* control messages ("@on", "@off") */
+    if (msg[0] == '@' || v->sys == NULL)
+        return; /* control messages ("@on", "@off"); a spare's making */
     lvat_syscall_log(v->sys, msg, strlen(msg));
 }
 
@@ -221,9 +223,13 @@ lvat_lua_vat_new_spare(lvat_lua_runtime *rt, lvat_slab *slab)
     }
     /* Collect here, off the kernel's thread: made with the collector
      * stopped, a state owes a step as soon as it allocates again, and
-     * after a full collection it owes none for as much again. */
+     * after a full collection it owes none for as much again.  The peak
+     * kept is the making's, which a state made on the spot would reach
+     * (collecting peaks a little higher). */
     if (v != NULL) {
+        size_t peak = v->mem_peak;
         lua_gc(v->L, LUA_GCCOLLECT);
+        v->mem_peak = peak;
         v->collected = true;
     }
     return v;
@@ -245,24 +251,23 @@ vat_identify(lvat_lvat *v, const lvat_vat_spec *spec)
     return LVAT_OK;
 }
 
-/* A spare state (lspare.h) that fits the vat's memory cap, or the state
- * made now.  On failure *out is NULL and err says why. */
+/* A spare state (lspare.h) whose making peaked within the vat's memory
+ * cap (so it is used exactly where making one now would succeed), or the
+ * state made now.  On failure err says why. */
 static int
 vat_state(lvat_lua_runtime *rt, const lvat_vat_spec *spec, lvat_lvat **out,
           lvat_errbuf *err)
 {
-    lvat_lvat *v = lvat_spares_take(lvat_lua_runtime_spares(rt));
+    lvat_lvat *v =
+        lvat_spares_take(lvat_lua_runtime_spares(rt), spec->memory_limit);
     int status;
 
     if (v != NULL) {
         v->slab = lvat_lua_runtime_slab(rt); /* the builder keeps its own */
-        if (spec->memory_limit == 0 || v->mem_used <= spec->memory_limit) {
-            *out = v;
-            return vat_identify(v, spec) == LVAT_OK
-                       ? LVAT_OK
-                       : lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
-        }
-        lvat_lua_vat_free(v);
+        *out = v;
+        return vat_identify(v, spec) == LVAT_OK
+                   ? LVAT_OK
+                   : lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     }
     *out = v = vat_new(rt, lvat_lua_runtime_slab(rt));
     if (v == NULL || vat_identify(v, spec) != LVAT_OK)

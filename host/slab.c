@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "alloc.h"
 
@@ -16,27 +17,31 @@
 #endif
 #endif
 
-#define GRAIN      8 /* Lua needs no more alignment than a double's */
-#define FINE_MAX   256 /* up to here, a class every GRAIN bytes */
-#define FINE       (FINE_MAX / GRAIN)
-#define STEPS      4 /* then four classes per doubling, up to the max */
-#define NCLASSES   (FINE + STEPS * 4) /* 256 -> 4096 is four doublings */
-#define ARENA_SIZE ((size_t)64 << 10)
+#define GRAIN        8 /* Lua needs no more alignment than a double's */
+#define FINE_MAX     256 /* up to here, a class every GRAIN bytes */
+#define FINE         (FINE_MAX / GRAIN)
+#define STEPS        4 /* then four classes per doubling, up to the max */
+#define NCLASSES     (FINE + STEPS * 4) /* 256 -> 4096 is four doublings */
+#define ARENA_SIZE   ((size_t)64 << 10) /* and its alignment */
+#define CHUNK_ARENAS 16 /* arenas mapped at a time */
 
 typedef struct block {
     struct block *next;
 } block;
 
-/* An arena's header; its blocks follow. */
+/* An arena's header, at its ARENA_SIZE-aligned start: any block's arena
+ * is its address rounded down, so a block knows the slab that carved it. */
 typedef struct arena {
-    struct arena *next;
-    uint64_t pad; /* keeps the blocks 16-byte aligned, as malloc's are */
+    struct lvat_slab *owner;
+    struct arena *next_chunk; /* a chunk's first arena: the next chunk */
 } arena;
 
 struct lvat_slab {
-    block *free[NCLASSES]; /* class c holds blocks of class_size(c) */
-    char *bump, *end;      /* the newest arena's uncarved rest */
-    arena *arenas;
+    block *free[NCLASSES];    /* class c holds blocks of class_size(c) */
+    block *foreign[NCLASSES]; /* freed here, carved by another slab */
+    char *bump, *end;         /* the newest arena's uncarved rest */
+    arena *chunks;            /* their first arenas, newest first */
+    unsigned chunk_used;      /* arenas of the newest chunk started */
     size_t arena_bytes;
 };
 
@@ -65,6 +70,12 @@ class_size(size_t c)
     return (STEPS + 1 + j % STEPS) << (8 + j / STEPS - 2);
 }
 
+static arena *
+arena_of(const void *p)
+{
+    return (arena *)((uintptr_t)p & ~(uintptr_t)(ARENA_SIZE - 1));
+}
+
 lvat_slab *
 lvat_slab_new(void)
 {
@@ -76,10 +87,10 @@ lvat_slab_free(lvat_slab *s)
 {
     if (s == NULL)
         return;
-    while (s->arenas != NULL) {
-        arena *a = s->arenas;
-        s->arenas = a->next;
-        lvat_free(a);
+    while (s->chunks != NULL) {
+        arena *c = s->chunks;
+        s->chunks = c->next_chunk;
+        munmap(c, CHUNK_ARENAS * ARENA_SIZE);
     }
     lvat_free(s);
 }
@@ -91,33 +102,58 @@ lvat_slab_arena_bytes(const lvat_slab *s)
 }
 
 static void
-push_free(lvat_slab *s, void *p, size_t size)
+push(block **lists, void *p, size_t c)
 {
     block *b = p;
-    size_t c = class_of(size);
 
-    b->next = s->free[c];
-    s->free[c] = b;
+    b->next = lists[c];
+    lists[c] = b;
 }
 
-/* A new arena; the old one's rest goes to the free lists in fine-class
- * pieces (a coarse class may be larger than the rest). */
+/* CHUNK_ARENAS arenas, aligned to ARENA_SIZE: mapped with room to spare,
+ * then trimmed (the pages are not touched until carved). */
+static arena *
+map_chunk(void)
+{
+    size_t want = CHUNK_ARENAS * ARENA_SIZE, len = want + ARENA_SIZE;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *a;
+
+    if (p == MAP_FAILED)
+        return NULL;
+    a = (char *)arena_of(p + ARENA_SIZE - 1);
+    if (a > p)
+        munmap(p, (size_t)(a - p));
+    if (p + len > a + want)
+        munmap(a + want, (size_t)(p + len - (a + want)));
+    return (arena *)a;
+}
+
+/* A new arena.  The old one's rest goes to the free lists as the largest
+ * blocks that fit. */
 static int
 grow(lvat_slab *s)
 {
-    arena *a = lvat_malloc(ARENA_SIZE);
+    arena *a;
 
-    if (a == NULL)
-        return -1;
-    while (s->end - s->bump >= GRAIN) {
-        size_t piece = (size_t)(s->end - s->bump);
-        if (piece > FINE_MAX)
-            piece = FINE_MAX;
-        push_free(s, s->bump, piece);
-        s->bump += piece;
+    if (s->chunks == NULL || s->chunk_used == CHUNK_ARENAS) {
+        if ((a = map_chunk()) == NULL)
+            return -1;
+        a->next_chunk = s->chunks;
+        s->chunks = a;
+        s->chunk_used = 0;
     }
-    a->next = s->arenas;
-    s->arenas = a;
+    while (s->end - s->bump >= GRAIN) {
+        size_t rest = (size_t)(s->end - s->bump);
+        size_t c = class_of(rest < LVAT_SLAB_MAX ? rest : LVAT_SLAB_MAX);
+        if (class_size(c) > rest)
+            c--;
+        push(s->free, s->bump, c);
+        s->bump += class_size(c);
+    }
+    a = (arena *)((char *)s->chunks + s->chunk_used++ * ARENA_SIZE);
+    a->owner = s;
     s->arena_bytes += ARENA_SIZE;
     s->bump = (char *)(a + 1);
     s->end = (char *)a + ARENA_SIZE;
@@ -144,17 +180,51 @@ small_alloc(lvat_slab *s, size_t size)
     return b;
 }
 
+/* A freed block goes back to its arena's slab: here when this slab
+ * carved it, else among the foreign ones (lvat_slab_give_back). */
 static void
 release(lvat_slab *s, void *ptr, size_t osize)
 {
     if (ptr == NULL)
         return;
-    if (osize <= LVAT_SLAB_MAX)
-        push_free(s, ptr, osize);
-    else
+    if (osize > LVAT_SLAB_MAX)
         lvat_free(ptr);
+    else if (arena_of(ptr)->owner == s)
+        push(s->free, ptr, class_of(osize));
+    else
+        push(s->foreign, ptr, class_of(osize));
 }
 
+void
+lvat_slab_give_back(lvat_slab *s, const lvat_slab *owner, lvat_slab *to)
+{
+    for (size_t c = 0; c < NCLASSES; c++) {
+        block *b = s->foreign[c], *next, *keep = NULL;
+
+        for (; b != NULL; b = next) {
+            next = b->next;
+            if (arena_of(b)->owner == owner)
+                push(to->free, b, c);
+            else
+                push(&keep, b, 0);
+        }
+        s->foreign[c] = keep;
+    }
+}
+
+void
+lvat_slab_adopt(lvat_slab *s, lvat_slab *from)
+{
+    for (size_t c = 0; c < NCLASSES; c++) {
+        block *b = from->free[c], *next;
+
+        for (; b != NULL; b = next) {
+            next = b->next;
+            push(s->free, b, c);
+        }
+        from->free[c] = NULL;
+    }
+}
 void *
 lvat_slab_realloc(lvat_slab *s, void *ptr, size_t osize, size_t nsize)
 {

@@ -2,10 +2,10 @@
  * A small-block allocator for callers that know each block's size when
  * they free it: every vat's Lua heap (one per runtime; Lua passes the old
  * size to its allocator) and the kernel's block overlay (its entries and
- * values).  Used from one thread.
+ * values).  Used from one thread at a time.
  *
  * Blocks need no header: a block of up to LVAT_SLAB_MAX bytes is carved
- * from 64 KiB arenas, rounded up to 8 bytes up to 256 and to a quarter of
+ * from 64 KiB arenas (mapped 1 MiB at a time, aligned), rounded up to 8 bytes up to 256 and to a quarter of
  * a power of two beyond (320, 384, 448, 512, 640, ...), and a freed block
  * goes on the free list of its class for the next block of that class.
  * Larger blocks come from the C library.  Against malloc this saves the 8
@@ -45,5 +45,17 @@ void *lvat_slab_realloc(lvat_slab *s, void *ptr, size_t osize, size_t nsize);
 
 /* Bytes of arenas held (for tests and figures). */
 size_t lvat_slab_arena_bytes(const lvat_slab *s);
+
+/*
+ * A block lives in the arena of the slab that carved it.  A Lua state
+ * built on one thread and used on another (lspare.h) frees blocks of the
+ * first slab into the second: those wait on the second's foreign lists.
+ * lvat_slab_give_back moves the ones `owner` carved onto the free lists
+ * of `to` (on the second's thread, e.g. into a go-between slab that has
+ * no arenas); lvat_slab_adopt moves all the free blocks of `from` onto
+ * `s` (on the owner's thread).  The caller orders the two threads.
+ */
+void lvat_slab_give_back(lvat_slab *s, const lvat_slab *owner, lvat_slab *to);
+void lvat_slab_adopt(lvat_slab *s, lvat_slab *from);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "alloc.h"
 #include "lspare.h"
+#include "slab.h"
 
 static lvat_lua_runtime *
 runtime(unsigned spares)
@@ -203,9 +204,10 @@ test_spares_vat_is_the_vat_its_spec_names(void **state)
 }
 
 /* Creates `s` in a runtime with no spares and in one whose spare is
- * ready: both must fail with the same code and message. */
+ * ready: both must fail with the same code and message; `taken` says
+ * whether the second took the spare. */
 static void
-fails_alike(const lvat_vat_spec *s, const char *expect)
+fails_alike(const lvat_vat_spec *s, const char *expect, unsigned long taken)
 {
     lvat_lua_runtime *plain = runtime(0), *rt = runtime(1);
     lvat_vat_spec first = spec_of("first", 1);
@@ -216,7 +218,7 @@ fails_alike(const lvat_vat_spec *s, const char *expect)
     wait_ready(rt, 1);
     assert_null(try_create(plain, s, &want_rc, &want));
     assert_null(try_create(rt, s, &got_rc, &got));
-    assert_int_equal(stats(rt).taken, 1);
+    assert_int_equal(stats(rt).taken, taken);
     assert_int_equal(got_rc, want_rc);
     assert_string_equal(got.msg, want.msg);
     if (strstr(got.msg, expect) == NULL)
@@ -232,7 +234,75 @@ test_spares_too_big_for_the_cap_fail_as_a_fresh_state(void **state)
 
     (void)state;
     s.memory_limit = 16 << 10; /* an idle vat holds ~42 KB */
-    fails_alike(&s, "tiny (v3)");
+    fails_alike(&s, "tiny (v3) memory limit of 16384 bytes exceeded", 0);
+}
+
+/* The smallest cap a state made on the spot fits (its making peaks
+ * higher than it ends): a spare serves that cap, and fails one byte
+ * under it exactly as a state made on the spot. */
+static void
+test_spares_serve_exactly_the_caps_a_fresh_state_fits(void **state)
+{
+    lvat_lua_runtime *plain = runtime(0), *rt = runtime(1);
+    lvat_vat_spec s = spec_of("edge", 9);
+    size_t lo = 16 << 10, hi = 1 << 20;
+    lvat_errbuf err;
+    int rc;
+    void *v;
+
+    (void)state;
+    while (lo < hi) { /* the smallest cap that works, in [lo, hi] */
+        size_t mid = lo + (hi - lo) / 2;
+        s.memory_limit = mid;
+        v = try_create(plain, &s, &rc, &err);
+        if (v != NULL) {
+            destroy(v);
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    destroy(create(rt, &(lvat_vat_spec){.name = "a", .id = 1, .main = "a"}));
+    wait_ready(rt, 1);
+    s.memory_limit = lo - 1;
+    fails_alike(&s, "edge (v9) memory limit of", 0);
+    s.memory_limit = lo;
+    destroy(create(rt, &s));
+    assert_int_equal(stats(rt).taken, 1);
+    lvat_lua_runtime_free(plain);
+    lvat_lua_runtime_free(rt);
+}
+
+/* Vats made and destroyed over and over, from spares: each slab keeps no
+ * more than its high-water mark, because the blocks of the builder's
+ * arenas the kernel's thread frees go back to the builder. */
+static void
+test_spares_memory_goes_home(void **state)
+{
+    lvat_lua_runtime *rt = runtime(4);
+    lvat_vat_spec s = spec_of("churn", 2);
+    size_t builder, runtime_slab;
+
+    (void)state;
+    destroy(create(rt, &s));
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 300; i++) {
+            if (i % 2 == 0)
+                wait_ready(rt, 4);
+            destroy(create(rt, &s));
+        }
+        if (round == 0) {
+            builder = stats(rt).arena_bytes;
+            runtime_slab = lvat_slab_arena_bytes(lvat_lua_runtime_slab(rt));
+        }
+    }
+    assert_true(stats(rt).taken >= 300);
+    /* A second round of 300 needs no new arena on either side. */
+    assert_int_equal(stats(rt).arena_bytes, builder);
+    assert_int_equal(lvat_slab_arena_bytes(lvat_lua_runtime_slab(rt)),
+                     runtime_slab);
+    assert_true(builder <= (size_t)1 << 20);
+    lvat_lua_runtime_free(rt);
 }
 
 static void
@@ -244,7 +314,7 @@ test_spares_unknown_global_fails_as_a_fresh_state(void **state)
     (void)state;
     s.globals = globals;
     s.nglobals = 1;
-    fails_alike(&s, "odd (v4) config asks for unknown global \"Nope\"");
+    fails_alike(&s, "odd (v4) config asks for unknown global \"Nope\"", 1);
 }
 
 /* Every allocation of a creation that takes a spare fails in turn, once
@@ -275,7 +345,7 @@ test_spares_out_of_memory_anywhere_is_clean(void **state)
             if (v != NULL) {
                 destroy(v);
                 if (seen < n)
-                break; /* it needed fewer than n allocations */
+                    break; /* it needed fewer than n allocations */
                 continue;
             }
             if (rc != LVAT_ENOMEM && rc != LVAT_EFAULT && rc != LVAT_EVAT)
@@ -321,7 +391,10 @@ main(void)
             test_spares_fill_after_the_first_vat_and_refill_from_half),
         cmocka_unit_test(test_spares_vat_is_the_vat_its_spec_names),
         cmocka_unit_test(test_spares_too_big_for_the_cap_fail_as_a_fresh_state),
+        cmocka_unit_test(
+            test_spares_serve_exactly_the_caps_a_fresh_state_fits),
         cmocka_unit_test(test_spares_unknown_global_fails_as_a_fresh_state),
+        cmocka_unit_test(test_spares_memory_goes_home),
         cmocka_unit_test(test_spares_out_of_memory_anywhere_is_clean),
         cmocka_unit_test(test_spares_builder_ignores_the_test_hook),
     };
