@@ -116,6 +116,7 @@ lvat_spares_new(lvat_lua_runtime *rt, size_t target, lvat_spares **out,
     }
     s->rt = rt;
     s->target = target;
+    lvat_slab_expect_foreign(lvat_lua_runtime_slab(rt));
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (start(s) != 0) {

@@ -3,6 +3,7 @@
  */
 #include "slab.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,6 +44,7 @@ struct lvat_slab {
     arena *chunks;            /* their first arenas, newest first */
     unsigned chunk_used;      /* arenas of the newest chunk started */
     size_t arena_bytes;
+    bool mixed; /* may be handed another slab's blocks */
 };
 
 /* The class of a block of `size` bytes (1 to LVAT_SLAB_MAX): exact
@@ -189,10 +191,16 @@ release(lvat_slab *s, void *ptr, size_t osize)
         return;
     if (osize > LVAT_SLAB_MAX)
         lvat_free(ptr);
-    else if (arena_of(ptr)->owner == s)
+    else if (!s->mixed || arena_of(ptr)->owner == s)
         push(s->free, ptr, class_of(osize));
     else
         push(s->foreign, ptr, class_of(osize));
+}
+
+void
+lvat_slab_expect_foreign(lvat_slab *s)
+{
+    s->mixed = true;
 }
 
 void

@@ -53,8 +53,11 @@ size_t lvat_slab_arena_bytes(const lvat_slab *s);
  * lvat_slab_give_back moves the ones `owner` carved onto the free lists
  * of `to` (on the second's thread, e.g. into a go-between slab that has
  * no arenas); lvat_slab_adopt moves all the free blocks of `from` onto
- * `s` (on the owner's thread).  The caller orders the two threads.
+ * `s` (on the owner's thread).  The caller orders the two threads.  A
+ * slab looks up a freed block's arena only once told to expect foreign
+ * blocks (the lookup is a cache miss per free).
  */
+void lvat_slab_expect_foreign(lvat_slab *s);
 void lvat_slab_give_back(lvat_slab *s, const lvat_slab *owner, lvat_slab *to);
 void lvat_slab_adopt(lvat_slab *s, lvat_slab *from);
 
