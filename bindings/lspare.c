@@ -92,6 +92,23 @@ start(lvat_spares *s)
     return rc;
 }
 
+/* Frees what lvat_spares_new made; the builder has stopped or never ran.
+ * Vats that took spares are gone (the runtime outlives the kernel), so no
+ * block of the builder's arenas is in use; the runtime's slab may still
+ * list some as foreign, but it only ever frees its own arenas. */
+static void
+release(lvat_spares *s)
+{
+    while (s->nready > 0)
+        lvat_lua_vat_free(s->ready[--s->nready]);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    lvat_slab_free(s->returned);
+    lvat_slab_free(s->slab);
+    lvat_free(s->ready);
+    lvat_free(s);
+}
+
 int
 lvat_spares_new(lvat_lua_runtime *rt, size_t target, lvat_spares **out,
                 lvat_errbuf *err)
@@ -116,16 +133,14 @@ lvat_spares_new(lvat_lua_runtime *rt, size_t target, lvat_spares **out,
     }
     s->rt = rt;
     s->target = target;
-    lvat_slab_expect_foreign(lvat_lua_runtime_slab(rt));
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (start(s) != 0) {
-        s->thread = pthread_self(); /* not joined: there is none */
-        s->stop = true;
-        lvat_spares_free(s);
+        release(s);
         return lvat_errbuf_set(err, LVAT_ENOMEM,
                                "cannot start the spare-state thread");
     }
+    lvat_slab_expect_foreign(lvat_lua_runtime_slab(rt));
     *out = s;
     return LVAT_OK;
 }
@@ -136,25 +151,11 @@ lvat_spares_free(lvat_spares *s)
     if (s == NULL)
         return;
     pthread_mutex_lock(&s->mu);
-    if (!s->stop) {
-        s->stop = true;
-        pthread_cond_signal(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-        pthread_join(s->thread, NULL);
-    } else {
-        pthread_mutex_unlock(&s->mu);
-    }
-    while (s->nready > 0)
-        lvat_lua_vat_free(s->ready[--s->nready]);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
-    /* Vats that took spares are gone (the runtime outlives the kernel),
-     * so no block of these arenas is in use; the runtime's slab may still
-     * list some as foreign, but it only ever frees its own arenas. */
-    lvat_slab_free(s->returned);
-    lvat_slab_free(s->slab);
-    lvat_free(s->ready);
-    lvat_free(s);
+    s->stop = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    release(s);
 }
 
 lvat_lvat *

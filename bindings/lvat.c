@@ -216,8 +216,11 @@ lvat_lvat *
 lvat_lua_vat_new_spare(lvat_lua_runtime *rt, lvat_slab *slab)
 {
     lvat_lvat *v = vat_new(rt, slab);
+    size_t peak;
 
-    if (v != NULL && vat_open_state(v) != LUA_OK) {
+    if (v == NULL)
+        return NULL;
+    if (vat_open_state(v) != LUA_OK) {
         lvat_lua_vat_free(v);
         return NULL;
     }
@@ -226,12 +229,10 @@ lvat_lua_vat_new_spare(lvat_lua_runtime *rt, lvat_slab *slab)
      * after a full collection it owes none for as much again.  The peak
      * kept is the making's, which a state made on the spot would reach
      * (collecting peaks a little higher). */
-    if (v != NULL) {
-        size_t peak = v->mem_peak;
-        lua_gc(v->L, LUA_GCCOLLECT);
-        v->mem_peak = peak;
-        v->collected = true;
-    }
+    peak = v->mem_peak;
+    lua_gc(v->L, LUA_GCCOLLECT);
+    v->mem_peak = peak;
+    v->collected = true;
     return v;
 }
 
@@ -260,18 +261,19 @@ vat_state(lvat_lua_runtime *rt, const lvat_vat_spec *spec, lvat_lvat **out,
 {
     lvat_lvat *v =
         lvat_spares_take(lvat_lua_runtime_spares(rt), spec->memory_limit);
+    bool spare = v != NULL;
     int status;
 
-    if (v != NULL) {
+    if (spare)
         v->slab = lvat_lua_runtime_slab(rt); /* the builder keeps its own */
-        *out = v;
-        return vat_identify(v, spec) == LVAT_OK
-                   ? LVAT_OK
-                   : lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
-    }
-    *out = v = vat_new(rt, lvat_lua_runtime_slab(rt));
+    else
+        v = vat_new(rt, lvat_lua_runtime_slab(rt));
+    *out = v;
     if (v == NULL || vat_identify(v, spec) != LVAT_OK)
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
+    if (spare)
+        return LVAT_OK;
+    /* Named first, so a memory kill while it is made names the vat. */
     status = vat_open_state(v);
     if (v->L == NULL)
         return lvat_errbuf_set(err, LVAT_EFAULT,
