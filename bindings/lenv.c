@@ -261,6 +261,12 @@ build_vat_env(lua_State *L, int env)
     lua_setfield(L, env, "_G");
 }
 
+/* The state's global table (the runtime's env) ends with 32 names: made
+ * at that size, it is not rehashed six times as the libraries fill it. */
+#define GLOBALS_SIZE 32
+
+/* Opens the libraries as luaL_requiref would, but without package.loaded:
+ * nothing in a vat's state has `package` to read it. */
 static void
 open_libs(lua_State *L)
 {
@@ -272,9 +278,13 @@ open_libs(lua_State *L)
                                     {LUA_COLIBNAME, luaopen_coroutine},
                                     {NULL, NULL}};
 
+    lua_createtable(L, 0, GLOBALS_SIZE);
+    lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     for (const luaL_Reg *l = libs; l->name; l++) {
-        luaL_requiref(L, l->name, l->func, 1);
-        lua_pop(L, 1);
+        lua_pushcfunction(L, l->func);
+        lua_pushstring(L, l->name);
+        lua_call(L, 1, 1);
+        lua_setglobal(L, l->name);
     }
     patch_string(L);
 }
