@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "smallcaps.h"
+#include "srccache.h"
 
 #define MAX_FILES       256
 #define MAX_FILE_BYTES  (1u << 20)
@@ -102,11 +104,14 @@ typedef struct walker {
     const char *root;      /* absolute folder of the sourceSpec */
     const char *shown_dir; /* the folder as the config wrote it */
     size_t total;
+    lvat_srcsnap *rec; /* what the walk read, for the cache; or NULL */
     lvat_errbuf *err;
 } walker;
 
+/* Adds the module at `rel`: its text as kept by the cache, or else read
+ * (and recorded for the cache). */
 static int
-add_module(walker *w, const char *rel)
+add_module(walker *w, const char *rel, const char *kept, size_t kept_len)
 {
     lvat_plan_vat *pv = w->pv;
     lvat_plan_module *m;
@@ -127,10 +132,19 @@ add_module(walker *w, const char *rel)
     }
     m = &pv->mods[pv->nmods];
     memset(m, 0, sizeof *m);
-    rc = abs ? read_file(abs, &m->text, &m->len, w->err) : LVAT_ENOMEM;
+    if (abs == NULL)
+        rc = LVAT_ENOMEM;
+    else if (kept == NULL)
+        rc = read_file(abs, &m->text, &m->len, w->err);
+    else if ((m->text = lvat_memdup(kept, kept_len)) == NULL)
+        rc = lvat_errbuf_set(w->err, LVAT_ENOMEM, "out of memory");
+    else
+        rc = (m->len = kept_len, LVAT_OK);
     lvat_free(abs);
     if (rc != LVAT_OK)
         return rc;
+    if (kept == NULL && w->rec != NULL)
+        lvat_srcsnap_add(w->rec, rel, m->text, m->len);
     pv->nmods++;
     w->total += m->len;
     if (w->total > MAX_TOTAL_BYTES)
@@ -145,6 +159,13 @@ add_module(walker *w, const char *rel)
     return LVAT_OK; /* hashed when applied (srcname.c) */
 }
 
+static void
+stamp(walker *w, const char *abs, const struct stat *st)
+{
+    if (w->rec != NULL)
+        lvat_srcsnap_stamp(w->rec, abs, st);
+}
+
 static int
 walk(walker *w, const char *rel, int depth)
 {
@@ -153,9 +174,11 @@ walk(walker *w, const char *rel, int depth)
     struct dirent *e;
     int rc = LVAT_OK;
 
+    if (dirpath == NULL)
+        return lvat_errbuf_set(w->err, LVAT_ENOMEM, "out of memory");
     if (d == NULL) {
         rc = lvat_errbuf_set(w->err, LVAT_ECONFIG, "cannot list %s: %s",
-                             dirpath ? dirpath : w->root, strerror(errno));
+                             dirpath, strerror(errno));
         lvat_free(dirpath);
         return rc;
     }
@@ -172,10 +195,10 @@ walk(walker *w, const char *rel, int depth)
         else if (stat(abs, &st) != 0)
             rc = LVAT_OK; /* a dangling link is not our business */
         else if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH)
-            rc = walk(w, sub, depth + 1);
+            rc = (stamp(w, abs, &st), walk(w, sub, depth + 1));
         else if (S_ISREG(st.st_mode) && n > 4 &&
                  strcmp(e->d_name + n - 4, ".lua") == 0)
-            rc = add_module(w, sub);
+            rc = (stamp(w, abs, &st), add_module(w, sub, NULL, 0));
         lvat_free(sub);
         lvat_free(abs);
     }
@@ -184,16 +207,50 @@ walk(walker *w, const char *rel, int depth)
     return rc;
 }
 
+/* The folder's modules: as the cache kept them while nothing under the
+ * folder changed, else walked (and kept for the next launch). */
+static int
+read_folder(walker *w, lvat_srccache *cache)
+{
+    const lvat_srcsnap *kept = lvat_srccache_find(cache, w->root);
+    struct timespec started;
+    struct stat st;
+    int rc = LVAT_OK;
+
+    for (size_t i = 0; kept && i < lvat_srcsnap_count(kept); i++) {
+        size_t len;
+        const char *text, *rel = lvat_srcsnap_file(kept, i, &text, &len);
+        if ((rc = add_module(w, rel, text, len)) != LVAT_OK)
+            return rc;
+    }
+    if (kept != NULL)
+        return LVAT_OK;
+    clock_gettime(CLOCK_REALTIME, &started);
+    if (cache != NULL && stat(w->root, &st) == 0 &&
+        (w->rec = lvat_srcsnap_new(w->root)) != NULL)
+        lvat_srcsnap_stamp(w->rec, w->root, &st);
+    rc = walk(w, "", 0);
+    if (rc == LVAT_OK && w->rec != NULL)
+        lvat_srccache_keep(cache, w->rec,
+                           (uint64_t)started.tv_sec * 1000000000u +
+                               (uint64_t)started.tv_nsec);
+    else
+        lvat_srcsnap_free(w->rec);
+    w->rec = NULL;
+    return rc;
+}
+
 static int
 snapshot(lvat_plan_vat *pv,
          const char *base_dir,
          const char *spec,
+         lvat_srccache *cache,
          lvat_errbuf *err)
 {
     char *abs = join(base_dir, spec), *root = abs ? dir_of(abs) : NULL;
     char *shown = dir_of(spec), *base = strrchr(spec, '/');
     struct stat st;
-    walker w = {pv, root, shown, 0, err};
+    walker w = {pv, root, shown, 0, NULL, err};
     int rc;
 
     base = base ? base + 1 : (char *)spec;
@@ -208,7 +265,7 @@ snapshot(lvat_plan_vat *pv,
                              "vat %s: sourceSpec %s is not a .lua file",
                              pv->name, spec);
     else
-        rc = walk(&w, "", 0);
+        rc = read_folder(&w, cache);
     if (rc == LVAT_OK && (pv->main = module_name(base)) == NULL)
         rc = lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     lvat_free(abs);
@@ -302,6 +359,7 @@ plan_vat(lvat_plan_vat *pv,
          const char *name,
          const lvat_json *vc,
          const char *base_dir,
+         lvat_srccache *sources,
          lvat_errbuf *err)
 {
     const char *spec = lvat_json_get_str(vc, "sourceSpec");
@@ -327,7 +385,7 @@ plan_vat(lvat_plan_vat *pv,
         (rc = vat_globals(pv, lvat_json_get(vc, "globals"), err)) ||
         (rc = vat_params(pv, lvat_json_get(vc, "parameters"), err)))
         return rc;
-    return snapshot(pv, base_dir, spec, err);
+    return snapshot(pv, base_dir, spec, sources, err);
 }
 
 /* ---- Plans ---- */
@@ -353,6 +411,7 @@ static int
 plan_vats(lvat_launch_plan *p,
           const lvat_json *vats,
           const char *base_dir,
+          lvat_srccache *sources,
           lvat_errbuf *err)
 {
     bool array = lvat_json_is_array(vats);
@@ -379,7 +438,7 @@ plan_vats(lvat_launch_plan *p,
                 return lvat_errbuf_set(err, LVAT_ECONFIG,
                                        "vat name \"%s\" is used twice", name);
         p->nvats++;
-        rc = plan_vat(&p->vats[i], name, vc, base_dir, err);
+        rc = plan_vat(&p->vats[i], name, vc, base_dir, sources, err);
     }
     return rc;
 }
@@ -432,6 +491,7 @@ lvat__plan_from_json(const char *json,
                      size_t len,
                      const char *base_dir,
                      const char *what,
+                     lvat_srccache *sources,
                      lvat_launch_plan **out,
                      lvat_errbuf *err)
 {
@@ -450,7 +510,8 @@ lvat__plan_from_json(const char *json,
         rc = lvat_errbuf_set(&inner, LVAT_ECONFIG,
                              "a ClusterConfig must be a JSON object");
     if (rc == LVAT_OK)
-        rc = plan_vats(p, lvat_json_get(p->config, "vats"), base_dir, &inner);
+        rc = plan_vats(p, lvat_json_get(p->config, "vats"), base_dir, sources,
+                       &inner);
     if (rc == LVAT_OK)
         rc = check_bootstrap(p, p->config, &inner);
     if (rc == LVAT_OK)
@@ -469,7 +530,8 @@ lvat__plan_from_json(const char *json,
 }
 
 int
-lvat__plan_from_file(const char *path, lvat_launch_plan **out, lvat_errbuf *err)
+lvat__plan_from_file(const char *path, lvat_srccache *sources,
+                     lvat_launch_plan **out, lvat_errbuf *err)
 {
     char *text = NULL, *dir;
     size_t len;
@@ -480,8 +542,8 @@ lvat__plan_from_file(const char *path, lvat_launch_plan **out, lvat_errbuf *err)
     if (read_file(path, &text, &len, &inner) != LVAT_OK)
         return lvat_errbuf_set(err, LVAT_ECONFIG, "%s", inner.msg);
     dir = dir_of(path);
-    rc = dir ? lvat__plan_from_json(text, len, dir[0] ? dir : ".", path, out,
-                                    err)
+    rc = dir ? lvat__plan_from_json(text, len, dir[0] ? dir : ".", path,
+                                    sources, out, err)
              : LVAT_ENOMEM;
     lvat_free(dir);
     lvat_free(text);

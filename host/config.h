@@ -13,6 +13,7 @@
 #include "json.h"
 #include "lvat_err.h"
 #include "sha256.h"
+#include "srccache.h"
 
 typedef struct lvat_plan_module {
     char *name; /* "greeter", "lib.util" */
@@ -46,16 +47,17 @@ typedef struct lvat_launch_plan {
 } lvat_launch_plan;
 
 /*
- * Checks a ClusterConfig and reads its vats' sources.  `base_dir` resolves
- * relative sourceSpecs; `what` names the config in messages.  On failure
- * (LVAT_ECONFIG, LVAT_ENOMEM) `err` says what is wrong; *out is untouched.
+ * Checks a ClusterConfig and reads its vats' sources (through `sources`,
+ * which may be NULL).  `base_dir` resolves relative sourceSpecs; `what`
+ * names the config in messages.  On failure (LVAT_ECONFIG, LVAT_ENOMEM)
+ * `err` says what is wrong; *out is untouched.
  */
 int lvat__plan_from_json(const char *json, size_t len, const char *base_dir,
-                         const char *what, lvat_launch_plan **out,
-                         lvat_errbuf *err);
+                         const char *what, lvat_srccache *sources,
+                         lvat_launch_plan **out, lvat_errbuf *err);
 /* The same for a file; relative sourceSpecs are relative to its folder. */
-int lvat__plan_from_file(const char *path, lvat_launch_plan **out,
-                         lvat_errbuf *err);
+int lvat__plan_from_file(const char *path, lvat_srccache *sources,
+                         lvat_launch_plan **out, lvat_errbuf *err);
 void lvat__launch_plan_free(lvat_launch_plan *p);
 
 #endif

@@ -50,7 +50,7 @@ launch_plan(fcall *c, const lvat_json *config, const char *base,
     if ((rc = lvat_json_write(&text, config)) != LVAT_OK)
         return rc;
     rc = lvat__plan_from_json(text.data, text.len, base, "launchSubcluster",
-                              &plan, &err);
+                              c->k->sources, &plan, &err);
     lvat_buf_free(&text);
     if (rc == LVAT_ENOMEM)
         return rc;

@@ -18,6 +18,10 @@
 #define DEFAULT_BLOCK_CRANKS 10000
 #define DEFAULT_BLOCK_MS 200
 #define DEFAULT_BLOCK_BYTES ((size_t)64 << 20)
+/* Vat sources kept between launches (srccache.h); two seconds cover the
+ * coarsest file-system clocks (FAT's). */
+#define SOURCES_KEPT_BYTES ((size_t)16 << 20)
+#define SOURCES_RACY_NS    2000000000u
 #define DEFAULT_VAT_MEMORY ((size_t)64 << 20)
 #define DEFAULT_VAT_TIME_MS 2000
 #define DEFAULT_REAP_INTERVAL 1000
@@ -305,6 +309,8 @@ lvat_kernel_open(const lvat_options *o, lvat_kernel **out, char *err,
     k->requests_tail = &k->requests;
     k->block_epoch = 1;
     k->block_start_us = lvat__now_us();
+    /* Without it (out of memory) launches read every file, as before. */
+    k->sources = lvat_srccache_new(SOURCES_KEPT_BYTES, SOURCES_RACY_NS);
     rc = open_store(k, &eb);
     if (rc == LVAT_OK && install_block_state(k) != LVAT_OK)
         rc = lvat_errbuf_set(&eb, LVAT_ENOMEM, "out of memory");
@@ -334,6 +340,7 @@ lvat_kernel_close(lvat_kernel *k)
     lvat__pump_free(k);
     lvat__vats_free(k);
     lvat__srcnames_free(k);
+    lvat_srccache_free(k->sources);
     lvat__kpc_free(k);
     lvat__outputs_truncate(k, 0);
     lvat_free(k->outputs);

@@ -188,7 +188,7 @@ lvat_kernel_launch_file(lvat_kernel *k, const char *path, lvat_launch_cb cb,
     if (k->opts.readonly)
         return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
     lvat_errbuf_clear(&err);
-    rc = lvat__plan_from_file(path, &plan, &err);
+    rc = lvat__plan_from_file(path, k->sources, &plan, &err);
     if (rc != LVAT_OK)
         return lvat__fail(k, rc, "%s", err.msg);
     return queue_launch(k, plan, cb, ud);
@@ -206,7 +206,7 @@ lvat_kernel_launch_json(lvat_kernel *k, const char *json, size_t len,
         return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
     lvat_errbuf_clear(&err);
     rc = lvat__plan_from_json(json, len, base_dir ? base_dir : ".",
-                              "(text)", &plan, &err);
+                              "(text)", k->sources, &plan, &err);
     if (rc != LVAT_OK)
         return lvat__fail(k, rc, "%s", err.msg);
     return queue_launch(k, plan, cb, ud);

@@ -189,8 +189,7 @@ struct lvat_kernel {
     uint64_t block_start_us;
     size_t outputs_block_mark;
     /* host */
-    lvat_req *requests; /* inbox and waiters, oldest first */
-    lvat_req **requests_tail;
+    lvat_req *requests, **requests_tail; /* inbox and waiters, oldest 1st */
     lvat_req *req_next;     /* first request not applied (requests.c) */
     lvat_req **req_hash;    /* requests by id */
     size_t req_hcap, req_count;
@@ -216,6 +215,7 @@ struct lvat_kernel {
     lvat_kstats stats, stats_base; /* this open; earlier ones (stats.c) */
     bool timing;                   /* this crank is one of the timed ones */
     struct lvat_srcnames *srcnames; /* recently named sources (srcname.c) */
+    struct lvat_srccache *sources;  /* folders read for launches */
     struct lvat_kpcache *kpc;   /* the crank's promise records */
     struct lvat_runq *runq;     /* kept for the block: the run queue, */
     struct lvat_counts *counts; /* counters, new c-list pairs */

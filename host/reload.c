@@ -19,8 +19,8 @@
 
 /* Loads the stored config of `rec` into a plan. */
 static int
-stored_plan(const lvat_json *rec, uint32_t sub, lvat_launch_plan **plan,
-            lvat_errbuf *err)
+stored_plan(lvat_kernel *k, const lvat_json *rec, uint32_t sub,
+            lvat_launch_plan **plan, lvat_errbuf *err)
 {
     const lvat_json *config = lvat_json_get(rec, "config");
     const char *dir = lvat_json_get_str(rec, "configDir");
@@ -37,7 +37,7 @@ stored_plan(const lvat_json *rec, uint32_t sub, lvat_launch_plan **plan,
         return rc;
     snprintf(what, sizeof what, "reload of s%u", sub);
     rc = lvat__plan_from_json(text.data, text.len, dir ? dir : ".", what,
-                              plan, err);
+                              k->sources, plan, err);
     lvat_buf_free(&text);
     return rc;
 }
@@ -58,7 +58,7 @@ lvat__sub_reload(lvat_kernel *k, uint32_t sub, lvat_launch_ctx *ctx,
         (name = lvat_strdup(lvat_json_get_str(rec, "name"))) == NULL)
         rc = LVAT_ENOMEM;
     if (rc == LVAT_OK)
-        rc = stored_plan(rec, sub, &plan, err);
+        rc = stored_plan(k, rec, sub, &plan, err);
     lvat_json_free(rec);
     if (rc == LVAT_OK &&
         (bad = lvat__plan_missing_service(k, plan, name != NULL)) != NULL)

@@ -251,7 +251,7 @@ queue_system_launch(lvat_kernel *k, const sysent *e, lvat_errbuf *err)
     lvat_launch_plan *plan;
     lvat_req *r;
     int rc = lvat__plan_from_json(e->config, strlen(e->config), e->dir,
-                                  e->name, &plan, err);
+                                  e->name, k->sources, &plan, err);
 
     if (rc != LVAT_OK)
         return rc;
