@@ -151,4 +151,28 @@ int lvat_json_write(lvat_buf *b, const lvat_json *j);
 /* Appends `j` indented by two spaces per level (for humans). */
 int lvat_json_write_pretty(lvat_buf *b, const lvat_json *j);
 
+/* ---- Members of an object's text, without a tree (json_member.c) ---- */
+
+/* Where a member's value is in the text: text[at .. at + len). */
+typedef struct lvat_json_span {
+    size_t at, len;
+    bool found;
+} lvat_json_span;
+
+/*
+ * Finds the values of the top-level members keys[0..n) of the JSON object
+ * `text` in one pass: spans[i] for keys[i].  LVAT_OK (a key not there is
+ * not found), or LVAT_ESYNTAX when `text` is not a well-formed object.
+ * For records read back often, where a tree costs a parse.
+ */
+int lvat_json_members(const char *text, size_t len, const char *const *keys,
+                      size_t n, lvat_json_span *spans);
+/*
+ * Appends `text` to `out` with member `key` set to the JSON value `value`
+ * (its text): in place when the object has it, else added at the end.
+ * LVAT_OK, LVAT_ESYNTAX or LVAT_ENOMEM.
+ */
+int lvat_json_member_set(lvat_buf *out, const char *text, size_t len,
+                         const char *key, const char *value, size_t vlen);
+
 #endif

@@ -45,12 +45,25 @@ write_json(lvat_kernel *k, const lvat_key *key, const lvat_json *j)
     return rc;
 }
 
+/* Sets one member of a stored record in its text (no tree). */
 static int
-set_str(lvat_json *obj, const char *key, const char *val)
+set_member(lvat_kernel *k, const lvat_key *key, const char *name,
+           const char *value)
 {
-    lvat_json *s = lvat_json_new_str(val, strlen(val));
+    lvat_buf b = LVAT_BUF_INIT;
+    lvat_val v;
+    int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key->b, key->n, &v);
 
-    return s ? lvat_json_set(obj, key, s) : LVAT_ENOMEM;
+    if (rc == LVAT_OK)
+        rc = lvat_json_member_set(&b, v.p, v.len, name, value, strlen(value));
+    if (rc == LVAT_ESYNTAX)
+        rc = lvat__fail(k, LVAT_ECORRUPT,
+                        "%s: bad record: database may be corrupted", key->b);
+    if (rc == LVAT_OK)
+        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key->b, key->n, b.data, b.len,
+                         0);
+    lvat_buf_free(&b);
+    return rc;
 }
 
 static uint32_t
@@ -246,7 +259,7 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
     lvat_buf body = LVAT_BUF_INIT;
     lvat_kref *slots = lvat_malloc((nslots ? nslots : 1) * sizeof *slots);
     lvat_kref root;
-    char what[64], name[LVAT_REF_BUFSIZE], sid[32];
+    char what[64], name[LVAT_REF_BUFSIZE + 2], sid[32];
     lvat_msg m;
     lvat_key key;
     int rc = slots ? bootstrap_args(k, vats, services, &body, slots)
@@ -272,17 +285,13 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
     }
     lvat_buf_free(&body);
     lvat_free(slots);
-    if (rc == LVAT_OK) {
-        lvat_kref_format(root, name);
-        rc = set_str(rec, "root", name);
-    }
-    if (rc == LVAT_OK) {
-        lvat_kref_format(m.result, name);
-        rc = set_str(rec, "bootstrapKp", name);
-    }
     lvat_key_sub(&key, sub);
-    if (rc == LVAT_OK)
-        rc = write_json(k, &key, rec);
+    if (rc == LVAT_OK) {
+        name[0] = '"';
+        lvat_kref_format(root, name + 1);
+        strcat(name, "\"");
+        rc = set_member(k, &key, "root", name);
+    }
     snprintf(sid, sizeof sid, "s%u", sub);
     if (rc == LVAT_OK)
         rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_STARTED,
@@ -359,58 +368,106 @@ lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why)
     return rc;
 }
 
+/* What settling a launch reads of its record, in one scan of the text. */
+typedef struct launch_fields {
+    lvat_kref root;
+    char root_text[LVAT_REF_BUFSIZE]; /* "" when it has none */
+    lvat_req *req;
+    bool waited; /* a kernel facet call waits for the launch */
+} launch_fields;
+
+static int
+read_fields(lvat_kernel *k, const lvat_key *key, launch_fields *f)
+{
+    static const char *const keys[] = {"root", "request", "facetResult",
+                                       "reloadResult"};
+    lvat_json_span sp[4];
+    uint64_t id;
+    lvat_val v;
+    int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key->b, key->n, &v);
+
+    if (rc != LVAT_OK)
+        return rc;
+    if (lvat_json_members(v.p, v.len, keys, 4, sp) != LVAT_OK)
+        return lvat__fail(k, LVAT_ECORRUPT,
+                          "%s: bad record: database may be corrupted", key->b);
+    memset(f, 0, sizeof *f);
+    if (sp[0].found && sp[0].len >= 2 && v.p[sp[0].at] == '"' &&
+        sp[0].len - 2 < sizeof f->root_text) {
+        memcpy(f->root_text, v.p + sp[0].at + 1, sp[0].len - 2);
+        lvat_kref_parse(f->root_text, sp[0].len - 2, &f->root);
+    }
+    if (sp[1].found && lvat_parse_u64(v.p + sp[1].at, sp[1].len, &id) == 0)
+        f->req = lvat__req_find(k, id);
+    f->waited = sp[2].found || sp[3].found;
+    return LVAT_OK;
+}
+
+/* The record as a tree, for the rarer ends of a launch: a kernel facet
+ * call told, a teardown. */
+static int
+settled_with_record(lvat_kernel *k, uint32_t sub, const launch_fields *f,
+                    const lvat_capdata *v, const char *why)
+{
+    lvat_json *rec = NULL;
+    lvat_key key;
+    int rc;
+
+    lvat_key_sub(&key, sub);
+    if ((rc = read_json(k, &key, &rec)) != LVAT_OK)
+        return rc;
+    if (why != NULL)
+        rc = teardown(k, sub, rec, why);
+    else
+        rc = lvat__facet_launch_done(k, rec, sub,
+                                     f->root_text[0] ? f->root_text : NULL, v);
+    lvat_json_free(rec);
+    return rc;
+}
+
 int
 lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
 {
-    lvat_json *rec = NULL;
     lvat_buf msg = LVAT_BUF_INIT;
+    launch_fields f;
     lvat_capdata v;
     lvat_kprom p;
-    lvat_kref root = {0};
     lvat_key key;
     char sid[32], reason[1200];
-    const char *rs;
     int rc;
 
     LVAT_UNUSED(req);
     lvat_key_sub(&key, sub);
-    if ((rc = read_json(k, &key, &rec)) != LVAT_OK)
+    if ((rc = read_fields(k, &key, &f)) != LVAT_OK)
         return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
     if ((rc = lvat__kp_get(k, kp, &p)) == LVAT_OK) {
         lvat__kp_release(&p);
         rc = lvat__kp_value(k, kp, &v);
     }
     if (rc != LVAT_OK)
-        goto done;
+        return rc;
     snprintf(sid, sizeof sid, "s%u", sub);
-    if ((rs = lvat_json_get_str(rec, "root")) != NULL)
-        lvat_kref_parse(rs, strlen(rs), &root);
     if (p.state == 'f') {
-        rc = set_str(rec, "state", "ready");
-        if (rc == LVAT_OK)
-            rc = write_json(k, &key, rec);
+        rc = set_member(k, &key, "state", "\"ready\"");
         if (rc == LVAT_OK)
             rc = lvat__pin_for_host(k, v.slots, v.nslots);
         if (rc == LVAT_OK)
-            rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_DONE,
-                                     sid, root, kp, &v, LVAT_OK, NULL);
-        if (rc == LVAT_OK)
-            rc = lvat__facet_launch_done(k, rec, sub, rs, &v);
+            rc = lvat__output_launch(k, f.req, LVAT_LAUNCH_DONE, sid, f.root,
+                                     kp, &v, LVAT_OK, NULL);
+        if (rc == LVAT_OK && f.waited)
+            rc = settled_with_record(k, sub, &f, &v, NULL);
     } else {
         if (lvat_sc_error_message(v.body, v.body_len, &msg) != LVAT_OK)
             lvat_sc_render(&msg, v.body, v.body_len, v.slots, v.nslots, NULL,
                            NULL);
-        rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_FAILED,
-                                 sid, root, kp, &v, LVAT_EREJECTED,
-                                 msg.data ? msg.data : "");
+        rc = lvat__output_launch(k, f.req, LVAT_LAUNCH_FAILED, sid, f.root, kp,
+                                 &v, LVAT_EREJECTED, msg.data ? msg.data : "");
         snprintf(reason, sizeof reason, "the bootstrap of %s was rejected: %s",
                  sid, msg.data ? msg.data : "");
         if (rc == LVAT_OK)
-            rc = teardown(k, sub, rec, reason);
+            rc = settled_with_record(k, sub, &f, &v, reason);
     }
     lvat_capdata_free_slots(&v);
-done:
     lvat_buf_free(&msg);
-    lvat_json_free(rec);
     return rc;
 }
