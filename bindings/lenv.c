@@ -27,6 +27,9 @@ static const char *const libs_copied[] = {"string", "table", "math", "utf8",
 /* Their sizes in Lua 5.4, so the copies are made at their final size (a
  * hint only: another size just costs a rehash). */
 static const int libs_sizes[] = {16, 7, 27, 6};
+/* atan2, cosh, sinh, tanh, pow, frexp, ldexp and log10: math's when Lua
+ * is built with LUA_COMPAT_MATHLIB, as Debian's is. */
+#define COMPAT_MATH_EXTRA 8
 
 /* ---- The string library ---- */
 
@@ -202,7 +205,8 @@ push_runtime_env(lua_State *L)
     lvat_lua_open_sys(L);
     lua_setfield(L, -2, "sys");
     lua_pushvalue(L, -1);
-    lua_newtable(L); /* loaded runtime modules; promise, far are C */
+    /* Loaded runtime modules: promise and far (C), liveslots, baggage. */
+    lua_createtable(L, 0, 4);
     lvat_lua_open_promise(L);
     lua_setfield(L, -2, "luavat.promise");
     lvat_lua_open_far(L);
@@ -230,6 +234,9 @@ static void
 copy_table(lua_State *L, const char *name, int size, int env)
 {
     lua_getglobal(L, name);
+    if (lua_getfield(L, -1, "pow") != LUA_TNIL) /* math, LUA_COMPAT_MATHLIB */
+        size += COMPAT_MATH_EXTRA;
+    lua_pop(L, 1);
     lua_createtable(L, 0, size);
     lvat_lua_copy_fields(L, -2, -1);
     lua_setfield(L, env, name);

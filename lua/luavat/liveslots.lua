@@ -22,7 +22,15 @@ local valToSlot = sys.valToSlot   -- value -> vref (weak keys)
 local remotables = sys.remotables -- Far object -> interface name (weak keys)
 local exports = {}                -- vref -> exported object (strong)
 
-local R = {}
+-- Every field R gets (vatPowers, baggage and heldByBaggage are set by
+-- bindings/lvatenv.c), so the table is made at its final size: filled one
+-- field at a time, it was rehashed five times in every vat.
+local R = {
+    rollback = false, failedReason = false, exportVal = false,
+    worker = false, logOneWayError = false, methodOf = false,
+    dispatch = false, reap = false, start = false, heldByBaggage = false,
+    vatPowers = false, baggage = false,
+}
 -- Export numbers (o+N, p+N) are counted in C (lsyscall.c).
 local allocPromiseVref, promiseCounter = sys.allocPromise, sys.promiseCounter
 local allocObject, objCounter = sys.allocObject, sys.objCounter
