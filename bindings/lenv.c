@@ -272,8 +272,9 @@ build_vat_env(lua_State *L, int env)
  * at that size, it is not rehashed six times as the libraries fill it. */
 #define GLOBALS_SIZE 32
 
-/* Opens the libraries as luaL_requiref would, but without package.loaded:
- * nothing in a vat's state has `package` to read it. */
+/* Opens the libraries as luaL_requiref would, into tables made at their
+ * final size.  package.loaded (_LOADED) stays: lauxlib's argument errors
+ * look there to name a function ("bad argument #1 to 'string.rep'"). */
 static void
 open_libs(lua_State *L)
 {
@@ -287,12 +288,18 @@ open_libs(lua_State *L)
 
     lua_createtable(L, 0, GLOBALS_SIZE);
     lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_createtable(L, 0, sizeof libs / sizeof *libs - 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     for (const luaL_Reg *l = libs; l->name; l++) {
         lua_pushcfunction(L, l->func);
         lua_pushstring(L, l->name);
         lua_call(L, 1, 1);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, l->name); /* _LOADED[name] */
         lua_setglobal(L, l->name);
     }
+    lua_pop(L, 1); /* _LOADED */
     patch_string(L);
 }
 

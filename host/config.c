@@ -101,7 +101,7 @@ module_name(const char *rel)
 
 typedef struct walker {
     lvat_plan_vat *pv;
-    const char *root;      /* absolute folder of the sourceSpec */
+    const char *root;      /* folder of the sourceSpec, from base_dir */
     const char *shown_dir; /* the folder as the config wrote it */
     size_t total;
     lvat_srcsnap *rec; /* what the walk read, for the cache; or NULL */
@@ -159,11 +159,43 @@ add_module(walker *w, const char *rel, const char *kept, size_t kept_len)
     return LVAT_OK; /* hashed when applied (srcname.c) */
 }
 
+/* Every entry is stamped, read or not: one that is not read now may be
+ * later (a link whose target turns into a folder) without its name or
+ * its folder changing. */
 static void
 stamp(walker *w, const char *abs, const struct stat *st)
 {
     if (w->rec != NULL)
         lvat_srcsnap_stamp(w->rec, abs, st);
+}
+
+static void
+refuse(walker *w)
+{
+    if (w->rec != NULL)
+        lvat_srcsnap_refuse(w->rec);
+}
+
+static int walk(walker *w, const char *rel, int depth);
+
+/* One entry of a folder (`sub` under the root): walked, read, or only
+ * stamped. */
+static int
+visit(walker *w, const char *sub, const char *abs, int depth)
+{
+    size_t n = strlen(sub);
+    struct stat st;
+
+    if (stat(abs, &st) != 0) {
+        refuse(w); /* a dangling link: not read, and not to be kept */
+        return LVAT_OK;
+    }
+    stamp(w, abs, &st);
+    if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH)
+        return walk(w, sub, depth + 1);
+    if (S_ISREG(st.st_mode) && n > 4 && strcmp(sub + n - 4, ".lua") == 0)
+        return add_module(w, sub, NULL, 0);
+    return LVAT_OK;
 }
 
 static int
@@ -183,22 +215,14 @@ walk(walker *w, const char *rel, int depth)
         return rc;
     }
     while (rc == LVAT_OK && (e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
         char *sub, *abs;
-        struct stat st;
         if (e->d_name[0] == '.')
             continue;
         sub = rel[0] ? join(rel, e->d_name) : lvat_strdup(e->d_name);
         abs = sub ? join(w->root, sub) : NULL;
-        if (sub == NULL || abs == NULL)
-            rc = lvat_errbuf_set(w->err, LVAT_ENOMEM, "out of memory");
-        else if (stat(abs, &st) != 0)
-            rc = LVAT_OK; /* a dangling link is not our business */
-        else if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH)
-            rc = (stamp(w, abs, &st), walk(w, sub, depth + 1));
-        else if (S_ISREG(st.st_mode) && n > 4 &&
-                 strcmp(e->d_name + n - 4, ".lua") == 0)
-            rc = (stamp(w, abs, &st), add_module(w, sub, NULL, 0));
+        rc = sub && abs ? visit(w, sub, abs, depth)
+                        : lvat_errbuf_set(w->err, LVAT_ENOMEM,
+                                          "out of memory");
         lvat_free(sub);
         lvat_free(abs);
     }

@@ -162,7 +162,8 @@ typedef struct lvat_json_span {
 /*
  * Finds the values of the top-level members keys[0..n) of the JSON object
  * `text` in one pass: spans[i] for keys[i].  LVAT_OK (a key not there is
- * not found), or LVAT_ESYNTAX when `text` is not a well-formed object.
+ * not found); LVAT_ESYNTAX when `text` is not a well-formed object or
+ * has one of `keys` twice; LVAT_ENOMEM (escaped strings need a buffer).
  * For records read back often, where a tree costs a parse.
  */
 int lvat_json_members(const char *text, size_t len, const char *const *keys,
@@ -170,7 +171,7 @@ int lvat_json_members(const char *text, size_t len, const char *const *keys,
 /*
  * Appends `text` to `out` with member `key` set to the JSON value `value`
  * (its text): in place when the object has it, else added at the end.
- * LVAT_OK, LVAT_ESYNTAX or LVAT_ENOMEM.
+ * LVAT_OK, LVAT_ESYNTAX (also when `key` is there twice) or LVAT_ENOMEM.
  */
 int lvat_json_member_set(lvat_buf *out, const char *text, size_t len,
                          const char *key, const char *value, size_t vlen);

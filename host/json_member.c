@@ -52,7 +52,7 @@ scan(const char *text, size_t len, const char *const *keys, size_t n,
     if (rc == LVAT_OK && tok.type != LVAT_JSON_OBJECT_BEGIN)
         rc = LVAT_ESYNTAX;
     while (rc == LVAT_OK) {
-        lvat_json_span skipped, *span = &skipped;
+        lvat_json_span skipped = {0, 0, false}, *span = &skipped;
         if ((rc = lvat_json_next(&jp, &tok)) != LVAT_OK)
             break;
         if (tok.type == LVAT_JSON_OBJECT_END) {
@@ -64,7 +64,10 @@ scan(const char *text, size_t len, const char *const *keys, size_t n,
             if (strlen(keys[i]) == tok.len &&
                 memcmp(keys[i], tok.str, tok.len) == 0)
                 span = &spans[i];
-        rc = take_value(&jp, span);
+        if (span->found) /* twice: which one is meant? */
+            rc = lvat_json_fail(&jp, jp.p, "duplicate key");
+        else
+            rc = take_value(&jp, span);
     }
     lvat_json_parser_free(&jp);
     return rc;

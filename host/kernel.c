@@ -309,8 +309,9 @@ lvat_kernel_open(const lvat_options *o, lvat_kernel **out, char *err,
     k->requests_tail = &k->requests;
     k->block_epoch = 1;
     k->block_start_us = lvat__now_us();
-    /* Without it (out of memory) launches read every file, as before. */
-    k->sources = lvat_srccache_new(SOURCES_KEPT_BYTES, SOURCES_RACY_NS);
+    /* Without it (asked, or out of memory) launches read every file. */
+    if (!o->reread_sources)
+        k->sources = lvat_srccache_new(SOURCES_KEPT_BYTES, SOURCES_RACY_NS);
     rc = open_store(k, &eb);
     if (rc == LVAT_OK && install_block_state(k) != LVAT_OK)
         rc = lvat_errbuf_set(&eb, LVAT_ENOMEM, "out of memory");

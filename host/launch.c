@@ -386,18 +386,24 @@ read_fields(lvat_kernel *k, const lvat_key *key, launch_fields *f)
     lvat_val v;
     int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key->b, key->n, &v);
 
-    if (rc != LVAT_OK)
-        return rc;
-    if (lvat_json_members(v.p, v.len, keys, 4, sp) != LVAT_OK)
+    if (rc == LVAT_OK)
+        rc = lvat_json_members(v.p, v.len, keys, 4, sp);
+    if (rc == LVAT_ESYNTAX)
         return lvat__fail(k, LVAT_ECORRUPT,
                           "%s: bad record: database may be corrupted", key->b);
+    if (rc != LVAT_OK)
+        return rc;
     memset(f, 0, sizeof *f);
     if (sp[0].found && sp[0].len >= 2 && v.p[sp[0].at] == '"' &&
         sp[0].len - 2 < sizeof f->root_text) {
         memcpy(f->root_text, v.p + sp[0].at + 1, sp[0].len - 2);
         lvat_kref_parse(f->root_text, sp[0].len - 2, &f->root);
     }
-    if (sp[1].found && lvat_parse_u64(v.p + sp[1].at, sp[1].len, &id) == 0)
+    /* Written as an int64, so an id from 2^63 on reads negative. */
+    if (sp[1].found && sp[1].len > 1 && v.p[sp[1].at] == '-' &&
+        lvat_parse_u64(v.p + sp[1].at + 1, sp[1].len - 1, &id) == 0)
+        f->req = lvat__req_find(k, 0 - id);
+    else if (sp[1].found && lvat_parse_u64(v.p + sp[1].at, sp[1].len, &id) == 0)
         f->req = lvat__req_find(k, id);
     f->waited = sp[2].found || sp[3].found;
     return LVAT_OK;

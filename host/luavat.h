@@ -84,6 +84,11 @@ typedef struct lvat_options {
     uint32_t block_max_cranks;
     uint32_t block_max_ms;
     size_t block_max_bytes;
+    /* Launches read a vat's folder again only when something in it stats
+     * differently (docs/design-notes.md, "Sources are kept").  On a
+     * network file system whose attribute cache may hide another
+     * machine's edit for a while, set this to read every file each time. */
+    bool reread_sources;
     /* Default limits of every vat (a vat's creationOptions may lower
      * them): 0 = default 64 MiB and 2000 ms. */
     size_t vat_memory_limit;

@@ -34,7 +34,7 @@ struct lvat_srcsnap {
     file *files;
     size_t nfiles, capfiles;
     size_t bytes; /* of texts */
-    bool failed;  /* out of memory while recording: never kept */
+    bool failed;  /* out of memory, or refused: never kept */
 };
 
 struct lvat_srccache {
@@ -92,7 +92,13 @@ lvat_srcsnap_free(lvat_srcsnap *s)
 }
 
 void
-lvat_srcsnap_stamp(lvat_srcsnap *s, const char *abs, const struct stat *st)
+lvat_srcsnap_refuse(lvat_srcsnap *s)
+{
+    s->failed = true;
+}
+
+void
+lvat_srcsnap_stamp(lvat_srcsnap *s, const char *path, const struct stat *st)
 {
     stamp *t;
 
@@ -102,7 +108,7 @@ lvat_srcsnap_stamp(lvat_srcsnap *s, const char *abs, const struct stat *st)
         return;
     }
     t = &s->stamps[s->nstamps];
-    if ((t->path = lvat_strdup(abs)) == NULL) {
+    if ((t->path = lvat_strdup(path)) == NULL) {
         s->failed = true;
         return;
     }

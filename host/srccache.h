@@ -29,8 +29,9 @@ lvat_srccache *lvat_srccache_new(size_t max_bytes, uint64_t racy_ns);
 void lvat_srccache_free(lvat_srccache *c);
 
 /*
- * The kept snapshot of the folder `root` (the absolute path it was
- * walked from) when every path it stamped still stats the same; NULL
+ * The kept snapshot of the folder `root` (the path it was walked from, as
+ * given: a relative one stats the same only from the same folder) when
+ * every path it stamped still stats the same; NULL
  * otherwise, and a stale one is dropped.  Valid until the next call on
  * `c`.  NULL `c` finds nothing.
  */
@@ -46,9 +47,12 @@ const char *lvat_srcsnap_file(const lvat_srcsnap *s, size_t i,
 
 /* An empty snapshot of `root`; NULL when out of memory. */
 lvat_srcsnap *lvat_srcsnap_new(const char *root);
-/* Stamps a folder or a file (absolute path, as stat(2) gave it). */
-void lvat_srcsnap_stamp(lvat_srcsnap *s, const char *abs,
+/* Stamps a folder or a file (its path, as stat(2) gave it). */
+void lvat_srcsnap_stamp(lvat_srcsnap *s, const char *path,
                         const struct stat *st);
+/* Marks `s` as not to be kept: something in the folder has no stamp that
+ * would show a change (a dangling link may come to name anything). */
+void lvat_srcsnap_refuse(lvat_srcsnap *s);
 /* Adds a file's text (copied) under its path in the folder. */
 void lvat_srcsnap_add(lvat_srcsnap *s, const char *rel, const char *text,
                       size_t len);

@@ -98,6 +98,8 @@ test_e2e_sandbox_string_metatable_protected(void **state)
     static const char *const want[] = {
         "\"meta\": \"string\"",
         "\"setmeta\": \"bad argument #1",
+        "bad argument #1 to 'string.rep'",
+        "bad argument #1 to 'math.floor'",
         "\"find\": 307200", /* no size limit on pattern subjects */
         "\"method\": 307200",
         "\"plain\": true",

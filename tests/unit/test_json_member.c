@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "alloc.h"
 #include "json.h"
 #include "lvat_test.h"
 
@@ -133,6 +134,56 @@ test_json_member_refuses_malformed_text(void **state)
     lvat_buf_free(&out);
 }
 
+/* A key asked for that is there twice: which one is meant? */
+static void
+test_json_member_duplicate_key_refused(void **state)
+{
+    static const char text[] = "{\"root\":\"a\",\"n\":1,\"root\":\"b\"}";
+    const char *const keys[] = {"n", "root"};
+    lvat_buf out = LVAT_BUF_INIT;
+    lvat_json_span s[2];
+
+    (void)state;
+    assert_lvat_rc(lvat_json_members(text, strlen(text), keys, 2, s),
+                   LVAT_ESYNTAX);
+    assert_lvat_rc(lvat_json_member_set(&out, text, strlen(text), "root",
+                                        "1", 1),
+                   LVAT_ESYNTAX);
+    assert_lvat_ok(lvat_json_members(text, strlen(text), keys, 1, s));
+    lvat_buf_free(&out);
+}
+
+/* Escaped strings are decoded into a buffer: out of memory is said as
+ * such, never as a malformed text. */
+static void
+test_json_member_out_of_memory(void **state)
+{
+    static const char text[] = "{\"c\\nfg\":\"x\\ty\",\"root\":\"ko1\"}";
+    const char *const keys[] = {"root"};
+    lvat_json_span s;
+    int rc, failures = 0;
+
+    (void)state;
+    for (unsigned long n = 1;; n++) {
+        lvat_buf out = LVAT_BUF_INIT;
+        unsigned long made;
+        lvat_alloc_fail_after(n, 1);
+        rc = lvat_json_members(text, strlen(text), keys, 1, &s);
+        if (rc == LVAT_OK)
+            rc = lvat_json_member_set(&out, text, strlen(text), "root", "2",
+                                      1);
+        made = lvat_alloc_fail_after(0, 0);
+        lvat_buf_free(&out);
+        if (rc == LVAT_OK && made < n)
+            break;
+        assert_true(rc == LVAT_OK || rc == LVAT_ENOMEM);
+        failures += rc == LVAT_ENOMEM;
+        assert_true(n < 100);
+    }
+    assert_true(s.found);
+    assert_true(failures > 0);
+}
+
 int
 main(void)
 {
@@ -141,6 +192,8 @@ main(void)
         cmocka_unit_test(test_json_member_several_in_one_pass),
         cmocka_unit_test(test_json_member_set_in_place_or_added),
         cmocka_unit_test(test_json_member_refuses_malformed_text),
+        cmocka_unit_test(test_json_member_duplicate_key_refused),
+        cmocka_unit_test(test_json_member_out_of_memory),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

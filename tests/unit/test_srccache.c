@@ -211,6 +211,52 @@ test_srccache_file_replaced_by_rename(void **state)
     free(path);
 }
 
+/* A link whose target is missing names nothing now and may name a file
+ * later, with no stamp to show it: such a folder is not kept. */
+static void
+test_srccache_dangling_link_not_kept(void **state)
+{
+    fixture *f = *state;
+    char *link = lvat_test_path(f->tmp, "alice/extra.lua");
+    lvat_launch_plan *p;
+
+    assert_int_equal(symlink("../shared/extra.lua", link), 0);
+    pause_ms(60);
+    check_plan(f, 2, "return 'main'\n", "return 'util'\n");
+    assert_null(lvat_srccache_find(f->cache, f->root));
+    lvat_test_write_file(f->tmp, "shared/extra.lua", "return 'extra'\n");
+    p = plan(f);
+    assert_int_equal(p->vats[0].nmods, 3);
+    assert_string_equal(module_text(p, "extra"), "return 'extra'\n");
+    lvat__launch_plan_free(p);
+    free(link);
+}
+
+/* What a link names may change from a file (not read) to a folder of
+ * modules while the link and its folder stay as they were. */
+static void
+test_srccache_link_target_turns_into_folder(void **state)
+{
+    fixture *f = *state;
+    char *link = lvat_test_path(f->tmp, "alice/more");
+    char *target = lvat_test_path(f->tmp, "shared/more");
+    lvat_launch_plan *p;
+
+    lvat_test_write_file(f->tmp, "shared/more", "a file, not Lua");
+    assert_int_equal(symlink("../shared/more", link), 0);
+    pause_ms(60);
+    check_plan(f, 2, "return 'main'\n", "return 'util'\n");
+    assert_non_null(lvat_srccache_find(f->cache, f->root));
+    assert_int_equal(unlink(target), 0);
+    lvat_test_write_file(f->tmp, "shared/more/deep.lua", "return 'deep'\n");
+    p = plan(f);
+    assert_int_equal(p->vats[0].nmods, 3);
+    assert_string_equal(module_text(p, "more.deep"), "return 'deep'\n");
+    lvat__launch_plan_free(p);
+    free(link);
+    free(target);
+}
+
 /* Changed just before the read: a second edit in the same tick could
  * keep every stamp, so nothing is kept and every plan reads. */
 static void
@@ -366,6 +412,10 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_srccache_file_replaced_by_rename, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_srccache_dangling_link_not_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_srccache_link_target_turns_into_folder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_srccache_racy_folder_not_kept,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

@@ -36,6 +36,9 @@ return {
                 local s = string.rep("x", 300 * 1024)
                 return {meta = getmetatable(""),
                         setmeta = err(setmetatable, "", {}),
+                        -- lauxlib names library functions from _LOADED
+                        argerr = err(string.rep),
+                        mathArgerr = err(math.floor, "x"),
                         find = select(2, string.find(s, "x+")),
                         method = #s:match("(x+)$"),
                         plain = s:find("y", 1, true) == nil}
