@@ -505,6 +505,17 @@ test_system_facet_errors(void **state)
            LVAT_EREJECTED, "nope.lua");
     expect(&t, t.root, "call", "[\"getSubcluster\", \"q\"]", LVAT_EREJECTED,
            "invalid subcluster id q");
+    /* A child whose bootstrap throws: the caller hears why, and the
+     * child is torn down. */
+    expect(&t, t.root, "call",
+           "[\"launchSubcluster\", {\"bootstrap\":\"c\",\"vats\":{\"c\":{"
+           "\"sourceSpec\":\"syschild.lua\",\"parameters\":{\"refuse\":"
+           "\"not today\"}}}}]",
+           LVAT_EREJECTED,
+           "the bootstrap of s2 was rejected: syschild.lua:6: not today");
+    expect(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
+           "null");
+    assert_int_equal(lk_count(&t, "sub."), 1);
     /* The facet still works after all that. */
     expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_close(&t);

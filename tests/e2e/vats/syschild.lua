@@ -2,7 +2,10 @@
 return {
     buildRootObject = function(vatPowers, parameters, baggage)
         return Far("SysChild", {
-            bootstrap = function() return "child ready" end,
+            bootstrap = function()
+                if parameters.refuse then error(parameters.refuse) end
+                return "child ready"
+            end,
             hello = function(self, who)
                 baggage:set("n", (baggage:get("n") or 0) + 1)
                 return "hello " .. who .. " from " .. (parameters.name or "?")
