@@ -22,13 +22,20 @@ static const char *const base_allowed[] = {
     "select", "tonumber", "tostring", "type", "rawequal", "rawlen",
     "rawget", "rawset", "getmetatable", "_VERSION", NULL};
 
-static const char *const libs_copied[] = {"string", "table", "math", "utf8",
-                                          NULL};
-/* Their sizes in Lua 5.4, so the copies are made at their final size (a
- * hint only: another size just costs a rehash). */
-static const int libs_sizes[] = {16, 7, 27, 6};
-/* atan2, cosh, sinh, tanh, pow, frexp, ldexp and log10: math's when Lua
- * is built with LUA_COMPAT_MATHLIB, as Debian's is. */
+/* The libraries vats get copies of, with their sizes in Lua 5.4 so the
+ * copies are made at their final size (a hint only: another size just
+ * costs a rehash).  math has 8 more (atan2, cosh, sinh, tanh, pow,
+ * frexp, ldexp, log10) when Lua is built with LUA_COMPAT_MATHLIB, as
+ * Debian's is: `compat` names one of them to look for. */
+static const struct copied_lib {
+    const char *name;
+    int size;
+    const char *compat;
+} libs_copied[] = {{"string", 16, NULL},
+                   {"table", 7, NULL},
+                   {"math", 27, "pow"},
+                   {"utf8", 6, NULL},
+                   {NULL, 0, NULL}};
 #define COMPAT_MATH_EXTRA 8
 
 /* ---- The string library ---- */
@@ -231,15 +238,19 @@ lvat_lua_copy_fields(lua_State *L, int from, int to)
 }
 
 static void
-copy_table(lua_State *L, const char *name, int size, int env)
+copy_table(lua_State *L, const struct copied_lib *lib, int env)
 {
-    lua_getglobal(L, name);
-    if (lua_getfield(L, -1, "pow") != LUA_TNIL) /* math, LUA_COMPAT_MATHLIB */
-        size += COMPAT_MATH_EXTRA;
-    lua_pop(L, 1);
+    int size = lib->size;
+
+    lua_getglobal(L, lib->name);
+    if (lib->compat != NULL) {
+        if (lua_getfield(L, -1, lib->compat) != LUA_TNIL)
+            size += COMPAT_MATH_EXTRA;
+        lua_pop(L, 1);
+    }
     lua_createtable(L, 0, size);
     lvat_lua_copy_fields(L, -2, -1);
-    lua_setfield(L, env, name);
+    lua_setfield(L, env, lib->name);
     lua_pop(L, 1); /* lib */
 }
 
@@ -250,8 +261,8 @@ build_vat_env(lua_State *L, int env)
         lua_getglobal(L, *n);
         lua_setfield(L, env, *n);
     }
-    for (size_t i = 0; libs_copied[i]; i++)
-        copy_table(L, libs_copied[i], libs_sizes[i], env);
+    for (const struct copied_lib *lib = libs_copied; lib->name; lib++)
+        copy_table(L, lib, env);
     lua_getglobal(L, "setmetatable");
     lua_pushcclosure(L, l_setmetatable, 1);
     lua_setfield(L, env, "setmetatable");

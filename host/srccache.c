@@ -33,7 +33,7 @@ struct lvat_srcsnap {
     size_t nstamps, capstamps;
     file *files;
     size_t nfiles, capfiles;
-    size_t bytes; /* of texts */
+    size_t bytes; /* what its stamps and files hold, roughly */
     bool failed;  /* out of memory, or refused: never kept */
 };
 
@@ -114,6 +114,7 @@ lvat_srcsnap_stamp(lvat_srcsnap *s, const char *path, const struct stat *st)
     }
     fill_stamp(t, st);
     s->nstamps++;
+    s->bytes += sizeof *t + strlen(path);
 }
 
 void
@@ -138,7 +139,7 @@ lvat_srcsnap_add(lvat_srcsnap *s, const char *rel, const char *text,
         return;
     }
     s->nfiles++;
-    s->bytes += len;
+    s->bytes += sizeof *f + strlen(rel) + len;
 }
 
 size_t

@@ -23,7 +23,8 @@
 typedef struct lvat_srccache lvat_srccache;
 typedef struct lvat_srcsnap lvat_srcsnap;
 
-/* A cache keeping up to max_bytes of texts; NULL when out of memory. */
+/* A cache keeping snapshots of up to max_bytes in all (texts, paths and
+ * stamps); NULL when out of memory. */
 lvat_srccache *lvat_srccache_new(size_t max_bytes, uint64_t racy_ns);
 /* NULL is a no-op. */
 void lvat_srccache_free(lvat_srccache *c);

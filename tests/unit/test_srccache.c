@@ -317,18 +317,18 @@ test_srccache_evicts_least_recently_found(void **state)
     fixture *f = *state;
 
     lvat_srccache_free(f->cache);
-    f->cache = lvat_srccache_new(250, RACY_NS);
-    keep_folder(f, "a", 100);
-    keep_folder(f, "b", 100);
+    f->cache = lvat_srccache_new(25000, RACY_NS); /* two of the three */
+    keep_folder(f, "a", 10000);
+    keep_folder(f, "b", 10000);
     assert_true(kept(f, "a")); /* a is now the most recent */
-    keep_folder(f, "c", 100);
+    keep_folder(f, "c", 10000);
     assert_false(kept(f, "b"));
     assert_true(kept(f, "a"));
     assert_true(kept(f, "c"));
-    keep_folder(f, "big", 251); /* larger than the cache: not kept */
+    keep_folder(f, "big", 25000); /* with its stamps, over the budget */
     assert_false(kept(f, "big"));
     assert_true(kept(f, "a"));
-    keep_folder(f, "a", 50); /* replaces the old snapshot of a */
+    keep_folder(f, "a", 5000); /* replaces the old snapshot of a */
     assert_true(kept(f, "c"));
     {
         char *dir = lvat_test_path(f->tmp, "a");
@@ -338,7 +338,7 @@ test_srccache_evicts_least_recently_found(void **state)
         assert_non_null(a);
         assert_int_equal(lvat_srcsnap_count(a), 1);
         assert_string_equal(lvat_srcsnap_file(a, 0, &text, &len), "m.lua");
-        assert_int_equal(len, 50);
+        assert_int_equal(len, 5000);
         free(dir);
     }
 }
