@@ -97,14 +97,7 @@ lvat_lua_presence_open(lua_State *L)
                                     {NULL, NULL}};
 
     LVAT_STACK_ENTER(L);
-    /* luaL_newmetatable's work, with the table made at its final size
-     * (__name and five more): grown one field at a time it was rehashed
-     * three times in every vat. */
-    lua_createtable(L, 0, 6);
-    lua_pushliteral(L, LVAT_PRESENCE_MT);
-    lua_setfield(L, -2, "__name");
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, LVAT_PRESENCE_MT);
+    luaL_newmetatable(L, LVAT_PRESENCE_MT);
     luaL_setfuncs(L, meta, 0);
     lua_pushliteral(L, "Presence");
     lua_setfield(L, -2, "__metatable");

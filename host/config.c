@@ -143,7 +143,7 @@ add_module(walker *w, const char *rel, const char *kept, size_t kept_len)
     lvat_free(abs);
     if (rc != LVAT_OK)
         return rc;
-    if (kept == NULL && w->rec != NULL)
+    if (kept == NULL)
         lvat_srcsnap_add(w->rec, rel, m->text, m->len);
     pv->nmods++;
     w->total += m->len;
@@ -159,23 +159,6 @@ add_module(walker *w, const char *rel, const char *kept, size_t kept_len)
     return LVAT_OK; /* hashed when applied (srcname.c) */
 }
 
-/* Every entry is stamped, read or not: one that is not read now may be
- * later (a link whose target turns into a folder) without its name or
- * its folder changing. */
-static void
-stamp(walker *w, const char *abs, const struct stat *st)
-{
-    if (w->rec != NULL)
-        lvat_srcsnap_stamp(w->rec, abs, st);
-}
-
-static void
-refuse(walker *w)
-{
-    if (w->rec != NULL)
-        lvat_srcsnap_refuse(w->rec);
-}
-
 static int walk(walker *w, const char *rel, int depth);
 
 /* One entry of a folder (`sub` under the root): walked, read, or only
@@ -187,10 +170,12 @@ visit(walker *w, const char *sub, const char *abs, int depth)
     struct stat st;
 
     if (stat(abs, &st) != 0) {
-        refuse(w); /* a dangling link: not read, and not to be kept */
+        lvat_srcsnap_refuse(w->rec); /* a dangling link: not to be kept */
         return LVAT_OK;
     }
-    stamp(w, abs, &st);
+    /* Stamped even when not read: it may be later (a link whose target
+     * turns into a folder) with its name and its folder unchanged. */
+    lvat_srcsnap_stamp(w->rec, abs, &st);
     if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH)
         return walk(w, sub, depth + 1);
     if (S_ISREG(st.st_mode) && n > 4 && strcmp(sub + n - 4, ".lua") == 0)

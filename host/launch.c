@@ -372,22 +372,20 @@ lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why)
 typedef struct launch_fields {
     lvat_kref root;
     char root_text[LVAT_REF_BUFSIZE]; /* "" when it has none */
-    lvat_req *req;
     bool waited; /* a kernel facet call waits for the launch */
 } launch_fields;
 
 static int
 read_fields(lvat_kernel *k, const lvat_key *key, launch_fields *f)
 {
-    static const char *const keys[] = {"root", "request", "facetResult",
+    static const char *const keys[] = {"root", "facetResult",
                                        "reloadResult"};
-    lvat_json_span sp[4];
-    uint64_t id;
+    lvat_json_span sp[3];
     lvat_val v;
     int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key->b, key->n, &v);
 
     if (rc == LVAT_OK)
-        rc = lvat_json_members(v.p, v.len, keys, 4, sp);
+        rc = lvat_json_members(v.p, v.len, keys, 3, sp);
     if (rc == LVAT_ESYNTAX)
         return lvat__fail(k, LVAT_ECORRUPT,
                           "%s: bad record: database may be corrupted", key->b);
@@ -399,13 +397,7 @@ read_fields(lvat_kernel *k, const lvat_key *key, launch_fields *f)
         memcpy(f->root_text, v.p + sp[0].at + 1, sp[0].len - 2);
         lvat_kref_parse(f->root_text, sp[0].len - 2, &f->root);
     }
-    /* Written as an int64, so an id from 2^63 on reads negative. */
-    if (sp[1].found && sp[1].len > 1 && v.p[sp[1].at] == '-' &&
-        lvat_parse_u64(v.p + sp[1].at + 1, sp[1].len - 1, &id) == 0)
-        f->req = lvat__req_find(k, 0 - id);
-    else if (sp[1].found && lvat_parse_u64(v.p + sp[1].at, sp[1].len, &id) == 0)
-        f->req = lvat__req_find(k, id);
-    f->waited = sp[2].found || sp[3].found;
+    f->waited = sp[1].found || sp[2].found;
     return LVAT_OK;
 }
 
@@ -434,6 +426,8 @@ settled_with_record(lvat_kernel *k, uint32_t sub, const launch_fields *f,
 int
 lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
 {
+    /* The watch names the request its record holds. */
+    lvat_req *r = lvat__req_find(k, req);
     lvat_buf msg = LVAT_BUF_INIT;
     launch_fields f;
     lvat_capdata v;
@@ -442,7 +436,6 @@ lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
     char sid[32], reason[1200];
     int rc;
 
-    LVAT_UNUSED(req);
     lvat_key_sub(&key, sub);
     if ((rc = read_fields(k, &key, &f)) != LVAT_OK)
         return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
@@ -458,7 +451,7 @@ lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
         if (rc == LVAT_OK)
             rc = lvat__pin_for_host(k, v.slots, v.nslots);
         if (rc == LVAT_OK)
-            rc = lvat__output_launch(k, f.req, LVAT_LAUNCH_DONE, sid, f.root,
+            rc = lvat__output_launch(k, r, LVAT_LAUNCH_DONE, sid, f.root,
                                      kp, &v, LVAT_OK, NULL);
         if (rc == LVAT_OK && f.waited)
             rc = settled_with_record(k, sub, &f, &v, NULL);
@@ -466,7 +459,7 @@ lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
         if (lvat_sc_error_message(v.body, v.body_len, &msg) != LVAT_OK)
             lvat_sc_render(&msg, v.body, v.body_len, v.slots, v.nslots, NULL,
                            NULL);
-        rc = lvat__output_launch(k, f.req, LVAT_LAUNCH_FAILED, sid, f.root, kp,
+        rc = lvat__output_launch(k, r, LVAT_LAUNCH_FAILED, sid, f.root, kp,
                                  &v, LVAT_EREJECTED, msg.data ? msg.data : "");
         snprintf(reason, sizeof reason, "the bootstrap of %s was rejected: %s",
                  sid, msg.data ? msg.data : "");

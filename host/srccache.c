@@ -94,7 +94,8 @@ lvat_srcsnap_free(lvat_srcsnap *s)
 void
 lvat_srcsnap_refuse(lvat_srcsnap *s)
 {
-    s->failed = true;
+    if (s != NULL)
+        s->failed = true;
 }
 
 void
@@ -102,6 +103,8 @@ lvat_srcsnap_stamp(lvat_srcsnap *s, const char *path, const struct stat *st)
 {
     stamp *t;
 
+    if (s == NULL)
+        return;
     if (s->failed || !lvat_reserve(&s->stamps, s->nstamps, &s->capstamps,
                                    sizeof *s->stamps, 4)) {
         s->failed = true;
@@ -123,6 +126,8 @@ lvat_srcsnap_add(lvat_srcsnap *s, const char *rel, const char *text,
 {
     file *f;
 
+    if (s == NULL)
+        return;
     if (s->failed || !lvat_reserve(&s->files, s->nfiles, &s->capfiles,
                                    sizeof *s->files, 4)) {
         s->failed = true;

@@ -44,7 +44,7 @@ size_t lvat_srcsnap_count(const lvat_srcsnap *s);
 const char *lvat_srcsnap_file(const lvat_srcsnap *s, size_t i,
                               const char **text, size_t *len);
 
-/* ---- Recording a walk ---- */
+/* ---- Recording a walk (a NULL snapshot records nothing) ---- */
 
 /* An empty snapshot of `root`; NULL when out of memory. */
 lvat_srcsnap *lvat_srcsnap_new(const char *root);

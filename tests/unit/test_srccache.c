@@ -112,10 +112,15 @@ check_plan(fixture *f, size_t nmods, const char *main, const char *util)
     lvat__launch_plan_free(p);
 }
 
+/* A plan of three modules, one of them `name` with `text`. */
 static void
-rewrite(fixture *f, const char *name, const char *text)
+check_third_module(fixture *f, const char *name, const char *text)
 {
-    lvat_test_write_file(f->tmp, name, text);
+    lvat_launch_plan *p = plan(f);
+
+    assert_int_equal(p->vats[0].nmods, 3);
+    assert_string_equal(module_text(p, name), text);
+    lvat__launch_plan_free(p);
 }
 
 /* ---- Served while nothing changed ---- */
@@ -160,7 +165,7 @@ test_srccache_same_size_edit_with_old_mtime(void **state)
     check_plan(f, 2, "return 'main'\n", "return 'util'\n");
     assert_int_equal(stat(path, &st), 0);
     pause_ms(60);
-    rewrite(f, "alice/alice.lua", "return 'MAIN'\n");
+    lvat_test_write_file(f->tmp, "alice/alice.lua", "return 'MAIN'\n");
     times[0] = st.st_atim;
     times[1] = st.st_mtim;
     assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
@@ -172,15 +177,11 @@ static void
 test_srccache_file_added_in_subfolder(void **state)
 {
     fixture *f = *state;
-    lvat_launch_plan *p;
 
     check_plan(f, 2, "return 'main'\n", "return 'util'\n");
     pause_ms(60);
-    rewrite(f, "alice/lib/more.lua", "return 'more'\n");
-    p = plan(f);
-    assert_int_equal(p->vats[0].nmods, 3);
-    assert_string_equal(module_text(p, "lib.more"), "return 'more'\n");
-    lvat__launch_plan_free(p);
+    lvat_test_write_file(f->tmp, "alice/lib/more.lua", "return 'more'\n");
+    check_third_module(f, "lib.more", "return 'more'\n");
 }
 
 static void
@@ -204,7 +205,7 @@ test_srccache_file_replaced_by_rename(void **state)
     char *path = lvat_test_path(f->tmp, "alice/lib/util.lua");
 
     check_plan(f, 2, "return 'main'\n", "return 'util'\n");
-    rewrite(f, "alice/.util.swp", "return 'UTIL'\n");
+    lvat_test_write_file(f->tmp, "alice/.util.swp", "return 'UTIL'\n");
     assert_int_equal(rename(tmp, path), 0);
     check_plan(f, 2, "return 'main'\n", "return 'UTIL'\n");
     free(tmp);
@@ -218,17 +219,13 @@ test_srccache_dangling_link_not_kept(void **state)
 {
     fixture *f = *state;
     char *link = lvat_test_path(f->tmp, "alice/extra.lua");
-    lvat_launch_plan *p;
 
     assert_int_equal(symlink("../shared/extra.lua", link), 0);
     pause_ms(60);
     check_plan(f, 2, "return 'main'\n", "return 'util'\n");
     assert_null(lvat_srccache_find(f->cache, f->root));
     lvat_test_write_file(f->tmp, "shared/extra.lua", "return 'extra'\n");
-    p = plan(f);
-    assert_int_equal(p->vats[0].nmods, 3);
-    assert_string_equal(module_text(p, "extra"), "return 'extra'\n");
-    lvat__launch_plan_free(p);
+    check_third_module(f, "extra", "return 'extra'\n");
     free(link);
 }
 
@@ -240,7 +237,6 @@ test_srccache_link_target_turns_into_folder(void **state)
     fixture *f = *state;
     char *link = lvat_test_path(f->tmp, "alice/more");
     char *target = lvat_test_path(f->tmp, "shared/more");
-    lvat_launch_plan *p;
 
     lvat_test_write_file(f->tmp, "shared/more", "a file, not Lua");
     assert_int_equal(symlink("../shared/more", link), 0);
@@ -249,10 +245,7 @@ test_srccache_link_target_turns_into_folder(void **state)
     assert_non_null(lvat_srccache_find(f->cache, f->root));
     assert_int_equal(unlink(target), 0);
     lvat_test_write_file(f->tmp, "shared/more/deep.lua", "return 'deep'\n");
-    p = plan(f);
-    assert_int_equal(p->vats[0].nmods, 3);
-    assert_string_equal(module_text(p, "more.deep"), "return 'deep'\n");
-    lvat__launch_plan_free(p);
+    check_third_module(f, "more.deep", "return 'deep'\n");
     free(link);
     free(target);
 }
@@ -268,7 +261,8 @@ test_srccache_racy_folder_not_kept(void **state)
     f->cache = lvat_srccache_new(1 << 20, 10000000000u); /* 10 s */
     check_plan(f, 2, "return 'main'\n", "return 'util'\n");
     assert_null(lvat_srccache_find(f->cache, f->root));
-    rewrite(f, "alice/alice.lua", "return 'MAIN'\n"); /* at once */
+    /* at once */
+    lvat_test_write_file(f->tmp, "alice/alice.lua", "return 'MAIN'\n");
     check_plan(f, 2, "return 'MAIN'\n", "return 'util'\n");
 }
 
