@@ -279,7 +279,11 @@ lvat_kv_get(lvat_kv *kv,
     k.mv_size = klen;
     k.mv_data = (void *)key;
     t0 = kv->timing ? lvat_clock_ns() : 0;
-    rc = mdb_get(kv->rtxn, kv->store->dbi[db], &k, &v);
+    /* Through the db's cursor rather than mdb_get: when the key is on the
+     * leaf page the cursor is already on (keys read in order, or near the
+     * last one), LMDB searches only that page instead of descending from
+     * the root. */
+    rc = mdb_cursor_get(kv->cursor[db], &k, &v, MDB_SET);
     if (kv->timing)
         kv->lmdb_ns += lvat_clock_ns() - t0;
     if (rc != MDB_SUCCESS) {
