@@ -15,8 +15,9 @@
 #include "json.h"
 #include "smallcaps.h"
 
-#define DEFAULT_BLOCK_CRANKS 10000
+#define DEFAULT_BLOCK_CRANKS 1000000
 #define DEFAULT_BLOCK_MS 200
+#define DEFAULT_BLOCK_QUIET_MS 5000
 #define DEFAULT_BLOCK_BYTES ((size_t)64 << 20)
 /* Vat sources kept between launches (srccache.h); two seconds cover the
  * coarsest file-system clocks (FAT's). */
@@ -165,6 +166,8 @@ fill_defaults(lvat_options *o)
         o->block_max_cranks = DEFAULT_BLOCK_CRANKS;
     if (o->block_max_ms == 0)
         o->block_max_ms = DEFAULT_BLOCK_MS;
+    if (o->block_quiet_ms == 0)
+        o->block_quiet_ms = DEFAULT_BLOCK_QUIET_MS;
     if (o->block_max_bytes == 0)
         o->block_max_bytes = DEFAULT_BLOCK_BYTES;
     if (o->vat_memory_limit == 0)
@@ -383,7 +386,6 @@ lvat__block_abort(lvat_kernel *k)
     lvat__followup_block_abort(k);
     /* GC actions the block consumed are back: look again. */
     k->gc_pending = true;
-    k->stats.blocks++;
     k->block_epoch++;
     k->block_cranks = 0;
     k->block_start_us = lvat__now_us();
@@ -392,6 +394,7 @@ lvat__block_abort(lvat_kernel *k)
 int
 lvat__block_commit(lvat_kernel *k)
 {
+    uint64_t blocks = k->stats.blocks;
     lvat_errbuf err;
     uint64_t t0;
     int rc;
@@ -402,10 +405,16 @@ lvat__block_commit(lvat_kernel *k)
     if (rc == LVAT_OK)
         rc = lvat_kv_block_commit(k->kv, &err);
     k->stats.ns_commit += lvat_clock_ns() - t0;
+    if (rc != LVAT_OK)
+        k->stats.blocks = blocks; /* counted by lvat__stats_save */
     if (rc == LVAT_ETXNFULL) {
-        /* Too much for one LMDB transaction: redo the work in shorter
-         * blocks.  The inbox still holds every request of this block. */
+        /* Too much for one LMDB transaction: redo the work in blocks of
+         * half as many cranks.  The inbox still holds every request of
+         * this block. */
+        uint32_t cranks = k->block_cranks;
         lvat__block_abort(k);
+        if (cranks < k->opts.block_max_cranks)
+            k->opts.block_max_cranks = cranks;
         if (k->opts.block_max_cranks > 1)
             k->opts.block_max_cranks /= 2;
         lvat__log(k, LVAT_LOG_WARN, "block too large for the store; "
@@ -427,15 +436,33 @@ lvat__block_commit(lvat_kernel *k)
     return k->reset_pending ? lvat__kernel_reset(k) : LVAT_OK;
 }
 
+/*
+ * The crank and time limits bound how long what a block holds for the host
+ * (a result, a launch's outcome) waits for its commit.  A block holding
+ * nothing for the host may run QUIET_FACTOR times longer (5 s, 250,000
+ * cranks by default): committing it sooner would only write out the
+ * promises, c-list and queue entries of work in flight, for the next
+ * blocks to delete again.  What bounds it is the work a crash would have
+ * the kernel redo; its crank limit still shrinks when a block is too large
+ * for the store, and its bytes limit is the same.
+ */
+#define QUIET_FACTOR 25u
+
+/* A block holding something for the host commits once it is block_max_ms
+ * old; one holding nothing may run block_quiet_ms: committing it sooner
+ * would only write out the promises, c-list and queue entries of work in
+ * flight, for the next blocks to delete again. */
 static bool
 block_due(lvat_kernel *k)
 {
+    uint32_t max_ms =
+        k->noutputs > 0 ? k->opts.block_max_ms : k->opts.block_quiet_ms;
+
     return k->block_cranks >= k->opts.block_max_cranks ||
            lvat_kv_block_bytes(k->kv) + lvat__runq_bytes(k) +
                    lvat__kpc_bytes(k) + lvat__clb_bytes(k) >=
                k->opts.block_max_bytes ||
-           lvat__now_us() - k->block_start_us >=
-               (uint64_t)k->opts.block_max_ms * 1000u;
+           lvat__now_us() - k->block_start_us >= (uint64_t)max_ms * 1000u;
 }
 
 int

@@ -78,11 +78,16 @@ typedef struct lvat_options {
      * bindings/lvat_lua.h); required unless readonly. */
     const struct lvat_vat_ops *vat_ops;
     void *vat_ops_ud;
-    /* Block policy: a block commits when the run queue drains, or after
-     * this many cranks, milliseconds, or bytes of changes (0 = default:
-     * 10000 cranks, 200 ms, 64 MiB). */
+    /* Block policy: a block commits when the run queue drains, after
+     * block_max_cranks cranks or block_max_bytes of changes, and once it
+     * is block_max_ms old while it holds something for the host (a
+     * result, a launch's outcome, a host-service call), block_quiet_ms
+     * old otherwise: work in flight that nobody waits for is written only
+     * if it outlives that (what a crash would have the kernel redo).
+     * 0 = default: 1,000,000 cranks, 64 MiB, 200 ms, 5000 ms. */
     uint32_t block_max_cranks;
     uint32_t block_max_ms;
+    uint32_t block_quiet_ms;
     size_t block_max_bytes;
     /* Launches read a vat's folder again only when something in it stats
      * differently (docs/design-notes.md, "Sources are kept").  On a

@@ -82,8 +82,8 @@ lvat__stats_save(lvat_kernel *k)
         !lvat__counts_changed(k) && !lvat__clb_changed(k) &&
         !lvat__kpc_changed(k))
         return LVAT_OK; /* an idle block stays empty */
+    k->stats.blocks++; /* the block this goes into (undone if it fails) */
     total(k, &t);
-    t.blocks++; /* the block this goes into */
     to_array(&t, a);
     lvat_kv_crank_begin(k->kv);
     rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, "stats", 5, text,

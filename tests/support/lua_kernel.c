@@ -40,6 +40,9 @@ open_kernel_rc(lk *t)
     o.vat_memory_limit = t->vat_memory_limit;
     o.map_size = t->map_size;
     o.vat_time_limit_ms = t->vat_time_limit_ms;
+    o.block_max_cranks = t->block_max_cranks;
+    o.block_max_ms = t->block_max_ms;
+    o.block_quiet_ms = t->block_quiet_ms;
     o.system_subclusters = t->sys;
     o.nsystem_subclusters = t->nsys;
     o.prune = t->prune;

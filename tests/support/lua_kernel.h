@@ -38,6 +38,8 @@ typedef struct lk {
     bool prune;
     char open_err[1024];    /* why the last lk_try_restart failed */
     unsigned vat_time_limit_ms;
+    /* Block policy for the next open (0 = the kernel's defaults). */
+    uint32_t block_max_cranks, block_max_ms, block_quiet_ms;
     lk_call_state *abandoned[64]; /* calls still pending when lk_call returned */
     size_t nabandoned;
 } lk;

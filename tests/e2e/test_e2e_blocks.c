@@ -1,0 +1,150 @@
+/*
+ * The block policy with real vats (luavat.h, lvat_options): a block holding
+ * nothing for the host runs up to block_quiet_ms, so a loop of round trips
+ * nobody waits on is one block; a result the host waits for still commits
+ * once its block is block_max_ms old, while other work goes on; and
+ * block_max_cranks bounds every block.  Blocks are counted through
+ * lvat_kernel_stats_json ("blocks": committed blocks that changed).
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+
+#define PINGER_ECHO                                                        \
+    "{\"bootstrap\":\"pinger\",\"vats\":{"                                 \
+    "\"pinger\":{\"sourceSpec\":\"pinger.lua\"},"                          \
+    "\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"
+
+static long
+blocks(lk *t)
+{
+    char *json = NULL;
+    const char *p;
+    long n;
+
+    assert_lvat_ok(lvat_kernel_stats_json(t->k, &json));
+    p = strstr(json, "\"blocks\":");
+    assert_non_null(p);
+    n = atol(p + strlen("\"blocks\":"));
+    free(json);
+    return n;
+}
+
+/* A kernel with this block policy and the pinger/echo pair launched. */
+static void
+start(lk *t, uint32_t max_cranks, uint32_t max_ms, uint32_t quiet_ms)
+{
+    lk_open(t);
+    t->block_max_cranks = max_cranks;
+    t->block_max_ms = max_ms;
+    t->block_quiet_ms = quiet_ms;
+    lk_restart(t);
+    assert_lvat_ok(lk_launch(t, PINGER_ECHO));
+}
+
+static void
+run_pings(lk *t, long n)
+{
+    char args[32], want[32];
+    int st;
+    char *r;
+
+    snprintf(args, sizeof args, "[%ld]", n);
+    snprintf(want, sizeof want, "%ld", n * (n + 1) / 2);
+    r = lk_call(t, t->root, "run", args, &st);
+    assert_lvat_ok(st);
+    assert_string_equal(r, want);
+    free(r);
+}
+
+/* 2,000 round trips take far more than 1 ms, but the host waits only for
+ * the last answer: one block (and at most a little GC work after it). */
+static void
+test_blocks_quiet_work_is_one_block(void **state)
+{
+    long before;
+    lk t;
+
+    (void)state;
+    start(&t, 0, 1, 600000);
+    before = blocks(&t);
+    run_pings(&t, 2000);
+    if (blocks(&t) - before > 2)
+        fail_msg("%ld blocks for one call", blocks(&t) - before);
+    lk_close(&t);
+}
+
+typedef struct answer {
+    bool done;
+    bool other_done; /* the other call's answer had come when this came */
+    const bool *other;
+} answer;
+
+static void
+on_answer(void *ud, int status, const lvat_value *v)
+{
+    answer *a = ud;
+
+    (void)v;
+    assert_int_equal(status, LVAT_OK);
+    a->done = true;
+    a->other_done = *a->other;
+}
+
+/* A short call queued behind a long one: its answer is released once its
+ * block is 1 ms old, long before the long call ends. */
+static void
+test_blocks_waiting_result_commits_early(void **state)
+{
+    answer slow = {0}, quick = {0};
+    long before;
+    lk t;
+
+    (void)state;
+    start(&t, 0, 1, 600000);
+    slow.other = &quick.done;
+    quick.other = &slow.done;
+    before = blocks(&t);
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[20000]",
+                                             on_answer, &slow));
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[1]",
+                                             on_answer, &quick));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_true(slow.done && quick.done);
+    assert_false(quick.other_done);
+    assert_true(blocks(&t) - before >= 2);
+    lk_close(&t);
+}
+
+/* block_max_cranks bounds quiet blocks too: 1,000 round trips are over
+ * 2,000 cranks, so over 20 blocks of 100. */
+static void
+test_blocks_crank_limit_applies_to_quiet_blocks(void **state)
+{
+    long before;
+    lk t;
+
+    (void)state;
+    start(&t, 100, 600000, 600000);
+    before = blocks(&t);
+    run_pings(&t, 1000);
+    if (blocks(&t) - before < 20)
+        fail_msg("%ld blocks of at most 100 cranks for 2,000 cranks",
+                 blocks(&t) - before);
+    lk_close(&t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_blocks_quiet_work_is_one_block),
+        cmocka_unit_test(test_blocks_waiting_result_commits_early),
+        cmocka_unit_test(test_blocks_crank_limit_applies_to_quiet_blocks),
+    };
+    return cmocka_run_group_tests_name("e2e_blocks", tests, NULL, NULL);
+}
