@@ -42,6 +42,14 @@ int lvat__host_holds(lvat_kernel *k, lvat_kref kref);
 void lvat__pump_wake(lvat_kernel *k);
 void lvat__pump_free(lvat_kernel *k);
 
+/* ---- kernel.c: the pump's slices ---- */
+/* Runs cranks for up to max_us (committing blocks that come due), then
+ * commits the block if it holds something for the host or nothing is left
+ * to do; otherwise leaves it open for the next slice (block_quiet_ms). */
+int lvat__kernel_slice(lvat_kernel *k, uint64_t max_us);
+/* Commits a block a slice left open (detaching, closing). */
+int lvat__kernel_flush(lvat_kernel *k);
+
 /* ---- subcluster.c ---- */
 int lvat__launch_start_vat(lvat_kernel *k, uint32_t vat);
 int lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why);

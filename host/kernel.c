@@ -465,42 +465,51 @@ block_due(lvat_kernel *k)
            lvat__now_us() - k->block_start_us >= (uint64_t)max_ms * 1000u;
 }
 
-int
-lvat_kernel_step(lvat_kernel *k, uint32_t max_cranks, uint64_t max_us,
-                 uint32_t *ran)
+/* One crank, timed one time in LVAT_STATS_EVERY (clocks cost), picked by
+ * a hash of its number so no regular pattern of cranks is missed. */
+static int
+timed_crank(lvat_kernel *k, bool *did)
+{
+    uint64_t t0;
+    int rc;
+
+    k->timing = (k->stats.cranks * 0x9e3779b97f4a7c15ull >> 40) %
+                    LVAT_STATS_EVERY ==
+                0;
+    lvat_kv_set_timing(k->kv, k->timing);
+    t0 = k->timing ? lvat_clock_ns() : 0;
+    rc = lvat__crank_run(k, did);
+    if (*did) {
+        k->stats.cranks++;
+        if (k->timing) {
+            k->stats.timed++;
+            k->stats.ns_crank += lvat_clock_ns() - t0;
+        }
+    }
+    k->timing = false;
+    lvat_kv_set_timing(k->kv, false);
+    return rc;
+}
+
+/* Runs cranks as lvat_kernel_step does, committing the blocks that come
+ * due, and leaves the last block open. */
+static int
+run_cranks(lvat_kernel *k, uint32_t max_cranks, uint64_t max_us,
+           uint32_t *ran)
 {
     uint64_t start = lvat__now_us();
-    uint32_t n = 0;
-    int rc = LVAT_OK;
+    int rc;
 
-    if (ran)
-        *ran = 0;
+    *ran = 0;
     if (k->opts.readonly)
         return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
     if (k->in_callback)
         return lvat__fail(k, LVAT_ESTATE, "cannot run the kernel from one of "
                           "its callbacks");
-    while ((max_cranks == 0 || n < max_cranks) &&
+    while ((max_cranks == 0 || *ran < max_cranks) &&
            (max_us == 0 || lvat__now_us() - start < max_us)) {
-        uint64_t t0;
         bool did;
-        /* Clocks cost: time one crank in LVAT_STATS_EVERY, picked by a
-         * hash of its number so no regular pattern of cranks is missed. */
-        k->timing = (k->stats.cranks * 0x9e3779b97f4a7c15ull >> 40) %
-                        LVAT_STATS_EVERY ==
-                    0;
-        lvat_kv_set_timing(k->kv, k->timing);
-        t0 = k->timing ? lvat_clock_ns() : 0;
-        rc = lvat__crank_run(k, &did);
-        if (did) {
-            k->stats.cranks++;
-            if (k->timing) {
-                k->stats.timed++;
-                k->stats.ns_crank += lvat_clock_ns() - t0;
-            }
-        }
-        k->timing = false;
-        lvat_kv_set_timing(k->kv, false);
+        rc = timed_crank(k, &did);
         if (rc != LVAT_OK) {
             lvat__block_abort(k);
             if (k->err.code != rc) /* a failure that did not say why */
@@ -510,15 +519,44 @@ lvat_kernel_step(lvat_kernel *k, uint32_t max_cranks, uint64_t max_us,
         }
         if (!did)
             break;
-        n++;
+        (*ran)++;
         k->block_cranks++;
         if (block_due(k) && (rc = lvat__block_commit(k)) != LVAT_OK)
             return rc;
     }
-    rc = lvat__block_commit(k);
+    return LVAT_OK;
+}
+
+int
+lvat_kernel_step(lvat_kernel *k, uint32_t max_cranks, uint64_t max_us,
+                 uint32_t *ran)
+{
+    uint32_t n;
+    int rc = run_cranks(k, max_cranks, max_us, &n);
+
+    if (rc == LVAT_OK)
+        rc = lvat__block_commit(k);
     if (ran)
-        *ran = n;
+        *ran = rc == LVAT_OK ? n : 0;
     return rc;
+}
+
+int
+lvat__kernel_slice(lvat_kernel *k, uint64_t max_us)
+{
+    uint32_t n;
+    int rc = run_cranks(k, 0, max_us, &n);
+
+    if (rc == LVAT_OK &&
+        (k->noutputs > 0 || lvat_kernel_pending(k) == 0))
+        rc = lvat__block_commit(k);
+    return rc;
+}
+
+int
+lvat__kernel_flush(lvat_kernel *k)
+{
+    return k->block_cranks > 0 ? lvat__block_commit(k) : LVAT_OK;
 }
 
 size_t

@@ -1,8 +1,11 @@
 /*
- * libuv glue: an idle handle pumps the kernel in bounded slices (a few
- * milliseconds, then a commit) while there is work, so I/O callbacks on
- * the same loop are never starved, and stops when the kernel is idle (an
- * idle handle keeps the loop spinning).  Queuing work restarts it.
+ * libuv glue: an idle handle pumps the kernel in bounded slices of a few
+ * milliseconds while there is work, so I/O callbacks on the same loop are
+ * never starved, and stops when the kernel is idle (an idle handle keeps
+ * the loop spinning).  Queuing work restarts it.  A slice commits its
+ * block when the block holds something for the host or the kernel is
+ * idle; a quiet block stays open across slices, as in lvat_kernel_run,
+ * until the block policy says (lvat_options), and detaching commits it.
  */
 #include "kernel_int.h"
 
@@ -26,7 +29,7 @@ on_idle(uv_idle_t *h)
 
     if (k == NULL || k->in_callback)
         return;
-    rc = lvat_kernel_step(k, 0, SLICE_US, NULL);
+    rc = lvat__kernel_slice(k, SLICE_US);
     if (rc != LVAT_OK) {
         lvat__log(k, LVAT_LOG_ERROR, "%s", lvat_kernel_errmsg(k));
         uv_idle_stop(h);
@@ -82,6 +85,10 @@ lvat_kernel_detach(lvat_kernel *k)
         return;
     k->pump = NULL;
     p->k = NULL;
+    /* Host requests a quiet block applied are durable only once it
+     * commits. */
+    if (lvat__kernel_flush(k) != LVAT_OK)
+        lvat__log(k, LVAT_LOG_ERROR, "%s", lvat_kernel_errmsg(k));
     uv_idle_stop(&p->idle);
     uv_close((uv_handle_t *)&p->idle, on_close);
 }

@@ -231,9 +231,13 @@ int lvat_kernel_run(lvat_kernel *k);
 size_t lvat_kernel_pending(lvat_kernel *k);
 
 /*
- * Pumps the kernel from `loop` (an idle handle runs bounded batches while
- * there is work, a timer commits blocks) until lvat_kernel_detach.  Queued
- * work wakes the pump.  Returns LVAT_EINVAL when already attached.
+ * Pumps the kernel from `loop` until lvat_kernel_detach: an idle handle
+ * runs slices of a few milliseconds while there is work, and queued work
+ * wakes it.  A slice commits its block (and fires the callbacks it
+ * released) when the block holds something for the host or nothing is
+ * left to do; a quiet block carries on into the next slice until the
+ * block policy ends it, and detaching (or closing) commits it.  Returns
+ * LVAT_EINVAL when already attached.
  */
 int lvat_kernel_attach(lvat_kernel *k, struct uv_loop_s *loop);
 /* Stops pumping and closes the kernel's handles (they finish closing on

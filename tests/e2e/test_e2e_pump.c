@@ -1,0 +1,169 @@
+/*
+ * The kernel on a libuv loop (lvat_kernel_attach): slices of cranks run
+ * from an idle handle until the kernel is idle, answers reach the host
+ * from the loop, a quiet block carries on across slices instead of
+ * committing at each, a result is still released at the end of its slice
+ * while other work goes on, and detaching commits the block left open.
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "lua_kernel.h"
+
+#define PINGER_ECHO                                                        \
+    "{\"bootstrap\":\"pinger\",\"vats\":{"                                 \
+    "\"pinger\":{\"sourceSpec\":\"pinger.lua\"},"                          \
+    "\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"
+
+typedef struct answer {
+    lk *t;
+    bool done;
+    bool other_done; /* the other call's answer had come when this came */
+    const bool *other;
+    char *text;
+} answer;
+
+static void
+on_answer(void *ud, int status, const lvat_value *v)
+{
+    answer *a = ud;
+
+    assert_int_equal(status, LVAT_OK);
+    a->done = true;
+    a->other_done = a->other != NULL && *a->other;
+    a->text = lvat_value_render(a->t->k, v);
+}
+
+static long
+blocks(lk *t)
+{
+    char *json = NULL;
+    const char *p;
+    long n;
+
+    assert_lvat_ok(lvat_kernel_stats_json(t->k, &json));
+    p = strstr(json, "\"blocks\":");
+    assert_non_null(p);
+    n = atol(p + strlen("\"blocks\":"));
+    free(json);
+    return n;
+}
+
+static void
+start(lk *t, uv_loop_t *loop)
+{
+    lk_open(t);
+    t->block_quiet_ms = 600000;
+    lk_restart(t);
+    assert_lvat_ok(lk_launch(t, PINGER_ECHO));
+    assert_int_equal(uv_loop_init(loop), 0);
+    assert_lvat_ok(lvat_kernel_attach(t->k, loop));
+    assert_int_equal(lvat_kernel_attach(t->k, loop), LVAT_EINVAL);
+}
+
+static void
+stop(lk *t, uv_loop_t *loop)
+{
+    lvat_kernel_detach(t->k);
+    uv_run(loop, UV_RUN_DEFAULT); /* the idle handle finishes closing */
+    assert_int_equal(uv_loop_close(loop), 0);
+    lk_close(t);
+}
+
+/* 5,000 round trips are many 5 ms slices, and nobody waits for anything
+ * before the last answer: one block, not one per slice. */
+static void
+test_pump_quiet_work_spans_slices(void **state)
+{
+    answer a = {0};
+    uv_loop_t loop;
+    long before;
+    lk t;
+
+    (void)state;
+    start(&t, &loop);
+    a.t = &t;
+    before = blocks(&t);
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[5000]",
+                                             on_answer, &a));
+    uv_run(&loop, UV_RUN_DEFAULT); /* returns when the kernel is idle */
+    assert_true(a.done);
+    assert_string_equal(a.text, "12502500");
+    assert_int_equal(lvat_kernel_pending(t.k), 0);
+    if (blocks(&t) - before > 2)
+        fail_msg("%ld blocks for one call", blocks(&t) - before);
+    free(a.text);
+    stop(&t, &loop);
+}
+
+/* A short call behind a long one is answered from its slice, long before
+ * the long one ends. */
+static void
+test_pump_releases_a_result_at_its_slice(void **state)
+{
+    answer slow = {0}, quick = {0};
+    uv_loop_t loop;
+    lk t;
+
+    (void)state;
+    start(&t, &loop);
+    slow.t = quick.t = &t;
+    slow.other = &quick.done;
+    quick.other = &slow.done;
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[20000]",
+                                             on_answer, &slow));
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[1]",
+                                             on_answer, &quick));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(slow.done && quick.done);
+    assert_false(quick.other_done);
+    assert_string_equal(quick.text, "1");
+    assert_string_equal(slow.text, "200010000");
+    free(slow.text);
+    free(quick.text);
+    stop(&t, &loop);
+}
+
+/* Detaching in the middle of quiet work commits what the open block did;
+ * running the kernel directly then finishes the work. */
+static void
+test_pump_detach_commits_open_block(void **state)
+{
+    answer a = {0};
+    uv_loop_t loop;
+    long before;
+    lk t;
+
+    (void)state;
+    start(&t, &loop);
+    a.t = &t;
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[20000]",
+                                             on_answer, &a));
+    before = blocks(&t);
+    for (int i = 0; i < 3; i++)
+        uv_run(&loop, UV_RUN_NOWAIT); /* a slice each */
+    assert_false(a.done);
+    assert_int_equal(blocks(&t), before); /* the block is still open */
+    lvat_kernel_detach(t.k);
+    assert_int_equal(blocks(&t), before + 1);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_true(a.done);
+    assert_string_equal(a.text, "200010000");
+    free(a.text);
+    stop(&t, &loop);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pump_quiet_work_spans_slices),
+        cmocka_unit_test(test_pump_releases_a_result_at_its_slice),
+        cmocka_unit_test(test_pump_detach_commits_open_block),
+    };
+    return cmocka_run_group_tests_name("e2e_pump", tests, NULL, NULL);
+}
