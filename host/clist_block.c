@@ -43,14 +43,12 @@ struct lvat_clb {
     bool in_crank;
 };
 
-/* Refs are numbered in order per vat and kernel, and a burst of sends
- * uses its new refs in that order: consecutive numbers go to consecutive
- * buckets (each vat's run starting elsewhere), so the burst's lookups stay
- * in cache lines just used.  The kind bits are above any table's mask. */
+/* Refs are made and used in order (lvat_ref_hash); the vat goes in above
+ * any ref number. */
 static size_t
 bucket(const lvat_clb *c, uint32_t vat, uint64_t ref)
 {
-    return (size_t)(ref + vat * 0x9e3779b97f4a7c15ull) & (c->nb - 1);
+    return (size_t)lvat_ref_hash(ref ^ (uint64_t)vat << 40) & (c->nb - 1);
 }
 
 static centry *

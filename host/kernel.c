@@ -341,6 +341,9 @@ lvat_kernel_close(lvat_kernel *k)
 {
     if (k == NULL)
         return;
+    /* A block the pump left open holds applied host requests. */
+    if (lvat__kernel_flush(k) != LVAT_OK)
+        lvat__log(k, LVAT_LOG_ERROR, "%s", lvat_kernel_errmsg(k));
     lvat__pump_free(k);
     lvat__vats_free(k);
     lvat__srcnames_free(k);
@@ -413,7 +416,7 @@ lvat__block_commit(lvat_kernel *k)
          * this block. */
         uint32_t cranks = k->block_cranks;
         lvat__block_abort(k);
-        if (cranks < k->opts.block_max_cranks)
+        if (cranks > 0 && cranks < k->opts.block_max_cranks)
             k->opts.block_max_cranks = cranks;
         if (k->opts.block_max_cranks > 1)
             k->opts.block_max_cranks /= 2;
@@ -436,27 +439,23 @@ lvat__block_commit(lvat_kernel *k)
     return k->reset_pending ? lvat__kernel_reset(k) : LVAT_OK;
 }
 
-/*
- * The crank and time limits bound how long what a block holds for the host
- * (a result, a launch's outcome) waits for its commit.  A block holding
- * nothing for the host may run QUIET_FACTOR times longer (5 s, 250,000
- * cranks by default): committing it sooner would only write out the
- * promises, c-list and queue entries of work in flight, for the next
- * blocks to delete again.  What bounds it is the work a crash would have
- * the kernel redo; its crank limit still shrinks when a block is too large
- * for the store, and its bytes limit is the same.
- */
-#define QUIET_FACTOR 25u
+/* Whether the host waits on this block's commit: for what it holds (a
+ * result, a launch's outcome, a host-service call) or for a reset. */
+static bool
+block_awaited(const lvat_kernel *k)
+{
+    return k->noutputs > 0 || k->reset_pending;
+}
 
-/* A block holding something for the host commits once it is block_max_ms
- * old; one holding nothing may run block_quiet_ms: committing it sooner
- * would only write out the promises, c-list and queue entries of work in
- * flight, for the next blocks to delete again. */
+/* A block the host waits on commits once it is block_max_ms old; one it
+ * does not may run block_quiet_ms: committing it sooner would only write
+ * out the promises, c-list and queue entries of work in flight, for the
+ * next blocks to delete again. */
 static bool
 block_due(lvat_kernel *k)
 {
     uint32_t max_ms =
-        k->noutputs > 0 ? k->opts.block_max_ms : k->opts.block_quiet_ms;
+        block_awaited(k) ? k->opts.block_max_ms : k->opts.block_quiet_ms;
 
     return k->block_cranks >= k->opts.block_max_cranks ||
            lvat_kv_block_bytes(k->kv) + lvat__runq_bytes(k) +
@@ -547,8 +546,7 @@ lvat__kernel_slice(lvat_kernel *k, uint64_t max_us)
     uint32_t n;
     int rc = run_cranks(k, 0, max_us, &n);
 
-    if (rc == LVAT_OK &&
-        (k->noutputs > 0 || lvat_kernel_pending(k) == 0))
+    if (rc == LVAT_OK && (block_awaited(k) || lvat_kernel_pending(k) == 0))
         rc = lvat__block_commit(k);
     return rc;
 }
@@ -556,7 +554,11 @@ lvat__kernel_slice(lvat_kernel *k, uint64_t max_us)
 int
 lvat__kernel_flush(lvat_kernel *k)
 {
-    return k->block_cranks > 0 ? lvat__block_commit(k) : LVAT_OK;
+    /* Not from inside a crank (a pure service, a log callback): its
+     * block ends with it, at the next slice, step or close. */
+    if (k->block_cranks == 0 || k->in_callback || k->crank.active)
+        return LVAT_OK;
+    return lvat__block_commit(k);
 }
 
 size_t
@@ -570,7 +572,7 @@ lvat_kernel_pending(lvat_kernel *k)
     if (k->opts.readonly || lvat__runq_length(k, &n) != LVAT_OK)
         n = 0;
     return reqs + (size_t)n + (lvat__followup_due(k) ? 1 : 0) +
-           (k->gc_pending ? 1 : 0);
+           (k->gc_pending ? 1 : 0) + k->neager + k->nreap;
 }
 
 int

@@ -99,14 +99,11 @@ enabled(const lvat_kernel *k)
     return k->kpc != NULL && !k->opts.readonly;
 }
 
-/* Promise numbers are handed out in order, and a burst of sends makes,
- * settles and notifies its promises in that order: consecutive numbers in
- * consecutive buckets keep a burst's lookups in cache lines just used (a
- * scrambling hash made each of 100,000 outstanding promises a miss). */
+/* Promises are made, settled and collected in order: lvat_ref_hash. */
 static size_t
 bucket(const struct lvat_kpcache *c, lvat_kref kp)
 {
-    return (size_t)lvat_kref_num(kp) & (c->nb - 1);
+    return (size_t)lvat_ref_hash(kp.v) & (c->nb - 1);
 }
 
 static entry *

@@ -66,6 +66,22 @@ lvat_kref_num(lvat_kref r)
     return r.v & LVAT_KREF_NUM_MASK;
 }
 
+/*
+ * A bucket hash for a ref's bits (kind and number) that keeps each run of
+ * 16 consecutive numbers in 16 consecutive buckets, since refs are made,
+ * used and dropped in order (a burst's lookups then share cache lines),
+ * and scatters the runs, so that numbers a power of two apart do not pile
+ * into one bucket.  Mask the result with the table's size - 1.
+ */
+static inline uint64_t
+lvat_ref_hash(uint64_t bits)
+{
+    uint64_t run = bits >> 4;
+
+    run ^= run >> 29; /* kind bits down among the number's */
+    return (run * UINT64_C(0x9e3779b97f4a7c15)) >> 32 << 4 | (bits & 15);
+}
+
 static inline bool
 lvat_kref_eq(lvat_kref a, lvat_kref b)
 {

@@ -80,10 +80,10 @@ typedef struct lvat_options {
     void *vat_ops_ud;
     /* Block policy: a block commits when the run queue drains, after
      * block_max_cranks cranks or block_max_bytes of changes, and once it
-     * is block_max_ms old while it holds something for the host (a
-     * result, a launch's outcome, a host-service call), block_quiet_ms
-     * old otherwise: work in flight that nobody waits for is written only
-     * if it outlives that (what a crash would have the kernel redo).
+     * is block_max_ms old while the host waits on it (for a result, a
+     * launch's outcome, a host-service call, a reset), block_quiet_ms old
+     * otherwise: the work a crash may make the kernel redo, and how stale
+     * another process reading the store may be.
      * 0 = default: 1,000,000 cranks, 64 MiB, 200 ms, 5000 ms. */
     uint32_t block_max_cranks;
     uint32_t block_max_ms;

@@ -105,6 +105,10 @@ persist_service(lvat_kernel *k, const char *name)
 
     if (lvat__service_kref(k, name, &kref) == LVAT_OK)
         return LVAT_OK;
+    /* Alone in its block: a block too large for the store is redone in
+     * smaller ones, and this write would go with it. */
+    if ((rc = lvat__kernel_flush(k)) != LVAT_OK)
+        return rc;
     snprintf(who, sizeof who, "host %s", name);
     lvat_kv_crank_begin(k->kv);
     k->crank.active = true;
