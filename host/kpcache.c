@@ -16,52 +16,13 @@
  * by its sender until it is queued; the index entry each made and deleted
  * cancels out.
  */
-#include "kernel_int.h"
+#include "kpcache_int.h"
 
 #include <string.h>
 
 #include "alloc.h"
 
 #define CANCEL_WINDOW 8 /* index changes searched for one to cancel */
-
-typedef struct entry {
-    struct entry *next; /* hash chain, or the free list */
-    lvat_kref kp;
-    lvat_kprom p;  /* subs in p.subs_inline, or owned */
-    uint64_t gen;  /* the kv crank that saved an undo record */
-    bool present;  /* false: deleted in this block */
-    bool dirty;    /* differs from the overlay */
-    bool fresh;    /* the overlay and the store have never had it */
-} entry;
-
-/* An entry as the open kv crank found it.  Undo records move when their
- * array grows, so a copy's inline subscribers are found again by count
- * (lvat__kp_copy keeps them inline whenever they fit): undo_record. */
-typedef struct undo {
-    entry *e;
-    lvat_kprom p; /* a copy, owning its subscribers */
-    bool created, present, dirty, fresh;
-} undo;
-
-/* A change to the decider index: v<vat>.d.<kp> added or deleted. */
-typedef struct index_op {
-    lvat_kref kp;
-    uint32_t vat;
-    bool add;
-} index_op;
-
-struct lvat_kpcache {
-    entry **b; /* buckets, a power of two */
-    size_t nb, n;
-    entry *free;
-    undo *u;
-    size_t nu, capu;
-    uint64_t gen; /* counts kv cranks from 1 */
-    bool in_crank;
-    index_op *ops; /* in order; applied when the crank commits */
-    size_t nops, capops;
-    bool on; /* a crank run by crank.c: index changes wait for its end */
-};
 
 int
 lvat__kp_copy(lvat_kprom *dst, const lvat_kprom *src)
@@ -93,8 +54,8 @@ move_record(lvat_kprom *dst, lvat_kprom *src)
     src->nsubs = 0;
 }
 
-static bool
-enabled(const lvat_kernel *k)
+bool
+lvat__kpc_enabled(const lvat_kernel *k)
 {
     return k->kpc != NULL && !k->opts.readonly;
 }
@@ -106,8 +67,8 @@ bucket(const struct lvat_kpcache *c, lvat_kref kp)
     return (size_t)lvat_ref_hash(kp.v) & (c->nb - 1);
 }
 
-static entry *
-lookup(const struct lvat_kpcache *c, lvat_kref kp)
+entry *
+lvat__kpc_lookup(const struct lvat_kpcache *c, lvat_kref kp)
 {
     if (c->n == 0)
         return NULL;
@@ -148,6 +109,7 @@ unlink_entry(struct lvat_kpcache *c, entry *e)
         pp = &(*pp)->next;
     *pp = e->next;
     lvat__kp_release(&e->p);
+    lvat__kpv_free(c, e);
     c->n--;
     e->next = c->free;
     c->free = e;
@@ -161,9 +123,8 @@ undo_record(undo *u)
     return &u->p;
 }
 
-/* Saves e as the open kv crank found it, once per crank. */
-static int
-touch(struct lvat_kpcache *c, entry *e, bool created)
+int
+lvat__kpc_touch(struct lvat_kpcache *c, entry *e, bool created)
 {
     undo *u;
 
@@ -181,7 +142,12 @@ touch(struct lvat_kpcache *c, entry *e, bool created)
     u->present = e->present;
     u->dirty = e->dirty;
     u->fresh = e->fresh;
-    c->nu++;
+    u->val = e->val;
+    u->vlen = e->vlen;
+    u->value = e->value;
+    u->vdirty = e->vdirty;
+    u->vfresh = e->vfresh;
+    e->undo = c->nu++;
     e->gen = c->gen;
     return LVAT_OK;
 }
@@ -190,11 +156,11 @@ touch(struct lvat_kpcache *c, entry *e, bool created)
 static entry *
 entry_for(struct lvat_kpcache *c, lvat_kref kp, bool *created)
 {
-    entry *e = lookup(c, kp);
+    entry *e = lvat__kpc_lookup(c, kp);
 
     *created = e == NULL;
     if (e != NULL)
-        return touch(c, e, false) == LVAT_OK ? e : NULL;
+        return lvat__kpc_touch(c, e, false) == LVAT_OK ? e : NULL;
     if (c->n + 1 > c->nb && grow(c) != LVAT_OK)
         return NULL;
     if ((e = c->free) != NULL)
@@ -207,7 +173,7 @@ entry_for(struct lvat_kpcache *c, lvat_kref kp, bool *created)
     e->next = c->b[bucket(c, kp)];
     c->b[bucket(c, kp)] = e;
     c->n++;
-    if (touch(c, e, true) != LVAT_OK) {
+    if (lvat__kpc_touch(c, e, true) != LVAT_OK) {
         unlink_entry(c, e);
         return NULL;
     }
@@ -219,11 +185,11 @@ entry_for(struct lvat_kpcache *c, lvat_kref kp, bool *created)
 static int
 write_back(lvat_kernel *k, entry *e)
 {
-    int rc;
+    int rc = lvat__kpv_write_back(k, e);
 
-    if (!e->present || !e->dirty)
-        return LVAT_OK;
-    if ((rc = touch(k->kpc, e, false)) != LVAT_OK)
+    if (rc != LVAT_OK || !e->present || !e->dirty)
+        return rc;
+    if ((rc = lvat__kpc_touch(k->kpc, e, false)) != LVAT_OK)
         return rc;
     rc = lvat__kp_write(k, e->kp, &e->p, e->fresh ? LVAT_KV_NEW : 0);
     if (rc == LVAT_OK)
@@ -246,6 +212,7 @@ drop_all(struct lvat_kpcache *c)
     }
     lvat_release_big(&c->b, &c->nb, 1024);
     lvat_release_big(&c->u, &c->capu, 1024);
+    c->vbytes = 0;
 }
 
 /* ---- Decider-index changes (crank.c's cranks) ---- */
@@ -342,7 +309,9 @@ lvat__kpc_crank_end(lvat_kernel *k, bool commit)
         entry *e = u->e;
         if (commit || u->created) {
             lvat__kp_release(undo_record(u));
-            if (!commit)
+            if (commit)
+                lvat__kpv_commit(u);
+            else
                 unlink_entry(c, e);
             continue;
         }
@@ -351,7 +320,9 @@ lvat__kpc_crank_end(lvat_kernel *k, bool commit)
         e->present = u->present;
         e->dirty = u->dirty;
         e->fresh = u->fresh;
+        lvat__kpv_abort(u);
     }
+    lvat__kpv_empty_trash(c);
     c->nu = 0;
     c->in_crank = false;
 }
@@ -371,8 +342,11 @@ lvat__kpc_forget_all(lvat_kernel *k)
 {
     struct lvat_kpcache *c = k->kpc;
 
-    for (size_t i = 0; i < c->nu; i++)
+    for (size_t i = 0; i < c->nu; i++) {
         lvat__kp_release(undo_record(&c->u[i]));
+        lvat__kpv_commit(&c->u[i]); /* the entries go too */
+    }
+    lvat__kpv_empty_trash(c);
     c->nu = c->nops = 0;
     drop_all(c);
 }
@@ -405,11 +379,15 @@ lvat__kpc_free(lvat_kernel *k)
 
     if (c == NULL)
         return;
-    for (size_t i = 0; i < c->nu; i++)
+    for (size_t i = 0; i < c->nu; i++) {
         lvat__kp_release(undo_record(&c->u[i]));
+        lvat__kpv_commit(&c->u[i]);
+    }
+    lvat__kpv_empty_trash(c);
     drop_all(c);
     lvat_free(c->b);
     lvat_free(c->u);
+    lvat_free(c->trash);
     lvat_free(c->ops);
     lvat_free(c);
     k->kpc = NULL;
@@ -424,7 +402,7 @@ lvat__kpc_changed(const lvat_kernel *k)
 
     for (size_t i = 0; c != NULL && c->n > 0 && i < c->nb; i++)
         for (const entry *e = c->b[i]; e; e = e->next)
-            if (e->dirty)
+            if (e->dirty || e->vdirty)
                 return true;
     return false;
 }
@@ -432,13 +410,13 @@ lvat__kpc_changed(const lvat_kernel *k)
 size_t
 lvat__kpc_bytes(const lvat_kernel *k)
 {
-    return k->kpc != NULL ? k->kpc->n * sizeof(entry) : 0;
+    return k->kpc != NULL ? k->kpc->n * sizeof(entry) + k->kpc->vbytes : 0;
 }
 
 int
 lvat__kpc_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *out, bool *cached)
 {
-    const entry *e = enabled(k) ? lookup(k->kpc, kp) : NULL;
+    const entry *e = lvat__kpc_enabled(k) ? lvat__kpc_lookup(k->kpc, kp) : NULL;
 
     *cached = e != NULL;
     if (e == NULL)
@@ -454,7 +432,7 @@ lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
     bool created;
     entry *e;
 
-    *cached = enabled(k);
+    *cached = lvat__kpc_enabled(k);
     if (!*cached)
         return LVAT_OK;
     if (lvat__kp_copy(&copy, p) != LVAT_OK)
@@ -475,12 +453,12 @@ lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
 int
 lvat__kpc_forget(lvat_kernel *k, lvat_kref kp, bool *unwritten)
 {
-    entry *e = enabled(k) ? lookup(k->kpc, kp) : NULL;
+    entry *e = lvat__kpc_enabled(k) ? lvat__kpc_lookup(k->kpc, kp) : NULL;
 
     *unwritten = false;
     if (e == NULL)
         return LVAT_OK;
-    if (touch(k->kpc, e, false) != LVAT_OK)
+    if (lvat__kpc_touch(k->kpc, e, false) != LVAT_OK)
         return LVAT_ENOMEM; /* the entry is as it was: the crank fails */
     *unwritten = e->fresh;
     lvat__kp_release(&e->p);
@@ -497,18 +475,18 @@ lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
     int rc;
 
     *done = false;
-    if (!enabled(k))
+    if (!lvat__kpc_enabled(k))
         return LVAT_OK;
-    if ((e = lookup(k->kpc, kp)) == NULL) {
+    if ((e = lvat__kpc_lookup(k->kpc, kp)) == NULL) {
         if ((rc = lvat__kp_get(k, kp, &tmp)) != LVAT_OK)
             return rc;
         lvat__kp_release(&tmp);
-        if ((e = lookup(k->kpc, kp)) == NULL)
+        if ((e = lvat__kpc_lookup(k->kpc, kp)) == NULL)
             return LVAT_OK; /* no memory to cache it: the slow way */
     }
     if (!e->present)
         return LVAT_ENOTFOUND;
-    if (touch(k->kpc, e, false) != LVAT_OK)
+    if (lvat__kpc_touch(k->kpc, e, false) != LVAT_OK)
         return LVAT_ENOMEM;
     *done = true;
     if (delta < 0 && e->p.refs == 0)

@@ -306,10 +306,12 @@ lvat__kp_value(lvat_kernel *k, lvat_kref kp, lvat_capdata *out)
 {
     lvat_key key;
     lvat_val v;
-    int rc;
+    bool cached;
+    int rc = lvat__kpc_get_value(k, kp, &v, &cached);
 
     lvat_key_kp_value(&key, kp);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    if (!cached && rc == LVAT_OK)
+        rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
     if (rc == LVAT_OK)
         rc = lvat_capdata_decode(v.p, v.len, out);
     if (rc == LVAT_ENOTFOUND || rc == LVAT_ECORRUPT)
@@ -459,9 +461,13 @@ store_value(lvat_kernel *k,
     lvat_key key;
     int rc;
 
+    bool cached = false;
+
     lvat_key_kp_value(&key, kp);
     rc = lvat_capdata_encode(&b, body, blen, slots, nslots);
     if (rc == LVAT_OK)
+        rc = lvat__kpc_put_value(k, kp, b.data, b.len, &cached);
+    if (rc == LVAT_OK && !cached)
         rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data, b.len,
                          LVAT_KV_NEW);
     lvat_buf_free(&b);

@@ -78,6 +78,16 @@ int lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
  * false when there is none (a read-only view, or no memory for it). */
 int lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
                        bool *done);
+/* kp's settled value (kp<N>.v) cached with its record (kpcache_value.c):
+ * when *cached, get gives its text (valid until the crank ends) or
+ * LVAT_ENOTFOUND; put keeps a copy; del deletes it.  *cached is false when
+ * the cache does not hold kp's record (put) or value (get, del): the
+ * caller uses the overlay. */
+int lvat__kpc_get_value(lvat_kernel *k, lvat_kref kp, lvat_val *out,
+                        bool *cached);
+int lvat__kpc_put_value(lvat_kernel *k, lvat_kref kp, const char *text,
+                        size_t len, bool *cached);
+int lvat__kpc_del_value(lvat_kernel *k, lvat_kref kp, bool *cached);
 /* Marks kp's record deleted; true when it never reached the overlay, so
  * the caller has no key to delete. */
 int lvat__kpc_forget(lvat_kernel *k, lvat_kref kp, bool *unwritten);

@@ -135,8 +135,11 @@ free_promise(lvat_kernel *k, lvat_kref kp)
             rc = lvat__refs_dec(k, v.slots, v.nslots, kp);
             lvat_capdata_free_slots(&v);
         }
-        lvat_key_kp_value(&key, kp);
+        bool cached = false;
         if (rc == LVAT_OK)
+            rc = lvat__kpc_del_value(k, kp, &cached);
+        lvat_key_kp_value(&key, kp);
+        if (rc == LVAT_OK && !cached)
             rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
     } else {
         /* Nobody can name it any more, so nobody can resolve it. */

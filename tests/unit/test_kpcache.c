@@ -3,7 +3,8 @@
  * collected within a block never becomes a key; a crank's abort restores
  * what it changed (subscriber lists too, many records at once), even
  * after a flush wrote them mid-crank; a block write that fails keeps
- * every change for the retry.
+ * every change for the retry.  Settled values, cached with their records,
+ * follow the same rules.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -251,6 +252,194 @@ test_kpcache_record_only_block_saves_stats(void **state)
     assert_shape(f, kp, 0, 1);
 }
 
+/* ---- Settled values (kpcache_value.c) ---- */
+
+#define HI "#\"hi\""
+
+static bool
+value_in_overlay(kf *f, lvat_kref kp)
+{
+    lvat_key key;
+
+    lvat_key_kp_value(&key, kp);
+    return kf_in_block(f, key.b, key.n);
+}
+
+/* The stored value key's text, or NULL (owned). */
+static char *
+stored_value(kf *f, lvat_kref kp)
+{
+    lvat_key key;
+
+    lvat_key_kp_value(&key, kp);
+    return kf_get(f, key.b);
+}
+
+/* A new promise settled to "hi", in a crank of its own. */
+static lvat_kref
+settled(kf *f)
+{
+    lvat_kref kp;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kp));
+    assert_lvat_ok(lvat__kp_resolve(f->k, kp, false, HI, strlen(HI), NULL,
+                                    0));
+    lvat_kv_crank_commit(f->k->kv);
+    return kp;
+}
+
+static void
+assert_value_hi(kf *f, lvat_kref kp)
+{
+    lvat_capdata v;
+
+    assert_lvat_ok(lvat__kp_value(f->k, kp, &v));
+    assert_int_equal(v.body_len, strlen(HI));
+    assert_memory_equal(v.body, HI, strlen(HI));
+    lvat_capdata_free_slots(&v);
+}
+
+/* Collects kp (no references) in the open crank. */
+static int
+collect(kf *f, lvat_kref kp)
+{
+    int rc = lvat__maybe_free(f->k, kp);
+
+    return rc == LVAT_OK ? lvat__refs_collect(f->k) : rc;
+}
+
+static void
+test_kpcache_value_born_and_collected_is_never_a_key(void **state)
+{
+    kf *f = *state;
+    lvat_kref kp = settled(f);
+    lvat_kprom p;
+
+    assert_false(value_in_overlay(f, kp));
+    assert_value_hi(f, kp);
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(collect(f, kp));
+    lvat_kv_crank_commit(f->k->kv);
+    assert_false(value_in_overlay(f, kp));
+    assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
+    kf_commit_block(f);
+    kf_reopen(f);
+    assert_null(stored_value(f, kp));
+}
+
+/* A crank that collects a settled promise, or settles a new one, and
+ * aborts leaves the values as they were; the block writes what stands. */
+static void
+test_kpcache_value_abort_restores(void **state)
+{
+    kf *f = *state;
+    lvat_kref kp = settled(f), other;
+    lvat_kprom p;
+    char *text;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(collect(f, kp));
+    assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &other));
+    assert_lvat_ok(lvat__kp_resolve(f->k, other, false, HI, strlen(HI),
+                                    NULL, 0));
+    lvat_kv_crank_abort(f->k->kv);
+    assert_value_hi(f, kp);
+    assert_int_equal(lvat__kp_get(f->k, other, &p), LVAT_ENOTFOUND);
+    kf_commit_block(f);
+    kf_reopen(f);
+    assert_value_hi(f, kp);
+    text = stored_value(f, kp);
+    assert_non_null(text);
+    free(text);
+}
+
+/* A value a raw reader had flushed to the overlay mid-crank leaves it
+ * when the crank aborts, stays cached, and reaches the store. */
+static void
+test_kpcache_value_abort_after_a_flush(void **state)
+{
+    kf *f = *state;
+    lvat_kref kp = settled(f);
+    char *text;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__kpc_flush(f->k));
+    assert_true(value_in_overlay(f, kp));
+    lvat_kv_crank_abort(f->k->kv);
+    assert_false(value_in_overlay(f, kp));
+    assert_value_hi(f, kp);
+    kf_commit_block(f);
+    kf_reopen(f);
+    assert_value_hi(f, kp);
+    text = stored_value(f, kp);
+    assert_non_null(text);
+    free(text);
+}
+
+/* A value from an earlier block is read from the store and its key
+ * deleted when its promise is collected. */
+static void
+test_kpcache_value_from_the_store(void **state)
+{
+    kf *f = *state;
+    lvat_kref kp = settled(f);
+
+    kf_commit_block(f);
+    kf_reopen(f);
+    assert_value_hi(f, kp);
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(collect(f, kp));
+    lvat_kv_crank_commit(f->k->kv);
+    kf_commit_block(f);
+    kf_reopen(f);
+    assert_null(stored_value(f, kp));
+}
+
+/* Settling and collecting under a failure at every allocation: each
+ * crank is whole or not at all, and nothing leaks (ASan, valgrind). */
+static void
+test_kpcache_value_out_of_memory(void **state)
+{
+    kf *f = *state;
+    lvat_kref kp = {0};
+    lvat_kprom p;
+    int rc = LVAT_ENOMEM;
+
+    for (unsigned long n = 1; rc != LVAT_OK && n < 100; n++) {
+        lvat_kv_crank_begin(f->k->kv);
+        lvat_alloc_fail_after(n, 0);
+        rc = lvat__kp_new(f->k, LVAT_NO_DECIDER, &kp);
+        if (rc == LVAT_OK)
+            rc = lvat__kp_resolve(f->k, kp, false, HI, strlen(HI), NULL, 0);
+        lvat_alloc_fail_after(0, 0);
+        if (rc == LVAT_OK)
+            lvat_kv_crank_commit(f->k->kv);
+        else
+            lvat_kv_crank_abort(f->k->kv);
+    }
+    assert_lvat_ok(rc);
+    assert_value_hi(f, kp);
+    rc = LVAT_ENOMEM;
+    for (unsigned long n = 1; rc != LVAT_OK && n < 100; n++) {
+        lvat_kv_crank_begin(f->k->kv);
+        lvat_alloc_fail_after(n, 0);
+        rc = collect(f, kp);
+        lvat_alloc_fail_after(0, 0);
+        if (rc == LVAT_OK) {
+            lvat_kv_crank_commit(f->k->kv);
+        } else {
+            lvat_kv_crank_abort(f->k->kv);
+            assert_value_hi(f, kp);
+        }
+    }
+    assert_lvat_ok(rc);
+    assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
+    kf_commit_block(f);
+    kf_reopen(f);
+    assert_null(stored_value(f, kp));
+}
+
 int
 main(void)
 {
@@ -271,6 +460,18 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_kpcache_record_only_block_saves_stats, kf_test_setup,
             kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kpcache_value_born_and_collected_is_never_a_key,
+            kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kpcache_value_abort_restores,
+                                        kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kpcache_value_abort_after_a_flush, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kpcache_value_from_the_store,
+                                        kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kpcache_value_out_of_memory,
+                                        kf_test_setup, kf_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
