@@ -14,26 +14,6 @@
 
 #include "lua_kernel.h"
 
-#define PINGER_ECHO                                                        \
-    "{\"bootstrap\":\"pinger\",\"vats\":{"                                 \
-    "\"pinger\":{\"sourceSpec\":\"pinger.lua\"},"                          \
-    "\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"
-
-static long
-blocks(lk *t)
-{
-    char *json = NULL;
-    const char *p;
-    long n;
-
-    assert_lvat_ok(lvat_kernel_stats_json(t->k, &json));
-    p = strstr(json, "\"blocks\":");
-    assert_non_null(p);
-    n = atol(p + strlen("\"blocks\":"));
-    free(json);
-    return n;
-}
-
 /* A kernel with this block policy and the pinger/echo pair launched. */
 static void
 start(lk *t, uint32_t max_cranks, uint32_t max_ms, uint32_t quiet_ms)
@@ -43,22 +23,7 @@ start(lk *t, uint32_t max_cranks, uint32_t max_ms, uint32_t quiet_ms)
     t->block_max_ms = max_ms;
     t->block_quiet_ms = quiet_ms;
     lk_restart(t);
-    assert_lvat_ok(lk_launch(t, PINGER_ECHO));
-}
-
-static void
-run_pings(lk *t, long n)
-{
-    char args[32], want[32];
-    int st;
-    char *r;
-
-    snprintf(args, sizeof args, "[%ld]", n);
-    snprintf(want, sizeof want, "%ld", n * (n + 1) / 2);
-    r = lk_call(t, t->root, "run", args, &st);
-    assert_lvat_ok(st);
-    assert_string_equal(r, want);
-    free(r);
+    assert_lvat_ok(lk_launch(t, LK_PINGER_ECHO));
 }
 
 /* 2,000 round trips take far more than 1 ms, but the host waits only for
@@ -71,10 +36,10 @@ test_blocks_quiet_work_is_one_block(void **state)
 
     (void)state;
     start(&t, 0, 1, 600000);
-    before = blocks(&t);
-    run_pings(&t, 2000);
-    if (blocks(&t) - before > 2)
-        fail_msg("%ld blocks for one call", blocks(&t) - before);
+    before = lk_blocks(&t);
+    lk_run_pings(&t, 2000);
+    if (lk_blocks(&t) - before > 2)
+        fail_msg("%ld blocks for one call", lk_blocks(&t) - before);
     lk_close(&t);
 }
 
@@ -107,7 +72,7 @@ test_blocks_waiting_result_commits_early(void **state)
     (void)state;
     start(&t, 0, 1, 600000);
     slow.t = quick.t = &t;
-    before = blocks(&t);
+    before = lk_blocks(&t);
     assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[20000]",
                                              on_answer, &slow));
     assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[1]",
@@ -115,7 +80,7 @@ test_blocks_waiting_result_commits_early(void **state)
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_true(slow.done && quick.done);
     assert_true(quick.work_left);
-    assert_true(blocks(&t) - before >= 2);
+    assert_true(lk_blocks(&t) - before >= 2);
     lk_close(&t);
 }
 
@@ -129,11 +94,11 @@ test_blocks_crank_limit_applies_to_quiet_blocks(void **state)
 
     (void)state;
     start(&t, 100, 600000, 600000);
-    before = blocks(&t);
-    run_pings(&t, 1000);
-    if (blocks(&t) - before < 20)
+    before = lk_blocks(&t);
+    lk_run_pings(&t, 1000);
+    if (lk_blocks(&t) - before < 20)
         fail_msg("%ld blocks of at most 100 cranks for 2,000 cranks",
-                 blocks(&t) - before);
+                 lk_blocks(&t) - before);
     lk_close(&t);
 }
 

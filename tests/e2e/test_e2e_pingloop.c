@@ -13,21 +13,6 @@
 #include "lua_kernel.h"
 
 static void
-run_pings(lk *t, long n)
-{
-    char args[32], want[32];
-    int st;
-    char *r;
-
-    snprintf(args, sizeof args, "[%ld]", n);
-    snprintf(want, sizeof want, "%ld", n * (n + 1) / 2);
-    r = lk_call(t, t->root, "run", args, &st);
-    if (st != LVAT_OK || strcmp(r, want) != 0)
-        fail_msg("run(%ld): %s %s (want %s)", n, lvat_err_name(st), r, want);
-    free(r);
-}
-
-static void
 test_e2e_pingloop_store_stays_flat(void **state)
 {
     long n = lvat_test_under_valgrind() ? 2000 : 100000;
@@ -39,11 +24,11 @@ test_e2e_pingloop_store_stays_flat(void **state)
     assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"pinger\",\"vats\":{"
                                  "\"pinger\":{\"sourceSpec\":\"pinger.lua\"},"
                                  "\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"));
-    run_pings(&t, 1000);
+    lk_run_pings(&t, 1000);
     warm = lk_count(&t, "");
     vs = lk_count_vatstore(&t);
     kps = lk_count(&t, "kp");
-    run_pings(&t, n);
+    lk_run_pings(&t, n);
     after = lk_count(&t, "");
     if (after != warm)
         fail_msg("kernel keys: %zu after the warm-up, %zu after %ld pings",

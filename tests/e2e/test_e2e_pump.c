@@ -15,11 +15,6 @@
 
 #include "lua_kernel.h"
 
-#define PINGER_ECHO                                                        \
-    "{\"bootstrap\":\"pinger\",\"vats\":{"                                 \
-    "\"pinger\":{\"sourceSpec\":\"pinger.lua\"},"                          \
-    "\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"
-
 typedef struct answer {
     lk *t;
     bool done;
@@ -38,21 +33,6 @@ on_answer(void *ud, int status, const lvat_value *v)
     a->text = lvat_value_render(a->t->k, v);
 }
 
-static long
-blocks(lk *t)
-{
-    char *json = NULL;
-    const char *p;
-    long n;
-
-    assert_lvat_ok(lvat_kernel_stats_json(t->k, &json));
-    p = strstr(json, "\"blocks\":");
-    assert_non_null(p);
-    n = atol(p + strlen("\"blocks\":"));
-    free(json);
-    return n;
-}
-
 static void
 start(lk *t, uv_loop_t *loop)
 {
@@ -60,7 +40,7 @@ start(lk *t, uv_loop_t *loop)
     t->block_max_ms = 600000; /* only a slice's end commits early */
     t->block_quiet_ms = 600000;
     lk_restart(t);
-    assert_lvat_ok(lk_launch(t, PINGER_ECHO));
+    assert_lvat_ok(lk_launch(t, LK_PINGER_ECHO));
     assert_int_equal(uv_loop_init(loop), 0);
     assert_lvat_ok(lvat_kernel_attach(t->k, loop));
     assert_int_equal(lvat_kernel_attach(t->k, loop), LVAT_EINVAL);
@@ -88,15 +68,15 @@ test_pump_quiet_work_spans_slices(void **state)
     (void)state;
     start(&t, &loop);
     a.t = &t;
-    before = blocks(&t);
+    before = lk_blocks(&t);
     assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[5000]",
                                              on_answer, &a));
     uv_run(&loop, UV_RUN_DEFAULT); /* returns when the kernel is idle */
     assert_true(a.done);
     assert_string_equal(a.text, "12502500");
     assert_int_equal(lvat_kernel_pending(t.k), 0);
-    if (blocks(&t) - before > 2)
-        fail_msg("%ld blocks for one call", blocks(&t) - before);
+    if (lk_blocks(&t) - before > 2)
+        fail_msg("%ld blocks for one call", lk_blocks(&t) - before);
     free(a.text);
     stop(&t, &loop);
 }
@@ -142,13 +122,13 @@ test_pump_detach_commits_open_block(void **state)
     a.t = &t;
     assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[20000]",
                                              on_answer, &a));
-    before = blocks(&t);
+    before = lk_blocks(&t);
     for (int i = 0; i < 3; i++)
         uv_run(&loop, UV_RUN_NOWAIT); /* a slice each */
     assert_false(a.done);
-    assert_int_equal(blocks(&t), before); /* the block is still open */
+    assert_int_equal(lk_blocks(&t), before); /* the block is still open */
     lvat_kernel_detach(t.k);
-    assert_int_equal(blocks(&t), before + 1);
+    assert_int_equal(lk_blocks(&t), before + 1);
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_true(a.done);
     assert_string_equal(a.text, "200010000");

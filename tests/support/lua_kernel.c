@@ -494,3 +494,33 @@ lk_log_has(lk *t, const char *needle)
 {
     return t->log.data != NULL && strstr(t->log.data, needle) != NULL;
 }
+
+void
+lk_run_pings(lk *t, long n)
+{
+    char args[32], want[32];
+    int st;
+    char *r;
+
+    snprintf(args, sizeof args, "[%ld]", n);
+    snprintf(want, sizeof want, "%ld", n * (n + 1) / 2);
+    r = lk_call(t, t->root, "run", args, &st);
+    if (st != LVAT_OK || strcmp(r, want) != 0)
+        fail_msg("run(%ld): %s %s (want %s)", n, lvat_err_name(st), r, want);
+    free(r);
+}
+
+long
+lk_blocks(lk *t)
+{
+    char *json = NULL;
+    const char *p;
+    long n;
+
+    assert_lvat_ok(lvat_kernel_stats_json(t->k, &json));
+    p = strstr(json, "\"blocks\":");
+    assert_non_null(p);
+    n = atol(p + strlen("\"blocks\":"));
+    free(json);
+    return n;
+}

@@ -90,6 +90,16 @@ int lk_reload(lk *t, const char *sub);
 char *lk_call(lk *t, const char *kref, const char *method,
               const char *args_json, int *status);
 
+/* pinger.lua and echo.lua, the pinger bootstrapped (its root t->root). */
+#define LK_PINGER_ECHO                                                     \
+    "{\"bootstrap\":\"pinger\",\"vats\":{"                                 \
+    "\"pinger\":{\"sourceSpec\":\"pinger.lua\"},"                          \
+    "\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"
+/* Calls the pinger's run(n) (n awaited round trips) and checks its sum. */
+void lk_run_pings(lk *t, long n);
+/* Blocks committed so far (lvat_kernel_stats_json's "blocks"). */
+long lk_blocks(lk *t);
+
 /* Number of keys in the kernel database starting with `prefix`. */
 size_t lk_count(lk *t, const char *prefix);
 /* Number of keys in the vatstore database. */
