@@ -320,7 +320,7 @@ lvat__kpc_crank_end(lvat_kernel *k, bool commit)
         e->present = u->present;
         e->dirty = u->dirty;
         e->fresh = u->fresh;
-        lvat__kpv_abort(u);
+        lvat__kpv_abort(c, u);
     }
     lvat__kpv_empty_trash(c);
     c->nu = 0;

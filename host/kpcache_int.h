@@ -68,7 +68,7 @@ struct lvat_kpcache {
      * reader of the crank may still hold one. */
     char **trash;
     size_t ntrash, captrash;
-    size_t vbytes; /* value bytes cached in this block (an upper bound) */
+    size_t vbytes; /* bytes of the values held */
 };
 
 /* kpcache.c */
@@ -81,7 +81,7 @@ int lvat__kpc_touch(struct lvat_kpcache *c, entry *e, bool created);
 /* Settles the value buffers of an undo record at its crank's end: the
  * one the crank replaced goes (commit), or comes back (abort). */
 void lvat__kpv_commit(undo *u);
-void lvat__kpv_abort(undo *u);
+void lvat__kpv_abort(struct lvat_kpcache *c, undo *u);
 /* Frees the crank's trash. */
 void lvat__kpv_empty_trash(struct lvat_kpcache *c);
 /* Frees an entry's value (the entry leaves the cache). */

@@ -49,11 +49,19 @@ lvat__kpv_commit(undo *u)
         lvat_free(u->val);
 }
 
+/* The bytes of e's value, when it holds one. */
+static size_t
+held(const entry *e)
+{
+    return e->value == VALUE_SET ? e->vlen : 0;
+}
+
 void
-lvat__kpv_abort(undo *u)
+lvat__kpv_abort(struct lvat_kpcache *c, undo *u)
 {
     entry *e = u->e;
 
+    c->vbytes = c->vbytes - held(e) + (u->value == VALUE_SET ? u->vlen : 0);
     if (e->val != u->val)
         lvat_free(e->val); /* made in the crank, and not in the trash */
     e->val = u->val;
@@ -74,7 +82,7 @@ lvat__kpv_empty_trash(struct lvat_kpcache *c)
 void
 lvat__kpv_free(struct lvat_kpcache *c, entry *e)
 {
-    (void)c;
+    c->vbytes -= held(e);
     lvat_free(e->val);
     e->val = NULL;
     e->value = VALUE_UNKNOWN;
@@ -138,15 +146,15 @@ lvat__kpc_put_value(lvat_kernel *k, lvat_kref kp, const char *text,
         lvat_free(copy);
         return LVAT_ENOMEM;
     }
-    /* A record the overlay never had has no value there either: values
-     * of cached records go through here. */
+    /* A promise is settled once, and its number never reused: a value
+     * the cache did not know was never a key. */
     if (e->value == VALUE_UNKNOWN)
-        e->vfresh = e->fresh;
+        e->vfresh = true;
+    c->vbytes = c->vbytes - held(e) + len;
     e->val = copy;
     e->vlen = len;
     e->value = VALUE_SET;
     e->vdirty = true;
-    c->vbytes += len;
     return LVAT_OK;
 }
 
@@ -161,7 +169,7 @@ lvat__kpc_del_value(lvat_kernel *k, lvat_kref kp, bool *cached)
         return LVAT_OK;
     if (lvat__kpc_touch(c, e, false) != LVAT_OK || let_go(c, e) != LVAT_OK)
         return LVAT_ENOMEM;
-    c->vbytes -= e->vlen < c->vbytes ? e->vlen : c->vbytes;
+    c->vbytes -= held(e);
     e->vlen = 0;
     e->value = VALUE_GONE;
     e->vdirty = !e->vfresh; /* nothing to delete if it never was a key */

@@ -79,7 +79,8 @@ int lvat__kpc_store(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p,
 int lvat__kpc_add_refs(lvat_kernel *k, lvat_kref kp, int delta, bool *zeroed,
                        bool *done);
 /* kp's settled value (kp<N>.v) cached with its record (kpcache_value.c):
- * when *cached, get gives its text (valid until the crank ends) or
+ * when *cached, get gives its text (valid, as an overlay value is, until
+ * the crank ends, or outside a crank until the value changes) or
  * LVAT_ENOTFOUND; put keeps a copy; del deletes it.  *cached is false when
  * the cache does not hold kp's record (put) or value (get, del): the
  * caller uses the overlay. */

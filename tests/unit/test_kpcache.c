@@ -439,6 +439,79 @@ test_kpcache_value_out_of_memory(void **state)
     assert_false(stored_value(f, kp));
 }
 
+/* A promise from an earlier block, settled and collected in this one:
+ * its value was never a key, so the block holds no deletion of it (a
+ * second delete would then add an entry). */
+static void
+test_kpcache_value_of_an_old_record_leaves_no_tombstone(void **state)
+{
+    kf *f = *state;
+    lvat_kref kp;
+    lvat_key key;
+    size_t before;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kp));
+    lvat_kv_crank_commit(f->k->kv);
+    kf_commit_block(f);
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__kp_resolve(f->k, kp, false, HI, strlen(HI), NULL,
+                                    0));
+    lvat_kv_crank_commit(f->k->kv);
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(collect(f, kp));
+    lvat_kv_crank_commit(f->k->kv);
+    assert_lvat_ok(lvat__kpc_flush(f->k));
+    lvat_key_kp_value(&key, kp);
+    before = lvat_kv_block_entries(f->k->kv);
+    assert_lvat_ok(lvat_kv_del(f->k->kv, LVAT_DB_KERNEL, key.b, key.n));
+    assert_int_equal(lvat_kv_block_entries(f->k->kv), before + 1);
+}
+
+/* The cache's size (block_max_bytes) counts the values it holds, and
+ * aborted cranks leave it as it was. */
+static void
+test_kpcache_value_bytes_follow_aborts(void **state)
+{
+    kf *f = *state;
+    lvat_kref kp = settled(f), other;
+    size_t base = lvat__kpc_bytes(f->k);
+
+    for (int i = 0; i < 3; i++) {
+        lvat_kv_crank_begin(f->k->kv);
+        assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &other));
+        assert_lvat_ok(lvat__kp_resolve(f->k, other, false, HI, strlen(HI),
+                                        NULL, 0));
+        assert_true(lvat__kpc_bytes(f->k) >= base + strlen(HI));
+        lvat_kv_crank_abort(f->k->kv);
+        assert_int_equal(lvat__kpc_bytes(f->k), base);
+    }
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(collect(f, kp));
+    lvat_kv_crank_abort(f->k->kv);
+    assert_int_equal(lvat__kpc_bytes(f->k), base);
+}
+
+/* A value read in a crank stays readable until the crank ends, even when
+ * that crank made it and collects it. */
+static void
+test_kpcache_value_read_outlives_its_collection(void **state)
+{
+    kf *f = *state;
+    lvat_capdata v;
+    lvat_kref kp;
+
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__kp_new(f->k, LVAT_NO_DECIDER, &kp));
+    assert_lvat_ok(lvat__kp_resolve(f->k, kp, false, HI, strlen(HI), NULL,
+                                    0));
+    assert_lvat_ok(lvat__kp_value(f->k, kp, &v));
+    assert_lvat_ok(collect(f, kp));
+    assert_memory_equal(v.body, HI, strlen(HI));
+    lvat_capdata_free_slots(&v);
+    lvat_kv_crank_commit(f->k->kv);
+}
+
 int
 main(void)
 {
@@ -471,6 +544,14 @@ main(void)
                                         kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(test_kpcache_value_out_of_memory,
                                         kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kpcache_value_of_an_old_record_leaves_no_tombstone,
+            kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kpcache_value_bytes_follow_aborts,
+                                        kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kpcache_value_read_outlives_its_collection, kf_test_setup,
+            kf_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
