@@ -254,10 +254,15 @@ typedef struct notify_entry {
     lvat_vref *vslots;
 } notify_entry;
 
+/* Most notifies settle one promise: the first few entries need no heap. */
+#define BATCH_INLINE 4
+
 typedef struct notify_batch {
     notify_entry *e;
     lvat_resolution *res;
     size_t n, cap;
+    notify_entry e_inline[BATCH_INLINE];
+    lvat_resolution res_inline[BATCH_INLINE];
 } notify_batch;
 
 static bool
@@ -269,10 +274,30 @@ in_batch(const notify_batch *b, lvat_kref kp)
     return false;
 }
 
+static void
+batch_init(notify_batch *b)
+{
+    b->e = b->e_inline;
+    b->res = b->res_inline;
+    b->n = 0;
+    b->cap = BATCH_INLINE;
+}
+
+/* A heap copy of n elements of `size` at p, with room for cap. */
+static void *
+grown(const void *p, size_t n, size_t cap, size_t size)
+{
+    void *q = lvat_malloc(cap * size);
+
+    if (q != NULL)
+        memcpy(q, p, n * size);
+    return q;
+}
+
 static int
 batch_grow(notify_batch *b)
 {
-    size_t cap = b->cap ? b->cap * 2 : 4;
+    size_t cap = b->cap * 2;
     notify_entry *e;
     lvat_resolution *r;
 
@@ -280,13 +305,18 @@ batch_grow(notify_batch *b)
         return LVAT_OK;
     if (cap > MAX_NOTIFY)
         return LVAT_ELIMIT;
-    e = lvat_realloc(b->e, cap * sizeof *e);
-    if (e == NULL)
+    e = grown(b->e, b->n, cap, sizeof *e);
+    r = grown(b->res, b->n, cap, sizeof *r);
+    if (e == NULL || r == NULL) {
+        lvat_free(e);
+        lvat_free(r);
         return LVAT_ENOMEM;
+    }
+    if (b->e != b->e_inline) {
+        lvat_free(b->e);
+        lvat_free(b->res);
+    }
     b->e = e;
-    r = lvat_realloc(b->res, cap * sizeof *r);
-    if (r == NULL)
-        return LVAT_ENOMEM;
     b->res = r;
     b->cap = cap;
     return LVAT_OK;
@@ -299,8 +329,10 @@ batch_free(notify_batch *b)
         lvat_capdata_free_slots(&b->e[i].value);
         lvat_free(b->e[i].vslots);
     }
-    lvat_free(b->e);
-    lvat_free(b->res);
+    if (b->e != b->e_inline) {
+        lvat_free(b->e);
+        lvat_free(b->res);
+    }
 }
 
 /* Adds kp (settled) and, recursively, settled promises its value names.
@@ -423,7 +455,7 @@ collect_item(lvat_kernel *k, lvat_kvat *v, notify_batch *b,
 static int
 deliver_notify(lvat_kernel *k, const lvat_item *it)
 {
-    notify_batch batch = {NULL, NULL, 0, 0}, *b = &batch;
+    notify_batch batch, *b = &batch;
     bool kept[LVAT_NOTIFY_MERGE] = {false}, listed[LVAT_NOTIFY_MERGE];
     lvat_vref vps[LVAT_NOTIFY_MERGE];
     lvat_delivery d;
@@ -447,6 +479,7 @@ deliver_notify(lvat_kernel *k, const lvat_item *it)
         return rc == LVAT_OK ? release_notified(k, it, NULL) : rc;
     if ((rc = lvat__vat_ensure(k, v)) != LVAT_OK)
         return rc;
+    batch_init(b);
     rc = collect_item(k, v, b, it, listed, vps, kept);
     if (rc == LVAT_OK)
         rc = translate_values(k, v, b);

@@ -236,16 +236,20 @@ int
 lvat_syscall_resolve(lvat_syscall *sc, const lvat_resolution *res, size_t n)
 {
     lvat_kref inline_kps[MAX_INLINE_SLOTS], *kps;
-    lvat_kref **data;
+    lvat_kref *inline_data[MAX_INLINE_SLOTS], **data = inline_data;
     int rc = begin(sc);
 
     if (rc != LVAT_OK)
         return rc;
     kps = slot_space(inline_kps, n);
-    data = lvat_calloc(n ? n : 1, sizeof *data);
+    if (n > MAX_INLINE_SLOTS)
+        data = lvat_calloc(n, sizeof *data);
+    else
+        memset(inline_data, 0, sizeof inline_data);
     if (kps == NULL || data == NULL) {
         slot_space_free(inline_kps, kps);
-        lvat_free(data);
+        if (data != inline_data)
+            lvat_free(data);
         return internal(sc, LVAT_ENOMEM);
     }
     /* Translate everything first: a value may name a promise that this
@@ -269,7 +273,8 @@ lvat_syscall_resolve(lvat_syscall *sc, const lvat_resolution *res, size_t n)
                                         res[i].vpid);
     for (size_t i = 0; i < n; i++)
         lvat_free(data[i]);
-    lvat_free(data);
+    if (data != inline_data)
+        lvat_free(data);
     slot_space_free(inline_kps, kps);
     return rc == LVAT_OK ? rc : internal(sc, rc);
 }
