@@ -299,6 +299,16 @@ lvat__kpc_crank_begin(lvat_kernel *k)
     k->kpc->nu = 0;
 }
 
+/* A promise born and collected in this block, with nothing left to
+ * write: the overlay and the store never had it, so a lookup that misses
+ * the cache finds nothing either, and the entry can go (a long block of
+ * round trips would otherwise keep one per promise). */
+static bool
+gone_unwritten(const entry *e)
+{
+    return !e->present && e->fresh && !e->vdirty;
+}
+
 void
 lvat__kpc_crank_end(lvat_kernel *k, bool commit)
 {
@@ -311,7 +321,7 @@ lvat__kpc_crank_end(lvat_kernel *k, bool commit)
             lvat__kp_release(undo_record(u));
             if (commit)
                 lvat__kpv_commit(u);
-            else
+            if (!commit || gone_unwritten(e))
                 unlink_entry(c, e);
             continue;
         }

@@ -58,7 +58,8 @@ free_items(lvat_runq *q, size_t from)
     q->nitems = from;
 }
 
-/* The first n items are in the overlay now: memory lets them go. */
+/* The first n items are in the overlay now (or were popped): memory lets
+ * them go. */
 static void
 written(lvat_runq *q, size_t n)
 {
@@ -70,6 +71,23 @@ written(lvat_runq *q, size_t n)
         memmove(q->items, q->items + n, (q->nitems - n) * sizeof *q->items);
     q->nitems -= n;
     q->mem_first += n;
+}
+
+/* Items that committed cranks popped are read no more: their memory
+ * goes once they are most of the array, so a long block does not keep
+ * every item it ran. */
+static void
+drop_popped(lvat_runq *q)
+{
+    size_t popped;
+
+    if (!q->loaded || q->head <= q->mem_first)
+        return;
+    popped = q->head - q->mem_first < q->nitems
+                 ? (size_t)(q->head - q->mem_first)
+                 : q->nitems;
+    if (popped >= 64 && popped * 2 >= q->nitems)
+        written(q, popped);
 }
 
 /* Forgets everything: the next use reads the store. */
@@ -107,6 +125,7 @@ lvat__runq_crank_end(lvat_kernel *k, bool commit)
         if (q->merged != NONE)
             lvat_free(q->merged_old.p);
         q->merged = NONE;
+        drop_popped(q);
         return;
     }
     if (q->merged != NONE) {

@@ -512,6 +512,24 @@ test_kpcache_value_read_outlives_its_collection(void **state)
     lvat_kv_crank_commit(f->k->kv);
 }
 
+/* Promises born and collected, one a crank, in a long block: the cache
+ * holds what is still alive, not an entry for every promise the block
+ * made (each would stay as a marker until the block is written). */
+static void
+test_kpcache_long_block_lets_collected_promises_go(void **state)
+{
+    kf *f = *state;
+    size_t base = lvat__kpc_bytes(f->k);
+
+    for (int i = 0; i < 1000; i++) {
+        lvat_kref kp = settled(f);
+        lvat_kv_crank_begin(f->k->kv);
+        assert_lvat_ok(collect(f, kp));
+        lvat_kv_crank_commit(f->k->kv);
+    }
+    assert_true(lvat__kpc_bytes(f->k) <= base + 4 * 1024);
+}
+
 int
 main(void)
 {
@@ -551,6 +569,9 @@ main(void)
                                         kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kpcache_value_read_outlives_its_collection, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kpcache_long_block_lets_collected_promises_go, kf_test_setup,
             kf_test_teardown),
     };
 

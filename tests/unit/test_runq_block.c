@@ -3,7 +3,9 @@
  * stands in front of: a block write that fails half way leaves what it
  * wrote in the overlay, where a crank before the retry pops it (and
  * deletes it); a notify merged into an item an earlier crank pushed is
- * undone by the crank's abort.  Real kernel, no vats.
+ * undone by the crank's abort; items popped in a long block do not stay
+ * in memory, and an abort after they went still restores the queue.
+ * Real kernel, no vats.
  */
 #include "lvat_test.h"
 
@@ -128,6 +130,51 @@ test_runq_block_abort_undoes_a_merge(void **state)
     assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
 }
 
+/* A long block of cranks that each push one item and pop one: memory
+ * holds the few items not yet popped, not every item the block ran; an
+ * aborted pop after the popped ones went gives its item back; the block
+ * writes what is still queued, in order. */
+static void
+test_runq_block_long_block_lets_popped_items_go(void **state)
+{
+    kf *f = *state;
+    uint64_t head, tail, first;
+    size_t bytes;
+    lvat_errbuf err;
+    lvat_item it;
+
+    assert_lvat_ok(lvat__runq_ptrs(f->k, &head, &first));
+    lvat_kv_crank_begin(f->k->kv);
+    push_start(f, 1);
+    push_start(f, 2);
+    lvat_kv_crank_commit(f->k->kv);
+    bytes = lvat__runq_bytes(f->k);
+    for (uint32_t i = 3; i < 10003; i++) {
+        lvat_kv_crank_begin(f->k->kv);
+        assert_lvat_ok(lvat__runq_pop(f->k, &it));
+        assert_int_equal(it.vat, i - 2);
+        lvat__item_free(&it);
+        push_start(f, i);
+        lvat_kv_crank_commit(f->k->kv);
+    }
+    assert_true(lvat__runq_bytes(f->k) <= 200 * bytes);
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(lvat__runq_pop(f->k, &it));
+    assert_int_equal(it.vat, 10001);
+    lvat__item_free(&it);
+    lvat_kv_crank_abort(f->k->kv);
+    assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
+    kf_reopen(f);
+    assert_lvat_ok(lvat__runq_ptrs(f->k, &head, &tail));
+    assert_int_equal(tail - head, 2);
+    pop_in_crank(f, &it);
+    assert_int_equal(it.vat, 10001);
+    lvat__item_free(&it);
+    pop_in_crank(f, &it);
+    assert_int_equal(it.vat, 10002);
+    lvat__item_free(&it);
+}
+
 int
 main(void)
 {
@@ -137,6 +184,9 @@ main(void)
             kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(test_runq_block_abort_undoes_a_merge,
                                         kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_runq_block_long_block_lets_popped_items_go, kf_test_setup,
+            kf_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
