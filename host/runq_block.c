@@ -79,13 +79,11 @@ written(lvat_runq *q, size_t n)
 static void
 drop_popped(lvat_runq *q)
 {
-    size_t popped;
+    size_t popped; /* at most nitems: tail is mem_first + nitems */
 
     if (!q->loaded || q->head <= q->mem_first)
         return;
-    popped = q->head - q->mem_first < q->nitems
-                 ? (size_t)(q->head - q->mem_first)
-                 : q->nitems;
+    popped = (size_t)(q->head - q->mem_first);
     if (popped >= 64 && popped * 2 >= q->nitems)
         written(q, popped);
 }

@@ -43,44 +43,26 @@ test_blocks_quiet_work_is_one_block(void **state)
     lk_close(&t);
 }
 
-typedef struct answer {
-    lk *t;
-    bool done;
-    bool work_left; /* the kernel still had work when this came */
-} answer;
-
-static void
-on_answer(void *ud, int status, const lvat_value *v)
-{
-    answer *a = ud;
-
-    (void)v;
-    assert_int_equal(status, LVAT_OK);
-    a->done = true;
-    a->work_left = lvat_kernel_pending(a->t->k) > 0;
-}
-
 /* A short call queued behind a long one: its answer is released once its
  * block is 1 ms old, long before the long call ends. */
 static void
 test_blocks_waiting_result_commits_early(void **state)
 {
-    answer slow = {0}, quick = {0};
+    lk_answer slow, quick;
     long before;
     lk t;
 
     (void)state;
     start(&t, 0, 1, 600000);
-    slow.t = quick.t = &t;
     before = lk_blocks(&t);
-    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[20000]",
-                                             on_answer, &slow));
-    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[1]",
-                                             on_answer, &quick));
+    lk_ask(&t, "run", "[20000]", &slow);
+    lk_ask(&t, "run", "[1]", &quick);
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_true(slow.done && quick.done);
     assert_true(quick.work_left);
     assert_true(lk_blocks(&t) - before >= 2);
+    free(slow.text);
+    free(quick.text);
     lk_close(&t);
 }
 

@@ -15,24 +15,6 @@
 
 #include "lua_kernel.h"
 
-typedef struct answer {
-    lk *t;
-    bool done;
-    bool work_left; /* the kernel still had work when this came */
-    char *text;
-} answer;
-
-static void
-on_answer(void *ud, int status, const lvat_value *v)
-{
-    answer *a = ud;
-
-    assert_int_equal(status, LVAT_OK);
-    a->done = true;
-    a->work_left = lvat_kernel_pending(a->t->k) > 0;
-    a->text = lvat_value_render(a->t->k, v);
-}
-
 static void
 start(lk *t, uv_loop_t *loop)
 {
@@ -60,17 +42,15 @@ stop(lk *t, uv_loop_t *loop)
 static void
 test_pump_quiet_work_spans_slices(void **state)
 {
-    answer a = {0};
+    lk_answer a;
     uv_loop_t loop;
     long before;
     lk t;
 
     (void)state;
     start(&t, &loop);
-    a.t = &t;
     before = lk_blocks(&t);
-    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[5000]",
-                                             on_answer, &a));
+    lk_ask(&t, "run", "[5000]", &a);
     uv_run(&loop, UV_RUN_DEFAULT); /* returns when the kernel is idle */
     assert_true(a.done);
     assert_string_equal(a.text, "12502500");
@@ -86,17 +66,14 @@ test_pump_quiet_work_spans_slices(void **state)
 static void
 test_pump_releases_a_result_at_its_slice(void **state)
 {
-    answer slow = {0}, quick = {0};
+    lk_answer slow, quick;
     uv_loop_t loop;
     lk t;
 
     (void)state;
     start(&t, &loop);
-    slow.t = quick.t = &t;
-    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[20000]",
-                                             on_answer, &slow));
-    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[1]",
-                                             on_answer, &quick));
+    lk_ask(&t, "run", "[20000]", &slow);
+    lk_ask(&t, "run", "[1]", &quick);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_true(slow.done && quick.done);
     assert_true(quick.work_left);
@@ -112,16 +89,14 @@ test_pump_releases_a_result_at_its_slice(void **state)
 static void
 test_pump_detach_commits_open_block(void **state)
 {
-    answer a = {0};
+    lk_answer a;
     uv_loop_t loop;
     long before;
     lk t;
 
     (void)state;
     start(&t, &loop);
-    a.t = &t;
-    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "run", "[20000]",
-                                             on_answer, &a));
+    lk_ask(&t, "run", "[20000]", &a);
     before = lk_blocks(&t);
     for (int i = 0; i < 3; i++)
         uv_run(&loop, UV_RUN_NOWAIT); /* a slice each */
@@ -154,7 +129,7 @@ detaching_clock(void *ud, lvat_call *call)
 static void
 test_pump_detach_inside_a_crank(void **state)
 {
-    answer a = {0};
+    lk_answer a;
     uv_loop_t loop;
     lk t;
 
@@ -166,12 +141,9 @@ test_pump_detach_inside_a_crank(void **state)
                                  "\"services\":[\"clock\"],\"vats\":{"
                                  "\"u\":{\"sourceSpec\":\"svcuser.lua\"}}}"));
     detaching = t.k;
-    a.t = &t;
     assert_int_equal(uv_loop_init(&loop), 0);
     assert_lvat_ok(lvat_kernel_attach(t.k, &loop));
-    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "call",
-                                             "[\"clock\", \"now\"]",
-                                             on_answer, &a));
+    lk_ask(&t, "call", "[\"clock\", \"now\"]", &a);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_int_equal(clock_calls, 1);

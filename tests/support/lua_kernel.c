@@ -524,3 +524,23 @@ lk_blocks(lk *t)
     free(json);
     return n;
 }
+
+static void
+on_answer(void *ud, int status, const lvat_value *v)
+{
+    lk_answer *a = ud;
+
+    assert_int_equal(status, LVAT_OK);
+    a->done = true;
+    a->work_left = lvat_kernel_pending(a->t->k) > 0;
+    a->text = lvat_value_render(a->t->k, v);
+}
+
+void
+lk_ask(lk *t, const char *method, const char *args_json, lk_answer *a)
+{
+    memset(a, 0, sizeof *a);
+    a->t = t;
+    assert_lvat_ok(lvat_kernel_queue_message(t->k, t->root, method,
+                                             args_json, on_answer, a));
+}

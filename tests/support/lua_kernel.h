@@ -100,6 +100,17 @@ void lk_run_pings(lk *t, long n);
 /* Blocks committed so far (lvat_kernel_stats_json's "blocks"). */
 long lk_blocks(lk *t);
 
+/* An answer a test takes from the host API, as the kernel runs. */
+typedef struct lk_answer {
+    lk *t;
+    bool done;
+    bool work_left; /* the kernel still had work when it came */
+    char *text;     /* rendered (owned; free()) */
+} lk_answer;
+/* Queues method(args_json) to t->root without running the kernel; the
+ * fulfilled answer goes to *a (a rejection fails the test). */
+void lk_ask(lk *t, const char *method, const char *args_json, lk_answer *a);
+
 /* Number of keys in the kernel database starting with `prefix`. */
 size_t lk_count(lk *t, const char *prefix);
 /* Number of keys in the vatstore database. */

@@ -314,6 +314,15 @@ collect(kf *f, lvat_kref kp)
     return rc == LVAT_OK ? lvat__refs_collect(f->k) : rc;
 }
 
+/* Collects kp in a crank of its own. */
+static void
+collect_committed(kf *f, lvat_kref kp)
+{
+    lvat_kv_crank_begin(f->k->kv);
+    assert_lvat_ok(collect(f, kp));
+    lvat_kv_crank_commit(f->k->kv);
+}
+
 static void
 test_kpcache_value_born_and_collected_is_never_a_key(void **state)
 {
@@ -323,9 +332,7 @@ test_kpcache_value_born_and_collected_is_never_a_key(void **state)
 
     assert_false(value_in_overlay(f, kp));
     assert_value_hi(f, kp);
-    lvat_kv_crank_begin(f->k->kv);
-    assert_lvat_ok(collect(f, kp));
-    lvat_kv_crank_commit(f->k->kv);
+    collect_committed(f, kp);
     assert_false(value_in_overlay(f, kp));
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
     kf_commit_block(f);
@@ -387,9 +394,7 @@ test_kpcache_value_from_the_store(void **state)
     kf_commit_block(f);
     kf_reopen(f);
     assert_value_hi(f, kp);
-    lvat_kv_crank_begin(f->k->kv);
-    assert_lvat_ok(collect(f, kp));
-    lvat_kv_crank_commit(f->k->kv);
+    collect_committed(f, kp);
     kf_commit_block(f);
     kf_reopen(f);
     assert_false(stored_value(f, kp));
@@ -458,9 +463,7 @@ test_kpcache_value_of_an_old_record_leaves_no_tombstone(void **state)
     assert_lvat_ok(lvat__kp_resolve(f->k, kp, false, HI, strlen(HI), NULL,
                                     0));
     lvat_kv_crank_commit(f->k->kv);
-    lvat_kv_crank_begin(f->k->kv);
-    assert_lvat_ok(collect(f, kp));
-    lvat_kv_crank_commit(f->k->kv);
+    collect_committed(f, kp);
     assert_lvat_ok(lvat__kpc_flush(f->k));
     lvat_key_kp_value(&key, kp);
     before = lvat_kv_block_entries(f->k->kv);
@@ -523,9 +526,7 @@ test_kpcache_long_block_lets_collected_promises_go(void **state)
 
     for (int i = 0; i < 1000; i++) {
         lvat_kref kp = settled(f);
-        lvat_kv_crank_begin(f->k->kv);
-        assert_lvat_ok(collect(f, kp));
-        lvat_kv_crank_commit(f->k->kv);
+        collect_committed(f, kp);
     }
     assert_true(lvat__kpc_bytes(f->k) <= base + 4 * 1024);
 }
