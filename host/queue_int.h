@@ -72,10 +72,13 @@ int lvat__runq_append(lvat_kernel *k, const char *p, size_t len);
  * written or aborted); false when it is in the store. */
 bool lvat__runq_mem_item(lvat_kernel *k, uint64_t n, const char **p,
                          size_t *len);
-/* Replaces the text of item n, pushed in this block (LVAT_ESTATE: it
- * cannot be undone now; queue the change as an item of its own). */
-int lvat__runq_mem_replace(lvat_kernel *k, uint64_t n, const char *p,
-                           size_t len);
+/* The spaces in item n's text, pushed in this block (counted once). */
+size_t lvat__runq_mem_spaces(lvat_kernel *k, uint64_t n);
+/* Appends p to the text of item n, pushed in this block; an abort takes
+ * it back (LVAT_ESTATE: it cannot be undone now; queue the change as an
+ * item of its own). */
+int lvat__runq_mem_extend(lvat_kernel *k, uint64_t n, const char *p,
+                          size_t len);
 
 /* ---- deliver.c ---- */
 int lvat__deliver_item(lvat_kernel *k, const lvat_item *it);

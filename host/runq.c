@@ -199,9 +199,10 @@ static int
 merge_notify(lvat_kernel *k, const lvat_item *it, bool *merged)
 {
     char prefix[LVAT_REF_BUFSIZE + 4], small[LVAT_NOTIFY_MERGE * 24];
+    char add[LVAT_REF_BUFSIZE + 1] = " ";
     lvat_buf b = LVAT_BUF_ON(small);
     uint64_t head, tail;
-    size_t plen = 2, nkps = 0;
+    size_t plen = 2, nkps = 0, alen;
     bool in_store;
     lvat_key key;
     lvat_val v;
@@ -218,24 +219,30 @@ merge_notify(lvat_kernel *k, const lvat_item *it, bool *merged)
     prefix[plen++] = ' ';
     if (v.len <= plen || memcmp(v.p, prefix, plen) != 0)
         return LVAT_OK;
+    alen = 1 + lvat_kref_format(it->kp, add + 1);
+    if (!in_store) {
+        /* The block's own item grows in place (its spaces are counted
+         * once): a burst of answers costs the same per answer. */
+        size_t kps = lvat__runq_mem_spaces(k, tail - 1) - 1; /* "n v1 kp" */
+        if (kps >= LVAT_NOTIFY_MERGE)
+            return LVAT_OK;
+        rc = lvat__runq_mem_extend(k, tail - 1, add, alen);
+        *merged = rc == LVAT_OK;
+        return rc == LVAT_ESTATE ? LVAT_OK : rc; /* ESTATE: queue it apart */
+    }
     for (size_t i = plen; i < v.len; i++)
         nkps += v.p[i] == ' ';
     if (nkps + 1 >= LVAT_NOTIFY_MERGE)
         return LVAT_OK;
     lvat_buf_append(&b, v.p, v.len);
-    lvat_buf_putc(&b, ' ');
-    lvat_buf_append(&b, prefix, lvat_kref_format(it->kp, prefix));
+    lvat_buf_append(&b, add, alen);
     lvat_key_runq_item(&key, tail - 1);
-    if (b.oom)
-        rc = LVAT_ENOMEM;
-    else if (in_store)
-        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data, b.len,
-                         0);
-    else
-        rc = lvat__runq_mem_replace(k, tail - 1, b.data, b.len);
+    rc = b.oom ? LVAT_ENOMEM
+               : lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data,
+                             b.len, 0);
     lvat_buf_free(&b);
     *merged = rc == LVAT_OK;
-    return rc == LVAT_ESTATE ? LVAT_OK : rc; /* ESTATE: queue it apart */
+    return rc;
 }
 
 int

@@ -24,7 +24,8 @@ typedef struct lvat_runq lvat_runq;
 
 typedef struct text {
     char *p;
-    size_t len;
+    size_t len, cap;
+    size_t spaces; /* in p (SIZE_MAX: not counted yet) */
 } text;
 
 struct lvat_runq {
@@ -41,9 +42,9 @@ struct lvat_runq {
         uint64_t head, tail;
         size_t nitems;
     } save;
-    size_t merged;   /* item (index into items) whose text the crank
-                      * replaced, pushed before it (NONE: none) */
-    text merged_old; /* its text before */
+    size_t merged;   /* item (index into items) the crank extended,
+                      * pushed before it (NONE: none) */
+    size_t merged_len, merged_spaces; /* its text's length before */
 };
 
 static void
@@ -93,8 +94,6 @@ static void
 unload(lvat_runq *q)
 {
     free_items(q, 0);
-    if (q->merged != NONE)
-        lvat_free(q->merged_old.p);
     q->merged = NONE;
     q->loaded = q->dirty = false;
 }
@@ -120,17 +119,16 @@ lvat__runq_crank_end(lvat_kernel *k, bool commit)
     lvat_runq *q = k->runq;
 
     if (commit) {
-        if (q->merged != NONE)
-            lvat_free(q->merged_old.p);
         q->merged = NONE;
         drop_popped(q);
         return;
     }
     if (q->merged != NONE) {
+        /* An extension only appends: the old text is its prefix. */
         text *t = &q->items[q->merged];
-        q->bytes += q->merged_old.len - t->len;
-        lvat_free(t->p);
-        *t = q->merged_old;
+        q->bytes -= t->len - q->merged_len;
+        t->len = q->merged_len;
+        t->spaces = q->merged_spaces;
         q->merged = NONE;
     }
     if (!q->save.loaded) {
@@ -261,7 +259,7 @@ lvat__runq_append(lvat_kernel *k, const char *p, size_t len)
         return LVAT_ENOMEM;
     if ((copy = lvat_memdup(p, len)) == NULL)
         return LVAT_ENOMEM;
-    q->items[q->nitems++] = (text){copy, len};
+    q->items[q->nitems++] = (text){copy, len, len, SIZE_MAX};
     q->bytes += len;
     q->tail++;
     q->dirty = true;
@@ -280,29 +278,50 @@ lvat__runq_mem_item(lvat_kernel *k, uint64_t n, const char **p, size_t *len)
     return true;
 }
 
+size_t
+lvat__runq_mem_spaces(lvat_kernel *k, uint64_t n)
+{
+    text *t = &k->runq->items[n - k->runq->mem_first];
+
+    if (t->spaces == SIZE_MAX) {
+        t->spaces = 0;
+        for (size_t i = 0; i < t->len; i++)
+            t->spaces += t->p[i] == ' ';
+    }
+    return t->spaces;
+}
+
 int
-lvat__runq_mem_replace(lvat_kernel *k, uint64_t n, const char *p, size_t len)
+lvat__runq_mem_extend(lvat_kernel *k, uint64_t n, const char *p, size_t len)
 {
     lvat_runq *q = k->runq;
     size_t i = (size_t)(n - q->mem_first);
     text *t = &q->items[i];
-    char *copy = lvat_memdup(p, len);
+    /* An item an earlier crank pushed keeps its old length for an abort
+     * (only the tail item is extended, so one per crank at most). */
+    bool undo = lvat_kv_in_crank(k->kv) && i < q->save.nitems &&
+                q->merged != i;
 
-    if (copy == NULL)
-        return LVAT_ENOMEM;
-    /* An item an earlier crank pushed keeps its old text for an abort
-     * (only the tail item is replaced, so one per crank at most). */
-    if (lvat_kv_in_crank(k->kv) && i < q->save.nitems && q->merged != i) {
-        if (LVAT_NEVER(q->merged != NONE)) {
-            lvat_free(copy);
-            return LVAT_ESTATE;
-        }
-        q->merged = i;
-        q->merged_old = *t;
-    } else {
-        lvat_free(t->p);
+    if (undo && LVAT_NEVER(q->merged != NONE))
+        return LVAT_ESTATE;
+    if (t->len + len > t->cap) {
+        size_t cap = t->cap * 2 > t->len + len ? t->cap * 2 : t->len + len;
+        char *grown = lvat_realloc(t->p, cap);
+        if (grown == NULL)
+            return LVAT_ENOMEM;
+        t->p = grown;
+        t->cap = cap;
     }
-    q->bytes += len - t->len;
-    *t = (text){copy, len};
+    lvat__runq_mem_spaces(k, n);
+    if (undo) {
+        q->merged = i;
+        q->merged_len = t->len;
+        q->merged_spaces = t->spaces;
+    }
+    for (size_t j = 0; j < len; j++)
+        t->spaces += p[j] == ' ';
+    memcpy(t->p + t->len, p, len);
+    t->len += len;
+    q->bytes += len;
     return LVAT_OK;
 }

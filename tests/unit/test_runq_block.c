@@ -3,7 +3,8 @@
  * stands in front of: a block write that fails half way leaves what it
  * wrote in the overlay, where a crank before the retry pops it (and
  * deletes it); a notify merged into an item an earlier crank pushed is
- * undone by the crank's abort; items popped in a long block do not stay
+ * undone by the crank's abort, and joins grow the tail in place up to
+ * the limit; items popped in a long block do not stay
  * in memory, and an abort after they went still restores the queue.
  * Real kernel, no vats.
  */
@@ -175,6 +176,73 @@ test_runq_block_long_block_lets_popped_items_go(void **state)
     lvat__item_free(&it);
 }
 
+/* Notifies to one vat join the block's tail item in place, one crank
+ * each, up to LVAT_NOTIFY_MERGE promises: an aborted join, and a join
+ * whose growth ran out of memory, leave the item as it was; the next
+ * promise starts an item of its own. */
+static void
+test_runq_block_joins_grow_the_tail_in_place(void **state)
+{
+    kf *f = *state;
+    uint64_t head, tail, first;
+    lvat_item it, got;
+    lvat_errbuf err;
+    uint64_t kp = 1;
+    size_t len, ngrown = 0;
+    const char *p;
+    int rc;
+
+    memset(&it, 0, sizeof it);
+    it.type = LVAT_ITEM_NOTIFY;
+    it.vat = 3;
+    assert_lvat_ok(lvat__runq_ptrs(f->k, &head, &first));
+    for (; kp <= LVAT_NOTIFY_MERGE + 2; kp++) { /* one aborted */
+        size_t before = 0;
+        it.kp = lvat_kref_promise(kp);
+        lvat_kv_crank_begin(f->k->kv);
+        if (kp == 40) { /* aborted: kp40 is not queued */
+            assert_lvat_ok(lvat__runq_push(f->k, &it));
+            lvat_kv_crank_abort(f->k->kv);
+            continue;
+        }
+        if (kp > 1)
+            assert_true(lvat__runq_mem_item(f->k, first, &p, &before));
+        lvat_alloc_fail_after(1, 0);
+        rc = lvat__runq_push(f->k, &it);
+        lvat_alloc_fail_after(0, 0);
+        if (rc == LVAT_ENOMEM) { /* a new item, or the item had to grow */
+            ngrown += kp > 1;
+            assert_int_equal(lvat__runq_mem_item(f->k, first, &p, &len),
+                             kp > 1);
+            assert_int_equal(kp > 1 ? len : 0, before);
+            lvat_kv_crank_abort(f->k->kv);
+            lvat_kv_crank_begin(f->k->kv);
+            rc = lvat__runq_push(f->k, &it);
+        }
+        assert_lvat_ok(rc);
+        lvat_kv_crank_commit(f->k->kv);
+    }
+    assert_true(ngrown >= 3);
+    assert_lvat_ok(lvat__runq_ptrs(f->k, &head, &tail));
+    assert_int_equal(tail, first + 2);
+    assert_true(lvat__runq_mem_item(f->k, first, &p, &len));
+    assert_memory_equal(p, "n v3 kp1 kp2 ", strlen("n v3 kp1 kp2 "));
+    pop_in_crank(f, &got);
+    assert_int_equal(got.nmore + 1, LVAT_NOTIFY_MERGE);
+    for (uint32_t i = 0, want = 1; i <= got.nmore; i++, want++) {
+        want += want == 40;
+        assert_true(lvat_kref_eq(lvat__item_kp(&got, i),
+                                 lvat_kref_promise(want)));
+    }
+    lvat__item_free(&got);
+    pop_in_crank(f, &got);
+    assert_int_equal(got.nmore, 0);
+    assert_true(lvat_kref_eq(got.kp, lvat_kref_promise(LVAT_NOTIFY_MERGE +
+                                                       2)));
+    lvat__item_free(&got);
+    assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
+}
+
 int
 main(void)
 {
@@ -184,6 +252,9 @@ main(void)
             kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(test_runq_block_abort_undoes_a_merge,
                                         kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_runq_block_joins_grow_the_tail_in_place, kf_test_setup,
+            kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_runq_block_long_block_lets_popped_items_go, kf_test_setup,
             kf_test_teardown),
