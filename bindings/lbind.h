@@ -240,11 +240,8 @@ void lvat_lua_presence_iface(lua_State *L, int idx);
 /* ---- lsyscall.c ---- */
 /* Pushes the `sys` table the runtime modules use. [-0, +1, m] */
 int lvat_lua_open_sys(lua_State *L);
-/* Pushes a vref as its text. [-0, +1, m] */
-void lvat_lua_push_vref(lua_State *L, lvat_vref v);
-/* Reads a vref argument or raises. */
-lvat_vref lvat_lua_check_vref(lua_State *L, int idx);
 
 #include "lrt.h"
+#include "lvref.h"
 
 #endif

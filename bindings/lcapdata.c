@@ -104,19 +104,16 @@ export_vref(enc *e, int idx)
 {
     lua_State *L = e->L;
     lvat_vref vref;
-    size_t len;
-    const char *s;
 
     lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
     lua_pushvalue(L, idx);
-    if (lua_rawget(L, -2) != LUA_TSTRING) {
+    if (lua_rawget(L, -2) == LUA_TNIL) {
         lua_pop(L, 1);
         lvat_lua_push_runtime(L, "exportVal");
         lua_pushvalue(L, idx);
         lua_call(L, 1, 1);
     }
-    s = lua_tolstring(L, -1, &len);
-    if (s == NULL || lvat_vref_parse(s, len, &vref) != LVAT_OK)
+    if (!lvat_lua_to_vref(L, -1, &vref))
         enc_fail(e, "the runtime gave no vref for an object");
     lua_pop(L, 2); /* vref, val2slot */
     return vref;
@@ -286,8 +283,9 @@ is_root(lua_State *L, int idx)
     lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
-    root = lua_type(L, -1) == LUA_TSTRING &&
-           strcmp(lua_tostring(L, -1), "o+0") == 0;
+    root = lua_isinteger(L, -1) &&
+           lua_tointeger(L, -1) ==
+               (lua_Integer)lvat_vref_make(false, true, 0).v;
     lua_pop(L, 2); /* vref, val2slot */
     return root;
 }

@@ -61,11 +61,10 @@ lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
                     size_t ilen)
 {
     char name[LVAT_REF_BUFSIZE];
-    size_t n = lvat_vref_format(vref, name);
 
     luaL_checkstack(L, 4, "decoding a slot");
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-    lua_pushlstring(L, name, n);
+    lvat_lua_push_vref(L, vref);
     if (lua_rawget(L, -2) != LUA_TNIL) {
         lua_remove(L, -2);
         return;
@@ -75,18 +74,20 @@ lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
         /* A new import: the kernel will notify this vat of it. */
         lvat_lvat *v = lvat_lua_vat(L);
         lua_pop(L, 1);
-        lua_pushlstring(L, name, n);
+        lvat_lua_push_vref(L, vref);
         lvat_lua_new_import(L, -1, true);
         lua_remove(L, -2);
         lvat_lua_sys_check(L, LVAT_LUA_SYS(v, lvat_syscall_subscribe(v->sys,
                                                                      vref)));
         return;
     }
-    if (lvat_vref_is_export(vref))
+    if (lvat_vref_is_export(vref)) {
+        lvat_vref_format(vref, name);
         luaL_error(L, "the vat has no object %s (it was made by an earlier "
                       "incarnation or already retired)", name);
+    }
     lvat_lua_push_presence(L, vref, iface, ilen);
-    lua_pushlstring(L, name, n);
+    lvat_lua_push_vref(L, vref);
     lua_pushvalue(L, -2);
     lua_rawset(L, -4);
     lua_remove(L, -2); /* slot2val */

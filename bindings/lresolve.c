@@ -63,7 +63,7 @@ encode(lua_State *L, int idx, bool rejected, lvat_vref vpid, bool first)
     if (first)
         lua_pushstring(L, rejected ? "rejection" : "result");
     else
-        lvat_lua_push_vref(L, vpid);
+        lvat_lua_push_vref_text(L, vpid);
     if (lvat_lua_pcall_marshal(L, 3, 0) == LUA_OK)
         return rejected;
     /* After the first, earlier entries hold export numbers the kernel has

@@ -21,21 +21,41 @@
 void
 lvat_lua_push_vref(lua_State *L, lvat_vref v)
 {
-    char name[LVAT_REF_BUFSIZE];
+    lua_pushinteger(L, (lua_Integer)v.v);
+}
 
-    lua_pushlstring(L, name, lvat_vref_format(v, name));
+bool
+lvat_lua_to_vref(lua_State *L, int idx, lvat_vref *out)
+{
+    size_t len;
+    const char *s;
+
+    if (lua_isinteger(L, idx)) {
+        out->v = (uint64_t)lua_tointeger(L, idx);
+        return lvat_vref_valid(*out);
+    }
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return false;
+    s = lua_tolstring(L, idx, &len);
+    return lvat_vref_parse(s, len, out) == LVAT_OK;
 }
 
 lvat_vref
 lvat_lua_check_vref(lua_State *L, int idx)
 {
-    size_t len;
-    const char *s = luaL_checklstring(L, idx, &len);
     lvat_vref v;
 
-    if (lvat_vref_parse(s, len, &v) != LVAT_OK)
-        luaL_error(L, "\"%s\" is not a vat ref", s);
+    if (!lvat_lua_to_vref(L, idx, &v))
+        luaL_error(L, "%s is not a vat ref", luaL_tolstring(L, idx, NULL));
     return v;
+}
+
+void
+lvat_lua_push_vref_text(lua_State *L, lvat_vref v)
+{
+    char name[LVAT_REF_BUFSIZE];
+
+    lua_pushlstring(L, name, lvat_vref_format(v, name));
 }
 
 #define SYS LVAT_LUA_SYS
@@ -356,6 +376,32 @@ l_dead_imports(lua_State *L)
     return 1;
 }
 
+/* ---- Vrefs ---- */
+
+/* exportVref(promise, n) -> p+n or o+n (liveslots' rollback and root). */
+static int
+l_export_vref(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 2);
+
+    luaL_argcheck(L, n >= 0, 2, "export numbers are not negative");
+    lvat_lua_push_vref(L, lvat_vref_make(lua_toboolean(L, 1), true,
+                                         (uint64_t)n));
+    return 1;
+}
+
+/* vrefKind(vref) -> "o+", "o-", "p+" or "p-". */
+static int
+l_vref_kind(lua_State *L)
+{
+    static const char *const kinds[] = {"o-", "o+", "p-", "p+"};
+    lvat_vref r = lvat_lua_check_vref(L, 1);
+
+    lua_pushstring(L, kinds[lvat_vref_is_promise(r) * 2 +
+                            lvat_vref_is_export(r)]);
+    return 1;
+}
+
 /* ---- Identity and misc ---- */
 
 static int
@@ -413,6 +459,8 @@ lvat_lua_open_sys(lua_State *L)
         {"forget", lvat_lua_sys_forget},
         {"gcFull", l_gc_full},
         {"deadImports", l_dead_imports},
+        {"exportVref", l_export_vref},
+        {"vrefKind", l_vref_kind},
         {"log", l_log},
         {"vatName", l_vat_name},
         {"mainChunk", l_main_chunk},

@@ -375,7 +375,7 @@ deliver_message(lua_State *L, const lvat_delivery *d)
     lvat_lua_push_vref(L, d->target);
     if (lua_rawget(L, base + 6) == LUA_TNIL) {
         lvat_lvat *v = lvat_lua_vat(L);
-        lvat_lua_push_vref(L, d->target);
+        lvat_lua_push_vref_text(L, d->target);
         lua_pushfstring(L, "%s (v%d) has no object %s", v->name, (int)v->id,
                         lua_tostring(L, -1));
         lua_error(L);

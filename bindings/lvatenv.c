@@ -236,15 +236,16 @@ baggage_first_use(lua_State *L)
     return 1;
 }
 
-/* heldByBaggage(vref): whether baggage values name vref (its "rc." count,
- * see baggage.lua), read without loading the module.  Upvalue: sys.vsGet. */
+/* heldByBaggage(vref): whether baggage values name vref (its count, see
+ * baggage.lua), read without loading the module.  Upvalue: sys.vsGet. */
 static int
 held_by_baggage(lua_State *L)
 {
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushliteral(L, "rc.");
-    lua_pushvalue(L, 1);
-    lua_concat(L, 2);
+    if (!lvat_lua_push_ref_key(L, 1)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
     lua_call(L, 1, 1);
     lua_pushboolean(L, !lua_isnil(L, -1));
     return 1;

@@ -258,6 +258,28 @@ l_stored_slots(lua_State *L)
     return 1;
 }
 
+bool
+lvat_lua_push_ref_key(lua_State *L, int idx)
+{
+    char key[3 + LVAT_REF_BUFSIZE] = "rc.";
+    lvat_vref r;
+
+    if (!lvat_lua_to_vref(L, idx, &r) || lvat_vref_is_promise(r) ||
+        lvat_vref_is_export(r))
+        return false;
+    lua_pushlstring(L, key, 3 + lvat_vref_format(r, key + 3));
+    return true;
+}
+
+/* refKey(vref) -> the key of an import's baggage count, or nil. */
+static int
+l_ref_key(lua_State *L)
+{
+    if (!lvat_lua_push_ref_key(L, 1))
+        lua_pushnil(L);
+    return 1;
+}
+
 /* decode(body, slots|nil) */
 void
 lvat_lua_vatstore_sys(lua_State *L)
@@ -270,6 +292,7 @@ lvat_lua_vatstore_sys(lua_State *L)
                                      {"vsNext", l_vs_next},
                                      {"encodeDurable", l_encode_durable},
                                      {"storedSlots", l_stored_slots},
+                                     {"refKey", l_ref_key},
                                      {NULL, NULL}};
 
     luaL_setfuncs(L, funcs, 0);

@@ -127,6 +127,17 @@ lvat_vref_num(lvat_vref r)
     return r.v & LVAT_VREF_NUM_MASK;
 }
 
+/* Whether r is a vref lvat_vref_parse could give (the vat runtime keeps
+ * vrefs as these bits, and takes them back from Lua). */
+static inline bool
+lvat_vref_valid(lvat_vref r)
+{
+    if (lvat_vref_is_durable(r))
+        return !lvat_vref_is_promise(r) && lvat_vref_is_export(r);
+    return lvat_vref_num(r) != 0 ||
+           (!lvat_vref_is_promise(r) && lvat_vref_is_export(r));
+}
+
 static inline bool
 lvat_vref_eq(lvat_vref a, lvat_vref b)
 {

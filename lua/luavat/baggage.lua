@@ -12,8 +12,8 @@ local vsGetDecoded, vsPutDurable = sys.vsGetDecoded, sys.vsPutDurable
 local tonumber = tonumber
 
 local PREFIX = "b."      -- baggage entries
-local RC = "rc."         -- how many baggage values name an import
-                         -- (lvatenv.c's heldByBaggage reads it too)
+local refKey = sys.refKey -- "rc.o-5": how many baggage values name an
+                          -- import (lvatenv.c's heldByBaggage reads it)
 local MAX_KEY = 400 - #PREFIX
 
 local M = {}
@@ -31,9 +31,8 @@ end
 
 local function addRefs(slots, delta)
     for i = 1, #slots do
-        local v = slots[i]
-        if v:sub(1, 2) == "o-" then
-            local key = RC .. v
+        local key = refKey(slots[i])
+        if key ~= nil then
             local n = (tonumber(sys.vsGet(key) or "0") or 0) + delta
             if n > 0 then sys.vsSet(key, tostring(n)) else sys.vsDelete(key) end
         end

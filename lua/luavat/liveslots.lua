@@ -17,10 +17,14 @@ local rawget = rawget
 local whenSettled = P.whenSettled
 local drain = P.drain
 
+-- A vref is an integer here (its bits, bindings/lbind.h); sys.vrefKind
+-- and sys.exportVref read and make them.
 local slotToVal = sys.slotToVal   -- vref -> value (weak values)
 local valToSlot = sys.valToSlot   -- value -> vref (weak keys)
 local remotables = sys.remotables -- Far object -> interface name (weak keys)
 local exports = {}                -- vref -> exported object (strong)
+local exportVref, vrefKind = sys.exportVref, sys.vrefKind
+local ROOT = exportVref(false, 0) -- o+0
 
 -- Every field R gets (vatPowers, baggage and heldByBaggage are set by
 -- bindings/lvatenv.c), so the table is made at its final size: filled one
@@ -48,11 +52,11 @@ local forget = sys.forget
 -- kernel has seen, which it refuses as a reuse.
 local function rollback(o, p)
     for i = o, objCounter() - 1 do
-        local vref = "o+" .. i
+        local vref = exportVref(false, i)
         exports[vref] = nil
         forget(vref)
     end
-    for i = p, promiseCounter() - 1 do forget("p+" .. i) end
+    for i = p, promiseCounter() - 1 do forget(exportVref(true, i)) end
     objCounter(o)
     promiseCounter(p)
 end
@@ -99,7 +103,7 @@ end
 -- left to settle here.
 local function onFollow(p)
     local vref = valToSlot[p]
-    if vref == nil or slotToVal[vref] ~= p or vref:sub(1, 2) ~= "p+" then
+    if vref == nil or slotToVal[vref] ~= p or vrefKind(vref) ~= "p+" then
         return
     end
     local t = P.tail(p)
@@ -244,7 +248,7 @@ function R.start(params, nObj, nProm, incarnation)
               .. type(root) .. ", not an object (return Far(\"Name\", {...}))", 0)
     end
     if remotables[root] == nil then remotables[root] = vatName end
-    valToSlot[root], slotToVal["o+0"], exports["o+0"] = "o+0", root, root
+    valToSlot[root], slotToVal[ROOT], exports[ROOT] = ROOT, root, root
 end
 
 return R
