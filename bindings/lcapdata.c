@@ -98,16 +98,19 @@ add_slot(enc *e, lvat_vref vref)
     return v->nencslots++;
 }
 
-/* The vref of a Far object or promise at idx (allocated if new). */
+/* The vref of a Far object or promise at idx (allocated if new): a
+ * promise carries its own, an object's is in valToSlot. */
 static lvat_vref
-export_vref(enc *e, int idx)
+export_vref(enc *e, int idx, bool promise)
 {
     lua_State *L = e->L;
     lvat_vref vref;
 
+    if (promise && lvat_lua_promise_vref(L, idx, &vref))
+        return vref;
     lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
     lua_pushvalue(L, idx);
-    if (lua_rawget(L, -2) == LUA_TNIL) {
+    if (promise || lua_rawget(L, -2) == LUA_TNIL) {
         lua_pop(L, 1);
         lvat_lua_push_runtime(L, "exportVal");
         lua_pushvalue(L, idx);
@@ -301,7 +304,7 @@ enc_table(enc *e, int idx)
         if (e->mode == LVAT_ENC_DURABLE)
             enc_fail(e, "promises cannot be stored durably (store the value "
                         "once it settles)");
-        put_slot(e, '&', export_vref(e, idx), NULL, 0);
+        put_slot(e, '&', export_vref(e, idx, true), NULL, 0);
         return;
     }
     lvat_lua_reg(L, LVAT_REG_REMOTABLES);
@@ -312,7 +315,7 @@ enc_table(enc *e, int idx)
                         "stored durably (store plain data, presences of "
                         "other vats' objects, or the vat's root)");
         iface = lua_tolstring(L, -1, &ilen);
-        put_slot(e, '$', export_vref(e, idx), iface, ilen);
+        put_slot(e, '$', export_vref(e, idx, false), iface, ilen);
         lua_pop(L, 2);
         return;
     }

@@ -63,9 +63,8 @@ lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
     char name[LVAT_REF_BUFSIZE];
 
     luaL_checkstack(L, 4, "decoding a slot");
-    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
     lvat_lua_push_vref(L, vref);
-    if (lua_rawget(L, -2) != LUA_TNIL) {
+    if (lvat_lua_push_slot_value(L, -1) != LUA_TNIL) {
         lua_remove(L, -2);
         return;
     }
@@ -73,8 +72,6 @@ lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
     if (lvat_vref_is_promise(vref)) {
         /* A new import: the kernel will notify this vat of it. */
         lvat_lvat *v = lvat_lua_vat(L);
-        lua_pop(L, 1);
-        lvat_lua_push_vref(L, vref);
         lvat_lua_new_import(L, -1, true);
         lua_remove(L, -2);
         lvat_lua_sys_check(L, LVAT_LUA_SYS(v, lvat_syscall_subscribe(v->sys,
@@ -87,10 +84,12 @@ lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
                       "incarnation or already retired)", name);
     }
     lvat_lua_push_presence(L, vref, iface, ilen);
-    lvat_lua_push_vref(L, vref);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, -4);
-    lua_remove(L, -2); /* slot2val */
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lua_pushvalue(L, -3);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_remove(L, -2); /* the vref */
 }
 
 static void

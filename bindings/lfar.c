@@ -28,17 +28,17 @@ is_remotable(lua_State *L, int idx)
     return yes;
 }
 
-/* Pushes valToSlot[idx] (nil for none).  [-0,+1,-] */
-static int
-push_slot(lua_State *L, int idx)
+/* Pushes the vref of the promise at idx, when the kernel knows it, and
+ * returns whether it did.  [-0,+(0|1),-] */
+static bool
+push_promise_vref(lua_State *L, int idx)
 {
-    int t;
+    lvat_vref vref;
 
-    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
-    lua_pushvalue(L, idx);
-    t = lua_rawget(L, -2);
-    lua_remove(L, -2);
-    return t;
+    if (!lvat_lua_promise_vref(L, idx, &vref))
+        return false;
+    lvat_lua_push_vref(L, vref);
+    return true;
 }
 
 /* Far(iface, methods) -> methods, marked remotable. */
@@ -218,7 +218,7 @@ to_promise(lua_State *L, int t, int method, int args, int only)
 {
     int st = lvat__p_state(L, t);
 
-    if (st == PENDING && push_slot(L, t) != LUA_TNIL) {
+    if (st == PENDING && push_promise_vref(L, t)) {
         if (only)
             checked_send(L, method, args, 0);
         else
@@ -226,7 +226,6 @@ to_promise(lua_State *L, int t, int method, int args, int only)
         return;
     }
     if (st == PENDING) {
-        lua_pop(L, 1);
         send_when_fulfilled(L, t, method, args, only);
         if (only)
             lua_pop(L, 1);

@@ -13,59 +13,129 @@
 
 #include "lpromise_int.h"
 
+/*
+ * Where this vat keeps what it knows by vref (bindings/lreg.h):
+ * - an import the kernel will notify this vat of is in `awaited` only
+ *   (strong: an awaiting coroutine may be all that refers to it);
+ * - any other promise, presence or export is in `slotToVal` (weak);
+ * - a promise carries its own vref (F_VREF), an exported object is in
+ *   `valToSlot`.
+ * A round trip's result promise is thus one entry, made and dropped,
+ * where it was three.
+ */
+
 /* Stack indices of the tables notify works on. */
 typedef struct tables {
     int s2v, v2s, awaited;
 } tables;
 
-/* slotToVal[vref] = nil (and valToSlot back), awaited[vref] = nil: the
- * vref at idx is retired.  [-0,+0,-] */
+bool
+lvat_lua_promise_vref(lua_State *L, int p, lvat_vref *out)
+{
+    bool ok;
+
+    /* A vat can write a promise's fields (pairs), so this is checked. */
+    ok = lvat__p_get(L, p, F_VREF) == LUA_TNUMBER && lua_isinteger(L, -1) &&
+         lvat_lua_to_vref(L, -1, out) && lvat_vref_is_promise(*out);
+    lua_pop(L, 1);
+    return ok;
+}
+
+static bool
+is_promise_vref(lua_State *L, int vref)
+{
+    lvat_vref r;
+
+    return lvat_lua_to_vref(L, vref, &r) && lvat_vref_is_promise(r);
+}
+
+/* Pushes what the vref at idx names (nil for nothing), from the tables
+ * at t; returns its type.  [-0,+1,-] */
+static int
+push_named(lua_State *L, const tables *t, int vref)
+{
+    if (is_promise_vref(L, vref)) {
+        lua_pushvalue(L, vref);
+        if (lua_rawget(L, t->awaited) != LUA_TNIL)
+            return LUA_TTABLE;
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, vref);
+    return lua_rawget(L, t->s2v);
+}
+
+/* Takes the vref off the promise at p when it is the one it carries. */
+static void
+drop_promise_vref(lua_State *L, int p, int vref)
+{
+    lvat__p_get(L, p, F_VREF);
+    if (lua_rawequal(L, -1, vref)) {
+        lua_pushnil(L);
+        lvat__p_set(L, p, F_VREF);
+    }
+    lua_pop(L, 1);
+}
+
+/* The vref at idx is retired: whatever this vat knew by it forgets it.
+ * [-0,+0,-] */
 static void
 forget(lua_State *L, const tables *t, int vref)
 {
+    int top = lua_gettop(L), where = is_promise_vref(L, vref) ? t->awaited
+                                                               : t->s2v;
+
     lua_pushvalue(L, vref);
-    lua_pushnil(L);
-    lua_rawset(L, t->awaited);
-    lua_pushvalue(L, vref);
-    if (lua_rawget(L, t->s2v) != LUA_TNIL) {
+    if (lua_rawget(L, where) == LUA_TNIL && where == t->awaited) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, vref);
+        lua_rawget(L, where = t->s2v);
+    }
+    if (!lua_isnil(L, -1)) {
+        int val = lua_gettop(L);
         lua_pushvalue(L, vref);
         lua_pushnil(L);
-        lua_rawset(L, t->s2v);
-        lua_pushvalue(L, -1);
-        lua_rawget(L, t->v2s);
-        if (lua_rawequal(L, -1, vref)) {
-            lua_pop(L, 1);
-            lua_pushnil(L);
-            lua_rawset(L, t->v2s);
-            return;
+        lua_rawset(L, where);
+        if (lvat__p_is(L, val)) {
+            drop_promise_vref(L, val, vref);
+        } else {
+            lua_pushvalue(L, val);
+            if (lua_rawget(L, t->v2s) != LUA_TNIL && lua_rawequal(L, -1, vref)) {
+                lua_pushvalue(L, val);
+                lua_pushnil(L);
+                lua_rawset(L, t->v2s);
+            }
         }
-        lua_pop(L, 1);
     }
-    lua_pop(L, 1);
+    lua_settop(L, top);
 }
 
 void
 lvat_lua_new_import(lua_State *L, int vref, bool awaited)
 {
     vref = lua_absindex(L, vref);
-    lvat__p_push_new(L);
-    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lvat__p_push_new_sized(L, F_VREF);
+    lua_pushvalue(L, vref);
+    lvat__p_set(L, -2, F_VREF);
+    lvat_lua_reg(L, awaited ? LVAT_REG_AWAITED : LVAT_REG_SLOT2VAL);
     lua_pushvalue(L, vref);
     lua_pushvalue(L, -3);
     lua_rawset(L, -3);
-    if (awaited) {
-        lvat_lua_reg(L, LVAT_REG_AWAITED);
-        lua_replace(L, -2);
-        lua_pushvalue(L, vref);
-        lua_pushvalue(L, -3);
-        lua_rawset(L, -3);
-    }
-    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
-    lua_replace(L, -2);
-    lua_pushvalue(L, -2);
-    lua_pushvalue(L, vref);
-    lua_rawset(L, -3);
     lua_pop(L, 1);
+}
+
+int
+lvat_lua_push_slot_value(lua_State *L, int vref)
+{
+    int top = lua_gettop(L), type;
+    tables t = {top + 1, 0, top + 2};
+
+    vref = lua_absindex(L, vref);
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lvat_lua_reg(L, LVAT_REG_AWAITED);
+    type = push_named(L, &t, vref);
+    lua_replace(L, top + 1);
+    lua_settop(L, top + 1);
+    return type;
 }
 
 /* Pushes the promise this vat knows as the vref at idx, making one (an
@@ -73,8 +143,7 @@ lvat_lua_new_import(lua_State *L, int vref, bool awaited)
 static void
 push_promise(lua_State *L, const tables *t, int vref)
 {
-    lua_pushvalue(L, vref);
-    if (lua_rawget(L, t->s2v) != LUA_TNIL)
+    if (push_named(L, t, vref) != LUA_TNIL)
         return;
     lua_pop(L, 1);
     lvat_lua_new_import(L, vref, false);
@@ -152,5 +221,45 @@ lvat_lua_sys_forget(lua_State *L)
     luaL_checkany(L, 1);
     lua_settop(L, 1);
     lvat_lua_forget(L, 1);
+    return 0;
+}
+
+/* sys.vrefOf(v) -> the vref this vat knows v by, or nil: a promise's own
+ * (F_VREF), an exported object's from valToSlot. */
+int
+lvat_lua_sys_vref_of(lua_State *L)
+{
+    lvat_vref r;
+
+    lua_settop(L, 1);
+    if (lvat__p_is(L, 1)) {
+        if (lvat_lua_promise_vref(L, 1, &r))
+            lvat_lua_push_vref(L, r);
+        else
+            lua_pushnil(L);
+        return 1;
+    }
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    return 1;
+}
+
+/* sys.bindPromise(p, vref): p is exported as vref (its F_VREF, and
+ * slotToVal). */
+int
+lvat_lua_sys_bind_promise(lua_State *L)
+{
+    lvat_vref r = lvat_lua_check_vref(L, 2);
+
+    luaL_argcheck(L, lvat__p_is(L, 1), 1, "not a promise");
+    luaL_argcheck(L, lvat_vref_is_promise(r), 2, "not a promise's vref");
+    lua_settop(L, 2);
+    lua_pushvalue(L, 2);
+    lvat__p_set(L, 1, F_VREF);
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 1);
+    lua_rawset(L, -3);
     return 0;
 }

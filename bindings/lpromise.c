@@ -25,7 +25,7 @@
 
 const char *const lvat__p_state_names[] = {"pending", "fulfilled", "rejected"};
 /* A promise's fields are its first integer keys (F_*; the first four in
- * the array part): no name a vat could write by accident, and the fastest
+ * the array part, and F_VREF too for a promise made as an import): no name a vat could write by accident, and the fastest
  * lookup Lua has.  Callbacks after the first follow, two slots each. */
 #define EXTRA(i) (F_LOCKED + 2 * (i) - 1)
 
@@ -70,7 +70,13 @@ void
 lvat__p_push_new(lua_State *L)
 {
     /* Sized for the fields nearly every promise gets. */
-    lua_createtable(L, F_ARG, 0);
+    lvat__p_push_new_sized(L, F_ARG);
+}
+
+void
+lvat__p_push_new_sized(lua_State *L, int n)
+{
+    lua_createtable(L, n, 0);
     lua_pushinteger(L, PENDING);
     lua_rawseti(L, -2, F_STATE);
     lvat_lua_reg(L, LVAT_REG_PROMISE_MT);

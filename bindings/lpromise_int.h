@@ -14,9 +14,20 @@
 enum { PENDING, FULFILLED, REJECTED, NOT_A_STATE };
 
 /* A promise's fields: _state, _value, the first callback and its
- * argument, how many more there are (at [i] and [-i]), and, while it
- * follows another promise, that one and a lock. */
-enum { F_STATE = 1, F_VALUE, F_CB, F_ARG, F_N, F_FOLLOWS, F_LOCKED, F_COUNT };
+ * argument, the vref the kernel knows it by (an integer, lvref.h; set
+ * while it is imported or exported), how many more callbacks there are,
+ * and, while it follows another promise, that one and a lock. */
+enum {
+    F_STATE = 1,
+    F_VALUE,
+    F_CB,
+    F_ARG,
+    F_VREF,
+    F_N,
+    F_FOLLOWS,
+    F_LOCKED,
+    F_COUNT
+};
 
 /* "pending", "fulfilled", "rejected", by the state enum. */
 extern const char *const lvat__p_state_names[];
@@ -46,6 +57,8 @@ int lvat__p_state(lua_State *L, int p);
 int lvat__p_is(lua_State *L, int v);
 /* Pushes a new pending promise.  [-0,+1,m] */
 void lvat__p_push_new(lua_State *L);
+/* The same, with room for n fields in the array part.  [-0,+1,m] */
+void lvat__p_push_new_sized(lua_State *L, int n);
 
 /* The following take absolute indices. */
 /* Queues fn(a, b, c) as a microtask (0: nil).  [-0,+0,m] */

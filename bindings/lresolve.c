@@ -101,9 +101,7 @@ push_copy(lua_State *L, lvat_vref vpid, bool rejected)
 static int
 swap_for_promise(lua_State *L)
 {
-    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-    lua_insert(L, -2);
-    lua_rawget(L, -2);
+    lvat_lua_push_slot_value(L, -1);
     lua_remove(L, -2);
     return lvat__p_is(L, -1) ? lvat__p_state(L, -1) : PENDING;
 }
@@ -260,16 +258,14 @@ lvat_lua_resolve_vpid(lua_State *L)
         lvat_lua_sys_check(L, LVAT_LUA_SYS(v, lvat_syscall_resolve(v->sys,
                                                                     &r, 1)));
     }
-    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-    lua_pushvalue(L, 1);
-    lua_rawget(L, -2); /* 5: this vat's own value for the vpid */
+    lvat_lua_push_slot_value(L, 1); /* 4: this vat's own value for vpid */
     lvat_lua_forget(L, 1);
     /* Resolved, not settled: the value may be a promise (a result the
      * kernel forwards), whose outcome this vat's own promise then takes.
      * Its own outcome, even when the kernel was told a rejection. */
-    if (lvat__p_is(L, 5) && lua_toboolean(L, 2))
-        lvat__p_reject(L, 5, 3);
-    else if (lvat__p_is(L, 5))
-        lvat__p_resolve(L, 5, 3);
+    if (lvat__p_is(L, 4) && lua_toboolean(L, 2))
+        lvat__p_reject(L, 4, 3);
+    else if (lvat__p_is(L, 4))
+        lvat__p_resolve(L, 4, 3);
     return 0;
 }

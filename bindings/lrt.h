@@ -45,15 +45,24 @@ void lvat_lua_jobs_sys(lua_State *L);
  * be marshalled rejects its vpid instead (liveslots' failedReason). */
 int lvat_lua_resolve_vpid(lua_State *L);
 
-/* ---- lnotify.c ---- */
-/* Forgets the vref at idx: slotToVal, valToSlot and awaited drop it. */
+/* ---- lnotify.c: what a vat knows by vref (see there) ---- */
+/* Forgets the vref at idx: awaited, slotToVal, valToSlot and the
+ * promise's F_VREF drop it. */
 void lvat_lua_forget(lua_State *L, int vref);
 /* sys.forget(vref), the same for liveslots. */
 int lvat_lua_sys_forget(lua_State *L);
-/* Pushes a new promise this vat knows as the vref at idx (slotToVal and
- * valToSlot), held in awaited too when the kernel will notify this vat of
- * it.  [-0,+1,m] */
+/* Pushes a new promise this vat knows as the vref at idx: in awaited when
+ * the kernel will notify this vat of it, else in slotToVal.  [-0,+1,m] */
 void lvat_lua_new_import(lua_State *L, int vref, bool awaited);
+/* Pushes what this vat knows by the vref at idx, or nil; returns its
+ * type.  [-0,+1,-] */
+int lvat_lua_push_slot_value(lua_State *L, int vref);
+/* The vref the promise at p carries (F_VREF), checked: a vat can write a
+ * promise's fields. */
+bool lvat_lua_promise_vref(lua_State *L, int p, lvat_vref *out);
+/* sys.vrefOf(v) and sys.bindPromise(p, vref), for liveslots. */
+int lvat_lua_sys_vref_of(lua_State *L);
+int lvat_lua_sys_bind_promise(lua_State *L);
 /* Settles the promises a notify delivery names (the caller then drains
  * the microtasks).  [-0,+0,e] */
 void lvat_lua_notify(lua_State *L, const lvat_delivery *d);

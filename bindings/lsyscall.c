@@ -457,6 +457,8 @@ lvat_lua_open_sys(lua_State *L)
         {"retireExports", l_retire_exports},
         {"resume", lvat_lua_sys_resume},
         {"forget", lvat_lua_sys_forget},
+        {"vrefOf", lvat_lua_sys_vref_of},
+        {"bindPromise", lvat_lua_sys_bind_promise},
         {"gcFull", l_gc_full},
         {"deadImports", l_dead_imports},
         {"exportVref", l_export_vref},

@@ -17,10 +17,13 @@ local rawget = rawget
 local whenSettled = P.whenSettled
 local drain = P.drain
 
--- A vref is an integer here (its bits, bindings/lbind.h); sys.vrefKind
--- and sys.exportVref read and make them.
+-- A vref is an integer here (its bits, bindings/lvref.h); sys.vrefKind
+-- and sys.exportVref read and make them.  An import awaiting its notify
+-- is held by the C runtime (lnotify.c), and a promise carries its own
+-- vref (sys.vrefOf, sys.bindPromise).
 local slotToVal = sys.slotToVal   -- vref -> value (weak values)
-local valToSlot = sys.valToSlot   -- value -> vref (weak keys)
+local valToSlot = sys.valToSlot   -- exported object -> vref (weak keys)
+local vrefOf, bindPromise = sys.vrefOf, sys.bindPromise
 local remotables = sys.remotables -- Far object -> interface name (weak keys)
 local exports = {}                -- vref -> exported object (strong)
 local exportVref, vrefKind = sys.exportVref, sys.vrefKind
@@ -42,7 +45,7 @@ local vatName = "?"
 
 -- ---- Refs ----
 
--- Retires a vref: slotToVal, valToSlot and the promises awaited drop it.
+-- Retires a vref: what this vat knew by it forgets it (lnotify.c).
 local forget = sys.forget
 
 -- Marshalling may allocate export vrefs (o+N, p+N) and then fail half-way
@@ -89,7 +92,7 @@ end
 -- kernel already forwards elsewhere (see onFollow), or whose export was
 -- rolled back, has none and needs no resolve.
 local function onExportSettled(state, value, p)
-    local vref = valToSlot[p]
+    local vref = vrefOf(p)
     if vref ~= nil and slotToVal[vref] == p then
         resolveVpid(vref, state == "rejected", value)
     end
@@ -102,12 +105,12 @@ end
 -- the kernel, and this vat stops deciding it.  A purely local chain is
 -- left to settle here.
 local function onFollow(p)
-    local vref = valToSlot[p]
+    local vref = vrefOf(p)
     if vref == nil or slotToVal[vref] ~= p or vrefKind(vref) ~= "p+" then
         return
     end
     local t = P.tail(p)
-    if t ~= p and P.state(t) == "pending" and valToSlot[t] ~= nil then
+    if t ~= p and P.state(t) == "pending" and vrefOf(t) ~= nil then
         sys.resolve(vref, false, t)
         forget(vref)
     end
@@ -125,10 +128,10 @@ function R.exportVal(v)
     end
     local t = P.tail(v)
     if t ~= v then
-        return valToSlot[t] or R.exportVal(t)
+        return vrefOf(t) or R.exportVal(t)
     end
     local vref = allocPromiseVref()
-    valToSlot[v], slotToVal[vref] = vref, v
+    bindPromise(v, vref)
     whenSettled(v, onExportSettled, v)
     return vref
 end

@@ -113,6 +113,9 @@ test_e2e_resolve_scribbled_promises_hurt_only_their_vat(void **state)
     expect(*state, "scribble", "[\"scribbleSelf\"]",
            "{\"a\": \"true:table\", \"alive\": \"true:alive\", \"meSame\": "
            "true, \"ok\": true}");
+    expect(*state, "scribble", "[\"scribbleVref\"]",
+           "{\"a\": \"true:table\", \"alive\": \"true:alive\", \"ok\": "
+           "true}");
     expect(*state, "scribble", "[\"scribbleRejNil\"]",
            "{\"a\": \"false:nil\", \"alive\": \"true:alive\", \"ok\": true}");
 }

@@ -87,6 +87,20 @@ return {
                 rawset(a, 1, 1); rawset(a, 2, {me = a})
                 return {a = a}
             end,
+            -- Junk in a promise's vref field (the fifth, which only
+            -- promises the kernel knows fill): an object's vref bits, a
+            -- vref's text, a float.  Each promise still travels as
+            -- itself.
+            scribbleVref = function(self)
+                local a, b, c = Promise.kit(), Promise.kit(), Promise.kit()
+                rawset(a.promise, 5, 1)
+                rawset(b.promise, 5, "p-999999")
+                rawset(c.promise, 5, -0.5)
+                a.resolve({b = b.promise, c = c.promise})
+                b.resolve("B")
+                c.resolve("C")
+                return {a = a.promise}
+            end,
             scribbleRejNil = function(self)
                 local a = Promise.kit().promise
                 rawset(a, 1, 2)

@@ -26,7 +26,7 @@ return {
             badResolve = function(self)
                 work()
                 local p = E(peer):inc()
-                rawSyscalls.resolve(rawSyscalls.valToSlot[p], false, 1)
+                rawSyscalls.resolve(rawSyscalls.vrefOf(p), false, 1)
                 return "not reached"
             end,
             quit = function(self, failure)
