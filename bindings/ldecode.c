@@ -62,7 +62,7 @@ lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
 {
     char name[LVAT_REF_BUFSIZE];
 
-    luaL_checkstack(L, 4, "decoding a slot");
+    luaL_checkstack(L, 5, "decoding a slot");
     lvat_lua_push_vref(L, vref);
     if (lvat_lua_push_slot_value(L, -1) != LUA_TNIL) {
         lua_remove(L, -2);

@@ -137,10 +137,17 @@ return {
                 rawset(self_, 1, 1)
                 rawset(self_, 2, self_)
                 out.selfish = try(E(self_):hit())
-                -- a callback count at the top of the integers
+                -- a callback count at the top of the integers (the count
+                -- field is found as the one holding 1 after two
+                -- callbacks: the state field holds 0 while pending)
                 local big = Promise.kit()
                 big.promise:next(function() end)
-                rawset(big.promise, 5, math.maxinteger)
+                big.promise:next(function() end)
+                local kn
+                for key, v in pairs(big.promise) do
+                    if math.type(v) == "integer" and v == 1 then kn = key end
+                end
+                rawset(big.promise, kn, math.maxinteger)
                 big.promise:next(function() end)
                 big.resolve(1)
                 out.big = "survived"

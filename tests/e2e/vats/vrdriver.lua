@@ -1,0 +1,63 @@
+-- Bootstrap vat of test_e2e_vrefs.c: promises that cross to another vat
+-- and back in each state of their life (pending import, export, export
+-- after a failed marshal gave its number back, export forwarded to an
+-- import, settled import), so every table a vat keeps by vref is used.
+local h
+local function try(f)
+    local ok, v = pcall(f)
+    return tostring(ok) .. ":" .. tostring(v)
+end
+return {
+    buildRootObject = function(vatPowers, parameters, baggage)
+        return Far("VrefDriver", {
+            bootstrap = function(self, vats) h = vats.vrhelper; return "ready" end,
+            pendingBack = function(self)
+                local r = E(h):later()
+                local back = E(h):echo({p = r}):await()
+                E(h):fire(7)
+                return {v = r:await(), back = back.p:await()}
+            end,
+            exportBack = function(self)
+                local k = Promise.kit()
+                local back = E(h):echo({p = k.promise}):await()
+                E(h):hold(k.promise):await()
+                k.resolve(5)
+                return {same = back.p == k.promise,
+                        held = E(h):awaitHeld():await().v}
+            end,
+            rollbackThenExport = function(self)
+                local k = Promise.kit()
+                local bad = try(function()
+                    return E(h):echo({p = k.promise, f = print})
+                end)
+                local back = E(h):echo({p = k.promise}):await()
+                E(h):hold(k.promise):await()
+                k.resolve(9)
+                return {bad = bad, same = back.p == k.promise,
+                        held = E(h):awaitHeld():await().v}
+            end,
+            forwardThenResend = function(self)
+                local k = Promise.kit()
+                E(h):hold(k.promise):await()
+                local r = E(h):later()
+                k.resolve(r)
+                local back = E(h):echo({p = k.promise}):await()
+                E(h):fire(11)
+                return {held = E(h):awaitHeld():await().v, r = r:await(),
+                        back = back.p:await()}
+            end,
+            settledResend = function(self)
+                local r = E(h):add(1, 2)
+                r:await()
+                local back = E(h):echo({p = r}):await()
+                return {v = back.p:await()}
+            end,
+            pipeObj = function(self)
+                local o = E(h):obj()
+                local a = E(o):hit()
+                local o2 = o:await()
+                return {a = a:await(), b = E(o2):hit():await()}
+            end,
+        })
+    end,
+}

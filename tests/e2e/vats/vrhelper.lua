@@ -1,0 +1,30 @@
+-- The far side of test_e2e_vrefs.c: echoes values, holds a promise it
+-- is given and reports how it settled, and answers with promises it
+-- settles later.
+local held, pending = nil, {}
+return {
+    buildRootObject = function(vatPowers, parameters, baggage)
+        return Far("VrefHelper", {
+            echo = function(self, rec) return rec end,
+            hold = function(self, p) held = p; return true end,
+            awaitHeld = function(self)
+                local ok, v = pcall(function() return held:await() end)
+                return {ok = ok, v = v}
+            end,
+            later = function(self)
+                local k = Promise.kit()
+                pending[#pending + 1] = k
+                return k.promise
+            end,
+            fire = function(self, v)
+                for i = 1, #pending do pending[i].resolve(v) end
+                pending = {}
+                return true
+            end,
+            add = function(self, a, b) return a + b end,
+            obj = function(self)
+                return Far("Thing", {hit = function() return "hit" end})
+            end,
+        })
+    end,
+}
