@@ -55,6 +55,18 @@ illegal(lvat_syscall *sc, const char *fmt, ...)
     return lvat_errbuf_set(&sc->err, LVAT_EILLEGAL, "illegal syscall: %s", msg);
 }
 
+/* illegal() naming vref r between `before` and `after`; the name is made
+ * only here, off the legal path. */
+static int
+illegal_vref(lvat_syscall *sc, const char *before, lvat_vref r,
+             const char *after)
+{
+    char name[LVAT_REF_BUFSIZE];
+
+    lvat_vref_format(r, name);
+    return illegal(sc, "%s %s%s", before, name, after);
+}
+
 /* Any failure that is not the vat's fault still stops the crank. */
 static int
 internal(lvat_syscall *sc, int rc)
@@ -101,20 +113,19 @@ slot_space_free(lvat_kref *inline_space, lvat_kref *p)
 static int
 take_result(lvat_syscall *sc, lvat_vref result, lvat_kref *out)
 {
-    char name[LVAT_REF_BUFSIZE];
     lvat_kprom p;
     int rc;
 
-    lvat_vref_format(result, name);
     if (!lvat_vref_is_promise(result))
-        return illegal(sc, "result %s is not a promise", name);
+        return illegal_vref(sc, "result", result, " is not a promise");
     if ((rc = lvat__clist_from_vat(sc->k, sc->vat, result, out)) != LVAT_OK)
         return rc;
     if ((rc = lvat__kp_get(sc->k, *out, &p)) != LVAT_OK)
         return rc;
     if (p.state != 'u' || p.decider != sc->vat->id) {
         lvat__kp_release(&p);
-        return illegal(sc, "result %s is not a promise this vat decides", name);
+        return illegal_vref(sc, "result", result,
+                            " is not a promise this vat decides");
     }
     /* In flight, a result has no decider; its receiver becomes one.  The
      * sender hears how it settles. */
@@ -164,16 +175,15 @@ lvat_syscall_send(lvat_syscall *sc,
 static int
 check_decider(lvat_syscall *sc, lvat_vref vpid, lvat_kref *kp)
 {
-    char name[LVAT_REF_BUFSIZE];
     lvat_kprom p;
     int rc;
 
-    lvat_vref_format(vpid, name);
     if (!lvat_vref_is_promise(vpid))
-        return illegal(sc, "resolve of %s, which is not a promise", name);
+        return illegal_vref(sc, "resolve of", vpid, ", which is not a promise");
     rc = lvat__clist_lookup_v(sc->k, sc->vat->id, vpid, kp);
     if (rc == LVAT_ENOTFOUND && !lvat_vref_is_export(vpid))
-        return illegal(sc, "resolve of %s, which is not in its c-list", name);
+        return illegal_vref(sc, "resolve of", vpid,
+                            ", which is not in its c-list");
     /* A promise the vat made and names for the first time (one a value
      * in this same batch refers to) is exported now, decided by the vat;
      * an export number used before is refused there as illegal. */
@@ -183,10 +193,10 @@ check_decider(lvat_syscall *sc, lvat_vref vpid, lvat_kref *kp)
         return rc;
     lvat__kp_release(&p);
     if (p.state != 'u')
-        return illegal(sc, "resolve of %s, which is already settled", name);
+        return illegal_vref(sc, "resolve of", vpid, ", which is already settled");
     if (p.decider != sc->vat->id)
-        return illegal(sc, "resolve of %s, which this vat does not decide",
-                       name);
+        return illegal_vref(sc, "resolve of", vpid,
+                            ", which this vat does not decide");
     return LVAT_OK;
 }
 
@@ -284,19 +294,19 @@ lvat_syscall_resolve(lvat_syscall *sc, const lvat_resolution *res, size_t n)
 int
 lvat_syscall_subscribe(lvat_syscall *sc, lvat_vref vpid)
 {
-    char name[LVAT_REF_BUFSIZE];
     lvat_kprom p;
     lvat_kref kp;
     int rc = begin(sc);
 
     if (rc != LVAT_OK)
         return rc;
-    lvat_vref_format(vpid, name);
     if (!lvat_vref_is_promise(vpid))
-        return illegal(sc, "subscribe to %s, which is not a promise", name);
+        return illegal_vref(sc, "subscribe to", vpid,
+                            ", which is not a promise");
     rc = lvat__clist_lookup_v(sc->k, sc->vat->id, vpid, &kp);
     if (rc == LVAT_ENOTFOUND)
-        return illegal(sc, "subscribe to %s, which is not in its c-list", name);
+        return illegal_vref(sc, "subscribe to", vpid,
+                            ", which is not in its c-list");
     if (rc != LVAT_OK || (rc = lvat__kp_get(sc->k, kp, &p)) != LVAT_OK)
         return internal(sc, rc);
     if (p.state != 'u') {
