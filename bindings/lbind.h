@@ -211,9 +211,10 @@ typedef enum lvat_enc_mode {
  * names the value in errors ("args", "result").  [-0, +0, e] */
 void lvat_lua_encode(lua_State *L, int idx, lvat_enc_mode mode,
                      const char *what);
-/* Encodes #["method",[args 1..n of the table at idx]].  [-0, +0, e] */
+/* Encodes #["method",[args 1..n]]: of the table at idx, or `on_stack`
+ * the n values from idx on.  [-0, +0, e] */
 void lvat_lua_encode_methargs(lua_State *L, const char *method, size_t mlen,
-                              int args_idx, lua_Integer n);
+                              int args_idx, lua_Integer n, bool on_stack);
 /* Decodes a body whose slots are vrefs.  [-0, +1, e] */
 void lvat_lua_decode(lua_State *L, const char *body, size_t len,
                      const lvat_vref *slots, size_t nslots);

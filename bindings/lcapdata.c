@@ -453,7 +453,7 @@ lvat_lua_encode(lua_State *L, int idx, lvat_enc_mode mode, const char *what)
 
 void
 lvat_lua_encode_methargs(lua_State *L, const char *method, size_t mlen,
-                         int args_idx, lua_Integer n)
+                         int args_idx, lua_Integer n, bool on_stack)
 {
     enc e;
 
@@ -469,7 +469,10 @@ lvat_lua_encode_methargs(lua_State *L, const char *method, size_t mlen,
             lvat_buf_putc(e.b, ',');
         e.path[0].key = NULL;
         e.path[0].index = i;
-        lua_rawgeti(L, args_idx, i);
+        if (on_stack)
+            lua_pushvalue(L, args_idx + (int)i - 1);
+        else
+            lua_rawgeti(L, args_idx, i);
         enc_value(&e, lua_gettop(L));
         lua_pop(L, 1);
     }

@@ -284,13 +284,11 @@ route(lua_State *L, int target, int method, int args, int only)
 
 /* ---- E and its proxies ---- */
 
-/* Packs the arguments from index `from` on into a table with n.
+/* Packs the n values from index `from` on into a table with n.
  * [-0,+1,m] */
 static void
-pack_from(lua_State *L, int from)
+pack(lua_State *L, int from, int n)
 {
-    int n = lua_gettop(L) - from + 1;
-
     lua_createtable(L, n, 1);
     for (int i = 1; i <= n; i++) {
         lua_pushvalue(L, from + i - 1);
@@ -300,12 +298,54 @@ pack_from(lua_State *L, int from)
     lua_setfield(L, -2, "n");
 }
 
+/* Pushes the vref a send to the value at t goes to at once: a presence's,
+ * or a pending promise's the kernel knows.  [-0,+(0|1),-] */
+static bool
+push_direct_vref(lua_State *L, int t)
+{
+    lvat_vref vref;
+
+    if (lvat_lua_to_presence(L, t, &vref)) {
+        lvat_lua_push_vref(L, vref);
+        return true;
+    }
+    return lvat__p_is(L, t) && lvat__p_state(L, t) == PENDING &&
+           push_promise_vref(L, t);
+}
+
+/* The send syscall to the vref on top (popped) of the n arguments from
+ * index `first` on, without a table; pushes the result's promise unless
+ * `only`.  [-1,+(0|1),e] */
+static void
+send_args(lua_State *L, int method, int first, int n, int only)
+{
+    luaL_checkstack(L, n + LUA_MINSTACK, "too many arguments");
+    lua_pushcfunction(L, lvat_lua_sys_send_args);
+    lua_insert(L, -2);
+    lua_pushvalue(L, method);
+    if (only)
+        lua_pushnil(L);
+    else
+        lua_pushboolean(L, 1);
+    for (int i = 0; i < n; i++)
+        lua_pushvalue(L, first + i);
+    if (lvat_lua_pcall_marshal(L, 3 + n, only ? 0 : 1) != LUA_OK)
+        lua_error(L);
+    if (!only) {
+        lvat_lua_new_import(L, -1, true);
+        lua_remove(L, -2);
+    }
+}
+
 /* E(x):method(...) and E.sendOnly(x):method(...).  Upvalues: the method
- * name, and whether the proxy is a sendOnly one. */
+ * name, and whether the proxy is a sendOnly one.  A send that goes to
+ * the kernel at once marshals the arguments where they are; the others
+ * keep them in a table for later. */
 static int
 proxy_method(lua_State *L)
 {
     int only = lua_toboolean(L, lua_upvalueindex(2));
+    int n = lua_gettop(L) - 1, t = n + 2;
 
     if (!lvat_lua_has_mt(L, 1, only ? LVAT_REG_ONLY_MT : LVAT_REG_PROXY_MT)) {
         lua_pushvalue(L, lua_upvalueindex(1));
@@ -313,9 +353,14 @@ proxy_method(lua_State *L)
                           only ? ".sendOnly" : "",
                           luaL_tolstring(L, -1, NULL));
     }
-    pack_from(L, 2);
     lua_rawgeti(L, 1, 1);
-    route(L, lua_gettop(L), lua_upvalueindex(1), lua_gettop(L) - 1, only);
+    final_target(L, t);
+    if (push_direct_vref(L, t)) {
+        send_args(L, lua_upvalueindex(1), 2, n, only);
+        return !only;
+    }
+    pack(L, 2, n);
+    route(L, t, lua_upvalueindex(1), t + 1, only);
     return !only;
 }
 

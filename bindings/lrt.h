@@ -13,6 +13,9 @@
 /* ---- lsyscall.c: the syscalls the C runtime calls ---- */
 /* sys.send(target, method, args, n, result|true|nil) -> result vref. */
 int lvat_lua_sys_send(lua_State *L);
+/* sendArgs(target, method, result|true|nil, ...): the same with the
+ * arguments on the stack (E's direct sends: no table per message). */
+int lvat_lua_sys_send_args(lua_State *L);
 /* sys.resolve(vpid, rejected, value) */
 int lvat_lua_sys_resolve(lua_State *L);
 /* lua_pcall of a syscall that marshals (send, resolve, exit).  A marshal

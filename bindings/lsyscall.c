@@ -91,30 +91,47 @@ scratch_capdata(lvat_lvat *v)
  * marshalled: marshalling may export promises (p+N) of its own, and the
  * kernel requires a vat to name its export numbers in increasing order.
  */
-int
-lvat_lua_sys_send(lua_State *L)
+/* The send of sys.send and sendArgs: the target vref at 1, the method at
+ * 2, the result (nil, a vref, or true for a fresh p+N) at `res`, the
+ * arguments at `args` (a table, or n stack values).  Returns how many
+ * results (the result vref, pushed when there is one). */
+static int
+send(lua_State *L, int res, int args, lua_Integer n, bool on_stack)
 {
     lvat_lvat *v = lvat_lua_vat(L);
     lvat_vref target = lvat_lua_check_vref(L, 1), result = {0};
     size_t mlen;
     const char *method = luaL_checklstring(L, 2, &mlen);
-    lua_Integer n = luaL_checkinteger(L, 4);
-    bool alloc = lua_isboolean(L, 5) && lua_toboolean(L, 5);
+    bool alloc = lua_isboolean(L, res) && lua_toboolean(L, res);
     lvat_vcapdata cd;
+
+    if (!lua_isnil(L, res) && !alloc)
+        result = lvat_lua_check_vref(L, res);
+    lvat_lua_encode_methargs(L, method, mlen, args, n, on_stack);
+    if (alloc)
+        result = lvat_vref_make(true, true, v->next_prom++);
+    cd = scratch_capdata(v);
+    check(L, SYS(v, lvat_syscall_send(v->sys, target, &cd, result)));
+    if (lvat_vref_is_none(result))
+        return 0;
+    lvat_lua_push_vref(L, result);
+    return 1;
+}
+
+int
+lvat_lua_sys_send(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 4);
 
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 5);
-    if (!lua_isnil(L, 5) && !alloc)
-        result = lvat_lua_check_vref(L, 5);
-    lvat_lua_encode_methargs(L, method, mlen, 3, n);
-    if (alloc) {
-        result = lvat_vref_make(true, true, v->next_prom++);
-        lvat_lua_push_vref(L, result);
-        lua_replace(L, 5);
-    }
-    cd = scratch_capdata(v);
-    check(L, SYS(v, lvat_syscall_send(v->sys, target, &cd, result)));
-    return lvat_vref_is_none(result) ? 0 : 1;
+    return send(L, 5, 3, n, false);
+}
+
+int
+lvat_lua_sys_send_args(lua_State *L)
+{
+    return send(L, 3, 4, lua_gettop(L) - 3, true);
 }
 
 /* allocPromise() -> a fresh p+N. */

@@ -443,9 +443,14 @@ return {
                         same = E(helper):take(obj):await()}
             end,
             holes = function(self)
+                -- and more arguments than a C function's stack starts with
+                local nums = {}
+                for i = 1, 300 do nums[i] = i end
+                local many = E(helper):count(table.unpack(nums, 1, 300)):await()
                 return {E(helper):count(1, nil, 3):await(),
                         E(helper):count(1, nil):await(),
-                        E(helper):count(nil):await()}
+                        E(helper):count(nil):await(),
+                        many:match("^%d+:") .. many:match("%d+$")}
             end,
         })
     end,
