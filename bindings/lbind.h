@@ -218,10 +218,10 @@ void lvat_lua_encode_methargs(lua_State *L, const char *method, size_t mlen,
 /* Decodes a body whose slots are vrefs.  [-0, +1, e] */
 void lvat_lua_decode(lua_State *L, const char *body, size_t len,
                      const lvat_vref *slots, size_t nslots);
-/* Decodes methargs: pushes the method name, the args table and n.
- * [-0, +3, e] */
-void lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
-                              const lvat_vref *slots, size_t nslots);
+/* Decodes methargs: pushes the method name and the n arguments; returns
+ * n.  [-0, +(1+n), e] */
+int lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
+                             const lvat_vref *slots, size_t nslots);
 /* Pushes the value of a vref (presence, promise, export). [-0, +1, e] */
 void lvat_lua_slot_value(lua_State *L, lvat_vref vref, const char *iface,
                          size_t ilen);

@@ -375,11 +375,11 @@ lvat_lua_decode(lua_State *L, const char *body, size_t len,
     dec_finish(&d);
 }
 
-void
+int
 lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
                          const lvat_vref *slots, size_t nslots)
 {
-    lua_Integer n = 0;
+    int n = 0;
     lvat_json_tok t;
     dec d;
 
@@ -394,10 +394,15 @@ lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
     next_tok(&d, &t);
     if (t.type != LVAT_JSON_ARRAY_BEGIN)
         dec_fail(&d, "the arguments must be an array");
-    n = dec_array(&d); /* made at its final size */
+    /* The arguments stay on the stack: no table per message. */
+    for (next_tok(&d, &t); t.type != LVAT_JSON_ARRAY_END; next_tok(&d, &t)) {
+        luaL_checkstack(L, LUA_MINSTACK, "too many arguments");
+        dec_value(&d, &t);
+        n++;
+    }
     next_tok(&d, &t);
     if (t.type != LVAT_JSON_ARRAY_END)
         dec_fail(&d, "methargs must be [method, args]");
     dec_finish(&d);
-    lua_pushinteger(L, n);
+    return n;
 }

@@ -69,23 +69,29 @@ l_far(lua_State *L)
 
 /*
  * A send to one of this vat's own objects runs in a later turn, as its
- * own job: runJob(methodOf(obj, method), obj, args, args.n, p), where the
- * job settles p (a promise, or nil for a one-way send).
+ * own job: runJob(methodOf(obj, method), obj, p, unpack(args, 1, args.n)),
+ * where the job settles p (a promise, or nil for a one-way send).
  * Upvalues: obj, method, args, p.
  */
 static int
 run_local(lua_State *L)
 {
+    int n;
+
     lua_pushcfunction(L, lvat_lua_run_job);
     lvat_lua_push_runtime(L, "methodOf");
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_call(L, 2, 1);
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushvalue(L, lua_upvalueindex(3));
-    lua_getfield(L, lua_upvalueindex(3), "n");
     lua_pushvalue(L, lua_upvalueindex(4));
-    lua_call(L, 5, 0);
+    lua_getfield(L, lua_upvalueindex(3), "n");
+    n = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    luaL_checkstack(L, n + LUA_MINSTACK, "too many arguments");
+    for (int i = 1; i <= n; i++)
+        lua_rawgeti(L, lua_upvalueindex(3), i);
+    lua_call(L, 3 + n, 0);
     return 0;
 }
 

@@ -85,8 +85,9 @@ int
 lvat_lua_run_job(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
+    int n = lua_gettop(L);
 
-    lua_settop(L, 5);
+    luaL_checkstack(L, n + LUA_MINSTACK, "too many arguments");
     if (v->npool > 0) {
         lvat_lua_reg(L, LVAT_REG_POOL);
         lua_rawgeti(L, -1, v->npool);
@@ -103,8 +104,8 @@ lvat_lua_run_job(lua_State *L)
         lua_rawset(L, -3);
         lua_pop(L, 1);
     }
-    lua_insert(L, 1); /* thread, fn, obj, args, n, result */
-    resume_and_step(L, 1, 5);
+    lua_insert(L, 1); /* thread, fn, obj, result, args... */
+    resume_and_step(L, 1, n);
     return 0;
 }
 

@@ -34,8 +34,8 @@ void lvat_lua_open_promise(lua_State *L);
 int lvat_lua_drain(lua_State *L);
 
 /* ---- ljobs.c ---- */
-/* lua_CFunction runJob(fn, obj, args, n, result): fn(obj, args...) in a
- * pooled thread; settles `result` (a vpid, a local promise, or nil). */
+/* lua_CFunction runJob(fn, obj, result, ...): fn(obj, ...) in a pooled
+ * thread; settles `result` (a vpid, a local promise, or nil). */
 int lvat_lua_run_job(lua_State *L);
 /* Adds sys.finish, sys.resolveVpid and sys.DONE.  [-0, +0, m] */
 void lvat_lua_jobs_sys(lua_State *L);

@@ -359,48 +359,53 @@ push_args(lua_State *L, const lvat_delivery *d)
     }
 }
 
-/* A message: runJob(method, obj, args, n, result) (ljobs.c) on the
- * target's method, found here when it is a plain function field (else by
- * liveslots' methodOf, which also words why there is none). */
+/* Pushes the object the message's target names, or raises.  [-0,+1,e] */
 static void
-deliver_message(lua_State *L, const lvat_delivery *d)
+push_target(lua_State *L, const lvat_delivery *d)
 {
-    int base = lua_gettop(L);
-
-    lvat_lua_reg(L, LVAT_REG_RUNTIME); /* +1 R */
-    lua_pushcfunction(L, lvat_lua_run_job);                   /* +2 */
-    lvat_lua_decode_methargs(L, d->methargs.body, d->methargs.body_len,
-                             d->methargs.slots, d->methargs.nslots);
-    lvat_lua_reg(L, LVAT_REG_SLOT2VAL); /* +6 */
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
     lvat_lua_push_vref(L, d->target);
-    if (lua_rawget(L, base + 6) == LUA_TNIL) {
+    if (lua_rawget(L, -2) == LUA_TNIL) {
         lvat_lvat *v = lvat_lua_vat(L);
         lvat_lua_push_vref_text(L, d->target);
         lua_pushfstring(L, "%s (v%d) has no object %s", v->name, (int)v->id,
                         lua_tostring(L, -1));
         lua_error(L);
     }
-    lua_replace(L, base + 6); /* +6 obj; +3 method, +4 args, +5 n */
-    lua_pushvalue(L, base + 3);
-    if (lua_type(L, base + 6) != LUA_TTABLE ||
-        lua_type(L, base + 3) != LUA_TSTRING ||
-        lua_rawget(L, base + 6) != LUA_TFUNCTION) {
-        lua_pop(L, 1);
-        lua_getfield(L, base + 1, "methodOf");
-        lua_pushvalue(L, base + 6);
-        lua_pushvalue(L, base + 3);
-        lua_call(L, 2, 1);
-    }
-    lua_pushvalue(L, base + 2); /* runJob(fn, obj, args, n, result) */
-    lua_insert(L, -2);
-    lua_pushvalue(L, base + 6);
-    lua_pushvalue(L, base + 4);
-    lua_pushvalue(L, base + 5);
-    if (lvat_vref_is_none(d->result))
+    lua_remove(L, -2);
+}
+
+/* A message: runJob(fn, obj, result, args...) (ljobs.c) with the target's
+ * method, found here when it is a plain function field (else by
+ * liveslots' methodOf, which also words why there is none). */
+static void
+deliver_message(lua_State *L, const lvat_delivery *d)
+{
+    int base = lua_gettop(L), fn = base + 2, obj = base + 3, n;
+
+    lua_pushcfunction(L, lvat_lua_run_job); /* +1 */
+    lua_pushnil(L);                         /* +2 fn, below */
+    lua_pushnil(L);                         /* +3 obj, below */
+    if (lvat_vref_is_none(d->result))       /* +4 result */
         lua_pushnil(L);
     else
         lvat_lua_push_vref(L, d->result);
-    lua_call(L, 5, 0);
+    n = lvat_lua_decode_methargs(L, d->methargs.body, d->methargs.body_len,
+                                 d->methargs.slots, d->methargs.nslots);
+    push_target(L, d); /* +5 method, +6.. args, then obj */
+    lua_replace(L, obj);
+    lua_pushvalue(L, base + 5);
+    if (lua_type(L, obj) != LUA_TTABLE || lua_type(L, base + 5) != LUA_TSTRING ||
+        lua_rawget(L, obj) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        lvat_lua_push_runtime(L, "methodOf");
+        lua_pushvalue(L, obj);
+        lua_pushvalue(L, base + 5);
+        lua_call(L, 2, 1);
+    }
+    lua_replace(L, fn);
+    lua_remove(L, base + 5); /* the method's name */
+    lua_call(L, 3 + n, 0);
     lua_settop(L, base);
 }
 

@@ -11,7 +11,6 @@ local P = import("luavat.promise")
 local sys = sys
 
 local type, pcall, error, tostring = type, pcall, error, tostring
-local unpack = table.unpack
 local yield = coroutine.yield
 local rawget = rawget
 local whenSettled = P.whenSettled
@@ -139,18 +138,23 @@ end
 -- ---- Jobs: one pooled coroutine per running method (ljobs.c) ----
 
 -- The body of every delivery thread: run the method, hand its outcome to
--- finish (it resolves the message's result), wait for the next job.
+-- finish (it resolves the message's result), wait for the next job.  The
+-- arguments come as they are (no table per message); the thread waits
+-- in a frame of its own, reached by a tail call, so an idle thread keeps
+-- nothing of its last job alive.
 local finish, DONE = sys.finish, sys.DONE
+local worker
 
-function R.worker(fn, obj, args, n, resultVref)
-    while true do
-        local ok, r = pcall(fn, obj, unpack(args, 1, n))
-        finish(resultVref, ok, r)
-        -- An idle thread keeps nothing of its last job alive.
-        ok, r, fn, obj, args, resultVref = nil, nil, nil, nil, nil, nil
-        fn, obj, args, n, resultVref = yield(DONE)
-    end
+local function nextJob()
+    return worker(yield(DONE))
 end
+
+function worker(fn, obj, resultVref, ...)
+    local ok, r = pcall(fn, obj, ...)
+    finish(resultVref, ok, r)
+    return nextJob()
+end
+R.worker = worker
 
 function R.logOneWayError(r)
     local ok, text = pcall(tostring, r)

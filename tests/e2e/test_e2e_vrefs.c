@@ -4,11 +4,13 @@
  * life: sent out and back while pending, exported and echoed, exported
  * after a failed marshal gave its number back, forwarded to an import and
  * sent again, settled and sent again, pipelined to.  Each answer is right
- * and no syscall is illegal.  Vats: tests/e2e/vats/vrdriver.lua and
+ * and no syscall is illegal.  And a method's arguments do not outlive it
+ * in its idle delivery thread.  Vats: tests/e2e/vats/vrdriver.lua and
  * vrhelper.lua.
  */
 #include "lvat_test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +64,37 @@ test_e2e_vrefs_pipelined_to_a_result(void **state)
     expect(*state, "pipeObj", "{\"a\": \"hit\", \"b\": \"hit\"}");
 }
 
+/* A method's arguments are not kept by its delivery thread once it is
+ * idle in the pool: an object lent to a method that drops it is dropped
+ * at the next reap (here after every delivery), with no other message
+ * between to reuse the thread. */
+static void
+test_e2e_vrefs_idle_thread_keeps_no_argument(void **state)
+{
+    char root[32], key[64], *r, *at, *v;
+    lk t;
+    int st;
+
+    (void)state;
+    lk_open(&t);
+    t.reap_interval = 1;
+    lk_restart(&t);
+    assert_lvat_ok(lk_launch(&t, CLUSTER));
+    lk_root(&t, "v1", root);
+    r = lk_call(&t, root, "lend", "[]", &st);
+    assert_int_equal(st, LVAT_OK);
+    at = strstr(r, "ko");
+    assert_non_null(at);
+    snprintf(key, sizeof key, "v2.c.%.*s", (int)strspn(at, "ko0123456789"),
+             at);
+    free(r);
+    v = lk_get(&t, LVAT_DB_KERNEL, key);
+    if (v != NULL)
+        fail_msg("the helper still imports the lent object (%s = %s)", key,
+                 v);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -71,6 +104,7 @@ main(void)
         T(test_e2e_vrefs_export_keeps_its_identity),
         T(test_e2e_vrefs_forwarded_and_settled_promises_sent_again),
         T(test_e2e_vrefs_pipelined_to_a_result),
+        cmocka_unit_test(test_e2e_vrefs_idle_thread_keeps_no_argument),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,7 @@ open_kernel_rc(lk *t)
     o.block_max_cranks = t->block_max_cranks;
     o.block_max_ms = t->block_max_ms;
     o.block_quiet_ms = t->block_quiet_ms;
+    o.reap_interval = t->reap_interval;
     o.system_subclusters = t->sys;
     o.nsystem_subclusters = t->nsys;
     o.prune = t->prune;

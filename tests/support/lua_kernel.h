@@ -40,6 +40,7 @@ typedef struct lk {
     unsigned vat_time_limit_ms;
     /* Block policy for the next open (0 = the kernel's defaults). */
     uint32_t block_max_cranks, block_max_ms, block_quiet_ms;
+    uint32_t reap_interval; /* for the next open (0: the kernel's) */
     lk_call_state *abandoned[64]; /* calls still pending when lk_call returned */
     size_t nabandoned;
 } lk;

@@ -2,7 +2,7 @@
 -- and back in each state of their life (pending import, export, export
 -- after a failed marshal gave its number back, export forwarded to an
 -- import, settled import), so every table a vat keeps by vref is used.
-local h
+local h, kept
 local function try(f)
     local ok, v = pcall(f)
     return tostring(ok) .. ":" .. tostring(v)
@@ -51,6 +51,13 @@ return {
                 r:await()
                 local back = E(h):echo({p = r}):await()
                 return {v = back.p:await()}
+            end,
+            -- Lends a new object to the helper, which does not keep it,
+            -- and returns it (the host learns its kref).
+            lend = function(self)
+                kept = Far("Lent", {})
+                E(h):look(kept):await()
+                return kept
             end,
             pipeObj = function(self)
                 local o = E(h):obj()

@@ -6,6 +6,7 @@ return {
     buildRootObject = function(vatPowers, parameters, baggage)
         return Far("VrefHelper", {
             echo = function(self, rec) return rec end,
+            look = function(self, thing) return tostring(thing) ~= nil end,
             hold = function(self, p) held = p; return true end,
             awaitHeld = function(self)
                 local ok, v = pcall(function() return held:await() end)
