@@ -164,11 +164,15 @@ lvat_lua_notify(lua_State *L, const lvat_delivery *d)
 {
     int top = lua_gettop(L), first, values;
     size_t n = d->nresolutions;
-    bool *rejected;
+    bool small[64], *rejected = small;
     tables t;
 
     luaL_checkstack(L, (int)(3 * n) + LUA_MINSTACK, "too many resolutions");
-    rejected = lua_newuserdatauv(L, n ? n : 1, 0); /* freed with the frame */
+    /* Most notifies fit the frame; a big batch's flags are collected. */
+    if (n > sizeof small)
+        rejected = lua_newuserdatauv(L, n, 0);
+    else
+        lua_pushnil(L);
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
     lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
     lvat_lua_reg(L, LVAT_REG_AWAITED);
