@@ -25,12 +25,7 @@
 static void
 expect(lk *t, const char *method, const char *want)
 {
-    int st;
-    char *r = lk_call(t, t->root, method, "[]", &st);
-
-    if (st != LVAT_OK || strcmp(r, want) != 0)
-        fail_msg("%s: %s %s, want %s", method, lvat_err_name(st), r, want);
-    free(r);
+    lk_expect(t, method, "[]", want);
     assert_false(lk_log_has(t, "illegal"));
     assert_false(lk_log_has(t, "terminated"));
 }

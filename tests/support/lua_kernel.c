@@ -490,6 +490,18 @@ lk_count_sources(lk *t)
     return count(t, LVAT_DB_SOURCES, "");
 }
 
+void
+lk_expect(lk *t, const char *method, const char *args_json, const char *want)
+{
+    int st;
+    char *r = lk_call(t, t->root, method, args_json, &st);
+
+    if (st != LVAT_OK || strcmp(r, want) != 0)
+        fail_msg("%s%s: %s %s, want %s", method, args_json,
+                 lvat_err_name(st), r, want);
+    free(r);
+}
+
 bool
 lk_log_has(lk *t, const char *needle)
 {

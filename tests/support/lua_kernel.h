@@ -90,6 +90,10 @@ int lk_reload(lk *t, const char *sub);
  */
 char *lk_call(lk *t, const char *kref, const char *method,
               const char *args_json, int *status);
+/* lk_call of method(args_json) on the root; fails the test unless it is
+ * fulfilled with the rendered text `want`. */
+void lk_expect(lk *t, const char *method, const char *args_json,
+               const char *want);
 
 /* pinger.lua and echo.lua, the pinger bootstrapped (its root t->root). */
 #define LK_PINGER_ECHO                                                     \
