@@ -25,6 +25,19 @@
 
 /* ---- Allocator ---- */
 
+/* A growth by `grow` bytes past the vat's cap: kills the vat, and says
+ * whether to grant it all the same (within the slack, unless the kill is
+ * for memory).  Out of line, so that the allocator's common path saves no
+ * registers for it. */
+static __attribute__((noinline)) bool
+over_limit(lvat_lvat *v, size_t grow)
+{
+    if (v->killed == LVAT_KILL_NONE)
+        lvat_lua_kill(v, LVAT_KILL_MEMORY);
+    return v->mem_used + grow <= v->mem_limit + UNWIND_SLACK &&
+           v->killed != LVAT_KILL_MEMORY;
+}
+
 static void *
 l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -33,19 +46,16 @@ l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     void *p;
 
     if (nsize == 0) {
-        lvat_slab_realloc(v->slab, ptr, old, 0);
+        lvat_slab_release(v->slab, ptr, old);
         v->mem_used -= old;
         return NULL;
     }
     if (nsize > old && v->mem_limit && !v->closing &&
-        v->mem_used + (nsize - old) > v->mem_limit) {
-        if (v->killed == LVAT_KILL_NONE)
-            lvat_lua_kill(v, LVAT_KILL_MEMORY);
-        if (v->mem_used + (nsize - old) > v->mem_limit + UNWIND_SLACK ||
-            v->killed == LVAT_KILL_MEMORY)
-            return NULL;
-    }
-    p = lvat_slab_realloc(v->slab, ptr, old, nsize);
+        v->mem_used + (nsize - old) > v->mem_limit &&
+        !over_limit(v, nsize - old))
+        return NULL;
+    p = ptr == NULL ? lvat_slab_alloc(v->slab, nsize)
+                    : lvat_slab_realloc(v->slab, ptr, old, nsize);
     if (p == NULL)
         return NULL;
     v->mem_used = v->mem_used - old + nsize;

@@ -133,8 +133,9 @@ map_chunk(void)
 }
 
 /* A new arena.  The old one's rest goes to the free lists as the largest
- * blocks that fit. */
-static int
+ * blocks that fit.  Out of line: inlined, its registers made every
+ * allocation save and restore six. */
+static __attribute__((noinline)) int
 grow(lvat_slab *s)
 {
     arena *a;
@@ -165,11 +166,13 @@ grow(lvat_slab *s)
 static void *
 small_alloc(lvat_slab *s, size_t size)
 {
-    size_t c = class_of(size);
-    block *b = s->free[c];
+    size_t c;
+    block *b;
 
     if (lvat__alloc_fails()) /* the tests' failure hook (alloc.h) */
         return NULL;
+    c = class_of(size);
+    b = s->free[c];
     if (b != NULL) {
         s->free[c] = b->next;
         return b;
@@ -233,6 +236,26 @@ lvat_slab_adopt(lvat_slab *s, lvat_slab *from)
         from->free[c] = NULL;
     }
 }
+
+void *
+lvat_slab_alloc(lvat_slab *s, size_t size)
+{
+#ifdef LVAT_SLAB_PASSTHROUGH
+    return lvat_malloc(size);
+#endif
+    return size <= LVAT_SLAB_MAX ? small_alloc(s, size) : lvat_malloc(size);
+}
+
+void
+lvat_slab_release(lvat_slab *s, void *ptr, size_t osize)
+{
+#ifdef LVAT_SLAB_PASSTHROUGH
+    lvat_free(ptr);
+    return;
+#endif
+    release(s, ptr, osize);
+}
+
 void *
 lvat_slab_realloc(lvat_slab *s, void *ptr, size_t osize, size_t nsize)
 {

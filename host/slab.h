@@ -43,6 +43,13 @@ void lvat_slab_free(lvat_slab *s);
  */
 void *lvat_slab_realloc(lvat_slab *s, void *ptr, size_t osize, size_t nsize);
 
+/* Two of its cases on their own, for a caller that knows which one it has
+ * (a Lua state's allocator: most calls make a new block or free one):
+ * lvat_slab_realloc(s, NULL, 0, size) with 0 < size, and
+ * lvat_slab_realloc(s, ptr, osize, 0). */
+void *lvat_slab_alloc(lvat_slab *s, size_t size);
+void lvat_slab_release(lvat_slab *s, void *ptr, size_t osize);
+
 /* Bytes of arenas held (for tests and figures). */
 size_t lvat_slab_arena_bytes(const lvat_slab *s);
 
