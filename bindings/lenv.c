@@ -14,51 +14,9 @@
 #include <lualib.h>
 
 #include "lchunks.h"
+#include "llibs.h"
 #include "lruntime.h"
 #include "lstack.h"
-
-static const char *const base_allowed[] = {
-    "assert", "error", "ipairs", "next", "pairs", "pcall",
-    "select", "tonumber", "tostring", "type", "rawequal", "rawlen",
-    "rawget", "rawset", "getmetatable", "_VERSION", NULL};
-
-/* The libraries vats get copies of, with their sizes in Lua 5.4 so the
- * copies are made at their final size (a hint only: another size just
- * costs a rehash).  math has 8 more (atan2, cosh, sinh, tanh, pow,
- * frexp, ldexp, log10) when Lua is built with LUA_COMPAT_MATHLIB, as
- * Debian's is: `compat` names one of them to look for. */
-static const struct copied_lib {
-    const char *name;
-    int size;
-    const char *compat;
-} libs_copied[] = {{"string", 16, NULL},
-                   {"table", 7, NULL},
-                   {"math", 27, "pow"},
-                   {"utf8", 6, NULL},
-                   {NULL, 0, NULL}};
-#define COMPAT_MATH_EXTRA 8
-
-/* ---- The string library ---- */
-
-/* Puts the interruptible pattern functions (lpattern_lib.c) and the fast
- * format (lformat.c) in the string library itself, so method calls
- * ("s:find(p)") use them too; removes string.dump and protects the string
- * metatable. [-0,+0,m] */
-static void
-patch_string(lua_State *L)
-{
-    lua_getglobal(L, "string");
-    lvat_lua_open_patterns(L, -1);
-    lvat_lua_open_format(L, -1);
-    lua_pushnil(L);
-    lua_setfield(L, -2, "dump");
-    /* Protect the string metatable: getmetatable("") gives "string". */
-    lua_pushliteral(L, "");
-    lua_getmetatable(L, -1);
-    lua_pushliteral(L, "string");
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 3); /* metatable, "", string */
-}
 
 /* ---- Vat globals written in C ---- */
 
@@ -237,32 +195,11 @@ lvat_lua_copy_fields(lua_State *L, int from, int to)
     }
 }
 
-static void
-copy_table(lua_State *L, const struct copied_lib *lib, int env)
-{
-    int size = lib->size;
-
-    lua_getglobal(L, lib->name);
-    if (lib->compat != NULL) {
-        if (lua_getfield(L, -1, lib->compat) != LUA_TNIL)
-            size += COMPAT_MATH_EXTRA;
-        lua_pop(L, 1);
-    }
-    lua_createtable(L, 0, size);
-    lvat_lua_copy_fields(L, -2, -1);
-    lua_setfield(L, env, lib->name);
-    lua_pop(L, 1); /* lib */
-}
-
+/* What the vat env holds besides the libraries (llibs.c) and the
+ * runtime's additions (lvatenv.c). */
 static void
 build_vat_env(lua_State *L, int env)
 {
-    for (const char *const *n = base_allowed; *n; n++) {
-        lua_getglobal(L, *n);
-        lua_setfield(L, env, *n);
-    }
-    for (const struct copied_lib *lib = libs_copied; lib->name; lib++)
-        copy_table(L, lib, env);
     lua_getglobal(L, "setmetatable");
     lua_pushcclosure(L, l_setmetatable, 1);
     lua_setfield(L, env, "setmetatable");
@@ -277,41 +214,6 @@ build_vat_env(lua_State *L, int env)
     lua_setfield(L, env, "require");
     lua_pushvalue(L, env);
     lua_setfield(L, env, "_G");
-}
-
-/* The state's global table (the runtime's env) ends with 32 names: made
- * at that size, it is not rehashed six times as the libraries fill it. */
-#define GLOBALS_SIZE 32
-
-/* Opens the libraries as luaL_requiref would, into tables made at their
- * final size.  package.loaded (_LOADED) stays: lauxlib's argument errors
- * look there to name a function ("bad argument #1 to 'string.rep'"). */
-static void
-open_libs(lua_State *L)
-{
-    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
-                                    {LUA_STRLIBNAME, luaopen_string},
-                                    {LUA_TABLIBNAME, luaopen_table},
-                                    {LUA_MATHLIBNAME, luaopen_math},
-                                    {LUA_UTF8LIBNAME, luaopen_utf8},
-                                    {LUA_COLIBNAME, luaopen_coroutine},
-                                    {NULL, NULL}};
-
-    lua_createtable(L, 0, GLOBALS_SIZE);
-    lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-    lua_createtable(L, 0, sizeof libs / sizeof *libs - 1);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    for (const luaL_Reg *l = libs; l->name; l++) {
-        lua_pushcfunction(L, l->func);
-        lua_pushstring(L, l->name);
-        lua_call(L, 1, 1);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, -3, l->name); /* _LOADED[name] */
-        lua_setglobal(L, l->name);
-    }
-    lua_pop(L, 1); /* _LOADED */
-    patch_string(L);
 }
 
 static void
@@ -335,7 +237,10 @@ lvat_lua_open_env(lua_State *L)
         lua_pushboolean(L, 0); /* a placeholder: luaL_ref skips nil */
         v->reg[i] = luaL_ref(L, LUA_REGISTRYINDEX);
     }
-    open_libs(L);
+    /* base functions, libraries, the runtime's globals, endowments */
+    lua_createtable(L, 0, 32);
+    venv = lua_gettop(L);
+    lvat_lua_libs_open(L, lvat_lua_runtime_libs(v->rt), venv);
     weak_table(L, "v", LVAT_REG_SLOT2VAL);
     weak_table(L, "k", LVAT_REG_VAL2SLOT);
     weak_table(L, "k", LVAT_REG_REMOTABLES);
@@ -346,9 +251,6 @@ lvat_lua_open_env(lua_State *L)
     lvat_lua_set_reg(L, LVAT_REG_LOADED);
     push_runtime_env(L);
     renv = lua_gettop(L);
-    /* base functions, libraries, the runtime's globals, endowments */
-    lua_createtable(L, 0, 32);
-    venv = lua_gettop(L);
     build_vat_env(L, venv);
     lua_pushvalue(L, venv);
     lvat_lua_set_reg(L, LVAT_REG_VATENV);

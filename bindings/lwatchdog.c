@@ -25,6 +25,7 @@
 
 #include "alloc.h"
 #include "lchunks.h"
+#include "llibs.h"
 #include "lspare.h"
 #include "slab.h"
 
@@ -51,6 +52,7 @@ struct lvat_lua_runtime {
     lvat_slab *slab;     /* the vats' small Lua blocks */
     lvat_chunks *chunks; /* their compiled modules */
     lvat_spares *spares; /* states built ahead, or NULL */
+    lvat_lua_libs *libs; /* Lua's libraries, recorded (llibs.h) */
 };
 
 static _Thread_local lvat_lvat *tl_vat;
@@ -277,6 +279,13 @@ lvat_lua_runtime_new(const lvat_lua_options *o, lvat_lua_runtime **out,
         lvat_free(rt);
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     }
+    rc = lvat_lua_libs_new(&rt->libs, err);
+    if (rc != LVAT_OK) {
+        lvat_slab_free(rt->slab);
+        lvat_chunks_free(rt->chunks);
+        lvat_free(rt);
+        return rc;
+    }
     rt->signo = o->watchdog_signal;
     rt->raw_syscalls = o->test_raw_syscalls;
     pthread_mutex_init(&rt->mu, NULL);
@@ -309,6 +318,7 @@ lvat_lua_runtime_free(lvat_lua_runtime *rt)
     pthread_cond_destroy(&rt->cv);
     lvat_slab_free(rt->slab);
     lvat_chunks_free(rt->chunks);
+    lvat_lua_libs_free(rt->libs);
     lvat_free(rt);
 }
 
@@ -328,6 +338,12 @@ lvat_chunks *
 lvat_lua_runtime_compiled(lvat_lua_runtime *rt)
 {
     return rt->chunks;
+}
+
+const lvat_lua_libs *
+lvat_lua_runtime_libs(const lvat_lua_runtime *rt)
+{
+    return rt->libs;
 }
 
 lvat_spares *

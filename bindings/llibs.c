@@ -1,0 +1,474 @@
+/*
+ * Lua's standard libraries for every vat's state, from a recipe.
+ *
+ * Opened in each state (luaopen_*), every library function was named
+ * with lua_setfield (the name looked up in the string cache, then in the
+ * table, then inserted) and the vat's env then needed copies of four of
+ * the libraries, walked with lua_next: a fifth of making a state.  Every
+ * state holds the same C functions, numbers and strings, so a runtime
+ * opens the libraries once, in a scratch state, and records them (Lua
+ * gives a C function's address, lua_tocfunction).  A vat's state is then
+ * filled with raw sets from the record, each name made once for the
+ * library and the vat's copy, the tables at their final size.
+ *
+ * What a state holds is what opening the libraries gave: the same tables
+ * in the global table and package.loaded (lauxlib's argument errors look
+ * there to name a function), the same functions, numbers and strings,
+ * the string metatable.  Two things are made anew: math.random and
+ * math.randomseed share a userdata of generator state, which each state
+ * gets fresh and seeded as luaopen_math seeds it (randomseed with no
+ * arguments: the time and the state's address); and string.dump, which
+ * luavat removes, is never set (its dead key kept a 32-slot table).
+ */
+#include "lbind.h"
+#include "llibs.h"
+
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "alloc.h"
+#include "buf.h"
+
+/* The tables, in the order a state makes them; the string metatable has
+ * no name. */
+enum { T_G, T_STRING, T_TABLE, T_MATH, T_UTF8, T_COROUTINE, T_STRMT, NT };
+
+static const struct lib_spec {
+    const char *name;
+    lua_CFunction open;
+    bool copied; /* the vat gets a copy (_G's "copy" is the vat env) */
+} specs[NT] = {{LUA_GNAME, luaopen_base, true},
+               {LUA_STRLIBNAME, luaopen_string, true},
+               {LUA_TABLIBNAME, luaopen_table, true},
+               {LUA_MATHLIBNAME, luaopen_math, true},
+               {LUA_UTF8LIBNAME, luaopen_utf8, true},
+               {LUA_COLIBNAME, luaopen_coroutine, false},
+               {NULL, NULL, false}};
+
+/* The base functions a vat's env gets as they are. */
+static const char *const base_allowed[] = {
+    "assert", "error",    "ipairs",       "next",     "pairs",    "pcall",
+    "select", "tonumber", "tostring",     "type",     "rawequal", "rawlen",
+    "rawget", "rawset",   "getmetatable", "_VERSION", NULL};
+
+/* The global table (the runtime's env) ends with 32 names: the libraries
+ * and the runtime's sys and import. */
+#define GLOBALS_SIZE 32
+
+enum {
+    V_CFUNC,   /* a C function without upvalues */
+    V_CLOSURE, /* a C function; its upvalues are values of ups[] */
+    V_INT,
+    V_FLOAT,
+    V_STRING, /* bytes of text */
+    V_TABLE,  /* one of the NT tables */
+    V_STATE   /* the table's generator state (math.random's) */
+};
+
+typedef struct lib_value {
+    int kind;
+    union {
+        lua_CFunction f;
+        lua_Integer i;
+        lua_Number n;
+        size_t table;
+    } u;
+    size_t at, len; /* V_STRING: in text; V_CLOSURE: in ups[] */
+} lib_value;
+
+typedef struct lib_field {
+    size_t name, len; /* in text */
+    bool copied;      /* also in the table's copy */
+    lib_value v;
+} lib_field;
+
+typedef struct lib_table {
+    size_t first, n; /* its fields */
+    size_t state;    /* bytes of its generator state, or 0 */
+    size_t seed;     /* then the field that seeds it */
+} lib_table;
+
+struct lvat_lua_libs {
+    lib_table tables[NT];
+    lib_field *fields;
+    size_t nfields, capfields;
+    lib_value *ups;
+    size_t nups, capups;
+    lvat_buf text;
+};
+
+/* ---- Recording (in the scratch state) ---- */
+
+/* Stack of the scratch state while recording: 1 the recorder, 2..NT+1
+ * the tables, then the key and value being recorded. */
+#define TABLE_SLOT(t) (2 + (int)(t))
+
+typedef struct recorder {
+    lvat_lua_libs *r;
+    size_t t;          /* the table being recorded */
+    const char *name;  /* the field */
+    const void *state; /* the table's generator state, once seen */
+    bool nomem;
+} recorder;
+
+static void
+check_mem(lua_State *T, recorder *rec, bool ok)
+{
+    if (!ok) {
+        rec->nomem = true;
+        luaL_error(T, "out of memory");
+    }
+}
+
+static size_t
+add_text(lua_State *T, recorder *rec, const char *s, size_t len)
+{
+    size_t at = rec->r->text.len;
+
+    check_mem(T, rec, lvat_buf_append(&rec->r->text, s, len) == 0);
+    return at;
+}
+
+static int
+unsupported(lua_State *T, const recorder *rec, const char *what)
+{
+    const char *lib = specs[rec->t].name;
+
+    return luaL_error(T,
+                      "%s.%s is %s, which luavat cannot make again in "
+                      "each vat",
+                      lib ? lib : "(string metatable)", rec->name, what);
+}
+
+/* The generator state upvalue at the top: one per table, a plain block. */
+static void
+record_state(lua_State *T, recorder *rec)
+{
+    if ((rec->state != NULL && rec->state != lua_touserdata(T, -1)) ||
+        lua_getmetatable(T, -1) || lua_getiuservalue(T, -1, 1) != LUA_TNONE)
+        unsupported(T, rec, "a closure over an unknown userdata");
+    lua_pop(T, 1); /* lua_getiuservalue pushed nil */
+    rec->state = lua_touserdata(T, -1);
+    rec->r->tables[rec->t].state = lua_rawlen(T, -1);
+}
+
+/* Records the C function at the top and its upvalues. */
+static void
+record_closure(lua_State *T, recorder *rec, lib_value *v)
+{
+    lvat_lua_libs *r = rec->r;
+    lua_CFunction f = lua_tocfunction(T, -1);
+
+    v->at = r->nups;
+    v->len = 0;
+    for (int n = 1; lua_getupvalue(T, -1, n) != NULL; n++) {
+        lib_value *up;
+
+        check_mem(T, rec,
+                  lvat_reserve(&r->ups, r->nups, &r->capups, sizeof *up, 16));
+        up = &r->ups[r->nups++];
+        v->len++;
+        if (lua_type(T, -1) == LUA_TUSERDATA) {
+            record_state(T, rec);
+            up->kind = V_STATE;
+        } else if (lua_tocfunction(T, -1) != NULL &&
+                   lua_getupvalue(T, -1, 1) == NULL) {
+            up->kind = V_CFUNC;
+            up->u.f = lua_tocfunction(T, -1);
+        } else {
+            unsupported(T, rec, "a closure over an unknown value");
+        }
+        lua_pop(T, 1);
+    }
+    v->kind = v->len ? V_CLOSURE : V_CFUNC;
+    v->u.f = f;
+}
+
+/* Records the value at the top. */
+static void
+record_value(lua_State *T, recorder *rec, lib_value *v)
+{
+    size_t len;
+    const char *s;
+
+    switch (lua_type(T, -1)) {
+    case LUA_TFUNCTION:
+        if (lua_tocfunction(T, -1) == NULL)
+            unsupported(T, rec, "a Lua function");
+        record_closure(T, rec, v);
+        return;
+    case LUA_TNUMBER:
+        v->kind = lua_isinteger(T, -1) ? V_INT : V_FLOAT;
+        if (v->kind == V_INT)
+            v->u.i = lua_tointeger(T, -1);
+        else
+            v->u.n = lua_tonumber(T, -1);
+        return;
+    case LUA_TSTRING:
+        s = lua_tolstring(T, -1, &len);
+        v->kind = V_STRING;
+        v->at = add_text(T, rec, s, len);
+        v->len = len;
+        return;
+    case LUA_TTABLE:
+        for (size_t t = 0; t < NT; t++)
+            if (lua_rawequal(T, -1, TABLE_SLOT(t))) {
+                v->kind = V_TABLE;
+                v->u.table = t;
+                return;
+            }
+        unsupported(T, rec, "another table");
+        return;
+    default:
+        unsupported(T, rec, lua_typename(T, lua_type(T, -1)));
+    }
+}
+
+static bool
+base_allowed_name(const char *name)
+{
+    for (const char *const *n = base_allowed; *n; n++)
+        if (strcmp(*n, name) == 0)
+            return true;
+    return false;
+}
+
+/* The field of the table being recorded named `name` (there is one). */
+static size_t
+field_named(lua_State *T, const recorder *rec, const char *name)
+{
+    const lvat_lua_libs *r = rec->r;
+    const lib_table *lt = &r->tables[rec->t];
+
+    for (size_t i = lt->first; i < lt->first + lt->n; i++)
+        if (r->fields[i].len == strlen(name) &&
+            memcmp(r->text.data + r->fields[i].name, name, r->fields[i].len) ==
+                0)
+            return i;
+    return (size_t)luaL_error(T, "%s.%s is missing", specs[rec->t].name, name);
+}
+
+static void
+record_table(lua_State *T, recorder *rec, size_t t)
+{
+    lvat_lua_libs *r = rec->r;
+
+    rec->t = t;
+    rec->state = NULL;
+    r->tables[t].first = r->nfields;
+    lua_pushnil(T);
+    while (lua_next(T, TABLE_SLOT(t))) {
+        lib_field *f;
+
+        rec->name = "?";
+        if (lua_type(T, -2) != LUA_TSTRING)
+            unsupported(T, rec, "under a key that is not a string");
+        rec->name = lua_tostring(T, -2);
+        check_mem(
+            T, rec,
+            lvat_reserve(&r->fields, r->nfields, &r->capfields, sizeof *f, 64));
+        f = &r->fields[r->nfields];
+        record_value(T, rec, &f->v);
+        f->len = strlen(rec->name);
+        f->name = add_text(T, rec, rec->name, f->len);
+        f->copied =
+            specs[t].copied && (t != T_G || base_allowed_name(rec->name));
+        r->nfields++;
+        lua_pop(T, 1);
+    }
+    r->tables[t].n = r->nfields - r->tables[t].first;
+    if (r->tables[t].state)
+        r->tables[t].seed = field_named(T, rec, "randomseed");
+}
+
+/* Puts luavat's pattern functions and format in the string library,
+ * removes string.dump and protects the string metatable (getmetatable("")
+ * gives "string").  Stack: the string library on top.  [-0,+0,e] */
+static void
+patch_string(lua_State *T)
+{
+    lvat_lua_open_patterns(T, -1);
+    lvat_lua_open_format(T, -1);
+    lua_pushnil(T);
+    lua_setfield(T, -2, "dump");
+    lua_pushliteral(T, "");
+    lua_getmetatable(T, -1);
+    lua_pushliteral(T, "string");
+    lua_setfield(T, -2, "__metatable");
+    lua_pop(T, 2);
+}
+
+/* lua_CFunction record(recorder): opens the libraries as luaL_requiref
+ * does, patches string, and records every table. */
+static int
+record(lua_State *T)
+{
+    recorder *rec = lua_touserdata(T, 1);
+
+    luaL_checkstack(T, NT + 8, "recording the libraries");
+    for (size_t t = 0; t < T_STRMT; t++) {
+        luaL_requiref(T, specs[t].name, specs[t].open, 1);
+        if (t == T_STRING)
+            patch_string(T);
+    }
+    lua_pushliteral(T, "");
+    lua_getmetatable(T, -1);
+    lua_remove(T, -2);
+    for (size_t t = 0; t < NT; t++)
+        record_table(T, rec, t);
+    return 0;
+}
+
+void
+lvat_lua_libs_free(lvat_lua_libs *r)
+{
+    if (r == NULL)
+        return;
+    lvat_free(r->fields);
+    lvat_free(r->ups);
+    lvat_buf_free(&r->text);
+    lvat_free(r);
+}
+
+int
+lvat_lua_libs_new(lvat_lua_libs **out, lvat_errbuf *err)
+{
+    /* The C library's allocator (luaL_newstate): the scratch state lives
+     * for this call only, and its blocks would sit in no vat's slab. */
+    lua_State *T = luaL_newstate();
+    recorder rec = {lvat_calloc(1, sizeof *rec.r), 0, "", NULL, false};
+    lvat_lua_libs *r = rec.r;
+    int status = LUA_ERRMEM, rc = LVAT_OK;
+
+    if (T != NULL && r != NULL) {
+        lvat_buf_init(&r->text);
+        lua_pushcfunction(T, record);
+        lua_pushlightuserdata(T, &rec);
+        status = lua_pcall(T, 1, 0, 0);
+    }
+    if (status == LUA_ERRMEM || rec.nomem)
+        rc = lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
+    else if (status != LUA_OK)
+        rc = lvat_errbuf_set(err, LVAT_EVAT, "Lua's libraries: %s",
+                             lua_tostring(T, -1));
+    if (T != NULL)
+        lua_close(T);
+    if (rc != LVAT_OK) {
+        lvat_lua_libs_free(r);
+        r = NULL;
+    }
+    *out = r;
+    return rc;
+}
+
+/* ---- Making them in a vat's state ---- */
+
+/* Stack of the state while making: base + t the table t, base + NT + t
+ * its copy (nil when none), base + 2 * NT the generator state. */
+static void
+push_value(lua_State *L, const lvat_lua_libs *r, const lib_value *v, int base)
+{
+    switch (v->kind) {
+    case V_CFUNC:
+        lua_pushcfunction(L, v->u.f);
+        break;
+    case V_CLOSURE:
+        for (size_t i = 0; i < v->len; i++)
+            push_value(L, r, &r->ups[v->at + i], base);
+        lua_pushcclosure(L, v->u.f, (int)v->len);
+        break;
+    case V_INT:
+        lua_pushinteger(L, v->u.i);
+        break;
+    case V_FLOAT:
+        lua_pushnumber(L, v->u.n);
+        break;
+    case V_STRING:
+        lua_pushlstring(L, r->text.data + v->at, v->len);
+        break;
+    case V_TABLE:
+        lua_pushvalue(L, base + (int)v->u.table);
+        break;
+    default: /* V_STATE */
+        lua_pushvalue(L, base + 2 * NT);
+    }
+}
+
+static void
+fill_table(lua_State *L, const lvat_lua_libs *r, size_t t, int base)
+{
+    const lib_table *lt = &r->tables[t];
+    int table = base + (int)t, copy = base + NT + (int)t;
+
+    if (lt->state) {
+        lua_newuserdatauv(L, lt->state, 0);
+        lua_replace(L, base + 2 * NT);
+    }
+    for (size_t i = lt->first; i < lt->first + lt->n; i++) {
+        const lib_field *f = &r->fields[i];
+
+        lua_pushlstring(L, r->text.data + f->name, f->len);
+        push_value(L, r, &f->v, base);
+        if (f->copied) {
+            lua_pushvalue(L, -2);
+            lua_pushvalue(L, -2);
+            lua_rawset(L, copy);
+        }
+        lua_rawset(L, table);
+    }
+    if (lt->state) {
+        const lib_field *f = &r->fields[lt->seed];
+
+        lua_pushlstring(L, r->text.data + f->name, f->len);
+        lua_rawget(L, table);
+        lua_call(L, 0, 0);
+    }
+}
+
+/* Pushes the NT tables at their final size, their copies and a slot for
+ * a generator state. */
+static void
+make_tables(lua_State *L, const lvat_lua_libs *r, int venv)
+{
+    lua_createtable(L, 0, GLOBALS_SIZE);
+    for (size_t t = 1; t < NT; t++)
+        lua_createtable(L, 0, (int)r->tables[t].n);
+    lua_pushvalue(L, venv);
+    for (size_t t = 1; t < NT; t++) {
+        if (specs[t].copied)
+            lua_createtable(L, 0, (int)r->tables[t].n);
+        else
+            lua_pushnil(L);
+    }
+    lua_pushnil(L);
+}
+
+void
+lvat_lua_libs_open(lua_State *L, const lvat_lua_libs *r, int venv)
+{
+    int base = lua_gettop(L) + 1;
+
+    venv = lua_absindex(L, venv);
+    luaL_checkstack(L, 2 * NT + 8, "opening the libraries");
+    make_tables(L, r, venv);
+    lua_pushvalue(L, base + T_G);
+    lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    for (size_t t = 0; t < NT; t++)
+        fill_table(L, r, t, base);
+    lua_createtable(L, 0, T_STRMT);
+    for (size_t t = 0; t < T_STRMT; t++) {
+        lua_pushvalue(L, base + (int)t);
+        lua_setfield(L, -2, specs[t].name);
+        if (t != T_G && specs[t].copied) {
+            lua_pushvalue(L, base + NT + (int)t);
+            lua_setfield(L, venv, specs[t].name);
+        }
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushliteral(L, "");
+    lua_pushvalue(L, base + T_STRMT);
+    lua_setmetatable(L, -2);
+    lua_settop(L, base - 1);
+}

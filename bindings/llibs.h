@@ -1,0 +1,36 @@
+/*
+ * Lua's standard libraries for every vat's state, from a recipe
+ * (llibs.c): a runtime opens them once, in a scratch state, and records
+ * what they hold; each vat's state is then filled from the record.
+ */
+#ifndef LVAT_LLIBS_H
+#define LVAT_LLIBS_H
+
+#include <lua.h>
+
+#include "lvat_err.h"
+#include "lvat_lua.h"
+
+typedef struct lvat_lua_libs lvat_lua_libs;
+
+/* Opens the libraries in a scratch state and records them.  LVAT_ENOMEM,
+ * or LVAT_EVAT when they hold a value the recipe cannot make again (a
+ * Lua function, say: not Lua 5.4's libraries). */
+int lvat_lua_libs_new(lvat_lua_libs **out, lvat_errbuf *err);
+/* NULL is a no-op. */
+void lvat_lua_libs_free(lvat_lua_libs *r);
+
+/*
+ * Makes the libraries in L as opening them would: the global table (the
+ * runtime's env), package.loaded, base, string (with luavat's pattern
+ * functions and format, no dump, its metatable protected), table, math,
+ * utf8 and coroutine.  The vat's env at `venv` gets the allowed base
+ * functions and its own copies of string, table, math and utf8.
+ * [-0, +0, m]
+ */
+void lvat_lua_libs_open(lua_State *L, const lvat_lua_libs *r, int venv);
+
+/* The runtime's recipe (lwatchdog.c). */
+const lvat_lua_libs *lvat_lua_runtime_libs(const lvat_lua_runtime *rt);
+
+#endif
