@@ -61,7 +61,6 @@ typedef struct lvat_lvat {
     lvat_json_parser *dec[8];     /* decoding, possibly nested */
     size_t ndec;
     lua_Integer mq_head, mq_tail; /* microtasks run and queued (lpromise.c) */
-    int reg[LVAT_REG_COUNT];      /* registry refs of the LVAT_REG_* slots */
     lua_Integer npool;            /* idle delivery threads (ljobs.c) */
     lvat_vref *encslots;
     size_t nencslots, capencslots;
@@ -80,7 +79,7 @@ lvat_lua_vat(lua_State *L)
 static inline int
 lvat_lua_reg(lua_State *L, int slot)
 {
-    return lua_rawgeti(L, LUA_REGISTRYINDEX, lvat_lua_vat(L)->reg[slot]);
+    return lua_rawgeti(L, LUA_REGISTRYINDEX, LVAT_REG_KEY(slot));
 }
 
 /* Sets registry slot LVAT_REG_* to the value on top, popping it.
@@ -88,7 +87,7 @@ lvat_lua_reg(lua_State *L, int slot)
 static inline void
 lvat_lua_set_reg(lua_State *L, int slot)
 {
-    lua_rawseti(L, LUA_REGISTRYINDEX, lvat_lua_vat(L)->reg[slot]);
+    lua_rawseti(L, LUA_REGISTRYINDEX, LVAT_REG_KEY(slot));
 }
 
 /* Pushes liveslots' field `name`.  [-0, +1, -] */

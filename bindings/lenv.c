@@ -233,9 +233,11 @@ lvat_lua_open_env(lua_State *L)
     lvat_lvat *v = lvat_lua_vat(L);
     int renv, venv;
 
+    /* Placeholders, in order, so that the slots fill the registry's
+     * array part. */
     for (int i = 0; i < LVAT_REG_COUNT; i++) {
-        lua_pushboolean(L, 0); /* a placeholder: luaL_ref skips nil */
-        v->reg[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+        lua_pushboolean(L, 0);
+        lua_rawseti(L, LUA_REGISTRYINDEX, LVAT_REG_KEY(i));
     }
     /* base functions, libraries, the runtime's globals, endowments */
     lua_createtable(L, 0, 32);

@@ -4,9 +4,12 @@
 #ifndef LVAT_LREG_H
 #define LVAT_LREG_H
 
-/* The registry slots the bindings use: luaL_ref numbers reserved when
- * the state is set up and kept in lvat_lvat, since an integer key is the
- * fastest lookup Lua has (a light userdata key takes its generic path). */
+#include <lua.h>
+
+/* The registry slots the bindings use: integer keys, the fastest lookup
+ * Lua has (a light userdata key takes its generic path), right after
+ * Lua's own (LVAT_REG_KEY).  No code of a vat's state takes references
+ * with luaL_ref, whose numbers would come after these. */
 enum {
     LVAT_REG_SLOT2VAL,    /* vref string -> value, weak v */
     LVAT_REG_VAL2SLOT,    /* value -> vref string, weak k */
@@ -34,5 +37,7 @@ enum {
     LVAT_REG_DONE,        /* the marker a finished job yields */
     LVAT_REG_COUNT
 };
+
+#define LVAT_REG_KEY(slot) (LUA_RIDX_LAST + 1 + (slot))
 
 #endif
