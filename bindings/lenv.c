@@ -216,15 +216,33 @@ build_vat_env(lua_State *L, int env)
     lua_setfield(L, env, "_G");
 }
 
+/* The runtime's weak tables.  Those of one mode share their metatable
+ * (nothing changes it): two tables fewer to make, hold and traverse. */
 static void
-weak_table(lua_State *L, const char *mode, int slot)
+weak_tables(lua_State *L)
 {
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushstring(L, mode);
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lvat_lua_set_reg(L, slot);
+    static const struct {
+        int slot;
+        const char *mode;
+    } weak[] = {{LVAT_REG_SLOT2VAL, "v"},
+                {LVAT_REG_VAL2SLOT, "k"},
+                {LVAT_REG_REMOTABLES, "k"},
+                {LVAT_REG_THREADS, "k"}};
+
+    for (size_t i = 0; i < sizeof weak / sizeof *weak; i++) {
+        if (i == 0 || strcmp(weak[i].mode, weak[i - 1].mode) != 0) {
+            if (i > 0)
+                lua_pop(L, 1);
+            lua_createtable(L, 0, 1);
+            lua_pushstring(L, weak[i].mode);
+            lua_setfield(L, -2, "__mode");
+        }
+        lua_newtable(L);
+        lua_pushvalue(L, -2);
+        lua_setmetatable(L, -2);
+        lvat_lua_set_reg(L, weak[i].slot);
+    }
+    lua_pop(L, 1); /* the last metatable */
 }
 
 int
@@ -243,10 +261,7 @@ lvat_lua_open_env(lua_State *L)
     lua_createtable(L, 0, 32);
     venv = lua_gettop(L);
     lvat_lua_libs_open(L, lvat_lua_runtime_libs(v->rt), venv);
-    weak_table(L, "v", LVAT_REG_SLOT2VAL);
-    weak_table(L, "k", LVAT_REG_VAL2SLOT);
-    weak_table(L, "k", LVAT_REG_REMOTABLES);
-    weak_table(L, "k", LVAT_REG_THREADS);
+    weak_tables(L);
     lua_newtable(L);
     lvat_lua_set_reg(L, LVAT_REG_AWAITED);
     lua_newtable(L);
