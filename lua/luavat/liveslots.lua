@@ -234,8 +234,6 @@ function R.reap()
     end
 end
 
-R.heldByBaggage = function() return false end
-
 -- ---- Start ----
 
 function R.start(params, nObj, nProm, incarnation)
