@@ -10,42 +10,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-static _Thread_local unsigned long fail_at; /* 0 = never fail */
-static _Thread_local unsigned long alloc_count; /* since the hook was armed */
+_Thread_local unsigned long lvat__fail_at;
+_Thread_local unsigned long lvat__alloc_count;
 static _Thread_local int fail_sticky;
 
-static int
-should_fail(void)
-{
-    alloc_count++;
-    if (fail_at == 0)
-        return 0;
-    if (alloc_count == fail_at)
-        return 1;
-    return fail_sticky && alloc_count > fail_at;
-}
-
 int
-lvat__alloc_fails(void)
+lvat__alloc_fails_armed(void)
 {
-    return should_fail();
+    return lvat__alloc_count == lvat__fail_at ||
+           (fail_sticky && lvat__alloc_count > lvat__fail_at);
 }
 
 unsigned long
 lvat_alloc_fail_after(unsigned long n, int sticky)
 {
-    unsigned long seen = alloc_count;
+    unsigned long seen = lvat__alloc_count;
 
-    fail_at = n;
+    lvat__fail_at = n;
     fail_sticky = sticky;
-    alloc_count = 0;
+    lvat__alloc_count = 0;
     return seen;
 }
 
 void *
 lvat_malloc(size_t size)
 {
-    if (should_fail())
+    if (lvat__alloc_fails())
         return NULL;
     return malloc(size ? size : 1);
 }
@@ -53,7 +43,7 @@ lvat_malloc(size_t size)
 void *
 lvat_calloc(size_t n, size_t size)
 {
-    if (should_fail())
+    if (lvat__alloc_fails())
         return NULL;
     return calloc(n ? n : 1, size ? size : 1);
 }
@@ -61,7 +51,7 @@ lvat_calloc(size_t n, size_t size)
 void *
 lvat_realloc(void *ptr, size_t size)
 {
-    if (should_fail())
+    if (lvat__alloc_fails())
         return NULL;
     return realloc(ptr, size ? size : 1);
 }

@@ -38,8 +38,19 @@ char *lvat_strdup(const char *s);
  */
 unsigned long lvat_alloc_fail_after(unsigned long n, int sticky);
 
+/* The hook's state, the calling thread's (alloc.c). */
+extern _Thread_local unsigned long lvat__fail_at; /* 0 = never fail */
+extern _Thread_local unsigned long lvat__alloc_count; /* since armed */
+int lvat__alloc_fails_armed(void);
+
 /* For allocators built on these (slab.h): counts one allocation for the
- * hook above and says whether it must fail. */
-int lvat__alloc_fails(void);
+ * hook above and says whether it must fail.  Inline: it runs for every
+ * block of every vat's Lua state. */
+static inline int
+lvat__alloc_fails(void)
+{
+    lvat__alloc_count++;
+    return lvat__fail_at != 0 && lvat__alloc_fails_armed();
+}
 
 #endif

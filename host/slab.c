@@ -163,7 +163,7 @@ grow(lvat_slab *s)
     return 0;
 }
 
-static void *
+static inline void *
 small_alloc(lvat_slab *s, size_t size)
 {
     size_t c;
