@@ -365,6 +365,16 @@ lvat_lua_libs_new(lvat_lua_libs **out, lvat_errbuf *err)
 
 /* ---- Making them in a vat's state ---- */
 
+void
+lvat_lua_set_funcs(lua_State *L, const luaL_Reg *l)
+{
+    for (; l->name != NULL; l++) {
+        lua_pushlstring(L, l->name, strlen(l->name));
+        lua_pushcfunction(L, l->func);
+        lua_rawset(L, -3);
+    }
+}
+
 /* Stack of the state while making: base + t the table t, base + NT + t
  * its copy (nil when none), base + 2 * NT the generator state. */
 static void

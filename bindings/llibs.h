@@ -6,6 +6,7 @@
 #ifndef LVAT_LLIBS_H
 #define LVAT_LLIBS_H
 
+#include <lauxlib.h>
 #include <lua.h>
 
 #include "lvat_err.h"
@@ -29,6 +30,12 @@ void lvat_lua_libs_free(lvat_lua_libs *r);
  * [-0, +0, m]
  */
 void lvat_lua_libs_open(lua_State *L, const lvat_lua_libs *r, int venv);
+
+/* Sets the C functions of `l` in the table on top, as luaL_setfuncs(L,
+ * l, 0) does in a table without metamethods, with raw sets of names
+ * pushed with their length (lua_setfield looks each one up in Lua's
+ * string cache first, comparing it twice).  [-0, +0, m] */
+void lvat_lua_set_funcs(lua_State *L, const luaL_Reg *l);
 
 /* The runtime's recipe (lwatchdog.c). */
 const lvat_lua_libs *lvat_lua_runtime_libs(const lvat_lua_runtime *rt);

@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 
 #include "alloc.h"
+#include "llibs.h"
 #include "lstack.h"
 
 typedef struct presence {
@@ -98,7 +99,7 @@ lvat_lua_presence_open(lua_State *L)
 
     LVAT_STACK_ENTER(L);
     luaL_newmetatable(L, LVAT_PRESENCE_MT);
-    luaL_setfuncs(L, meta, 0);
+    lvat_lua_set_funcs(L, meta);
     lua_pushliteral(L, "Presence");
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1); /* metatable */
@@ -178,5 +179,5 @@ lvat_lua_presence_sys(lua_State *L)
     static const luaL_Reg funcs[] = {{"newHostObject", l_new_host_object},
                                      {NULL, NULL}};
 
-    luaL_setfuncs(L, funcs, 0);
+    lvat_lua_set_funcs(L, funcs);
 }

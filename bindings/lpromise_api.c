@@ -7,6 +7,7 @@
 
 #include <lauxlib.h>
 
+#include "llibs.h"
 #include "lpromise_int.h"
 #include "lstack.h"
 
@@ -268,15 +269,6 @@ api_all(lua_State *L)
 
 /* ---- Opening ---- */
 
-static void
-set_funcs(lua_State *L, const luaL_Reg *f)
-{
-    for (; f->name; f++) {
-        lua_pushcfunction(L, f->func);
-        lua_setfield(L, -2, f->name);
-    }
-}
-
 /* The Promise metatable.  Its methods are a table of their own: were the
  * metatable its own __index, p.__index would hand a vat the metatable
  * (to forge promises, or add a __gc).  [-0,+1,m] */
@@ -291,7 +283,7 @@ push_metatable(lua_State *L)
     lua_pushcfunction(L, l_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_createtable(L, 0, 4);
-    set_funcs(L, methods);
+    lvat_lua_set_funcs(L, methods);
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, "Promise");
     lua_setfield(L, -2, "__metatable");
@@ -309,7 +301,7 @@ lvat_lua_open_promise(lua_State *L)
     LVAT_STACK_ENTER(L);
     lvat__p_register(L);
     lua_createtable(L, 0, 16);
-    set_funcs(L, lvat__p_runtime_funcs);
+    lvat_lua_set_funcs(L, lvat__p_runtime_funcs);
     push_metatable(L);
     lua_pushvalue(L, -1);
     lvat_lua_set_reg(L, LVAT_REG_PROMISE_MT);
@@ -319,7 +311,7 @@ lvat_lua_open_promise(lua_State *L)
     lvat_lua_set_reg(L, LVAT_REG_AWAIT);
     lua_setfield(L, -2, "AWAIT");
     lua_createtable(L, 0, 5);
-    set_funcs(L, api);
+    lvat_lua_set_funcs(L, api);
     lua_setfield(L, -2, "api");
     LVAT_STACK_LEAVE(L, 1);
 }

@@ -13,6 +13,7 @@
 #include <lauxlib.h>
 
 #include "alloc.h"
+#include "llibs.h"
 #include "lstack.h"
 
 
@@ -488,7 +489,7 @@ lvat_lua_open_sys(lua_State *L)
 
     LVAT_STACK_ENTER(L);
     lua_createtable(L, 0, 40); /* these, presences', vatstore's, tables */
-    luaL_setfuncs(L, funcs, 0);
+    lvat_lua_set_funcs(L, funcs);
     lvat_lua_presence_sys(L);
     lvat_lua_vatstore_sys(L);
     lvat_lua_jobs_sys(L);

@@ -10,6 +10,8 @@
 
 #include <lauxlib.h>
 
+#include "llibs.h"
+
 #define SYS   LVAT_LUA_SYS
 #define check lvat_lua_sys_check
 
@@ -295,5 +297,5 @@ lvat_lua_vatstore_sys(lua_State *L)
                                      {"refKey", l_ref_key},
                                      {NULL, NULL}};
 
-    luaL_setfuncs(L, funcs, 0);
+    lvat_lua_set_funcs(L, funcs);
 }
