@@ -98,7 +98,13 @@ lvat_lua_presence_open(lua_State *L)
                                     {NULL, NULL}};
 
     LVAT_STACK_ENTER(L);
-    luaL_newmetatable(L, LVAT_PRESENCE_MT);
+    /* What luaL_newmetatable makes, at its final size (grown from its
+     * two fields, it was rehashed twice). */
+    lua_createtable(L, 0, 6);
+    lua_pushliteral(L, LVAT_PRESENCE_MT);
+    lua_setfield(L, -2, "__name");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, LVAT_PRESENCE_MT);
     lvat_lua_set_funcs(L, meta);
     lua_pushliteral(L, "Presence");
     lua_setfield(L, -2, "__metatable");
