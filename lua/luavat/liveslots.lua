@@ -64,27 +64,24 @@ local function rollback(o, p)
 end
 R.rollback = rollback
 
--- When a reason cannot be marshalled, its own text (an error object's
--- __tostring) says more than the marshalling error, unless it is only the
--- default "table: 0x..." form.
-local function reasonText(value, marshalErr)
-    local ok, s = pcall(tostring, value)
-    if ok and type(s) == "string" and not s:find("^[%w%.]+: 0x%x+$") then
-        return s
-    end
-    return tostring(marshalErr)
-end
-
 -- Rejections travel as error records when they are strings or carry a
 -- message.  sys.resolveVpid (lresolve.c) makes the resolve syscall, with
 -- the settled promises the value exports in the same batch, forgets the
 -- vpids and settles this vat's own promise for the first.  A value that
 -- cannot be marshalled gives back the export numbers it took and rejects
--- its vpid instead, with the reason this words.
+-- its vpid instead, with the reason this words: for a rejection, the
+-- value's own text (an error object's __tostring) says more than the
+-- marshalling error, unless it is only the default "table: 0x..." form.
 local resolveVpid = sys.resolveVpid
 
 function R.failedReason(rejected, value, err)
-    return rejected and reasonText(value, err) or tostring(err)
+    if rejected then
+        local ok, s = pcall(tostring, value)
+        if ok and type(s) == "string" and not s:find("^[%w%.]+: 0x%x+$") then
+            return s
+        end
+    end
+    return tostring(err)
 end
 
 -- An exported promise settled.  Its vref is looked up now: a promise the
@@ -189,24 +186,18 @@ local function methodOf(obj, method)
 end
 R.methodOf = methodOf
 
-local function dropExports(list)
-    for i = 1, #list do exports[list[i]] = nil end
-end
-
-local function retireExports(list)
-    for i = 1, #list do
-        exports[list[i]] = nil
-        forget(list[i])
-    end
-end
-
+-- Exports the kernel dropped ("d") or retired ("r"), imports it retired
+-- ("i").
 function R.dispatch(kind, a, b, c, d)
     if kind == "s" then
         R.start(a, b, c, d)
     elseif kind == "d" then
-        dropExports(a)
+        for i = 1, #a do exports[a[i]] = nil end
     elseif kind == "r" then
-        retireExports(a)
+        for i = 1, #a do
+            exports[a[i]] = nil
+            forget(a[i])
+        end
     elseif kind == "i" then
         for i = 1, #a do forget(a[i]) end
     elseif kind == "g" then
