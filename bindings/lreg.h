@@ -8,11 +8,12 @@
 
 /* The registry slots the bindings use: integer keys, the fastest lookup
  * Lua has (a light userdata key takes its generic path), right after
- * Lua's own (LVAT_REG_KEY).  No code of a vat's state takes references
- * with luaL_ref, whose numbers would come after these. */
+ * Lua's own (LVAT_REG_KEY).  So no code may use luaL_ref or luaL_unref in
+ * a vat's state: Lua 5.4.4 keeps their free list at LUA_RIDX_LAST + 1,
+ * which is the first of these slots. */
 enum {
-    LVAT_REG_SLOT2VAL,    /* vref string -> value, weak v */
-    LVAT_REG_VAL2SLOT,    /* value -> vref string, weak k */
+    LVAT_REG_SLOT2VAL,    /* vref -> value, weak v (lnotify.c) */
+    LVAT_REG_VAL2SLOT,    /* exported object -> vref, weak k */
     LVAT_REG_REMOTABLES,  /* Far object -> iface, weak k */
     LVAT_REG_RUNTIME,     /* liveslots module table */
     LVAT_REG_PROMISE_MT,  /* the Promise metatable */
