@@ -217,8 +217,8 @@ void lvat_lua_encode_methargs(lua_State *L, const char *method, size_t mlen,
 /* Decodes a body whose slots are vrefs.  [-0, +1, e] */
 void lvat_lua_decode(lua_State *L, const char *body, size_t len,
                      const lvat_vref *slots, size_t nslots);
-/* Decodes methargs: pushes the method name and the n arguments; returns
- * n.  [-0, +(1+n), e] */
+/* Decodes methargs: pushes the method name and the n arguments, or, when
+ * n > LVAT_STACK_ARGS, a table of them; returns n.  [-0, +(1+n|2), e] */
 int lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
                              const lvat_vref *slots, size_t nslots);
 /* Pushes the value of a vref (presence, promise, export). [-0, +1, e] */

@@ -394,11 +394,15 @@ lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
     next_tok(&d, &t);
     if (t.type != LVAT_JSON_ARRAY_BEGIN)
         dec_fail(&d, "the arguments must be an array");
-    /* The arguments stay on the stack: no table per message. */
+    /* The arguments stay on the stack (no table per message), unless
+     * there are more than LVAT_STACK_ARGS: then they are one table. */
+    luaL_checkstack(L, LVAT_STACK_ARGS + LUA_MINSTACK, "decoding");
     for (next_tok(&d, &t); t.type != LVAT_JSON_ARRAY_END; next_tok(&d, &t)) {
-        luaL_checkstack(L, LUA_MINSTACK, "too many arguments");
         dec_value(&d, &t);
-        n++;
+        if (++n > LVAT_STACK_ARGS + 1)
+            lua_rawseti(L, -2, n);
+        else if (n == LVAT_STACK_ARGS + 1)
+            collect(L, n, false);
     }
     next_tok(&d, &t);
     if (t.type != LVAT_JSON_ARRAY_END)

@@ -83,12 +83,19 @@ run_local(lua_State *L)
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_call(L, 2, 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushvalue(L, lua_upvalueindex(4));
     lua_getfield(L, lua_upvalueindex(3), "n");
     n = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
-    luaL_checkstack(L, n + LUA_MINSTACK, "too many arguments");
+    if (n > LVAT_STACK_ARGS) {
+        lvat_lua_push_runtime(L, "spread");
+        lua_insert(L, -2);
+        lua_pushvalue(L, lua_upvalueindex(3));
+        lua_pushinteger(L, n);
+        lua_call(L, 3, 1);
+        n = 0;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(4));
     for (int i = 1; i <= n; i++)
         lua_rawgeti(L, lua_upvalueindex(3), i);
     lua_call(L, 3 + n, 0);
@@ -361,7 +368,7 @@ proxy_method(lua_State *L)
     }
     lua_rawgeti(L, 1, 1);
     final_target(L, t);
-    if (push_direct_vref(L, t)) {
+    if (n <= LVAT_STACK_ARGS && push_direct_vref(L, t)) {
         send_args(L, lua_upvalueindex(1), 2, n, only);
         return !only;
     }

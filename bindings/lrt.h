@@ -10,6 +10,11 @@
 
 #include "vat_iface.h"
 
+/* A message's arguments travel on Lua stacks (no table) up to this many;
+ * more go in a table, unpacked once, in the method's own call (liveslots'
+ * spread): copies of half a million values would overflow a stack. */
+#define LVAT_STACK_ARGS 64
+
 /* ---- lsyscall.c: the syscalls the C runtime calls ---- */
 /* sys.send(target, method, args, n, result|true|nil) -> result vref. */
 int lvat_lua_sys_send(lua_State *L);

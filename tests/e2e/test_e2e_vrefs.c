@@ -53,6 +53,25 @@ test_e2e_vrefs_forwarded_and_settled_promises_sent_again(void **state)
     expect(*state, "settledResend", "{\"v\": 3}");
 }
 
+/* Many arguments (a Lua stack holds a million values) reach the method
+ * on every path: 400,000 that it counts (its varargs and select's copy),
+ * 520,000 that it ignores; no vat faults. */
+static void
+test_e2e_vrefs_half_a_million_arguments(void **state)
+{
+    static const char *const how[] = {"deferred", "direct", "local"};
+    char args[64];
+
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(args, sizeof args, "[\"%s\", 400000, \"count\"]", how[i]);
+        lk_expect(*state, "many", args, "400000:400000");
+        snprintf(args, sizeof args, "[\"%s\", 520000, \"take\"]", how[i]);
+        lk_expect(*state, "many", args, "took");
+    }
+    assert_false(lk_log_has(*state, "fault"));
+    assert_false(lk_log_has(*state, "terminated"));
+}
+
 static void
 test_e2e_vrefs_pipelined_to_a_result(void **state)
 {
@@ -99,6 +118,7 @@ main(void)
         T(test_e2e_vrefs_export_keeps_its_identity),
         T(test_e2e_vrefs_forwarded_and_settled_promises_sent_again),
         T(test_e2e_vrefs_pipelined_to_a_result),
+        T(test_e2e_vrefs_half_a_million_arguments),
         cmocka_unit_test(test_e2e_vrefs_idle_thread_keeps_no_argument),
     };
 

@@ -59,6 +59,31 @@ return {
                 E(h):look(kept):await()
                 return kept
             end,
+            -- n arguments sent to the helper (a send that waits for a
+            -- local promise, or one to the presence) or to a local
+            -- object: more than a Lua stack holds twice.
+            many = function(self, how, n, method)
+                local t = {}
+                for i = 1, n do t[i] = i end
+                local to = h
+                if how == "local" then
+                    to = Far("Here", {
+                        take = function(self, ...) return "took" end,
+                        count = function(self, ...)
+                            return select("#", ...) .. ":"
+                                   .. tostring((select(-1, ...)))
+                        end})
+                end
+                if how == "direct" then
+                    return E(to)[method](E(to), table.unpack(t, 1, n)):await()
+                end
+                local k = Promise.kit()
+                local r = E(k.promise)[method](E(k.promise),
+                                              table.unpack(t, 1, n))
+                t = nil
+                k.resolve(to)
+                return r:await()
+            end,
             pipeObj = function(self)
                 local o = E(h):obj()
                 local a = E(o):hit()

@@ -23,6 +23,10 @@ return {
                 return true
             end,
             add = function(self, a, b) return a + b end,
+            take = function(self, ...) return "took" end,
+            count = function(self, ...)
+                return select("#", ...) .. ":" .. tostring((select(-1, ...)))
+            end,
             obj = function(self)
                 return Far("Thing", {hit = function() return "hit" end})
             end,
