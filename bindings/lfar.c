@@ -86,16 +86,17 @@ run_local(lua_State *L)
     lua_getfield(L, lua_upvalueindex(3), "n");
     n = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
-    if (n > LVAT_STACK_ARGS) {
-        lvat_lua_push_runtime(L, "spread");
-        lua_insert(L, -2);
-        lua_pushvalue(L, lua_upvalueindex(3));
-        lua_pushinteger(L, n);
-        lua_call(L, 3, 1);
-        n = 0;
-    }
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, lua_upvalueindex(4));
+    if (n > LVAT_STACK_ARGS) { /* spread(obj, fn, args, n) */
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, lua_upvalueindex(3));
+        lua_pushinteger(L, n);
+        lua_pushcfunction(L, lvat_lua_spread);
+        lua_replace(L, -7);
+        lua_call(L, 6, 0);
+        return 0;
+    }
     for (int i = 1; i <= n; i++)
         lua_rawgeti(L, lua_upvalueindex(3), i);
     lua_call(L, 3 + n, 0);

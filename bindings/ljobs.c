@@ -109,6 +109,29 @@ lvat_lua_run_job(lua_State *L)
     return 0;
 }
 
+static int
+spread_done(lua_State *L, int status, lua_KContext base)
+{
+    (void)status;
+    return lua_gettop(L) - (int)base;
+}
+
+int
+lvat_lua_spread(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 4);
+
+    lua_settop(L, 4);
+    /* Raised here, in the job's pcall: a rejection, not a fault. */
+    luaL_checkstack(L, (int)n + LUA_MINSTACK, "too many arguments");
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 1);
+    for (lua_Integer i = 1; i <= n; i++)
+        lua_rawgeti(L, 3, i);
+    lua_callk(L, (int)n + 1, LUA_MULTRET, 4, spread_done);
+    return spread_done(L, LUA_OK, 4);
+}
+
 /* ---- Results ---- */
 
 /* Calls resolveVpid(vref, rejected, value) with the vref at idx. */

@@ -11,8 +11,9 @@
 #include "vat_iface.h"
 
 /* A message's arguments travel on Lua stacks (no table) up to this many;
- * more go in a table, unpacked once, in the method's own call (liveslots'
- * spread): copies of half a million values would overflow a stack. */
+ * more go in a table, unpacked once, in the method's own call
+ * (lvat_lua_spread): copies of half a million values would overflow a
+ * stack. */
 #define LVAT_STACK_ARGS 64
 
 /* ---- lsyscall.c: the syscalls the C runtime calls ---- */
@@ -42,6 +43,10 @@ int lvat_lua_drain(lua_State *L);
 /* lua_CFunction runJob(fn, obj, result, ...): fn(obj, ...) in a pooled
  * thread; settles `result` (a vpid, a local promise, or nil). */
 int lvat_lua_run_job(lua_State *L);
+/* lua_CFunction spread(obj, fn, args, n): fn(obj, args[1..n]), for a job
+ * of more than LVAT_STACK_ARGS arguments: runJob(spread, obj, result, fn,
+ * args, n).  The method may await (a call with a continuation). */
+int lvat_lua_spread(lua_State *L);
 /* Adds sys.finish, sys.resolveVpid and sys.DONE.  [-0, +0, m] */
 void lvat_lua_jobs_sys(lua_State *L);
 

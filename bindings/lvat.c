@@ -415,15 +415,13 @@ deliver_message(lua_State *L, const lvat_delivery *d)
     }
     lua_replace(L, fn);
     lua_remove(L, base + 5); /* the method's name */
-    if (n > LVAT_STACK_ARGS) { /* a table of them at base + 5 */
-        lvat_lua_push_runtime(L, "spread");
+    if (n > LVAT_STACK_ARGS) { /* spread(obj, fn, args, n) */
         lua_pushvalue(L, fn);
-        lua_pushvalue(L, base + 5);
+        lua_insert(L, base + 5);
         lua_pushinteger(L, n);
-        lua_call(L, 3, 1);
+        lua_pushcfunction(L, lvat_lua_spread);
         lua_replace(L, fn);
-        lua_settop(L, base + 4);
-        n = 0;
+        n = 3;
     }
     lua_call(L, 3 + n, 0);
     lua_settop(L, base);

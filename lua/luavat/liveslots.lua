@@ -153,14 +153,6 @@ function worker(fn, obj, resultVref, ...)
 end
 R.worker = worker
 
--- A method called with the n arguments of a table, for the rare message
--- with more than the C runtime passes on stacks (lrt.h LVAT_STACK_ARGS):
--- unpacked once, in the call (a tail call, so the method may await).
-local unpack = table.unpack
-function R.spread(fn, args, n)
-    return function(obj) return fn(obj, unpack(args, 1, n)) end
-end
-
 function R.logOneWayError(r)
     local ok, text = pcall(tostring, r)
     sys.log("error in a one-way message: "

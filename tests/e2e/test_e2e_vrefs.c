@@ -68,6 +68,10 @@ test_e2e_vrefs_half_a_million_arguments(void **state)
         snprintf(args, sizeof args, "[\"%s\", 520000, \"take\"]", how[i]);
         lk_expect(*state, "many", args, "took");
     }
+    /* Past the stack path, a method that awaits still goes on. */
+    lk_expect(*state, "many", "[\"deferred\", 100, \"countAwait\"]",
+              "100:100");
+    lk_expect(*state, "many", "[\"direct\", 65, \"countAwait\"]", "65:65");
     assert_false(lk_log_has(*state, "fault"));
     assert_false(lk_log_has(*state, "terminated"));
 }

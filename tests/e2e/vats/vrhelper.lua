@@ -24,6 +24,13 @@ return {
             end,
             add = function(self, a, b) return a + b end,
             take = function(self, ...) return "took" end,
+            -- counts, awaits a later turn, then reads its last argument
+            countAwait = function(self, ...)
+                local n = select("#", ...)
+                local later = Far("Later", {id = function(_, v) return v end})
+                local m = E(later):id(n):await()
+                return m .. ":" .. tostring((select(-1, ...)))
+            end,
             count = function(self, ...)
                 return select("#", ...) .. ":" .. tostring((select(-1, ...)))
             end,
