@@ -106,11 +106,17 @@ export_vref(enc *e, int idx, bool promise)
     lua_State *L = e->L;
     lvat_vref vref;
 
-    if (promise && lvat_lua_promise_vref(L, idx, &vref))
-        return vref;
-    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
-    lua_pushvalue(L, idx);
-    if (promise || lua_rawget(L, -2) == LUA_TNIL) {
+    if (promise) {
+        if (lvat_lua_promise_vref(L, idx, &vref))
+            return vref;
+        lua_pushnil(L);
+    } else {
+        lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
+        lua_pushvalue(L, idx);
+        lua_rawget(L, -2);
+        lua_remove(L, -2);
+    }
+    if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lvat_lua_push_runtime(L, "exportVal");
         lua_pushvalue(L, idx);
@@ -118,7 +124,7 @@ export_vref(enc *e, int idx, bool promise)
     }
     if (!lvat_lua_to_vref(L, -1, &vref))
         enc_fail(e, "the runtime gave no vref for an object");
-    lua_pop(L, 2); /* vref, val2slot */
+    lua_pop(L, 1);
     return vref;
 }
 

@@ -50,16 +50,24 @@ is_promise_vref(lua_State *L, int vref)
 }
 
 /* Pushes what the vref at idx names (nil for nothing), from the tables
- * at t; returns its type.  [-0,+1,-] */
+ * at t; returns its type, and the table it is in when `where`.
+ * [-0,+1,-] */
 static int
-push_named(lua_State *L, const tables *t, int vref)
+push_named(lua_State *L, const tables *t, int vref, int *where)
 {
+    int in = t->s2v;
+
     if (is_promise_vref(L, vref)) {
         lua_pushvalue(L, vref);
         if (lua_rawget(L, t->awaited) != LUA_TNIL)
-            return LUA_TTABLE;
-        lua_pop(L, 1);
+            in = t->awaited;
+        else
+            lua_pop(L, 1);
     }
+    if (where)
+        *where = in;
+    if (in == t->awaited)
+        return LUA_TTABLE;
     lua_pushvalue(L, vref);
     return lua_rawget(L, t->s2v);
 }
@@ -81,16 +89,9 @@ drop_promise_vref(lua_State *L, int p, int vref)
 static void
 forget(lua_State *L, const tables *t, int vref)
 {
-    int top = lua_gettop(L), where = is_promise_vref(L, vref) ? t->awaited
-                                                               : t->s2v;
+    int top = lua_gettop(L), where;
 
-    lua_pushvalue(L, vref);
-    if (lua_rawget(L, where) == LUA_TNIL && where == t->awaited) {
-        lua_pop(L, 1);
-        lua_pushvalue(L, vref);
-        lua_rawget(L, where = t->s2v);
-    }
-    if (!lua_isnil(L, -1)) {
+    if (push_named(L, t, vref, &where) != LUA_TNIL) {
         int val = lua_gettop(L);
         lua_pushvalue(L, vref);
         lua_pushnil(L);
@@ -132,7 +133,7 @@ lvat_lua_push_slot_value(lua_State *L, int vref)
     vref = lua_absindex(L, vref);
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
     lvat_lua_reg(L, LVAT_REG_AWAITED);
-    type = push_named(L, &t, vref);
+    type = push_named(L, &t, vref, NULL);
     lua_replace(L, top + 1);
     lua_settop(L, top + 1);
     return type;
@@ -143,7 +144,7 @@ lvat_lua_push_slot_value(lua_State *L, int vref)
 static void
 push_promise(lua_State *L, const tables *t, int vref)
 {
-    if (push_named(L, t, vref) != LUA_TNIL)
+    if (push_named(L, t, vref, NULL) != LUA_TNIL)
         return;
     lua_pop(L, 1);
     lvat_lua_new_import(L, vref, false);

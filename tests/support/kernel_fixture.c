@@ -330,6 +330,13 @@ kf_commit_block(kf *f)
     assert_lvat_ok(lvat_kv_block_commit(f->k->kv, &err));
 }
 
+void
+kf_commit_and_reopen(kf *f)
+{
+    kf_commit_block(f);
+    kf_reopen(f);
+}
+
 /* Visits every key of `db` starting with `prefix`. */
 typedef void (*visit_fn)(void *ud,
                          int db,

@@ -117,6 +117,8 @@ char *kf_get(kf *f, const char *key);
 bool kf_in_block(kf *f, const char *key, size_t klen);
 /* Writes the block to the store (no crank may be open). */
 void kf_commit_block(kf *f);
+/* Writes the block, then closes and opens again: what a restart reads. */
+void kf_commit_and_reopen(kf *f);
 /* Number of keys with `prefix` in database `db` (an lvat_dbid). */
 size_t kf_count(kf *f, int db, const char *prefix);
 /* Number of keys of the form kp<N> (promise records). */

@@ -108,8 +108,7 @@ test_clist_block_abort_undoes_add_and_remove(void **state)
     assert_listed(f, kp, vp);
     kq = import_promise(f, &vq, false);
     assert_unlisted(f, kq, vq);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_listed(f, kp, vp);
     snprintf(key, sizeof key, "v%u.c.%s", VAT, "p-1");
     v = kf_get(f, key);
@@ -136,8 +135,7 @@ test_clist_block_abort_after_a_flush(void **state)
     assert_false(in_overlay(f, kp));
     assert_true(lvat__clb_changed(f->k));
     assert_listed(f, kp, vp);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_listed(f, kp, vp);
 }
 
@@ -165,8 +163,7 @@ test_clist_block_reach_change_is_written(void **state)
     end_crank(f, true);
     assert_lvat_ok(lvat__clist_lookup_k(f->k, VAT, ko, &o, &reach));
     assert_false(reach);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     snprintf(key, sizeof key, "v%u.c.ko%llu", VAT,
              (unsigned long long)lvat_kref_num(ko));
     v = kf_get(f, key);
@@ -209,8 +206,7 @@ test_clist_block_failed_flush_leaves_no_half_pair(void **state)
     lvat_kv_crank_begin(f->k->kv);
     assert_lvat_ok(lvat__clist_remove(f->k, VAT, kp));
     end_crank(f, true);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     snprintf(key, sizeof key, "v%u.c.kp%llu", VAT,
              (unsigned long long)lvat_kref_num(kp));
     assert_null(kf_get(f, key));

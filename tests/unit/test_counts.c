@@ -63,8 +63,7 @@ test_counts_abort_undoes_even_after_a_flush(void **state)
     lvat_kv_crank_begin(f->k->kv);
     assert_lvat_ok(lvat__counts_flush(f->k));
     lvat_kv_crank_abort(f->k->kv);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     v = kf_get(f, "v9.n");
     assert_string_equal(v, "10 11 12 13");
     free(v);
@@ -87,8 +86,7 @@ test_counts_kref_numbers_roll_back_and_persist(void **state)
     lvat_kv_crank_commit(f->k->kv);
     assert_int_equal(b, a + 1);
     assert_int_equal(c, a); /* the aborted numbers come back */
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     v = kf_get(f, "nextPromiseId");
     assert_int_equal(strtoull(v, NULL, 10), a + 1);
     free(v);
@@ -102,8 +100,7 @@ test_counts_gone_vat_is_not_written(void **state)
     kf *f = *state;
 
     set_in_crank(f, 77, 5, true);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_null(kf_get(f, "v77.n"));
 }
 
@@ -117,8 +114,7 @@ test_counts_first_read_in_an_aborted_crank_is_forgotten(void **state)
 
     make_vat_record(f);
     set_in_crank(f, 9, 10, true);
-    kf_commit_block(f);
-    kf_reopen(f); /* nothing loaded */
+    kf_commit_and_reopen(f); /* nothing loaded */
     lvat_kv_crank_begin(f->k->kv);
     lvat_key_vat_counters(&key, 9);
     assert_lvat_ok(lvat_kv_del(f->k->kv, LVAT_DB_KERNEL, key.b, key.n));
@@ -153,8 +149,7 @@ delete_and_reopen(kf *f, lvat_kref ko)
     lvat_kv_crank_begin(f->k->kv);
     assert_lvat_ok(lvat__ko_delete(f->k, ko));
     lvat_kv_crank_commit(f->k->kv);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_null(object_record(f, ko));
 }
 
@@ -178,8 +173,7 @@ test_counts_objects_reach_the_store_once(void **state)
     assert_lvat_ok(lvat__ko_delete(f->k, gone));
     lvat_kv_crank_commit(f->k->kv);
     assert_int_equal(lvat__ko_get(f->k, gone, &o), LVAT_ENOTFOUND);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_null(object_record(f, gone));
     v = object_record(f, kept);
     assert_string_equal(v, "v9 2 3");

@@ -90,8 +90,7 @@ test_kpcache_born_and_collected_is_never_a_key(void **state)
     assert_true(forget_unwritten(f, kp)); /* nothing to delete */
     lvat_kv_crank_commit(f->k->kv);
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
 }
 
@@ -120,8 +119,7 @@ test_kpcache_abort_restores_many(void **state)
     for (size_t i = 0; i < MANY; i++)
         assert_shape(f, kps[i], i % 7, i);
     assert_int_equal(lvat__kp_get(f->k, extra, &p), LVAT_ENOTFOUND);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     for (size_t i = 0; i < MANY; i++)
         assert_shape(f, kps[i], i % 7, i);
 }
@@ -145,8 +143,7 @@ test_kpcache_abort_after_a_flush(void **state)
     lvat_kv_crank_abort(f->k->kv);
     assert_false(in_overlay(f, kp));
     assert_shape(f, kp, 5, 2);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_shape(f, kp, 5, 2);
 }
 
@@ -172,8 +169,7 @@ test_kpcache_failed_block_write_keeps_everything(void **state)
         lvat_alloc_fail_after(0, 0);
     }
     assert_int_equal(rc, LVAT_ENOMEM);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     for (size_t i = 0; i < MANY; i++)
         assert_shape(f, kps[i], 1, i);
 }
@@ -213,8 +209,7 @@ test_kpcache_collect_out_of_memory_fails_whole(void **state)
     }
     assert_lvat_ok(rc);
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
 }
 
@@ -335,8 +330,7 @@ test_kpcache_value_born_and_collected_is_never_a_key(void **state)
     collect_committed(f, kp);
     assert_false(value_in_overlay(f, kp));
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_false(stored_value(f, kp));
 }
 
@@ -357,8 +351,7 @@ test_kpcache_value_abort_restores(void **state)
     lvat_kv_crank_abort(f->k->kv);
     assert_value_hi(f, kp);
     assert_int_equal(lvat__kp_get(f->k, other, &p), LVAT_ENOTFOUND);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_value_hi(f, kp);
     assert_true(stored_value(f, kp));
 }
@@ -377,8 +370,7 @@ test_kpcache_value_abort_after_a_flush(void **state)
     lvat_kv_crank_abort(f->k->kv);
     assert_false(value_in_overlay(f, kp));
     assert_value_hi(f, kp);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_value_hi(f, kp);
     assert_true(stored_value(f, kp));
 }
@@ -391,12 +383,10 @@ test_kpcache_value_from_the_store(void **state)
     kf *f = *state;
     lvat_kref kp = settled(f);
 
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_value_hi(f, kp);
     collect_committed(f, kp);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_false(stored_value(f, kp));
 }
 
@@ -439,8 +429,7 @@ test_kpcache_value_out_of_memory(void **state)
     }
     assert_lvat_ok(rc);
     assert_int_equal(lvat__kp_get(f->k, kp, &p), LVAT_ENOTFOUND);
-    kf_commit_block(f);
-    kf_reopen(f);
+    kf_commit_and_reopen(f);
     assert_false(stored_value(f, kp));
 }
 
