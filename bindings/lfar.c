@@ -223,22 +223,31 @@ push_rejected(lua_State *L)
     lua_remove(L, -2);
 }
 
-/* Sends to the promise at t (its final target): by pipelining when the
- * kernel knows it, else once it is fulfilled.  A rejected (or looping)
- * promise rejects the result; a one-way send to it goes nowhere.  Pushes
- * the result's promise unless `only`.  [-0,+(0|1),e] */
+/* Pushes the vref a send to the value at t goes to at once: a presence's,
+ * or a pending promise's the kernel knows.  [-0,+(0|1),-] */
+static bool
+push_direct_vref(lua_State *L, int t)
+{
+    lvat_vref vref;
+
+    if (lvat_lua_to_presence(L, t, &vref)) {
+        lvat_lua_push_vref(L, vref);
+        return true;
+    }
+    return lvat__p_is(L, t) && lvat__p_state(L, t) == PENDING &&
+           push_promise_vref(L, t);
+}
+
+/* Sends to the promise at t (its final target), one the kernel does not
+ * know (push_direct_vref sends to those): once it is fulfilled.  A
+ * rejected (or looping) promise rejects the result; a one-way send to it
+ * goes nowhere.  Pushes the result's promise unless `only`.
+ * [-0,+(0|1),e] */
 static void
 to_promise(lua_State *L, int t, int method, int args, int only)
 {
     int st = lvat__p_state(L, t);
 
-    if (st == PENDING && push_promise_vref(L, t)) {
-        if (only)
-            checked_send(L, method, args, 0);
-        else
-            send_to_vref(L, method, args);
-        return;
-    }
     if (st == PENDING) {
         send_when_fulfilled(L, t, method, args, only);
         if (only)
@@ -264,14 +273,12 @@ to_promise(lua_State *L, int t, int method, int args, int only)
 static void
 route(lua_State *L, int target, int method, int args, int only)
 {
-    lvat_vref vref;
     int t;
 
     lua_pushvalue(L, target);
     t = lua_gettop(L);
     final_target(L, t);
-    if (lvat_lua_to_presence(L, t, &vref)) {
-        lvat_lua_push_vref(L, vref);
+    if (push_direct_vref(L, t)) {
         if (only)
             checked_send(L, method, args, 0);
         else
@@ -310,21 +317,6 @@ pack(lua_State *L, int from, int n)
     }
     lua_pushinteger(L, n);
     lua_setfield(L, -2, "n");
-}
-
-/* Pushes the vref a send to the value at t goes to at once: a presence's,
- * or a pending promise's the kernel knows.  [-0,+(0|1),-] */
-static bool
-push_direct_vref(lua_State *L, int t)
-{
-    lvat_vref vref;
-
-    if (lvat_lua_to_presence(L, t, &vref)) {
-        lvat_lua_push_vref(L, vref);
-        return true;
-    }
-    return lvat__p_is(L, t) && lvat__p_state(L, t) == PENDING &&
-           push_promise_vref(L, t);
 }
 
 /* The send syscall to the vref on top (popped) of the n arguments from
