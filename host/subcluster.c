@@ -17,44 +17,46 @@
 #include "json.h"
 #include "smallcaps.h"
 
-/* ---- Records ---- */
+/* ---- Records, written as text (a launch writes two records per vat:
+ * building each as a tree to write it cost a tenth of the launch) ---- */
 
-static int
-write_json(lvat_kernel *k, const lvat_key *key, const lvat_json *j)
+/* Writes the ',' an item needs unless it is the first in its container. */
+static void
+put_sep(lvat_buf *b)
 {
-    lvat_buf b = LVAT_BUF_INIT;
-    int rc = lvat_json_write(&b, j);
+    if (b->len > 0 && b->data[b->len - 1] != '{' && b->data[b->len - 1] != '[')
+        lvat_buf_putc(b, ',');
+}
 
-    if (rc == LVAT_OK)
-        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key->b, key->n, b.data, b.len,
-                         0);
-    lvat_buf_free(&b);
-    return rc;
+static void
+put_key(lvat_buf *b, const char *key)
+{
+    put_sep(b);
+    lvat_json_put_string(b, key, strlen(key));
+    lvat_buf_putc(b, ':');
+}
+
+static void
+put_str(lvat_buf *b, const char *key, const char *val)
+{
+    put_key(b, key);
+    lvat_json_put_string(b, val, strlen(val));
+}
+
+static void
+put_int(lvat_buf *b, const char *key, int64_t val)
+{
+    put_key(b, key);
+    lvat_buf_put_i64(b, val);
 }
 
 static int
-write_sub(lvat_kernel *k, uint32_t sub, const lvat_json *j)
+put_record(lvat_kernel *k, const lvat_key *key, const lvat_buf *b)
 {
-    lvat_key key;
-
-    lvat_key_sub(&key, sub);
-    return write_json(k, &key, j);
-}
-
-static int
-set_str(lvat_json *obj, const char *key, const char *val)
-{
-    lvat_json *s = lvat_json_new_str(val, strlen(val));
-
-    return s ? lvat_json_set(obj, key, s) : LVAT_ENOMEM;
-}
-
-static int
-set_int(lvat_json *obj, const char *key, int64_t val)
-{
-    lvat_json *n = lvat_json_new_int(val);
-
-    return n ? lvat_json_set(obj, key, n) : LVAT_ENOMEM;
+    if (b->oom)
+        return LVAT_ENOMEM;
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key->b, key->n, b->data, b->len,
+                       0);
 }
 
 /* ---- Sources: sources DB by hash, counted in source.<hash> ---- */
@@ -107,60 +109,68 @@ lvat__source_unref(lvat_kernel *k, const char *hash)
 
 /* ---- Applying a launch ---- */
 
-static lvat_json *
-vat_record(const lvat_plan_vat *pv, const char *sub)
+/* The entry module i gets in the record: files that share a name
+ * (lib.lua and lib/init.lua) keep the last one's, at the first one's
+ * place; NULL for the later ones. */
+static const lvat_plan_module *
+module_entry(const lvat_plan_vat *pv, size_t i)
 {
-    lvat_json *rec = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
-    lvat_json *mods = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
-    int rc = rec && mods ? LVAT_OK : LVAT_ENOMEM;
+    const lvat_plan_module *m = &pv->mods[i];
 
-    for (size_t i = 0; i < pv->nmods && rc == LVAT_OK; i++) {
-        lvat_json *m = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
-        rc = m ? set_str(m, "hash", pv->mods[i].hash) : LVAT_ENOMEM;
-        if (rc == LVAT_OK)
-            rc = set_str(m, "path", pv->mods[i].path);
-        if (rc == LVAT_OK)
-            rc = lvat_json_set(mods, pv->mods[i].name, m);
-        else
-            lvat_json_free(m);
-    }
-    if (rc == LVAT_OK && (rc = set_str(rec, "name", pv->name)) == LVAT_OK &&
-        (rc = set_str(rec, "subcluster", sub)) == LVAT_OK &&
-        (rc = set_str(rec, "main", pv->main)) == LVAT_OK &&
-        (rc = set_str(rec, "parameters", pv->params_body)) == LVAT_OK) {
-        rc = lvat_json_set(rec, "modules", mods);
-        mods = NULL;
-    }
-    if (rc == LVAT_OK && pv->globals) {
-        lvat_json *g = lvat_json_clone(pv->globals);
-        rc = g ? lvat_json_set(rec, "globals", g) : LVAT_ENOMEM;
-    }
-    if (rc == LVAT_OK && pv->memory_limit)
-        rc = set_int(rec, "memoryLimit", (int64_t)pv->memory_limit);
-    if (rc == LVAT_OK && pv->time_limit_ms)
-        rc = set_int(rec, "timeLimitMs", pv->time_limit_ms);
-    if (rc == LVAT_OK && pv->has_random_seed)
-        rc = set_int(rec, "randomSeed", pv->random_seed);
-    if (rc == LVAT_OK && pv->start_on_open)
-        rc = lvat_json_set(rec, "startOnOpen", lvat_json_new(LVAT_JSON_TRUE));
-    lvat_json_free(mods);
-    if (rc != LVAT_OK) {
-        lvat_json_free(rec);
-        return NULL;
-    }
-    return rec;
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(pv->mods[j].name, m->name) == 0)
+            return NULL;
+    for (size_t j = i + 1; j < pv->nmods; j++)
+        if (strcmp(pv->mods[j].name, m->name) == 0)
+            m = &pv->mods[j];
+    return m;
 }
 
+/* Writes vat.v<N>: what starting the vat again needs. */
+static void
+vat_record(lvat_buf *b, const lvat_plan_vat *pv, const char *sub)
+{
+    lvat_buf_putc(b, '{');
+    put_str(b, "name", pv->name);
+    put_str(b, "subcluster", sub);
+    put_str(b, "main", pv->main);
+    put_str(b, "parameters", pv->params_body);
+    put_key(b, "modules");
+    lvat_buf_putc(b, '{');
+    for (size_t i = 0; i < pv->nmods; i++) {
+        const lvat_plan_module *m = module_entry(pv, i);
+        if (m == NULL)
+            continue;
+        put_key(b, m->name);
+        lvat_buf_putc(b, '{');
+        put_str(b, "hash", m->hash);
+        put_str(b, "path", m->path);
+        lvat_buf_putc(b, '}');
+    }
+    lvat_buf_putc(b, '}');
+    if (pv->globals) {
+        put_key(b, "globals");
+        lvat_json_write(b, pv->globals);
+    }
+    if (pv->memory_limit)
+        put_int(b, "memoryLimit", (int64_t)pv->memory_limit);
+    if (pv->time_limit_ms)
+        put_int(b, "timeLimitMs", pv->time_limit_ms);
+    if (pv->has_random_seed)
+        put_int(b, "randomSeed", pv->random_seed);
+    if (pv->start_on_open) {
+        put_key(b, "startOnOpen");
+        lvat_buf_puts(b, "true");
+    }
+    lvat_buf_putc(b, '}');
+}
+
+/* Makes vat `pv`: its id, its sources counted, its record (written with
+ * `b`, a scratch buffer). */
 static int
-add_vat(lvat_kernel *k,
-        lvat_plan_vat *pv,
-        const char *sub,
-        lvat_json *vats,
-        lvat_json *order,
+add_vat(lvat_kernel *k, lvat_plan_vat *pv, const char *sub, lvat_buf *b,
         uint32_t *id)
 {
-    char vid[LVAT_REF_BUFSIZE];
-    lvat_json *rec;
     lvat_key key;
     uint64_t n;
     int rc = lvat__counter_next(k, "nextVatId", &n);
@@ -168,26 +178,20 @@ add_vat(lvat_kernel *k,
     if (rc != LVAT_OK)
         return rc;
     *id = (uint32_t)n;
-    lvat_vatid_format(*id, vid);
     for (size_t i = 0; i < pv->nmods && rc == LVAT_OK; i++) {
         lvat__source_name(k, &pv->mods[i]);
         rc = source_ref(k, &pv->mods[i]);
     }
-    if (rc != LVAT_OK || (rec = vat_record(pv, sub)) == NULL)
-        return rc ? rc : LVAT_ENOMEM;
+    if (rc != LVAT_OK)
+        return rc;
+    lvat_buf_reset(b);
+    vat_record(b, pv, sub);
     lvat_key_vat_record(&key, *id);
-    rc = write_json(k, &key, rec);
-    lvat_json_free(rec);
+    rc = put_record(k, &key, b);
     if (rc == LVAT_OK && pv->start_on_open) {
         lvat_key_start_on_open(&key, *id);
         rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, "", 0,
                          LVAT_KV_NEW);
-    }
-    if (rc == LVAT_OK)
-        rc = set_str(vats, pv->name, vid);
-    if (rc == LVAT_OK) {
-        lvat_json *s = lvat_json_new_str(vid, strlen(vid));
-        rc = s ? lvat_json_append(order, s) : LVAT_ENOMEM;
     }
     return rc;
 }
@@ -209,20 +213,33 @@ lvat__plan_missing_service(lvat_kernel *k, const lvat_launch_plan *p,
     return NULL;
 }
 
-/* The services a launch asked for, as {name: kref}; a kernelFacet is an
- * object of its own for each system subcluster. */
+/* Whether service i of the launch is named again before i. */
+static bool
+repeated_service(const lvat_json *services, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(services->items[j]->str, services->items[i]->str) == 0)
+            return true;
+    return false;
+}
+
+/* Writes the services a launch asked for, as {name: kref}; a kernelFacet
+ * is an object of its own for each system subcluster (one, however often
+ * the config names it). */
 static int
 services_map(lvat_kernel *k, const lvat_launch_plan *p,
-             const lvat_launch_ctx *ctx, const char *sid, lvat_json **out)
+             const lvat_launch_ctx *ctx, const char *sid, lvat_buf *b)
 {
-    lvat_json *map = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
     char who[64], text[LVAT_REF_BUFSIZE];
-    int rc = map ? LVAT_OK : LVAT_ENOMEM;
+    int rc = LVAT_OK;
 
+    lvat_buf_putc(b, '{');
     for (size_t i = 0; p->services && i < p->services->len && rc == LVAT_OK;
          i++) {
         const char *name = p->services->items[i]->str;
         lvat_kref kref;
+        if (repeated_service(p->services, i))
+            continue;
         if (strcmp(name, "kernelFacet") == 0 && ctx->system_name != NULL) {
             snprintf(who, sizeof who, "facet %s", sid);
             rc = lvat__service_object(k, who, &kref);
@@ -236,88 +253,85 @@ services_map(lvat_kernel *k, const lvat_launch_plan *p,
             rc = lvat__fail(k, LVAT_ECONFIG, "no registered kernel service "
                             "'%s'", name);
         if (rc == LVAT_OK)
-            rc = set_str(map, name, (lvat_kref_format(kref, text), text));
+            put_str(b, name, (lvat_kref_format(kref, text), text));
     }
-    if (rc != LVAT_OK) {
-        lvat_json_free(map);
-        return rc;
-    }
-    *out = map;
-    return LVAT_OK;
+    lvat_buf_putc(b, '}');
+    return rc;
 }
 
-/* Names, links and configuration of the new record. */
+/* Writes sub.s<N>: names, links and configuration, and the vats made
+ * (ids[i] for p->vats[i]). */
 static int
-sub_fields(lvat_kernel *k, lvat_json *sub, const lvat_launch_plan *p,
-           const lvat_launch_ctx *ctx, const char *sid)
+sub_record(lvat_kernel *k, lvat_buf *b, const lvat_launch_plan *p,
+           const lvat_launch_ctx *ctx, const char *sid, const uint32_t *ids)
 {
-    lvat_json *services = NULL, *cfg;
     char text[LVAT_REF_BUFSIZE];
     int rc;
 
-    if ((rc = set_str(sub, "id", sid)) != LVAT_OK ||
-        (rc = set_str(sub, "bootstrap", p->vats[p->bootstrap].name)) ||
-        (rc = set_str(sub, "configDir", p->config_dir)) ||
-        (rc = set_str(sub, "state", "launching")) ||
-        (rc = set_int(sub, "request", (int64_t)ctx->request)))
+    lvat_buf_putc(b, '{');
+    put_str(b, "id", sid);
+    put_str(b, "bootstrap", p->vats[p->bootstrap].name);
+    put_str(b, "configDir", p->config_dir);
+    put_str(b, "state", "launching");
+    put_int(b, "request", (int64_t)ctx->request);
+    if (ctx->system_name)
+        put_str(b, "name", ctx->system_name);
+    if (!lvat_kref_is_none(ctx->facet_result))
+        put_str(b, ctx->reload ? "reloadResult" : "facetResult",
+                (lvat_kref_format(ctx->facet_result, text), text));
+    put_key(b, "services");
+    if ((rc = services_map(k, p, ctx, sid, b)) != LVAT_OK)
         return rc;
-    if (ctx->system_name && (rc = set_str(sub, "name", ctx->system_name)))
-        return rc;
-    if (!lvat_kref_is_none(ctx->facet_result) &&
-        (rc = set_str(sub, ctx->reload ? "reloadResult" : "facetResult",
-                      (lvat_kref_format(ctx->facet_result, text), text))))
-        return rc;
-    if ((rc = services_map(k, p, ctx, sid, &services)) != LVAT_OK ||
-        (rc = lvat_json_set(sub, "services", services)) != LVAT_OK)
-        return rc;
-    cfg = lvat_json_clone(p->config);
-    return cfg ? lvat_json_set(sub, "config", cfg) : LVAT_ENOMEM;
+    put_key(b, "config");
+    lvat_json_write(b, p->config);
+    put_key(b, "vats");
+    lvat_buf_putc(b, '{');
+    for (size_t i = 0; i < p->nvats; i++)
+        put_str(b, p->vats[i].name, (lvat_vatid_format(ids[i], text), text));
+    lvat_buf_puts(b, "},\"order\":[");
+    for (size_t i = 0; i < p->nvats; i++) {
+        put_sep(b);
+        lvat_vatid_format(ids[i], text);
+        lvat_json_put_string(b, text, strlen(text));
+    }
+    lvat_buf_puts(b, "]}");
+    return LVAT_OK;
 }
 
 int
 lvat__launch_plan_apply(lvat_kernel *k, lvat_launch_plan *p,
                         const lvat_launch_ctx *ctx, uint32_t *out)
 {
-    lvat_json *sub = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
-    lvat_json *vats = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
-    lvat_json *order = lvat_json_new(LVAT_JSON_ARRAY_BEGIN);
+    uint32_t *ids = lvat_malloc((p->nvats ? p->nvats : 1) * sizeof *ids);
+    lvat_buf b = LVAT_BUF_INIT;
     char sid[32];
-    uint32_t first = 0, id = 0;
     uint64_t n = 0;
-    int rc = sub && vats && order ? LVAT_OK : LVAT_ENOMEM;
+    lvat_key key;
+    int rc = ids ? LVAT_OK : LVAT_ENOMEM;
 
     if (rc == LVAT_OK)
         rc = lvat__counter_next(k, "nextSubclusterId", &n);
     snprintf(sid, sizeof sid, "s%llu", (unsigned long long)n);
-    for (size_t i = 0; i < p->nvats && rc == LVAT_OK; i++) {
-        rc = add_vat(k, &p->vats[i], sid, vats, order, &id);
-        if (i == 0)
-            first = id;
-    }
-    if (rc == LVAT_OK)
-        rc = sub_fields(k, sub, p, ctx, sid);
+    for (size_t i = 0; i < p->nvats && rc == LVAT_OK; i++)
+        rc = add_vat(k, &p->vats[i], sid, &b, &ids[i]);
     if (rc == LVAT_OK) {
-        rc = lvat_json_set(sub, "vats", vats);
-        vats = NULL;
+        lvat_buf_reset(&b);
+        rc = sub_record(k, &b, p, ctx, sid, ids);
     }
-    if (rc == LVAT_OK) {
-        rc = lvat_json_set(sub, "order", order);
-        order = NULL;
-    }
+    lvat_key_sub(&key, (uint32_t)n);
     if (rc == LVAT_OK)
-        rc = write_sub(k, (uint32_t)n, sub);
+        rc = put_record(k, &key, &b);
     if (rc == LVAT_OK && ctx->system_name)
         rc = lvat__system_map(k, ctx->system_name, (uint32_t)n);
     if (rc == LVAT_OK) {
         lvat_item it;
         memset(&it, 0, sizeof it);
         it.type = LVAT_ITEM_START;
-        it.vat = first;
+        it.vat = ids[0];
         rc = lvat__runq_push(k, &it);
     }
-    lvat_json_free(sub);
-    lvat_json_free(vats);
-    lvat_json_free(order);
+    lvat_buf_free(&b);
+    lvat_free(ids);
     if (rc == LVAT_OK && out)
         *out = (uint32_t)n;
     return rc;

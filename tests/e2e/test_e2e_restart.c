@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lua_kernel.h"
 
@@ -268,6 +269,43 @@ test_restart_start_on_open(void **state)
     lk_close(&t);
 }
 
+/* lib.lua and lib/init.lua are both module "lib": the vat's record keeps
+ * one entry for it (two would make the record unreadable), and the vat
+ * requires the same file after a restart as before. */
+static void
+test_restart_module_named_by_two_files(void **state)
+{
+    char *src = lvat_test_mkdtemp(), *sub, cfg[2048];
+    char *first;
+    lk t;
+
+    (void)state;
+    sub = lvat_test_path(src, "lib");
+    assert_int_equal(mkdir(sub, 0700), 0);
+    free(sub);
+    lvat_test_write_file(src, "main.lua",
+                         "local lib = require('lib')\n"
+                         "return {buildRootObject = function()\n"
+                         "  return Far('M', {\n"
+                         "    bootstrap = function() return 'ok' end,\n"
+                         "    which = function() return lib end,\n"
+                         "  })\nend}\n");
+    lvat_test_write_file(src, "lib.lua", "return 'file'\n");
+    lvat_test_write_file(src, "lib/init.lua", "return 'folder'\n");
+    snprintf(cfg, sizeof cfg,
+             "{\"bootstrap\":\"m\",\"vats\":{\"m\":{\"sourceSpec\":"
+             "\"%s/main.lua\"}}}", src);
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, cfg));
+    first = lk_call(&t, t.root, "which", "[]", NULL);
+    assert_true(strstr(first, "file") || strstr(first, "folder"));
+    lk_restart(&t);
+    expect(&t, t.root, "which", "[]", LVAT_OK, first);
+    free(first);
+    lk_close(&t);
+    lvat_test_rmdir(src);
+}
+
 static void
 test_restart_code_snapshot(void **state)
 {
@@ -339,6 +377,7 @@ main(void)
         cmocka_unit_test(test_restart_suspend_after_three_faults),
         cmocka_unit_test(test_restart_fault_while_resuscitating_suspends),
         cmocka_unit_test(test_restart_start_on_open),
+        cmocka_unit_test(test_restart_module_named_by_two_files),
         cmocka_unit_test(test_restart_code_snapshot),
         cmocka_unit_test(test_restart_damaged_vat_record),
     };

@@ -213,6 +213,33 @@ test_system_prune(void **state)
     lk_close(&t);
 }
 
+/* A config that names kernelFacet twice gets one facet: one object, one
+ * entry in its record (a second object would stay pinned, unreachable). */
+static void
+test_system_facet_named_twice_is_one_object(void **state)
+{
+    char *rec;
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    lk_add_system(&t, "admin",
+                  "{\"bootstrap\":\"sys\",\"services\":[\"kernelFacet\","
+                  "\"kernelFacet\"],\"vats\":{\"sys\":{\"sourceSpec\":"
+                  "\"sysvat.lua\",\"parameters\":{\"tag\":\"admin\"}}}}");
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(lk_count(&t, "svc."), 1);
+    rec = lk_get(&t, LVAT_DB_KERNEL, "sub.s1");
+    assert_non_null(rec);
+    assert_non_null(strstr(rec, "\"services\":{\"kernelFacet\":\"ko1\"}"));
+    free(rec);
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
+                                           sizeof t.root));
+    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_close(&t);
+}
+
 static void
 test_system_duplicate_names(void **state)
 {
@@ -531,6 +558,7 @@ main(void)
         cmocka_unit_test(test_system_facet_survives_restart),
         cmocka_unit_test(test_system_two_distinct_roots),
         cmocka_unit_test(test_system_prune),
+        cmocka_unit_test(test_system_facet_named_twice_is_one_object),
         cmocka_unit_test(test_system_duplicate_names),
         cmocka_unit_test(test_system_record_gone_is_relaunched),
         cmocka_unit_test(test_system_corruption_refused),
