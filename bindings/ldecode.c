@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "json.h"
+#include "ldecode_int.h"
 #include "smallcaps.h"
 
 /* Parsers live in the vat (a raised error leaks nothing); decoding can
@@ -173,17 +174,8 @@ push_string(dec *d, const char *s, size_t len)
 
 static void dec_value(dec *d, const lvat_json_tok *t);
 
-/*
- * Up to this many elements (or fields) wait on the stack so the table is
- * made at its final size: growing one from empty costs a rehash per
- * doubling, more than the rest of decoding a small value.
- */
-#define PENDING 16
-
-/* Makes the table for the n values (keyed: n key/value pairs) on top of
- * the stack and moves them into it, in order.  [-n*(1|2), +1, m] */
-static void
-collect(lua_State *L, int n, bool keyed)
+void
+lvat_lua_collect(lua_State *L, int n, bool keyed)
 {
     int w = keyed ? 2 : 1, base = lua_gettop(L) - n * w;
 
@@ -224,10 +216,10 @@ dec_array(dec *d)
         if (++n > PENDING)
             lua_rawseti(L, -2, n);
         else if (n == PENDING)
-            collect(L, PENDING, false);
+            lvat_lua_collect(L, PENDING, false);
     }
     if (n < PENDING)
-        collect(L, (int)n, false);
+        lvat_lua_collect(L, (int)n, false);
     return n;
 }
 
@@ -282,10 +274,10 @@ dec_record(dec *d)
         if (++n > PENDING)
             lua_rawset(L, -3);
         else if (n == PENDING)
-            collect(L, PENDING, true);
+            lvat_lua_collect(L, PENDING, true);
     }
     if (n < PENDING)
-        collect(L, n, true);
+        lvat_lua_collect(L, n, true);
 }
 
 static void
@@ -348,18 +340,24 @@ dec_begin(dec *d, lua_State *L, const char *body, size_t len,
 }
 
 static void
+dec_done(dec *d)
+{
+    lvat_lvat *v = lvat_lua_vat(d->L);
+
+    /* Nested decodes (a callback decoding again) count once. */
+    if (--v->ndec == 0 && v->timing)
+        v->marshal_ns += lvat_clock_ns() - d->t0;
+}
+
+static void
 dec_finish(dec *d)
 {
     lvat_json_tok t;
-    lvat_lvat *v;
 
     next_tok(d, &t);
     if (t.type != LVAT_JSON_EOF)
         dec_fail(d, "trailing data");
-    v = lvat_lua_vat(d->L);
-    /* Nested decodes (a callback decoding again) count once. */
-    if (--v->ndec == 0 && v->timing)
-        v->marshal_ns += lvat_clock_ns() - d->t0;
+    dec_done(d);
 }
 
 void
@@ -370,6 +368,11 @@ lvat_lua_decode(lua_State *L, const char *body, size_t len,
     dec d;
 
     dec_begin(&d, L, body, len, slots, nslots);
+    if (lvat_lua_fast_fits(body + 1, len - 1)) {
+        lvat_lua_fast_decode(L, body + 1, len - 1);
+        dec_done(&d);
+        return;
+    }
     next_tok(&d, &t);
     dec_value(&d, &t);
     dec_finish(&d);
@@ -402,7 +405,7 @@ lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
         if (++n > LVAT_STACK_ARGS + 1)
             lua_rawseti(L, -2, n);
         else if (n == LVAT_STACK_ARGS + 1)
-            collect(L, n, false);
+            lvat_lua_collect(L, n, false);
     }
     next_tok(&d, &t);
     if (t.type != LVAT_JSON_ARRAY_END)

@@ -184,33 +184,77 @@ join_key(lua_State *L, char *out, const char *fn)
     return plen + klen;
 }
 
-/* vsGetDecoded(prefix, key) -> the value stored under prefix..key,
- * decoded, or nothing: vsGet and the decode in one, without making the
- * key or the stored text Lua strings (baggage reads). */
+/* Pushes the value stored under key[0..n), decoded, and returns 1; or
+ * returns 0 (nothing pushed) when there is none.  key is a 512-byte
+ * buffer the caller lends as scratch.  [-0, +(0|1), e] */
 static int
-l_vs_get_decoded(lua_State *L)
+push_decoded(lua_State *L, lvat_lvat *v, char *key, size_t n)
 {
-    lvat_lvat *v = lvat_lua_vat(L);
-    char copy[512];
-    size_t n = join_key(L, copy, "vsGetDecoded");
     const char *s;
     lvat_val val;
     int rc;
 
-    rc = SYS(v, lvat_syscall_vatstore_get(v->sys, copy, n, &val));
+    rc = SYS(v, lvat_syscall_vatstore_get(v->sys, key, n, &val));
     if (rc == LVAT_ENOTFOUND)
         return 0;
     check(L, rc);
     /* Decoding may run runtime code; it must not see the store's memory
      * change under it. */
-    if (val.len <= sizeof copy) {
-        memcpy(copy, val.p, val.len);
-        s = copy;
+    if (val.len <= 512) {
+        memcpy(key, val.p, val.len);
+        s = key;
     } else {
         lua_pushlstring(L, val.p, val.len);
         s = lua_tostring(L, -1);
     }
     decode_stored(L, v, s, val.len);
+    return 1;
+}
+
+/* The reader that baggage.lua's get calls, made by
+ * baggageGetter(prefix, maxKey) (upvalues 1 and 2): reader(key) -> the
+ * value stored under prefix..key, decoded, or nil; or nil, true when key
+ * is not a string of 1 to maxKey bytes.  Raising stays with get's
+ * checkKey, so the error keeps its words and the level it names. */
+static int
+l_baggage_read(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t plen, klen;
+    const char *prefix = lua_tolstring(L, lua_upvalueindex(1), &plen);
+    lua_Integer max = lua_tointeger(L, lua_upvalueindex(2));
+    const char *key;
+    char full[512];
+
+    if (lua_type(L, 1) != LUA_TSTRING)
+        goto bad;
+    key = lua_tolstring(L, 1, &klen);
+    if (klen == 0 || klen > (size_t)max)
+        goto bad;
+    memcpy(full, prefix, plen);
+    memcpy(full + plen, key, klen);
+    if (push_decoded(L, v, full, plen + klen) == 0)
+        lua_pushnil(L);
+    return 1;
+bad:
+    lua_pushnil(L);
+    lua_pushboolean(L, 1);
+    return 2;
+}
+
+/* baggageGetter(prefix, maxKey) -> the reader above. */
+static int
+l_baggage_getter(lua_State *L)
+{
+    size_t plen;
+    lua_Integer max;
+
+    luaL_checklstring(L, 1, &plen);
+    max = luaL_checkinteger(L, 2);
+    if (max < 0 || plen + (size_t)max > 512)
+        return luaL_error(L, "baggageGetter: the keys do not fit 512 bytes");
+    lua_settop(L, 2);
+    lua_pushcclosure(L, l_baggage_read, 2);
     return 1;
 }
 
@@ -287,7 +331,7 @@ void
 lvat_lua_vatstore_sys(lua_State *L)
 {
     static const luaL_Reg funcs[] = {{"vsGet", l_vs_get},
-                                     {"vsGetDecoded", l_vs_get_decoded},
+                                     {"baggageGetter", l_baggage_getter},
                                      {"vsSet", l_vs_set},
                                      {"vsPutDurable", l_vs_put_durable},
                                      {"vsDelete", l_vs_delete},

@@ -110,8 +110,32 @@ test_baggage_refusals(void **state)
            "bag.lua:64: baggage:get(key): the key must be a string, not table");
     expect(t, "refuse", "[\"getemptykey\"]", LVAT_OK,
            "bag.lua:66: baggage:get(key): keys must have 1 to 398 bytes");
+    expect(t, "refuse", "[\"getnokey\"]", LVAT_OK,
+           "bag.lua:68: baggage:get(key): the key must be a string, not nil");
+    expect(t, "refuse", "[\"getnumberkey\"]", LVAT_OK,
+           "bag.lua:70: baggage:get(key): the key must be a string, not "
+           "number");
+    expect(t, "refuse", "[\"getlongkey\"]", LVAT_OK,
+           "bag.lua:73: baggage:get(key): keys must have 1 to 398 bytes");
+    expect(t, "refuse", "[\"getlongestkey\"]", LVAT_OK, "nil");
+    expect(t, "refuse", "[\"gettailcall\"]", LVAT_OK,
+           "<error: baggage:get(key): the key must be a string, not boolean");
+    expect(t, "refuse", "[\"getfrompcall\"]", LVAT_OK,
+           "false baggage:get(key): the key must be a string, not table");
     /* nothing was written by the refused calls */
     expect(t, "has", "[\"x\"]", LVAT_OK, "false");
+}
+
+static void
+test_baggage_values_round_trip(void **state)
+{
+    lk *t = *state;
+
+    expect(t, "roundTrip", "[]", LVAT_OK,
+           "[0, 3, \"\", \"!x\", \"$0\", \"integer0\", \"float2.5\", "
+           "\"integer-123456789012345678\", \"integer1234567890123456789\", "
+           "\"a\\nb\\u0001\", 0, 17, 0, 1, 27, \"truefalse0\", "
+           "\"deep\"]");
 }
 
 static void
@@ -165,6 +189,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_baggage_keys_in_byte_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_baggage_copies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_baggage_values_round_trip, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_baggage_refusals, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

@@ -64,8 +64,52 @@ return {
                     return try(function() local v = baggage:get({}) return v end)
                 elseif what == "getemptykey" then
                     return try(function() local v = baggage:get("") return v end)
+                elseif what == "getnokey" then
+                    return try(function() local v = baggage:get() return v end)
+                elseif what == "getnumberkey" then
+                    return try(function() local v = baggage:get(5) return v end)
+                elseif what == "getlongkey" then
+                    return try(function()
+                        local v = baggage:get(("k"):rep(399)) return v end)
+                elseif what == "getlongestkey" then
+                    return tostring(baggage:get(("k"):rep(398)))
+                elseif what == "gettailcall" then
+                    -- a tail call: the level names try's pcall, so no position
+                    return "<" .. try(function() return baggage:get(true) end)
+                elseif what == "getfrompcall" then
+                    local ok, err = pcall(baggage.get, baggage, {})
+                    return tostring(ok) .. " " .. tostring(err)
                 end
                 return try(function() baggage:set("x", v) end)
+            end,
+            -- Plain values (the fast decoder's) and others (the pull
+            -- parser's) come back as set.
+            roundTrip = function(self)
+                local big = {}
+                for i = 1, 17 do big[i] = i end
+                local rec = {}
+                for i = 1, 17 do rec["f" .. i] = i end
+                local values = {
+                    { i = 1, s = "value" }, { 1, 2, 3 }, "", "!x", "$0",
+                    -0.0, 2.5, -123456789012345678, 1234567890123456789,
+                    "a\nb\1", { t = true, f = false, e = {} }, big, rec,
+                    { { { "deep" } } },
+                }
+                local out = {}
+                for n, v in ipairs(values) do
+                    baggage:set("rt" .. n, v)
+                    local g = baggage:get("rt" .. n)
+                    out[n] = type(g) == "table" and #g or g
+                    if type(g) == "number" then out[n] = math.type(g) .. g end
+                end
+                local g = baggage:get("rt1")
+                local t = baggage:get("rt2")
+                local r = baggage:get("rt13")
+                local e = baggage:get("rt11")
+                out[#out + 1] = g.i + #g.s + t[3] + r.f17 + r.f1
+                out[#out + 1] = tostring(e.t) .. tostring(e.f) .. #e.e
+                out[#out + 1] = baggage:get("rt14")[1][1][1]
+                return out
             end,
             storeRoot = function(self)
                 baggage:set("me", root)

@@ -1,0 +1,39 @@
+/*
+ * Shared by ldecode.c (smallcaps bodies through the JSON pull parser) and
+ * ldecode_fast.c (the same values, for the plain bodies most messages and
+ * baggage values are, straight from the text).
+ */
+#ifndef LVAT_LDECODE_INT_H
+#define LVAT_LDECODE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <lua.h>
+
+/*
+ * Up to this many elements (or fields) wait on the stack so the table is
+ * made at its final size: growing one from empty costs a rehash per
+ * doubling, more than the rest of decoding a small value.
+ */
+#define PENDING 16
+
+/* Makes the table for the n values (keyed: n key/value pairs) on top of
+ * the stack and moves them into it, in order.  [-n*(1|2), +1, m] */
+void lvat_lua_collect(lua_State *L, int n, bool keyed);
+
+/*
+ * Whether text[0..len) (a body without its '#') is one value that the
+ * fast decoder takes: plain strings (no escape, no control byte, no
+ * special first byte but '!'), integers of at most 18 digits, true,
+ * false, null, and arrays and records of those, no deeper than 32 levels,
+ * with no white space.  Reads only; anything else (slots, bigints,
+ * floats, special records, malformed text) is for the pull parser.
+ */
+bool lvat_lua_fast_fits(const char *text, size_t len);
+
+/* Pushes the value of a text lvat_lua_fast_fits accepted, exactly as the
+ * pull parser's decoding would build it.  [-0, +1, m] */
+void lvat_lua_fast_decode(lua_State *L, const char *text, size_t len);
+
+#endif
