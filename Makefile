@@ -17,8 +17,9 @@ PKGCONFIG ?= pkg-config
 
 ifeq ($(SANITIZE),)
 BUILD     := build
-OPT       ?= -O2 -g
+OPT       ?= -O2 -g -fno-plt
 SANFLAGS  :=
+LTO       ?= -flto=auto
 else
 BUILD     := build/san-$(subst $(comma),-,$(SANITIZE))
 OPT       := -O1 -g
@@ -64,13 +65,22 @@ BENCH_UTIL_OBJ := $(BENCH_UTIL:%.c=$(BUILD)/obj/%.o)
 .PHONY: all test valgrind bench bench-peers lint format format-check clean FORCE
 all: $(BUILD)/luavat $(BUILD)/libluavat.a
 
+# Link-time optimisation (GCC; LTO= turns it off): the library's objects
+# hold GCC's IR as well as code, so a program linked with -flto (the CLI,
+# the benchmarks, an embedder's) has the library's files optimised with
+# it as one (calls between them inline; about 6% fewer instructions per
+# message), while the tests link the plain code (-fno-lto) and build fast.
+$(LIB_OBJ): CFLAGS += $(if $(LTO),$(LTO) -ffat-lto-objects)
+LTO_LINK := $(if $(LTO),$(OPT) $(LTO))
+NO_LTO   := $(if $(LTO),-fno-lto)
+
 $(BUILD)/libluavat.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(if $(LTO),gcc-ar,$(AR)) rcs $@ $^
 
 $(BUILD)/luavat: $(CLI_OBJ) $(BUILD)/libluavat.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libluavat.a $(LDLIBS)
+	$(CC) $(LDFLAGS) $(LTO_LINK) -o $@ $(CLI_OBJ) $(BUILD)/libluavat.a $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -103,16 +113,16 @@ $(GEN_SRC): $(BUILD)/tools/luaembed $(LUA_SRC) $(STRIP_STAMP)
 $(BUILD)/obj/tests/%.o: CFLAGS += $(TEST_CFLAGS) -Itests/support
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SUPPORT_OBJ) $(BUILD)/libluavat.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
+	$(CC) $(LDFLAGS) $(NO_LTO) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/binding/%.o $(SUPPORT_OBJ) $(BUILD)/libluavat.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
+	$(CC) $(LDFLAGS) $(NO_LTO) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/e2e/%.o $(SUPPORT_OBJ) $(BUILD)/libluavat.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
+	$(CC) $(LDFLAGS) $(NO_LTO) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(SUPPORT_OBJ) $(BUILD)/libluavat.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
+	$(CC) $(LDFLAGS) $(NO_LTO) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libluavat.a $(LDLIBS) $(TEST_LIBS)
 
 # The bench smoke test runs the bench programs with tiny sizes.
 test: $(BUILD)/luavat $(TEST_BIN) $(TEST_HELPERS) $(BENCH_BIN)
@@ -128,7 +138,7 @@ valgrind: $(BUILD)/luavat $(TEST_BIN) $(TEST_HELPERS) $(BENCH_BIN)
 # workloads on the peer kernels (bench/peers/run.sh), with ratios.
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_UTIL_OBJ) $(BUILD)/libluavat.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_UTIL_OBJ) $(BUILD)/libluavat.a $(LDLIBS)
+	$(CC) $(LDFLAGS) $(LTO_LINK) -o $@ $< $(BENCH_UTIL_OBJ) $(BUILD)/libluavat.a $(LDLIBS)
 
 bench: $(BUILD)/luavat $(BENCH_BIN)
 	@sh bench/run.sh $(BUILD)

@@ -203,12 +203,15 @@ lvat_parse_u64s(const char *s, size_t len, uint64_t *v, size_t n)
     return LVAT_OK;
 }
 
+/* Formatted in place: no copy (and no bound for the compiler to lose
+ * across an inlined append, which LTO builds warned of). */
 int
 lvat_buf_put_u64(lvat_buf *b, uint64_t v)
 {
-    char tmp[21];
-
-    return lvat_buf_append(b, tmp, lvat_fmt_u64(tmp, v));
+    if (lvat_buf_reserve(b, 20) != LVAT_OK)
+        return LVAT_ENOMEM;
+    b->len += lvat_fmt_u64(b->data + b->len, v);
+    return LVAT_OK;
 }
 
 int
