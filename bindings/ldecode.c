@@ -382,11 +382,18 @@ int
 lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
                          const lvat_vref *slots, size_t nslots)
 {
-    int n = 0;
+    int n = -1;
     lvat_json_tok t;
     dec d;
 
     dec_begin(&d, L, body, len, slots, nslots);
+    if (lvat_lua_fast_fits(body + 1, len - 1))
+        n = lvat_lua_fast_methargs(L, body + 1, len - 1);
+    if (n >= 0) {
+        dec_done(&d);
+        return n;
+    }
+    n = 0;
     next_tok(&d, &t);
     if (t.type != LVAT_JSON_ARRAY_BEGIN)
         dec_fail(&d, "methargs must be [method, args]");

@@ -15,6 +15,7 @@
 #include <lauxlib.h>
 
 #include "lbind.h"
+#include "lrt.h"
 #include "smallcaps.h"
 
 #define FAST_DEPTH  32 /* deeper bodies go to the pull parser */
@@ -231,4 +232,45 @@ lvat_lua_fast_decode(lua_State *L, const char *text, size_t len)
 
     assert(end == text + len);
     (void)end;
+}
+
+/* The arguments of a methargs text, from p (just past its '['), as
+ * ldecode.c's lvat_lua_decode_methargs leaves them; returns the end of
+ * the array and the count in *n.  [-0, +(n|1), m] */
+static const char *
+build_args(lua_State *L, const char *p, const char *end, int *n)
+{
+    *n = 0;
+    luaL_checkstack(L, LVAT_STACK_ARGS + LUA_MINSTACK, "decoding");
+    for (; *p != ']'; p += *p == ',') {
+        p = build_value(L, p, end);
+        if (++*n > LVAT_STACK_ARGS + 1)
+            lua_rawseti(L, -2, *n);
+        else if (*n == LVAT_STACK_ARGS + 1)
+            lvat_lua_collect(L, *n, false);
+    }
+    return p + 1;
+}
+
+int
+lvat_lua_fast_methargs(lua_State *L, const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    int top = lua_gettop(L), n;
+
+    /* ["method",[args...]]: anything else is for the pull parser, which
+     * words the error. */
+    if (len < 7 || p[0] != '[' || p[1] != '"')
+        return -1;
+    p = build_string(L, p + 1);
+    if (*p != ',' || p[1] != '[') {
+        lua_settop(L, top);
+        return -1;
+    }
+    p = build_args(L, p + 2, end, &n);
+    if (p + 1 != end || *p != ']') {
+        lua_settop(L, top);
+        return -1;
+    }
+    return n;
 }

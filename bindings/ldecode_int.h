@@ -36,4 +36,10 @@ bool lvat_lua_fast_fits(const char *text, size_t len);
  * pull parser's decoding would build it.  [-0, +1, m] */
 void lvat_lua_fast_decode(lua_State *L, const char *text, size_t len);
 
+/* For a text lvat_lua_fast_fits accepted: when it is ["method", [args]],
+ * pushes what lvat_lua_decode_methargs would (the method name, then the
+ * n arguments or, past LVAT_STACK_ARGS, a table of them) and returns n;
+ * else -1, leaving the stack as it was.  [-0, +(1+n|2|0), m] */
+int lvat_lua_fast_methargs(lua_State *L, const char *text, size_t len);
+
 #endif

@@ -109,12 +109,75 @@ test_ldecode_fast_builds_what_the_parser_builds(void **state)
     lua_close(L);
 }
 
+static int
+methargs(lua_State *L, const char *text)
+{
+    return lvat_lua_fast_methargs(L, text, strlen(text));
+}
+
+/* Methargs: the method and the arguments on the stack, a table past
+ * LVAT_STACK_ARGS (64); any other shape is left to the parser with the
+ * stack as it was. */
+static void
+test_ldecode_fast_methargs(void **state)
+{
+    static const char *const shapes[] = {
+        "[1,[2]]", "[\"m\",1]", "[\"m\",[1],2]", "[\"m\"]", "[]",
+        "{\"a\":[1]}", "\"m\"", "[\"m\",{\"a\":1}]", "[[1],[2]]"};
+    lua_State *L = luaL_newstate();
+    char big[512];
+    size_t o;
+
+    (void)state;
+    lua_pushinteger(L, 7); /* below what is decoded */
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        assert_true(fits(shapes[i]));
+        if (methargs(L, shapes[i]) != -1)
+            fail_msg("took \"%s\" as methargs", shapes[i]);
+        assert_int_equal(lua_gettop(L), 1);
+    }
+    assert_int_equal(methargs(L, "[\"!m\",[]]"), 0);
+    assert_string_equal(lua_tostring(L, -1), "m");
+    lua_settop(L, 1);
+    assert_int_equal(methargs(L, "[\"ping\",[5,\"a\",null,[true]]]"), 4);
+    assert_int_equal(lua_gettop(L), 6);
+    assert_string_equal(lua_tostring(L, 2), "ping");
+    assert_int_equal(lua_tointeger(L, 3), 5);
+    assert_string_equal(lua_tostring(L, 4), "a");
+    assert_true(lua_isnil(L, 5));
+    assert_int_equal(lua_rawgeti(L, 6, 1), LUA_TBOOLEAN);
+    lua_settop(L, 1);
+    /* 64 arguments stay on the stack; 65 and 66 are one table */
+    for (int n = 64; n <= 66; n++) {
+        o = (size_t)snprintf(big, sizeof big, "[\"m\",[");
+        for (int i = 1; i <= n; i++)
+            o += (size_t)snprintf(big + o, sizeof big - o, "%s%d",
+                                  i > 1 ? "," : "", i);
+        o += (size_t)snprintf(big + o, sizeof big - o, "]]");
+        assert_true(fits(big));
+        assert_int_equal(lvat_lua_fast_methargs(L, big, o), n);
+        if (n == 64) {
+            assert_int_equal(lua_gettop(L), 1 + 1 + 64);
+            assert_int_equal(lua_tointeger(L, -1), 64);
+        } else {
+            assert_int_equal(lua_gettop(L), 3);
+            assert_int_equal(luaL_len(L, -1), n);
+            assert_int_equal(lua_rawgeti(L, -1, n), LUA_TNUMBER);
+            assert_int_equal(lua_tointeger(L, -1), n);
+        }
+        lua_settop(L, 1);
+    }
+    assert_int_equal(lua_tointeger(L, 1), 7);
+    lua_close(L);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ldecode_fast_leaves_the_rest_to_the_parser),
         cmocka_unit_test(test_ldecode_fast_builds_what_the_parser_builds),
+        cmocka_unit_test(test_ldecode_fast_methargs),
     };
     return cmocka_run_group_tests_name("ldecode_fast", tests, NULL, NULL);
 }
