@@ -199,6 +199,26 @@ lvat_lua_collect(lua_State *L, int n, bool keyed)
     lua_settop(L, base + 1);
 }
 
+void
+lvat_lua_add_item(lua_State *L, lua_Integer n, bool keyed)
+{
+    if (n > PENDING) {
+        if (keyed)
+            lua_rawset(L, -3);
+        else
+            lua_rawseti(L, -2, n);
+    } else if (n == PENDING) {
+        lvat_lua_collect(L, PENDING, keyed);
+    }
+}
+
+void
+lvat_lua_end_items(lua_State *L, lua_Integer n, bool keyed)
+{
+    if (n < PENDING)
+        lvat_lua_collect(L, (int)n, keyed);
+}
+
 /* Decodes the rest of an array into a table; returns its length. */
 static lua_Integer
 dec_array(dec *d)
@@ -213,13 +233,9 @@ dec_array(dec *d)
         if (t.type == LVAT_JSON_ARRAY_END)
             break;
         dec_value(d, &t);
-        if (++n > PENDING)
-            lua_rawseti(L, -2, n);
-        else if (n == PENDING)
-            lvat_lua_collect(L, PENDING, false);
+        lvat_lua_add_item(L, ++n, false);
     }
-    if (n < PENDING)
-        lvat_lua_collect(L, (int)n, false);
+    lvat_lua_end_items(L, n, false);
     return n;
 }
 
@@ -271,13 +287,9 @@ dec_record(dec *d)
             dec_fail(d, "a record key must be a string");
         next_tok(d, &t);
         dec_value(d, &t);
-        if (++n > PENDING)
-            lua_rawset(L, -3);
-        else if (n == PENDING)
-            lvat_lua_collect(L, PENDING, true);
+        lvat_lua_add_item(L, ++n, true);
     }
-    if (n < PENDING)
-        lvat_lua_collect(L, n, true);
+    lvat_lua_end_items(L, n, true);
 }
 
 static void

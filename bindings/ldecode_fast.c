@@ -171,13 +171,9 @@ build_array(lua_State *L, const char *p, const char *end)
     luaL_checkstack(L, PENDING + 4, "decoding");
     for (p++; *p != ']'; p += *p == ',') {
         p = build_value(L, p, end);
-        if (++n > PENDING)
-            lua_rawseti(L, -2, n);
-        else if (n == PENDING)
-            lvat_lua_collect(L, PENDING, false);
+        lvat_lua_add_item(L, ++n, false);
     }
-    if (n < PENDING)
-        lvat_lua_collect(L, (int)n, false);
+    lvat_lua_end_items(L, n, false);
     return p + 1;
 }
 
@@ -185,19 +181,15 @@ build_array(lua_State *L, const char *p, const char *end)
 static const char *
 build_record(lua_State *L, const char *p, const char *end)
 {
-    int n = 0;
+    lua_Integer n = 0;
 
     luaL_checkstack(L, 2 * PENDING + 4, "decoding");
     for (p++; *p != '}'; p += *p == ',') {
         p = build_string(L, p);
         p = build_value(L, p + 1, end);
-        if (++n > PENDING)
-            lua_rawset(L, -3);
-        else if (n == PENDING)
-            lvat_lua_collect(L, PENDING, true);
+        lvat_lua_add_item(L, ++n, true);
     }
-    if (n < PENDING)
-        lvat_lua_collect(L, n, true);
+    lvat_lua_end_items(L, n, true);
     return p + 1;
 }
 

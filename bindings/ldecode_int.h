@@ -21,6 +21,13 @@
 /* Makes the table for the n values (keyed: n key/value pairs) on top of
  * the stack and moves them into it, in order.  [-n*(1|2), +1, m] */
 void lvat_lua_collect(lua_State *L, int n, bool keyed);
+/* Takes the n-th element (keyed: key and value) of a table being decoded
+ * from the top of the stack: the first PENDING wait there, the PENDING-th
+ * makes the table, later ones go into it.  Then, after the last,
+ * lvat_lua_end_items makes the table of fewer than PENDING.  The table
+ * ends up where the first element was. */
+void lvat_lua_add_item(lua_State *L, lua_Integer n, bool keyed);
+void lvat_lua_end_items(lua_State *L, lua_Integer n, bool keyed);
 
 /*
  * Whether text[0..len) (a body without its '#') is one value that the
