@@ -21,6 +21,8 @@ typedef struct lvat_plan_module {
     char hash[LVAT_SHA256_HEX_LEN + 1]; /* set when applied (srcname.c) */
     char *text;
     size_t len;
+    int rank; /* of the files that make its name, the one require finds
+                 ranks lowest (config.c's module_rank) */
 } lvat_plan_module;
 
 typedef struct lvat_plan_vat {

@@ -109,23 +109,6 @@ lvat__source_unref(lvat_kernel *k, const char *hash)
 
 /* ---- Applying a launch ---- */
 
-/* The entry module i gets in the record: files that share a name
- * (lib.lua and lib/init.lua) keep the last one's, at the first one's
- * place; NULL for the later ones. */
-static const lvat_plan_module *
-module_entry(const lvat_plan_vat *pv, size_t i)
-{
-    const lvat_plan_module *m = &pv->mods[i];
-
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(pv->mods[j].name, m->name) == 0)
-            return NULL;
-    for (size_t j = i + 1; j < pv->nmods; j++)
-        if (strcmp(pv->mods[j].name, m->name) == 0)
-            m = &pv->mods[j];
-    return m;
-}
-
 /* Writes vat.v<N>: what starting the vat again needs. */
 static void
 vat_record(lvat_buf *b, const lvat_plan_vat *pv, const char *sub)
@@ -138,9 +121,7 @@ vat_record(lvat_buf *b, const lvat_plan_vat *pv, const char *sub)
     put_key(b, "modules");
     lvat_buf_putc(b, '{');
     for (size_t i = 0; i < pv->nmods; i++) {
-        const lvat_plan_module *m = module_entry(pv, i);
-        if (m == NULL)
-            continue;
+        const lvat_plan_module *m = &pv->mods[i]; /* one per name */
         put_key(b, m->name);
         lvat_buf_putc(b, '{');
         put_str(b, "hash", m->hash);

@@ -1,0 +1,25 @@
+/*
+ * What config.c (checking a ClusterConfig into a launch plan) takes from
+ * config_snapshot.c (reading each vat's files).
+ */
+#ifndef LVAT_CONFIG_INT_H
+#define LVAT_CONFIG_INT_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+/* Reads `path` whole into *text (owned, NUL-terminated); on failure
+ * LVAT_ECONFIG or LVAT_ENOMEM with `err` naming the file. */
+int lvat__read_file(const char *path, char **text, size_t *len,
+                    lvat_errbuf *err);
+/* The folder part of `path` ("." when it has none); owned, NULL if out of
+ * memory. */
+char *lvat__dir_of(const char *path);
+/* Fills pv->mods and pv->main from the folder of `spec` (relative to
+ * `base_dir`), through `cache` (which may be NULL). */
+int lvat__plan_snapshot(lvat_plan_vat *pv, const char *base_dir,
+                        const char *spec, lvat_srccache *cache,
+                        lvat_errbuf *err);
+
+#endif
