@@ -167,6 +167,24 @@ cmp_names(const void *a, const void *b)
     return strcmp(((const named *)a)->name, ((const named *)b)->name);
 }
 
+/* Appends "$<slot>.<iface>" as a JSON string: a service's name may hold
+ * any byte. */
+static void
+put_slot_ref(lvat_buf *body, size_t slot, const char *iface)
+{
+    lvat_buf ref = LVAT_BUF_INIT;
+
+    lvat_buf_putc(&ref, '$');
+    lvat_buf_put_u64(&ref, slot);
+    lvat_buf_putc(&ref, '.');
+    lvat_buf_puts(&ref, iface);
+    if (ref.oom)
+        body->oom = 1;
+    else
+        lvat_json_put_string(body, ref.data, ref.len);
+    lvat_buf_free(&ref);
+}
+
 /* Appends the services record's members ("kernelFacet":"$7.KernelFacet"),
  * sorted by name, their slots numbered from `first`. */
 static int
@@ -194,9 +212,9 @@ services_arg(const lvat_json *services, size_t first, lvat_buf *body,
         if (i)
             lvat_buf_putc(body, ',');
         lvat_sc_put_string(body, name, strlen(name));
-        lvat_buf_printf(body, ":\"$%zu.%s\"", first + i,
-                        strcmp(name, "kernelFacet") == 0 ? "KernelFacet"
-                                                         : name);
+        lvat_buf_putc(body, ':');
+        put_slot_ref(body, first + i,
+                     strcmp(name, "kernelFacet") == 0 ? "KernelFacet" : name);
     }
     lvat_free(by_name);
     return body->oom ? LVAT_ENOMEM : LVAT_OK;

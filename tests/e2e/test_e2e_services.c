@@ -106,6 +106,28 @@ test_services_called_from_lua(void **state)
     lk_close(&t);
 }
 
+/* A service's name may hold any byte: a quote and a backslash reach the
+ * bootstrap (escaped in its message) and the service answers. */
+static void
+test_services_named_with_quotes(void **state)
+{
+    host_state h = {0};
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lvat_kernel_register_service(t.k, "e\"c\\ho", echo_service,
+                                                &h, 0));
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"u\",\"services\":"
+                                 "[\"e\\\"c\\\\ho\"],\"vats\":{\"u\":"
+                                 "{\"sourceSpec\":\"svcuser.lua\"}}}"));
+    assert_non_null(strstr(t.launch_result, "e\\\"c\\\\ho"));
+    expect(&t, t.root, "call", "[\"e\\\"c\\\\ho\", \"say\", 7]", LVAT_OK,
+           "[7]");
+    assert_int_equal(h.calls, 1);
+    lk_close(&t);
+}
+
 static void
 test_services_answer_later_and_across_restart(void **state)
 {
@@ -205,6 +227,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_services_called_from_lua),
+        cmocka_unit_test(test_services_named_with_quotes),
         cmocka_unit_test(test_services_answer_later_and_across_restart),
         cmocka_unit_test(test_services_unregistered_after_restart),
         cmocka_unit_test(test_services_refused_to_ordinary_launches),
