@@ -46,40 +46,6 @@ read_int_spec(const char **f, const char *end, int_spec *s)
     return true;
 }
 
-/* Whether the call's format (argument 1) and its arguments are all in
- * the subset formatted here; *bound is then the most bytes it makes. */
-static bool
-in_fast_subset(lua_State *L, const char *f, const char *end, size_t *bound)
-{
-    int arg = 1, top = lua_gettop(L);
-    int_spec s;
-
-    *bound = (size_t)(end - f); /* the literal text, at most */
-    while ((f = memchr(f, '%', (size_t)(end - f))) != NULL) {
-        size_t len;
-        if (++f == end)
-            return false;
-        if (*f == '%') {
-            f++;
-            continue;
-        }
-        if (++arg > top)
-            return false;
-        if (*f == 's') {
-            if (lua_type(L, arg) != LUA_TSTRING)
-                return false;
-            lua_tolstring(L, arg, &len);
-            *bound += len;
-            f++;
-        } else if (!read_int_spec(&f, end, &s) || !lua_isinteger(L, arg)) {
-            return false;
-        } else {
-            *bound += 21 + (size_t)s.width; /* sign, 20 digits, padding */
-        }
-    }
-    return true;
-}
-
 /* As C's printf formats n with this flag and width, at out; returns the
  * length. */
 static size_t
@@ -115,39 +81,57 @@ put_int(char *out, lua_Integer n, const int_spec *s)
     return o;
 }
 
-/* Formats a call already checked by in_fast_subset into out (room for
- * its bound); returns the length. */
-static size_t
-format_fast(lua_State *L, const char *f, const char *end, char *out)
+/* Appends n bytes at p to out (cap bytes) at *o, as far as they fit;
+ * *o counts them all. */
+static void
+put(char *out, size_t cap, size_t *o, const char *p, size_t n)
 {
-    size_t o = 0;
+    if (*o + n <= cap)
+        memcpy(out + *o, p, n);
+    *o += n;
+}
+
+/*
+ * Formats the call (format at argument 1, arguments 2..top) into out, of
+ * cap bytes, in one pass that also checks it is in the subset formatted
+ * here; returns the length of the whole result (out holds it when it is
+ * at most cap), or -1 when the call is not in the subset.
+ */
+static long
+format_fast(lua_State *L, int top, char *out, size_t cap)
+{
+    size_t len, o = 0;
+    const char *f = lua_tolstring(L, 1, &len), *end = f + len;
+    char num[24 + 99];
     int arg = 1;
     int_spec s;
 
     while (f < end) {
         const char *pc = memchr(f, '%', (size_t)(end - f));
+        put(out, cap, &o, f, (size_t)((pc ? pc : end) - f));
         if (pc == NULL)
-            pc = end;
-        memcpy(out + o, f, (size_t)(pc - f));
-        o += (size_t)(pc - f);
-        if (pc == end)
             break;
-        f = pc + 1;
+        if ((f = pc + 1) == end)
+            return -1;
         if (*f == '%') {
-            out[o++] = '%';
+            put(out, cap, &o, "%", 1);
             f++;
-        } else if (*f == 's') {
-            size_t len;
-            const char *str = lua_tolstring(L, ++arg, &len);
-            memcpy(out + o, str, len);
-            o += len;
+            continue;
+        }
+        if (++arg > top)
+            return -1;
+        if (*f == 's' && lua_type(L, arg) == LUA_TSTRING) {
+            const char *str = lua_tolstring(L, arg, &len);
+            put(out, cap, &o, str, len);
             f++;
+        } else if (*f != 's' && read_int_spec(&f, end, &s) &&
+                   lua_isinteger(L, arg)) {
+            put(out, cap, &o, num, put_int(num, lua_tointeger(L, arg), &s));
         } else {
-            read_int_spec(&f, end, &s);
-            o += put_int(out + o, lua_tointeger(L, ++arg), &s);
+            return -1;
         }
     }
-    return o;
+    return (long)o;
 }
 
 /* Short results are made on the C stack: a luaL_Buffer's set-up and
@@ -157,18 +141,18 @@ format_fast(lua_State *L, const char *f, const char *end, char *out)
 static int
 l_format(lua_State *L)
 {
-    char small[SMALL], *out;
-    size_t len, bound;
-    const char *f;
+    char small[SMALL], *out = small;
+    int top = lua_gettop(L);
+    long n = lua_type(L, 1) == LUA_TSTRING ? format_fast(L, top, small, SMALL)
+                                           : -1;
 
-    if (lua_type(L, 1) == LUA_TSTRING) {
-        f = lua_tolstring(L, 1, &len);
-        if (in_fast_subset(L, f, f + len, &bound)) {
-            out = bound <= SMALL ? small : lua_newuserdatauv(L, bound, 0);
-            len = format_fast(L, f, f + len, out);
-            lua_pushlstring(L, out, len);
-            return 1;
+    if (n >= 0) {
+        if (n > SMALL) {
+            out = lua_newuserdatauv(L, (size_t)n, 0);
+            format_fast(L, top, out, (size_t)n);
         }
+        lua_pushlstring(L, out, (size_t)n);
+        return 1;
     }
     /* Called in this frame, not through lua_call, so that its "bad
      * argument" messages name the caller's function as Lua's do. */

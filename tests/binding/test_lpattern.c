@@ -442,7 +442,8 @@ push_format_arg(rng *r, lua_State *L)
                                        -7, 123456, LUA_MAXINTEGER,
                                        LUA_MININTEGER};
     static const char *const strs[] = {"", "abc", "12", "a%d", "x y"};
-    unsigned k = rnd(r, 20);
+    static char longer[300]; /* results past the fast path's 256 bytes */
+    unsigned k = rnd(r, 21);
 
     if (k < 9)
         lua_pushinteger(L, ints[rnd(r, LVAT_ARRAY_LEN(ints))]);
@@ -456,8 +457,11 @@ push_format_arg(rng *r, lua_State *L)
         lua_pushboolean(L, 1);
     else if (k == 18)
         lua_newtable(L);
-    else
+    else if (k == 19)
         lua_pushnil(L);
+    else
+        lua_pushlstring(L, memset(longer, 'x', sizeof longer),
+                        rnd(r, sizeof longer));
 }
 
 /* One random format call compared; returns the difference or NULL. */
