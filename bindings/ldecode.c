@@ -40,7 +40,8 @@ dec_fail(dec *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    lvat_lua_vat(d->L)->ndec--;
+    if (d->jp != NULL)
+        lvat_lua_vat(d->L)->ndec--;
     luaL_error(d->L, "malformed capdata: %s", msg);
     abort();
 }
@@ -325,25 +326,37 @@ dec_value(dec *d, const lvat_json_tok *t)
     }
 }
 
-static void
-dec_begin(dec *d, lua_State *L, const char *body, size_t len,
+/* Starts a decode: checks the '#' and notes the clock.  True when the
+ * rest is a plain body (ldecode_fast.c), which needs no parser. */
+static bool
+dec_start(dec *d, lua_State *L, const char *body, size_t len,
           const lvat_vref *slots, size_t nslots)
 {
     lvat_lvat *v = lvat_lua_vat(L);
-    lvat_buf keep;
 
     d->L = L;
+    d->jp = NULL;
     d->slots = slots;
     d->nslots = nslots;
     d->t0 = v->timing ? lvat_clock_ns() : 0;
     if (len == 0 || body[0] != '#')
         luaL_error(L, "malformed capdata: the body does not start with '#'");
+    return lvat_lua_fast_fits(body + 1, len - 1);
+}
+
+/* Takes a parser of the vat's for the rest of the body. */
+static void
+dec_parse(dec *d, const char *body, size_t len)
+{
+    lvat_lvat *v = lvat_lua_vat(d->L);
+    lvat_buf keep;
+
     if (v->ndec == LVAT_ARRAY_LEN(v->dec))
-        luaL_error(L, "capdata decoding nested too deeply");
+        luaL_error(d->L, "capdata decoding nested too deeply");
     /* Parsers are made on first use at each depth (most vats need one). */
     if (v->dec[v->ndec] == NULL &&
         (v->dec[v->ndec] = lvat_calloc(1, sizeof *v->dec[0])) == NULL)
-        luaL_error(L, "not enough memory");
+        luaL_error(d->L, "not enough memory");
     d->jp = v->dec[v->ndec++];
     keep = d->jp->scratch;
     lvat_json_parser_init(d->jp, body + 1, len - 1, true);
@@ -356,8 +369,10 @@ dec_done(dec *d)
 {
     lvat_lvat *v = lvat_lua_vat(d->L);
 
+    if (d->jp != NULL)
+        v->ndec--;
     /* Nested decodes (a callback decoding again) count once. */
-    if (--v->ndec == 0 && v->timing)
+    if (v->ndec == 0 && v->timing)
         v->marshal_ns += lvat_clock_ns() - d->t0;
 }
 
@@ -379,12 +394,12 @@ lvat_lua_decode(lua_State *L, const char *body, size_t len,
     lvat_json_tok t;
     dec d;
 
-    dec_begin(&d, L, body, len, slots, nslots);
-    if (lvat_lua_fast_fits(body + 1, len - 1)) {
+    if (dec_start(&d, L, body, len, slots, nslots)) {
         lvat_lua_fast_decode(L, body + 1, len - 1);
         dec_done(&d);
         return;
     }
+    dec_parse(&d, body, len);
     next_tok(&d, &t);
     dec_value(&d, &t);
     dec_finish(&d);
@@ -398,14 +413,13 @@ lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
     lvat_json_tok t;
     dec d;
 
-    dec_begin(&d, L, body, len, slots, nslots);
-    if (lvat_lua_fast_fits(body + 1, len - 1))
-        n = lvat_lua_fast_methargs(L, body + 1, len - 1);
-    if (n >= 0) {
+    if (dec_start(&d, L, body, len, slots, nslots) &&
+        (n = lvat_lua_fast_methargs(L, body + 1, len - 1)) >= 0) {
         dec_done(&d);
         return n;
     }
     n = 0;
+    dec_parse(&d, body, len);
     next_tok(&d, &t);
     if (t.type != LVAT_JSON_ARRAY_BEGIN)
         dec_fail(&d, "methargs must be [method, args]");

@@ -283,11 +283,8 @@ record_table(lua_State *T, recorder *rec, size_t t)
         r->tables[t].seed = field_named(T, rec, "randomseed");
 }
 
-/* Puts luavat's pattern functions and format in the string library,
- * removes string.dump and protects the string metatable (getmetatable("")
- * gives "string").  Stack: the string library on top.  [-0,+0,e] */
-static void
-patch_string(lua_State *T)
+void
+lvat_lua_patch_string(lua_State *T)
 {
     lvat_lua_open_patterns(T, -1);
     lvat_lua_open_format(T, -1);
@@ -311,7 +308,7 @@ record(lua_State *T)
     for (size_t t = 0; t < T_STRMT; t++) {
         luaL_requiref(T, specs[t].name, specs[t].open, 1);
         if (t == T_STRING)
-            patch_string(T);
+            lvat_lua_patch_string(T);
     }
     lua_pushliteral(T, "");
     lua_getmetatable(T, -1);

@@ -31,6 +31,11 @@ void lvat_lua_libs_free(lvat_lua_libs *r);
  */
 void lvat_lua_libs_open(lua_State *L, const lvat_lua_libs *r, int venv);
 
+/* Makes the string library on top what vats get: luavat's pattern
+ * functions and format, no dump, and the string metatable protected
+ * (getmetatable("") gives "string").  [-0, +0, e] */
+void lvat_lua_patch_string(lua_State *L);
+
 /* Sets the C functions of `l` in the table on top, as luaL_setfuncs(L,
  * l, 0) does in a table without metamethods, with raw sets of names
  * pushed with their length (lua_setfield looks each one up in Lua's

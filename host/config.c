@@ -207,6 +207,16 @@ check_bootstrap(lvat_launch_plan *p, const lvat_json *cfg, lvat_errbuf *err)
     return LVAT_ECONFIG;
 }
 
+/* Whether item i of an array of strings is named before i. */
+static bool
+named_before(const lvat_json *names, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(names->items[j]->str, names->items[i]->str) == 0)
+            return true;
+    return false;
+}
+
 static int
 check_services(lvat_launch_plan *p, const lvat_json *cfg, lvat_errbuf *err)
 {
@@ -221,7 +231,13 @@ check_services(lvat_launch_plan *p, const lvat_json *cfg, lvat_errbuf *err)
         if (s->items[i]->type != LVAT_JSON_STRING)
             return lvat_errbuf_set(err, LVAT_ECONFIG,
                                    "\"services\" must be an array of names");
-    p->services = lvat_json_clone(s);
+    /* Each name once: a kernelFacet named twice is still one object. */
+    p->services = lvat_json_new(LVAT_JSON_ARRAY_BEGIN);
+    for (size_t i = 0; i < s->len && p->services; i++)
+        if (!named_before(s, i) &&
+            lvat_json_append(p->services, lvat_json_clone(s->items[i])) !=
+                LVAT_OK)
+            return LVAT_ENOMEM;
     return p->services ? LVAT_OK : LVAT_ENOMEM;
 }
 

@@ -172,7 +172,8 @@ cmp_names(const void *a, const void *b)
 static void
 put_slot_ref(lvat_buf *body, size_t slot, const char *iface)
 {
-    lvat_buf ref = LVAT_BUF_INIT;
+    char small[64];
+    lvat_buf ref = LVAT_BUF_ON(small);
 
     lvat_buf_putc(&ref, '$');
     lvat_buf_put_u64(&ref, slot);

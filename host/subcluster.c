@@ -194,19 +194,8 @@ lvat__plan_missing_service(lvat_kernel *k, const lvat_launch_plan *p,
     return NULL;
 }
 
-/* Whether service i of the launch is named again before i. */
-static bool
-repeated_service(const lvat_json *services, size_t i)
-{
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(services->items[j]->str, services->items[i]->str) == 0)
-            return true;
-    return false;
-}
-
 /* Writes the services a launch asked for, as {name: kref}; a kernelFacet
- * is an object of its own for each system subcluster (one, however often
- * the config names it). */
+ * is an object of its own for each system subcluster. */
 static int
 services_map(lvat_kernel *k, const lvat_launch_plan *p,
              const lvat_launch_ctx *ctx, const char *sid, lvat_buf *b)
@@ -219,8 +208,6 @@ services_map(lvat_kernel *k, const lvat_launch_plan *p,
          i++) {
         const char *name = p->services->items[i]->str;
         lvat_kref kref;
-        if (repeated_service(p->services, i))
-            continue;
         if (strcmp(name, "kernelFacet") == 0 && ctx->system_name != NULL) {
             snprintf(who, sizeof who, "facet %s", sid);
             rc = lvat__service_object(k, who, &kref);
@@ -269,7 +256,9 @@ sub_record(lvat_kernel *k, lvat_buf *b, const lvat_launch_plan *p,
     lvat_buf_putc(b, '{');
     for (size_t i = 0; i < p->nvats; i++)
         put_str(b, p->vats[i].name, (lvat_vatid_format(ids[i], text), text));
-    lvat_buf_puts(b, "},\"order\":[");
+    lvat_buf_putc(b, '}');
+    put_key(b, "order");
+    lvat_buf_putc(b, '[');
     for (size_t i = 0; i < p->nvats; i++) {
         put_sep(b);
         lvat_vatid_format(ids[i], text);

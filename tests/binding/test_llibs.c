@@ -63,7 +63,9 @@ new_state(void)
     return L;
 }
 
-/* Lua's own opening, patched as lenv.c did before the recipe. */
+/* Lua's own opening, with the string library patched as vats get it
+ * (lvat_lua_patch_string; a vat's view of it is probed end to end in
+ * tests/e2e/vats/probe.lua). */
 static lua_State *
 reference_state(void)
 {
@@ -74,14 +76,7 @@ reference_state(void)
         lua_pop(L, 1);
     }
     lua_getglobal(L, "string");
-    lvat_lua_open_patterns(L, -1);
-    lvat_lua_open_format(L, -1);
-    lua_pushnil(L);
-    lua_setfield(L, -2, "dump");
-    lua_pushliteral(L, "");
-    lua_getmetatable(L, -1);
-    lua_pushliteral(L, "string");
-    lua_setfield(L, -2, "__metatable");
+    lvat_lua_patch_string(L);
     lua_settop(L, 0);
     return L;
 }
