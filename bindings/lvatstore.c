@@ -211,13 +211,14 @@ push_decoded(lua_State *L, lvat_lvat *v, char *key, size_t n)
     return 1;
 }
 
-/* The reader that baggage.lua's get calls, made by
- * baggageGetter(prefix, maxKey) (upvalues 1 and 2): reader(key) -> the
- * value stored under prefix..key, decoded, or nil; or nil, true when key
- * is not a string of 1 to maxKey bytes.  Raising stays with get's
- * checkKey, so the error keeps its words and the level it names. */
+/* Baggage's get(self, key), made by baggageGetter(prefix, maxKey)
+ * (upvalues 1 and 2): the value stored under prefix..key, decoded, or
+ * nil.  It is C, not a Lua wrapper around a C reader, because the wrapper's
+ * frame was a twentieth of a read.  Its errors name the line that called
+ * get, as checkKey's in baggage.lua do; a tail call
+ * (return baggage:get(k)) is named too, where a Lua get could not.  */
 static int
-l_baggage_read(lua_State *L)
+l_baggage_get(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
     size_t plen, klen;
@@ -226,23 +227,22 @@ l_baggage_read(lua_State *L)
     const char *key;
     char full[512];
 
-    if (lua_type(L, 1) != LUA_TSTRING)
-        goto bad;
-    key = lua_tolstring(L, 1, &klen);
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return luaL_error(L, "baggage:get(key): the key must be a string, "
+                             "not %s",
+                          lua_isnone(L, 2) ? "nil" : luaL_typename(L, 2));
+    key = lua_tolstring(L, 2, &klen);
     if (klen == 0 || klen > (size_t)max)
-        goto bad;
+        return luaL_error(L, "baggage:get(key): keys must have 1 to %d bytes",
+                          (int)max);
     memcpy(full, prefix, plen);
     memcpy(full + plen, key, klen);
     if (push_decoded(L, v, full, plen + klen) == 0)
         lua_pushnil(L);
     return 1;
-bad:
-    lua_pushnil(L);
-    lua_pushboolean(L, 1);
-    return 2;
 }
 
-/* baggageGetter(prefix, maxKey) -> the reader above. */
+/* baggageGetter(prefix, maxKey) -> the get above. */
 static int
 l_baggage_getter(lua_State *L)
 {
@@ -254,7 +254,7 @@ l_baggage_getter(lua_State *L)
     if (max < 0 || plen + (size_t)max > 512)
         return luaL_error(L, "baggageGetter: the keys do not fit 512 bytes");
     lua_settop(L, 2);
-    lua_pushcclosure(L, l_baggage_read, 2);
+    lua_pushcclosure(L, l_baggage_get, 2);
     return 1;
 }
 

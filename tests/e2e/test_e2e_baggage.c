@@ -119,9 +119,12 @@ test_baggage_refusals(void **state)
            "bag.lua:73: baggage:get(key): keys must have 1 to 398 bytes");
     expect(t, "refuse", "[\"getlongestkey\"]", LVAT_OK, "nil");
     expect(t, "refuse", "[\"gettailcall\"]", LVAT_OK,
-           "<error: baggage:get(key): the key must be a string, not boolean");
+           "<error: bag.lua:78: baggage:get(key): the key must be a string, "
+           "not boolean");
     expect(t, "refuse", "[\"getfrompcall\"]", LVAT_OK,
            "false baggage:get(key): the key must be a string, not table");
+    expect(t, "refuse", "[\"getdotcall\"]", LVAT_OK,
+           "bag.lua:84: baggage:get(key): the key must be a string, not nil");
     /* nothing was written by the refused calls */
     expect(t, "has", "[\"x\"]", LVAT_OK, "false");
 }

@@ -74,11 +74,14 @@ return {
                 elseif what == "getlongestkey" then
                     return tostring(baggage:get(("k"):rep(398)))
                 elseif what == "gettailcall" then
-                    -- a tail call: the level names try's pcall, so no position
+                    -- a tail call to get (C) keeps this frame: its line is named
                     return "<" .. try(function() return baggage:get(true) end)
                 elseif what == "getfrompcall" then
                     local ok, err = pcall(baggage.get, baggage, {})
                     return tostring(ok) .. " " .. tostring(err)
+                elseif what == "getdotcall" then
+                    -- get(key) without self: the key is the missing second
+                    return try(function() local v = baggage.get("k") return v end)
                 end
                 return try(function() baggage:set("x", v) end)
             end,
