@@ -326,9 +326,8 @@ dec_value(dec *d, const lvat_json_tok *t)
     }
 }
 
-/* Starts a decode: checks the '#' and notes the clock.  True when the
- * rest is a plain body (ldecode_fast.c), which needs no parser. */
-static bool
+/* Starts a decode: checks the '#' and notes the clock. */
+static void
 dec_start(dec *d, lua_State *L, const char *body, size_t len,
           const lvat_vref *slots, size_t nslots)
 {
@@ -341,7 +340,6 @@ dec_start(dec *d, lua_State *L, const char *body, size_t len,
     d->t0 = v->timing ? lvat_clock_ns() : 0;
     if (len == 0 || body[0] != '#')
         luaL_error(L, "malformed capdata: the body does not start with '#'");
-    return lvat_lua_fast_fits(body + 1, len - 1);
 }
 
 /* Takes a parser of the vat's for the rest of the body. */
@@ -394,8 +392,8 @@ lvat_lua_decode(lua_State *L, const char *body, size_t len,
     lvat_json_tok t;
     dec d;
 
-    if (dec_start(&d, L, body, len, slots, nslots)) {
-        lvat_lua_fast_decode(L, body + 1, len - 1);
+    dec_start(&d, L, body, len, slots, nslots);
+    if (lvat_lua_fast_decode(L, body + 1, len - 1)) {
         dec_done(&d);
         return;
     }
@@ -413,8 +411,8 @@ lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,
     lvat_json_tok t;
     dec d;
 
-    if (dec_start(&d, L, body, len, slots, nslots) &&
-        (n = lvat_lua_fast_methargs(L, body + 1, len - 1)) >= 0) {
+    dec_start(&d, L, body, len, slots, nslots);
+    if ((n = lvat_lua_fast_methargs(L, body + 1, len - 1)) >= 0) {
         dec_done(&d);
         return n;
     }

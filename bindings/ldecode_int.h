@@ -30,23 +30,22 @@ void lvat_lua_add_item(lua_State *L, lua_Integer n, bool keyed);
 void lvat_lua_end_items(lua_State *L, lua_Integer n, bool keyed);
 
 /*
- * Whether text[0..len) (a body without its '#') is one value that the
- * fast decoder takes: plain strings (no escape, no control byte, no
- * special first byte but '!'), integers of at most 18 digits, true,
- * false, null, and arrays and records of those, no deeper than 32 levels,
- * with no white space.  Reads only; anything else (slots, bigints,
- * floats, special records, malformed text) is for the pull parser.
+ * Pushes the value of text[0..len) (a body without its '#') exactly as
+ * the pull parser's decoding would build it, and returns true, when it is
+ * one the fast decoder takes: plain strings (no escape, no control byte,
+ * no special first byte but '!'), integers of at most 18 digits, true,
+ * false, null, and arrays and records of those, no deeper than 32
+ * levels, with no white space.  Else returns false and leaves the stack
+ * as it was: anything else (slots, bigints, floats, special records,
+ * malformed text) is for the pull parser.  [-0, +(1|0), m]
  */
-bool lvat_lua_fast_fits(const char *text, size_t len);
+bool lvat_lua_fast_decode(lua_State *L, const char *text, size_t len);
 
-/* Pushes the value of a text lvat_lua_fast_fits accepted, exactly as the
- * pull parser's decoding would build it.  [-0, +1, m] */
-void lvat_lua_fast_decode(lua_State *L, const char *text, size_t len);
-
-/* For a text lvat_lua_fast_fits accepted: when it is ["method", [args]],
- * pushes what lvat_lua_decode_methargs would (the method name, then the
- * n arguments or, past LVAT_STACK_ARGS, a table of them) and returns n;
- * else -1, leaving the stack as it was.  [-0, +(1+n|2|0), m] */
+/* When text[0..len) is ["method", [args]] with a plain method name and
+ * arguments the fast decoder takes, pushes what lvat_lua_decode_methargs
+ * would (the method name, then the n arguments or, past LVAT_STACK_ARGS,
+ * a table of them) and returns n; else -1, leaving the stack as it was.
+ * [-0, +(1+n|2|0), m] */
 int lvat_lua_fast_methargs(lua_State *L, const char *text, size_t len);
 
 #endif
