@@ -81,7 +81,7 @@ main(int argc, char **argv)
 {
     long reps = bench_env_long("BENCH_REPS", 5);
     cfg c = {bench_env_long("BENCH_BAGGAGE_N", 100000), "nosync"};
-    double figs[2];
+    bench_fig figs[2];
     int opt;
 
     while ((opt = getopt(argc, argv, "n:r:d:")) != -1) {
@@ -98,11 +98,11 @@ main(int argc, char **argv)
         usage();
     if (bench_reps((int)reps, 2, baggage_rep, &c, figs) != 0)
         return 1;
-    bench_emit("baggage writes", figs[0], "writes/s",
+    bench_emit("baggage writes", &figs[0], "writes/s",
                "n=%ld baggage:set('k%%08d', {i=i, s='value'}) in one "
                "delivery, timed with its block commit, %s; median of %ld",
                c.n, c.durability, reps);
-    bench_emit("baggage reads", figs[1], "reads/s",
+    bench_emit("baggage reads", &figs[1], "reads/s",
                "n=%ld baggage:get('k%%08d') of those keys in one delivery, "
                "%s; median of %ld",
                c.n, c.durability, reps);

@@ -156,7 +156,7 @@ one_rep(size_t nfig, bench_rep_fn fn, void *ud, int rep, double *figs)
 }
 
 int
-bench_reps(int reps, size_t nfig, bench_rep_fn fn, void *ud, double *medians)
+bench_reps(int reps, size_t nfig, bench_rep_fn fn, void *ud, bench_fig *out)
 {
     /* reps rows of nfig figures, then one column of reps */
     double *all = calloc((size_t)reps * (nfig + 1), sizeof *all);
@@ -170,7 +170,9 @@ bench_reps(int reps, size_t nfig, bench_rep_fn fn, void *ud, double *medians)
     for (size_t i = 0; rc == 0 && i < nfig; i++) {
         for (int r = 0; r < reps; r++)
             col[r] = all[(size_t)r * nfig + i];
-        medians[i] = median(col, (size_t)reps);
+        out[i].median = median(col, (size_t)reps); /* sorts col */
+        out[i].min = col[0];
+        out[i].max = col[reps - 1];
     }
     free(all);
     return rc;
@@ -191,9 +193,16 @@ put_json_string(const char *s)
     putchar('"');
 }
 
+/* Whole numbers for rates; a decimal where the figure is small. */
+static void
+put_number(const char *name, double v)
+{
+    printf(v >= 1000 ? ",\"%s\":%.0f" : ",\"%s\":%.2f", name, v);
+}
+
 void
 bench_emit(const char *workload,
-           double figure,
+           const bench_fig *fig,
            const char *unit,
            const char *settings,
            ...)
@@ -206,8 +215,9 @@ bench_emit(const char *workload,
     va_end(ap);
     printf("{\"workload\":");
     put_json_string(workload);
-    /* Whole numbers for rates; a decimal where the figure is small. */
-    printf(figure >= 1000 ? ",\"figure\":%.0f" : ",\"figure\":%.2f", figure);
+    put_number("figure", fig->median);
+    put_number("min", fig->min);
+    put_number("max", fig->max);
     printf(",\"unit\":");
     put_json_string(unit);
     printf(",\"settings\":");

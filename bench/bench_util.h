@@ -31,20 +31,26 @@ long bench_arg_long(const char *prog, const char *arg);
 /* Resident set size of this process in KiB (/proc/self/statm), or -1. */
 long bench_rss_kb(void);
 
+/* A figure over the repetitions: their median, least and greatest. */
+typedef struct bench_fig {
+    double median, min, max;
+} bench_fig;
+
 /*
  * Runs fn `reps` times, each in a child process of its own; fn fills
- * figs[0..nfig-1] and returns 0.  Writes the median of each figure over
- * the repetitions to medians[].  Returns 0, or -1 when any repetition
- * failed (it has said why on stderr).  Call it before this process makes
- * any thread (the Lua runtime starts one): the children make their own.
+ * figs[0..nfig-1] and returns 0.  Writes each figure over the repetitions
+ * to out[].  Returns 0, or -1 when any repetition failed (it has said why
+ * on stderr).  Call it before this process makes any thread (the Lua
+ * runtime starts one): the children make their own.
  */
 typedef int (*bench_rep_fn)(void *ud, int rep, double *figs);
-int
-bench_reps(int reps, size_t nfig, bench_rep_fn fn, void *ud, double *medians);
+int bench_reps(int reps, size_t nfig, bench_rep_fn fn, void *ud,
+               bench_fig *out);
 
-/* Prints one result line; `settings` is a printf format. */
+/* Prints one result line: the median as "figure", with the runs' "min"
+ * and "max"; `settings` is a printf format. */
 void bench_emit(const char *workload,
-                double figure,
+                const bench_fig *fig,
                 const char *unit,
                 const char *settings,
                 ...) __attribute__((format(printf, 4, 5)));

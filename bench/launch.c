@@ -197,7 +197,7 @@ main(int argc, char **argv)
     long reps = bench_env_long("BENCH_REPS", 5);
     cfg c = {bench_env_long("BENCH_LAUNCH_N", 10000),
              bench_env_long("BENCH_LAUNCH_BATCH", 100), 0, "nosync"};
-    double figs[3];
+    bench_fig figs[3];
     int opt;
 
     while ((opt = getopt(argc, argv, "n:b:s:r:d:")) != -1) {
@@ -221,26 +221,26 @@ main(int argc, char **argv)
     if (c.batch > c.n)
         c.batch = c.n;
     if (c.spares > 0) {
-        bench_emit("vat launch, spare states", figs[0], "vats/s",
+        bench_emit("vat launch, spare states", &figs[0], "vats/s",
                    "as vat launch, with %ld spare vat states built ahead on "
                    "a second thread (lvat_lua_options.spare_states); median "
                    "of %ld",
                    c.spares, reps);
-        bench_emit("idle vat memory (RSS), spare states", figs[1], "KB/vat",
+        bench_emit("idle vat memory (RSS), spare states", &figs[1], "KB/vat",
                    "as idle vat memory (RSS), with %ld spare states; median "
                    "of %ld",
                    c.spares, reps);
         return 0;
     }
-    bench_emit("vat launch", figs[0], "vats/s",
+    bench_emit("vat launch", &figs[0], "vats/s",
                "%ld one-vat subclusters (trivial/trivial.lua), %ld queued per "
                "lvat_kernel_run, %s; median of %ld",
                c.n, c.batch, c.durability, reps);
-    bench_emit("idle vat memory (RSS)", figs[1], "KB/vat",
+    bench_emit("idle vat memory (RSS)", &figs[1], "KB/vat",
                "process RSS (statm) after minus before launching %ld vats, "
                "all still loaded, / %ld; median of %ld",
                c.n, c.n, reps);
-    bench_emit("idle vat memory (Lua heap)", figs[2], "KB/vat",
+    bench_emit("idle vat memory (Lua heap)", &figs[2], "KB/vat",
                "sum of the Lua runtime's memory() over the %ld loaded vats, "
                "/ %ld; median of %ld",
                c.n, c.n, reps);

@@ -107,7 +107,7 @@ main(int argc, char **argv)
     if (optind != argc || bench_durability(c.durability) < 0)
         usage();
     for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
-        double fig;
+        bench_fig fig;
 
         c.w = &workloads[i];
         if (strstr(only, c.w->key) == NULL)
@@ -117,7 +117,7 @@ main(int argc, char **argv)
             status = 1;
             continue;
         }
-        bench_emit(c.w->label, fig, c.w->unit, "n=%ld, %s; %s; median of %ld",
+        bench_emit(c.w->label, &fig, c.w->unit, "n=%ld, %s; %s; median of %ld",
                    c.n, c.durability, c.w->counted, reps);
     }
     return status;

@@ -35,22 +35,23 @@ function lpad(s, w) {
     cell[n, 1] = sys[n]
     cell[n, 2] = jstr($0, "workload")
     cell[n, 3] = jnum($0, "figure")
-    cell[n, 4] = jstr($0, "unit")
-    cell[n, 5] = jstr($0, "settings")
+    cell[n, 4] = jnum($0, "min") == "" ? "" : jnum($0, "min") "-" jnum($0, "max")
+    cell[n, 5] = jstr($0, "unit")
+    cell[n, 6] = jstr($0, "settings")
 }
 
 function table(    i, j, first, w, line, rule) {
     head[1] = "system"; head[2] = "workload"; head[3] = "figure"
-    head[4] = "unit"; head[5] = "settings"
+    head[4] = "runs (min-max)"; head[5] = "unit"; head[6] = "settings"
     first = has_sys ? 1 : 2
-    for (j = first; j <= 5; j++) {
+    for (j = first; j <= 6; j++) {
         w[j] = length(head[j])
         for (i = 1; i <= n; i++)
             if (length(cell[i, j]) > w[j])
                 w[j] = length(cell[i, j])
     }
     line = "|"; rule = "|"
-    for (j = first; j <= 5; j++) {
+    for (j = first; j <= 6; j++) {
         line = line " " pad(head[j], w[j]) " |"
         rule = rule " " (j == 3 ? rep("-", w[j] - 1) ":" : rep("-", w[j])) " |"
     }
@@ -58,7 +59,7 @@ function table(    i, j, first, w, line, rule) {
     print rule
     for (i = 1; i <= n; i++) {
         line = "|"
-        for (j = first; j <= 5; j++)
+        for (j = first; j <= 6; j++)
             line = line " " (j == 3 ? lpad(cell[i, j], w[j]) : pad(cell[i, j], w[j])) " |"
         print line
     }

@@ -141,7 +141,7 @@ main(int argc, char **argv)
     long reps = bench_env_long("BENCH_REPS", 5);
     cfg c = {bench_env_long("BENCH_RESTART_VATS", 1000),
              bench_env_long("BENCH_RESTART_ENTRIES", 1000000), "", 0};
-    double fig = 0;
+    bench_fig fig = {0, 0, 0};
     int opt, rc;
 
     while ((opt = getopt(argc, argv, "v:e:r:")) != -1) {
@@ -159,11 +159,11 @@ main(int argc, char **argv)
     if (bench_mkdtemp(c.dir, sizeof c.dir) != 0)
         return 1;
     rc = bench_reps(1, 1, populate, &c, &fig);
-    c.target = (long)fig;
+    c.target = (long)fig.median;
     if (rc == 0)
         rc = bench_reps((int)reps, 1, restart_rep, &c, &fig);
     if (rc == 0)
-        bench_emit("restart to first answer", fig, "ms",
+        bench_emit("restart to first answer", &fig, "ms",
                    "%ld vats, %ld baggage entries, nosync; lvat_kernel_open "
                    "to the first message answered; one store populated once "
                    "(untimed), reopened in a fresh process per run, page "

@@ -225,11 +225,14 @@ test_bench_run_sh_table_and_json(void **state)
     /* A header, a rule and 14 rows: 3 message workloads x 2 durabilities,
      * 3 launch rows, 2 with spare states, restart, 2 baggage rows. */
     assert_non_null(strstr(r.out, "| workload "));
+    assert_non_null(strstr(r.out, "| runs (min-max) "));
     assert_int_equal(count(r.out, "\n"), 16);
     lvat_test_read_file(json, text, sizeof text);
     assert_int_equal(text[0], '[');
     assert_int_equal(count(text, "{\"workload\":"), 14);
     assert_non_null(strstr(text, "\"settings\":\"n=50, sync;"));
+    assert_int_equal(count(text, "\"min\":"), 14);
+    assert_int_equal(count(text, "\"max\":"), 14);
     free(json_env);
     free(json);
     lvat_test_rmdir(dir);
