@@ -203,7 +203,8 @@ splat_suspended(lvat_kernel *k, const lvat_msg *m, uint32_t vat)
 
     snprintf(msg, sizeof msg,
              "[KERNEL:VAT_SUSPENDED] v%u (%s) is suspended after faults; "
-             "restartVat or an upgrade revives it",
+             "lvat_kernel_restart_vat or a reload of its subcluster "
+             "revives it",
              vat, lvat__vat_name(k, vat));
     return lvat__splat(k, m, msg);
 }

@@ -382,6 +382,20 @@ dup_or_null(const char *s)
     return s ? lvat_strdup(s) : NULL;
 }
 
+/* Whether r's launch has had its DONE or FAILED, heard or waiting in this
+ * block's outputs: it hears one of them, once. */
+static bool
+launch_ended(const lvat_kernel *k, const lvat_req *r)
+{
+    if (r->done)
+        return true;
+    for (size_t i = 0; i < k->noutputs; i++)
+        if (k->outputs[i].req == r &&
+            k->outputs[i].kind > (int)LVAT_LAUNCH_STARTED + 1)
+            return true;
+    return false;
+}
+
 int
 lvat__output_launch(lvat_kernel *k,
                     lvat_req *r,
@@ -396,7 +410,8 @@ lvat__output_launch(lvat_kernel *k,
     char name[LVAT_REF_BUFSIZE];
     lvat_output *o;
 
-    if (r == NULL || r->lcb == NULL)
+    if (r == NULL || r->lcb == NULL ||
+        (ev != LVAT_LAUNCH_STARTED && launch_ended(k, r)))
         return LVAT_OK;
     if ((o = output_new(k, r, (int)ev + 1)) == NULL)
         return LVAT_ENOMEM;

@@ -53,6 +53,11 @@ int lvat__kernel_flush(lvat_kernel *k);
 /* ---- subcluster.c ---- */
 int lvat__launch_start_vat(lvat_kernel *k, uint32_t vat);
 int lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why);
+/* A subcluster (its record `sub`) ends before its launch settled: the
+ * host's launch request hears FAILED with `why` (unless it has heard how
+ * the launch ended). */
+int lvat__launch_cut_short(lvat_kernel *k, const lvat_json *sub, uint32_t id,
+                           const char *why);
 int lvat__launch_apply(lvat_kernel *k, lvat_req *r);
 
 /* Who waits for a launch and what it is. */
@@ -61,6 +66,8 @@ typedef struct lvat_launch_ctx {
     lvat_kref facet_result;  /* a kernel facet call's result (or none) */
     bool reload;             /* facet_result wants the new record */
     const char *system_name; /* a system subcluster's name (or NULL) */
+    uint32_t replaces;       /* a reload's old subcluster, terminated once
+                              * the new vats have started (0 = none) */
 } lvat_launch_ctx;
 
 /* The first service `p` asks for that a launch (a system one when

@@ -97,6 +97,21 @@ sub_request(lvat_kernel *k, const lvat_json *sub)
                                          : NULL;
 }
 
+int
+lvat__launch_cut_short(lvat_kernel *k, const lvat_json *sub, uint32_t id,
+                       const char *why)
+{
+    const char *state = lvat_json_get_str(sub, "state");
+    char sid[32];
+
+    if (state != NULL && strcmp(state, "ready") == 0)
+        return LVAT_OK;
+    snprintf(sid, sizeof sid, "s%u", id);
+    return lvat__output_launch(k, sub_request(k, sub), LVAT_LAUNCH_FAILED, sid,
+                               (lvat_kref){0}, (lvat_kref){0}, NULL,
+                               LVAT_EVAT, why);
+}
+
 /* ---- Teardown ---- */
 
 static int
@@ -107,6 +122,18 @@ teardown(lvat_kernel *k, uint32_t sub, const lvat_json *rec, const char *why)
 
     return rc == LVAT_OK ? lvat__sub_terminate(k, sub, "a failed launch")
                          : rc;
+}
+
+/* Whether `vat` is the bootstrap vat of a system subcluster (record rec),
+ * which lives only as long as that vat: the kernel reaches it through
+ * that vat's root. */
+static bool
+ends_system(const lvat_json *rec, uint32_t vat)
+{
+    const char *boot = lvat_json_get_str(rec, "bootstrap");
+
+    return lvat_json_get(rec, "name") != NULL && boot != NULL &&
+           json_vat(lvat_json_get(lvat_json_get(rec, "vats"), boot)) == vat;
 }
 
 int
@@ -135,8 +162,13 @@ lvat__sub_forget_vat(lvat_kernel *k, const char *sid, uint32_t vat)
     for (size_t i = 0; oo && i < oo->len && rc == LVAT_OK; i++)
         if (json_vat(oo->items[i]) != vat)
             rc = lvat_json_append(order, lvat_json_clone(oo->items[i]));
-    if (rc == LVAT_OK && order->len == 0) {
-        rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+    if (rc == LVAT_OK && (order->len == 0 || ends_system(rec, vat))) {
+        /* As if terminated: its facet retired, its name free again (the
+         * next open launches a system subcluster afresh). */
+        char why[64];
+        snprintf(why, sizeof why, "ended: its %s vat v%u is gone",
+                 order->len == 0 ? "last" : "bootstrap", vat);
+        rc = lvat__sub_terminate(k, sub, why);
     } else if (rc == LVAT_OK) {
         rc = lvat_json_set(rec, "vats", vats);
         vats = NULL;
@@ -320,9 +352,51 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
 
 /* ---- START items ---- */
 
+/* A reload's vats have all started: the subcluster it replaces goes now,
+ * and a system subcluster's name moves to this one.  *gone when that one
+ * was terminated meanwhile (or by a reload that finished first). */
+static int
+take_over(lvat_kernel *k, uint32_t sub, const lvat_json *rec, bool *gone)
+{
+    const char *old = lvat_json_get_str(rec, "replaces");
+    const char *name = lvat_json_get_str(rec, "name");
+    uint32_t id;
+    int rc;
+
+    *gone = false;
+    if (old == NULL || lvat_subid_parse(old, strlen(old), &id) != LVAT_OK)
+        return LVAT_OK;
+    rc = lvat__sub_terminate(k, id, "reloaded");
+    if (rc == LVAT_ENOTFOUND) {
+        *gone = true;
+        return LVAT_OK;
+    }
+    return rc == LVAT_OK && name != NULL ? lvat__system_map(k, name, sub)
+                                         : rc;
+}
+
+/* The launch of `sub` fails before its bootstrap, for `why`. */
+static int
+fail_launch(lvat_kernel *k, uint32_t sub, const lvat_json *rec,
+            const char *why)
+{
+    char sid[32];
+    int rc;
+
+    snprintf(sid, sizeof sid, "s%u", sub);
+    rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_FAILED, sid,
+                             (lvat_kref){0}, (lvat_kref){0}, NULL, LVAT_EVAT,
+                             why);
+    return rc == LVAT_OK ? teardown(k, sub, rec, why) : rc;
+}
+
 static int
 next_step(lvat_kernel *k, uint32_t sub, lvat_json *rec, uint32_t vat)
 {
+    char why[128];
+    bool gone;
+    int rc;
+
     const lvat_json *order = lvat_json_get(rec, "order");
 
     for (size_t i = 0; order && i + 1 < order->len; i++) {
@@ -333,6 +407,14 @@ next_step(lvat_kernel *k, uint32_t sub, lvat_json *rec, uint32_t vat)
             it.vat = json_vat(order->items[i + 1]);
             return lvat__runq_push(k, &it);
         }
+    }
+    if ((rc = take_over(k, sub, rec, &gone)) != LVAT_OK)
+        return rc;
+    if (gone) {
+        snprintf(why, sizeof why, "the reload of %s failed: it was "
+                 "terminated before the new vats had started",
+                 lvat_json_get_str(rec, "replaces"));
+        return fail_launch(k, sub, rec, why);
     }
     return send_bootstrap(k, sub, rec);
 }
@@ -369,20 +451,22 @@ int
 lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why)
 {
     lvat_json *rec = NULL;
+    const char *old;
+    char reason[1200];
     lvat_key key;
     uint32_t sub = 0;
-    char sid[32];
     int rc = vat_sub(k, vat, &sub);
 
     lvat_key_sub(&key, sub);
     if (rc != LVAT_OK || (rc = read_json(k, &key, &rec)) != LVAT_OK)
         return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
-    snprintf(sid, sizeof sid, "s%u", sub);
-    rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_FAILED, sid,
-                             (lvat_kref){0}, (lvat_kref){0}, NULL, LVAT_EVAT,
-                             why);
-    if (rc == LVAT_OK)
-        rc = teardown(k, sub, rec, why);
+    old = lvat_json_get_str(rec, "replaces");
+    if (old != NULL) {
+        snprintf(reason, sizeof reason, "%s (the reload failed: %s is "
+                 "unchanged)", why, old);
+        why = reason;
+    }
+    rc = fail_launch(k, sub, rec, why);
     lvat_json_free(rec);
     return rc;
 }

@@ -66,9 +66,14 @@ int lvat_kernel_restart_vat(lvat_kernel *k, const char *vat);
  * Relaunches subcluster `sub` ("s3") from its stored config, reading its
  * sources again: the old vats are terminated (their promises rejected,
  * baggage deleted) and new ones with new ids get a fresh bootstrap.  A
- * system subcluster keeps its name.  Queued like a launch; `cb` hears
- * STARTED and DONE for the new subcluster, or FAILED (then nothing
- * changed: a source file gone, a service no longer registered).
+ * system subcluster keeps its name.  The old vats are terminated only
+ * once the new ones have started, just before the new bootstrap.  Queued
+ * like a launch; `cb` hears STARTED and DONE for the new subcluster, or
+ * FAILED: nothing changed when the config could not be loaded (a source
+ * file gone, a service no longer registered) or a new vat could not start
+ * (a syntax error, a module not found, buildRootObject throwing); a
+ * bootstrap rejected after that ends the new subcluster, the old one being
+ * gone already.
  * LVAT_EINVAL for a malformed id, LVAT_ENOTFOUND for an unknown one.
  */
 int lvat_kernel_reload_subcluster(lvat_kernel *k, const char *sub,

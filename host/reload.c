@@ -1,11 +1,13 @@
 /*
  * Reloading a subcluster: its stored config is launched again (sources
  * read afresh from its config directory) with new ids, fresh state and a
- * fresh bootstrap, after the old vats are terminated.  The new config is
- * loaded and checked before anything is torn down, so a reload that
- * cannot work (a source file gone, a service no longer registered)
- * changes nothing.  A system subcluster keeps its name, which then maps
- * to the new id.  Reached from the kernel facet (reloadSubcluster) and
+ * fresh bootstrap.  The old vats are terminated only once the new ones
+ * have started (launch.c's take_over), just before the new bootstrap: a
+ * reload that cannot work changes nothing, whether its config cannot be
+ * loaded (a source file gone, a service no longer registered) or its
+ * vats cannot start (a syntax error, a module not found, a
+ * buildRootObject that throws).  A system subcluster keeps its name,
+ * which then maps to the new id.  Reached from the kernel facet (reloadSubcluster) and
  * from the host (lvat_kernel_reload_subcluster, `luavat relaunch`).
  */
 #include "kernel_int.h"
@@ -67,11 +69,11 @@ lvat__sub_reload(lvat_kernel *k, uint32_t sub, lvat_launch_ctx *ctx,
                              "'%s'",
                              sub, bad);
     ctx->system_name = name;
-    if (rc == LVAT_OK)
-        rc = lvat__sub_terminate(k, sub, "reloaded");
+    ctx->replaces = sub;
     if (rc == LVAT_OK)
         rc = lvat__launch_plan_apply(k, plan, ctx, NULL);
     ctx->system_name = NULL;
+    ctx->replaces = 0;
     lvat__launch_plan_free(plan);
     lvat_free(name);
     return rc;

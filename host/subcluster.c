@@ -244,6 +244,10 @@ sub_record(lvat_kernel *k, lvat_buf *b, const lvat_launch_plan *p,
     put_int(b, "request", (int64_t)ctx->request);
     if (ctx->system_name)
         put_str(b, "name", ctx->system_name);
+    if (ctx->replaces != 0) {
+        snprintf(text, sizeof text, "s%u", ctx->replaces);
+        put_str(b, "replaces", text);
+    }
     if (!lvat_kref_is_none(ctx->facet_result))
         put_str(b, ctx->reload ? "reloadResult" : "facetResult",
                 (lvat_kref_format(ctx->facet_result, text), text));
@@ -291,7 +295,8 @@ lvat__launch_plan_apply(lvat_kernel *k, lvat_launch_plan *p,
     lvat_key_sub(&key, (uint32_t)n);
     if (rc == LVAT_OK)
         rc = put_record(k, &key, &b);
-    if (rc == LVAT_OK && ctx->system_name)
+    /* A reload's name moves when its vats have started (launch.c). */
+    if (rc == LVAT_OK && ctx->system_name && ctx->replaces == 0)
         rc = lvat__system_map(k, ctx->system_name, (uint32_t)n);
     if (rc == LVAT_OK) {
         lvat_item it;

@@ -218,6 +218,8 @@ lvat__sub_terminate(lvat_kernel *k, uint32_t sub, const char *why)
     snprintf(reason, sizeof reason,
              "[KERNEL:VAT_TERMINATED] subcluster s%u was %s", sub, why);
     rc = lvat__facet_launch_failed(k, rec, reason);
+    if (rc == LVAT_OK)
+        rc = lvat__launch_cut_short(k, rec, sub, reason);
     name = lvat_json_get_str(rec, "name");
     if (rc == LVAT_OK && name && lvat__system_sub(k, name, &mapped) ==
                                      LVAT_OK && mapped == sub) {

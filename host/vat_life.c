@@ -182,8 +182,9 @@ lvat__vat_suspend(lvat_kernel *k, uint32_t vat, const char *why)
         return rc;
     l.state = 'x';
     l.opened = 0;
-    lvat__log(k, LVAT_LOG_WARN, "v%u (%s) is suspended: %s; restartVat or "
-              "an upgrade revives it", vat, lvat__vat_name(k, vat), why);
+    lvat__log(k, LVAT_LOG_WARN, "v%u (%s) is suspended: %s; "
+              "lvat_kernel_restart_vat or a reload of its subcluster revives "
+              "it", vat, lvat__vat_name(k, vat), why);
     return lvat__life_put(k, vat, &l);
 }
 

@@ -276,6 +276,45 @@ test_system_record_gone_is_relaunched(void **state)
     lk_close(&t);
 }
 
+/* A system subcluster lives as long as its bootstrap vat: when that vat
+ * ends itself, the subcluster goes (its facet retired), and the next open
+ * launches it afresh.  With and without a second vat. */
+static void
+exit_case(const char *config)
+{
+    char root[32];
+    lk t;
+
+    lk_open(&t);
+    lk_add_system(&t, "admin", config);
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
+                                           sizeof t.root));
+    assert_int_equal(lk_count(&t, "svc."), 1);
+    expect(&t, t.root, "exit", "[]", LVAT_OK, "exiting");
+    assert_int_equal(lk_count(&t, "sub."), 0);
+    assert_int_equal(lk_count(&t, "svc."), 0);
+    assert_int_equal(lk_try_restart(&t), LVAT_OK);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
+    assert_string_not_equal(root, t.root);
+    expect(&t, root, "boots", "[]", LVAT_OK, "1");
+    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    assert_int_equal(lk_count(&t, "svc."), 1);
+    lk_close(&t);
+}
+
+static void
+test_system_bootstrap_vat_exit_relaunches(void **state)
+{
+    (void)state;
+    exit_case(SYS_CFG("one"));
+    exit_case("{\"bootstrap\":\"sys\",\"services\":[\"kernelFacet\"],"
+              "\"vats\":{\"sys\":{\"sourceSpec\":\"sysvat.lua\"},"
+              "\"c\":{\"sourceSpec\":\"syschild.lua\"}}}");
+}
+
 static void
 corrupt_case(const char *key, const char *want)
 {
@@ -445,9 +484,82 @@ test_system_reload_from_host_and_refusals(void **state)
            LVAT_EREJECTED, "kid.lua");
     expect(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
            "s3");
+    /* New vats that cannot start: refused, nothing changes (the old one
+     * keeps its state). */
+    free(write_file(&t, "kid.lua", "return {\n"));
+    assert_int_equal(lk_reload(&t, "s3"), LVAT_EVAT);
+    assert_non_null(strstr(t.launch_err, "kid.lua:2:"));
+    assert_non_null(strstr(t.launch_err, "the reload failed: s3 is "
+                                         "unchanged"));
+    free(write_file(&t, "kid.lua", "return { buildRootObject = function()\n"
+                                   "  error('not this one') end }\n"));
+    assert_int_equal(lk_reload(&t, "s3"), LVAT_EVAT);
+    assert_non_null(strstr(t.launch_err, "not this one"));
+    snprintf(t.root, sizeof t.root, "%s", sys);
+    expect(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
+           "s3");
+    expect(&t, t.root, "call", "[\"getSubclusters\"]", LVAT_OK, "s3");
+    assert_int_equal(lk_count(&t, "sub."), 2);
     assert_int_equal(lk_reload(&t, "s9"), LVAT_ENOTFOUND);
     assert_non_null(strstr(t.launch_err, "s9: no such subcluster"));
     assert_int_equal(lk_reload(&t, "x9"), LVAT_EINVAL);
+    free(path);
+    lk_close(&t);
+}
+
+typedef struct launch_seen {
+    int started, done, failed;
+    char err[512];
+} launch_seen;
+
+static void
+on_seen(void *ud, lvat_launch_event ev, const lvat_launch_info *info)
+{
+    launch_seen *s = ud;
+
+    if (ev == LVAT_LAUNCH_STARTED) {
+        s->started++;
+    } else if (ev == LVAT_LAUNCH_DONE) {
+        s->done++;
+    } else {
+        s->failed++;
+        snprintf(s->err, sizeof s->err, "%s", info->errmsg);
+    }
+}
+
+/* A launch whose subcluster is replaced before its bootstrap settled hears
+ * FAILED (once), as a kernel facet caller would be told. */
+static void
+test_system_reload_cuts_a_pending_launch_short(void **state)
+{
+    char cfg[512], *path;
+    launch_seen first = {0}, second = {0};
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    path = write_file(&t, "slow.lua",
+                      "return { buildRootObject = function()\n"
+                      "  return Far('Slow', { bootstrap = function()\n"
+                      "    return Promise.kit().promise end }) end }\n");
+    snprintf(cfg, sizeof cfg,
+             "{\"bootstrap\":\"s\",\"vats\":{\"s\":{\"sourceSpec\":"
+             "\"%s\"}}}",
+             path);
+    assert_lvat_ok(lvat_kernel_launch_json(t.k, cfg, strlen(cfg), t.dir,
+                                           on_seen, &first));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(first.started, 1);
+    assert_int_equal(first.done + first.failed, 0);
+    assert_lvat_ok(lvat_kernel_reload_subcluster(t.k, "s1", on_seen,
+                                                 &second));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(first.failed, 1);
+    assert_int_equal(first.done, 0);
+    assert_non_null(strstr(first.err, "[KERNEL:VAT_TERMINATED] subcluster "
+                                      "s1 was reloaded"));
+    assert_int_equal(second.started, 1);
+    assert_int_equal(second.done + second.failed, 0);
     free(path);
     lk_close(&t);
 }
@@ -561,11 +673,13 @@ main(void)
         cmocka_unit_test(test_system_facet_named_twice_is_one_object),
         cmocka_unit_test(test_system_duplicate_names),
         cmocka_unit_test(test_system_record_gone_is_relaunched),
+        cmocka_unit_test(test_system_bootstrap_vat_exit_relaunches),
         cmocka_unit_test(test_system_corruption_refused),
         cmocka_unit_test(test_system_only_for_system_launches),
         cmocka_unit_test(test_system_queued_facet_message_survives_restart),
         cmocka_unit_test(test_system_reload),
         cmocka_unit_test(test_system_reload_from_host_and_refusals),
+        cmocka_unit_test(test_system_reload_cuts_a_pending_launch_short),
         cmocka_unit_test(test_system_queue_message_and_status),
         cmocka_unit_test(test_system_reset),
         cmocka_unit_test(test_system_facet_errors),

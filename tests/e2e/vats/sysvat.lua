@@ -15,6 +15,10 @@ return {
                 return parameters.tag or "sys ready"
             end,
             boots = function() return baggage:get("boots") end,
+            exit = function()
+                vatPowers.exit(false, "bye")
+                return "exiting"
+            end,
             starts = function() return baggage:get("starts") end,
             facetType = function() return type(facet(baggage)) end,
             -- Calls any facet method and awaits its answer.
