@@ -445,7 +445,7 @@ static const char *kid_src =
 static void
 test_system_reload_from_host_and_refusals(void **state)
 {
-    char cfg[1024], sys[32], *path;
+    char cfg[1024], sys[32], kid[32], *path;
     lk t;
 
     (void)state;
@@ -469,6 +469,7 @@ test_system_reload_from_host_and_refusals(void **state)
     assert_lvat_ok(lk_reload(&t, "s2"));
     assert_string_equal(t.sub, "s3");
     expect(&t, t.root, "bump", "[]", LVAT_OK, "1");
+    snprintf(kid, sizeof kid, "%s", t.root);
     snprintf(t.root, sizeof t.root, "%s", sys);
     assert_string_equal(t.launch_result, "v2");
     expect(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
@@ -500,6 +501,7 @@ test_system_reload_from_host_and_refusals(void **state)
            "s3");
     expect(&t, t.root, "call", "[\"getSubclusters\"]", LVAT_OK, "s3");
     assert_int_equal(lk_count(&t, "sub."), 2);
+    expect(&t, kid, "bump", "[]", LVAT_OK, "2");
     assert_int_equal(lk_reload(&t, "s9"), LVAT_ENOTFOUND);
     assert_non_null(strstr(t.launch_err, "s9: no such subcluster"));
     assert_int_equal(lk_reload(&t, "x9"), LVAT_EINVAL);
