@@ -62,6 +62,7 @@ typedef struct lvat_lvat {
     size_t ndec;
     lua_Integer mq_head, mq_tail; /* microtasks run and queued (lpromise.c) */
     lua_Integer npool;            /* idle delivery threads (ljobs.c) */
+    int nclosing;                 /* coroutine.closes in progress */
     lvat_vref *encslots;
     size_t nencslots, capencslots;
     lvat_vref *decslots;          /* slots of values the runtime decodes */
@@ -120,6 +121,8 @@ lvat_lua_has_mt(lua_State *L, int idx, int mt)
 void lvat_lua_kill(lvat_lvat *v, int why);
 /* The message a kill leaves ("time budget of 100 ms exceeded"). */
 void lvat_lua_kill_message(lvat_lvat *v, char *out, size_t len);
+/* For C loops: raises the kill's message if v (or NULL) is stopped. */
+void lvat_lua_check_stopped(lua_State *L, lvat_lvat *v);
 
 /* ---- lsyscall.c: helpers of the sys functions ---- */
 /* sys.resume(co, ...): coroutine.resume that keeps the watchdog told. */

@@ -38,6 +38,7 @@ typedef struct enc {
     lvat_enc_mode mode;
     const char *what;
     int depth;
+    unsigned steps;
     uint64_t t0;
     pathseg path[MAX_DEPTH + 1];
 } enc;
@@ -349,6 +350,25 @@ enc_userdata(enc *e, int idx)
     lua_pop(e->L, 1);
 }
 
+/* Each value is a step of the vat's work that runs in C, where the kill
+ * hook cannot stop it: a stopped vat's marshalling ends, and so does a
+ * text larger than the vat's memory limit (the text is not in the vat's
+ * heap, which the limit counts; shared tables can make it far larger). */
+static void
+enc_step(enc *e)
+{
+    lvat_lvat *v = e->v;
+    char why[128];
+
+    if (v->mem_limit != 0 && e->b->len > v->mem_limit) {
+        snprintf(why, sizeof why, "marshalled, the value is larger than the "
+                 "vat's memory limit of %zu bytes", v->mem_limit);
+        enc_fail(e, why);
+    }
+    if (v->killed != LVAT_KILL_NONE || (++e->steps & 4095) == 0)
+        lvat_lua_check_stopped(e->L, v);
+}
+
 static void
 enc_value(enc *e, int idx)
 {
@@ -356,6 +376,7 @@ enc_value(enc *e, int idx)
     size_t len;
     const char *s;
 
+    enc_step(e);
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
         lvat_buf_puts(e->b, "null");
@@ -394,6 +415,7 @@ enc_begin(enc *e, lua_State *L, lvat_enc_mode mode, const char *what)
     e->mode = mode;
     e->what = what;
     e->depth = 0;
+    e->steps = 0;
     e->t0 = e->v->timing ? lvat_clock_ns() : 0;
     lvat_buf_reset(e->b);
     e->v->nencslots = 0;

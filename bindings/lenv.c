@@ -46,11 +46,17 @@ static int
 l_setmetatable(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    if (lua_type(L, 2) == LUA_TTABLE &&
-        lua_getfield(L, 2, "__gc") != LUA_TNIL)
-        return luaL_error(L, "setmetatable: __gc metamethods are not "
-                             "allowed in vats");
     lua_settop(L, 2);
+    /* Raw, as Lua looks for it: a metatable's own __index could add one
+     * while a getfield asks, and finalizers run with hooks off, where the
+     * kill hook cannot stop them. */
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "setmetatable: __gc metamethods are not "
+                                 "allowed in vats");
+        lua_pop(L, 1);
+    }
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, 2, 1);

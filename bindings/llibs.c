@@ -288,6 +288,7 @@ lvat_lua_patch_string(lua_State *T)
 {
     lvat_lua_open_patterns(T, -1);
     lvat_lua_open_format(T, -1);
+    lvat_lua_open_bounded_string(T, -1);
     lua_pushnil(T);
     lua_setfield(T, -2, "dump");
     lua_pushliteral(T, "");
@@ -309,6 +310,8 @@ record(lua_State *T)
         luaL_requiref(T, specs[t].name, specs[t].open, 1);
         if (t == T_STRING)
             lvat_lua_patch_string(T);
+        else if (t == T_TABLE)
+            lvat_lua_open_bounded_table(T, -1);
     }
     lua_pushliteral(T, "");
     lua_getmetatable(T, -1);

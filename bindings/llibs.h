@@ -36,6 +36,12 @@ void lvat_lua_libs_open(lua_State *L, const lvat_lua_libs *r, int venv);
  * (getmetatable("") gives "string").  [-0, +0, e] */
 void lvat_lua_patch_string(lua_State *L);
 
+/* lbounded.c: replace string.rep (in the table at idx) and table.insert,
+ * remove, move, concat and sort by versions whose loops a kill of the vat
+ * stops (lvat_lua_vat(L), if not NULL).  [-0, +0, e] */
+void lvat_lua_open_bounded_string(lua_State *L, int idx);
+void lvat_lua_open_bounded_table(lua_State *L, int idx);
+
 /* Sets the C functions of `l` in the table on top, as luaL_setfuncs(L,
  * l, 0) does in a table without metamethods, with raw sets of names
  * pushed with their length (lua_setfield looks each one up in Lua's

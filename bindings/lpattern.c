@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
-#include <time.h>
 
 #include <lauxlib.h>
 
@@ -43,38 +42,14 @@ lvat__pattern_init(lvat_matcher *m,
     m->budget = CHECK_EVERY;
 }
 
-static uint64_t
-now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/*
- * The slow path of charge(): raises the kill's message when the vat has
- * been stopped.  With a signalling watchdog the handler has set `killed`
- * and armed the kill hook, which keeps the kill sticky once this error
- * returns to Lua code.  In instruction-budget mode no signal comes and
- * the count hook cannot run in C, so the deadline is checked here.
- */
+/* The slow path of charge(): with a signalling watchdog the handler has
+ * set `killed` and armed the kill hook, which keeps the kill sticky once
+ * the error returns to Lua code. */
 static void
 budget_spent(lvat_matcher *m)
 {
-    lvat_lvat *v = m->vat;
-    char msg[256];
-
     m->budget = CHECK_EVERY;
-    if (v == NULL)
-        return;
-    if (v->killed == LVAT_KILL_NONE && v->deadline_us != 0 &&
-        now_us() > v->deadline_us)
-        lvat_lua_kill(v, LVAT_KILL_TIME);
-    if (v->killed == LVAT_KILL_NONE)
-        return;
-    lvat_lua_kill_message(v, msg, sizeof msg);
-    luaL_error(m->L, "%s", msg);
+    lvat_lua_check_stopped(m->L, m->vat);
 }
 
 /* Counts `steps` units of work. */

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -76,6 +77,31 @@ lvat_lua_kill(lvat_lvat *v, int why)
     if (L != NULL)
         lua_sethook(L, lvat_lua_kill_hook,
                     LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static uint64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void
+lvat_lua_check_stopped(lua_State *L, lvat_lvat *v)
+{
+    char msg[256];
+
+    if (v == NULL)
+        return;
+    if (v->killed == LVAT_KILL_NONE && v->deadline_us != 0 &&
+        now_us() > v->deadline_us)
+        lvat_lua_kill(v, LVAT_KILL_TIME);
+    if (v->killed == LVAT_KILL_NONE)
+        return;
+    lvat_lua_kill_message(v, msg, sizeof msg);
+    luaL_error(L, "%s", msg);
 }
 
 void

@@ -143,15 +143,31 @@ co_isyieldable(lua_State *L)
     return 1;
 }
 
+/* Closes nested in closes (a __close that closes another coroutine) Lua
+ * 5.4.4 does not count against its C stack limit (fixed in 5.4.5): past
+ * this many the vat gets an error, not a crash. */
+#define MAX_NESTED_CLOSES 100
+
 /* Upvalues: the runtime's threads, Lua's coroutine.close. */
 static int
 co_close(lua_State *L)
 {
+    lvat_lvat *v = lvat_lua_vat(L);
+    int status;
+
     if (is_runtime_thread(L, 1, lua_upvalueindex(1)))
         return luaL_error(L, "cannot close a thread of the runtime");
+    if (v->nclosing >= MAX_NESTED_CLOSES)
+        return luaL_error(L, "coroutine.close: more than %d closes nested "
+                             "in one another",
+                          MAX_NESTED_CLOSES);
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    v->nclosing++;
+    status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    v->nclosing--;
+    if (status != LUA_OK)
+        return lua_error(L);
     return lua_gettop(L);
 }
 

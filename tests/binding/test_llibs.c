@@ -63,9 +63,9 @@ new_state(void)
     return L;
 }
 
-/* Lua's own opening, with the string library patched as vats get it
- * (lvat_lua_patch_string; a vat's view of it is probed end to end in
- * tests/e2e/vats/probe.lua). */
+/* Lua's own opening, with the string and table libraries patched as vats
+ * get them (lvat_lua_patch_string, lvat_lua_open_bounded_table; a vat's
+ * view of them is probed end to end in tests/e2e/vats/probe.lua). */
 static lua_State *
 reference_state(void)
 {
@@ -77,6 +77,8 @@ reference_state(void)
     }
     lua_getglobal(L, "string");
     lvat_lua_patch_string(L);
+    lua_getglobal(L, "table");
+    lvat_lua_open_bounded_table(L, -1);
     lua_settop(L, 0);
     return L;
 }

@@ -159,6 +159,49 @@ test_e2e_failures_kill_sticky_through_coroutine(void **state)
     fault_and_recover(*state, "spinCoroutine", "time budget");
 }
 
+/* Library loops in C (table.move, remove, insert and concat) run no Lua
+ * instruction for the kill hook: they check for the kill themselves. */
+static void
+test_e2e_failures_table_move_stopped(void **state)
+{
+    fault_and_recover(*state, "spinMove", "time budget");
+}
+
+static void
+test_e2e_failures_table_remove_stopped(void **state)
+{
+    fault_and_recover(*state, "spinRemove", "time budget");
+}
+
+static void
+test_e2e_failures_table_insert_stopped(void **state)
+{
+    fault_and_recover(*state, "spinInsert", "time budget");
+}
+
+static void
+test_e2e_failures_table_concat_stopped(void **state)
+{
+    fault_and_recover(*state, "spinConcat", "time budget");
+}
+
+/* A value larger marshalled than the vat's memory limit is refused (the
+ * text is not in the vat's heap, which the limit counts); the vat goes
+ * on.  table.sort refuses a table its metatable drives. */
+static void
+test_e2e_failures_marshalled_size_and_sort(void **state)
+{
+    fx *f = *state;
+
+    call_expect(&f->t, f->looper, "bigResult", "[]", LVAT_EREJECTED,
+                "marshalled, the value is larger than the vat's memory "
+                "limit of 8388608 bytes");
+    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "1");
+    call_expect(&f->t, f->looper, "sortDriven", "[]", LVAT_OK,
+                "a table whose metatable has __len is not sorted in a vat");
+    call_expect(&f->t, f->looper, "sortPlain", "[]", LVAT_OK, "1,2,3");
+}
+
 /*
  * design.md §5: three faults in a row, or a fault while the vat is being
  * resuscitated, suspend it: its baggage is kept and deliveries reject
@@ -212,6 +255,13 @@ main(void)
         F(test_e2e_failures_kill_sticky_through_xpcall),
         F(test_e2e_failures_kill_sticky_through_close),
         F(test_e2e_failures_kill_sticky_through_coroutine),
+        F(test_e2e_failures_table_move_stopped),
+        F(test_e2e_failures_table_remove_stopped),
+        F(test_e2e_failures_table_insert_stopped),
+        F(test_e2e_failures_table_concat_stopped),
+        cmocka_unit_test_setup_teardown(
+            test_e2e_failures_marshalled_size_and_sort, setup_roomy,
+            teardown),
         F(test_e2e_failures_three_faults_suspend),
         F(test_e2e_failures_fault_while_resuscitating_suspends),
     };

@@ -128,6 +128,35 @@ test_e2e_sandbox_gc_metatables_refused(void **state)
     free(r);
 }
 
+/* The check for __gc reads the metatable raw: a metatable whose own
+ * __index adds __gc meanwhile gets no finalizer. */
+static void
+test_e2e_sandbox_gc_sneaked_in_refused(void **state)
+{
+    char *r = probe(*state, "gcSneaked", "[]");
+
+    assert_string_equal(r, "true false");
+    free(r);
+}
+
+/* Closes nested in closes: fine a few deep, an error (not a crash of the
+ * process) past 100; string.rep of nothing is "" at once. */
+static void
+test_e2e_sandbox_nested_closes_and_empty_rep(void **state)
+{
+    char *r = probe(*state, "closeNest", "[10]");
+
+    assert_string_equal(r, "closed");
+    free(r);
+    r = probe(*state, "closeNest", "[10000]");
+    if (strstr(r, "more than 100 closes nested in one another") == NULL)
+        fail_msg("closeNest(10000): %s", r);
+    free(r);
+    r = probe(*state, "repEmpty", "[]");
+    assert_string_equal(r, "00ab,ab,ab");
+    free(r);
+}
+
 static void
 test_e2e_sandbox_presences_and_host_objects(void **state)
 {
@@ -226,6 +255,8 @@ main(void)
         T(test_e2e_sandbox_string_metatable_protected),
         T(test_e2e_sandbox_patched_libraries_do_not_reach_runtime),
         T(test_e2e_sandbox_gc_metatables_refused),
+        T(test_e2e_sandbox_gc_sneaked_in_refused),
+        T(test_e2e_sandbox_nested_closes_and_empty_rep),
         T(test_e2e_sandbox_presences_and_host_objects),
         T(test_e2e_sandbox_runtime_threads_untouchable),
         T(test_e2e_sandbox_require_snapshot_only),

@@ -35,6 +35,37 @@ return {
             spinXpcall = function(self)
                 while true do xpcall(spin, spin) end
             end,
+            -- C loops of the libraries, which run no Lua code: the
+            -- time budget stops them all the same.
+            spinMove = function(self) table.move({}, 1, 1e15, 2) end,
+            spinRemove = function(self)
+                table.remove(setmetatable({}, {__len = function()
+                    return 1e15 end}), 1)
+            end,
+            spinInsert = function(self)
+                table.insert(setmetatable({}, {__len = function()
+                    return 1e15 end}), 1, 0)
+            end,
+            spinConcat = function(self)
+                table.concat(setmetatable({}, {__index = table.concat}),
+                             "", 1, 1e15)
+            end,
+            -- Marshalled, 9 MB from 1 MB of heap: over the 8 MB limit.
+            bigResult = function(self)
+                local s, t = string.rep("x", 1 << 20), {}
+                for i = 1, 9 do t[i] = s end
+                return t
+            end,
+            sortDriven = function(self)
+                local ok, e = pcall(table.sort, setmetatable({3, 1, 2},
+                    {__len = function() return 3 end}))
+                return tostring(e)
+            end,
+            sortPlain = function(self)
+                local t = setmetatable({3, 1, 2}, {__lt = function() end})
+                table.sort(t)
+                return table.concat(t, ",")
+            end,
             hog = function(self)
                 local t = {}
                 while true do

@@ -63,6 +63,45 @@ return {
             gc = function(self)
                 return err(setmetatable, {}, {__gc = function() end})
             end,
+            -- A metatable whose own __index adds __gc while setmetatable
+            -- looks for one: no finalizer may come of it (finalizers run
+            -- where the kill hook cannot stop them).
+            gcSneaked = function(self)
+                local ran = false
+                local mt = setmetatable({}, {__index = function(t, k)
+                    if k == "__gc" then
+                        rawset(t, "__gc", function() ran = true end)
+                    end
+                end})
+                local ok = pcall(setmetatable, {}, mt)
+                for i = 1, 20000 do local _ = {i, tostring(i)} end
+                return tostring(ok) .. " " .. tostring(ran)
+            end,
+            -- Closes nested in closes: an error past 100, never a crash
+            -- (Lua 5.4.4 does not count them against its C stack).
+            closeNest = function(self, depth)
+                local co = false
+                for i = 1, depth do
+                    local previous = co
+                    co = coroutine.create(function()
+                        local guard <close> = setmetatable({}, {__close =
+                            function()
+                                if previous then
+                                    assert(coroutine.close(previous))
+                                end
+                            end})
+                        coroutine.yield()
+                    end)
+                    coroutine.resume(co)
+                end
+                local ok, e = coroutine.close(co)
+                return ok and "closed" or tostring(e)
+            end,
+            repEmpty = function(self)
+                return #string.rep("", math.maxinteger) ..
+                       #string.rep("", math.maxinteger, "") ..
+                       string.rep("ab", 3, ",")
+            end,
             presence = function(self, p)
                 return {call = err(function() return p:foo(1) end),
                         meta = getmetatable(p), text = tostring(p),
