@@ -62,7 +62,8 @@ typedef struct lvat_lvat {
     size_t ndec;
     lua_Integer mq_head, mq_tail; /* microtasks run and queued (lpromise.c) */
     lua_Integer npool;            /* idle delivery threads (ljobs.c) */
-    int nclosing;                 /* coroutine.closes in progress */
+    int nclosing;                 /* coroutine.closes in progress, */
+    const char *close_base;       /* from this C stack address (lvatenv.c) */
     lvat_vref *encslots;
     size_t nencslots, capencslots;
     lvat_vref *decslots;          /* slots of values the runtime decodes */
@@ -83,8 +84,7 @@ lvat_lua_reg(lua_State *L, int slot)
     return lua_rawgeti(L, LUA_REGISTRYINDEX, LVAT_REG_KEY(slot));
 }
 
-/* Sets registry slot LVAT_REG_* to the value on top, popping it.
- * [-1, +0, -] */
+/* Sets registry slot LVAT_REG_* to the value on top.  [-1, +0, -] */
 static inline void
 lvat_lua_set_reg(lua_State *L, int slot)
 {

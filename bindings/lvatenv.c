@@ -143,9 +143,12 @@ co_isyieldable(lua_State *L)
     return 1;
 }
 
-/* Closes nested in closes (a __close that closes another coroutine) Lua
- * 5.4.4 does not count against its C stack limit (fixed in 5.4.5): past
- * this many the vat gets an error, not a crash. */
+/* Closes nested in closes (a __close that closes another coroutine):
+ * Lua 5.4.4 starts its count of C calls again in each (fixed in 5.4.5),
+ * so each level may take ~200 C frames.  Past this much C stack, used
+ * from the outermost close, or this many levels, the vat gets an error,
+ * not a crash. */
+#define MAX_CLOSE_STACK (256 * 1024)
 #define MAX_NESTED_CLOSES 100
 
 /* Upvalues: the runtime's threads, Lua's coroutine.close. */
@@ -153,14 +156,21 @@ static int
 co_close(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
+    char here;
+    uintptr_t used;
     int status;
 
     if (is_runtime_thread(L, 1, lua_upvalueindex(1)))
         return luaL_error(L, "cannot close a thread of the runtime");
-    if (v->nclosing >= MAX_NESTED_CLOSES)
-        return luaL_error(L, "coroutine.close: more than %d closes nested "
-                             "in one another",
-                          MAX_NESTED_CLOSES);
+    if (v->nclosing == 0)
+        v->close_base = &here;
+    used = (uintptr_t)v->close_base > (uintptr_t)&here
+               ? (uintptr_t)v->close_base - (uintptr_t)&here
+               : (uintptr_t)&here - (uintptr_t)v->close_base;
+    if (v->nclosing >= MAX_NESTED_CLOSES || used > MAX_CLOSE_STACK)
+        return luaL_error(L, "coroutine.close: closes nested in one another "
+                             "too deeply (%d)",
+                          v->nclosing);
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_insert(L, 1);
     v->nclosing++;

@@ -441,8 +441,19 @@ lvat__launch_start_vat(lvat_kernel *k, uint32_t vat)
     if ((rc = lvat__ko_new(k, vat, &root)) == LVAT_OK &&
         (rc = lvat__clist_add_export(k, vat, root, lvat_vref_root())) ==
             LVAT_OK &&
-        (rc = lvat__vat_ensure(k, v)) == LVAT_OK)
-        rc = next_step(k, sub, rec, vat);
+        (rc = lvat__vat_ensure(k, v)) == LVAT_OK) {
+        /* A vat that ends itself while it starts has not started: the
+         * launch fails (a reload's old subcluster stays), its crank
+         * undone. */
+        if (k->crank.exit_success)
+            lvat__crank_fail(k, LVAT_CRANK_EXIT, vat,
+                             "%s (v%u) exited while it started: %s", v->name,
+                             vat, k->crank.exit_info.data
+                                      ? k->crank.exit_info.data
+                                      : "");
+        else
+            rc = next_step(k, sub, rec, vat);
+    }
     lvat_json_free(rec);
     return rc;
 }

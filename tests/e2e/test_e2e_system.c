@@ -502,6 +502,14 @@ test_system_reload_from_host_and_refusals(void **state)
     expect(&t, t.root, "call", "[\"getSubclusters\"]", LVAT_OK, "s3");
     assert_int_equal(lk_count(&t, "sub."), 2);
     expect(&t, kid, "bump", "[]", LVAT_OK, "2");
+    /* A new vat that ends itself while it starts has not started. */
+    free(write_file(&t, "kid.lua", "return { buildRootObject = function(vp)\n"
+                                   "  vp.exit(false, 'bye')\n"
+                                   "  return Far('K', {}) end }\n"));
+    assert_int_equal(lk_reload(&t, "s3"), LVAT_EVAT);
+    assert_non_null(strstr(t.launch_err, "exited while it started"));
+    assert_non_null(strstr(t.launch_err, "s3 is unchanged"));
+    expect(&t, kid, "bump", "[]", LVAT_OK, "3");
     assert_int_equal(lk_reload(&t, "s9"), LVAT_ENOTFOUND);
     assert_non_null(strstr(t.launch_err, "s9: no such subcluster"));
     assert_int_equal(lk_reload(&t, "x9"), LVAT_EINVAL);
@@ -527,6 +535,41 @@ on_seen(void *ud, lvat_launch_event ev, const lvat_launch_info *info)
         s->failed++;
         snprintf(s->err, sizeof s->err, "%s", info->errmsg);
     }
+}
+
+/* A bootstrap vat that ends itself while it starts fails its launch; the
+ * kernel goes on (it used to fail every later crank, looking for that
+ * vat's root to send the bootstrap to). */
+static void
+test_system_exit_while_starting_fails_the_launch(void **state)
+{
+    char cfg[1024], *quit, *kid;
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    quit = write_file(&t, "quit.lua", "return { buildRootObject = "
+                                      "function(vp)\n  vp.exit(false, "
+                                      "'not today')\n  return Far('Q', "
+                                      "{}) end }\n");
+    kid = write_file(&t, "kid.lua", kid_src);
+    snprintf(cfg, sizeof cfg,
+             "{\"bootstrap\":\"q\",\"vats\":{\"q\":{\"sourceSpec\":"
+             "\"%s\"},\"k\":{\"sourceSpec\":\"%s\"}}}",
+             quit, kid);
+    assert_int_equal(lk_launch(&t, cfg), LVAT_EVAT);
+    assert_non_null(strstr(t.launch_err, "exited while it started: "));
+    assert_non_null(strstr(t.launch_err, "not today"));
+    assert_int_equal(lk_count(&t, "sub."), 0);
+    snprintf(cfg, sizeof cfg,
+             "{\"bootstrap\":\"k\",\"vats\":{\"k\":{\"sourceSpec\":"
+             "\"%s\"}}}",
+             kid);
+    assert_lvat_ok(lk_launch(&t, cfg));
+    expect(&t, t.root, "bump", "[]", LVAT_OK, "1");
+    free(quit);
+    free(kid);
+    lk_close(&t);
 }
 
 /* A launch whose subcluster is replaced before its bootstrap settled hears
@@ -682,6 +725,7 @@ main(void)
         cmocka_unit_test(test_system_reload),
         cmocka_unit_test(test_system_reload_from_host_and_refusals),
         cmocka_unit_test(test_system_reload_cuts_a_pending_launch_short),
+        cmocka_unit_test(test_system_exit_while_starting_fails_the_launch),
         cmocka_unit_test(test_system_queue_message_and_status),
         cmocka_unit_test(test_system_reset),
         cmocka_unit_test(test_system_facet_errors),

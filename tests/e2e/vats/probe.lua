@@ -77,8 +77,9 @@ return {
                 for i = 1, 20000 do local _ = {i, tostring(i)} end
                 return tostring(ok) .. " " .. tostring(ran)
             end,
-            -- Closes nested in closes: an error past 100, never a crash
-            -- (Lua 5.4.4 does not count them against its C stack).
+            -- Closes nested in closes: an error past 100 (or 256 KB of C
+            -- stack), never a crash (Lua 5.4.4 does not count them
+            -- against its C stack).
             closeNest = function(self, depth)
                 local co = false
                 for i = 1, depth do
@@ -96,6 +97,15 @@ return {
                 end
                 local ok, e = coroutine.close(co)
                 return ok and "closed" or tostring(e)
+            end,
+            -- The table functions' errors, worded as Lua 5.4.4 words them.
+            tableErrors = function(self)
+                return err(table.remove, {1, 2}, 5) .. "|" ..
+                       err(table.concat, {1, nil, 3}, ",", 1, 3) .. "|" ..
+                       err(table.insert, {}, 3, 1) .. "|" ..
+                       err(table.insert, {}, 1, 2, 3) .. "|" ..
+                       err(table.move, {}, 0, math.maxinteger, 2) .. "|" ..
+                       err(table.move, {}, 1, math.maxinteger, 2)
             end,
             repEmpty = function(self)
                 return #string.rep("", math.maxinteger) ..
