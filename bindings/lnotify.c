@@ -84,6 +84,29 @@ drop_promise_vref(lua_State *L, int p, int vref)
     lua_pop(L, 1);
 }
 
+/* Unlinks the value at val, which the vref at idx names from the table
+ * at where.  [-0,+0,-] */
+static void
+unlink_named(lua_State *L, const tables *t, int vref, int val, int where)
+{
+    int top = lua_gettop(L);
+
+    lua_pushvalue(L, vref);
+    lua_pushnil(L);
+    lua_rawset(L, where);
+    if (lvat__p_is(L, val)) {
+        drop_promise_vref(L, val, vref);
+    } else {
+        lua_pushvalue(L, val);
+        if (lua_rawget(L, t->v2s) != LUA_TNIL && lua_rawequal(L, -1, vref)) {
+            lua_pushvalue(L, val);
+            lua_pushnil(L);
+            lua_rawset(L, t->v2s);
+        }
+    }
+    lua_settop(L, top);
+}
+
 /* The vref at idx is retired: whatever this vat knew by it forgets it.
  * [-0,+0,-] */
 static void
@@ -91,22 +114,8 @@ forget(lua_State *L, const tables *t, int vref)
 {
     int top = lua_gettop(L), where;
 
-    if (push_named(L, t, vref, &where) != LUA_TNIL) {
-        int val = lua_gettop(L);
-        lua_pushvalue(L, vref);
-        lua_pushnil(L);
-        lua_rawset(L, where);
-        if (lvat__p_is(L, val)) {
-            drop_promise_vref(L, val, vref);
-        } else {
-            lua_pushvalue(L, val);
-            if (lua_rawget(L, t->v2s) != LUA_TNIL && lua_rawequal(L, -1, vref)) {
-                lua_pushvalue(L, val);
-                lua_pushnil(L);
-                lua_rawset(L, t->v2s);
-            }
-        }
-    }
+    if (push_named(L, t, vref, &where) != LUA_TNIL)
+        unlink_named(L, t, vref, top + 1, where);
     lua_settop(L, top);
 }
 
@@ -122,6 +131,24 @@ lvat_lua_new_import(lua_State *L, int vref, bool awaited)
     lua_pushvalue(L, -3);
     lua_rawset(L, -3);
     lua_pop(L, 1);
+}
+
+int
+lvat_lua_take_slot_value(lua_State *L, int vref)
+{
+    int top = lua_gettop(L), type, where;
+    tables t = {top + 1, top + 2, top + 3};
+
+    vref = lua_absindex(L, vref);
+    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
+    lvat_lua_reg(L, LVAT_REG_AWAITED);
+    type = push_named(L, &t, vref, &where);
+    if (type != LUA_TNIL)
+        unlink_named(L, &t, vref, top + 4, where);
+    lua_replace(L, top + 1);
+    lua_settop(L, top + 1);
+    return type;
 }
 
 int

@@ -258,8 +258,7 @@ lvat_lua_resolve_vpid(lua_State *L)
         lvat_lua_sys_check(L, LVAT_LUA_SYS(v, lvat_syscall_resolve(v->sys,
                                                                     &r, 1)));
     }
-    lvat_lua_push_slot_value(L, 1); /* 4: this vat's own value for vpid */
-    lvat_lua_forget(L, 1);
+    lvat_lua_take_slot_value(L, 1); /* 4: this vat's own value for vpid */
     /* Resolved, not settled: the value may be a promise (a result the
      * kernel forwards), whose outcome this vat's own promise then takes.
      * Its own outcome, even when the kernel was told a rejection. */

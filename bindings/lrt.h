@@ -70,6 +70,8 @@ void lvat_lua_new_import(lua_State *L, int vref, bool awaited);
 /* Pushes what this vat knows by the vref at idx, or nil; returns its
  * type.  [-0,+1,-] */
 int lvat_lua_push_slot_value(lua_State *L, int vref);
+/* lvat_lua_push_slot_value, then lvat_lua_forget, in one lookup. */
+int lvat_lua_take_slot_value(lua_State *L, int vref);
 /* The vref the promise at p carries (F_VREF), checked: a vat can write a
  * promise's fields. */
 bool lvat_lua_promise_vref(lua_State *L, int p, lvat_vref *out);
