@@ -167,15 +167,25 @@ lvat_lua_push_slot_value(lua_State *L, int vref)
 }
 
 /* Pushes the promise this vat knows as the vref at idx, making one (an
- * import nobody here awaits yet) if there is none.  [-0,+1,m] */
-static void
+ * import nobody here awaits yet) if there is none; returns the table it
+ * is in.  [-0,+1,m] */
+static int
 push_promise(lua_State *L, const tables *t, int vref)
 {
-    if (push_named(L, t, vref, NULL) != LUA_TNIL)
-        return;
+    int where;
+
+    if (push_named(L, t, vref, &where) != LUA_TNIL)
+        return where;
     lua_pop(L, 1);
     lvat_lua_new_import(L, vref, false);
+    return t->s2v;
 }
+
+/* What notify keeps of each resolution between its passes. */
+typedef struct pending {
+    int where; /* the table its promise is in */
+    bool rejected;
+} pending;
 
 static int
 decode_resolution(lua_State *L)
@@ -192,13 +202,13 @@ lvat_lua_notify(lua_State *L, const lvat_delivery *d)
 {
     int top = lua_gettop(L), first, values;
     size_t n = d->nresolutions;
-    bool small[64], *rejected = small;
+    pending small[64], *st = small;
     tables t;
 
     luaL_checkstack(L, (int)(3 * n) + LUA_MINSTACK, "too many resolutions");
-    /* Most notifies fit the frame; a big batch's flags are collected. */
-    if (n > sizeof small)
-        rejected = lua_newuserdatauv(L, n, 0);
+    /* Most notifies fit the frame; a big batch's are collected. */
+    if (n > LVAT_ARRAY_LEN(small))
+        st = lua_newuserdatauv(L, n * sizeof *st, 0);
     else
         lua_pushnil(L);
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
@@ -211,20 +221,22 @@ lvat_lua_notify(lua_State *L, const lvat_delivery *d)
     first = top + 5;
     for (size_t i = 0; i < n; i++) {
         lvat_lua_push_vref(L, d->resolutions[i].vpid);
-        push_promise(L, &t, lua_gettop(L));
+        st[i].where = push_promise(L, &t, lua_gettop(L));
     }
     values = lua_gettop(L) + 1;
     for (size_t i = 0; i < n; i++) {
         lua_pushcfunction(L, decode_resolution);
         lua_pushlightuserdata(L, (void *)&d->resolutions[i]);
-        rejected[i] = lua_pcall(L, 1, 1, 0) != LUA_OK ||
-                      d->resolutions[i].rejected;
+        st[i].rejected = lua_pcall(L, 1, 1, 0) != LUA_OK ||
+                         d->resolutions[i].rejected;
     }
+    /* Decoding adds imports but takes none away: each promise is still
+     * where the first pass found it. */
     for (size_t i = 0; i < n; i++) {
         int vref = first + 2 * (int)i, p = vref + 1, value = values + (int)i;
 
-        forget(L, &t, vref);
-        if (lvat__p_is(L, p) && rejected[i])
+        unlink_named(L, &t, vref, p, st[i].where);
+        if (lvat__p_is(L, p) && st[i].rejected)
             lvat__p_reject(L, p, value);
         else if (lvat__p_is(L, p))
             lvat__p_resolve(L, p, value);
