@@ -25,11 +25,13 @@
 int
 lvat__read_file(const char *path, char **text, size_t *len, lvat_errbuf *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = path ? fopen(path, "rb") : NULL;
     lvat_buf b = LVAT_BUF_INIT;
     char chunk[8192];
     size_t n;
 
+    if (path == NULL)
+        return lvat_errbuf_set(err, LVAT_EINVAL, "no file name given");
     if (f == NULL)
         return lvat_errbuf_set(err, LVAT_ECONFIG, "cannot read %s: %s", path,
                                strerror(errno));
@@ -42,6 +44,14 @@ lvat__read_file(const char *path, char **text, size_t *len, lvat_errbuf *err)
                                    MAX_FILE_BYTES);
         }
         lvat_buf_append(&b, chunk, n);
+    }
+    /* A directory, or an I/O error: not an empty file. */
+    if (ferror(f)) {
+        int e = errno;
+        fclose(f);
+        lvat_buf_free(&b);
+        return lvat_errbuf_set(err, LVAT_ECONFIG, "cannot read %s: %s", path,
+                               strerror(e));
     }
     fclose(f);
     *text = lvat_buf_take(&b, len);

@@ -341,6 +341,14 @@ lvat_kernel_close(lvat_kernel *k)
 {
     if (k == NULL)
         return;
+    /* The kernel is firing callbacks from its own frames, which would go
+     * on with it freed. */
+    if (k->in_callback) {
+        lvat__log(k, LVAT_LOG_ERROR, "lvat_kernel_close called from a "
+                  "callback: ignored (close after lvat_kernel_run or "
+                  "lvat_kernel_step returns)");
+        return;
+    }
     /* A block the pump left open holds applied host requests. */
     if (lvat__kernel_flush(k) != LVAT_OK)
         lvat__log(k, LVAT_LOG_ERROR, "%s", lvat_kernel_errmsg(k));

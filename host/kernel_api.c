@@ -187,6 +187,8 @@ lvat_kernel_launch_file(lvat_kernel *k, const char *path, lvat_launch_cb cb,
 
     if (k->opts.readonly)
         return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
+    if (path == NULL)
+        return lvat__fail(k, LVAT_EINVAL, "lvat_kernel_launch_file: no path");
     lvat_errbuf_clear(&err);
     rc = lvat__plan_from_file(path, k->sources, &plan, &err);
     if (rc != LVAT_OK)

@@ -375,21 +375,6 @@ take_over(lvat_kernel *k, uint32_t sub, const lvat_json *rec, bool *gone)
                                          : rc;
 }
 
-/* The launch of `sub` fails before its bootstrap, for `why`. */
-static int
-fail_launch(lvat_kernel *k, uint32_t sub, const lvat_json *rec,
-            const char *why)
-{
-    char sid[32];
-    int rc;
-
-    snprintf(sid, sizeof sid, "s%u", sub);
-    rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_FAILED, sid,
-                             (lvat_kref){0}, (lvat_kref){0}, NULL, LVAT_EVAT,
-                             why);
-    return rc == LVAT_OK ? teardown(k, sub, rec, why) : rc;
-}
-
 static int
 next_step(lvat_kernel *k, uint32_t sub, lvat_json *rec, uint32_t vat)
 {
@@ -411,10 +396,13 @@ next_step(lvat_kernel *k, uint32_t sub, lvat_json *rec, uint32_t vat)
     if ((rc = take_over(k, sub, rec, &gone)) != LVAT_OK)
         return rc;
     if (gone) {
+        /* Failed as a start fails: this crank undone, the new vats torn
+         * down in the follow-up (not here, under the vat it starts). */
         snprintf(why, sizeof why, "the reload of %s failed: it was "
                  "terminated before the new vats had started",
                  lvat_json_get_str(rec, "replaces"));
-        return fail_launch(k, sub, rec, why);
+        lvat__crank_fail(k, LVAT_CRANK_STARTFAIL, vat, "%s", why);
+        return LVAT_OK;
     }
     return send_bootstrap(k, sub, rec);
 }
@@ -458,12 +446,26 @@ lvat__launch_start_vat(lvat_kernel *k, uint32_t vat)
     return rc;
 }
 
+/* Whether the subcluster a reload replaces ("sN") is still there. */
+static bool
+replaced_alive(lvat_kernel *k, const char *old)
+{
+    lvat_json *rec = NULL;
+    uint32_t id;
+
+    if (lvat_subid_parse(old, strlen(old), &id) != LVAT_OK ||
+        lvat__sub_read(k, id, &rec) != LVAT_OK)
+        return false;
+    lvat_json_free(rec);
+    return true;
+}
+
 int
 lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why)
 {
     lvat_json *rec = NULL;
     const char *old;
-    char reason[1200];
+    char reason[1200], sid[32];
     lvat_key key;
     uint32_t sub = 0;
     int rc = vat_sub(k, vat, &sub);
@@ -472,12 +474,17 @@ lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why)
     if (rc != LVAT_OK || (rc = read_json(k, &key, &rec)) != LVAT_OK)
         return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
     old = lvat_json_get_str(rec, "replaces");
-    if (old != NULL) {
+    if (old != NULL && replaced_alive(k, old)) {
         snprintf(reason, sizeof reason, "%s (the reload failed: %s is "
                  "unchanged)", why, old);
         why = reason;
     }
-    rc = fail_launch(k, sub, rec, why);
+    snprintf(sid, sizeof sid, "s%u", sub);
+    rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_FAILED, sid,
+                             (lvat_kref){0}, (lvat_kref){0}, NULL, LVAT_EVAT,
+                             why);
+    if (rc == LVAT_OK)
+        rc = teardown(k, sub, rec, why);
     lvat_json_free(rec);
     return rc;
 }

@@ -119,8 +119,8 @@ void lvat_options_init(lvat_options *o);
 int lvat_kernel_open(const lvat_options *o, lvat_kernel **out, char *err,
                      size_t errlen);
 
-/* Commits nothing further, stops every vat and closes; NULL is a no-op.
- * Work queued but not yet committed is lost, as in a crash. */
+/* Stops every vat and closes, committing nothing further (NULL: no-op;
+ * ignored from a callback).  Work not yet committed is lost, as in a crash. */
 void lvat_kernel_close(lvat_kernel *k);
 
 /* The message of the last failure on `k` (never NULL). */

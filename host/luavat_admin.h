@@ -80,9 +80,10 @@ int lvat_kernel_reload_subcluster(lvat_kernel *k, const char *sub,
                                   lvat_launch_cb cb, void *ud);
 
 /*
- * The root kref ("ko4") of system subcluster `name` into `out`.
- * LVAT_ENOTFOUND when there is none (yet: a new one is launched by the
- * first run).
+ * The root kref ("ko4") of system subcluster `name` into `out` (`len`
+ * bytes; 32 always fit).  LVAT_ENOTFOUND when there is
+ * none (yet: a new one is launched by the first run); LVAT_EINVAL for a
+ * NULL name or buffer, or a buffer too small.
  */
 int lvat_kernel_system_root(lvat_kernel *k, const char *name, char *out,
                             size_t len);

@@ -164,8 +164,9 @@ lvat__system_root(lvat_kernel *k, const char *name, char *out, size_t len)
         return rc;
     root = lvat_json_get_str(rec, "root");
     rc = root ? LVAT_OK : LVAT_ENOTFOUND;
-    if (root)
-        snprintf(out, len, "%s", root);
+    /* Cut short, it would be another kref. */
+    if (root && (size_t)snprintf(out, len, "%s", root) >= len)
+        rc = LVAT_ELIMIT;
     lvat_json_free(rec);
     return rc;
 }

@@ -314,9 +314,17 @@ int
 lvat_kernel_system_root(lvat_kernel *k, const char *name, char *out,
                         size_t len)
 {
-    int rc = lvat__system_root(k, name, out, len);
+    int rc;
 
+    if (name == NULL || out == NULL)
+        return lvat__fail(k, LVAT_EINVAL, "lvat_kernel_system_root: no %s",
+                          name == NULL ? "name" : "buffer");
+    rc = lvat__system_root(k, name, out, len);
     if (rc == LVAT_ENOTFOUND)
         return lvat__fail(k, rc, "System subcluster \"%s\" not found", name);
+    if (rc == LVAT_ELIMIT)
+        return lvat__fail(k, LVAT_EINVAL, "the root of system subcluster "
+                          "\"%s\" does not fit %zu bytes (32 always fit)",
+                          name, len);
     return rc;
 }

@@ -55,11 +55,69 @@ expect_clean_and_close(lk *t)
     lk_close(t);
 }
 
+/* The kernel still works: it launches and answers. */
+static void
+expect_clean_and_close_after_launch(lk *t)
+{
+    assert_lvat_ok(lk_launch(t, "{\"bootstrap\":\"echo\",\"vats\":"
+                                "{\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"));
+    lk_close(t);
+}
+
 #define TWO_VATS(second)                 \
     "{\"bootstrap\":\"echo\",\"vats\":{" \
     "\"echo\":{\"sourceSpec\":\"echo.lua\"}," second "}}"
 
 /* ---- Refused at once ---- */
+
+/* A config path that is a directory, or none: the error says so (it read
+ * as an empty file before). */
+static void
+test_e2e_bad_input_config_not_a_file(void **state)
+{
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    assert_int_equal(lvat_kernel_launch_file(t.k, t.dir, NULL, NULL),
+                     LVAT_ECONFIG);
+    expect_has(lvat_kernel_errmsg(t.k), "Is a directory");
+    assert_int_equal(lvat_kernel_launch_file(t.k, NULL, NULL, NULL),
+                     LVAT_EINVAL);
+    expect_clean_and_close(&t);
+}
+
+static int closes;
+
+/* Closes the kernel from inside its own callback: ignored (it would go
+ * on firing callbacks with the kernel freed). */
+static void
+close_in_callback(void *ud, lvat_launch_event ev,
+                  const lvat_launch_info *info)
+{
+    (void)info;
+    if (ev != LVAT_LAUNCH_STARTED) {
+        lvat_kernel_close(((lk *)ud)->k);
+        closes++;
+    }
+}
+
+static void
+test_e2e_bad_input_close_in_a_callback_ignored(void **state)
+{
+    static const char cfg[] = "{\"bootstrap\":\"echo\",\"vats\":"
+                              "{\"echo\":{\"sourceSpec\":\"echo.lua\"}}}";
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lvat_kernel_launch_json(t.k, cfg, strlen(cfg), t.vats_dir,
+                                           close_in_callback, &t));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(closes, 1);
+    assert_true(lk_log_has(&t, "lvat_kernel_close called from a callback"));
+    expect_clean_and_close_after_launch(&t);
+}
 
 static void
 test_e2e_bad_input_no_bootstrap(void **state)
@@ -167,6 +225,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_e2e_bad_input_config_not_a_file),
+        cmocka_unit_test(test_e2e_bad_input_close_in_a_callback_ignored),
         cmocka_unit_test(test_e2e_bad_input_no_bootstrap),
         cmocka_unit_test(test_e2e_bad_input_unknown_bootstrap),
         cmocka_unit_test(test_e2e_bad_input_missing_source),

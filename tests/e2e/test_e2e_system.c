@@ -74,6 +74,17 @@ test_system_facet_arrives_and_pings(void **state)
     expect(&t, t.root, "call", "[\"pingVat\", \"v1\"]", LVAT_OK, "pong");
     expect(&t, t.root, "call", "[\"pingVat\", \"v99\"]", LVAT_EREJECTED,
            "Vat v99 does not exist");
+    {
+        /* A buffer too small is refused (cut short, "ko1" is another
+         * kref), as is no name. */
+        char small[3], root[32];
+        assert_int_equal(lvat_kernel_system_root(t.k, "admin", small,
+                                                 sizeof small),
+                         LVAT_EINVAL);
+        assert_int_equal(lvat_kernel_system_root(t.k, NULL, root,
+                                                 sizeof root),
+                         LVAT_EINVAL);
+    }
     lk_close(&t);
 }
 
@@ -537,6 +548,39 @@ on_seen(void *ud, lvat_launch_event ev, const lvat_launch_info *info)
     }
 }
 
+/* Two reloads queued for one subcluster: the first replaces it, the
+ * second fails and its new vats go (torn down after its crank, not under
+ * the vat it was starting: a use after free under ASan before). */
+static void
+test_system_two_reloads_of_one_subcluster(void **state)
+{
+    char cfg[512], *kid;
+    launch_seen first = {0}, second = {0};
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    kid = write_file(&t, "kid.lua", kid_src);
+    snprintf(cfg, sizeof cfg,
+             "{\"bootstrap\":\"k\",\"vats\":{\"k\":{\"sourceSpec\":"
+             "\"%s\"}}}",
+             kid);
+    assert_lvat_ok(lk_launch(&t, cfg));
+    assert_lvat_ok(lvat_kernel_reload_subcluster(t.k, "s1", on_seen, &first));
+    assert_lvat_ok(lvat_kernel_reload_subcluster(t.k, "s1", on_seen,
+                                                 &second));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(first.done, 1);
+    assert_int_equal(second.failed, 1);
+    assert_non_null(strstr(second.err, "the reload of s1 failed: it was "
+                                       "terminated before the new vats had "
+                                       "started"));
+    assert_null(strstr(second.err, "unchanged"));
+    assert_int_equal(lk_count(&t, "sub."), 1);
+    free(kid);
+    lk_close(&t);
+}
+
 /* A bootstrap vat that ends itself while it starts fails its launch; the
  * kernel goes on (it used to fail every later crank, looking for that
  * vat's root to send the bootstrap to). */
@@ -726,6 +770,7 @@ main(void)
         cmocka_unit_test(test_system_reload_from_host_and_refusals),
         cmocka_unit_test(test_system_reload_cuts_a_pending_launch_short),
         cmocka_unit_test(test_system_exit_while_starting_fails_the_launch),
+        cmocka_unit_test(test_system_two_reloads_of_one_subcluster),
         cmocka_unit_test(test_system_queue_message_and_status),
         cmocka_unit_test(test_system_reset),
         cmocka_unit_test(test_system_facet_errors),
