@@ -201,12 +201,12 @@ int lvat_kernel_queue_message(lvat_kernel *k, const char *target,
  * Lets go of a kref a result (or a launch's bootstrap result) showed
  * the host.  The kernel keeps every such kref alive (the host may send
  * to it at any later time, from another process too) until the host
- * releases it: one hold per kref, however often it was shown, so one
- * release lets go for every part of the host.  Released, it is collected
- * once nothing else holds it, and its exporting vat hears dropExports; a
- * send queued before the release was applied that names it then is
- * rejected ("no longer exists").  Queued like a message (applied by the
- * next crank); releasing a kref already being released does nothing.
+ * releases it: one hold per kref, however often it was shown.  Released,
+ * it is collected once nothing else holds it (its exporter hears
+ * dropExports); a send queued earlier that names a kref gone by the time
+ * it is applied is rejected ("no longer exists"); one that finds it still
+ * there (an object its exporter has yet to drop) is delivered.  Queued
+ * like a message; releasing a kref already being released does nothing.
  * Fails with LVAT_EINVAL for a malformed kref, LVAT_ENOTFOUND for one the
  * host does not hold (a subcluster's root needs no release).  Showing the
  * host the kref again holds it again.
