@@ -133,18 +133,23 @@ lvat_lua_new_import(lua_State *L, int vref, bool awaited)
     lua_pop(L, 1);
 }
 
-int
-lvat_lua_take_slot_value(lua_State *L, int vref)
+/* Pushes what this vat knows by the vref at idx; when `take`, it also
+ * forgets the vref, in the same lookup.  [-0,+1,-] */
+static int
+slot_value(lua_State *L, int vref, bool take)
 {
     int top = lua_gettop(L), type, where;
     tables t = {top + 1, top + 2, top + 3};
 
     vref = lua_absindex(L, vref);
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
+    if (take)
+        lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
+    else
+        lua_pushnil(L); /* only forgetting needs valToSlot */
     lvat_lua_reg(L, LVAT_REG_AWAITED);
     type = push_named(L, &t, vref, &where);
-    if (type != LUA_TNIL)
+    if (take && type != LUA_TNIL)
         unlink_named(L, &t, vref, top + 4, where);
     lua_replace(L, top + 1);
     lua_settop(L, top + 1);
@@ -152,18 +157,15 @@ lvat_lua_take_slot_value(lua_State *L, int vref)
 }
 
 int
+lvat_lua_take_slot_value(lua_State *L, int vref)
+{
+    return slot_value(L, vref, true);
+}
+
+int
 lvat_lua_push_slot_value(lua_State *L, int vref)
 {
-    int top = lua_gettop(L), type;
-    tables t = {top + 1, 0, top + 2};
-
-    vref = lua_absindex(L, vref);
-    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-    lvat_lua_reg(L, LVAT_REG_AWAITED);
-    type = push_named(L, &t, vref, NULL);
-    lua_replace(L, top + 1);
-    lua_settop(L, top + 1);
-    return type;
+    return slot_value(L, vref, false);
 }
 
 /* Pushes the promise this vat knows as the vref at idx, making one (an

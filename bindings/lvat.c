@@ -10,12 +10,12 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "slab.h"
 #include "lspare.h"
 #include "lstack.h"
@@ -79,15 +79,6 @@ lvat_lua_kill(lvat_lvat *v, int why)
                     LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
-static uint64_t
-now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 void
 lvat_lua_check_stopped(lua_State *L, lvat_lvat *v)
 {
@@ -96,7 +87,7 @@ lvat_lua_check_stopped(lua_State *L, lvat_lvat *v)
     if (v == NULL)
         return;
     if (v->killed == LVAT_KILL_NONE && v->deadline_us != 0 &&
-        now_us() > v->deadline_us)
+        lvat_clock_ns() / 1000u > v->deadline_us)
         lvat_lua_kill(v, LVAT_KILL_TIME);
     if (v->killed == LVAT_KILL_NONE)
         return;

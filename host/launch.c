@@ -378,11 +378,9 @@ take_over(lvat_kernel *k, uint32_t sub, const lvat_json *rec, bool *gone)
 static int
 next_step(lvat_kernel *k, uint32_t sub, lvat_json *rec, uint32_t vat)
 {
-    char why[128];
+    const lvat_json *order = lvat_json_get(rec, "order");
     bool gone;
     int rc;
-
-    const lvat_json *order = lvat_json_get(rec, "order");
 
     for (size_t i = 0; order && i + 1 < order->len; i++) {
         if (json_vat(order->items[i]) == vat) {
@@ -395,16 +393,15 @@ next_step(lvat_kernel *k, uint32_t sub, lvat_json *rec, uint32_t vat)
     }
     if ((rc = take_over(k, sub, rec, &gone)) != LVAT_OK)
         return rc;
-    if (gone) {
-        /* Failed as a start fails: this crank undone, the new vats torn
-         * down in the follow-up (not here, under the vat it starts). */
-        snprintf(why, sizeof why, "the reload of %s failed: it was "
-                 "terminated before the new vats had started",
-                 lvat_json_get_str(rec, "replaces"));
-        lvat__crank_fail(k, LVAT_CRANK_STARTFAIL, vat, "%s", why);
-        return LVAT_OK;
-    }
-    return send_bootstrap(k, sub, rec);
+    /* Failed as a start fails: this crank undone, the new vats torn down
+     * in the follow-up (not here, under the vat it starts). */
+    if (!gone)
+        return send_bootstrap(k, sub, rec);
+    lvat__crank_fail(k, LVAT_CRANK_STARTFAIL, vat,
+                     "the reload of %s failed: it was terminated before the "
+                     "new vats had started",
+                     lvat_json_get_str(rec, "replaces"));
+    return LVAT_OK;
 }
 
 int
@@ -434,7 +431,7 @@ lvat__launch_start_vat(lvat_kernel *k, uint32_t vat)
          * launch fails (a reload's old subcluster stays), its crank
          * undone. */
         if (k->crank.exit_success)
-            lvat__crank_fail(k, LVAT_CRANK_EXIT, vat,
+            lvat__crank_fail(k, LVAT_CRANK_STARTFAIL, vat,
                              "%s (v%u) exited while it started: %s", v->name,
                              vat, k->crank.exit_info.data
                                       ? k->crank.exit_info.data
@@ -465,7 +462,7 @@ lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why)
 {
     lvat_json *rec = NULL;
     const char *old;
-    char reason[1200], sid[32];
+    char reason[1200];
     lvat_key key;
     uint32_t sub = 0;
     int rc = vat_sub(k, vat, &sub);
@@ -479,10 +476,7 @@ lvat__launch_start_failed(lvat_kernel *k, uint32_t vat, const char *why)
                  "unchanged)", why, old);
         why = reason;
     }
-    snprintf(sid, sizeof sid, "s%u", sub);
-    rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_FAILED, sid,
-                             (lvat_kref){0}, (lvat_kref){0}, NULL, LVAT_EVAT,
-                             why);
+    rc = lvat__launch_cut_short(k, rec, sub, why);
     if (rc == LVAT_OK)
         rc = teardown(k, sub, rec, why);
     lvat_json_free(rec);

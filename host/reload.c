@@ -6,9 +6,10 @@
  * reload that cannot work changes nothing, whether its config cannot be
  * loaded (a source file gone, a service no longer registered) or its
  * vats cannot start (a syntax error, a module not found, a
- * buildRootObject that throws).  A system subcluster keeps its name,
- * which then maps to the new id.  Reached from the kernel facet (reloadSubcluster) and
- * from the host (lvat_kernel_reload_subcluster, `luavat relaunch`).
+ * buildRootObject that throws or exits).  A system subcluster keeps its
+ * name, which then maps to the new id.  Reached from the kernel facet
+ * (reloadSubcluster) and from the host (lvat_kernel_reload_subcluster,
+ * `luavat relaunch`).
  */
 #include "kernel_int.h"
 

@@ -528,6 +528,16 @@ test_system_reload_from_host_and_refusals(void **state)
     lk_close(&t);
 }
 
+/* A one-vat config for the vat at path into cfg. */
+static void
+one_vat(char *cfg, size_t len, const char *path)
+{
+    snprintf(cfg, len,
+             "{\"bootstrap\":\"k\",\"vats\":{\"k\":{\"sourceSpec\":"
+             "\"%s\"}}}",
+             path);
+}
+
 typedef struct launch_seen {
     int started, done, failed;
     char err[512];
@@ -561,10 +571,7 @@ test_system_two_reloads_of_one_subcluster(void **state)
     (void)state;
     lk_open(&t);
     kid = write_file(&t, "kid.lua", kid_src);
-    snprintf(cfg, sizeof cfg,
-             "{\"bootstrap\":\"k\",\"vats\":{\"k\":{\"sourceSpec\":"
-             "\"%s\"}}}",
-             kid);
+    one_vat(cfg, sizeof cfg, kid);
     assert_lvat_ok(lk_launch(&t, cfg));
     assert_lvat_ok(lvat_kernel_reload_subcluster(t.k, "s1", on_seen, &first));
     assert_lvat_ok(lvat_kernel_reload_subcluster(t.k, "s1", on_seen,
@@ -605,10 +612,7 @@ test_system_exit_while_starting_fails_the_launch(void **state)
     assert_non_null(strstr(t.launch_err, "exited while it started: "));
     assert_non_null(strstr(t.launch_err, "not today"));
     assert_int_equal(lk_count(&t, "sub."), 0);
-    snprintf(cfg, sizeof cfg,
-             "{\"bootstrap\":\"k\",\"vats\":{\"k\":{\"sourceSpec\":"
-             "\"%s\"}}}",
-             kid);
+    one_vat(cfg, sizeof cfg, kid);
     assert_lvat_ok(lk_launch(&t, cfg));
     expect(&t, t.root, "bump", "[]", LVAT_OK, "1");
     free(quit);
@@ -631,10 +635,7 @@ test_system_reload_cuts_a_pending_launch_short(void **state)
                       "return { buildRootObject = function()\n"
                       "  return Far('Slow', { bootstrap = function()\n"
                       "    return Promise.kit().promise end }) end }\n");
-    snprintf(cfg, sizeof cfg,
-             "{\"bootstrap\":\"s\",\"vats\":{\"s\":{\"sourceSpec\":"
-             "\"%s\"}}}",
-             path);
+    one_vat(cfg, sizeof cfg, path);
     assert_lvat_ok(lvat_kernel_launch_json(t.k, cfg, strlen(cfg), t.dir,
                                            on_seen, &first));
     assert_lvat_ok(lvat_kernel_run(t.k));
