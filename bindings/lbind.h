@@ -52,7 +52,6 @@ typedef struct lvat_lvat {
     volatile uint64_t gen;        /* delivery generation (watchdog) */
     uint64_t deadline_us;         /* instruction-budget mode */
     bool closing;                 /* lua_close is running */
-    bool collected;               /* a spare, collected once built */
     lvat_vref *dead;              /* presences collected since last reap */
     size_t ndead, capdead;
     lvat_buf enc;                 /* marshalling scratch, reused */

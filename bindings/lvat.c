@@ -246,11 +246,14 @@ vat_open_state(lvat_lvat *v)
     return run_step(v, setup, NULL, true);
 }
 
+/* A spare is made as a state is made on the spot, with the collector
+ * credited the heap it was made with (run_step); the builder leaves the
+ * collection to the start (collect_after_start), which a state made now
+ * needs anyway: the builder is the slower of the two threads. */
 lvat_lvat *
 lvat_lua_vat_new_spare(lvat_lua_runtime *rt, lvat_slab *slab)
 {
     lvat_lvat *v = vat_new(rt, slab);
-    size_t peak;
 
     if (v == NULL)
         return NULL;
@@ -258,15 +261,6 @@ lvat_lua_vat_new_spare(lvat_lua_runtime *rt, lvat_slab *slab)
         lvat_lua_vat_free(v);
         return NULL;
     }
-    /* Collect here, off the kernel's thread: made with the collector
-     * stopped, a state owes a step as soon as it allocates again, and
-     * after a full collection it owes none for as much again.  The peak
-     * kept is the making's, which a state made on the spot would reach
-     * (collecting peaks a little higher). */
-    peak = v->mem_peak;
-    lua_gc(v->L, LUA_GCCOLLECT);
-    v->mem_peak = peak;
-    v->collected = true;
     return v;
 }
 
@@ -474,17 +468,13 @@ protected_deliver(lua_State *L)
 }
 
 /* Loading the runtime and the vat's modules and building its root leave
- * garbage (≈0.4 KB of a trivial vat's 42 KB heap, mostly from loading
- * the runtime); a vat may then sit idle for a long time with nothing to
- * trigger the collector, so it is collected once, now.  A spare was
- * collected on the builder's thread after the runtime loaded, and what
- * the start leaves (≈0.2 KB) is not worth a tenth of a launch on the
- * kernel's. */
+ * garbage (≈1.2 KB of a trivial vat's 41 KB heap); a vat may then sit
+ * idle for a long time with nothing to trigger the collector, so it is
+ * collected once, now, whether its state was made now or as a spare. */
 static void
 collect_after_start(lvat_lvat *v)
 {
-    if (!v->collected)
-        lua_gc(v->L, LUA_GCCOLLECT);
+    lua_gc(v->L, LUA_GCCOLLECT);
     v->heap_after_gc = v->mem_used;
 }
 
