@@ -9,7 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <lua.h>
+
+#include "kernel_int.h"
+#include "lbind.h"
 #include "lspare.h"
 #include "lua_kernel.h"
 
@@ -60,11 +65,62 @@ test_spares_vats_launch_talk_and_come_back(void **state)
     lk_close(&t);
 }
 
+/* Waits (up to 10 s) for the builder to have n spares ready. */
+static void
+wait_for_spares(lk *t, size_t n)
+{
+    struct timespec nap = {0, 1000000};
+    lvat_spares_stats st;
+
+    for (int i = 0; i < 10000; i++) {
+        lvat_spares_get_stats(lvat_lua_runtime_spares(t->rt), &st);
+        if (st.ready >= n)
+            return;
+        nanosleep(&nap, NULL);
+    }
+    fail_msg("%zu spare states were not built in 10 s", n);
+}
+
+/* A vat made from a spare that only started (not the bootstrap vat)
+ * holds no garbage: the builder does not collect, the start's
+ * collection does (lvat.c). */
+static void
+test_spares_started_vat_holds_no_garbage(void **state)
+{
+    lvat_spares_stats before, after;
+    lvat_kvat *v;
+    lvat_lvat *lv;
+    size_t used;
+    lk t;
+
+    (void)state;
+    lk_open_spares(&t, 4);
+    assert_lvat_ok(lk_launch(&t, cfg)); /* the pool fills from now on */
+    wait_for_spares(&t, 2);
+    lvat_spares_get_stats(lvat_lua_runtime_spares(t.rt), &before);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"echo\",\"vats\":{"
+                                 "\"echo\":{\"sourceSpec\":\"echo.lua\"},"
+                                 "\"idle\":{\"sourceSpec\":\"echo.lua\"}}}"));
+    lvat_spares_get_stats(lvat_lua_runtime_spares(t.rt), &after);
+    assert_int_equal(after.taken, before.taken + 2);
+    v = lvat__vat_find(t.k, 4);
+    assert_non_null(v);
+    assert_string_equal(v->name, "idle");
+    assert_non_null(v->inst);
+    lv = v->inst;
+    used = lv->mem_used;
+    lua_gc(lv->L, LUA_GCCOLLECT);
+    if (lv->mem_used < used && used - lv->mem_used > 256)
+        fail_msg("%zu bytes of garbage after start", used - lv->mem_used);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spares_vats_launch_talk_and_come_back),
+        cmocka_unit_test(test_spares_started_vat_holds_no_garbage),
     };
     return cmocka_run_group_tests_name("e2e_spares", tests, NULL, NULL);
 }
