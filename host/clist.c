@@ -173,7 +173,7 @@ illegal(lvat_kernel *k, lvat_kvat *v, lvat_vref r, const char *why)
     lvat__crank_fail(k, LVAT_CRANK_ILLEGAL, v->id,
                      "illegal syscall by %s (v%u): %s %s", v->name, v->id, name,
                      why);
-    return lvat_errbuf_set(&v->sys.err, LVAT_EILLEGAL, "illegal syscall: %s %s",
+    return lvat_errbuf_set(v->sys.err, LVAT_EILLEGAL, "illegal syscall: %s %s",
                            name, why);
 }
 

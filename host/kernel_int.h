@@ -57,12 +57,11 @@ typedef struct lvat_msg {
 /* ---- In-memory vats ---- */
 
 typedef struct lvat_kvat lvat_kvat;
-
 struct lvat_syscall {
     lvat_kernel *k;
     lvat_kvat *vat;
     bool active;      /* a delivery to this vat is running */
-    lvat_errbuf err;  /* why the last syscall failed */
+    lvat_errbuf *err; /* why the last syscall failed: k->sys_err */
     lvat_buf scratch; /* values handed back to the vat */
 };
 
@@ -176,6 +175,7 @@ struct lvat_kernel {
     const lvat_vat_ops *ops;
     void *ops_ud;
     lvat_errbuf err;
+    lvat_errbuf sys_err; /* every vat's syscall errors: one runs at a time */
     /* vats in memory, by id */
     lvat_kvat **vats;
     size_t nvatbuckets, nvats;

@@ -27,11 +27,11 @@ begin(lvat_syscall *sc)
     lvat_kernel *k = sc->k;
 
     if (!sc->active)
-        return lvat_errbuf_set(&sc->err, LVAT_ESTATE,
+        return lvat_errbuf_set(sc->err, LVAT_ESTATE,
                                "syscall by %s (v%u) outside a delivery",
                                sc->vat->name, sc->vat->id);
     if (k->crank.failure != LVAT_CRANK_OK)
-        return lvat_errbuf_set(&sc->err, LVAT_EILLEGAL,
+        return lvat_errbuf_set(sc->err, LVAT_EILLEGAL,
                                "vat %s (v%u) is being stopped", sc->vat->name,
                                sc->vat->id);
     lvat_buf_reset(&sc->scratch);
@@ -52,7 +52,7 @@ illegal(lvat_syscall *sc, const char *fmt, ...)
     lvat__crank_fail(sc->k, LVAT_CRANK_ILLEGAL, sc->vat->id,
                      "illegal syscall by %s (v%u): %s", sc->vat->name,
                      sc->vat->id, msg);
-    return lvat_errbuf_set(&sc->err, LVAT_EILLEGAL, "illegal syscall: %s", msg);
+    return lvat_errbuf_set(sc->err, LVAT_EILLEGAL, "illegal syscall: %s", msg);
 }
 
 /* illegal() naming vref r between `before` and `after`; the name is made
@@ -77,7 +77,7 @@ internal(lvat_syscall *sc, int rc)
                      "kernel error during a syscall of %s (v%u): %s",
                      sc->vat->name, sc->vat->id,
                      sc->k->err.msg[0] ? sc->k->err.msg : lvat_strerror(rc));
-    return lvat_errbuf_set(&sc->err, LVAT_EILLEGAL, "kernel error: %s",
+    return lvat_errbuf_set(sc->err, LVAT_EILLEGAL, "kernel error: %s",
                            lvat_strerror(rc));
 }
 
@@ -346,7 +346,7 @@ lvat_syscall_exit(lvat_syscall *sc, bool failure, const lvat_vcapdata *info)
                          "vat %s (v%u) exited with failure: %s", sc->vat->name,
                          sc->vat->id, msg.data ? msg.data : "");
         lvat_buf_free(&msg);
-        return lvat_errbuf_set(&sc->err, LVAT_EILLEGAL, "vat exited");
+        return lvat_errbuf_set(sc->err, LVAT_EILLEGAL, "vat exited");
     }
     sc->k->crank.exit_success = true;
     lvat_buf_reset(&sc->k->crank.exit_info);

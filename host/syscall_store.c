@@ -14,11 +14,11 @@ static int
 active(lvat_syscall *sc)
 {
     if (!sc->active)
-        return lvat_errbuf_set(&sc->err, LVAT_ESTATE,
+        return lvat_errbuf_set(sc->err, LVAT_ESTATE,
                                "syscall by %s (v%u) outside a delivery",
                                sc->vat->name, sc->vat->id);
     if (sc->k->crank.failure != LVAT_CRANK_OK)
-        return lvat_errbuf_set(&sc->err, LVAT_EILLEGAL,
+        return lvat_errbuf_set(sc->err, LVAT_EILLEGAL,
                                "vat %s (v%u) is being stopped", sc->vat->name,
                                sc->vat->id);
     return LVAT_OK;
@@ -28,7 +28,7 @@ static int
 check_key(lvat_syscall *sc, size_t klen)
 {
     if (klen > LVAT_VATSTORE_KEY_MAX)
-        return lvat_errbuf_set(&sc->err, LVAT_EINVAL,
+        return lvat_errbuf_set(sc->err, LVAT_EINVAL,
                                "vatstore key of %zu bytes is longer than %d",
                                klen, LVAT_VATSTORE_KEY_MAX);
     return LVAT_OK;
@@ -40,7 +40,7 @@ store_fault(lvat_syscall *sc, int rc)
     lvat__crank_fail(sc->k, LVAT_CRANK_KERNEL, sc->vat->id,
                      "store error during a vatstore syscall of %s (v%u): %s",
                      sc->vat->name, sc->vat->id, lvat_strerror(rc));
-    return lvat_errbuf_set(&sc->err, LVAT_EILLEGAL, "store error: %s",
+    return lvat_errbuf_set(sc->err, LVAT_EILLEGAL, "store error: %s",
                            lvat_strerror(rc));
 }
 
@@ -137,7 +137,7 @@ gc_illegal(lvat_syscall *sc, lvat_vref v, const char *why)
     lvat__crank_fail(sc->k, LVAT_CRANK_ILLEGAL, sc->vat->id,
                      "illegal syscall by %s (v%u): %s %s", sc->vat->name,
                      sc->vat->id, name, why);
-    return lvat_errbuf_set(&sc->err, LVAT_EILLEGAL, "illegal syscall: %s %s",
+    return lvat_errbuf_set(sc->err, LVAT_EILLEGAL, "illegal syscall: %s %s",
                            name, why);
 }
 
@@ -218,7 +218,7 @@ lvat_syscall_retire_exports(lvat_syscall *sc, const lvat_vref *v, size_t n)
 const char *
 lvat_syscall_errmsg(const lvat_syscall *sc)
 {
-    return sc->err.msg;
+    return sc->err->msg;
 }
 
 int

@@ -200,6 +200,7 @@ lvat__vat_get(lvat_kernel *k, uint32_t id, lvat_kvat **out)
         return rc;
     }
     v->sys.k = k;
+    v->sys.err = &k->sys_err;
     v->sys.vat = v;
     *out = v;
     return LVAT_OK;
