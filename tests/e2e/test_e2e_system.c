@@ -682,6 +682,33 @@ test_system_queue_message_and_status(void **state)
     lk_close(&t);
 }
 
+/* A kref the caller names that does not exist (never did, or was
+ * collected since the caller learned it) rejects the call; counting a reference to it used to fail
+ * the crank with a kernel error, and lvat_kernel_run returned
+ * LVAT_ENOTFOUND at every call from then on. */
+static void
+test_system_queue_message_to_a_gone_kref(void **state)
+{
+    char args[256], child[32];
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "s2");
+    lk_root(&t, "v2", child);
+    expect(&t, t.root, "call", "[\"queueMessage\", \"ko999\", \"x\", []]",
+           LVAT_EREJECTED, "[KERNEL:OBJECT_DELETED] ko999 no longer exists");
+    expect(&t, t.root, "call", "[\"queueMessage\", \"kp999\", \"x\", []]",
+           LVAT_EREJECTED, "[KERNEL:OBJECT_DELETED] kp999 no longer exists");
+    /* The kernel goes on, and nothing reached the child. */
+    snprintf(args, sizeof args, "[\"queueMessage\", \"%s\", \"hello\", "
+             "[\"q\"]]", child);
+    expect(&t, t.root, "call", args, LVAT_OK, "hello q from kid");
+    expect(&t, child, "count", "[]", LVAT_OK, "1");
+    lk_close(&t);
+}
+
 static void
 test_system_reset(void **state)
 {
@@ -773,6 +800,7 @@ main(void)
         cmocka_unit_test(test_system_exit_while_starting_fails_the_launch),
         cmocka_unit_test(test_system_two_reloads_of_one_subcluster),
         cmocka_unit_test(test_system_queue_message_and_status),
+        cmocka_unit_test(test_system_queue_message_to_a_gone_kref),
         cmocka_unit_test(test_system_reset),
         cmocka_unit_test(test_system_facet_errors),
     };
