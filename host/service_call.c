@@ -102,6 +102,33 @@ pending_key(lvat_key *key, lvat_kref kp)
     lvat_key_add_kref(key, kp);
 }
 
+/* Settles the result with the answer, unless the answer names a kref
+ * that does not exist (a host may write any kref, or one collected since
+ * it was shown it): counting a reference to it failed the crank with a
+ * kernel error, at every run, as the answer stayed in the inbox.  Such
+ * an answer rejects the result instead. */
+static int
+settle_answer(lvat_kernel *k, lvat_call *c)
+{
+    char msg[160], name[LVAT_REF_BUFSIZE];
+    int rc = LVAT_OK;
+
+    for (size_t i = 0; i < c->nslots && rc == LVAT_OK; i++) {
+        if ((rc = lvat__kref_exists(k, c->slots[i])) != LVAT_ENOTFOUND)
+            continue;
+        lvat_kref_format(c->slots[i], name);
+        snprintf(msg, sizeof msg, "[KERNEL:OBJECT_DELETED] %s no longer "
+                 "exists (named by the answer to %.60s)", name, c->method);
+        lvat__log(k, LVAT_LOG_WARN, "a host service's answer was refused: %s",
+                  msg);
+        return lvat__kp_reject_msg(k, c->result, msg);
+    }
+    if (rc != LVAT_OK)
+        return rc;
+    return lvat__kp_resolve(k, c->result, c->rejected, c->body.data,
+                            c->body.len, c->slots, c->nslots);
+}
+
 /* Settles a call's result (in a crank) if it is still the kernel's to. */
 int
 lvat__call_settle(lvat_kernel *k, lvat_call *c)
@@ -121,8 +148,7 @@ lvat__call_settle(lvat_kernel *k, lvat_call *c)
     lvat__kp_release(&p);
     if (rc != LVAT_OK || p.state != 'u' || p.decider != LVAT_VATID_KERNEL)
         return rc;
-    rc = lvat__kp_resolve(k, c->result, c->rejected, c->body.data,
-                          c->body.len, c->slots, c->nslots);
+    rc = settle_answer(k, c);
     /* The request's hold on the promise ends with the answer. */
     return rc == LVAT_OK ? lvat__ref_dec(k, c->result, true) : rc;
 }

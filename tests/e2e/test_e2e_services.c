@@ -42,7 +42,9 @@ clock_service(void *ud, lvat_call *call)
     host_state *h = ud;
 
     h->calls++;
-    if (strcmp(lvat_call_method(call), "now") == 0)
+    if (strcmp(lvat_call_method(call), "ghost") == 0)
+        assert_lvat_ok(lvat_call_return(call, "[{\"@kref\":\"kp999\"}]"));
+    else if (strcmp(lvat_call_method(call), "now") == 0)
         assert_lvat_ok(lvat_call_return(call, "{\"ticks\":42}"));
     else
         assert_lvat_ok(lvat_call_reject(call, "clock: no such method"));
@@ -61,6 +63,8 @@ echo_service(void *ud, lvat_call *call)
         h->held = call;
     else if (strcmp(m, "fail") == 0)
         assert_lvat_ok(lvat_call_reject(call, "echo refuses"));
+    else if (strcmp(m, "ghost") == 0) /* a kref that does not exist */
+        assert_lvat_ok(lvat_call_return(call, "{\"@kref\":\"ko999\"}"));
     else if (strcmp(m, "bad") == 0) {
         assert_int_equal(lvat_call_return(call, "{not json"), LVAT_EINVAL);
         assert_lvat_ok(lvat_call_return(call, "\"recovered\""));
@@ -103,6 +107,31 @@ test_services_called_from_lua(void **state)
            "echo refuses");
     expect(&t, t.root, "call", "[\"echo\", \"bad\"]", LVAT_OK, "recovered");
     assert_int_equal(h.calls, 5);
+
+    lk_close(&t);
+}
+
+/* An answer naming a kref that does not exist (a host may return any
+ * text, or a kref collected since it saw it) rejects the call, pure or
+ * not; it failed its crank with a kernel error, and lvat_kernel_run
+ * returned LVAT_ENOTFOUND from then on. */
+static void
+test_services_answer_naming_a_gone_kref(void **state)
+{
+    host_state h = {0};
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    register_all(&t, &h);
+    assert_lvat_ok(lk_launch(&t, user_cfg));
+    expect(&t, t.root, "call", "[\"echo\", \"ghost\"]", LVAT_EREJECTED,
+           "[KERNEL:OBJECT_DELETED] ko999 no longer exists");
+    expect(&t, t.root, "call", "[\"clock\", \"ghost\"]", LVAT_EREJECTED,
+           "[KERNEL:OBJECT_DELETED] kp999 no longer exists");
+    assert_true(lk_log_has(&t, "a host service's answer was refused"));
+    expect(&t, t.root, "call", "[\"echo\", \"say\", \"on\"]", LVAT_OK,
+           "[\"on\"]");
     lk_close(&t);
 }
 
@@ -227,6 +256,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_services_called_from_lua),
+        cmocka_unit_test(test_services_answer_naming_a_gone_kref),
         cmocka_unit_test(test_services_named_with_quotes),
         cmocka_unit_test(test_services_answer_later_and_across_restart),
         cmocka_unit_test(test_services_unregistered_after_restart),
