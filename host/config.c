@@ -33,6 +33,13 @@ vat_limits(lvat_plan_vat *pv, const lvat_json *opts, lvat_errbuf *err)
                                "vat %s: creationOptions.memoryLimit and "
                                "timeLimitMs must be positive integers",
                                pv->name);
+    /* Kept as 32 bits: a larger value would wrap to a tiny budget. */
+    if (time && time->i > (int64_t)UINT32_MAX)
+        return lvat_errbuf_set(err, LVAT_ECONFIG,
+                               "vat %s: creationOptions.timeLimitMs %lld is "
+                               "more than %lu (about 49 days)",
+                               pv->name, (long long)time->i,
+                               (unsigned long)UINT32_MAX);
     if (seed && seed->type != LVAT_JSON_INT)
         return lvat_errbuf_set(err, LVAT_ECONFIG,
                                "vat %s: creationOptions.randomSeed must be "

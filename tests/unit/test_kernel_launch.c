@@ -234,6 +234,8 @@ test_kernel_launch_config_errors(void **state)
     const char *not_obj[] = {"config (text)", "vat bob", "must be an object",
                              NULL};
     const char *no_vats[] = {"config (text)", "\"vats\"", NULL};
+    const char *huge_time[] = {"config (text)", "vat alice",
+                               "timeLimitMs 4294967297 is more than", NULL};
 
     kf_source(f, "alice", NULL);
     kf_source(f, "bob", NULL);
@@ -256,6 +258,12 @@ test_kernel_launch_config_errors(void **state)
                         "{\"sourceSpec\":\"alice/alice.lua\"},\"bob\":7}}",
                         not_obj);
     expect_config_error(f, "{\"bootstrap\":\"alice\",\"vats\":7}", no_vats);
+    /* 2^32 + 1 ms: it once wrapped to a budget of 1 ms. */
+    expect_config_error(f,
+                        "{\"bootstrap\":\"alice\",\"vats\":{\"alice\":"
+                        "{\"sourceSpec\":\"alice/alice.lua\","
+                        "\"creationOptions\":{\"timeLimitMs\":4294967297}}}}",
+                        huge_time);
     /* Nothing was written. */
     kf_run(f);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "sub."), 0);
