@@ -29,11 +29,20 @@ read_text(const char *path, size_t *len)
     lvat_buf b = LVAT_BUF_INIT;
     char chunk[4096];
     size_t n;
+    int why;
 
     if (f == NULL)
         return NULL;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         lvat_buf_append(&b, chunk, n);
+    /* A folder opens but fails to read: not an empty file. */
+    if (ferror(f)) {
+        why = errno;
+        fclose(f);
+        lvat_buf_free(&b);
+        errno = why;
+        return NULL;
+    }
     fclose(f);
     lvat_buf_putc(&b, '\0');
     if (b.oom) {
@@ -88,6 +97,7 @@ load_entry(cli_kconfig *c, const char *file, const char *dir,
     lvat_buf text = LVAT_BUF_INIT;
     char *path;
     size_t len;
+    int why;
 
     if (!lvat_json_is_object(e) || name == NULL || cfg == NULL ||
         e->len != 2)
@@ -97,10 +107,13 @@ load_entry(cli_kconfig *c, const char *file, const char *dir,
     if (cfg->type == LVAT_JSON_STRING) {
         path = join(dir, cfg->str);
         s->config_json = c->strs[c->nstrs++] = read_text(path, &len);
+        /* The reason the file could not be read, not abs_dir's. */
+        why = errno;
         s->base_dir = c->strs[c->nstrs++] = abs_dir(path);
         if (s->config_json == NULL || s->base_dir == NULL) {
             cli_error("%s: system subcluster \"%s\": cannot read %s: %s",
-                      file, name, path, strerror(errno));
+                      file, name, path,
+                      strerror(s->config_json == NULL ? why : errno));
             free(path);
             return CLI_SETUP;
         }

@@ -544,6 +544,15 @@ test_cli_kernel_config_errors(void **state)
                                    KDIR "kernel_missing.json", NULL});
     assert_int_equal(r.code, 3);
     ASSERT_HAS(r.err, "\"ghost\": cannot read");
+    /* A folder is not read as an empty file ("unexpected end of input"). */
+    cliv(&r, db, (const char *[]){"run", "--kernel-config", KDIR, NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "Is a directory");
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_dir.json", NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "\"folder\": cannot read");
+    ASSERT_HAS(r.err, "Is a directory");
     cliv(&r, db, (const char *[]){"run", "--kernel-config",
                                    KDIR "counter.json", NULL});
     assert_int_equal(r.code, 3);
