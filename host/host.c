@@ -409,9 +409,13 @@ lvat__output_launch(lvat_kernel *k,
 {
     char name[LVAT_REF_BUFSIZE];
     lvat_output *o;
+    bool told;
 
-    if (r == NULL || r->lcb == NULL ||
-        (ev != LVAT_LAUNCH_STARTED && launch_ended(k, r)))
+    /* A system subcluster's launch has no callback, but its failure is
+     * logged (fire): the host has no other way to hear why. */
+    told = r != NULL && (r->lcb != NULL || (r->system_name != NULL &&
+                                            ev == LVAT_LAUNCH_FAILED));
+    if (!told || (ev != LVAT_LAUNCH_STARTED && launch_ended(k, r)))
         return LVAT_OK;
     if ((o = output_new(k, r, (int)ev + 1)) == NULL)
         return LVAT_ENOMEM;
@@ -463,7 +467,7 @@ lvat__outputs_truncate(lvat_kernel *k, size_t mark)
 }
 
 static void
-fire(lvat_output *o)
+fire(lvat_kernel *k, lvat_output *o)
 {
     lvat_value v = {o->body ? o->body : "", o->body_len,
                     (const char *const *)o->slots, o->nslots};
@@ -491,6 +495,11 @@ fire(lvat_output *o)
             r->done = true;
         if (r->lcb)
             r->lcb(r->ud, ev, &info);
+        else
+            lvat__log(k, LVAT_LOG_ERROR,
+                      "system subcluster %s (%s) did not come up: %s",
+                      r->system_name, o->subcluster ? o->subcluster : "?",
+                      o->errmsg ? o->errmsg : "");
     }
 }
 
@@ -525,7 +534,7 @@ lvat__outputs_fire(lvat_kernel *k)
         if (o->kind == -1)
             hand_over(k, o);
         else
-            fire(o);
+            fire(k, o);
     }
     k->in_callback = false;
     lvat__outputs_truncate(k, 0);

@@ -153,6 +153,19 @@ cli_open(const cli_opts *o, bool readonly, lvat_kernel **k)
     return 0;
 }
 
+size_t
+cli_systems_down(lvat_kernel *k)
+{
+    char root[64];
+    size_t down = 0;
+
+    for (size_t i = 0; i < kconfig.nsubs; i++)
+        if (lvat_kernel_system_root(k, kconfig.subs[i].name, root,
+                                    sizeof root) != LVAT_OK)
+            down++;
+    return down;
+}
+
 void
 cli_close(lvat_kernel *k)
 {

@@ -57,6 +57,9 @@ void cli_kconfig_free(cli_kconfig *c);
  * 0 or CLI_SETUP. */
 int cli_open(const cli_opts *o, bool readonly, lvat_kernel **k);
 void cli_close(lvat_kernel *k);
+/* How many of --kernel-config's system subclusters have no root after a
+ * run: their launch failed (the kernel logged why). */
+size_t cli_systems_down(lvat_kernel *k);
 
 /* Prints "luavat: <message>" to stderr. */
 void cli_error(const char *fmt, ...)

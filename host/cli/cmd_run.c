@@ -33,8 +33,8 @@ static const char help[] =
     "CONFIG.json is then optional.\n"
     "\n"
     "Exit codes: 0 ok, 1 the launch failed (a vat raised, the bootstrap\n"
-    "was rejected), 2 usage, 3 config, store or lock problem, 4 bootstrap\n"
-    "still pending when the queue emptied.\n";
+    "was rejected; a system subcluster's too), 2 usage, 3 config, store\n"
+    "or lock problem, 4 bootstrap still pending when the queue emptied.\n";
 
 typedef struct run_state {
     lvat_kernel *k;
@@ -143,6 +143,8 @@ cmd_run(int argc, char **argv)
         /* System subclusters first, so their lines come before the rest. */
         if ((rc = lvat_kernel_run(s.k)) == LVAT_OK)
             print_systems(s.k);
+        if (rc == LVAT_OK && cli_systems_down(s.k) > 0)
+            s.exit_code = CLI_REJECTED;
         if (rc != LVAT_OK || o.nargs == 0)
             return run_to_end(&s, false);
     }

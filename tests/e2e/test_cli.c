@@ -521,6 +521,29 @@ test_cli_kernel_config_prune(void **state)
     lvat_test_rmdir(db);
 }
 
+/* A system subcluster that does not come up is an error, not a silence. */
+static void
+test_cli_kernel_config_failed_system_launch(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_syntax.json", NULL});
+    assert_int_equal(r.code, 1);
+    assert_string_equal(r.out, "");
+    ASSERT_HAS(r.err, "system subcluster broken");
+    ASSERT_HAS(r.err, "syntax (v1) syntax.lua:4: unexpected symbol");
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_badreturn.json", "--prune",
+                                   NULL});
+    assert_int_equal(r.code, 1);
+    ASSERT_HAS(r.err, "system subcluster sulky");
+    ASSERT_HAS(r.err, "functions are not passable");
+    lvat_test_rmdir(db);
+}
+
 static void
 test_cli_kernel_config_errors(void **state)
 {
@@ -594,6 +617,7 @@ main(void)
         cmocka_unit_test(test_cli_second_writer_refused),
         cmocka_unit_test(test_cli_kernel_config_runs_system_subclusters),
         cmocka_unit_test(test_cli_kernel_config_prune),
+        cmocka_unit_test(test_cli_kernel_config_failed_system_launch),
         cmocka_unit_test(test_cli_kernel_config_errors),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
