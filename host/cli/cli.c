@@ -5,10 +5,12 @@
  */
 #include "cli.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lvat_lua.h"
 
@@ -109,6 +111,17 @@ durability(const char *s, lvat_durability *out)
     return 0;
 }
 
+/* Whether `dir` holds a store (LMDB's data file), as a read-only open
+ * checks. */
+static bool
+has_store(const char *dir)
+{
+    char data[PATH_MAX + 16];
+
+    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    return access(data, F_OK) == 0;
+}
+
 int
 cli_open(const cli_opts *o, bool readonly, lvat_kernel **k)
 {
@@ -121,6 +134,13 @@ cli_open(const cli_opts *o, bool readonly, lvat_kernel **k)
     if (getenv("LUAVAT_DEBUG") != NULL)
         opts.log_level = LVAT_LOG_DEBUG;
     opts.dir = o->db;
+    /* Only run (or a kernel config's system subclusters) makes a new
+     * store: elsewhere a missing one is a mistyped --db, which would
+     * otherwise get an empty store and "ko1: no such object". */
+    if (o->need_store && o->kernel_config == NULL && !has_store(o->db)) {
+        cli_error("no luavat state in %s (luavat run makes it)", o->db);
+        return CLI_SETUP;
+    }
     opts.readonly = readonly;
     opts.reset = o->reset && !readonly;
     if (durability(o->durability, &opts.durability) != 0) {

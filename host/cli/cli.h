@@ -30,6 +30,7 @@ typedef struct cli_opts {
     bool reset;
     bool prune;
     bool stats; /* status --stats */
+    bool need_store; /* set by a command that works on existing state */
     const char *kernel_config; /* --kernel-config FILE, or NULL */
     const char *args[CLI_MAX_ARGS]; /* positional arguments */
     int nargs;

@@ -32,6 +32,7 @@ cmd_release(int argc, char **argv)
         fputs(help, stdout);
         return CLI_OK;
     }
+    o.need_store = true;
     if (o.nargs == 0) {
         cli_error("release needs at least one KREF (see luavat release "
                   "--help)");

@@ -179,6 +179,7 @@ cmd_relaunch(int argc, char **argv)
         fputs(relaunch_help, stdout);
         return CLI_OK;
     }
+    o.need_store = true;
     if (o.nargs != 1) {
         cli_error("relaunch needs one subcluster ID (see luavat relaunch "
                   "--help)");

@@ -90,6 +90,7 @@ cmd_send(int argc, char **argv)
         fputs(help, stdout);
         return CLI_OK;
     }
+    o.need_store = true;
     if (o.nargs < 2 || o.nargs > 3) {
         cli_error("send needs KREF METHOD [ARGS_JSON] (see luavat send "
                   "--help)");

@@ -336,6 +336,35 @@ test_cli_send_errors(void **state)
     lvat_test_rmdir(db);
 }
 
+/* Commands that need a kernel's state do not make an empty one where
+ * there is none (a mistyped --db): they say so and leave it as it was. */
+static void
+test_cli_commands_need_a_store(void **state)
+{
+    char *dir = lvat_test_mkdtemp();
+    char db[1100], data[1200];
+    run r;
+
+    (void)state;
+    snprintf(db, sizeof db, "%s/typo", dir);
+    cli3(&r, "send", "ko1", "increment", NULL, db);
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "no luavat state in");
+    cli3(&r, "release", "ko1", NULL, NULL, db);
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "no luavat state in");
+    cli3(&r, "relaunch", "s1", NULL, NULL, db);
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "no luavat state in");
+    assert_int_equal(access(db, F_OK), -1);
+    /* A folder of other things gets no store files. */
+    cli3(&r, "send", "ko1", "increment", NULL, dir);
+    assert_int_equal(r.code, 3);
+    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    assert_int_equal(access(data, F_OK), -1);
+    lvat_test_rmdir(dir);
+}
+
 /* What send printed stays held until released; then it is collected. */
 static void
 test_cli_release(void **state)
@@ -612,6 +641,7 @@ main(void)
         cmocka_unit_test(test_cli_counter_survives_restarts),
         cmocka_unit_test(test_cli_status_and_inspect),
         cmocka_unit_test(test_cli_send_errors),
+        cmocka_unit_test(test_cli_commands_need_a_store),
         cmocka_unit_test(test_cli_release),
         cmocka_unit_test(test_cli_reset),
         cmocka_unit_test(test_cli_second_writer_refused),
