@@ -147,8 +147,8 @@ check_name(const char *name, lvat_errbuf *err)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)name[i] <= ' ' || (unsigned char)name[i] > '~')
             return lvat_errbuf_set(err, LVAT_ECONFIG,
-                                   "vat name \"%s\" may not contain spaces or "
-                                   "control characters",
+                                   "vat name \"%s\" may hold only printable "
+                                   "ASCII characters, no spaces",
                                    name);
     return LVAT_OK;
 }

@@ -315,10 +315,15 @@ lvat__plan_snapshot(lvat_plan_vat *pv,
     base = base ? base + 1 : (char *)spec;
     if (abs == NULL || root == NULL || shown == NULL)
         rc = lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
-    else if (stat(abs, &st) != 0 || !S_ISREG(st.st_mode))
+    else if (stat(abs, &st) != 0)
         rc = lvat_errbuf_set(err, LVAT_ECONFIG,
                              "vat %s: source file %s does not exist", pv->name,
                              abs);
+    else if (!S_ISREG(st.st_mode))
+        rc = lvat_errbuf_set(err, LVAT_ECONFIG,
+                             "vat %s: sourceSpec %s is not a file (name its "
+                             "main .lua file)",
+                             pv->name, abs);
     else if (strlen(base) < 5 || strcmp(base + strlen(base) - 4, ".lua"))
         rc = lvat_errbuf_set(err, LVAT_ECONFIG,
                              "vat %s: sourceSpec %s is not a .lua file",

@@ -234,6 +234,9 @@ test_kernel_launch_config_errors(void **state)
     const char *not_obj[] = {"config (text)", "vat bob", "must be an object",
                              NULL};
     const char *no_vats[] = {"config (text)", "\"vats\"", NULL};
+    const char *folder[] = {"config (text)", "vat bob", "is not a file",
+                            NULL};
+    const char *accent[] = {"config (text)", "printable ASCII", NULL};
     const char *huge_time[] = {"config (text)", "vat alice",
                                "timeLimitMs 4294967297 is more than", NULL};
 
@@ -258,6 +261,16 @@ test_kernel_launch_config_errors(void **state)
                         "{\"sourceSpec\":\"alice/alice.lua\"},\"bob\":7}}",
                         not_obj);
     expect_config_error(f, "{\"bootstrap\":\"alice\",\"vats\":7}", no_vats);
+    /* A folder exists: it is not "does not exist". */
+    expect_config_error(f,
+                        "{\"bootstrap\":\"bob\",\"vats\":{\"bob\":"
+                        "{\"sourceSpec\":\"bob\"}}}",
+                        folder);
+    /* Not a space or a control character: say what is allowed. */
+    expect_config_error(f,
+                        "{\"bootstrap\":\"caf\u00e9\",\"vats\":{\"caf\u00e9\":"
+                        "{\"sourceSpec\":\"bob/bob.lua\"}}}",
+                        accent);
     /* 2^32 + 1 ms: it once wrapped to a budget of 1 ms. */
     expect_config_error(f,
                         "{\"bootstrap\":\"alice\",\"vats\":{\"alice\":"
