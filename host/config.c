@@ -137,10 +137,14 @@ plan_vat(lvat_plan_vat *pv,
 /* ---- Plans ---- */
 
 static int
-check_name(const char *name, lvat_errbuf *err)
+check_name(const char *name, size_t n, lvat_errbuf *err)
 {
-    size_t n = strlen(name);
-
+    /* n is the name's JSON length: a \u0000 would otherwise cut it short
+     * into another, shorter name. */
+    if (strlen(name) != n)
+        return lvat_errbuf_set(err, LVAT_ECONFIG,
+                               "vat name \"%s\\u0000...\" holds a \\u0000",
+                               name);
     if (n == 0 || n > 100)
         return lvat_errbuf_set(err, LVAT_ECONFIG,
                                "a vat name must have 1 to 100 characters");
@@ -174,10 +178,13 @@ plan_vats(lvat_launch_plan *p,
         const lvat_json *vc = vats->items[i];
         const char *name =
             array ? lvat_json_get_str(vc, "name") : vats->keys[i];
+        size_t len = !array ? vats->keylens[i]
+                     : name ? lvat_json_get(vc, "name")->len
+                            : 0;
         if (name == NULL)
             return lvat_errbuf_set(err, LVAT_ECONFIG,
                                    "vats[%zu] has no \"name\"", i + 1);
-        if ((rc = check_name(name, err)) != LVAT_OK)
+        if ((rc = check_name(name, len, err)) != LVAT_OK)
             return rc;
         for (size_t j = 0; j < i; j++)
             if (strcmp(p->vats[j].name, name) == 0)
@@ -195,6 +202,10 @@ check_bootstrap(lvat_launch_plan *p, const lvat_json *cfg, lvat_errbuf *err)
     const char *boot = lvat_json_get_str(cfg, "bootstrap");
     lvat_buf names = LVAT_BUF_INIT;
 
+    /* No vat name holds a NUL (check_name): "a\u0000b" is not "a". */
+    if (boot != NULL && strlen(boot) != lvat_json_get(cfg, "bootstrap")->len)
+        return lvat_errbuf_set(err, LVAT_ECONFIG,
+                               "\"bootstrap\" holds a \\u0000");
     if (boot == NULL)
         return lvat_errbuf_set(err, LVAT_ECONFIG,
                                "no \"bootstrap\": name the vat that receives "

@@ -237,6 +237,10 @@ test_kernel_launch_config_errors(void **state)
     const char *folder[] = {"config (text)", "vat bob", "is not a file",
                             NULL};
     const char *accent[] = {"config (text)", "printable ASCII", NULL};
+    const char *nul[] = {"config (text)",
+                         "vat name \"bob\\u0000...\" holds a \\u0000", NULL};
+    const char *boot_nul[] = {"config (text)", "\"bootstrap\" holds a "
+                              "\\u0000", NULL};
     const char *huge_time[] = {"config (text)", "vat alice",
                                "timeLimitMs 4294967297 is more than", NULL};
 
@@ -271,6 +275,19 @@ test_kernel_launch_config_errors(void **state)
                         "{\"bootstrap\":\"caf\u00e9\",\"vats\":{\"caf\u00e9\":"
                         "{\"sourceSpec\":\"bob/bob.lua\"}}}",
                         accent);
+    /* A \u0000 does not cut the name short into another one. */
+    expect_config_error(f,
+                        "{\"bootstrap\":\"bob\",\"vats\":{\"bob\\u0000x\":"
+                        "{\"sourceSpec\":\"bob/bob.lua\"}}}",
+                        nul);
+    expect_config_error(f,
+                        "{\"bootstrap\":\"bob\",\"vats\":[{\"name\":"
+                        "\"bob\\u0000x\",\"sourceSpec\":\"bob/bob.lua\"}]}",
+                        nul);
+    expect_config_error(f,
+                        "{\"bootstrap\":\"bob\\u0000x\",\"vats\":{\"bob\":"
+                        "{\"sourceSpec\":\"bob/bob.lua\"}}}",
+                        boot_nul);
     /* 2^32 + 1 ms: it once wrapped to a budget of 1 ms. */
     expect_config_error(f,
                         "{\"bootstrap\":\"alice\",\"vats\":{\"alice\":"
