@@ -381,7 +381,10 @@ push_args(lua_State *L, const lvat_delivery *d)
         lua_pushinteger(L, (lua_Integer)d->next_export_object);
         lua_pushinteger(L, (lua_Integer)d->next_export_promise);
         lua_pushinteger(L, (lua_Integer)d->incarnation);
-        return 5;
+        if (d->nvrefs == 0)
+            return 5;
+        push_vref_list(L, d->vrefs, d->nvrefs); /* earlier imports */
+        return 6;
     default:
         return 1;
     }

@@ -69,11 +69,13 @@ orphan_object(lvat_kernel *k, lvat_kref ko)
 }
 
 /* Visits the c-list entries of `vat` whose vref key starts with `vprefix`
- * ("o+", "p+", "" for all): `fn` gets the kref and vref. */
-typedef int (*entry_fn)(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v);
+ * ("o+", "p+", "" for all): `fn` gets the kref, the vref and `ud`. */
+typedef int (*entry_fn)(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v,
+                        void *ud);
 
 static int
-each_entry(lvat_kernel *k, uint32_t vat, const char *vprefix, entry_fn fn)
+each_entry(lvat_kernel *k, uint32_t vat, const char *vprefix, entry_fn fn,
+           void *ud)
 {
     lvat_key prefix, from;
     lvat_val key, val;
@@ -102,16 +104,17 @@ each_entry(lvat_kernel *k, uint32_t vat, const char *vprefix, entry_fn fn)
             if (lvat_vref_parse(from.b + off, from.n - off, &v) != LVAT_OK)
                 continue;
         }
-        if ((rc = fn(k, vat, r, v)) != LVAT_OK)
+        if ((rc = fn(k, vat, r, v, ud)) != LVAT_OK)
             return rc;
     }
 }
 
 static int
-drop_entry(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
+drop_entry(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v, void *ud)
 {
     int rc;
 
+    (void)ud;
     if (!lvat_kref_is_promise(r) && lvat_vref_is_export(v)) {
         /* The vat's own object: it has no owner any more. */
         if ((rc = orphan_object(k, r)) != LVAT_OK)
@@ -121,7 +124,8 @@ drop_entry(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
 }
 
 static int
-drop_ephemeral(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
+drop_ephemeral(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v,
+               void *ud)
 {
     /* The root and durable objects live on in the next incarnation;
      * everything else the old heap exported is gone with it, and so are
@@ -129,7 +133,45 @@ drop_ephemeral(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v)
     if (!lvat_kref_is_promise(r) &&
         (lvat_vref_num(v) == 0 || lvat_vref_is_durable(v)))
         return LVAT_OK;
-    return drop_entry(k, vat, r, v);
+    return drop_entry(k, vat, r, v, ud);
+}
+
+typedef struct vref_list {
+    lvat_vref *v;
+    size_t n, cap;
+} vref_list;
+
+static int
+add_vref(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v, void *ud)
+{
+    vref_list *l = ud;
+
+    (void)k, (void)vat, (void)r;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        lvat_vref *grown = lvat_realloc(l->v, cap * sizeof *grown);
+        if (grown == NULL)
+            return LVAT_ENOMEM;
+        l->v = grown;
+        l->cap = cap;
+    }
+    l->v[l->n++] = v;
+    return LVAT_OK;
+}
+
+int
+lvat__vat_imports(lvat_kernel *k, uint32_t id, lvat_vref **out, size_t *n)
+{
+    vref_list l = {NULL, 0, 0};
+    int rc = each_entry(k, id, "o-", add_vref, &l);
+
+    if (rc != LVAT_OK) {
+        lvat_free(l.v);
+        return rc;
+    }
+    *out = l.v;
+    *n = l.n;
+    return LVAT_OK;
 }
 
 int
@@ -142,11 +184,11 @@ lvat__vat_end_incarnation(lvat_kernel *k, uint32_t id, const char *reason)
         lvat__vat_unload(k, v);
     rc = lvat__vat_reject_decided(k, id, reason);
     if (rc == LVAT_OK)
-        rc = each_entry(k, id, "o+", drop_ephemeral);
+        rc = each_entry(k, id, "o+", drop_ephemeral, NULL);
     if (rc == LVAT_OK)
-        rc = each_entry(k, id, "p+", drop_ephemeral);
+        rc = each_entry(k, id, "p+", drop_ephemeral, NULL);
     if (rc == LVAT_OK)
-        rc = each_entry(k, id, "p-", drop_ephemeral);
+        rc = each_entry(k, id, "p-", drop_ephemeral, NULL);
     if (rc == LVAT_OK)
         rc = lvat__vat_heap_gone(k, id);
     return rc;
@@ -164,7 +206,7 @@ lvat__vat_terminate(lvat_kernel *k, uint32_t id, const char *reason)
         lvat__vat_unload(k, v);
     lvat__vat_subcluster(k, id, sub, sizeof sub);
     if ((rc = lvat__vat_reject_decided(k, id, reason)) != LVAT_OK ||
-        (rc = each_entry(k, id, "", drop_entry)) != LVAT_OK)
+        (rc = each_entry(k, id, "", drop_entry, NULL)) != LVAT_OK)
         return rc;
     lvat_key_vat_prefix(&key, id);
     if ((rc = lvat_kv_del_prefix(k->kv, LVAT_DB_KERNEL, key.b, key.n, 0,

@@ -63,7 +63,10 @@ typedef struct lvat_delivery {
      * promise its value refers to, so one delivery retires them all. */
     const lvat_resolution *resolutions;
     size_t nresolutions;
-    /* DROP_EXPORTS, RETIRE_EXPORTS, RETIRE_IMPORTS */
+    /* DROP_EXPORTS, RETIRE_EXPORTS, RETIRE_IMPORTS; START after the first:
+     * the objects the earlier incarnations imported (o-N), of which the
+     * runtime drops and retires those its durable state does not hold
+     * (the new heap has no other way to name them). */
     const lvat_vref *vrefs;
     size_t nvrefs;
     /* START and UPGRADE */

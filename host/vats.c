@@ -293,6 +293,7 @@ start_instance(lvat_kernel *k,
                uint32_t incarnation)
 {
     const char *params = lvat_json_get_str(rec, "parameters");
+    lvat_vref *imports = NULL;
     lvat_delivery d;
     uint64_t counts[4];
     int rc;
@@ -306,7 +307,12 @@ start_instance(lvat_kernel *k,
         return rc;
     d.next_export_object = counts[2];
     d.next_export_promise = counts[3];
+    if (incarnation > 0 &&
+        (rc = lvat__vat_imports(k, v->id, &imports, &d.nvrefs)) != LVAT_OK)
+        return rc;
+    d.vrefs = imports;
     rc = lvat__vat_deliver(k, v, &d);
+    lvat_free(imports);
     return rc;
 }
 

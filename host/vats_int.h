@@ -23,6 +23,10 @@ int lvat__vat_terminate(lvat_kernel *k, uint32_t id, const char *reason);
  * decided and orphans its ephemeral exports (root and durables stay). */
 int lvat__vat_end_incarnation(lvat_kernel *k, uint32_t id,
                               const char *reason);
+/* The object imports (o-N) of the vat's c-list, in an array (*out, to
+ * lvat_free; NULL when there are none). */
+int lvat__vat_imports(lvat_kernel *k, uint32_t id, lvat_vref **out,
+                      size_t *n);
 /* Drops the vat's hold on its source texts (sources are shared by hash). */
 int lvat__vat_release_sources(lvat_kernel *k, uint32_t id);
 int lvat__source_unref(lvat_kernel *k, const char *hash);

@@ -188,9 +188,9 @@ R.methodOf = methodOf
 
 -- Exports the kernel dropped ("d") or retired ("r"), imports it retired
 -- ("i").
-function R.dispatch(kind, a, b, c, d)
+function R.dispatch(kind, a, b, c, d, e)
     if kind == "s" then
-        R.start(a, b, c, d)
+        R.start(a, b, c, d, e)
     elseif kind == "d" then
         for i = 1, #a do exports[a[i]] = nil end
     elseif kind == "r" then
@@ -208,12 +208,12 @@ end
 
 -- ---- Garbage collection of imports ----
 
-function R.reap()
-    sys.gcFull()
-    local dead = sys.deadImports()
+-- Drops and retires the imports of `vrefs` that nothing here holds: no
+-- presence in the heap, no baggage value naming them.
+local function dropUnheld(vrefs)
     local drops, n = {}, 0
-    for i = 1, #dead do
-        local vref = dead[i]
+    for i = 1, #vrefs do
+        local vref = vrefs[i]
         if slotToVal[vref] == nil and not R.heldByBaggage(vref) then
             n = n + 1
             drops[n] = vref
@@ -225,9 +225,17 @@ function R.reap()
     end
 end
 
+function R.reap()
+    sys.gcFull()
+    dropUnheld(sys.deadImports())
+end
+
 -- ---- Start ----
 
-function R.start(params, nObj, nProm, incarnation)
+-- imports: after a restart, the objects earlier heaps imported.  This
+-- heap can reach only those its baggage holds; the kernel would keep the
+-- others alive for ever unless they are dropped now.
+function R.start(params, nObj, nProm, incarnation, imports)
     objCounter(nObj)
     promiseCounter(nProm)
     vatName = sys.vatName()
@@ -245,6 +253,7 @@ function R.start(params, nObj, nProm, incarnation)
     end
     if remotables[root] == nil then remotables[root] = vatName end
     valToSlot[root], slotToVal[ROOT], exports[ROOT] = ROOT, root, root
+    if imports then dropUnheld(imports) end
 end
 
 return R

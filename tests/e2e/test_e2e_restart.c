@@ -376,6 +376,31 @@ test_restart_damaged_vat_record(void **state)
     lk_close(&t);
 }
 
+/* An object another vat made, held by a vat only in its heap, is
+ * dropped when that heap ends: the exporter hears dropExports and
+ * retireExports and forgets it.  One held in baggage stays. */
+static void
+test_restart_drops_imports_the_old_heap_held(void **state)
+{
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"gcholder\",\"vats\":{"
+                   "\"gcholder\":{\"sourceSpec\":\"gcholder.lua\"},"
+                   "\"gcmaker\":{\"sourceSpec\":\"gcmaker.lua\"}}}"));
+    expect(&t, t.root, "grab", "[]", LVAT_OK, "1");
+    expect(&t, t.root, "grab", "[]", LVAT_OK, "2");
+    expect(&t, t.root, "keep", "[]", LVAT_OK, "kept");
+    assert_int_equal(lk_count(&t, "v2.c.o+"), 4); /* root and three */
+    assert_lvat_ok(lvat_kernel_restart_vat(t.k, "v1"));
+    expect(&t, t.root, "poke", "[]", LVAT_OK, "awake");
+    /* The kept one and the root are still the maker's exports. */
+    assert_int_equal(lk_count(&t, "v2.c.o+"), 2);
+    assert_int_equal(lk_count(&t, "v1.c.o-"), 2);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -386,6 +411,7 @@ main(void)
         cmocka_unit_test(test_restart_queued_sends_keep_order),
         cmocka_unit_test(test_restart_rejects_decided_promises),
         cmocka_unit_test(test_restart_orphans_ephemeral_exports),
+        cmocka_unit_test(test_restart_drops_imports_the_old_heap_held),
         cmocka_unit_test(test_restart_suspend_after_three_faults),
         cmocka_unit_test(test_restart_fault_while_resuscitating_suspends),
         cmocka_unit_test(test_restart_start_on_open),
