@@ -69,8 +69,8 @@ typedef struct lvat_options {
     bool reset;                 /* wipe the store first: every vat, queue
                                    entry and baggage value is gone */
     /* System subclusters: the list is remembered; an open that gives none
-     * uses the remembered one.  A remembered name missing from a given
-     * list fails the open (LVAT_ECONFIG) unless `prune` deletes it. */
+     * (NULL) uses it, an empty one is a list.  A remembered name missing
+     * from a given list fails the open (LVAT_ECONFIG) unless `prune`. */
     const lvat_system_subcluster *system_subclusters;
     size_t nsystem_subclusters;
     bool prune;

@@ -285,7 +285,7 @@ lvat__system_open(lvat_kernel *k, lvat_errbuf *err)
     syslist l = {NULL, 0};
     int rc = given_list(k, &l, err);
 
-    if (rc == LVAT_OK && l.n == 0)
+    if (rc == LVAT_OK && k->opts.system_subclusters == NULL)
         rc = remembered_list(k, &l);
     if (rc != LVAT_OK) {
         list_free(&l);

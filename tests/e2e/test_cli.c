@@ -547,6 +547,18 @@ test_cli_kernel_config_prune(void **state)
     assert_int_equal(r.code, 0);
     assert_null(strstr(r.out, "aux"));
     assert_null(strstr(r.out, "v2"));
+    /* An empty list is a list: without --prune it is refused, with it
+     * every system subcluster goes. */
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_none.json", NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "System subcluster \"admin\" is in");
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_none.json", "--prune", NULL});
+    assert_int_equal(r.code, 0);
+    cliv(&r, db, (const char *[]){"status", NULL});
+    assert_int_equal(r.code, 0);
+    assert_null(strstr(r.out, "admin"));
     lvat_test_rmdir(db);
 }
 

@@ -44,7 +44,7 @@ open_kernel_rc(lk *t)
     o.block_max_ms = t->block_max_ms;
     o.block_quiet_ms = t->block_quiet_ms;
     o.reap_interval = t->reap_interval;
-    o.system_subclusters = t->sys;
+    o.system_subclusters = t->nsys > 0 ? t->sys : NULL; /* none: remembered */
     o.nsystem_subclusters = t->nsys;
     o.prune = t->prune;
     t->open_err[0] = '\0';
