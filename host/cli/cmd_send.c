@@ -105,7 +105,10 @@ cmd_send(int argc, char **argv)
     if (rc != LVAT_OK) {
         cli_error("%s", lvat_kernel_errmsg(s.k));
         cli_close(s.k);
-        return rc == LVAT_ENOTFOUND ? CLI_REJECTED : CLI_USAGE;
+        /* A bad kref or arguments is the user's; a store error is not. */
+        return rc == LVAT_ENOTFOUND                        ? CLI_REJECTED
+               : rc == LVAT_EINVAL || rc == LVAT_ESYNTAX ? CLI_USAGE
+                                                           : CLI_SETUP;
     }
     rc = lvat_kernel_run(s.k);
     if (rc != LVAT_OK) {
