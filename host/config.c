@@ -13,6 +13,35 @@
 #include "alloc.h"
 #include "smallcaps.h"
 
+/* ---- Keys ---- */
+
+/* ECONFIG naming the first key of object `obj` not in `known` (a typo
+ * like "timelimitMs" would otherwise be ignored, and its limit with it),
+ * else LVAT_OK.  `where` says whose keys they are. */
+static int
+check_keys(const lvat_json *obj, const char *const *known, const char *where,
+           lvat_errbuf *err)
+{
+    lvat_buf names = LVAT_BUF_INIT;
+
+    for (size_t i = 0; obj && i < obj->len; i++) {
+        size_t k = 0;
+        while (known[k] && (strlen(known[k]) != obj->keylens[i] ||
+                            memcmp(known[k], obj->keys[i], obj->keylens[i])))
+            k++;
+        if (known[k] != NULL)
+            continue;
+        for (k = 0; known[k]; k++)
+            lvat_buf_printf(&names, "%s%s", k ? ", " : "", known[k]);
+        lvat_errbuf_set(err, LVAT_ECONFIG, "%s: unknown key \"%.40s\" "
+                        "(known: %s)", where, obj->keys[i],
+                        names.data ? names.data : "");
+        lvat_buf_free(&names);
+        return LVAT_ECONFIG;
+    }
+    return LVAT_OK;
+}
+
 /* ---- Vat entries ---- */
 
 static int
@@ -23,9 +52,21 @@ vat_limits(lvat_plan_vat *pv, const lvat_json *opts, lvat_errbuf *err)
     const lvat_json *soo = lvat_json_get(opts, "startOnOpen");
     const lvat_json *seed = lvat_json_get(opts, "randomSeed");
 
+    static const char *const known[] = {"memoryLimit", "timeLimitMs",
+                                        "startOnOpen", "randomSeed", NULL};
+    char where[160];
+
     if (opts && !lvat_json_is_object(opts))
         return lvat_errbuf_set(err, LVAT_ECONFIG,
                                "vat %s: creationOptions must be an object",
+                               pv->name);
+    snprintf(where, sizeof where, "vat %s: creationOptions", pv->name);
+    if (check_keys(opts, known, where, err) != LVAT_OK)
+        return LVAT_ECONFIG;
+    if (soo && soo->type != LVAT_JSON_TRUE && soo->type != LVAT_JSON_FALSE)
+        return lvat_errbuf_set(err, LVAT_ECONFIG,
+                               "vat %s: creationOptions.startOnOpen must be "
+                               "true or false",
                                pv->name);
     if ((mem && (mem->type != LVAT_JSON_INT || mem->i <= 0)) ||
         (time && (time->type != LVAT_JSON_INT || time->i <= 0)))
@@ -108,7 +149,11 @@ plan_vat(lvat_plan_vat *pv,
          lvat_srccache *sources,
          lvat_errbuf *err)
 {
+    static const char *const known[] = {"sourceSpec", "creationOptions",
+                                        "globals", "parameters", "name",
+                                        NULL};
     const char *spec = lvat_json_get_str(vc, "sourceSpec");
+    char where[160];
     int rc;
 
     if ((pv->name = lvat_strdup(name)) == NULL)
@@ -127,7 +172,9 @@ plan_vat(lvat_plan_vat *pv,
                                         "JavaScript bundles"
                                       : "");
     }
-    if ((rc = vat_limits(pv, lvat_json_get(vc, "creationOptions"), err)) ||
+    snprintf(where, sizeof where, "vat %s", name);
+    if ((rc = check_keys(vc, known, where, err)) ||
+        (rc = vat_limits(pv, lvat_json_get(vc, "creationOptions"), err)) ||
         (rc = vat_globals(pv, lvat_json_get(vc, "globals"), err)) ||
         (rc = vat_params(pv, lvat_json_get(vc, "parameters"), err)))
         return rc;
@@ -259,6 +306,9 @@ check_services(lvat_launch_plan *p, const lvat_json *cfg, lvat_errbuf *err)
     return p->services ? LVAT_OK : LVAT_ENOMEM;
 }
 
+static const char *const top_keys[] = {"bootstrap", "vats", "services",
+                                       NULL};
+
 int
 lvat__plan_from_json(const char *json,
                      size_t len,
@@ -282,6 +332,8 @@ lvat__plan_from_json(const char *json,
     else if (rc == LVAT_OK && !lvat_json_is_object(p->config))
         rc = lvat_errbuf_set(&inner, LVAT_ECONFIG,
                              "a ClusterConfig must be a JSON object");
+    if (rc == LVAT_OK)
+        rc = check_keys(p->config, top_keys, "the config", &inner);
     if (rc == LVAT_OK)
         rc = plan_vats(p, lvat_json_get(p->config, "vats"), base_dir, sources,
                        &inner);

@@ -243,6 +243,13 @@ test_kernel_launch_config_errors(void **state)
                               "\\u0000", NULL};
     const char *huge_time[] = {"config (text)", "vat alice",
                                "timeLimitMs 4294967297 is more than", NULL};
+    const char *typo_opt[] = {"vat alice: creationOptions: unknown key "
+                              "\"timelimitMs\"", "timeLimitMs", NULL};
+    const char *typo_vat[] = {"vat alice: unknown key \"paramters\"",
+                              "parameters", NULL};
+    const char *typo_top[] = {"the config: unknown key \"service\"",
+                              "services", NULL};
+    const char *soo[] = {"startOnOpen must be true or false", NULL};
 
     kf_source(f, "alice", NULL);
     kf_source(f, "bob", NULL);
@@ -294,6 +301,27 @@ test_kernel_launch_config_errors(void **state)
                         "{\"sourceSpec\":\"alice/alice.lua\","
                         "\"creationOptions\":{\"timeLimitMs\":4294967297}}}}",
                         huge_time);
+    /* A misspelt key is not ignored (with the limit it meant to set). */
+    expect_config_error(f,
+                        "{\"bootstrap\":\"alice\",\"vats\":{\"alice\":"
+                        "{\"sourceSpec\":\"alice/alice.lua\","
+                        "\"creationOptions\":{\"timelimitMs\":10}}}}",
+                        typo_opt);
+    expect_config_error(f,
+                        "{\"bootstrap\":\"alice\",\"vats\":{\"alice\":"
+                        "{\"sourceSpec\":\"alice/alice.lua\","
+                        "\"paramters\":{}}}}",
+                        typo_vat);
+    expect_config_error(f,
+                        "{\"bootstrap\":\"alice\",\"service\":[],"
+                        "\"vats\":{\"alice\":"
+                        "{\"sourceSpec\":\"alice/alice.lua\"}}}",
+                        typo_top);
+    expect_config_error(f,
+                        "{\"bootstrap\":\"alice\",\"vats\":{\"alice\":"
+                        "{\"sourceSpec\":\"alice/alice.lua\","
+                        "\"creationOptions\":{\"startOnOpen\":1}}}}",
+                        soo);
     /* Nothing was written. */
     kf_run(f);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "sub."), 0);
