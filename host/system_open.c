@@ -74,9 +74,15 @@ given_list(lvat_kernel *k, syslist *l, lvat_errbuf *err)
 {
     for (size_t i = 0; i < k->opts.nsystem_subclusters; i++) {
         const lvat_system_subcluster *s = &k->opts.system_subclusters[i];
+        lvat_kref r;
         if (s->name == NULL || s->name[0] == '\0' || s->config_json == NULL)
             return lvat_errbuf_set(err, LVAT_ECONFIG, "a system subcluster "
                                    "needs a name and a config");
+        /* `luavat send NAME` reads a kref first: it would never be found. */
+        if (lvat_kref_parse(s->name, strlen(s->name), &r) == LVAT_OK)
+            return lvat_errbuf_set(err, LVAT_ECONFIG, "system subcluster "
+                                   "name \"%s\" reads as a kref: choose "
+                                   "another", s->name);
         if (list_find(l, s->name, strlen(s->name)) != NULL)
             return lvat_errbuf_set(err, LVAT_ECONFIG,
                                    "Duplicate system subcluster names in "

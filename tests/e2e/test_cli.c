@@ -601,6 +601,10 @@ test_cli_kernel_config_errors(void **state)
     assert_int_equal(r.code, 3);
     ASSERT_HAS(r.err, "\"admin\" appears twice");
     cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   KDIR "kernel_krefname.json", NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "name \"ko1\" reads as a kref");
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
                                    KDIR "kernel_noname.json", NULL});
     assert_int_equal(r.code, 3);
     ASSERT_HAS(r.err, "{\"name\": NAME, \"config\": CLUSTER}");
