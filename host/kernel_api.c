@@ -156,16 +156,21 @@ lvat_kernel_restart_vat(lvat_kernel *k, const char *vat)
 
 /* ---- Launch ---- */
 
+/* `what` names the config (its path) in a message. */
 static int
-queue_launch(lvat_kernel *k, lvat_launch_plan *plan, lvat_launch_cb cb,
-             void *ud)
+queue_launch(lvat_kernel *k, lvat_launch_plan *plan, const char *what,
+             lvat_launch_cb cb, void *ud)
 {
     const char *bad = lvat__plan_missing_service(k, plan, false);
     lvat_req *r = bad ? NULL : lvat_calloc(1, sizeof *r);
 
     if (r == NULL) {
-        int rc = bad ? lvat__fail(k, LVAT_ECONFIG, "no registered kernel "
-                                  "service '%s'", bad)
+        bool facet = bad && strcmp(bad, "kernelFacet") == 0;
+        int rc = bad ? lvat__fail(k, LVAT_ECONFIG, "config %s: no registered "
+                                  "kernel service '%s'%s", what, bad,
+                                  facet ? " (only system subclusters get "
+                                          "it: declare this one as such)"
+                                        : "")
                      : lvat__fail(k, LVAT_ENOMEM, "out of memory");
         lvat__launch_plan_free(plan);
         return rc;
@@ -193,7 +198,7 @@ lvat_kernel_launch_file(lvat_kernel *k, const char *path, lvat_launch_cb cb,
     rc = lvat__plan_from_file(path, k->sources, &plan, &err);
     if (rc != LVAT_OK)
         return lvat__fail(k, rc, "%s", err.msg);
-    return queue_launch(k, plan, cb, ud);
+    return queue_launch(k, plan, path, cb, ud);
 }
 
 int
@@ -211,7 +216,7 @@ lvat_kernel_launch_json(lvat_kernel *k, const char *json, size_t len,
                               "(text)", k->sources, &plan, &err);
     if (rc != LVAT_OK)
         return lvat__fail(k, rc, "%s", err.msg);
-    return queue_launch(k, plan, cb, ud);
+    return queue_launch(k, plan, "(text)", cb, ud);
 }
 
 /* ---- Messages ---- */

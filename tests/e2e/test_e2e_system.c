@@ -361,6 +361,8 @@ test_system_only_for_system_launches(void **state)
     assert_int_equal(lk_launch(&t, SYS_CFG("rogue")), LVAT_ECONFIG);
     assert_non_null(strstr(t.launch_err,
                            "no registered kernel service 'kernelFacet'"));
+    assert_non_null(strstr(t.launch_err, "config (text): "));
+    assert_non_null(strstr(t.launch_err, "only system subclusters get it"));
     /* From the facet: a child may not have it either. */
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
                                            sizeof t.root));
