@@ -341,9 +341,9 @@ lvat_kernel_close(lvat_kernel *k)
 {
     if (k == NULL)
         return;
-    /* The kernel is firing callbacks from its own frames, which would go
-     * on with it freed. */
-    if (k->in_callback) {
+    /* The kernel is firing callbacks, or in a crank calling a pure service
+     * or the log, from its own frames, which would go on with it freed. */
+    if (k->in_callback || k->crank.active) {
         lvat__log(k, LVAT_LOG_ERROR, "lvat_kernel_close called from a "
                   "callback: ignored (close after lvat_kernel_run or "
                   "lvat_kernel_step returns)");
@@ -510,7 +510,9 @@ run_cranks(lvat_kernel *k, uint32_t max_cranks, uint64_t max_us,
     *ran = 0;
     if (k->opts.readonly)
         return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
-    if (k->in_callback)
+    /* A crank is open while a pure service or the log is called: a
+     * second one would begin inside it. */
+    if (k->in_callback || k->crank.active)
         return lvat__fail(k, LVAT_ESTATE, "cannot run the kernel from one of "
                           "its callbacks");
     while ((max_cranks == 0 || *ran < max_cranks) &&

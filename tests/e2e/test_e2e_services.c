@@ -251,6 +251,48 @@ test_services_refused_to_ordinary_launches(void **state)
     lk_close(&t);
 }
 
+/* A pure service is called inside a crank: running or closing the
+ * kernel from it must be refused as from any callback.  Stepping hit the
+ * assertion that no crank is open (an abort), and closing freed the
+ * kernel under the crank (a crash). */
+typedef struct reentry {
+    lk *t;
+    int step_rc;
+} reentry;
+
+static void
+reentering_service(void *ud, lvat_call *call)
+{
+    reentry *r = ud;
+    uint32_t ran = 7;
+
+    r->step_rc = lvat_kernel_step(r->t->k, 1, 0, &ran);
+    assert_int_equal(ran, 0);
+    lvat_kernel_close(r->t->k); /* ignored */
+    assert_lvat_ok(lvat_call_return(call, "\"still here\""));
+}
+
+static void
+test_services_pure_cannot_run_or_close(void **state)
+{
+    reentry r = {0};
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    r.t = &t;
+    assert_lvat_ok(lvat_kernel_register_service(
+        t.k, "clock", reentering_service, &r, LVAT_SERVICE_PURE));
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"u\",\"services\":"
+                                 "[\"clock\"],\"vats\":{\"u\":"
+                                 "{\"sourceSpec\":\"svcuser.lua\"}}}"));
+    expect(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK,
+           "still here");
+    assert_int_equal(r.step_rc, LVAT_ESTATE);
+    assert_true(lk_log_has(&t, "lvat_kernel_close called from a callback"));
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -261,6 +303,7 @@ main(void)
         cmocka_unit_test(test_services_answer_later_and_across_restart),
         cmocka_unit_test(test_services_unregistered_after_restart),
         cmocka_unit_test(test_services_refused_to_ordinary_launches),
+        cmocka_unit_test(test_services_pure_cannot_run_or_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
