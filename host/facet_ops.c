@@ -262,8 +262,7 @@ m_reset(fcall *c)
 {
     /* After this block commits the store is wiped (its caller goes with
      * it, so its result never settles). */
-    c->k->reset_pending = true;
-    return LVAT_OK;
+    return lvat__reset_ask(c->k);
 }
 
 /* ---- Dispatch ---- */

@@ -131,6 +131,10 @@ int lvat__facet_launch_failed(lvat_kernel *k, const lvat_json *rec,
 /* ---- system.c, system_open.c ---- */
 int lvat__system_open(lvat_kernel *k, lvat_errbuf *err);
 int lvat__kernel_reset(lvat_kernel *k);
+/* A facet's reset, remembered in the store; one an open finds there (the
+ * process died before it) is done before anything else. */
+int lvat__reset_ask(lvat_kernel *k);
+int lvat__reset_resume(lvat_kernel *k, lvat_errbuf *err);
 int lvat__sub_read(lvat_kernel *k, uint32_t sub, lvat_json **out);
 int lvat__sub_summary(lvat_kernel *k, uint32_t sub, lvat_json **out);
 int lvat__sub_summaries(lvat_kernel *k, lvat_json **out);

@@ -95,8 +95,10 @@ int
 lvat__kernel_startup(lvat_kernel *k, lvat_errbuf *err)
 {
     lvat_val key, val;
-    int rc;
+    int rc = lvat__reset_resume(k, err);
 
+    if (rc != LVAT_OK)
+        return rc;
     lvat_kv_crank_begin(k->kv);
     k->crank.active = true;
     rc = number_requests(k);

@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#define RESET_KEY "resetPending"
+
 static bool
 starts(const lvat_val *k, const char *prefix)
 {
@@ -73,15 +75,12 @@ wipe_kernel_db(lvat_kernel *k)
     }
 }
 
-int
-lvat__kernel_reset(lvat_kernel *k)
+/* Wipes the store but what keep() names, in one block. */
+static int
+wipe(lvat_kernel *k, lvat_errbuf *err)
 {
-    lvat_errbuf err;
     int rc;
 
-    k->reset_pending = false;
-    lvat__log(k, LVAT_LOG_WARN, "the kernel facet asked for a reset: every "
-              "vat and its state is gone; system subclusters start afresh");
     lvat__vats_free(k);
     lvat_kv_crank_begin(k->kv);
     rc = wipe_kernel_db(k);
@@ -91,15 +90,57 @@ lvat__kernel_reset(lvat_kernel *k)
         rc = lvat_kv_del_prefix(k->kv, LVAT_DB_SOURCES, "", 0, 0, NULL);
     if (rc != LVAT_OK) {
         lvat_kv_crank_abort(k->kv);
-        return lvat__fail(k, rc, "reset: %s", lvat_strerror(rc));
+        return lvat_errbuf_set(err, rc, "%s", lvat_strerror(rc));
     }
     lvat__block_state_forget(k); /* its keys are gone with the rest */
     lvat__followup_free(k); /* so is any vat a pending one is about */
     lvat_kv_crank_commit(k->kv);
-    lvat_errbuf_clear(&err);
-    rc = lvat_kv_block_commit(k->kv, &err);
+    rc = lvat_kv_block_commit(k->kv, err);
     k->gc_pending = k->sweep_pending = false;
     k->neager = k->nreap = 0;
+    return rc;
+}
+
+/* The facet's crank writes RESET_KEY with its block, so a crash after
+ * that block commits and before the wipe's still ends in the reset (at
+ * the next open): the wipe deletes the key with the rest. */
+int
+lvat__reset_ask(lvat_kernel *k)
+{
+    k->reset_pending = true;
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, RESET_KEY,
+                       sizeof RESET_KEY - 1, "1", 1, 0);
+}
+
+int
+lvat__reset_resume(lvat_kernel *k, lvat_errbuf *err)
+{
+    lvat_val v;
+    int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, RESET_KEY,
+                         sizeof RESET_KEY - 1, &v);
+
+    if (rc == LVAT_ENOTFOUND)
+        return LVAT_OK;
+    if (rc != LVAT_OK)
+        return lvat_errbuf_set(err, rc, "opening %s: %s", k->dir,
+                               lvat_strerror(rc));
+    lvat__log(k, LVAT_LOG_WARN, "the kernel facet asked for a reset before "
+              "the kernel stopped: every vat and its state is gone; system "
+              "subclusters start afresh");
+    return wipe(k, err);
+}
+
+int
+lvat__kernel_reset(lvat_kernel *k)
+{
+    lvat_errbuf err;
+    int rc;
+
+    k->reset_pending = false;
+    lvat__log(k, LVAT_LOG_WARN, "the kernel facet asked for a reset: every "
+              "vat and its state is gone; system subclusters start afresh");
+    lvat_errbuf_clear(&err);
+    rc = wipe(k, &err);
     if (rc == LVAT_OK)
         rc = lvat__system_open(k, &err);
     return rc == LVAT_OK ? rc : lvat__fail(k, rc, "reset: %s", err.msg);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lua_kernel.h"
@@ -742,6 +744,75 @@ test_system_reset(void **state)
     lk_close(&t);
 }
 
+/* The crash the test below makes: at the log line a reset begins with,
+ * the block that asked for it has committed and the wipe has not. */
+static void
+kill_at_reset(void *ud, lvat_log_level level, const char *line, size_t len)
+{
+    (void)ud;
+    (void)level;
+    (void)len;
+    if (strstr(line, "asked for a reset") != NULL)
+        raise(SIGKILL);
+}
+
+/* Asks for the reset in a child process that is killed (-9) once the
+ * block that asked has committed, before the wipe. */
+static void
+reset_then_die(lk *t)
+{
+    lvat_options o;
+    lvat_kernel *k;
+    int status;
+    pid_t pid;
+
+    lvat_kernel_close(t->k);
+    t->k = NULL;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lvat_options_init(&o);
+        o.dir = t->dir;
+        o.vat_ops = lvat_lua_vat_ops();
+        o.vat_ops_ud = t->rt;
+        o.log = kill_at_reset;
+        if (lvat_kernel_open(&o, &k, NULL, 0) != LVAT_OK ||
+            lvat_kernel_queue_message(k, t->root, "call", "[\"reset\"]",
+                                      NULL, NULL) != LVAT_OK)
+            _exit(2);
+        lvat_kernel_run(k);
+        _exit(3); /* the reset never began */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* A reset a committed crank asked for happens even if the process dies
+ * before it: it was remembered only in memory, so the store kept every
+ * vat and the caller's call hung for ever (the kernel decides it and
+ * would never settle it). */
+static void
+test_system_reset_survives_a_crash(void **state)
+{
+    lk t;
+
+    (void)state;
+    open_with_systems(&t, admin, 1);
+    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "s2");
+    reset_then_die(&t);
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(lk_count(&t, "sub."), 1);
+    assert_int_equal(lk_count(&t, "vat."), 1);
+    assert_int_equal(lk_count(&t, "resetPending"), 0);
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
+                                           sizeof t.root));
+    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_close(&t);
+}
+
 static void
 test_system_facet_errors(void **state)
 {
@@ -804,6 +875,7 @@ main(void)
         cmocka_unit_test(test_system_queue_message_and_status),
         cmocka_unit_test(test_system_queue_message_to_a_gone_kref),
         cmocka_unit_test(test_system_reset),
+        cmocka_unit_test(test_system_reset_survives_a_crash),
         cmocka_unit_test(test_system_facet_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
