@@ -128,6 +128,10 @@ int lvat__facet_launch_done(lvat_kernel *k, const lvat_json *rec,
 int lvat__facet_launch_failed(lvat_kernel *k, const lvat_json *rec,
                               const char *why);
 
+/* ---- inspect.c ---- */
+/* A read-only kernel's next reads see the store as it is now. */
+void lvat__readonly_refresh(lvat_kernel *k);
+
 /* ---- system.c, system_open.c ---- */
 int lvat__system_open(lvat_kernel *k, lvat_errbuf *err);
 int lvat__kernel_reset(lvat_kernel *k);

@@ -15,6 +15,19 @@
 #include "json.h"
 #include "smallcaps.h"
 
+/* A read-only kernel reads what the writer has committed by now: its
+ * snapshot, and the caches over it, stayed as they were at its first read
+ * for ever otherwise (holding LMDB's old pages, so the writer's file
+ * could only grow meanwhile).  A writer's view is its own. */
+void
+lvat__readonly_refresh(lvat_kernel *k)
+{
+    if (!k->opts.readonly)
+        return;
+    lvat_kv_block_abort(k->kv);
+    lvat__stats_load(k);
+}
+
 /* Hands an owned JSON text to the caller (free() it). */
 static int
 take_json(lvat_kernel *k, lvat_json *doc, char **out)
@@ -163,6 +176,7 @@ lvat_kernel_status_json(lvat_kernel *k, char **out)
     uint64_t queue = 0;
     int rc = doc && subs && vats ? LVAT_OK : LVAT_ENOMEM;
 
+    lvat__readonly_refresh(k);
     /* Asked from inside a crank (the kernel facet's getStatus), the
      * crank's cached promise records must be in the store first. */
     if (rc == LVAT_OK)
@@ -332,6 +346,7 @@ lvat_kernel_inspect_json(lvat_kernel *k, const char *kref, char **out)
         return lvat__fail(k, LVAT_EINVAL, "%s is not a kref (like ko7 or kp3)",
                           kref ? kref : "(null)");
     }
+    lvat__readonly_refresh(k);
     rc = set_str(doc, "kref", kref);
     if (rc == LVAT_OK)
         rc = lvat_kref_is_promise(h.r) ? inspect_promise(k, h.r, doc)

@@ -123,6 +123,7 @@ lvat_kernel_stats_json(lvat_kernel *k, char **out)
     lvat_kstats t;
     uint64_t lua, marshal, routing, lmdb, all;
 
+    lvat__readonly_refresh(k);
     total(k, &t);
     /* Crank times were sampled: scale them to every crank. */
     if (t.timed > 0) {

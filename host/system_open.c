@@ -325,6 +325,7 @@ lvat_kernel_system_root(lvat_kernel *k, const char *name, char *out,
     if (name == NULL || out == NULL)
         return lvat__fail(k, LVAT_EINVAL, "lvat_kernel_system_root: no %s",
                           name == NULL ? "name" : "buffer");
+    lvat__readonly_refresh(k);
     rc = lvat__system_root(k, name, out, len);
     if (rc == LVAT_ENOTFOUND)
         return lvat__fail(k, rc, "System subcluster \"%s\" not found", name);
