@@ -424,7 +424,13 @@ lvat__block_commit(lvat_kernel *k)
          * this block. */
         uint32_t cranks = k->block_cranks;
         lvat__block_abort(k);
-        if (cranks > 0 && cranks < k->opts.block_max_cranks)
+        /* One crank cannot be split: retrying it would loop for ever. */
+        if (cranks <= 1)
+            return lvat__fail(k, LVAT_ETXNFULL, "committing to %s failed: "
+                              "one crank's changes are more than one LMDB "
+                              "transaction holds (no committed work was "
+                              "lost; the next run tries it again)", k->dir);
+        if (cranks < k->opts.block_max_cranks)
             k->opts.block_max_cranks = cranks;
         if (k->opts.block_max_cranks > 1)
             k->opts.block_max_cranks /= 2;

@@ -97,12 +97,41 @@ test_txnfull_other_store_error_reported(void **state)
     lk_close(&t);
 }
 
+/* A block of one crank that does not fit cannot be split: the run says
+ * so instead of retrying it for ever, and a later run applies it. */
+static void
+test_txnfull_single_crank_reported(void **state)
+{
+    lk t;
+    int rc;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, cfg));
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "increment", "[]",
+                                             NULL, NULL));
+    lvat_kv_fail_commits(t.k->kv, LVAT_ETXNFULL, 1000000);
+    rc = lvat_kernel_run(t.k);
+    assert_int_equal(rc, LVAT_ETXNFULL);
+    assert_non_null(strstr(lvat_kernel_errmsg(t.k), "one crank's changes"));
+    lvat_kv_fail_commits(t.k->kv, LVAT_OK, 0);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    {
+        int st;
+        char *r = lk_call(&t, t.root, "count", "[]", &st);
+        assert_string_equal(r, "1");
+        free(r);
+    }
+    lk_close(&t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_txnfull_block_redone_exactly_once),
         cmocka_unit_test(test_txnfull_other_store_error_reported),
+        cmocka_unit_test(test_txnfull_single_crank_reported),
     };
     return cmocka_run_group_tests_name("e2e_txnfull", tests, NULL, NULL);
 }
