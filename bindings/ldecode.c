@@ -7,6 +7,7 @@
  */
 #include "lbind.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,26 @@ push_slot(dec *d, const char *s, size_t len)
 
 /* ---- Strings ---- */
 
+/* A well-formed bigint no Lua integer holds.  Not "malformed": the host
+ * may send any bigint, and strtoll clamped these to math.maxinteger or
+ * math.mininteger without a word. */
+static int bigint_too_large(dec *d, const char *s, size_t len)
+    __attribute__((noreturn));
+
+static int
+bigint_too_large(dec *d, const char *s, size_t len)
+{
+    char msg[128];
+
+    snprintf(msg, sizeof msg, "bigint %.*s%s does not fit a Lua integer "
+             "(-2^63 .. 2^63-1)", (int)(len > 40 ? 40 : len), s,
+             len > 40 ? "..." : "");
+    if (d->jp != NULL)
+        lvat_lua_vat(d->L)->ndec--;
+    luaL_error(d->L, "%s", msg);
+    abort(); /* not reached */
+}
+
 static void
 push_bigint(dec *d, const char *s, size_t len)
 {
@@ -121,12 +142,15 @@ push_bigint(dec *d, const char *s, size_t len)
     long long v;
 
     if (len >= sizeof buf)
-        dec_fail(d, "bigint %.20s... is too large for a Lua integer", s);
+        bigint_too_large(d, s, len);
     memcpy(buf, s, len);
     buf[len] = '\0';
+    errno = 0;
     v = strtoll(buf[0] == '+' ? buf + 1 : buf, &end, 10);
     if (*end != '\0' || end == buf)
         dec_fail(d, "bad bigint \"%s\"", buf);
+    if (errno == ERANGE)
+        bigint_too_large(d, s, len);
     lua_pushinteger(d->L, (lua_Integer)v);
 }
 

@@ -5,6 +5,7 @@
  */
 #include "lvat_test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,48 @@ test_e2e_unknown_method_rejects(void **state)
     lk_close(&t);
 }
 
+/* A bigint a Lua integer cannot hold (the host may send any, as
+ * {"@bigint": "..."}) is refused with a message naming it, not clamped to
+ * math.maxinteger; and the message is rejected while the vat keeps its
+ * heap (a fault would restart it, and three would suspend it). */
+static void
+test_e2e_bigint_beyond_int64_refused(void **state)
+{
+    static const char *const big[] = {
+        "99999999999999999999", "-99999999999999999999",
+        "9223372036854775808", "-9223372036854775809",
+        "123456789012345678901234567890123456789"};
+    lk t;
+    lvat_kvat *v;
+    void *inst;
+    char args[128], *r;
+    int st;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"echo\",\"vats\":"
+                                 "{\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"));
+    v = lvat__vat_find(t.k, 1);
+    assert_non_null(v);
+    inst = v->inst;
+    for (size_t i = 0; i < sizeof big / sizeof *big; i++) {
+        snprintf(args, sizeof args, "[{\"@bigint\":\"%s\"}]", big[i]);
+        r = lk_call(&t, t.root, "echo", args, &st);
+        if (st != LVAT_EREJECTED || strstr(r, "echo (v1)") == NULL ||
+            strstr(r, "does not fit a Lua integer") == NULL)
+            fail_msg("%s: %s %s", big[i], lvat_err_name(st), r);
+        free(r);
+        assert_ptr_equal(v->inst, inst);
+    }
+    r = lk_call(&t, t.root, "echo", "[{\"@bigint\":\"-9223372036854775808\"}]",
+                &st);
+    assert_int_equal(st, LVAT_OK);
+    assert_string_equal(r, "-9223372036854775808n");
+    free(r);
+    assert_false(lk_log_has(&t, "restarts"));
+    lk_close(&t);
+}
+
 /* A vat that only started (no message since) may sit idle for ever:
  * its start's garbage is collected at once (lvat.c). */
 static void
@@ -89,6 +132,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_e2e_echo_launch_and_call),
         cmocka_unit_test(test_e2e_unknown_method_rejects),
+        cmocka_unit_test(test_e2e_bigint_beyond_int64_refused),
         cmocka_unit_test(test_e2e_started_vat_holds_no_garbage),
     };
     return cmocka_run_group_tests_name("e2e_basic", tests, NULL, NULL);
