@@ -225,6 +225,11 @@ api_all(lua_State *L)
     int isint;
 
     lua_settop(L, 1);
+    /* Raised here, the error names the vat's line; indexing a nil in C
+     * said only "attempt to index a nil value". */
+    if (!lua_istable(L, 1))
+        return luaL_error(L, "Promise.all(list): list must be a table, not "
+                             "%s", luaL_typename(L, 1));
     lvat__p_push_new(L); /* 2: out */
     if (lua_getfield(L, 1, "n") == LUA_TNIL) {
         lua_pop(L, 1);

@@ -260,6 +260,9 @@ test_e2e_promises_methods_and_api(void **state)
         "\"badAll\": \"Promise.all(list): list.n (or #list) must be an "
         "integer\"",
         "\"all\": \"2,nil,c\"",
+        /* It said "attempt to index a nil value": no line, no name. */
+        "\"nilAll\": \"pdriver.lua:390: Promise.all(list): list must be a "
+        "table, not nil\"",
         NULL};
     char *r = drive(*state, "promiseApi", LVAT_OK);
 

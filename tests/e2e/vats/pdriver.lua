@@ -386,6 +386,10 @@ return {
                         return Promise.resolve(1).await(5)
                     end)),
                     badAll = select(2, pcall(Promise.all, {n = "x"})),
+                    nilAll = select(2, pcall(function()
+                        local p = Promise.all(nil)
+                        return p
+                    end)),
                     all = tostring(all[1]) .. "," .. tostring(all[2]) .. ","
                           .. tostring(all[3]),
                 }
