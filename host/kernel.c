@@ -419,21 +419,18 @@ lvat__block_commit(lvat_kernel *k)
     if (rc != LVAT_OK)
         k->stats.blocks = blocks; /* counted by lvat__stats_save */
     if (rc == LVAT_ETXNFULL) {
-        /* Too much for one LMDB transaction: redo the work in blocks of
-         * half as many cranks.  The inbox still holds every request of
-         * this block. */
+        /* Too much for one LMDB transaction: redo the work (the inbox
+         * still holds its requests) in blocks of half as many cranks. */
         uint32_t cranks = k->block_cranks;
         lvat__block_abort(k);
-        /* One crank cannot be split: retrying it would loop for ever. */
-        if (cranks <= 1)
-            return lvat__fail(k, LVAT_ETXNFULL, "committing to %s failed: "
-                              "one crank's changes are more than one LMDB "
-                              "transaction holds (no committed work was "
-                              "lost; the next run tries it again)", k->dir);
+        if (cranks <= 1) /* cannot be split: a retry would loop for ever */
+            return lvat__fail(k, LVAT_ETXNFULL, "committing to %s: one "
+                              "crank's changes do not fit one LMDB "
+                              "transaction (nothing committed was lost)",
+                              k->dir);
         if (cranks < k->opts.block_max_cranks)
             k->opts.block_max_cranks = cranks;
-        if (k->opts.block_max_cranks > 1)
-            k->opts.block_max_cranks /= 2;
+        k->opts.block_max_cranks /= 2; /* at least 1: cranks >= 2 */
         lvat__log(k, LVAT_LOG_WARN, "block too large for the store; "
                   "retrying with blocks of %u cranks",
                   k->opts.block_max_cranks);
@@ -516,8 +513,7 @@ run_cranks(lvat_kernel *k, uint32_t max_cranks, uint64_t max_us,
     *ran = 0;
     if (k->opts.readonly)
         return lvat__fail(k, LVAT_EREADONLY, "the kernel is open read-only");
-    /* A crank is open while a pure service or the log is called: a
-     * second one would begin inside it. */
+    /* In a crank (a pure service, the log), a second would begin in it. */
     if (k->in_callback || k->crank.active)
         return lvat__fail(k, LVAT_ESTATE, "cannot run the kernel from one of "
                           "its callbacks");

@@ -113,7 +113,7 @@ test_txnfull_single_crank_reported(void **state)
     lvat_kv_fail_commits(t.k->kv, LVAT_ETXNFULL, 1000000);
     rc = lvat_kernel_run(t.k);
     assert_int_equal(rc, LVAT_ETXNFULL);
-    assert_non_null(strstr(lvat_kernel_errmsg(t.k), "one crank's changes"));
+    assert_non_null(strstr(lvat_kernel_errmsg(t.k), "one crank's changes do not fit"));
     lvat_kv_fail_commits(t.k->kv, LVAT_OK, 0);
     assert_lvat_ok(lvat_kernel_run(t.k));
     {
