@@ -406,65 +406,6 @@ push_target(lua_State *L, const lvat_delivery *d)
     lua_remove(L, -2);
 }
 
-/* Pushes a message's method and arguments, then their count. */
-static int
-decode_args(lua_State *L)
-{
-    const lvat_delivery *d = lua_touserdata(L, 1);
-
-    lua_pushinteger(L, lvat_lua_decode_methargs(L, d->methargs.body,
-                                                d->methargs.body_len,
-                                                d->methargs.slots,
-                                                d->methargs.nslots));
-    return lua_gettop(L) - 1;
-}
-
-/*
- * Pushes the message's method and arguments and returns how many
- * arguments; or returns -1, having pushed nothing, when this vat cannot
- * hold them (a bigint past 2^63): the message is then rejected saying
- * why, as for a method the vat lacks.  Raised, that failed the delivery,
- * so the vat lost its heap for what its sender wrote, and three such
- * messages suspended it.  A kill, or the process out of memory, still
- * fails the delivery.
- */
-static int
-take_args(lua_State *L, const lvat_delivery *d)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-    int top = lua_gettop(L), n;
-
-    lua_pushcfunction(L, decode_args);
-    lua_pushlightuserdata(L, (void *)d);
-    switch (lua_pcall(L, 1, LUA_MULTRET, 0)) {
-    case LUA_OK:
-        n = (int)lua_tointeger(L, -1);
-        lua_pop(L, 1);
-        return n;
-    case LUA_ERRMEM:
-        return lua_error(L);
-    default:
-        if (v->killed != LVAT_KILL_NONE)
-            return lua_error(L);
-    }
-    lua_pushfstring(L, "%s (v%d) cannot take this message: %s", v->name,
-                    (int)v->id, lua_tostring(L, -1) ? lua_tostring(L, -1)
-                                                    : "?");
-    if (lvat_vref_is_none(d->result)) {
-        lvat_lua_push_runtime(L, "logOneWayError");
-        lua_insert(L, -2);
-        lua_call(L, 1, 0);
-    } else {
-        lua_pushcfunction(L, lvat_lua_resolve_vpid);
-        lvat_lua_push_vref(L, d->result);
-        lua_pushboolean(L, 1);
-        lua_pushvalue(L, -4);
-        lua_call(L, 3, 0);
-    }
-    lua_settop(L, top);
-    return -1;
-}
-
 /* A message: runJob(fn, obj, result, args...) (ljobs.c) with the target's
  * method, found here when it is a plain function field (else by
  * liveslots' methodOf, which also words why there is none). */
@@ -480,10 +421,8 @@ deliver_message(lua_State *L, const lvat_delivery *d)
         lua_pushnil(L);
     else
         lvat_lua_push_vref(L, d->result);
-    if ((n = take_args(L, d)) < 0) {
-        lua_settop(L, base);
-        return;
-    }
+    n = lvat_lua_decode_methargs(L, d->methargs.body, d->methargs.body_len,
+                                 d->methargs.slots, d->methargs.nslots);
     push_target(L, d); /* +5 method, +6.. args, then obj */
     lua_replace(L, obj);
     lua_pushvalue(L, base + 5);

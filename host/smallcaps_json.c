@@ -203,10 +203,21 @@ fj_special(fj_ctx *c, const lvat_json *v, int depth)
 
     if (big && v->len == 1) {
         int neg = big[0] == '-';
+        /* Every vat holds a Lua integer: refused here, at the host's
+         * call, a larger one never reaches a vat that cannot take it. */
+        uint64_t mag = 0, lim = neg ? UINT64_C(1) << 63 : INT64_MAX;
         lvat_buf_puts(c->body, neg ? "\"-" : "\"+");
-        for (const char *p = big + neg; *p; p++)
+        for (const char *p = big + neg; *p; p++) {
             if (*p < '0' || *p > '9')
                 return fj_fail(c, "\"@bigint\" must be decimal digits");
+            if (mag > (lim - (uint64_t)(*p - '0')) / 10)
+                return fj_fail(c, "\"@bigint\" %.40s does not fit a 64-bit "
+                               "integer (-2^63 .. 2^63-1): vats hold Lua "
+                               "integers", big);
+            mag = mag * 10 + (uint64_t)(*p - '0');
+        }
+        if (big[neg] == '\0')
+            return fj_fail(c, "\"@bigint\" must be decimal digits");
         lvat_buf_puts(c->body, big + neg);
         return lvat_buf_putc(c->body, '"');
     }

@@ -181,6 +181,13 @@ test_smallcaps_from_json_numbers_and_bigints(void **state)
            "-9007199254740992,\"+9223372036854775807\","
            "\"-9223372036854775808\",1.5,0,0,1e+300,0.1]",
            &slots);
+    /* The extremes of a Lua integer, leading zeros and all. */
+    encode("[{\"@bigint\":\"9223372036854775807\"},"
+           "{\"@bigint\":\"-9223372036854775808\"},"
+           "{\"@bigint\":\"0009223372036854775807\"}]",
+           "#[\"+9223372036854775807\",\"-9223372036854775808\","
+           "\"+0009223372036854775807\"]",
+           &slots);
 }
 
 static void
@@ -199,6 +206,15 @@ test_smallcaps_from_json_errors(void **state)
     encode_fails("{\"@kref\":\"ko1\",\"a\":1}",
                  "a \"@kref\" object cannot have other keys (\"a\")");
     encode_fails("{\"@iface\":\"X\"}", "\"@iface\" needs \"@kref\"");
+    /* Past what a Lua integer holds, or no digits at all. */
+    encode_fails("{\"@bigint\":\"9223372036854775808\"}",
+                 "\"@bigint\" 9223372036854775808 does not fit a 64-bit "
+                 "integer (-2^63 .. 2^63-1): vats hold Lua integers");
+    encode_fails("{\"@bigint\":\"-9223372036854775809\"}",
+                 "\"@bigint\" -9223372036854775809 does not fit a 64-bit "
+                 "integer (-2^63 .. 2^63-1): vats hold Lua integers");
+    encode_fails("{\"@bigint\":\"-\"}", "\"@bigint\" must be decimal digits");
+    encode_fails("{\"@bigint\":\"\"}", "\"@bigint\" must be decimal digits");
     encode_fails("{\"@kref\":\"ko1\",\"@iface\":3}",
                  "\"@iface\" must be a string");
     encode_fails("{\"@kref\":\"kp1\",\"@iface\":\"X\"}",
