@@ -45,6 +45,19 @@ p_index(lua_State *L)
                       key, name, iface, key);
 }
 
+/* Calling one: the vat meant to send too ("__call" is one of Lua's own
+ * strings, so this costs a state no new name). */
+static int
+p_call(lua_State *L)
+{
+    presence *p = check(L, 1);
+    char name[LVAT_REF_BUFSIZE];
+
+    lvat_vref_format(p->vref, name);
+    return luaL_error(L, "a presence (%s) cannot be called: send to it "
+                         "with E(p):method(...)", name);
+}
+
 static int
 p_newindex(lua_State *L)
 {
@@ -95,12 +108,13 @@ lvat_lua_presence_open(lua_State *L)
                                     {"__newindex", p_newindex},
                                     {"__tostring", p_tostring},
                                     {"__gc", p_gc},
+                                    {"__call", p_call},
                                     {NULL, NULL}};
 
     LVAT_STACK_ENTER(L);
     /* What luaL_newmetatable makes, at its final size (grown from its
      * two fields, it was rehashed twice). */
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     lua_pushliteral(L, LVAT_PRESENCE_MT);
     lua_setfield(L, -2, "__name");
     lua_pushvalue(L, -1);

@@ -52,11 +52,13 @@ function methods:has(k)
     return sys.vsGet(PREFIX .. k) ~= nil
 end
 
+-- Called by set and init (not as a tail call): level 3 is their caller,
+-- whose file and line the message then names.
 local function store(k, v, what)
     -- The message names the call only when it fails (no formatting per set).
     local ok, old, new = pcall(vsPutDurable, PREFIX, k, v)
     if not ok then
-        error(("baggage:%s(%q)"):format(what, k) .. tostring(old), 0)
+        error(("baggage:%s(%q)"):format(what, k) .. tostring(old), 3)
     end
     if old ~= nil then addRefs(old, -1) end
     if new ~= nil then addRefs(new, 1) end

@@ -96,12 +96,16 @@ test_baggage_refusals(void **state)
 {
     lk *t = *state;
 
+    /* Each names the vat's line that called set. */
+    expect(t, "refuse", "[\"promise\"]", LVAT_OK,
+           "bag.lua:86: baggage:set(\"x\")");
     expect(t, "refuse", "[\"promise\"]", LVAT_OK,
            "promises cannot be stored durably");
     expect(t, "refuse", "[\"far\"]", LVAT_OK,
            "own objects are ephemeral");
     expect(t, "refuse", "[\"fn\"]", LVAT_OK,
-           "baggage:set(\"x\").deep[1]: functions are not passable");
+           "bag.lua:86: baggage:set(\"x\").deep[1]: functions are not "
+           "passable");
     expect(t, "refuse", "[\"cycle\"]", LVAT_OK, "cyclic tables");
     expect(t, "refuse", "[\"meta\"]", LVAT_OK, "tables with metatables");
     expect(t, "refuse", "[\"longkey\"]", LVAT_OK, "keys must have 1 to");

@@ -99,6 +99,28 @@ test_e2e_bigint_beyond_int64_refused(void **state)
     lk_close(&t);
 }
 
+/* A presence read as a local object or called says how to send. */
+static void
+test_e2e_presence_misuse_says_send_with_e(void **state)
+{
+    lk t;
+    char *r;
+    int st;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, LK_PINGER_ECHO));
+    r = lk_call(&t, t.root, "misuse", "[]", &st);
+    assert_int_equal(st, LVAT_OK);
+    if (strstr(r, "pinger.lua:19: p.echo: p is a presence (o-1 vatRoot), not a "
+                  "local object: send to it with E(p):echo(...)") == NULL ||
+        strstr(r, "pinger.lua:20: a presence (o-1) cannot be called: send "
+                  "to it with E(p):method(...)") == NULL)
+        fail_msg("got %s", r);
+    free(r);
+    lk_close(&t);
+}
+
 /* A vat that only started (no message since) may sit idle for ever:
  * its start's garbage is collected at once (lvat.c). */
 static void
@@ -134,6 +156,7 @@ main(void)
         cmocka_unit_test(test_e2e_unknown_method_rejects),
         cmocka_unit_test(test_e2e_bigint_beyond_int64_refused),
         cmocka_unit_test(test_e2e_started_vat_holds_no_garbage),
+        cmocka_unit_test(test_e2e_presence_misuse_says_send_with_e),
     };
     return cmocka_run_group_tests_name("e2e_basic", tests, NULL, NULL);
 }

@@ -13,6 +13,12 @@ return {
                 for i = 1, n do sum = sum + E(peer):echo(i):await() end
                 return sum
             end,
+            -- A presence is not a local object: a field or a call says
+            -- to send with E().
+            misuse = function(self)
+                return {select(2, pcall(function() return peer.echo end)),
+                        select(2, pcall(function() return peer(1) end))}
+            end,
         })
     end,
 }
