@@ -1,6 +1,7 @@
 /*
  * The promise methods and the Promise table vat code uses (p:next,
- * p:catch, p:finally, tostring(p); Promise.kit/resolve/reject/all), and
+ * p:catch, p:finally, tostring(p); Promise.kit/resolve/reject/all/
+ * allSettled/any/race), and
  * the opening of luavat.promise (lpromise.c has the core).
  */
 #include "lbind.h"
@@ -175,85 +176,156 @@ api_reject(lua_State *L)
     return 1;
 }
 
-/* The aggregate of a Promise.all, an array. */
-enum { AGG_OUT = 1, AGG_VALUES, AGG_LEFT, AGG_DONE };
+/* The aggregate of a Promise.all, allSettled, any or race, an array. */
+enum { AGG_OUT = 1, AGG_VALUES, AGG_LEFT, AGG_DONE, AGG_MODE };
+enum { MODE_ALL, MODE_SETTLED, MODE_ANY, MODE_RACE };
+static const char *const mode_names[] = {"all", "allSettled", "any", "race"};
 
-/* allStep(state, value, job): job = {agg, i}. */
-static int
-all_step(lua_State *L)
+/* Settles the aggregate's promise (at 6) with the value at `value` once. */
+static void
+agg_settle(lua_State *L, int st, int value)
+{
+    lua_pushboolean(L, 1);
+    lua_rawseti(L, 4, AGG_DONE);
+    lvat__p_settle(L, 6, st, value);
+}
+
+/* Records what item job[2] came to (at `value`) in the values list,
+ * which it leaves on top; true when that item was the last one left. */
+static bool
+agg_record(lua_State *L, int value)
 {
     lua_Integer left;
+    int list;
+
+    if (lua_rawgeti(L, 4, AGG_VALUES) != LUA_TTABLE)
+        luaL_error(L, "a Promise aggregate step has no list");
+    list = lua_gettop(L);
+    lua_rawgeti(L, 3, 2);
+    lua_pushvalue(L, value);
+    lua_rawset(L, list);
+    lua_rawgeti(L, 4, AGG_LEFT);
+    left = lua_tointeger(L, -1) - 1;
+    lua_pop(L, 1);
+    lua_pushinteger(L, left);
+    lua_rawseti(L, 4, AGG_LEFT);
+    return left == 0;
+}
+
+/* step(state, value, job): job = {agg, i}.  all: the values, or the
+ * first rejection; allSettled: {status=, value= or reason=} for each;
+ * any: the first value, or {message=, errors=} when all reject; race: the
+ * first to settle, either way. */
+static int
+agg_step(lua_State *L)
+{
+    bool ok;
+    int mode;
 
     lua_settop(L, 3);
     luaL_checktype(L, 3, LUA_TTABLE);
     if (lua_rawgeti(L, 3, 1) != LUA_TTABLE) /* 4: agg (see l_run_handler) */
-        return luaL_error(L, "a Promise.all step has no aggregate");
+        return luaL_error(L, "a Promise aggregate step has no aggregate");
     if (lua_rawgeti(L, 4, AGG_DONE) != LUA_TNIL)
         return 0;
     if (lua_rawgeti(L, 4, AGG_OUT) != LUA_TTABLE) /* 6 */
-        return luaL_error(L, "a Promise.all step has no promise");
-    if (lua_type(L, 1) != LUA_TSTRING || lua_tostring(L, 1)[0] != 'f') {
-        lua_pushboolean(L, 1);
-        lua_rawseti(L, 4, AGG_DONE);
-        lvat__p_settle(L, 6, REJECTED, 2);
-        return 0;
-    }
-    if (lua_rawgeti(L, 4, AGG_VALUES) != LUA_TTABLE) /* 7 */
-        return luaL_error(L, "a Promise.all step has no list");
-    lua_rawgeti(L, 3, 2);
-    lua_pushvalue(L, 2);
-    lua_rawset(L, 7);
-    lua_rawgeti(L, 4, AGG_LEFT);
-    left = lua_tointeger(L, -1) - 1;
-    lua_pushinteger(L, left);
-    lua_rawseti(L, 4, AGG_LEFT);
-    if (left == 0) {
-        lua_pushboolean(L, 1);
-        lua_rawseti(L, 4, AGG_DONE);
+        return luaL_error(L, "a Promise aggregate step has no promise");
+    ok = lua_type(L, 1) == LUA_TSTRING && lua_tostring(L, 1)[0] == 'f';
+    lua_rawgeti(L, 4, AGG_MODE);
+    mode = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (mode == MODE_RACE || (mode == MODE_ALL && !ok) ||
+        (mode == MODE_ANY && ok)) {
+        agg_settle(L, ok ? FULFILLED : REJECTED, 2);
+    } else if (mode == MODE_SETTLED) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, ok ? "fulfilled" : "rejected");
+        lua_setfield(L, -2, "status");
+        lua_pushvalue(L, 2);
+        lua_setfield(L, -2, ok ? "value" : "reason");
+        if (agg_record(L, lua_gettop(L)))
+            agg_settle(L, FULFILLED, lua_gettop(L));
+    } else if (agg_record(L, 2)) {
         /* A plain list (as in JavaScript), so a method can return it. */
-        lvat__p_settle(L, 6, FULFILLED, 7);
+        int list = lua_gettop(L);
+        if (mode == MODE_ALL)
+            agg_settle(L, FULFILLED, list);
+        else {
+            lua_createtable(L, 0, 2);
+            lua_pushliteral(L, "Promise.any: every promise was rejected");
+            lua_setfield(L, -2, "message");
+            lua_pushvalue(L, list);
+            lua_setfield(L, -2, "errors");
+            agg_settle(L, REJECTED, lua_gettop(L));
+        }
     }
     return 0;
 }
 
-/* Promise.all(list): a promise for the list of their values, rejected by
- * the first rejection.  list.n, when set, counts nil holes. */
-static int
-api_all(lua_State *L)
+/* How many items list holds (list.n, when set, counts nil holes), or
+ * raises naming the call. */
+static lua_Integer
+agg_count(lua_State *L, const char *name)
 {
     lua_Integer n;
     int isint;
 
-    lua_settop(L, 1);
     /* Raised here, the error names the vat's line; indexing a nil in C
      * said only "attempt to index a nil value". */
     if (!lua_istable(L, 1))
-        return luaL_error(L, "Promise.all(list): list must be a table, not "
-                             "%s", luaL_typename(L, 1));
-    lvat__p_push_new(L); /* 2: out */
+        luaL_error(L, "Promise.%s(list): list must be a table, not %s", name,
+                   luaL_typename(L, 1));
     if (lua_getfield(L, 1, "n") == LUA_TNIL) {
         lua_pop(L, 1);
         lua_len(L, 1);
     }
     n = lua_tointegerx(L, -1, &isint);
     if (!isint)
-        return luaL_error(L, "Promise.all(list): list.n (or #list) must be "
-                             "an integer");
+        luaL_error(L, "Promise.%s(list): list.n (or #list) must be an "
+                      "integer", name);
     lua_pop(L, 1);
-    if (n <= 0) {
+    return n;
+}
+
+/* An empty list: all and allSettled fulfil with {}, any rejects, race
+ * stays pending (as in JavaScript).  Stack: list, out. */
+static void
+agg_empty(lua_State *L, int mode)
+{
+    lua_newtable(L);
+    if (mode == MODE_ANY) {
+        lua_pushliteral(L, "Promise.any: every promise was rejected");
+        lua_setfield(L, -2, "message");
         lua_newtable(L);
-        lvat__p_settle(L, 2, FULFILLED, 3);
-        lua_settop(L, 2);
+        lua_setfield(L, -2, "errors");
+    }
+    if (mode != MODE_RACE)
+        lvat__p_settle(L, 2, mode == MODE_ANY ? REJECTED : FULFILLED, 3);
+    lua_settop(L, 2);
+}
+
+static int
+aggregate(lua_State *L, int mode)
+{
+    lua_Integer n;
+
+    lua_settop(L, 1);
+    n = agg_count(L, mode_names[mode]);
+    lvat__p_push_new(L); /* 2: out */
+    if (n <= 0) {
+        agg_empty(L, mode);
         return 1;
     }
-    lua_createtable(L, 4, 0); /* 3: agg */
+    lua_createtable(L, 5, 0); /* 3: agg */
     lua_pushvalue(L, 2);
     lua_rawseti(L, 3, AGG_OUT);
     lua_createtable(L, (int)(n < 1024 ? n : 1024), 0);
     lua_rawseti(L, 3, AGG_VALUES);
     lua_pushinteger(L, n);
     lua_rawseti(L, 3, AGG_LEFT);
-    lua_pushcfunction(L, all_step); /* 4 */
+    lua_pushinteger(L, mode);
+    lua_rawseti(L, 3, AGG_MODE);
+    lua_pushcfunction(L, agg_step); /* 4 */
     lvat__p_push_state(L, FULFILLED); /* 5 */
     for (lua_Integer i = 1; i <= n; i++) {
         lua_geti(L, 1, i); /* 6 */
@@ -270,6 +342,32 @@ api_all(lua_State *L)
     }
     lua_settop(L, 2);
     return 1;
+}
+
+/* Promise.all(list): a promise for the list of their values, rejected by
+ * the first rejection.  list.n, when set, counts nil holes. */
+static int
+api_all(lua_State *L)
+{
+    return aggregate(L, MODE_ALL);
+}
+
+static int
+api_all_settled(lua_State *L)
+{
+    return aggregate(L, MODE_SETTLED);
+}
+
+static int
+api_any(lua_State *L)
+{
+    return aggregate(L, MODE_ANY);
+}
+
+static int
+api_race(lua_State *L)
+{
+    return aggregate(L, MODE_RACE);
 }
 
 /* ---- Opening ---- */
@@ -300,8 +398,15 @@ void
 lvat_lua_open_promise(lua_State *L)
 {
     static const luaL_Reg api[] = {
-        {"kit", api_kit},   {"resolve", api_resolve}, {"reject", api_reject},
-        {"all", api_all},   {"isPromise", api_is_promise}, {NULL, NULL}};
+        {"kit", api_kit},
+        {"resolve", api_resolve},
+        {"reject", api_reject},
+        {"all", api_all},
+        {"allSettled", api_all_settled},
+        {"any", api_any},
+        {"race", api_race},
+        {"isPromise", api_is_promise},
+        {NULL, NULL}};
 
     LVAT_STACK_ENTER(L);
     lvat__p_register(L);
@@ -315,7 +420,7 @@ lvat_lua_open_promise(lua_State *L)
     lua_pushvalue(L, -1);
     lvat_lua_set_reg(L, LVAT_REG_AWAIT);
     lua_setfield(L, -2, "AWAIT");
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 8);
     lvat_lua_set_funcs(L, api);
     lua_setfield(L, -2, "api");
     LVAT_STACK_LEAVE(L, 1);

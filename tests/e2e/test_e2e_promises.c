@@ -205,6 +205,18 @@ test_e2e_promises_combinators(void **state)
 }
 
 static void
+test_e2e_promises_settled_any_race(void **state)
+{
+    expect(*state, "moreCombinators",
+           "{\"anyBad\": \"Promise.any: every promise was rejected xy\", "
+           "\"anyOk\": 5, \"badRace\": \"Promise.race(list): "
+           "list must be a table, not number\", \"emptyAny\": 0, "
+           "\"emptyRace\": \"Promise<pending>\", \"emptySettled\": 0, "
+           "\"race\": 3, \"raceBad\": \"first\", "
+           "\"settled\": \"fulfilled:2,rejected:no,fulfilled:4\"}");
+}
+
+static void
 test_e2e_promises_await_in_vat_coroutine(void **state)
 {
     expect(*state, "coWrap", "[2, 105]");
@@ -261,7 +273,7 @@ test_e2e_promises_methods_and_api(void **state)
         "integer\"",
         "\"all\": \"2,nil,c\"",
         /* It said "attempt to index a nil value": no line, no name. */
-        "\"nilAll\": \"pdriver.lua:390: Promise.all(list): list must be a "
+        "\"nilAll\": \"pdriver.lua:424: Promise.all(list): list must be a "
         "table, not nil\"",
         NULL};
     char *r = drive(*state, "promiseApi", LVAT_OK);
@@ -282,7 +294,7 @@ test_e2e_promises_hostile_vat_hurts_only_itself(void **state)
 {
     static const char *const want[] = {
         "a promise handler's job has no promise",
-        "a Promise.all step has no aggregate",
+        "a Promise aggregate step has no aggregate",
         "\"loop\": \"survived\"",
         "\"deep\": \"end\"",
         "\"selfish\": \"E(x): x was fulfilled with a promise that leads "
@@ -449,6 +461,7 @@ main(void)
         T(test_e2e_promises_await_in_vat_coroutine),
         T(test_e2e_promises_vat_coroutine_library),
         T(test_e2e_promises_methods_and_api),
+        T(test_e2e_promises_settled_any_race),
         T(test_e2e_promises_far_and_e),
         T(test_e2e_promises_failed_exit_gives_numbers_back),
         T(test_e2e_promises_hostile_vat_hurts_only_itself),

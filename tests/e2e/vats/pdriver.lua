@@ -271,6 +271,40 @@ return {
                         res = Promise.resolve(3):await(),
                         rej = try(Promise.reject("r"))}
             end,
+            -- allSettled, any and race, over remote and local promises
+            -- and plain values, and on empty lists.
+            moreCombinators = function(self)
+                local settled = Promise.allSettled({E(helper):add(1, 1),
+                    E(helper):fail("no"), 4}):await()
+                local s = {}
+                for i, r in ipairs(settled) do
+                    s[i] = r.status .. ":" .. tostring(r.value or r.reason)
+                end
+                local kit = Promise.kit()
+                local anyOk = Promise.any({E(helper):fail("a"),
+                                           E(helper):add(2, 3)}):await()
+                local anyBad = select(2, pcall(function()
+                    return Promise.any({E(helper):fail("x"),
+                                        Promise.reject("y")}):await()
+                end))
+                local race = Promise.race({kit.promise, E(helper):add(1, 2)})
+                    :await()
+                local raceBad = select(2, pcall(function()
+                    return Promise.race({Promise.reject("first"),
+                                         E(helper):add(1, 1)}):await()
+                end))
+                local emptyAny = select(2, pcall(function()
+                    return Promise.any({}):await()
+                end))
+                return {settled = table.concat(s, ","), anyOk = anyOk,
+                        anyBad = anyBad.message .. " " .. anyBad.errors[1]
+                                 .. anyBad.errors[2],
+                        race = race, raceBad = raceBad,
+                        emptySettled = #Promise.allSettled({}):await(),
+                        emptyAny = #emptyAny.errors,
+                        emptyRace = tostring(Promise.race({})),
+                        badRace = select(2, pcall(Promise.race, 5))}
+            end,
             -- Await inside the vat's own coroutine.wrap.
             coWrap = function(self)
                 local gen = coroutine.wrap(function(a)
