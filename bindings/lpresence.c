@@ -79,6 +79,22 @@ p_tostring(lua_State *L)
     return 1;
 }
 
+/* Remembers an import the next reap should consider dropping. */
+static bool
+note_dead(lvat_lvat *v, lvat_vref vref)
+{
+    if (v->ndead == v->capdead) {
+        size_t cap = v->capdead ? v->capdead * 2 : 16;
+        lvat_vref *d = lvat_realloc(v->dead, cap * sizeof *d);
+        if (d == NULL)
+            return false;
+        v->dead = d;
+        v->capdead = cap;
+    }
+    v->dead[v->ndead++] = vref;
+    return true;
+}
+
 static int
 p_gc(lua_State *L)
 {
@@ -89,15 +105,7 @@ p_gc(lua_State *L)
         return 0;
     /* Only remember it; the reap decides (the allocator never fails a
      * shrink, and growth here is tiny and bounded by the presences). */
-    if (v->ndead == v->capdead) {
-        size_t cap = v->capdead ? v->capdead * 2 : 16;
-        lvat_vref *d = lvat_realloc(v->dead, cap * sizeof *d);
-        if (d == NULL)
-            return 0;
-        v->dead = d;
-        v->capdead = cap;
-    }
-    v->dead[v->ndead++] = p->vref;
+    note_dead(v, p->vref);
     return 0;
 }
 
@@ -163,6 +171,20 @@ lvat_lua_presence_iface(lua_State *L, int idx)
 
 /* ---- The runtime's sys functions about presences ---- */
 
+/* noteUnheld(vref): baggage no longer names this import.  Its presence
+ * may have been collected while baggage held it (that reap skipped it and
+ * none will report it again), so the next reap must look at it. */
+static int
+l_note_unheld(lua_State *L)
+{
+    lvat_vref vref;
+
+    if (!lvat_lua_to_vref(L, 1, &vref))
+        return luaL_error(L, "noteUnheld: not a vref");
+    if (!note_dead(lvat_lua_vat(L), vref))
+        return luaL_error(L, "not enough memory");
+    return 0;
+}
 
 
 static int
@@ -197,6 +219,7 @@ void
 lvat_lua_presence_sys(lua_State *L)
 {
     static const luaL_Reg funcs[] = {{"newHostObject", l_new_host_object},
+                                     {"noteUnheld", l_note_unheld},
                                      {NULL, NULL}};
 
     lvat_lua_set_funcs(L, funcs);

@@ -29,12 +29,19 @@ local function checkKey(k, what)
     end
 end
 
+-- An import baggage stops naming goes to the next reap: nothing else
+-- would report it if its presence was collected while baggage held it.
 local function addRefs(slots, delta)
     for i = 1, #slots do
         local key = refKey(slots[i])
         if key ~= nil then
             local n = (tonumber(sys.vsGet(key) or "0") or 0) + delta
-            if n > 0 then sys.vsSet(key, tostring(n)) else sys.vsDelete(key) end
+            if n > 0 then
+                sys.vsSet(key, tostring(n))
+            else
+                sys.vsDelete(key)
+                sys.noteUnheld(slots[i])
+            end
         end
     end
 end

@@ -209,14 +209,18 @@ end
 -- ---- Garbage collection of imports ----
 
 -- Drops and retires the imports of `vrefs` that nothing here holds: no
--- presence in the heap, no baggage value naming them.
+-- presence in the heap, no baggage value naming them.  A vref may come
+-- twice (its presence collected and baggage letting go of it, or two
+-- presences in turn): a second drop would be an illegal syscall.
 local function dropUnheld(vrefs)
-    local drops, n = {}, 0
+    local drops, n, seen = {}, 0, {}
     for i = 1, #vrefs do
         local vref = vrefs[i]
-        if slotToVal[vref] == nil and not R.heldByBaggage(vref) then
+        if slotToVal[vref] == nil and not seen[vref]
+                and not R.heldByBaggage(vref) then
             n = n + 1
             drops[n] = vref
+            seen[vref] = true
         end
     end
     if n > 0 then

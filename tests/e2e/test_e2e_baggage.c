@@ -187,6 +187,34 @@ test_baggage_tiny_map_grows(void **state)
     expect(t, "has", "[\"big\"]", LVAT_OK, "true");
 }
 
+/* An import only baggage held is dropped at the next reap once baggage
+ * lets go of it (replaced by set, or deleted), though its presence was
+ * collected long before: the exporter can then forget the object too. */
+static void
+test_baggage_released_import_is_dropped(void **state)
+{
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    t.reap_interval = 1; /* a reap after every delivery */
+    lk_restart(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"gcholder\",\"vats\":{"
+                   "\"gcholder\":{\"sourceSpec\":\"gcholder.lua\"},"
+                   "\"gcmaker\":{\"sourceSpec\":\"gcmaker.lua\"}}}"));
+    expect(&t, "keep", "[]", LVAT_OK, "kept");
+    expect(&t, "keep", "[]", LVAT_OK, "kept"); /* replaces the first */
+    expect(&t, "poke", "[]", LVAT_OK, "awake");
+    /* The maker's root and the second made object. */
+    assert_int_equal(lk_count(&t, "v1.c.o-"), 2);
+    assert_int_equal(lk_count(&t, "v2.c.o+"), 2);
+    expect(&t, "unkeep", "[]", LVAT_OK, "unkept");
+    expect(&t, "poke", "[]", LVAT_OK, "awake");
+    assert_int_equal(lk_count(&t, "v1.c.o-"), 1);
+    assert_int_equal(lk_count(&t, "v2.c.o+"), 1);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -202,6 +230,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_baggage_presences_and_root_survive_restart, setup, teardown),
+        cmocka_unit_test(test_baggage_released_import_is_dropped),
         cmocka_unit_test_setup_teardown(test_baggage_tiny_map_grows, setup,
                                         teardown),
     };

@@ -1,5 +1,6 @@
 -- Holds objects another vat made (test_e2e_restart.c): one only in a
--- local (gone when this vat's heap is), one in baggage (kept).
+-- local (gone when this vat's heap is), one in baggage (kept) until
+-- `unkeep` deletes it (test_e2e_baggage.c).
 local maker
 local held = {}
 return {
@@ -17,6 +18,10 @@ return {
             keep = function(self)
                 baggage:set("kept", E(baggage:get("maker")):make():await())
                 return "kept"
+            end,
+            unkeep = function(self)
+                baggage:delete("kept")
+                return "unkept"
             end,
             poke = function(self) return "awake" end,
         })
