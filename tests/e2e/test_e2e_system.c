@@ -62,6 +62,18 @@ open_with_systems(lk *t, const char *const *names, size_t n)
 
 static const char *const admin[] = {"admin"};
 
+/* The admin system subcluster (s1) and a child it launched (s2, its vat
+ * v2 a child.lua); the child's root kref in `child` when not NULL. */
+static void
+open_admin_with_child(lk *t, char child[32])
+{
+    open_with_systems(t, admin, 1);
+    expect(t, t->root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "s2");
+    if (child != NULL)
+        lk_root(t, "v2", child);
+}
+
 static void
 test_system_facet_arrives_and_pings(void **state)
 {
@@ -117,9 +129,7 @@ test_system_terminate_rejects_child_promises(void **state)
     lk t;
 
     (void)state;
-    open_with_systems(&t, admin, 1);
-    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "s2");
+    open_admin_with_child(&t, NULL);
     expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK,
            "hello a from kid");
     /* A promise the child decides is rejected when it is terminated. */
@@ -138,9 +148,7 @@ test_system_facet_survives_restart(void **state)
     lk t;
 
     (void)state;
-    open_with_systems(&t, admin, 1);
-    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "s2");
+    open_admin_with_child(&t, NULL);
     expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
     lk_restart(&t);
     assert_lvat_ok(lvat_kernel_run(t.k));
@@ -665,10 +673,7 @@ test_system_queue_message_and_status(void **state)
     lk t;
 
     (void)state;
-    open_with_systems(&t, admin, 1);
-    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "s2");
-    lk_root(&t, "v2", child);
+    open_admin_with_child(&t, child);
     /* The answer comes back as plain capdata once the message settles. */
     snprintf(args, sizeof args, "[\"queueMessage\", \"%s\", \"hello\", "
              "[\"q\"]]", child);
@@ -697,10 +702,7 @@ test_system_queue_message_to_a_gone_kref(void **state)
     lk t;
 
     (void)state;
-    open_with_systems(&t, admin, 1);
-    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "s2");
-    lk_root(&t, "v2", child);
+    open_admin_with_child(&t, child);
     expect(&t, t.root, "call", "[\"queueMessage\", \"ko999\", \"x\", []]",
            LVAT_EREJECTED, "[KERNEL:OBJECT_DELETED] ko999 no longer exists");
     expect(&t, t.root, "call", "[\"queueMessage\", \"kp999\", \"x\", []]",
@@ -721,9 +723,7 @@ test_system_reset(void **state)
     lk t;
 
     (void)state;
-    open_with_systems(&t, admin, 1);
-    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "s2");
+    open_admin_with_child(&t, NULL);
     expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
     /* The caller goes with everything else: its call never answers. */
     free(lk_call(&t, t.root, "call", "[\"reset\"]", &st));
@@ -797,9 +797,7 @@ test_system_reset_survives_a_crash(void **state)
     lk t;
 
     (void)state;
-    open_with_systems(&t, admin, 1);
-    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "s2");
+    open_admin_with_child(&t, NULL);
     reset_then_die(&t);
     lk_restart(&t);
     assert_lvat_ok(lvat_kernel_run(t.k));

@@ -71,58 +71,47 @@ test_txnfull_block_redone_exactly_once(void **state)
     lk_close(&t);
 }
 
+/* One increment queued, then `n` commits failing with `code`: the run
+ * fails with `code` saying `why`, and once commits succeed again the next
+ * run applies the increment, once (the request stayed in the inbox). */
 static void
-test_txnfull_other_store_error_reported(void **state)
+fail_then_recover(int code, unsigned n, const char *why)
 {
     lk t;
-    int rc;
+    int st;
+    char *r;
 
-    (void)state;
     lk_open(&t);
     assert_lvat_ok(lk_launch(&t, cfg));
     assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "increment", "[]",
                                              NULL, NULL));
-    lvat_kv_fail_commits(t.k->kv, LVAT_ESTORE, 1);
-    rc = lvat_kernel_run(t.k);
-    assert_int_equal(rc, LVAT_ESTORE);
-    assert_non_null(strstr(lvat_kernel_errmsg(t.k), "no committed work"));
-    /* The request is still in the inbox: the next run applies it. */
+    lvat_kv_fail_commits(t.k->kv, code, n);
+    assert_int_equal(lvat_kernel_run(t.k), code);
+    if (strstr(lvat_kernel_errmsg(t.k), why) == NULL)
+        fail_msg("\"%s\" not in: %s", why, lvat_kernel_errmsg(t.k));
+    lvat_kv_fail_commits(t.k->kv, LVAT_OK, 0);
     assert_lvat_ok(lvat_kernel_run(t.k));
-    {
-        int st;
-        char *r = lk_call(&t, t.root, "count", "[]", &st);
-        assert_string_equal(r, "1");
-        free(r);
-    }
+    r = lk_call(&t, t.root, "count", "[]", &st);
+    assert_string_equal(r, "1");
+    free(r);
     lk_close(&t);
 }
 
+static void
+test_txnfull_other_store_error_reported(void **state)
+{
+    (void)state;
+    fail_then_recover(LVAT_ESTORE, 1, "no committed work");
+}
+
 /* A block of one crank that does not fit cannot be split: the run says
- * so instead of retrying it for ever, and a later run applies it. */
+ * so instead of retrying it for ever. */
 static void
 test_txnfull_single_crank_reported(void **state)
 {
-    lk t;
-    int rc;
-
     (void)state;
-    lk_open(&t);
-    assert_lvat_ok(lk_launch(&t, cfg));
-    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "increment", "[]",
-                                             NULL, NULL));
-    lvat_kv_fail_commits(t.k->kv, LVAT_ETXNFULL, 1000000);
-    rc = lvat_kernel_run(t.k);
-    assert_int_equal(rc, LVAT_ETXNFULL);
-    assert_non_null(strstr(lvat_kernel_errmsg(t.k), "one crank's changes do not fit"));
-    lvat_kv_fail_commits(t.k->kv, LVAT_OK, 0);
-    assert_lvat_ok(lvat_kernel_run(t.k));
-    {
-        int st;
-        char *r = lk_call(&t, t.root, "count", "[]", &st);
-        assert_string_equal(r, "1");
-        free(r);
-    }
-    lk_close(&t);
+    fail_then_recover(LVAT_ETXNFULL, 1000000,
+                      "one crank's changes do not fit");
 }
 
 int
