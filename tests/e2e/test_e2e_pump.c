@@ -13,6 +13,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "kernel_int.h"
 #include "lua_kernel.h"
 
 static void
@@ -81,6 +82,34 @@ test_pump_releases_a_result_at_its_slice(void **state)
     assert_string_equal(slow.text, "200010000");
     free(slow.text);
     free(quick.text);
+    stop(&t, &loop);
+}
+
+/* A slice whose commit fails (a full disk, say) is tried again on a
+ * timer: the work finishes without the host queueing anything more.  (A
+ * counter in baggage: the vats an aborted block delivered to restart.) */
+static void
+test_pump_retries_after_a_store_error(void **state)
+{
+    lk_answer a;
+    uv_loop_t loop;
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"rcounter\",\"vats\":"
+                                 "{\"rcounter\":{\"sourceSpec\":"
+                                 "\"rcounter.lua\"}}}"));
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_lvat_ok(lvat_kernel_attach(t.k, &loop));
+    lk_ask(&t, "increment", "[]", &a);
+    lvat_kv_fail_commits(t.k->kv, LVAT_ESTORE, 2);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(a.done);
+    assert_string_equal(a.text, "1");
+    /* (How many of the two failures a run meets depends on its slices.) */
+    assert_true(lk_log_has(&t, "(trying again in 100 ms)"));
+    free(a.text);
     stop(&t, &loop);
 }
 
@@ -161,6 +190,7 @@ main(void)
         cmocka_unit_test(test_pump_releases_a_result_at_its_slice),
         cmocka_unit_test(test_pump_detach_commits_open_block),
         cmocka_unit_test(test_pump_detach_inside_a_crank),
+        cmocka_unit_test(test_pump_retries_after_a_store_error),
     };
     return cmocka_run_group_tests_name("e2e_pump", tests, NULL, NULL);
 }
