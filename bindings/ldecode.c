@@ -114,26 +114,6 @@ push_slot(dec *d, const char *s, size_t len)
 
 /* ---- Strings ---- */
 
-/* A well-formed bigint no Lua integer holds.  Not "malformed": the host
- * may send any bigint, and strtoll clamped these to math.maxinteger or
- * math.mininteger without a word. */
-static int bigint_too_large(dec *d, const char *s, size_t len)
-    __attribute__((noreturn));
-
-static int
-bigint_too_large(dec *d, const char *s, size_t len)
-{
-    char msg[128];
-
-    snprintf(msg, sizeof msg, "bigint %.*s%s does not fit a Lua integer "
-             "(-2^63 .. 2^63-1)", (int)(len > 40 ? 40 : len), s,
-             len > 40 ? "..." : "");
-    if (d->jp != NULL)
-        lvat_lua_vat(d->L)->ndec--;
-    luaL_error(d->L, "%s", msg);
-    abort(); /* not reached */
-}
-
 static void
 push_bigint(dec *d, const char *s, size_t len)
 {
@@ -141,8 +121,10 @@ push_bigint(dec *d, const char *s, size_t len)
     char *end;
     long long v;
 
+    /* Hosts' bigints are checked where they enter (smallcaps_json.c);
+     * strtoll would clamp one that got here to math.maxinteger. */
     if (len >= sizeof buf)
-        bigint_too_large(d, s, len);
+        dec_fail(d, "bigint %.40s does not fit a Lua integer", s);
     memcpy(buf, s, len);
     buf[len] = '\0';
     errno = 0;
@@ -150,7 +132,7 @@ push_bigint(dec *d, const char *s, size_t len)
     if (*end != '\0' || end == buf)
         dec_fail(d, "bad bigint \"%s\"", buf);
     if (errno == ERANGE)
-        bigint_too_large(d, s, len);
+        dec_fail(d, "bigint %s does not fit a Lua integer", buf);
     lua_pushinteger(d->L, (lua_Integer)v);
 }
 

@@ -83,14 +83,8 @@ p_tostring(lua_State *L)
 static bool
 note_dead(lvat_lvat *v, lvat_vref vref)
 {
-    if (v->ndead == v->capdead) {
-        size_t cap = v->capdead ? v->capdead * 2 : 16;
-        lvat_vref *d = lvat_realloc(v->dead, cap * sizeof *d);
-        if (d == NULL)
-            return false;
-        v->dead = d;
-        v->capdead = cap;
-    }
+    if (!lvat_reserve(&v->dead, v->ndead, &v->capdead, sizeof *v->dead, 16))
+        return false;
     v->dead[v->ndead++] = vref;
     return true;
 }

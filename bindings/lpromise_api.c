@@ -212,6 +212,19 @@ agg_record(lua_State *L, int value)
     return left == 0;
 }
 
+/* Pushes Promise.any's rejection: {message=, errors=} with the list of
+ * reasons at `errors`.  [-0,+1,m] */
+static void
+push_any_error(lua_State *L, int errors)
+{
+    errors = lua_absindex(L, errors);
+    lua_createtable(L, 0, 2);
+    lua_pushliteral(L, "Promise.any: every promise was rejected");
+    lua_setfield(L, -2, "message");
+    lua_pushvalue(L, errors);
+    lua_setfield(L, -2, "errors");
+}
+
 /* step(state, value, job): job = {agg, i}.  all: the values, or the
  * first rejection; allSettled: {status=, value= or reason=} for each;
  * any: the first value, or {message=, errors=} when all reject; race: the
@@ -251,11 +264,7 @@ agg_step(lua_State *L)
         if (mode == MODE_ALL)
             agg_settle(L, FULFILLED, list);
         else {
-            lua_createtable(L, 0, 2);
-            lua_pushliteral(L, "Promise.any: every promise was rejected");
-            lua_setfield(L, -2, "message");
-            lua_pushvalue(L, list);
-            lua_setfield(L, -2, "errors");
+            push_any_error(L, list);
             agg_settle(L, REJECTED, lua_gettop(L));
         }
     }
@@ -292,15 +301,12 @@ agg_count(lua_State *L, const char *name)
 static void
 agg_empty(lua_State *L, int mode)
 {
-    lua_newtable(L);
-    if (mode == MODE_ANY) {
-        lua_pushliteral(L, "Promise.any: every promise was rejected");
-        lua_setfield(L, -2, "message");
-        lua_newtable(L);
-        lua_setfield(L, -2, "errors");
-    }
+    lua_newtable(L); /* 3: the values, or any's reasons */
+    if (mode == MODE_ANY)
+        push_any_error(L, 3);
     if (mode != MODE_RACE)
-        lvat__p_settle(L, 2, mode == MODE_ANY ? REJECTED : FULFILLED, 3);
+        lvat__p_settle(L, 2, mode == MODE_ANY ? REJECTED : FULFILLED,
+                       lua_gettop(L));
     lua_settop(L, 2);
 }
 

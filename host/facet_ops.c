@@ -140,24 +140,6 @@ m_reload(fcall *c)
 
 /* ---- queueMessage ---- */
 
-/* The first kref the message names (target, then arguments) that does
- * not exist: a caller may name any kref, and counting a reference to a
- * gone one failed the crank with a kernel error, stopping the kernel.
- * LVAT_ENOTFOUND with its name in `name`, or LVAT_OK. */
-static int
-find_gone(lvat_kernel *k, const lvat_msg *m, char *name)
-{
-    for (size_t i = 0; i <= m->methargs.nslots; i++) {
-        lvat_kref r = i == 0 ? m->target : m->methargs.slots[i - 1];
-        int rc = lvat__kref_exists(k, r);
-        if (rc == LVAT_ENOTFOUND)
-            lvat_kref_format(r, name);
-        if (rc != LVAT_OK)
-            return rc;
-    }
-    return LVAT_OK;
-}
-
 static int
 m_queue_message(fcall *c)
 {
@@ -166,6 +148,7 @@ m_queue_message(fcall *c)
     lvat_json *pair = lvat_json_new(LVAT_JSON_ARRAY_BEGIN);
     lvat_buf body = LVAT_BUF_INIT;
     char what[64], why[200], name[LVAT_REF_BUFSIZE];
+    lvat_kref gone;
     lvat_msg m;
     int rc = pair ? LVAT_OK : LVAT_ENOMEM;
 
@@ -190,11 +173,14 @@ m_queue_message(fcall *c)
             LVAT_OK && rc != LVAT_ENOMEM)
         rc = lvat__facet_reject(c->k, c->result, "queueMessage: %s", why);
     else if (rc == LVAT_OK &&
-             (rc = find_gone(c->k, &m, name)) == LVAT_ENOTFOUND)
+             (rc = lvat__find_gone(c->k, &m.target, m.methargs.slots,
+                                   m.methargs.nslots, &gone)) ==
+                 LVAT_ENOTFOUND) {
+        lvat_kref_format(gone, name);
         rc = lvat__facet_reject(c->k, c->result, "queueMessage: "
                                 "[KERNEL:OBJECT_DELETED] %s no longer exists",
                                 name);
-    else if (rc == LVAT_OK &&
+    } else if (rc == LVAT_OK &&
              (rc = lvat__kp_new(c->k, LVAT_NO_DECIDER, &m.result)) == LVAT_OK) {
         m.methargs.body = body.data;
         m.methargs.body_len = body.len;

@@ -221,21 +221,18 @@ lvat__kref_exists(lvat_kernel *k, lvat_kref ref)
     return rc;
 }
 
-/* The first kref the send names (target, then arguments) that is gone:
- * the host may have released it after queueing the send, and it was
- * collected meanwhile.  LVAT_ENOTFOUND with *gone set, or LVAT_OK. */
-static int
-find_gone(lvat_kernel *k, const lvat_req *r, lvat_kref *gone)
+int
+lvat__find_gone(lvat_kernel *k, const lvat_kref *target,
+                const lvat_kref *slots, size_t n, lvat_kref *gone)
 {
-    for (size_t i = 0; i <= r->nslots; i++) {
-        lvat_kref ref = i == 0 ? r->target : r->slots[i - 1];
-        int rc = lvat__kref_exists(k, ref);
-        if (rc == LVAT_ENOTFOUND)
-            *gone = ref;
-        if (rc != LVAT_OK)
-            return rc;
-    }
-    return LVAT_OK;
+    int rc = target ? lvat__kref_exists(k, *target) : LVAT_OK;
+
+    if (rc == LVAT_ENOTFOUND)
+        *gone = *target;
+    for (size_t i = 0; i < n && rc == LVAT_OK; i++)
+        if ((rc = lvat__kref_exists(k, slots[i])) == LVAT_ENOTFOUND)
+            *gone = slots[i];
+    return rc;
 }
 
 /* A send naming a kref that is gone is refused, as a message to a
@@ -259,7 +256,10 @@ apply_send(lvat_kernel *k, lvat_req *r)
     lvat_kref gone;
     lvat_msg m;
     char what[48];
-    int found = find_gone(k, r, &gone), rc;
+    /* The host may have released a kref after queueing the send, and it
+     * was collected meanwhile. */
+    int found = lvat__find_gone(k, &r->target, r->slots, r->nslots, &gone),
+        rc;
 
     if (found != LVAT_OK && found != LVAT_ENOTFOUND)
         return found;

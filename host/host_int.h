@@ -33,6 +33,12 @@ int lvat__pin_for_host(lvat_kernel *k, const lvat_kref *slots, size_t n);
 /* LVAT_OK when the kernel has the object or promise ref, LVAT_ENOTFOUND
  * when it has not, else a store error. */
 int lvat__kref_exists(lvat_kernel *k, lvat_kref ref);
+/* The first of *target (when not NULL) and slots[0..n) the kernel does
+ * not have: a caller may name any kref, or one collected since it learned
+ * it, and counting a reference to it would fail the crank.  LVAT_ENOTFOUND
+ * with it in *gone, LVAT_OK, or a store error. */
+int lvat__find_gone(lvat_kernel *k, const lvat_kref *target,
+                    const lvat_kref *slots, size_t n, lvat_kref *gone);
 /* Whether the host holds kref (a pin.<kref> key); LVAT_OK or
  * LVAT_ENOTFOUND, else a store error. */
 int lvat__host_holds(lvat_kernel *k, lvat_kref kref);

@@ -41,9 +41,9 @@ on_idle(uv_idle_t *h)
         return;
     rc = lvat__kernel_slice(k, SLICE_US);
     if (rc != LVAT_OK) {
-        p->retry_ms = p->retry_ms == 0 ? RETRY_FIRST_MS
-                      : p->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
-                                                       : p->retry_ms * 2;
+        p->retry_ms = p->retry_ms ? p->retry_ms * 2 : RETRY_FIRST_MS;
+        if (p->retry_ms > RETRY_MAX_MS)
+            p->retry_ms = RETRY_MAX_MS;
         lvat__log(k, LVAT_LOG_ERROR, "%s (trying again in %llu ms)",
                   lvat_kernel_errmsg(k), (unsigned long long)p->retry_ms);
         uv_idle_stop(h);

@@ -111,12 +111,11 @@ static int
 settle_answer(lvat_kernel *k, lvat_call *c)
 {
     char msg[160], name[LVAT_REF_BUFSIZE];
-    int rc = LVAT_OK;
+    lvat_kref gone;
+    int rc = lvat__find_gone(k, NULL, c->slots, c->nslots, &gone);
 
-    for (size_t i = 0; i < c->nslots && rc == LVAT_OK; i++) {
-        if ((rc = lvat__kref_exists(k, c->slots[i])) != LVAT_ENOTFOUND)
-            continue;
-        lvat_kref_format(c->slots[i], name);
+    if (rc == LVAT_ENOTFOUND) {
+        lvat_kref_format(gone, name);
         snprintf(msg, sizeof msg, "[KERNEL:OBJECT_DELETED] %s no longer "
                  "exists (named by the answer to %.60s)", name, c->method);
         lvat__log(k, LVAT_LOG_WARN, "a host service's answer was refused: %s",

@@ -147,14 +147,8 @@ add_vref(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v, void *ud)
     vref_list *l = ud;
 
     (void)k, (void)vat, (void)r;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        lvat_vref *grown = lvat_realloc(l->v, cap * sizeof *grown);
-        if (grown == NULL)
-            return LVAT_ENOMEM;
-        l->v = grown;
-        l->cap = cap;
-    }
+    if (!lvat_reserve(&l->v, l->n, &l->cap, sizeof *l->v, 16))
+        return LVAT_ENOMEM;
     l->v[l->n++] = v;
     return LVAT_OK;
 }
