@@ -4,6 +4,7 @@
  */
 #include "buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -261,4 +262,42 @@ lvat_parse_u64(const char *s, size_t len, uint64_t *out)
     }
     *out = v;
     return LVAT_OK;
+}
+
+/* ---- Files ---- */
+
+int
+lvat_read_file(const char *path, char **text, size_t *len, lvat_errbuf *err)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    lvat_buf b = LVAT_BUF_INIT;
+    char chunk[8192];
+    size_t n;
+
+    if (path == NULL)
+        return lvat_errbuf_set(err, LVAT_EINVAL, "no file name given");
+    if (f == NULL)
+        return lvat_errbuf_set(err, LVAT_ECONFIG, "cannot read %s: %s", path,
+                               strerror(errno));
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > LVAT_MAX_FILE_BYTES) {
+            fclose(f);
+            lvat_buf_free(&b);
+            return lvat_errbuf_set(err, LVAT_ECONFIG,
+                                   "%s is larger than %u bytes", path,
+                                   LVAT_MAX_FILE_BYTES);
+        }
+        lvat_buf_append(&b, chunk, n);
+    }
+    /* A directory, or an I/O error: not an empty file. */
+    if (ferror(f)) {
+        int e = errno;
+        fclose(f);
+        lvat_buf_free(&b);
+        return lvat_errbuf_set(err, LVAT_ECONFIG, "cannot read %s: %s", path,
+                               strerror(e));
+    }
+    fclose(f);
+    *text = lvat_buf_take(&b, len);
+    return *text ? LVAT_OK : lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lvat_err.h"
 #include "lvat_util.h"
 
 typedef struct lvat_buf {
@@ -93,5 +94,13 @@ int lvat_parse_u64(const char *s, size_t len, uint64_t *out);
 size_t lvat_fmt_u64s(char *out, const uint64_t *v, size_t n);
 /* Parses exactly n space-separated numbers; LVAT_EINVAL otherwise. */
 int lvat_parse_u64s(const char *s, size_t len, uint64_t *v, size_t n);
+
+/* Files a luavat reads whole (configs, vat sources) are at most this. */
+#define LVAT_MAX_FILE_BYTES (1u << 20)
+/* Reads `path` whole into *text (owned, NUL-terminated); on failure
+ * LVAT_ECONFIG ("cannot read PATH: reason", a folder included, or too
+ * large) or LVAT_ENOMEM with `err` saying so. */
+int lvat_read_file(const char *path, char **text, size_t *len,
+                   lvat_errbuf *err);
 
 #endif

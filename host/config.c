@@ -364,7 +364,7 @@ lvat__plan_from_file(const char *path, lvat_srccache *sources,
     int rc;
 
     lvat_errbuf_clear(&inner);
-    if (lvat__read_file(path, &text, &len, &inner) != LVAT_OK)
+    if (lvat_read_file(path, &text, &len, &inner) != LVAT_OK)
         return lvat_errbuf_set(err, LVAT_ECONFIG, "%s", inner.msg);
     dir = lvat__dir_of(path);
     rc = dir ? lvat__plan_from_json(text, len, dir[0] ? dir : ".", path,

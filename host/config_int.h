@@ -9,10 +9,6 @@
 
 #include "config.h"
 
-/* Reads `path` whole into *text (owned, NUL-terminated); on failure
- * LVAT_ECONFIG or LVAT_ENOMEM with `err` naming the file. */
-int lvat__read_file(const char *path, char **text, size_t *len,
-                    lvat_errbuf *err);
 /* The folder part of `path` ("." when it has none); owned, NULL if out of
  * memory. */
 char *lvat__dir_of(const char *path);

@@ -16,47 +16,9 @@
 #include "srccache.h"
 
 #define MAX_FILES       256
-#define MAX_FILE_BYTES  (1u << 20)
 #define MAX_TOTAL_BYTES (8u << 20)
 #define MAX_DEPTH       8
 
-/* ---- Files ---- */
-
-int
-lvat__read_file(const char *path, char **text, size_t *len, lvat_errbuf *err)
-{
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    lvat_buf b = LVAT_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-
-    if (path == NULL)
-        return lvat_errbuf_set(err, LVAT_EINVAL, "no file name given");
-    if (f == NULL)
-        return lvat_errbuf_set(err, LVAT_ECONFIG, "cannot read %s: %s", path,
-                               strerror(errno));
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b.len + n > MAX_FILE_BYTES) {
-            fclose(f);
-            lvat_buf_free(&b);
-            return lvat_errbuf_set(err, LVAT_ECONFIG,
-                                   "%s is larger than %u bytes", path,
-                                   MAX_FILE_BYTES);
-        }
-        lvat_buf_append(&b, chunk, n);
-    }
-    /* A directory, or an I/O error: not an empty file. */
-    if (ferror(f)) {
-        int e = errno;
-        fclose(f);
-        lvat_buf_free(&b);
-        return lvat_errbuf_set(err, LVAT_ECONFIG, "cannot read %s: %s", path,
-                               strerror(e));
-    }
-    fclose(f);
-    *text = lvat_buf_take(&b, len);
-    return *text ? LVAT_OK : lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
-}
 
 static char *
 join(const char *dir, const char *name)
@@ -183,7 +145,7 @@ add_module(walker *w, const char *rel, const char *kept, size_t kept_len)
     if (abs == NULL)
         rc = LVAT_ENOMEM;
     else if (kept == NULL)
-        rc = lvat__read_file(abs, &m->text, &m->len, w->err);
+        rc = lvat_read_file(abs, &m->text, &m->len, w->err);
     else if ((m->text = lvat_memdup(kept, kept_len)) == NULL)
         rc = lvat_errbuf_set(w->err, LVAT_ENOMEM, "out of memory");
     else

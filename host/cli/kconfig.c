@@ -21,39 +21,6 @@
 #include "buf.h"
 #include "json.h"
 
-/* The whole file as a NUL-terminated string, or NULL (errno set). */
-static char *
-read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    lvat_buf b = LVAT_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    int why;
-
-    if (f == NULL)
-        return NULL;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        lvat_buf_append(&b, chunk, n);
-    /* A folder opens but fails to read: not an empty file. */
-    if (ferror(f)) {
-        why = errno;
-        fclose(f);
-        lvat_buf_free(&b);
-        errno = why;
-        return NULL;
-    }
-    fclose(f);
-    lvat_buf_putc(&b, '\0');
-    if (b.oom) {
-        lvat_buf_free(&b);
-        errno = ENOMEM;
-        return NULL;
-    }
-    *len = b.len - 1;
-    return b.data;
-}
-
 /* The absolute directory of `path`, owned. */
 static char *
 abs_dir(const char *path)
@@ -95,9 +62,9 @@ load_entry(cli_kconfig *c, const char *file, const char *dir,
     const lvat_json *cfg = lvat_json_get(e, "config");
     const char *name = lvat_json_get_str(e, "name");
     lvat_buf text = LVAT_BUF_INIT;
+    lvat_errbuf err;
     char *path;
     size_t len;
-    int why;
 
     if (!lvat_json_is_object(e) || name == NULL || cfg == NULL ||
         e->len != 2)
@@ -106,14 +73,17 @@ load_entry(cli_kconfig *c, const char *file, const char *dir,
     s->name = c->strs[c->nstrs++] = strdup(name);
     if (cfg->type == LVAT_JSON_STRING) {
         path = join(dir, cfg->str);
-        s->config_json = c->strs[c->nstrs++] = read_text(path, &len);
-        /* The reason the file could not be read, not abs_dir's. */
-        why = errno;
+        if (lvat_read_file(path, &c->strs[c->nstrs], &len, &err) != LVAT_OK) {
+            cli_error("%s: system subcluster \"%s\": %s", file, name,
+                      err.msg);
+            free(path);
+            return CLI_SETUP;
+        }
+        s->config_json = c->strs[c->nstrs++];
         s->base_dir = c->strs[c->nstrs++] = abs_dir(path);
-        if (s->config_json == NULL || s->base_dir == NULL) {
+        if (s->base_dir == NULL) {
             cli_error("%s: system subcluster \"%s\": cannot read %s: %s",
-                      file, name, path,
-                      strerror(s->config_json == NULL ? why : errno));
+                      file, name, path, strerror(errno));
             free(path);
             return CLI_SETUP;
         }
@@ -154,13 +124,14 @@ int
 cli_kconfig_load(const char *file, cli_kconfig *c)
 {
     lvat_json *doc = NULL;
+    lvat_errbuf err;
     char why[256], *text, *dir;
     size_t len;
     int rc;
 
     memset(c, 0, sizeof *c);
-    if ((text = read_text(file, &len)) == NULL) {
-        cli_error("--kernel-config %s: %s", file, strerror(errno));
+    if (lvat_read_file(file, &text, &len, &err) != LVAT_OK) {
+        cli_error("--kernel-config: %s", err.msg);
         return CLI_SETUP;
     }
     dir = abs_dir(file);
