@@ -9,10 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <lua.h>
-
 #include "kernel_int.h"
-#include "lbind.h"
 #include "lua_kernel.h"
 
 static void
@@ -127,24 +124,13 @@ static void
 test_e2e_started_vat_holds_no_garbage(void **state)
 {
     lk t;
-    lvat_kvat *v;
-    lvat_lvat *lv;
-    size_t before;
 
     (void)state;
     lk_open(&t);
     assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"echo\",\"vats\":{"
                                  "\"echo\":{\"sourceSpec\":\"echo.lua\"},"
                                  "\"idle\":{\"sourceSpec\":\"echo.lua\"}}}"));
-    v = lvat__vat_find(t.k, 2);
-    assert_non_null(v);
-    assert_string_equal(v->name, "idle");
-    assert_non_null(v->inst);
-    lv = v->inst;
-    before = lv->mem_used;
-    lua_gc(lv->L, LUA_GCCOLLECT);
-    if (lv->mem_used < before && before - lv->mem_used > 256)
-        fail_msg("%zu bytes of garbage after start", before - lv->mem_used);
+    lk_expect_no_garbage(&t, 2, "idle");
     lk_close(&t);
 }
 

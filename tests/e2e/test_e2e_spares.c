@@ -11,10 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <lua.h>
-
-#include "kernel_int.h"
-#include "lbind.h"
 #include "lspare.h"
 #include "lua_kernel.h"
 
@@ -88,9 +84,6 @@ static void
 test_spares_started_vat_holds_no_garbage(void **state)
 {
     lvat_spares_stats before, after;
-    lvat_kvat *v;
-    lvat_lvat *lv;
-    size_t used;
     lk t;
 
     (void)state;
@@ -103,15 +96,7 @@ test_spares_started_vat_holds_no_garbage(void **state)
                                  "\"idle\":{\"sourceSpec\":\"echo.lua\"}}}"));
     lvat_spares_get_stats(lvat_lua_runtime_spares(t.rt), &after);
     assert_int_equal(after.taken, before.taken + 2);
-    v = lvat__vat_find(t.k, 4);
-    assert_non_null(v);
-    assert_string_equal(v->name, "idle");
-    assert_non_null(v->inst);
-    lv = v->inst;
-    used = lv->mem_used;
-    lua_gc(lv->L, LUA_GCCOLLECT);
-    if (lv->mem_used < used && used - lv->mem_used > 256)
-        fail_msg("%zu bytes of garbage after start", used - lv->mem_used);
+    lk_expect_no_garbage(&t, 4, "idle");
     lk_close(&t);
 }
 

@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lua.h>
+
+#include "kernel_int.h"
 #include "kv.h"
+#include "lbind.h"
 #include "lvat_test.h"
 #include "store.h"
 
@@ -558,4 +562,21 @@ lk_ask(lk *t, const char *method, const char *args_json, lk_answer *a)
     a->t = t;
     assert_lvat_ok(lvat_kernel_queue_message(t->k, t->root, method,
                                              args_json, on_answer, a));
+}
+
+void
+lk_expect_no_garbage(lk *t, uint32_t id, const char *name)
+{
+    lvat_kvat *v = lvat__vat_find(t->k, id);
+    lvat_lvat *lv;
+    size_t before;
+
+    assert_non_null(v);
+    assert_string_equal(v->name, name);
+    assert_non_null(v->inst);
+    lv = v->inst;
+    before = lv->mem_used;
+    lua_gc(lv->L, LUA_GCCOLLECT);
+    if (lv->mem_used < before && before - lv->mem_used > 256)
+        fail_msg("%zu bytes of garbage after start", before - lv->mem_used);
 }
