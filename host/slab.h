@@ -5,7 +5,8 @@
  * values).  Used from one thread at a time.
  *
  * Blocks need no header: a block of up to LVAT_SLAB_MAX bytes is carved
- * from 64 KiB arenas (mapped 1 MiB at a time, aligned), rounded up to 8 bytes up to 256 and to a quarter of
+ * from 64 KiB arenas (mapped 1 MiB at a time, aligned, their pages taken
+ * at once), rounded up to 8 bytes up to 256 and to a quarter of
  * a power of two beyond (320, 384, 448, 512, 640, ...), and a freed block
  * goes on the free list of its class for the next block of that class.
  * Larger blocks come from the C library.  Against malloc this saves the 8
