@@ -50,7 +50,7 @@ typedef enum lvat_log_level {
     LVAT_LOG_DEBUG
 } lvat_log_level;
 
-/* Receives one log line (no trailing newline).  Default: stderr. */
+/* One log line (no newline); a callback like any other.  Default: stderr. */
 typedef void (*lvat_log_fn)(void *ud, lvat_log_level level, const char *line,
                             size_t len);
 

@@ -114,6 +114,47 @@ test_txnfull_single_crank_reported(void **state)
                       "one crank's changes do not fit");
 }
 
+static int closes, runs;
+
+/* The host's log callback closes the kernel, and runs it, on the warning
+ * a block commit logs outside any crank: both refused (the commit would
+ * go on with the kernel freed). */
+static void
+close_on_retry(lk *t, const char *line)
+{
+    if (strstr(line, "block too large") == NULL)
+        return;
+    closes++;
+    lvat_kernel_close(t->k);
+    if (lvat_kernel_run(t->k) == LVAT_ESTATE)
+        runs++;
+}
+
+static void
+test_txnfull_close_from_the_log_refused(void **state)
+{
+    seen s;
+    lk t;
+
+    (void)state;
+    memset(&s, 0, sizeof s);
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, cfg));
+    for (int i = 0; i < 3; i++)
+        assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "increment",
+                                                 "[]", on_result, &s));
+    t.on_log = close_on_retry;
+    lvat_kv_fail_commits(t.k->kv, LVAT_ETXNFULL, 1);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    t.on_log = NULL;
+    assert_int_equal(closes, 1);
+    assert_int_equal(runs, 1);
+    assert_true(lk_log_has(&t, "lvat_kernel_close called from a callback"));
+    assert_int_equal(s.count, 3);
+    assert_int_equal(s.values[2], 3);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -121,6 +162,7 @@ main(void)
         cmocka_unit_test(test_txnfull_block_redone_exactly_once),
         cmocka_unit_test(test_txnfull_other_store_error_reported),
         cmocka_unit_test(test_txnfull_single_crank_reported),
+        cmocka_unit_test(test_txnfull_close_from_the_log_refused),
     };
     return cmocka_run_group_tests_name("e2e_txnfull", tests, NULL, NULL);
 }

@@ -26,6 +26,8 @@ capture_log(void *ud, lvat_log_level level, const char *line, size_t len)
     lvat_buf_putc(&t->log, '\n');
     if (getenv("LUAVAT_TEST_LOG"))
         fprintf(stderr, "%.*s\n", (int)len, line);
+    if (t->on_log)
+        t->on_log(t, line);
 }
 
 static int

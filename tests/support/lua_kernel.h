@@ -16,12 +16,17 @@
 
 typedef struct lk_call_state lk_call_state;
 
-typedef struct lk {
+typedef struct lk lk;
+/* Called with each log line after it is captured (may use the kernel). */
+typedef void (*lk_log_hook)(lk *t, const char *line);
+
+struct lk {
     char *dir;
     char *vats_dir; /* tests/e2e/vats */
     lvat_lua_runtime *rt;
     lvat_kernel *k;
     lvat_buf log; /* every log line, newline-terminated */
+    lk_log_hook on_log;
     /* The last launch. */
     int launch_status;      /* LVAT_OK when DONE, else the FAILED status */
     bool launch_done;       /* DONE or FAILED seen */
@@ -43,7 +48,7 @@ typedef struct lk {
     uint32_t reap_interval; /* for the next open (0: the kernel's) */
     lk_call_state *abandoned[64]; /* calls still pending when lk_call returned */
     size_t nabandoned;
-} lk;
+};
 
 /* Opens a kernel on a fresh temporary directory. */
 void lk_open(lk *t);
