@@ -133,20 +133,26 @@ static void
 put_slot(enc *e, char kind, lvat_vref vref, const char *iface, size_t ilen)
 {
     char head[48];
-    size_t i = add_slot(e, vref);
+    size_t i = add_slot(e, vref), at;
     int n = snprintf(head, sizeof head, "%c%zu%s", kind, i, ilen ? "." : "");
-    lvat_buf tmp = LVAT_BUF_INIT;
+    lvat_buf *b = e->b;
 
     if (ilen == 0) {
-        lvat_json_put_string(e->b, head, (size_t)n);
+        lvat_json_put_string(b, head, (size_t)n);
         return;
     }
-    /* Interfaces are short; build "$i.iface" in the vat's buffer. */
-    lvat_buf_putc(e->b, '"');
-    lvat_buf_append(e->b, head, (size_t)n);
-    lvat_json_put_string(&tmp, iface, ilen);
-    lvat_buf_append(e->b, tmp.data + 1, tmp.len - 1);
-    lvat_buf_free(&tmp);
+    /* "$i.iface": the quoted interface goes straight into the vat's
+     * buffer and loses its opening quote.  (Quoting it into a buffer of
+     * its own read that buffer's length less one even when quoting had
+     * failed for memory: a length of -1, and a crash.)  A failure leaves
+     * b->oom, which enc_end raises. */
+    lvat_buf_putc(b, '"');
+    lvat_buf_append(b, head, (size_t)n);
+    at = b->len;
+    if (lvat_json_put_string(b, iface, ilen) != LVAT_OK)
+        return;
+    memmove(b->data + at, b->data + at + 1, b->len - at); /* and the NUL */
+    b->len--;
 }
 
 /* ---- Values ---- */

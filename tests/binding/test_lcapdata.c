@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lauxlib.h>
+
+#include "alloc.h"
+#include "lbind.h"
 #include "lua_kernel.h"
 
 static const char *config =
@@ -195,6 +199,80 @@ test_lcapdata_unpassable_paths(void **state)
     expect(t, "echo", "[\"still here\"]", LVAT_OK, "still here");
 }
 
+/* ---- The encoder on a bare state ---- */
+
+/* encode(v): the body lvat_lua_encode makes of v.  [-1, +1, m] */
+static int
+l_encode(lua_State *L)
+{
+    lvat_lua_encode(L, 1, LVAT_ENC_PASS, "result");
+    lua_pushlstring(L, lvat_lua_vat(L)->enc.data, lvat_lua_vat(L)->enc.len);
+    return 1;
+}
+
+/* A plain lua_State with a bare lvat_lvat and one Far object, o+1 with
+ * interface iface, at index 1 (only what the encoder reads). */
+static lua_State *
+far_state(lvat_lvat *v, const char *iface)
+{
+    lua_State *L = luaL_newstate();
+
+    *(lvat_lvat **)lua_getextraspace(L) = v;
+    lua_newtable(L); /* the Far object */
+    lua_newtable(L);
+    lua_pushvalue(L, 1);
+    lua_pushstring(L, iface);
+    lua_rawset(L, -3);
+    lvat_lua_set_reg(L, LVAT_REG_REMOTABLES);
+    lua_newtable(L);
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, (lua_Integer)lvat_vref_make(false, true, 1).v);
+    lua_rawset(L, -3);
+    lvat_lua_set_reg(L, LVAT_REG_VAL2SLOT);
+    return L;
+}
+
+/* An interface name that needs escapes, with each allocation the
+ * encoder makes failing in turn: either the whole body or a memory
+ * error, never a crash or a cut body. */
+static void
+test_lcapdata_iface_out_of_memory(void **state)
+{
+    static const char want[] = "#\"$0.Odd\\\"Name\\n\"";
+    lvat_lvat *v = calloc(1, sizeof *v);
+    lua_State *L;
+
+    (void)state;
+    assert_non_null(v);
+    L = far_state(v, "Odd\"Name\n");
+    for (unsigned long n = 1;; n++) {
+        unsigned long seen;
+        int rc;
+
+        /* Each try starts cold, so that the buffers allocate. */
+        lvat_buf_free(&v->enc);
+        lvat_free(v->encslots);
+        v->encslots = NULL;
+        v->capencslots = 0;
+        lua_pushcfunction(L, l_encode);
+        lua_pushvalue(L, 1);
+        lvat_alloc_fail_after(n, 0);
+        rc = lua_pcall(L, 1, 1, 0);
+        seen = lvat_alloc_fail_after(0, 0);
+        if (rc == LUA_OK)
+            assert_string_equal(lua_tostring(L, -1), want);
+        else
+            assert_string_equal(lua_tostring(L, -1), "not enough memory");
+        lua_pop(L, 1);
+        if (rc == LUA_OK && seen < n)
+            break; /* it needed fewer than n allocations */
+    }
+    lua_close(L);
+    lvat_buf_free(&v->enc);
+    lvat_free(v->encslots);
+    free(v);
+}
+
 int
 main(void)
 {
@@ -207,6 +285,7 @@ main(void)
         cmocka_unit_test(test_lcapdata_between_vats),
         cmocka_unit_test(test_lcapdata_remotables),
         cmocka_unit_test(test_lcapdata_unpassable_paths),
+        cmocka_unit_test(test_lcapdata_iface_out_of_memory),
     };
     return cmocka_run_group_tests_name("lcapdata", tests, setup, teardown);
 }
