@@ -159,6 +159,25 @@ put_slot(enc *e, char kind, lvat_vref vref, const char *iface, size_t ilen)
 
 static void enc_value(enc *e, int idx);
 
+/*
+ * A finite float as a JSON number that reads back as a float: the
+ * decoder makes an integer of a number written without '.' or exponent,
+ * so 3.0 is written "3.0" and -0.0 "-0.0", not "3" and "0" (which came
+ * back as the integers 3 and 0).  Either is an ordinary JSON number, the
+ * same number to a JavaScript reader (Endo's smallcaps has no other
+ * encoding for -0; its own encoder writes 0).
+ */
+static void
+enc_float(lvat_buf *b, double d)
+{
+    size_t at = b->len;
+
+    if (lvat_json_put_double(b, d) != LVAT_OK)
+        return;
+    if (strcspn(b->data + at, ".e") == b->len - at)
+        lvat_buf_append(b, ".0", 2);
+}
+
 static void
 enc_number(enc *e, int idx)
 {
@@ -184,7 +203,7 @@ enc_number(enc *e, int idx)
         else if (isinf(d))
             lvat_buf_puts(e->b, d > 0 ? "\"#Infinity\"" : "\"#-Infinity\"");
         else
-            lvat_json_put_double(e->b, d == 0 ? 0.0 : d);
+            enc_float(e->b, d);
     }
 }
 

@@ -75,7 +75,7 @@ test_lcapdata_scalars(void **state)
     expect(t, "describe", "[9007199254740993]", LVAT_OK, "integer");
     expect(t, "make", "[\"float\"]", LVAT_OK, "0.1");
     expect(t, "make", "[\"integral\"]", LVAT_OK, "3");
-    expect(t, "make", "[\"negzero\"]", LVAT_OK, "0");
+    expect(t, "make", "[\"negzero\"]", LVAT_OK, "-0");
     expect(t, "make", "[\"nan\"]", LVAT_OK, "NaN");
     expect(t, "make", "[\"inf\"]", LVAT_OK, "Infinity");
     expect(t, "make", "[\"ninf\"]", LVAT_OK, "-Infinity");
@@ -162,6 +162,9 @@ test_lcapdata_between_vats(void **state)
     expect(t, "viaPeer", "[\"negbig\"]", LVAT_OK, "true");
     expect(t, "viaPeer", "[\"float\"]", LVAT_OK, "true");
     expect(t, "viaPeer", "[\"inf\"]", LVAT_OK, "true");
+    /* Integral floats stay floats (and -0.0 keeps its sign): math.type,
+     * tostring and division by zero tell 3.0 from 3. */
+    expect(t, "numbersViaPeer", "[]", LVAT_OK, "");
     /* Our own object comes back as itself, not as a presence. */
     expect(t, "presenceIdentity", "[]", LVAT_OK, "true");
 }

@@ -88,7 +88,7 @@ test_baggage_copies(void **state)
 
     /* set copies at call time, each get is a fresh copy */
     expect(t, "copyIsolated", "[]", LVAT_OK, "[1, 2, false]");
-    expect(t, "floatBack", "[]", LVAT_OK, "[\"integer\", \"float\"]");
+    expect(t, "floatBack", "[]", LVAT_OK, "[\"float\", \"float\"]");
 }
 
 static void
@@ -139,7 +139,7 @@ test_baggage_values_round_trip(void **state)
     lk *t = *state;
 
     expect(t, "roundTrip", "[]", LVAT_OK,
-           "[0, 3, \"\", \"!x\", \"$0\", \"integer0\", \"float2.5\", "
+           "[0, 3, \"\", \"!x\", \"$0\", \"float-0.0\", \"float2.5\", "
            "\"integer-123456789012345678\", \"integer1234567890123456789\", "
            "\"a\\nb\\u0001\", 0, 17, 0, 1, 27, \"truefalse0\", "
            "\"deep\"]");

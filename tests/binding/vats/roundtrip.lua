@@ -31,6 +31,23 @@ return {
                 local back = E(peer):echo(s):await()
                 return back == s and #back == 7
             end,
+            -- Floats come back floats, with the same bits (-0.0 too), and
+            -- integers integers; "" when all did, else what differed.
+            numbersViaPeer = function(self)
+                local sent = { 3.0, -0.0, 0.0, 1e14, -2.0 ^ 53, 1e15, 0.5,
+                               3, 0, -7, 2 ^ 53 | 0 }
+                local back = E(peer):echo(sent):await()
+                local bad = {}
+                for i, x in ipairs(sent) do
+                    local y = back[i]
+                    if math.type(x) ~= math.type(y) or
+                        string.pack("<n", x) ~= string.pack("<n", y) then
+                        bad[#bad + 1] = string.format("%s became %s",
+                            tostring(x), tostring(y))
+                    end
+                end
+                return table.concat(bad, ", ")
+            end,
             presenceIdentity = function(self)
                 local a = E(peer):echo(self_):await()
                 local b = E(peer):echo({ x = self_ }):await()
