@@ -127,10 +127,12 @@ push_bigint(dec *d, const char *s, size_t len)
         dec_fail(d, "bigint %.40s does not fit a Lua integer", s);
     memcpy(buf, s, len);
     buf[len] = '\0';
+    /* A sign and digits only: strtoll would also take "+", "+-5" and
+     * "+ 5" (as 0, -5 and 5). */
+    if (len < 2 || strspn(buf + 1, "0123456789") != len - 1)
+        dec_fail(d, "bad bigint \"%s\"", buf);
     errno = 0;
     v = strtoll(buf[0] == '+' ? buf + 1 : buf, &end, 10);
-    if (*end != '\0' || end == buf)
-        dec_fail(d, "bad bigint \"%s\"", buf);
     if (errno == ERANGE)
         dec_fail(d, "bigint %s does not fit a Lua integer", buf);
     lua_pushinteger(d->L, (lua_Integer)v);

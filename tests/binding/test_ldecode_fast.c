@@ -389,6 +389,41 @@ test_ldecode_fast_agrees_with_the_parser(void **state)
     free(v);
 }
 
+/* Bigints the fast decoder leaves to the pull parser: a sign and digits
+ * only ("+" alone, "+-5" and "+ 5" were read as 0, -5 and 5). */
+static void
+test_ldecode_fast_parser_refuses_malformed_bigints(void **state)
+{
+    static const char *const bad[] = {"#\"+\"", "#\"-\"", "#\"+-5\"",
+                                      "#\"+ 5\"", "#\"- 5\"", "#\"+5x\"",
+                                      "#\"++5\""};
+    lua_State *L = luaL_newstate();
+    lvat_lvat *v = calloc(1, sizeof *v);
+
+    (void)state;
+    assert_non_null(v);
+    *(lvat_lvat **)lua_getextraspace(L) = v;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lua_pushcfunction(L, l_decode);
+        lua_pushstring(L, bad[i]);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK)
+            fail_msg("%s decoded as %s", bad[i], luaL_tolstring(L, -1, NULL));
+        assert_non_null(strstr(lua_tostring(L, -1), "bad bigint"));
+        lua_pop(L, 1);
+        v->ndec = 0;
+    }
+    lua_pushcfunction(L, l_decode);
+    lua_pushstring(L, "#\"-9223372036854775808\"");
+    assert_int_equal(lua_pcall(L, 1, 1, 0), LUA_OK);
+    assert_true(lua_tointeger(L, -1) == LUA_MININTEGER);
+    lua_close(L);
+    for (size_t i = 0; i < LVAT_ARRAY_LEN(v->dec) && v->dec[i]; i++) {
+        lvat_buf_free(&v->dec[i]->scratch);
+        lvat_free(v->dec[i]);
+    }
+    free(v);
+}
+
 int
 main(void)
 {
@@ -397,6 +432,7 @@ main(void)
         cmocka_unit_test(test_ldecode_fast_builds_what_the_parser_builds),
         cmocka_unit_test(test_ldecode_fast_methargs),
         cmocka_unit_test(test_ldecode_fast_agrees_with_the_parser),
+        cmocka_unit_test(test_ldecode_fast_parser_refuses_malformed_bigints),
     };
     return cmocka_run_group_tests_name("ldecode_fast", tests, NULL, NULL);
 }
