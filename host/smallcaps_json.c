@@ -206,7 +206,6 @@ fj_special(fj_ctx *c, const lvat_json *v, int depth)
         /* Every vat holds a Lua integer: refused here, at the host's
          * call, a larger one never reaches a vat that cannot take it. */
         uint64_t mag = 0, lim = neg ? UINT64_C(1) << 63 : INT64_MAX;
-        lvat_buf_puts(c->body, neg ? "\"-" : "\"+");
         for (const char *p = big + neg; *p; p++) {
             if (*p < '0' || *p > '9')
                 return fj_fail(c, "\"@bigint\" must be decimal digits");
@@ -218,7 +217,10 @@ fj_special(fj_ctx *c, const lvat_json *v, int depth)
         }
         if (big[neg] == '\0')
             return fj_fail(c, "\"@bigint\" must be decimal digits");
-        lvat_buf_puts(c->body, big + neg);
+        /* Written canonically: a vat reads at most 31 characters, so
+         * copying the text kept leading zeros that faulted the vat. */
+        lvat_buf_puts(c->body, neg && mag != 0 ? "\"-" : "\"+");
+        lvat_buf_put_u64(c->body, mag);
         return lvat_buf_putc(c->body, '"');
     }
     if (special && v->len == 1) {

@@ -90,6 +90,10 @@ test_lcapdata_bigints(void **state)
     expect(t, "make", "[\"negbig\"]", LVAT_OK, "-9223372036854775808n");
     /* 2^53 + 1 leaves as a bigint and comes back an integer. */
     expect(t, "echo", "[9007199254740993]", LVAT_OK, "9007199254740993n");
+    /* A host's bigint with many leading zeros fits all the same. */
+    expect(t, "describe",
+           "[{\"@bigint\":\"-0000000000000000000000000000000000000042\"}]",
+           LVAT_OK, "integer");
 }
 
 static void
