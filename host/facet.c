@@ -185,21 +185,13 @@ lvat__facet_get_presence(fcall *c)
 {
     const char *kref = lvat__fcall_str(c, 0), *iface = lvat__fcall_str(c, 1);
     lvat_kref r;
-    lvat_kobj o;
-    lvat_kprom p;
     int rc;
 
     if (kref == NULL || lvat_kref_parse(kref, strlen(kref), &r) != LVAT_OK)
         return lvat__facet_reject(c->k, c->result,
                                   "getPresence: %s is not a kref",
                                   kref ? kref : "(none)");
-    if (lvat_kref_is_promise(r)) {
-        rc = lvat__kp_get(c->k, r, &p);
-        if (rc == LVAT_OK)
-            lvat__kp_release(&p);
-    } else {
-        rc = lvat__ko_get(c->k, r, &o);
-    }
+    rc = lvat__kref_exists(c->k, r);
     if (rc == LVAT_ENOTFOUND)
         return lvat__facet_reject(c->k, c->result,
                                   "getPresence: %s does not exist", kref);

@@ -212,13 +212,25 @@ lvat__kref_exists(lvat_kernel *k, lvat_kref ref)
 {
     lvat_kprom p;
     lvat_kobj o;
+    lvat_vref v;
+    bool reach = true;
     int rc;
 
-    if (!lvat_kref_is_promise(ref))
-        return lvat__ko_get(k, ref, &o);
-    if ((rc = lvat__kp_get(k, ref, &p)) == LVAT_OK)
-        lvat__kp_release(&p);
-    return rc;
+    if (lvat_kref_is_promise(ref)) {
+        if ((rc = lvat__kp_get(k, ref, &p)) == LVAT_OK)
+            lvat__kp_release(&p);
+        return rc;
+    }
+    if ((rc = lvat__ko_get(k, ref, &o)) != LVAT_OK || o.reach != 0 ||
+        o.orphaned || o.owner == LVAT_VATID_KERNEL)
+        return rc;
+    /* An object its owner has heard dropExports for is gone, though its
+     * record waits for retireExports: the owner has let go of it, so a
+     * message naming it must not make it reachable again. */
+    rc = lvat__clist_lookup_k(k, o.owner, ref, &v, &reach);
+    if (rc == LVAT_OK && !reach)
+        return LVAT_ENOTFOUND;
+    return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
 }
 
 int

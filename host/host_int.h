@@ -31,7 +31,8 @@ int lvat__knotify(lvat_kernel *k, lvat_kref kp);
 /* Keeps krefs shown to the host alive (pin.<kref>, one count each). */
 int lvat__pin_for_host(lvat_kernel *k, const lvat_kref *slots, size_t n);
 /* LVAT_OK when the kernel has the object or promise ref, LVAT_ENOTFOUND
- * when it has not, else a store error. */
+ * when it has not (or its owner was told nobody reaches it), else a store
+ * error. */
 int lvat__kref_exists(lvat_kernel *k, lvat_kref ref);
 /* The first of *target (when not NULL) and slots[0..n) the kernel does
  * not have: a caller may name any kref, or one collected since it learned

@@ -184,6 +184,44 @@ test_e2e_release_then_send_to_it_is_refused(void **state)
     free(r);
 }
 
+/* Released and dropped by its exporter (which then lets it go), but not
+ * yet retired: a send the host queues now that names it must not make it
+ * reachable again, since the exporter was told nobody can reach it.  It
+ * used to be delivered: the other vat held it, and a message to it then
+ * reached an exporter that no longer had it ("phelper (v3) has no object
+ * o+1"), a VAT_FAULT that restarted the innocent exporter. */
+static void
+test_e2e_release_dropped_object_cannot_be_named_again(void **state)
+{
+    char ko[32], other[32], args[64];
+    uint32_t ran;
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    t.reap_interval = 1; /* the exporter collects its heap at once */
+    lk_restart(&t);
+    assert_lvat_ok(lk_launch(&t, CLUSTER));
+    lk_root(&t, "v1", other);
+    call_for_kref(&t, "classy", ko);
+    assert_int_equal(lvat_kernel_release(t.k, ko), LVAT_OK);
+    assert_lvat_ok(lvat_kernel_step(t.k, 1, 0, &ran)); /* the release */
+    assert_lvat_ok(lvat_kernel_step(t.k, 1, 0, &ran)); /* dropExports */
+    assert_true(has_key(&t, "", ko));
+    snprintf(args, sizeof args, "[{\"@kref\": \"%s\"}]", ko);
+    assert_int_equal(lvat_kernel_queue_message(t.k, other, "take", args,
+                                               NULL, NULL),
+                     LVAT_ENOTFOUND);
+    assert_int_equal(lvat_kernel_queue_message(t.k, ko, "greet", "[]", NULL,
+                                               NULL),
+                     LVAT_ENOTFOUND);
+    run(&t);
+    assert_false(has_key(&t, "", ko));
+    assert_false(has_key(&t, PHELPER ".c.", ko));
+    assert_false(lk_log_has(&t, "fault"));
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -195,6 +233,7 @@ main(void)
         T(test_e2e_release_refuses_what_the_host_never_held),
         T(test_e2e_release_then_shown_again_is_held_again),
         T(test_e2e_release_then_send_to_it_is_refused),
+        cmocka_unit_test(test_e2e_release_dropped_object_cannot_be_named_again),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
