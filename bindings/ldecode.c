@@ -20,11 +20,12 @@
 #include "ldecode_int.h"
 #include "smallcaps.h"
 
-/* Parsers live in the vat (a raised error leaks nothing); decoding can
- * nest a little (a new import promise runs runtime code). */
+/* Parsers live in the vat (a raised error leaks no memory), one per
+ * depth of decodes in progress. */
 typedef struct dec {
     lua_State *L;
     lvat_json_parser *jp;
+    int guard; /* the stack slot that gives jp back (dec_parse) */
     const lvat_vref *slots;
     size_t nslots;
     uint64_t t0;
@@ -41,8 +42,6 @@ dec_fail(dec *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (d->jp != NULL)
-        lvat_lua_vat(d->L)->ndec--;
     luaL_error(d->L, "malformed capdata: %s", msg);
     abort();
 }
@@ -350,6 +349,45 @@ dec_start(dec *d, lua_State *L, const char *body, size_t len,
         luaL_error(L, "malformed capdata: the body does not start with '#'");
 }
 
+/* __close of the guard: the newest parser taken is free again. */
+static int
+give_back_parser(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    if (v->ndec > 0)
+        v->ndec--;
+    return 0;
+}
+
+/*
+ * Pushes the guard and marks its slot to-be-closed: a parser taken
+ * comes back however the decode ends, at dec_done or when an error
+ * unwinds the slot.  Errors do not all pass dec_fail (a slot naming an
+ * object the vat lacks, a refused subscribe, memory), and a vat catching
+ * eight of them used to leave every later decode of its delivery failing
+ * as "nested too deeply".  One guard per state, made at first use.
+ * [-0,+1,m]
+ */
+static void
+push_guard(lua_State *L)
+{
+    static const char key = 0;
+
+    luaL_checkstack(L, 4, "decoding capdata");
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushcfunction(L, give_back_parser);
+        lua_setfield(L, -2, "__close");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
+    }
+    lua_toclose(L, -1);
+}
+
 /* Takes a parser of the vat's for the rest of the body. */
 static void
 dec_parse(dec *d, const char *body, size_t len)
@@ -363,6 +401,8 @@ dec_parse(dec *d, const char *body, size_t len)
     if (v->dec[v->ndec] == NULL &&
         (v->dec[v->ndec] = lvat_calloc(1, sizeof *v->dec[0])) == NULL)
         luaL_error(d->L, "not enough memory");
+    push_guard(d->L);
+    d->guard = lua_gettop(d->L);
     d->jp = v->dec[v->ndec++];
     keep = d->jp->scratch;
     lvat_json_parser_init(d->jp, body + 1, len - 1, true);
@@ -375,8 +415,10 @@ dec_done(dec *d)
 {
     lvat_lvat *v = lvat_lua_vat(d->L);
 
-    if (d->jp != NULL)
-        v->ndec--;
+    if (d->jp != NULL) {
+        lua_closeslot(d->L, d->guard); /* the parser back */
+        lua_remove(d->L, d->guard);
+    }
     /* Nested decodes (a callback decoding again) count once. */
     if (v->ndec == 0 && v->timing)
         v->marshal_ns += lvat_clock_ns() - d->t0;

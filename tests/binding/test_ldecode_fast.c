@@ -377,7 +377,6 @@ test_ldecode_fast_agrees_with_the_parser(void **state)
             fail_msg("\"%.*s\": the decoders disagree: %s", (int)g.n, g.b,
                      lua_tostring(L, -1));
         lua_pop(L, 1);
-        v->ndec = 0; /* as at each delivery: a decode's error leaves it */
     }
     /* both kinds were met, many times */
     assert_true(counts[0] > 5000 && counts[1] > 2000);
@@ -410,12 +409,63 @@ test_ldecode_fast_parser_refuses_malformed_bigints(void **state)
             fail_msg("%s decoded as %s", bad[i], luaL_tolstring(L, -1, NULL));
         assert_non_null(strstr(lua_tostring(L, -1), "bad bigint"));
         lua_pop(L, 1);
-        v->ndec = 0;
     }
     lua_pushcfunction(L, l_decode);
     lua_pushstring(L, "#\"-9223372036854775808\"");
     assert_int_equal(lua_pcall(L, 1, 1, 0), LUA_OK);
     assert_true(lua_tointeger(L, -1) == LUA_MININTEGER);
+    lua_close(L);
+    for (size_t i = 0; i < LVAT_ARRAY_LEN(v->dec) && v->dec[i]; i++) {
+        lvat_buf_free(&v->dec[i]->scratch);
+        lvat_free(v->dec[i]);
+    }
+    free(v);
+}
+
+/* decode(body) with one slot, o+5: an object of the vat's own that it
+ * does not have. */
+static int
+l_decode_missing_export(lua_State *L)
+{
+    lvat_vref slot = lvat_vref_make(false, true, 5);
+    size_t len;
+    const char *body = luaL_checklstring(L, 1, &len);
+
+    lvat_lua_decode(L, body, len, &slot, 1);
+    return 1;
+}
+
+/* Decodes whose errors the parser did not raise give their parser back
+ * too: a vat that caught eight of them had every later decode of the
+ * delivery fail as "nested too deeply". */
+static void
+test_ldecode_parser_comes_back_after_any_error(void **state)
+{
+    lua_State *L = luaL_newstate();
+    lvat_lvat *v = calloc(1, sizeof *v);
+
+    (void)state;
+    assert_non_null(v);
+    *(lvat_lvat **)lua_getextraspace(L) = v;
+    lua_newtable(L);
+    lvat_lua_set_reg(L, LVAT_REG_SLOT2VAL);
+    lua_newtable(L);
+    lvat_lua_set_reg(L, LVAT_REG_AWAITED);
+    for (size_t i = 0; i < 3 * LVAT_ARRAY_LEN(v->dec); i++) {
+        lua_pushcfunction(L, l_decode_missing_export);
+        lua_pushstring(L, "#[\"$0\"]");
+        assert_int_not_equal(lua_pcall(L, 1, 1, 0), LUA_OK);
+        assert_non_null(strstr(lua_tostring(L, -1), "has no object o+5"));
+        lua_pop(L, 1);
+        assert_int_equal(v->ndec, 0);
+    }
+    lua_pushcfunction(L, l_decode);
+    lua_pushstring(L, "# [1]"); /* the parser's path */
+    assert_int_equal(lua_pcall(L, 1, 1, 0), LUA_OK);
+    lua_rawgeti(L, -1, 1);
+    assert_int_equal(lua_tointeger(L, -1), 1);
+    assert_int_equal(lua_gettop(L), 2);
+    assert_int_equal(v->ndec, 0);
     lua_close(L);
     for (size_t i = 0; i < LVAT_ARRAY_LEN(v->dec) && v->dec[i]; i++) {
         lvat_buf_free(&v->dec[i]->scratch);
@@ -433,6 +483,7 @@ main(void)
         cmocka_unit_test(test_ldecode_fast_methargs),
         cmocka_unit_test(test_ldecode_fast_agrees_with_the_parser),
         cmocka_unit_test(test_ldecode_fast_parser_refuses_malformed_bigints),
+        cmocka_unit_test(test_ldecode_parser_comes_back_after_any_error),
     };
     return cmocka_run_group_tests_name("ldecode_fast", tests, NULL, NULL);
 }
