@@ -28,17 +28,27 @@ is_remotable(lua_State *L, int idx)
     return yes;
 }
 
-/* Pushes the vref of the promise at idx, when the kernel knows it, and
- * returns whether it did.  [-0,+(0|1),-] */
+/* Pushes the vref of the promise at idx when the kernel decides it (an
+ * import, or the result of a send, which this vat awaits), and returns
+ * whether it did.  A promise this vat exported is decided here: a send
+ * through the kernel would reach its value after a later one sent here
+ * once it settled, so those go the local way.  [-0,+(0|1),-] */
 static bool
 push_promise_vref(lua_State *L, int idx)
 {
     lvat_vref vref;
+    bool awaited;
 
     if (!lvat_lua_promise_vref(L, idx, &vref))
         return false;
     lvat_lua_push_vref(L, vref);
-    return true;
+    if (!lvat_vref_is_export(vref))
+        return true;
+    lvat_lua_reg(L, LVAT_REG_AWAITED);
+    lua_pushvalue(L, -2);
+    awaited = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, awaited ? 2 : 3); /* the entry, awaited (and the vref) */
+    return awaited;
 }
 
 /* Far(iface, methods) -> methods, marked remotable. */
@@ -103,9 +113,10 @@ run_local(lua_State *L)
     return 0;
 }
 
-/* Queues run_local for obj; p is the promise it settles (0: none). */
+/* Queues run_local for obj, or runs it `now`; p is the promise it
+ * settles (0: none). */
 static void
-queue_local(lua_State *L, int obj, int method, int args, int p)
+queue_local(lua_State *L, int obj, int method, int args, int p, int now)
 {
     lua_pushvalue(L, obj);
     lua_pushvalue(L, method);
@@ -115,6 +126,10 @@ queue_local(lua_State *L, int obj, int method, int args, int p)
     else
         lua_pushnil(L);
     lua_pushcclosure(L, run_local, 4);
+    if (now) {
+        lua_call(L, 0, 0);
+        return;
+    }
     lvat__p_enqueue(L, lua_gettop(L), 0, 0, 0);
     lua_pop(L, 1);
 }
@@ -130,10 +145,14 @@ push_next(lua_State *L, int t)
     lua_call(L, 2, 1);
 }
 
-static void route(lua_State *L, int target, int method, int args, int only);
+static void route(lua_State *L, int target, int method, int args, int only,
+                  int now);
 
 /* A promise's handler that sends to the value it took.  Upvalues: method,
- * args, and whether the send is one-way. */
+ * args, and whether the send is one-way.  Already a later turn: a local
+ * object's method runs now, as in JavaScript, so that it comes before
+ * one sent since the promise settled (queued at once, for the next
+ * turn, behind this handler). */
 static int
 send_later(lua_State *L)
 {
@@ -142,7 +161,7 @@ send_later(lua_State *L)
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, lua_upvalueindex(2));
-    route(L, 1, 2, 3, only);
+    route(L, 1, 2, 3, only, 1);
     return !only;
 }
 
@@ -189,24 +208,39 @@ send_to_vref(lua_State *L, int method, int args)
     lua_remove(L, rv);
 }
 
+/* Whether a send to the pending promise at idx goes on to the promise it
+ * follows: it follows one, and no send waits on it here (a later send
+ * queues behind those; sent on, it would overtake them).  [-0,+0,-] */
+static bool
+passes_on(lua_State *L, int idx)
+{
+    int top = lua_gettop(L);
+    bool yes = lvat__p_get(L, idx, F_SENDS) == LUA_TNIL &&
+               lvat__p_get(L, idx, F_FOLLOWS) == LUA_TTABLE;
+
+    lua_settop(L, top);
+    return yes;
+}
+
 /*
  * Replaces the value at idx by where a send to it goes: along the
- * promises it follows and the promises it was fulfilled with, to the
- * first that is pending or rejected, or to a value that is no promise.
- * Brent's check (as in lvat__p_walk_follows) ends a loop a vat scribbled
- * into its promises on a fulfilled one.  [-0,+0,-]
+ * promises it follows (see passes_on) and the promises it was fulfilled
+ * with, to the first that is pending or rejected, or to a value that is
+ * no promise.  Brent's check (as in lvat__p_walk_follows) ends a loop a
+ * vat scribbled into its promises.  [-0,+0,-]
  */
 static void
 final_target(lua_State *L, int idx)
 {
     lua_Integer steps = 0, power = 1;
+    int st;
 
     lua_pushvalue(L, idx); /* the checkpoint */
     while (lvat__p_is(L, idx)) {
-        lvat__p_walk_follows(L, idx, 0);
-        if (lvat__p_state(L, idx) != FULFILLED)
+        st = lvat__p_state(L, idx);
+        if (st == REJECTED || (st == PENDING && !passes_on(L, idx)))
             break;
-        lvat__p_get(L, idx, F_VALUE);
+        lvat__p_get(L, idx, st == FULFILLED ? F_VALUE : F_FOLLOWS);
         lua_replace(L, idx);
         if (lvat__p_looped(L, idx, &steps, &power))
             break;
@@ -249,6 +283,8 @@ to_promise(lua_State *L, int t, int method, int args, int only)
     int st = lvat__p_state(L, t);
 
     if (st == PENDING) {
+        lua_pushboolean(L, 1);
+        lvat__p_set(L, t, F_SENDS); /* see final_target */
         send_when_fulfilled(L, t, method, args, only);
         if (only)
             lua_pop(L, 1);
@@ -267,11 +303,12 @@ to_promise(lua_State *L, int t, int method, int args, int only)
 /*
  * Sends method(unpack(args)) to target: pushes a promise for the result,
  * or nothing for a one-way send (`only`), which also raises at once for a
- * target that cannot receive.  The indices are absolute or upvalues.
+ * target that cannot receive.  A local object's method runs in a later
+ * turn, or `now`.  The indices are absolute or upvalues.
  * [-0,+(0|1),e]
  */
 static void
-route(lua_State *L, int target, int method, int args, int only)
+route(lua_State *L, int target, int method, int args, int only, int now)
 {
     int t;
 
@@ -288,7 +325,7 @@ route(lua_State *L, int target, int method, int args, int only)
     } else if (lua_type(L, t) == LUA_TTABLE && is_remotable(L, t)) {
         if (!only)
             lvat__p_push_new(L);
-        queue_local(L, t, method, args, only ? 0 : lua_gettop(L));
+        queue_local(L, t, method, args, only ? 0 : lua_gettop(L), now);
     } else if (only) {
         luaL_error(L, "E.sendOnly(x): x is %s, not a presence, Far object "
                       "or promise", luaL_typename(L, t));
@@ -366,7 +403,7 @@ proxy_method(lua_State *L)
         return !only;
     }
     pack(L, 2, n);
-    route(L, t, lua_upvalueindex(1), t + 1, only);
+    route(L, t, lua_upvalueindex(1), t + 1, only, 0);
     return !only;
 }
 

@@ -27,7 +27,7 @@ const char *const lvat__p_state_names[] = {"pending", "fulfilled", "rejected"};
 /* A promise's fields are its first integer keys (F_*; the first four in
  * the array part, and F_VREF too for a promise made as an import): no name a vat could write by accident, and the fastest
  * lookup Lua has.  Callbacks after the first follow, two slots each. */
-#define EXTRA(i) (F_LOCKED + 2 * (i) - 1)
+#define EXTRA(i) (F_COUNT + 2 * (i) - 2)
 
 /* ---- Fields ---- */
 

@@ -16,7 +16,9 @@ enum { PENDING, FULFILLED, REJECTED, NOT_A_STATE };
 /* A promise's fields: _state, _value, the first callback and its
  * argument, the vref the kernel knows it by (an integer, lvref.h; set
  * while it is imported or exported), how many more callbacks there are,
- * and, while it follows another promise, that one and a lock. */
+ * while it follows another promise, that one and a lock, and whether
+ * eventual sends wait for it in this vat (lfar.c; later ones must queue
+ * behind them). */
 enum {
     F_STATE = 1,
     F_VALUE,
@@ -26,6 +28,7 @@ enum {
     F_N,
     F_FOLLOWS,
     F_LOCKED,
+    F_SENDS,
     F_COUNT
 };
 

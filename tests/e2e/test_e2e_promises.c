@@ -439,6 +439,18 @@ test_e2e_promises_nil_holes_kept(void **state)
     free(r);
 }
 
+/* Messages to one promise arrive in the order they were sent: when it
+ * settles to a local object (the earlier one took an extra turn:
+ * "b,c,a"), when it is exported (the earlier one went through the
+ * kernel: "2,1"), when it comes to follow a remote promise (later ones
+ * were pipelined past those queued here: "2,3,4,1"). */
+static void
+test_e2e_promises_sends_keep_e_order(void **state)
+{
+    expect(*state, "eOrder",
+           "{\"exported\": \"a,b,c,1,2\", \"remote\": \"1,2,3,4\"}");
+}
+
 int
 main(void)
 {
@@ -474,6 +486,7 @@ main(void)
         cmocka_unit_test(test_e2e_promises_await_in_build_root_refused),
         T(test_e2e_promises_failed_marshal_keeps_vat),
         T(test_e2e_promises_nil_holes_kept),
+        T(test_e2e_promises_sends_keep_e_order),
     };
 #undef T
     return cmocka_run_group_tests_name("e2e_promises", tests, NULL, NULL);

@@ -480,6 +480,46 @@ return {
                 return {err = err, got = r:await(),
                         same = E(helper):take(obj):await()}
             end,
+            -- E-order: a message sent to a promise never overtakes one
+            -- sent to it earlier, whatever the promise comes to follow.
+            -- A send to a local object through a promise runs in the turn
+            -- after the promise settles, not one more turn later (it came
+            -- after later sends: "b,c,a").
+            -- A promise this vat exported and decides must not route
+            -- through the kernel while a later send goes straight to its
+            -- value; a local promise later resolved to a pending remote
+            -- one must not let later sends pipeline past earlier ones.
+            eOrder = function(self)
+                local seen = {}
+                local mine = Far("Mine", {
+                    m = function(_, x) seen[#seen + 1] = x end})
+                local k0 = Promise.kit()
+                local s1 = E(k0.promise):m("a")
+                k0.resolve(mine)
+                local s2 = E(k0.promise):m("b")
+                local s3 = E(mine):m("c")
+                Promise.all({s1, s2, s3}):await()
+                local k = Promise.kit()
+                E(helper):take(k.promise) -- exported: p+N
+                local a = E(k.promise):m(1)
+                k.resolve(mine)
+                local b = E(k.promise):m(2)
+                Promise.all({a, b}):await()
+                local k2 = Promise.kit()
+                local r1 = E(k2.promise):rec(1)
+                k2.resolve(E(helper):slowRecorder())
+                local r2 = E(k2.promise):rec(2)
+                local k3 = Promise.kit()
+                E(helper):take(k3.promise)
+                local r3 = E(k3.promise):rec(3)
+                k3.resolve(k2.promise)
+                local r4 = E(k3.promise):rec(4)
+                E(helper):release()
+                Promise.all({r1, r2, r3, r4}):await()
+                return {exported = table.concat(seen, ","),
+                        remote = table.concat(E(k2.promise):order():await(),
+                                              ",")}
+            end,
             holes = function(self)
                 -- and more arguments than a C function's stack starts with
                 local nums = {}
