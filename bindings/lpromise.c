@@ -411,10 +411,13 @@ lvat__p_await(lua_State *L)
         return st == FULFILLED ? 1 : lua_error(L);
     }
     if (!lua_isyieldable(L))
-        return luaL_error(L, "cannot await here (not inside a delivery's "
-                             "coroutine: a metamethod, sort comparator, "
-                             "required chunk or buildRootObject cannot "
-                             "wait)");
+        return luaL_error(L, "cannot await here: only a method's own code "
+                             "(and coroutines it runs) can wait, not a "
+                             ":next/:catch/:finally handler, metamethod, "
+                             "sort comparator, required chunk or "
+                             "buildRootObject; await in the method, or "
+                             "return the promise (a handler's is waited "
+                             "for)");
     lvat_lua_reg(L, LVAT_REG_AWAIT);
     lua_pushvalue(L, 1);
     return lua_yieldk(L, 2, 0, await_done);

@@ -71,15 +71,36 @@ l_catch(lua_State *L)
     return lvat__p_next(L);
 }
 
-/* finally's handlers: run the function, then pass the outcome on.
- * Upvalues: the function, and whether this is the rejection handler. */
+/* Passes finally's outcome on.  Upvalues: the value or reason, and
+ * whether it is a rejection. */
+static int
+finally_pass(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    return lua_toboolean(L, lua_upvalueindex(2)) ? lua_error(L) : 1;
+}
+
+/* finally's handlers: run the function, then pass the outcome on, once
+ * the promise the function returned (if any) is fulfilled; its rejection
+ * wins, as in JavaScript.  Upvalues: the function, and whether this is
+ * the rejection handler. */
 static int
 finally_then(lua_State *L)
 {
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_call(L, 0, 0);
-    return lua_toboolean(L, lua_upvalueindex(2)) ? lua_error(L) : 1;
+    lua_call(L, 0, 1); /* 2 */
+    if (!lvat__p_is(L, 2)) {
+        lua_settop(L, 1);
+        return lua_toboolean(L, lua_upvalueindex(2)) ? lua_error(L) : 1;
+    }
+    lua_pushcfunction(L, lvat__p_next);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushcclosure(L, finally_pass, 2);
+    lua_call(L, 2, 1); /* returned:next(pass) */
+    return 1;
 }
 
 static int

@@ -451,6 +451,31 @@ test_e2e_promises_sends_keep_e_order(void **state)
            "{\"exported\": \"a,b,c,1,2\", \"remote\": \"1,2,3,4\"}");
 }
 
+/* p:finally(f) waits for a promise f returns and takes its rejection,
+ * as in JavaScript: the returned promise was dropped ("kept,gate", and
+ * "ok" for the rejection). */
+static void
+test_e2e_promises_finally_waits_for_its_promise(void **state)
+{
+    expect(*state, "finallyWaits",
+           "{\"keptErr\": \"first\", \"order\": \"gate,kept\", "
+           "\"rej\": \"finally says no\", \"remote\": 7}");
+}
+
+/* An await in a :next handler is refused with a message that names
+ * handlers and says what to do instead (it listed only other places). */
+static void
+test_e2e_promises_await_in_handler_says_what_to_do(void **state)
+{
+    char *r = drive(*state, "awaitInHandler", LVAT_OK);
+
+    expect_has("awaitInHandler", r, "pdriver.lua:");
+    expect_has("awaitInHandler", r, "cannot await here");
+    expect_has("awaitInHandler", r, ":next/:catch/:finally handler");
+    expect_has("awaitInHandler", r, "return the promise");
+    free(r);
+}
+
 int
 main(void)
 {
@@ -487,6 +512,8 @@ main(void)
         T(test_e2e_promises_failed_marshal_keeps_vat),
         T(test_e2e_promises_nil_holes_kept),
         T(test_e2e_promises_sends_keep_e_order),
+        T(test_e2e_promises_finally_waits_for_its_promise),
+        T(test_e2e_promises_await_in_handler_says_what_to_do),
     };
 #undef T
     return cmocka_run_group_tests_name("e2e_promises", tests, NULL, NULL);

@@ -520,6 +520,37 @@ return {
                         remote = table.concat(E(k2.promise):order():await(),
                                               ",")}
             end,
+            -- finally waits for a promise its function returns, whose
+            -- rejection wins (as in JavaScript); it used to be ignored.
+            finallyWaits = function(self)
+                local order = {}
+                local gate = Promise.kit()
+                local waited = Promise.resolve("kept"):finally(function()
+                    return gate.promise:next(function()
+                        order[#order + 1] = "gate"
+                    end)
+                end):next(function(v) order[#order + 1] = v end)
+                Promise.resolve():next(function() gate.resolve() end)
+                waited:await()
+                return {
+                    order = table.concat(order, ","),
+                    rej = try(Promise.resolve(1):finally(function()
+                        return Promise.reject("finally says no")
+                    end)),
+                    keptErr = try(Promise.reject("first"):finally(function()
+                        return E(helper):add(1, 1)
+                    end)),
+                    remote = Promise.resolve(7):finally(function()
+                        return E(helper):add(1, 1)
+                    end):await(),
+                }
+            end,
+            -- An await in a promise handler says where one can wait.
+            awaitInHandler = function(self)
+                return try(Promise.resolve(1):next(function()
+                    return E(helper):ping():await()
+                end))
+            end,
             holes = function(self)
                 -- and more arguments than a C function's stack starts with
                 local nums = {}
