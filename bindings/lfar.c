@@ -290,7 +290,10 @@ to_promise(lua_State *L, int t, int method, int args, int only)
             lua_pop(L, 1);
     } else if (only) {
         /* nothing to send to, and nobody to tell */
+        if (st == REJECTED)
+            lvat__p_handled(L, t);
     } else if (st == REJECTED) {
+        lvat__p_handled(L, t); /* the result's rejection now */
         lvat__p_get(L, t, F_VALUE);
         push_rejected(L);
     } else {

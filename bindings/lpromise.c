@@ -19,6 +19,8 @@
  */
 #include "lbind.h"
 
+#include <stdio.h>
+
 #include <lauxlib.h>
 
 #include "lpromise_int.h"
@@ -105,8 +107,93 @@ lvat__p_enqueue(lua_State *L, int fn, int a, int b, int c)
     v->mq_tail++;
 }
 
+/* ---- Unhandled rejections ---- */
+
+/* The promises rejected with nothing to take the rejection, in order,
+ * since the microtasks last ran out: a registry list, made at the first
+ * one.  Each carries F_UNHANDLED until something takes it. */
+static const char unhandled_key = 0;
+
+static void
+note_unhandled(lua_State *L, int p)
+{
+    lua_pushboolean(L, 1);
+    lvat__p_set(L, p, F_UNHANDLED);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &unhandled_key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &unhandled_key);
+    }
+    lua_pushvalue(L, p);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    lua_pop(L, 1);
+}
+
+void
+lvat__p_handled(lua_State *L, int p)
+{
+    int unhandled = lvat__p_get(L, p, F_UNHANDLED) != LUA_TNIL;
+
+    lua_pop(L, 1);
+    if (unhandled)
+        set_nil(L, p, F_UNHANDLED);
+}
+
+/* Logs the rejection reason on top, without running vat code (no
+ * metamethod): a string, an error record's message, or its type.
+ * [-1,+0,-] */
+static void
+log_unhandled(lua_State *L, lvat_lvat *v)
+{
+    int top = lua_gettop(L), type = lua_type(L, top), n;
+    const char *why = NULL;
+    char line[300];
+
+    if (type == LUA_TSTRING || type == LUA_TNUMBER)
+        why = lua_tostring(L, top);
+    else if (type == LUA_TTABLE &&
+             lua_getfield(L, top, "message") == LUA_TSTRING)
+        why = lua_tostring(L, -1);
+    n = snprintf(line, sizeof line, "unhandled rejection: %s%s",
+                 why ? why : "a ", why ? "" : lua_typename(L, type));
+    if (n >= (int)sizeof line)
+        n = (int)sizeof line - 1;
+    if (v->sys != NULL)
+        lvat_syscall_log(v->sys, line, (size_t)n);
+    lua_settop(L, top - 1);
+}
+
+/* When the microtasks run out, says which rejections nothing took (as a
+ * JavaScript host does then) and forgets them.  [-0,+0,m] */
+static void
+report_unhandled(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    int list;
+
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &unhandled_key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    list = lua_gettop(L);
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &unhandled_key);
+    for (lua_Integer i = 1; lua_rawgeti(L, list, i) != LUA_TNIL; i++) {
+        int p = lua_gettop(L);
+        if (lvat__p_get(L, p, F_UNHANDLED) != LUA_TNIL) {
+            set_nil(L, p, F_UNHANDLED);
+            lvat__p_get(L, p, F_VALUE);
+            log_unhandled(L, v);
+        }
+        lua_settop(L, list);
+    }
+    lua_settop(L, list - 1);
+}
+
 /* drain(): runs queued callbacks (and any they queue) until none are
- * left.  A callback's error leaves the rest queued. */
+ * left, then reports unhandled rejections.  A callback's error leaves
+ * the rest queued. */
 int
 lvat_lua_drain(lua_State *L)
 {
@@ -124,6 +211,7 @@ lvat_lua_drain(lua_State *L)
         lua_call(L, 3, 0);
     }
     v->mq_head = v->mq_tail = 0;
+    report_unhandled(L);
     return 0;
 }
 
@@ -150,6 +238,8 @@ lvat__p_when_settled(lua_State *L, int p, int cb, int arg)
     lua_Integer n;
 
     if (st != PENDING) {
+        if (st != FULFILLED)
+            lvat__p_handled(L, p);
         lvat__p_push_state(L, st == NOT_A_STATE ? REJECTED : st);
         lvat__p_get(L, p, F_VALUE);
         lvat__p_enqueue(L, cb, lua_gettop(L) - 1, lua_gettop(L), arg);
@@ -196,6 +286,8 @@ lvat__p_settle(lua_State *L, int p, int st, int value)
         lvat__p_enqueue(L, val + 1, s, val, val + 2);
         set_nil(L, p, F_CB);
         set_nil(L, p, F_ARG);
+    } else if (st == REJECTED) {
+        note_unhandled(L, p); /* no callback: the first is in F_CB */
     }
     lua_settop(L, val);
     n = extra_count(L, p);
@@ -407,6 +499,8 @@ lvat__p_await(lua_State *L)
     lua_settop(L, 1);
     st = lvat__p_state(L, 1);
     if (st == FULFILLED || st == REJECTED) {
+        if (st == REJECTED)
+            lvat__p_handled(L, 1);
         lvat__p_get(L, 1, F_VALUE);
         return st == FULFILLED ? 1 : lua_error(L);
     }

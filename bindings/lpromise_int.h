@@ -16,9 +16,10 @@ enum { PENDING, FULFILLED, REJECTED, NOT_A_STATE };
 /* A promise's fields: _state, _value, the first callback and its
  * argument, the vref the kernel knows it by (an integer, lvref.h; set
  * while it is imported or exported), how many more callbacks there are,
- * while it follows another promise, that one and a lock, and whether
+ * while it follows another promise, that one and a lock, whether
  * eventual sends wait for it in this vat (lfar.c; later ones must queue
- * behind them). */
+ * behind them), and, while nothing took its rejection, that it is
+ * unhandled (lvat__p_handled). */
 enum {
     F_STATE = 1,
     F_VALUE,
@@ -29,6 +30,7 @@ enum {
     F_FOLLOWS,
     F_LOCKED,
     F_SENDS,
+    F_UNHANDLED,
     F_COUNT
 };
 
@@ -74,6 +76,9 @@ void lvat__p_settle(lua_State *L, int p, int st, int value);
 void lvat__p_resolve(lua_State *L, int p, int v);
 /* Rejects p unless it already follows another promise. */
 void lvat__p_reject(lua_State *L, int p, int reason);
+/* Something took the rejection of p (a handler, an await, a send): it is
+ * not reported as unhandled when the microtasks end.  [-0,+0,-] */
+void lvat__p_handled(lua_State *L, int p);
 
 /* Replaces the promise at idx (absolute) by the one it follows, while
  * it follows a pending promise; stops at `stop` (0: none).  [-0,+0,-] */

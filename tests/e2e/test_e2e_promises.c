@@ -476,6 +476,27 @@ test_e2e_promises_await_in_handler_says_what_to_do(void **state)
     free(r);
 }
 
+/* A rejection nothing took by the end of the delivery's microtasks is
+ * logged, naming the vat; one a handler, an await or a send took is
+ * not (JavaScript's unhandled rejections). */
+static void
+test_e2e_promises_unhandled_rejections_logged(void **state)
+{
+    lk *t = *state;
+    char *r = drive(t, "unhandled", LVAT_OK);
+
+    assert_string_equal(r, "done");
+    free(r);
+    assert_lvat_ok(lvat_kernel_run(t->k));
+    assert_true(lk_log_has(t, "] unhandled rejection: nobody took this"));
+    assert_true(lk_log_has(t, "unhandled rejection: a handler threw this"));
+    assert_true(lk_log_has(t, "no method \"noSuchMethod\""));
+    assert_false(lk_log_has(t, "unhandled rejection: caught"));
+    assert_false(lk_log_has(t, "unhandled rejection: awaited"));
+    assert_false(lk_log_has(t, "unhandled rejection: sent to"));
+    assert_false(lk_log_has(t, "unhandled rejection: taken later"));
+}
+
 int
 main(void)
 {
@@ -514,6 +535,7 @@ main(void)
         T(test_e2e_promises_sends_keep_e_order),
         T(test_e2e_promises_finally_waits_for_its_promise),
         T(test_e2e_promises_await_in_handler_says_what_to_do),
+        T(test_e2e_promises_unhandled_rejections_logged),
     };
 #undef T
     return cmocka_run_group_tests_name("e2e_promises", tests, NULL, NULL);

@@ -551,6 +551,24 @@ return {
                     return E(helper):ping():await()
                 end))
             end,
+            -- Rejections nothing takes are logged when the microtasks run
+            -- out; those a handler, an await or a send takes are not.
+            unhandled = function(self)
+                Promise.reject("nobody took this")
+                Promise.resolve(1):next(function()
+                    error({message = "a handler threw this"})
+                end)
+                Promise.reject("caught"):catch(function() end)
+                try(Promise.reject("awaited"))
+                E(Promise.reject("sent to"))
+                    :anything():catch(function() end)
+                local late = Promise.reject("taken later")
+                Promise.resolve():next(function()
+                    late:catch(function() end)
+                end)
+                E(helper):noSuchMethod() -- its result rejected, at the notify
+                return "done"
+            end,
             holes = function(self)
                 -- and more arguments than a C function's stack starts with
                 local nums = {}
