@@ -270,6 +270,10 @@ add_template(lvat_matcher *m, luaL_Buffer *b, const char *s, const char *e)
     size_t l;
     const char *r = lua_tolstring(m->L, 3, &l), *pct;
 
+    /* One step per possible escape: "%0" for an empty match adds
+     * nothing, so neither the matcher's steps nor the memory cap bound
+     * a long template repeated at every position. */
+    lvat__pattern_charge(m, 1 + (long)(l >> 1));
     while ((pct = memchr(r, ESC, l)) != NULL) {
         luaL_addlstring(b, r, (size_t)(pct - r));
         pct++; /* a final '%' is followed by the string's NUL */

@@ -2,8 +2,9 @@
  * Pattern matching under the time budget, with a real Lua vat
  * (tests/e2e/vats/patterns.lua): searches that would backtrack for
  * minutes in Lua's own C matcher (find, the method syntax, match,
- * gmatch, gsub with a string or a function, a quadratic plain find, and
- * a find retried under pcall) fault the vat with "time budget of 100 ms
+ * gmatch, gsub with a string or a function, a quadratic plain find, a
+ * find retried under pcall, and gsub expanding a long template of "%0"s
+ * for empty matches) fault the vat with "time budget of 100 ms
  * exceeded" within about a second, and the vat answers its next message.
  * Ordinary patterns on subjects over 256 KiB just work.
  */
@@ -173,6 +174,14 @@ test_e2e_patterns_kill_sticky_through_pcall(void **state)
     stopped_and_recovers(*state, "pcallFind");
 }
 
+/* gsub expanding "%0" for empty matches: nothing is added, so only the
+ * template's length bounds the work. */
+static void
+test_e2e_patterns_gsub_template_stopped(void **state)
+{
+    stopped_and_recovers(*state, "gsubTemplate");
+}
+
 static void
 test_e2e_patterns_big_subjects_allowed(void **state)
 {
@@ -193,6 +202,7 @@ main(void)
         T(test_e2e_patterns_gsub_function_stopped),
         T(test_e2e_patterns_plain_find_stopped),
         T(test_e2e_patterns_kill_sticky_through_pcall),
+        T(test_e2e_patterns_gsub_template_stopped),
         cmocka_unit_test_setup_teardown(test_e2e_patterns_big_subjects_allowed,
                                         setup_roomy, teardown),
     };

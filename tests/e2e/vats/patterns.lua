@@ -30,6 +30,11 @@ return {
             pcallFind = function(self)
                 while true do pcall(string.find, s, p) end
             end,
+            -- A replacement of many "%0"s for empty matches: nothing is
+            -- added, so the memory cap never stops the expansion.
+            gsubTemplate = function(self)
+                return (s:gsub("", ("%0"):rep(1 << 18)))
+            end,
             -- Ordinary patterns on a subject over 256 KiB, which the
             -- previous wrappers refused.
             big = function(self)
