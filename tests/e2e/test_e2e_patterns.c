@@ -3,8 +3,8 @@
  * (tests/e2e/vats/patterns.lua): searches that would backtrack for
  * minutes in Lua's own C matcher (find, the method syntax, match,
  * gmatch, gsub with a string or a function, a quadratic plain find, a
- * find retried under pcall, and gsub expanding a long template of "%0"s
- * for empty matches) fault the vat with "time budget of 100 ms
+ * find retried under pcall, gsub expanding a long template of "%0"s for
+ * empty matches, and table.sort of long strings) fault the vat with "time budget of 100 ms
  * exceeded" within about a second, and the vat answers its next message.
  * Ordinary patterns on subjects over 256 KiB just work.
  */
@@ -182,6 +182,13 @@ test_e2e_patterns_gsub_template_stopped(void **state)
     stopped_and_recovers(*state, "gsubTemplate");
 }
 
+/* table.sort of long strings: Lua's comparisons run in C. */
+static void
+test_e2e_patterns_sort_long_strings_stopped(void **state)
+{
+    stopped_and_recovers(*state, "sortStrings");
+}
+
 static void
 test_e2e_patterns_big_subjects_allowed(void **state)
 {
@@ -203,6 +210,7 @@ main(void)
         T(test_e2e_patterns_plain_find_stopped),
         T(test_e2e_patterns_kill_sticky_through_pcall),
         T(test_e2e_patterns_gsub_template_stopped),
+        T(test_e2e_patterns_sort_long_strings_stopped),
         cmocka_unit_test_setup_teardown(test_e2e_patterns_big_subjects_allowed,
                                         setup_roomy, teardown),
     };

@@ -35,6 +35,13 @@ return {
             gsubTemplate = function(self)
                 return (s:gsub("", ("%0"):rep(1 << 18)))
             end,
+            -- Lua's sort compares strings in C, a whole 256 KB each.
+            sortStrings = function(self)
+                local big, t = ("x"):rep(1 << 18), {}
+                for i = 1, 40000 do t[i] = big end
+                table.sort(t)
+                return "sorted"
+            end,
             -- Ordinary patterns on a subject over 256 KiB, which the
             -- previous wrappers refused.
             big = function(self)
