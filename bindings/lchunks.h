@@ -30,6 +30,17 @@ void lvat_chunks_free(lvat_chunks *c);
 int lvat_chunks_load(lvat_chunks *c, lua_State *L, const char *text,
                      size_t len, const char *name);
 
+/*
+ * Compiles `text` as luaL_loadbufferx(L, text, len, name, "t") does, but
+ * hands it to Lua's compiler in small pieces, between which it raises the
+ * kill's message if the vat of L (lvat_lua_vat, when not NULL) has been
+ * stopped: compiling is C, where no hook fires, and takes quadratic time
+ * over some texts.  The kill comes back as this call's status and
+ * message.  [-0,+1,m]
+ */
+int lvat_chunks_compile(lua_State *L, const char *text, size_t len,
+                        const char *name);
+
 /* Loads served from bytecode, loads that compiled, and bytes kept. */
 void lvat_chunks_stats(const lvat_chunks *c, uint64_t *hits,
                        uint64_t *misses, size_t *bytes);

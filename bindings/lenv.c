@@ -114,7 +114,7 @@ l_load(lua_State *L)
     if (!lua_isnoneornil(L, 4))
         return luaL_error(L, "load: chunks always run in the vat's own "
                              "environment (no env argument)");
-    status = luaL_loadbufferx(L, text, len, name, "t");
+    status = lvat_chunks_compile(L, text, len, name);
     if (status != LUA_OK) {
         luaL_pushfail(L);
         lua_insert(L, -2);

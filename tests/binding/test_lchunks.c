@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "lbind.h"
 #include "lchunks.h"
 
 #define MODULE "local greeting = ...\n"                                     \
@@ -38,6 +39,9 @@ setup(void **state)
     f.L2 = luaL_newstate();
     luaL_openlibs(f.L1);
     luaL_openlibs(f.L2);
+    /* No vat: luaL_newstate leaves the extra space uninitialised. */
+    *(lvat_lvat **)lua_getextraspace(f.L1) = NULL;
+    *(lvat_lvat **)lua_getextraspace(f.L2) = NULL;
     *state = &f;
     return f.c && f.L1 && f.L2 ? 0 : -1;
 }

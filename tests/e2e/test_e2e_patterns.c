@@ -4,7 +4,8 @@
  * minutes in Lua's own C matcher (find, the method syntax, match,
  * gmatch, gsub with a string or a function, a quadratic plain find, a
  * find retried under pcall, gsub expanding a long template of "%0"s for
- * empty matches, and table.sort of long strings) fault the vat with "time budget of 100 ms
+ * empty matches, table.sort of long strings, and load of a text that
+ * compiles in quadratic time) fault the vat with "time budget of 100 ms
  * exceeded" within about a second, and the vat answers its next message.
  * Ordinary patterns on subjects over 256 KiB just work.
  */
@@ -189,6 +190,13 @@ test_e2e_patterns_sort_long_strings_stopped(void **state)
     stopped_and_recovers(*state, "sortStrings");
 }
 
+/* load of a text Lua's compiler takes quadratic time over. */
+static void
+test_e2e_patterns_load_stopped(void **state)
+{
+    stopped_and_recovers(*state, "loadOrs");
+}
+
 static void
 test_e2e_patterns_big_subjects_allowed(void **state)
 {
@@ -211,6 +219,7 @@ main(void)
         T(test_e2e_patterns_kill_sticky_through_pcall),
         T(test_e2e_patterns_gsub_template_stopped),
         T(test_e2e_patterns_sort_long_strings_stopped),
+        T(test_e2e_patterns_load_stopped),
         cmocka_unit_test_setup_teardown(test_e2e_patterns_big_subjects_allowed,
                                         setup_roomy, teardown),
     };

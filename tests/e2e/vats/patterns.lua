@@ -42,6 +42,11 @@ return {
                 table.sort(t)
                 return "sorted"
             end,
+            -- Lua's compiler joins the jump lists of a chain of "or"s
+            -- in quadratic time: 200 KB of text compile for seconds.
+            loadOrs = function(self)
+                return load("local a; return " .. ("a or "):rep(40000) .. "a")
+            end,
             -- Ordinary patterns on a subject over 256 KiB, which the
             -- previous wrappers refused.
             big = function(self)
