@@ -48,6 +48,7 @@ typedef struct lvat_lvat {
     bool has_random_seed;         /* the Random endowment's seed, if given */
     uint64_t random_seed;
     volatile sig_atomic_t killed; /* LVAT_KILL_* */
+    char kill_where[LUA_IDSIZE + 16]; /* "file.lua:12" of a kill, or "" */
     lua_State *volatile running;  /* the thread running vat code */
     volatile uint64_t gen;        /* delivery generation (watchdog) */
     uint64_t deadline_us;         /* instruction-budget mode */

@@ -79,6 +79,22 @@ lvat_lua_kill(lvat_lvat *v, int why)
                     LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
+/* Notes where the vat was when its kill is first seen (the kill hook, a
+ * C loop's check): the nearest function on L's stack that has lines,
+ * which is vat code, as the runtime's bytecode is stripped. */
+static void
+note_where(lua_State *L, lvat_lvat *v)
+{
+    lua_Debug ar;
+
+    for (int level = 0; v->kill_where[0] == '\0' && level < 16 &&
+                        lua_getstack(L, level, &ar);
+         level++)
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+            snprintf(v->kill_where, sizeof v->kill_where, "%s:%d",
+                     ar.short_src, ar.currentline);
+}
+
 void
 lvat_lua_check_stopped(lua_State *L, lvat_lvat *v)
 {
@@ -91,6 +107,7 @@ lvat_lua_check_stopped(lua_State *L, lvat_lvat *v)
         lvat_lua_kill(v, LVAT_KILL_TIME);
     if (v->killed == LVAT_KILL_NONE)
         return;
+    note_where(L, v);
     lvat_lua_kill_message(v, msg, sizeof msg);
     luaL_error(L, "%s", msg);
 }
@@ -98,6 +115,8 @@ lvat_lua_check_stopped(lua_State *L, lvat_lvat *v)
 void
 lvat_lua_kill_message(lvat_lvat *v, char *out, size_t len)
 {
+    size_t n;
+
     switch (v->killed) {
     case LVAT_KILL_TIME:
         snprintf(out, len, "%s (v%u) time budget of %u ms exceeded", v->name,
@@ -114,6 +133,9 @@ lvat_lua_kill_message(lvat_lvat *v, char *out, size_t len)
     default:
         snprintf(out, len, "%s (v%u) stopped", v->name, v->id);
     }
+    n = strlen(out);
+    if (v->kill_where[0] != '\0' && n < len)
+        snprintf(out + n, len - n, " at %s", v->kill_where);
 }
 
 /* ---- Warnings (Lua 5.4 turns errors in finalizers into these) ---- */
@@ -489,6 +511,7 @@ vat_deliver(void *inst, const lvat_delivery *d, lvat_errbuf *err)
     int status, code;
 
     v->killed = LVAT_KILL_NONE;
+    v->kill_where[0] = '\0';
     v->ndec = 0;
     v->marshal_ns = v->syscall_ns = 0;
     v->timing = d->timed;

@@ -78,7 +78,9 @@ lvat_lua_kill_hook(lua_State *L, lua_Debug *ar)
     /* Keep firing on every instruction until the delivery is over. */
     lua_sethook(L, lvat_lua_kill_hook,
                 LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-    lvat_lua_kill_message(v, msg, sizeof msg);
+    /* The kill's message, with where the vat was running. */
+    lvat_lua_check_stopped(L, v);
+    lvat_lua_kill_message(v, msg, sizeof msg); /* never marked killed */
     luaL_error(L, "%s", msg);
 }
 

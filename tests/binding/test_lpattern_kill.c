@@ -118,16 +118,20 @@ ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Runs code, which must fail within `limit` seconds with an error that
- * ends with `want` (luaL_error puts the caller's position first). */
+/* Runs code (one line), which must fail within `limit` seconds with an
+ * error that holds `want` and ends with where the code was stopped, its
+ * line 1 (luaL_error puts the caller's position first, too). */
 static void
 expect_stopped(lua_State *L, const char *code, const char *want, double limit)
 {
     double t0 = now_s(), took;
     int st = luaL_dostring(L, code);
+    char at[256];
 
     took = now_s() - t0;
-    if (st == LUA_OK || !ends_with(lua_tostring(L, -1), want))
+    snprintf(at, sizeof at, "%s at [string \"", want);
+    if (st == LUA_OK || strstr(lua_tostring(L, -1), at) == NULL ||
+        !ends_with(lua_tostring(L, -1), "\"]:1"))
         fail_msg("%s: status %d, %s (want \"%s\")", code, st,
                  lua_tostring(L, -1), want);
     if (took > limit)
@@ -167,6 +171,7 @@ test_lpattern_kill_stops_matching(void **state)
     fake_vat(L, &v);
     for (size_t i = 0; i < LVAT_ARRAY_LEN(codes); i++) {
         v.killed = LVAT_KILL_NONE;
+        v.kill_where[0] = '\0';
         kill_in(&v, 50);
         expect_stopped(L, codes[i], KILLED, stop_limit());
         assert_int_equal(v.killed, LVAT_KILL_TIME);

@@ -135,6 +135,22 @@ test_e2e_failures_memory_limit(void **state)
     fault_and_recover(*state, "hog", "memory limit");
 }
 
+/* A kill says where the vat was: its own file and line (spin's loop is
+ * on line 6; hog allocates in lines 70-76, and may run out of time
+ * first under the sanitizers). */
+static void
+test_e2e_failures_kill_names_file_and_line(void **state)
+{
+    fx *f = *state;
+    char why[96];
+
+    snprintf(why, sizeof why, "time budget of %u ms exceeded at looper.lua:6",
+             time_limit_ms());
+    call_expect(&f->t, f->looper, "spin", "[]", LVAT_EREJECTED, why);
+    call_expect(&f->t, f->looper, "hog", "[]", LVAT_EREJECTED,
+                " exceeded at looper.lua:7");
+}
+
 static void
 test_e2e_failures_kill_sticky_through_pcall(void **state)
 {
@@ -251,6 +267,7 @@ main(void)
         F(test_e2e_failures_time_budget),
         cmocka_unit_test_setup_teardown(test_e2e_failures_memory_limit,
                                         setup_roomy, teardown),
+        F(test_e2e_failures_kill_names_file_and_line),
         F(test_e2e_failures_kill_sticky_through_pcall),
         F(test_e2e_failures_kill_sticky_through_xpcall),
         F(test_e2e_failures_kill_sticky_through_close),
