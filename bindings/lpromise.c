@@ -110,20 +110,19 @@ lvat__p_enqueue(lua_State *L, int fn, int a, int b, int c)
 /* ---- Unhandled rejections ---- */
 
 /* The promises rejected with nothing to take the rejection, in order,
- * since the microtasks last ran out: a registry list, made at the first
- * one.  Each carries F_UNHANDLED until something takes it. */
-static const char unhandled_key = 0;
-
+ * since the microtasks last ran out: a list in the registry, made at the
+ * first one.  Each carries F_UNHANDLED until something takes it. */
 static void
 note_unhandled(lua_State *L, int p)
 {
     lua_pushboolean(L, 1);
     lvat__p_set(L, p, F_UNHANDLED);
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &unhandled_key) == LUA_TNIL) {
+    lvat_lua_vat(L)->unhandled = true;
+    if (lvat_lua_reg(L, LVAT_REG_UNHANDLED) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);
         lua_pushvalue(L, -1);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &unhandled_key);
+        lvat_lua_set_reg(L, LVAT_REG_UNHANDLED);
     }
     lua_pushvalue(L, p);
     lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
@@ -172,13 +171,13 @@ report_unhandled(lua_State *L)
     lvat_lvat *v = lvat_lua_vat(L);
     int list;
 
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &unhandled_key) == LUA_TNIL) {
-        lua_pop(L, 1);
+    if (!v->unhandled)
         return;
-    }
+    v->unhandled = false;
+    lvat_lua_reg(L, LVAT_REG_UNHANDLED);
     list = lua_gettop(L);
-    lua_pushnil(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &unhandled_key);
+    lua_pushboolean(L, 0);
+    lvat_lua_set_reg(L, LVAT_REG_UNHANDLED);
     for (lua_Integer i = 1; lua_rawgeti(L, list, i) != LUA_TNIL; i++) {
         int p = lua_gettop(L);
         if (lvat__p_get(L, p, F_UNHANDLED) != LUA_TNIL) {

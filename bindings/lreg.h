@@ -36,6 +36,7 @@ enum {
     LVAT_REG_ONLY_METHODS,
     LVAT_REG_POOL,        /* idle delivery threads (ljobs.c) */
     LVAT_REG_DONE,        /* the marker a finished job yields */
+    LVAT_REG_UNHANDLED,   /* rejections nothing took yet, or false */
     LVAT_REG_COUNT
 };
 
