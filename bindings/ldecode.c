@@ -366,25 +366,32 @@ give_back_parser(lua_State *L)
  * unwinds the slot.  Errors do not all pass dec_fail (a slot naming an
  * object the vat lacks, a refused subscribe, memory), and a vat catching
  * eight of them used to leave every later decode of its delivery failing
- * as "nested too deeply".  One guard per state, made at first use.
+ * as "nested too deeply".  The guard is the runtime's slot-to-value
+ * table, which no vat code can reach: its metatable (that table's own)
+ * gains the __close at the first decode, 32 bytes where a guard table of
+ * its own was 180 a vat.  A bare state (the tests') gets one of its own.
  * [-0,+1,m]
  */
 static void
 push_guard(lua_State *L)
 {
-    static const char key = 0;
-
     luaL_checkstack(L, 4, "decoding capdata");
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) == LUA_TNIL) {
+    if (lvat_lua_reg(L, LVAT_REG_SLOT2VAL) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);
-        lua_createtable(L, 0, 1);
-        lua_pushcfunction(L, give_back_parser);
-        lua_setfield(L, -2, "__close");
-        lua_setmetatable(L, -2);
-        lua_pushvalue(L, -1);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
     }
+    if (!lua_getmetatable(L, -1)) {
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setmetatable(L, -3);
+    }
+    lua_pushliteral(L, "__close");
+    if (lua_rawget(L, -2) == LUA_TNIL) {
+        lua_pushliteral(L, "__close");
+        lua_pushcfunction(L, give_back_parser);
+        lua_rawset(L, -4);
+    }
+    lua_pop(L, 2); /* the field and the metatable */
     lua_toclose(L, -1);
 }
 
