@@ -10,7 +10,13 @@
 
 #include <string.h>
 
+#include "smallcaps.h"
+
 #define RESET_KEY "resetPending"
+#define RESET_WHY                                                          \
+    "[KERNEL:VAT_TERMINATED] the kernel was reset by a kernel facet: "     \
+    "every subcluster is gone; launch again or send to the new system "   \
+    "subclusters"
 
 static bool
 starts(const lvat_val *k, const char *prefix)
@@ -130,6 +136,37 @@ lvat__reset_resume(lvat_kernel *k, lvat_errbuf *err)
     return wipe(k, err);
 }
 
+/* The host's requests still waiting (a result, a launch's end) were
+ * waiting on records the wipe deleted: nothing would ever answer them.
+ * Each hears now that its work is gone. */
+static int
+tell_waiting_hosts(lvat_kernel *k)
+{
+    lvat_buf body = LVAT_BUF_INIT;
+    lvat_capdata v;
+    int rc = lvat_sc_error_body(&body, RESET_WHY, strlen(RESET_WHY));
+
+    memset(&v, 0, sizeof v);
+    v.body = body.data;
+    v.body_len = body.len;
+    for (lvat_req *r = k->requests; r && rc == LVAT_OK; r = r->next) {
+        if (r->applied_epoch == 0 || r->done)
+            continue;
+        if (r->type == LVAT_REQ_SEND && r->cb != NULL)
+            rc = lvat__output_result(k, r, true, &v);
+        else if ((r->type == LVAT_REQ_LAUNCH || r->type == LVAT_REQ_RELOAD) &&
+                 r->lcb != NULL)
+            rc = lvat__output_launch(k, r, LVAT_LAUNCH_FAILED, NULL,
+                                     (lvat_kref){0}, (lvat_kref){0}, NULL,
+                                     LVAT_EVAT, RESET_WHY);
+    }
+    lvat_buf_free(&body);
+    /* The wipe has committed: what it tells the host is final. */
+    if (rc == LVAT_OK)
+        lvat__outputs_fire(k);
+    return rc;
+}
+
 int
 lvat__kernel_reset(lvat_kernel *k)
 {
@@ -141,6 +178,8 @@ lvat__kernel_reset(lvat_kernel *k)
               "vat and its state is gone; system subclusters start afresh");
     lvat_errbuf_clear(&err);
     rc = wipe(k, &err);
+    if (rc == LVAT_OK && (rc = tell_waiting_hosts(k)) != LVAT_OK)
+        lvat_errbuf_set(&err, rc, "%s", lvat_strerror(rc));
     if (rc == LVAT_OK)
         rc = lvat__system_open(k, &err);
     return rc == LVAT_OK ? rc : lvat__fail(k, rc, "reset: %s", err.msg);

@@ -1,0 +1,187 @@
+/*
+ * Subcluster lifecycle edges with real Lua vats: a system vat ending or
+ * reloading its own subcluster, a reset while the host still waits, and
+ * system subcluster configs the kernel remembers.
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lua_kernel.h"
+
+#define SYS_CFG(tag)                                                      \
+    "{\"bootstrap\":\"sys\",\"services\":[\"kernelFacet\"],\"vats\":{"    \
+    "\"sys\":{\"sourceSpec\":\"sysvat.lua\",\"parameters\":{\"tag\":\"" tag \
+    "\"}}}}"
+
+#define CHILD_CFG(name)                                                   \
+    "{\"bootstrap\":\"c\",\"vats\":{\"c\":{\"sourceSpec\":"               \
+    "\"syschild.lua\",\"parameters\":{\"name\":\"" name "\"}}}}"
+
+static void
+expect(lk *t, const char *kref, const char *method, const char *args,
+       int want_status, const char *want)
+{
+    int st;
+    char *r = lk_call(t, kref, method, args, &st);
+
+    if (st != want_status || strstr(r, want) == NULL)
+        fail_msg("%s.%s(%s): got status %d \"%s\", want %d with \"%s\"", kref,
+                 method, args ? args : "", st, r, want_status, want);
+    free(r);
+}
+
+static void
+open_admin(lk *t)
+{
+    lk_open(t);
+    lk_add_system(t, "admin", SYS_CFG("admin"));
+    lk_restart(t);
+    assert_lvat_ok(lvat_kernel_run(t->k));
+    assert_lvat_ok(lvat_kernel_system_root(t->k, "admin", t->root,
+                                           sizeof t->root));
+}
+
+/* A system vat terminates its own subcluster through its facet: the
+ * subcluster, its facet and name go; the next open launches it afresh. */
+static void
+test_life_system_terminates_itself(void **state)
+{
+    char root[32];
+    int st;
+    lk t;
+
+    (void)state;
+    open_admin(&t);
+    /* The caller goes with its subcluster: its call is rejected. */
+    free(lk_call(&t, t.root, "call", "[\"terminateSubcluster\", \"s1\"]",
+                 &st));
+    assert_int_equal(st, LVAT_EREJECTED);
+    assert_int_equal(lk_count(&t, "svc."), 0);
+    assert_int_equal(lk_count(&t, "sub."), 0);
+    assert_int_equal(lk_count(&t, "vat."), 0);
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
+    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_close(&t);
+}
+
+/* A system vat reloads its own subcluster: the new one takes the name. */
+static void
+test_life_system_reloads_itself(void **state)
+{
+    char root[32];
+    int st;
+    char *r;
+    lk t;
+
+    (void)state;
+    open_admin(&t);
+    r = lk_call(&t, t.root, "call", "[\"reloadSubcluster\", \"s1\"]", &st);
+    assert_int_equal(st, LVAT_EREJECTED);
+    assert_non_null(strstr(r, "subcluster s1 was reloaded"));
+    free(r);
+    assert_int_equal(lk_count(&t, "sub."), 1);
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
+    assert_string_not_equal(root, t.root);
+    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_close(&t);
+}
+
+typedef struct seen {
+    int started, done, failed, results;
+    int status;
+    char err[512];
+} seen;
+
+static void
+on_seen(void *ud, lvat_launch_event ev, const lvat_launch_info *info)
+{
+    seen *s = ud;
+
+    if (ev == LVAT_LAUNCH_STARTED) {
+        s->started++;
+    } else if (ev == LVAT_LAUNCH_DONE) {
+        s->done++;
+    } else {
+        s->failed++;
+        snprintf(s->err, sizeof s->err, "%s", info->errmsg);
+    }
+}
+
+static void
+on_res(void *ud, int status, const lvat_value *v)
+{
+    seen *s = ud;
+
+    (void)v;
+    s->results++;
+    s->status = status;
+}
+
+/* A reset deletes the records the host's waits hang on: a call whose
+ * result was pending and a launch whose bootstrap had not settled never
+ * heard anything before; now each hears that its work is gone. */
+static void
+test_life_reset_tells_waiting_hosts(void **state)
+{
+    char cfg[512], child[32];
+    seen l = {0}, c = {0};
+    int st;
+    lk t;
+
+    (void)state;
+    open_admin(&t);
+    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+           "s2");
+    lk_root(&t, "v2", child);
+    {
+        FILE *f;
+        char *path = lvat_test_path(t.dir, "slow.lua");
+        f = fopen(path, "w");
+        fputs("return { buildRootObject = function()\n"
+              "  return Far('Slow', { bootstrap = function()\n"
+              "    return Promise.kit().promise end }) end }\n", f);
+        fclose(f);
+        snprintf(cfg, sizeof cfg, "{\"bootstrap\":\"c\",\"vats\":{\"c\":{"
+                 "\"sourceSpec\":\"%s\"}}}", path);
+        free(path);
+    }
+    assert_lvat_ok(lvat_kernel_launch_json(t.k, cfg, strlen(cfg), t.dir,
+                                           on_seen, &l));
+    /* a host call that never settles */
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, child, "forever", "[]",
+                                             on_res, &c));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(c.results, 0);
+    free(lk_call(&t, t.root, "call", "[\"reset\"]", &st));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(c.results, 1);
+    assert_int_equal(c.status, LVAT_EREJECTED);
+    assert_int_equal(l.started, 1);
+    assert_int_equal(l.done, 0);
+    assert_int_equal(l.failed, 1);
+    assert_non_null(strstr(l.err, "the kernel was reset"));
+    /* Told once: more runs tell nothing more. */
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(c.results + l.failed, 2);
+    lk_close(&t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_life_system_terminates_itself),
+        cmocka_unit_test(test_life_system_reloads_itself),
+        cmocka_unit_test(test_life_reset_tells_waiting_hosts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
