@@ -272,10 +272,42 @@ queue_system_launch(lvat_kernel *k, const sysent *e, lvat_errbuf *err)
     return lvat__req_queue(k, r);
 }
 
+/* A remembered config whose name the given list lacks and the store maps
+ * to no subcluster (its launch failed, or never ran) holds no state:
+ * forget it, or an open with the remembered list would bring back a
+ * subcluster the configuration dropped (renamed, say). */
+static int
+forget_unlisted(lvat_kernel *k, syslist *l)
+{
+    char from[LVAT_KEY_MAX + 1] = "systemConfig.";
+    size_t flen = 13;
+
+    for (bool first = true;; first = false) {
+        lvat_val key, val;
+        int rc = lvat_kv_next(k->kv, LVAT_DB_KERNEL, from, flen, first,
+                              "systemConfig.", 13, &key, &val);
+        if (rc != LVAT_OK)
+            return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
+        memcpy(from, key.p, key.len);
+        flen = key.len;
+        from[flen] = '\0';
+        if (list_find(l, from + 13, flen - 13) != NULL)
+            continue;
+        lvat__log(k, LVAT_LOG_INFO, "forgetting system subcluster %s: it "
+                  "is not in the configuration and never came up", from + 13);
+        if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, from, flen)) != LVAT_OK)
+            return rc;
+    }
+}
+
 static int
 bring_up(lvat_kernel *k, syslist *l, lvat_errbuf *err)
 {
     int rc = reconcile(k, l, err);
+
+    /* Names still mapped and not listed were refused or pruned above. */
+    if (rc == LVAT_OK && k->opts.system_subclusters != NULL)
+        rc = forget_unlisted(k, l);
 
     for (size_t i = 0; i < l->n && rc == LVAT_OK; i++) {
         rc = remember(k, &l->e[i]);

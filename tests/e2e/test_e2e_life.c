@@ -175,6 +175,38 @@ test_life_reset_tells_waiting_hosts(void **state)
     lk_close(&t);
 }
 
+/* A system subcluster that never came up, then dropped from the list
+ * (renamed): its remembered config came back at the next open without a
+ * list, and launched again. */
+static void
+test_life_dropped_system_config_is_forgotten(void **state)
+{
+    lk t;
+    char root[32];
+
+    (void)state;
+    lk_open(&t);
+    lk_add_system(&t, "bad", "{\"bootstrap\":\"s\",\"vats\":{\"s\":{"
+                  "\"sourceSpec\":\"syntaxerr.lua\"}}}");
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_true(lk_log_has(&t, "did not come up"));
+    lk_clear_systems(&t);
+    lk_add_system(&t, "good", SYS_CFG("good"));
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "good", root, sizeof root));
+    assert_int_equal(lk_count(&t, "systemConfig."), 1);
+    lk_clear_systems(&t);
+    lvat_buf_reset(&t.log);
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_false(lk_log_has(&t, "did not come up"));
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "good", root, sizeof root));
+    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -182,6 +214,7 @@ main(void)
         cmocka_unit_test(test_life_system_terminates_itself),
         cmocka_unit_test(test_life_system_reloads_itself),
         cmocka_unit_test(test_life_reset_tells_waiting_hosts),
+        cmocka_unit_test(test_life_dropped_system_config_is_forgotten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
