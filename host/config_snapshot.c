@@ -18,6 +18,10 @@
 #define MAX_FILES       256
 #define MAX_TOTAL_BYTES (8u << 20)
 #define MAX_DEPTH       8
+/* Folders listed per vat: links (to a shared folder, or back up the
+ * tree) can make the walk fork at every level, 6 links to "." listing
+ * 6^8 folders, all in the kernel's thread. */
+#define MAX_DIRS 1024
 
 
 static char *
@@ -73,6 +77,7 @@ typedef struct walker {
     const char *root;      /* folder of the sourceSpec, from base_dir */
     const char *shown_dir; /* the folder as the config wrote it */
     size_t total;
+    size_t ndirs; /* folders listed so far */
     lvat_srcsnap *rec; /* what the walk read, for the cache; or NULL */
     lvat_errbuf *err;
 } walker;
@@ -205,6 +210,16 @@ walk(walker *w, const char *rel, int depth)
 
     if (dirpath == NULL)
         return lvat_errbuf_set(w->err, LVAT_ENOMEM, "out of memory");
+    if (++w->ndirs > MAX_DIRS) {
+        if (d != NULL)
+            closedir(d);
+        lvat_free(dirpath);
+        return lvat_errbuf_set(w->err, LVAT_ECONFIG,
+                               "vat %s: more than %d folders under %s (a "
+                               "link to a folder above it?); put the vat in "
+                               "a folder of its own",
+                               w->pv->name, MAX_DIRS, w->root);
+    }
     if (d == NULL) {
         rc = lvat_errbuf_set(w->err, LVAT_ECONFIG, "cannot list %s: %s",
                              dirpath, strerror(errno));
@@ -271,7 +286,7 @@ lvat__plan_snapshot(lvat_plan_vat *pv,
     char *abs = join(base_dir, spec), *root = abs ? lvat__dir_of(abs) : NULL;
     char *shown = lvat__dir_of(spec), *base = strrchr(spec, '/');
     struct stat st;
-    walker w = {pv, root, shown, 0, NULL, err};
+    walker w = {pv, root, shown, 0, 0, NULL, err};
     int rc;
 
     base = base ? base + 1 : (char *)spec;

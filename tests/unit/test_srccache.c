@@ -392,6 +392,42 @@ test_srccache_out_of_memory_at_every_allocation(void **state)
     }
 }
 
+/* Links back to a folder above them make a walk that forks at every
+ * level: six in one folder listed 6^8 folders (10 s in the kernel's
+ * thread, which a kernel facet's launch would stall).  The walk stops at
+ * a bound, naming the folder and what to do. */
+static void
+test_srccache_link_loops_are_bounded(void **state)
+{
+    fixture *f = *state;
+    static const char cfg[] =
+        "{\"bootstrap\":\"a\",\"vats\":{\"a\":{\"sourceSpec\":"
+        "\"alice/alice.lua\"}}}";
+    lvat_launch_plan *p = NULL;
+    lvat_errbuf err;
+    char *empty = lvat_test_path(f->tmp, "alice/empty");
+    time_t t0 = time(NULL);
+
+    assert_int_equal(mkdir(empty, 0700), 0);
+    free(empty);
+    for (int i = 0; i < 6; i++) {
+        char name[32], *link;
+        snprintf(name, sizeof name, "alice/empty/loop%d", i);
+        link = lvat_test_path(f->tmp, name);
+        assert_int_equal(symlink(".", link), 0);
+        free(link);
+    }
+    lvat_errbuf_clear(&err);
+    assert_int_equal(lvat__plan_from_json(cfg, strlen(cfg), f->tmp, "test",
+                                          f->cache, &p, &err),
+                     LVAT_ECONFIG);
+    assert_null(p);
+    assert_true(time(NULL) - t0 < 3);
+    if (strstr(err.msg, "folders under") == NULL ||
+        strstr(err.msg, "alice") == NULL)
+        fail_msg("unexpected error: %s", err.msg);
+}
+
 int
 main(void)
 {
@@ -410,6 +446,8 @@ main(void)
             test_srccache_dangling_link_not_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_srccache_link_target_turns_into_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_srccache_link_loops_are_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_srccache_racy_folder_not_kept,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
