@@ -124,6 +124,27 @@ remembered_list(lvat_kernel *k, syslist *l)
     }
 }
 
+/* A restored subcluster runs the code and config it was launched with:
+ * a new config given at open does not reach it (design §9 wants it
+ * upgraded in place; upgrade is not built yet), so say so rather than
+ * let the host believe its change took. */
+static void
+warn_if_changed(lvat_kernel *k, const sysent *e, const lvat_key *key,
+                const lvat_buf *now)
+{
+    lvat_val old;
+
+    if (!e->mapped ||
+        lvat_kv_get(k->kv, LVAT_DB_KERNEL, key->b, key->n, &old) != LVAT_OK ||
+        (old.len == now->len && memcmp(old.p, now->data, now->len) == 0))
+        return;
+    lvat__log(k, LVAT_LOG_WARN, "system subcluster %s: its config (or "
+              "folder) differs from the one it was launched with, and it "
+              "keeps running as launched, with its state; to launch it "
+              "afresh from the new config, open once without it and with "
+              "--prune (its state is deleted)", e->name);
+}
+
 static int
 remember(lvat_kernel *k, const sysent *e)
 {
@@ -138,6 +159,8 @@ remember(lvat_kernel *k, const sysent *e)
     lvat_buf_putc(&b, '}');
     lvat_key_lit(&key, "systemConfig.");
     lvat_key_add_str(&key, e->name);
+    if (!b.oom)
+        warn_if_changed(k, e, &key, &b);
     rc = b.oom ? LVAT_ENOMEM
                : lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data,
                              b.len, 0);

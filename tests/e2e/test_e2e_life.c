@@ -207,6 +207,37 @@ test_life_dropped_system_config_is_forgotten(void **state)
     lk_close(&t);
 }
 
+/* A restored system subcluster given a different config keeps running
+ * as launched (no upgrade in place yet): the open says so, naming it and
+ * what to do; the same config again, or none, says nothing. */
+static void
+test_life_changed_system_config_is_reported(void **state)
+{
+    lk t;
+
+    (void)state;
+    open_admin(&t);
+    lvat_buf_reset(&t.log);
+    lk_restart(&t); /* the same config */
+    assert_false(lk_log_has(&t, "differs from the one it was launched"));
+    lk_clear_systems(&t);
+    lk_add_system(&t, "admin", SYS_CFG("admin2"));
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_true(lk_log_has(&t, "system subcluster admin: its config (or "
+                               "folder) differs from the one it was "
+                               "launched with"));
+    assert_true(lk_log_has(&t, "--prune"));
+    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    assert_true(lk_log_has(&t, "sysvat built admin\n")); /* as launched */
+    assert_false(lk_log_has(&t, "sysvat built admin2"));
+    lvat_buf_reset(&t.log);
+    lk_clear_systems(&t); /* none given: the remembered one */
+    lk_restart(&t);
+    assert_false(lk_log_has(&t, "differs from the one it was launched"));
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -215,6 +246,7 @@ main(void)
         cmocka_unit_test(test_life_system_reloads_itself),
         cmocka_unit_test(test_life_reset_tells_waiting_hosts),
         cmocka_unit_test(test_life_dropped_system_config_is_forgotten),
+        cmocka_unit_test(test_life_changed_system_config_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
