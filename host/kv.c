@@ -458,7 +458,11 @@ lvat_kv_crank_begin(lvat_kv *kv)
         return; /* cranks do not nest: keep the open one */
     kv->in_crank = true;
     kv->nundo = 0;
-    kv->gen++;
+    /* Never 0, the generation of entries no crank has touched: the 32-bit
+     * count wraps after 2^31 cranks (hours at full speed), and a crank
+     * numbered 0 would keep no undo record for them. */
+    if (++kv->gen == 0)
+        kv->gen = 1;
     if (kv->hooks.crank_begin)
         kv->hooks.crank_begin(kv->hooks.ud);
 }

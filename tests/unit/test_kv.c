@@ -465,6 +465,27 @@ test_kv_crank_commit_then_block_abort(void **state)
     expect(f->kv, LVAT_DB_KERNEL, "other", NULL);
 }
 
+/* The crank generation is 32 bits and moves twice a crank, so a kernel
+ * doing 300k cranks a second wraps it in about two hours.  A crank that
+ * ran as generation 0 matched every entry not yet touched by a crank
+ * (fresh ones, and those written outside any crank) and kept no undo
+ * record for them: its abort left its writes in the block. */
+static void
+test_kv_crank_abort_after_gen_wraps(void **state)
+{
+    fixture *f = *state;
+
+    put(f->kv, LVAT_DB_KERNEL, "pre", "P0"); /* outside any crank */
+    f->kv->gen = UINT32_MAX;
+    lvat_kv_crank_begin(f->kv);
+    put(f->kv, LVAT_DB_KERNEL, "born", "B");
+    put(f->kv, LVAT_DB_KERNEL, "pre", "P1");
+    lvat_kv_crank_abort(f->kv);
+    expect(f->kv, LVAT_DB_KERNEL, "born", NULL);
+    expect(f->kv, LVAT_DB_KERNEL, "pre", "P0");
+    assert_int_equal(lvat_kv_block_entries(f->kv), 1);
+}
+
 static void
 test_kv_new_key_deleted_never_reaches_lmdb(void **state)
 {
@@ -748,6 +769,7 @@ main(void)
         T(test_kv_block_abort_discards),
         T(test_kv_crank_abort_restores_block),
         T(test_kv_crank_commit_then_block_abort),
+        T(test_kv_crank_abort_after_gen_wraps),
         T(test_kv_new_key_deleted_never_reaches_lmdb),
         T(test_kv_new_key_survives_aborted_delete),
         T(test_kv_deleted_value_readable_until_crank_end),
