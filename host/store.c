@@ -131,6 +131,12 @@ lvat__store_txn_begin(lvat_store *s,
 {
     int rc = mdb_txn_begin(s->env, NULL, flags, txn);
 
+    if (rc == MDB_READERS_FULL) {
+        /* Slots of readers killed since the open (see open_env). */
+        int dead = 0;
+        if (mdb_reader_check(s->env, &dead) == MDB_SUCCESS && dead > 0)
+            rc = mdb_txn_begin(s->env, NULL, flags, txn);
+    }
     if (rc == MDB_MAP_RESIZED) {
         /* Another process grew the map: adopt its size and retry. */
         MDB_envinfo info;
@@ -280,6 +286,11 @@ open_env(lvat_store *s, const lvat_store_config *cfg, lvat_errbuf *err)
         snprintf(what, sizeof what, "opening the store in %s", s->dir);
         return lvat__store_err(rc, err, what);
     }
+    /* LMDB empties its reader table only when no other process has the
+     * store open: a process killed inside a read transaction meanwhile
+     * (a kernel, a status) left its slot, which pins the pages of its old
+     * snapshot and, 126 of them later, refuses every read. */
+    (void)mdb_reader_check(s->env, NULL);
     /* An existing store may already be larger than the requested map. */
     if (mdb_env_info(s->env, &info) == MDB_SUCCESS)
         s->map_size = info.me_mapsize;

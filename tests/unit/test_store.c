@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "kv.h"
 #include "lvat_test.h"
 #include "store.h"
+#include "store_int.h" /* the env, for mdb_reader_check */
 
 typedef struct fixture {
     char *tmp;        /* the temporary directory, removed at teardown */
@@ -370,6 +372,63 @@ test_store_readonly_beside_writer(void **state)
     lvat_store_close(w);
 }
 
+/* Opens the store read-only, starts a read transaction and dies by
+ * SIGKILL inside it, leaving its slot in LMDB's reader table. */
+static void
+die_reading(const char *dir)
+{
+    lvat_store *r = must_open(dir, true);
+    lvat_kv *kv = NULL;
+    lvat_errbuf err;
+    lvat_val v;
+
+    if (lvat_kv_new(r, &kv, &err) != LVAT_OK ||
+        lvat_kv_get(kv, LVAT_DB_KERNEL, "k", 1, &v) != LVAT_OK)
+        _exit(1);
+    raise(SIGKILL);
+}
+
+/* LMDB empties its reader table only when no process has the store
+ * open.  A reader killed while another process kept the store open left
+ * its slot behind: the slot pins the pages of its old snapshot (the file
+ * can only grow) and, 126 of them later, every read transaction fails
+ * with MDB_READERS_FULL.  An open now clears the slots of dead processes. */
+static void
+test_store_open_clears_dead_readers(void **state)
+{
+    fixture *f = *state;
+    lvat_store *w = must_open(f->dir, false);
+    int status = 0, dead = -1;
+    pid_t pid;
+
+    kv_write(w, "k", "one");
+    lvat_store_close(w);
+    f->held = must_open(f->dir, true); /* keeps LMDB's reader table */
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        die_reading(f->dir);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lvat_errbuf err;
+        int rc = open_store(f->dir, false, &w, &err);
+        if (rc == LVAT_OK)
+            lvat_store_close(w);
+        lvat_store_close(f->held);
+        _exit(rc == LVAT_OK ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(mdb_reader_check(f->held->env, &dead), 0);
+    assert_int_equal(dead, 0);
+    lvat_store_close(f->held);
+    f->held = NULL;
+}
+
 static void
 test_store_bad_dir_arguments(void **state)
 {
@@ -547,6 +606,7 @@ main(void)
         T(test_store_older_schema_refused_raw),
         T(test_store_missing_schema_with_data_refused),
         T(test_store_readonly_beside_writer),
+        T(test_store_open_clears_dead_readers),
         T(test_store_bad_dir_arguments),
         T(test_store_small_map_reported),
         T(test_store_map_grows_from_tiny),
