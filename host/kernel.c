@@ -524,8 +524,8 @@ run_cranks(lvat_kernel *k, uint32_t max_cranks, uint64_t max_us,
         if (rc != LVAT_OK) {
             lvat__block_abort(k);
             if (k->err.code != rc) /* a failure that did not say why */
-                lvat__fail(k, rc, "a crank failed (%s); its block was "
-                           "rolled back", lvat_strerror(rc));
+                lvat__fail(k, rc, "a crank failed (%s); its block in %s "
+                           "was rolled back", lvat_strerror(rc), k->dir);
             return rc;
         }
         if (!did)
