@@ -94,6 +94,26 @@ given_list(lvat_kernel *k, syslist *l, lvat_errbuf *err)
     return LVAT_OK;
 }
 
+/* Steps to the remembered config after the key in `from` (begun as
+ * "systemConfig.", *flen 13, with `first`): its key into from, its value
+ * into *val; LVAT_ENOTFOUND after the last.  from holds LVAT_KEY_MAX + 1
+ * bytes. */
+static int
+next_config(lvat_kernel *k, char *from, size_t *flen, bool first,
+            lvat_val *val)
+{
+    lvat_val key;
+    int rc = lvat_kv_next(k->kv, LVAT_DB_KERNEL, from, *flen, first,
+                          "systemConfig.", 13, &key, val);
+
+    if (rc != LVAT_OK)
+        return rc;
+    memcpy(from, key.p, key.len);
+    *flen = key.len;
+    from[*flen] = '\0';
+    return LVAT_OK;
+}
+
 static int
 remembered_list(lvat_kernel *k, syslist *l)
 {
@@ -103,14 +123,10 @@ remembered_list(lvat_kernel *k, syslist *l)
     for (bool first = true;; first = false) {
         lvat_json *rec = NULL;
         lvat_buf cfg = LVAT_BUF_INIT;
-        lvat_val key, val;
-        int rc = lvat_kv_next(k->kv, LVAT_DB_KERNEL, from, flen, first,
-                              "systemConfig.", 13, &key, &val);
+        lvat_val val;
+        int rc = next_config(k, from, &flen, first, &val);
         if (rc != LVAT_OK)
             return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
-        memcpy(from, key.p, key.len);
-        flen = key.len;
-        from[flen] = '\0';
         rc = lvat_json_parse(val.p, val.len, false, &rec, NULL, 0);
         if (rc == LVAT_OK)
             rc = lvat_json_write(&cfg, lvat_json_get(rec, "config"));
@@ -306,14 +322,10 @@ forget_unlisted(lvat_kernel *k, syslist *l)
     size_t flen = 13;
 
     for (bool first = true;; first = false) {
-        lvat_val key, val;
-        int rc = lvat_kv_next(k->kv, LVAT_DB_KERNEL, from, flen, first,
-                              "systemConfig.", 13, &key, &val);
+        lvat_val val;
+        int rc = next_config(k, from, &flen, first, &val);
         if (rc != LVAT_OK)
             return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
-        memcpy(from, key.p, key.len);
-        flen = key.len;
-        from[flen] = '\0';
         if (list_find(l, from + 13, flen - 13) != NULL)
             continue;
         lvat__log(k, LVAT_LOG_INFO, "forgetting system subcluster %s: it "

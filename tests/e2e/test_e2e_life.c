@@ -22,19 +22,6 @@
     "\"syschild.lua\",\"parameters\":{\"name\":\"" name "\"}}}}"
 
 static void
-expect(lk *t, const char *kref, const char *method, const char *args,
-       int want_status, const char *want)
-{
-    int st;
-    char *r = lk_call(t, kref, method, args, &st);
-
-    if (st != want_status || strstr(r, want) == NULL)
-        fail_msg("%s.%s(%s): got status %d \"%s\", want %d with \"%s\"", kref,
-                 method, args ? args : "", st, r, want_status, want);
-    free(r);
-}
-
-static void
 open_admin(lk *t)
 {
     lk_open(t);
@@ -66,7 +53,7 @@ test_life_system_terminates_itself(void **state)
     lk_restart(&t);
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
-    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_close(&t);
 }
 
@@ -88,10 +75,10 @@ test_life_system_reloads_itself(void **state)
     assert_int_equal(lk_count(&t, "sub."), 1);
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
     assert_string_not_equal(root, t.root);
-    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_restart(&t);
     assert_lvat_ok(lvat_kernel_run(t.k));
-    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_close(&t);
 }
 
@@ -139,7 +126,7 @@ test_life_reset_tells_waiting_hosts(void **state)
 
     (void)state;
     open_admin(&t);
-    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+    lk_expect_at(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
            "s2");
     lk_root(&t, "v2", child);
     {
@@ -203,7 +190,7 @@ test_life_dropped_system_config_is_forgotten(void **state)
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_false(lk_log_has(&t, "did not come up"));
     assert_lvat_ok(lvat_kernel_system_root(t.k, "good", root, sizeof root));
-    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_close(&t);
 }
 
@@ -228,7 +215,7 @@ test_life_changed_system_config_is_reported(void **state)
                                "folder) differs from the one it was "
                                "launched with"));
     assert_true(lk_log_has(&t, "--prune"));
-    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
     assert_true(lk_log_has(&t, "sysvat built admin\n")); /* as launched */
     assert_false(lk_log_has(&t, "sysvat built admin2"));
     lvat_buf_reset(&t.log);

@@ -19,19 +19,6 @@ static const char *counter_cfg =
     "\"rcounter.lua\",\"creationOptions\":{\"timeLimitMs\":200}}}}";
 
 static void
-expect(lk *t, const char *kref, const char *method, const char *args,
-       int want_status, const char *want)
-{
-    int st;
-    char *r = lk_call(t, kref, method, args, &st);
-
-    if (st != want_status || strstr(r, want) == NULL)
-        fail_msg("%s.%s(%s): got status %d \"%s\", want %d with \"%s\"", kref,
-                 method, args ? args : "", st, r, want_status, want);
-    free(r);
-}
-
-static void
 test_restart_counter_continues(void **state)
 {
     lk t;
@@ -39,14 +26,14 @@ test_restart_counter_continues(void **state)
     (void)state;
     lk_open(&t);
     assert_lvat_ok(lk_launch(&t, counter_cfg));
-    expect(&t, t.root, "increment", "[]", LVAT_OK, "1");
-    expect(&t, t.root, "increment", "[]", LVAT_OK, "2");
+    lk_expect_at(&t, t.root, "increment", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "increment", "[]", LVAT_OK, "2");
     lk_restart(&t);
-    expect(&t, t.root, "increment", "[]", LVAT_OK, "3");
+    lk_expect_at(&t, t.root, "increment", "[]", LVAT_OK, "3");
     /* In-memory state started over; buildRootObject ran twice. */
-    expect(&t, t.root, "calls", "[]", LVAT_OK, "1");
-    expect(&t, t.root, "starts", "[]", LVAT_OK, "2");
-    expect(&t, t.root, "incarnation", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "calls", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "starts", "[]", LVAT_OK, "2");
+    lk_expect_at(&t, t.root, "incarnation", "[]", LVAT_OK, "1");
     lk_close(&t);
 }
 
@@ -64,12 +51,12 @@ test_restart_coordinator_reaches_workers(void **state)
             "{\"name\":\"w1\"}},"
             "\"w2\":{\"sourceSpec\":\"rworker.lua\",\"parameters\":"
             "{\"name\":\"w2\"}}}}"));
-    expect(&t, t.root, "askAll", "[\"x\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "askAll", "[\"x\"]", LVAT_OK,
            "[\"w1:x:1\", \"w2:x:1\"]");
     lk_restart(&t);
-    expect(&t, t.root, "askAll", "[\"y\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "askAll", "[\"y\"]", LVAT_OK,
            "[\"w1:y:2\", \"w2:y:2\"]");
-    expect(&t, t.root, "boots", "[]", LVAT_OK, "1"); /* no second bootstrap */
+    lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK, "1"); /* no second bootstrap */
     lk_close(&t);
 }
 
@@ -90,7 +77,7 @@ test_restart_queued_send_delivered(void **state)
     assert_int_equal(ran, 1);
     assert_true(lvat_kernel_pending(t.k) > 0);
     lk_restart(&t);
-    expect(&t, t.root, "count", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "count", "[]", LVAT_OK, "1");
     lk_close(&t);
 }
 
@@ -135,7 +122,7 @@ test_restart_queued_sends_keep_order(void **state)
     for (int i = 2; i <= 20; i++)
         n += (size_t)snprintf(want + n, sizeof want - n, ", %d", i);
     snprintf(want + n, sizeof want - n, "]");
-    expect(&t, peer, "notes", "[]", LVAT_OK, want);
+    lk_expect_at(&t, peer, "notes", "[]", LVAT_OK, want);
     lk_close(&t);
 }
 
@@ -161,7 +148,7 @@ test_restart_rejects_decided_promises(void **state)
     assert_true(lk_log_has(&t, "rejected: [KERNEL:VAT_RESTARTED] v1 "
                                "(rcounter)"));
     assert_int_equal(lk_count(&t, "kp"), 0);
-    expect(&t, t.root, "count", "[]", LVAT_OK, "0"); /* still answers */
+    lk_expect_at(&t, t.root, "count", "[]", LVAT_OK, "0"); /* still answers */
     lk_close(&t);
 }
 
@@ -180,13 +167,13 @@ test_restart_orphans_ephemeral_exports(void **state)
     assert_int_equal(st, LVAT_OK);
     assert_int_equal(sscanf(r, "<%31[^ ] Thing>", thing), 1);
     free(r);
-    expect(&t, thing, "hi", "[]", LVAT_OK, "hi");
+    lk_expect_at(&t, thing, "hi", "[]", LVAT_OK, "hi");
     lk_restart(&t);
-    expect(&t, thing, "hi", "[]", LVAT_EREJECTED,
+    lk_expect_at(&t, thing, "hi", "[]", LVAT_EREJECTED,
            "[KERNEL:OBJECT_DELETED] ");
     /* It never reached the vat: no fault, and the vat keeps working. */
     assert_false(lk_log_has(&t, "runtime error"));
-    expect(&t, t.root, "count", "[]", LVAT_OK, "0");
+    lk_expect_at(&t, t.root, "count", "[]", LVAT_OK, "0");
     /* A new object gets a new vref: export numbers are never reused. */
     r = lk_call(&t, t.root, "makeThing", "[]", &st);
     assert_int_equal(sscanf(r, "<%31[^ ] Thing>", thing), 1);
@@ -210,17 +197,17 @@ test_restart_suspend_after_three_faults(void **state)
     (void)state;
     lk_open(&t);
     assert_lvat_ok(lk_launch(&t, counter_cfg));
-    expect(&t, t.root, "increment", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "increment", "[]", LVAT_OK, "1");
     for (int i = 0; i < 3; i++)
-        expect(&t, t.root, "loop", "[]", LVAT_EREJECTED,
+        lk_expect_at(&t, t.root, "loop", "[]", LVAT_EREJECTED,
                "[KERNEL:VAT_FAULT]");
-    expect(&t, t.root, "count", "[]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "count", "[]", LVAT_EREJECTED,
            "[KERNEL:VAT_SUSPENDED] v1 (rcounter)");
     lk_restart(&t); /* suspension is kept across restarts */
-    expect(&t, t.root, "count", "[]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "count", "[]", LVAT_EREJECTED,
            "[KERNEL:VAT_SUSPENDED]");
     assert_lvat_ok(lvat_kernel_restart_vat(t.k, "v1"));
-    expect(&t, t.root, "count", "[]", LVAT_OK, "1"); /* baggage kept */
+    lk_expect_at(&t, t.root, "count", "[]", LVAT_OK, "1"); /* baggage kept */
     lk_close(&t);
 }
 
@@ -232,11 +219,11 @@ test_restart_fault_while_resuscitating_suspends(void **state)
     (void)state;
     lk_open(&t);
     assert_lvat_ok(lk_launch(&t, counter_cfg));
-    expect(&t, t.root, "setFail", "[true]", LVAT_OK, "");
+    lk_expect_at(&t, t.root, "setFail", "[true]", LVAT_OK, "");
     lk_restart(&t);
-    expect(&t, t.root, "count", "[]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "count", "[]", LVAT_EREJECTED,
            "[KERNEL:VAT_SUSPENDED] v1 (rcounter)");
-    expect(&t, t.root, "count", "[]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "count", "[]", LVAT_EREJECTED,
            "[KERNEL:VAT_SUSPENDED]");
     assert_true(lk_log_has(&t, "refusing to start"));
     lk_close(&t);
@@ -253,7 +240,7 @@ test_restart_start_on_open(void **state)
         &t, "{\"bootstrap\":\"eager\",\"vats\":{\"eager\":{\"sourceSpec\":"
             "\"rstartonopen.lua\",\"creationOptions\":{\"startOnOpen\":"
             "true}}}}"));
-    expect(&t, t.root, "opens", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "opens", "[]", LVAT_OK, "1");
     lk_restart(&t);
     assert_lvat_ok(lvat_kernel_run(t.k)); /* no message sent */
     {
@@ -304,16 +291,16 @@ test_restart_module_named_by_two_files(void **state)
              "{\"bootstrap\":\"m\",\"vats\":{\"m\":{\"sourceSpec\":"
              "\"%s/main.lua\"}}}", src);
     assert_lvat_ok(lk_launch(&t, cfg));
-    expect(&t, t.root, "which", "[]", LVAT_OK, "lib.lua");
+    lk_expect_at(&t, t.root, "which", "[]", LVAT_OK, "lib.lua");
     snprintf(first, sizeof first, "%s", t.root);
     snprintf(cfg, sizeof cfg,
              "{\"bootstrap\":\"l\",\"vats\":{\"l\":{\"sourceSpec\":"
              "\"%s/lib.lua\"}}}", src);
     assert_lvat_ok(lk_launch(&t, cfg));
-    expect(&t, t.root, "which", "[]", LVAT_OK, "main lib.lua");
+    lk_expect_at(&t, t.root, "which", "[]", LVAT_OK, "main lib.lua");
     lk_restart(&t);
-    expect(&t, t.root, "which", "[]", LVAT_OK, "main lib.lua");
-    expect(&t, first, "which", "[]", LVAT_OK, "lib.lua");
+    lk_expect_at(&t, t.root, "which", "[]", LVAT_OK, "main lib.lua");
+    lk_expect_at(&t, first, "which", "[]", LVAT_OK, "lib.lua");
     lk_close(&t);
     lvat_test_rmdir(src);
 }
@@ -345,7 +332,7 @@ test_restart_code_snapshot(void **state)
     fclose(f);
     free(path);
     lk_restart(&t);
-    expect(&t, t.root, "version", "[]", LVAT_OK, "v1");
+    lk_expect_at(&t, t.root, "version", "[]", LVAT_OK, "v1");
     lk_close(&t);
     lvat_test_rmdir(src);
 }
@@ -361,7 +348,7 @@ test_restart_damaged_vat_record(void **state)
     (void)state;
     lk_open(&t);
     assert_lvat_ok(lk_launch(&t, counter_cfg));
-    expect(&t, t.root, "increment", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "increment", "[]", LVAT_OK, "1");
     lvat_kernel_close(t.k);
     t.k = NULL;
     lk_put_key(&t, LVAT_DB_KERNEL, "vat.v1", "{\"name\":\"rcounter\",");
@@ -389,12 +376,12 @@ test_restart_drops_imports_the_old_heap_held(void **state)
     assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"gcholder\",\"vats\":{"
                    "\"gcholder\":{\"sourceSpec\":\"gcholder.lua\"},"
                    "\"gcmaker\":{\"sourceSpec\":\"gcmaker.lua\"}}}"));
-    expect(&t, t.root, "grab", "[]", LVAT_OK, "1");
-    expect(&t, t.root, "grab", "[]", LVAT_OK, "2");
-    expect(&t, t.root, "keep", "[]", LVAT_OK, "kept");
+    lk_expect_at(&t, t.root, "grab", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "grab", "[]", LVAT_OK, "2");
+    lk_expect_at(&t, t.root, "keep", "[]", LVAT_OK, "kept");
     assert_int_equal(lk_count(&t, "v2.c.o+"), 4); /* root and three */
     assert_lvat_ok(lvat_kernel_restart_vat(t.k, "v1"));
-    expect(&t, t.root, "poke", "[]", LVAT_OK, "awake");
+    lk_expect_at(&t, t.root, "poke", "[]", LVAT_OK, "awake");
     /* The kept one and the root are still the maker's exports. */
     assert_int_equal(lk_count(&t, "v2.c.o+"), 2);
     assert_int_equal(lk_count(&t, "v1.c.o-"), 2);

@@ -22,19 +22,6 @@ typedef struct host_state {
     char last_args[256];
 } host_state;
 
-static void
-expect(lk *t, const char *kref, const char *method, const char *args,
-       int want_status, const char *want)
-{
-    int st;
-    char *r = lk_call(t, kref, method, args, &st);
-
-    if (st != want_status || strstr(r, want) == NULL)
-        fail_msg("%s.%s(%s): got status %d \"%s\", want %d with \"%s\"", kref,
-                 method, args ? args : "", st, r, want_status, want);
-    free(r);
-}
-
 /* A pure service: answers inside the crank. */
 static void
 clock_service(void *ud, lvat_call *call)
@@ -97,15 +84,15 @@ test_services_called_from_lua(void **state)
                      LVAT_EEXISTS);
     assert_lvat_ok(lk_launch(&t, user_cfg));
     assert_non_null(strstr(t.launch_result, "[\"clock\", \"echo\"]"));
-    expect(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK, "42");
-    expect(&t, t.root, "call", "[\"clock\", \"later\"]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK, "42");
+    lk_expect_at(&t, t.root, "call", "[\"clock\", \"later\"]", LVAT_EREJECTED,
            "clock: no such method");
-    expect(&t, t.root, "call", "[\"echo\", \"say\", \"hi\", 3]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"echo\", \"say\", \"hi\", 3]", LVAT_OK,
            "[\"hi\", 3]");
     assert_string_equal(h.last_args, "[\"hi\",3]");
-    expect(&t, t.root, "call", "[\"echo\", \"fail\"]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "call", "[\"echo\", \"fail\"]", LVAT_EREJECTED,
            "echo refuses");
-    expect(&t, t.root, "call", "[\"echo\", \"bad\"]", LVAT_OK, "recovered");
+    lk_expect_at(&t, t.root, "call", "[\"echo\", \"bad\"]", LVAT_OK, "recovered");
     assert_int_equal(h.calls, 5);
 
     lk_close(&t);
@@ -125,12 +112,12 @@ test_services_answer_naming_a_gone_kref(void **state)
     lk_open(&t);
     register_all(&t, &h);
     assert_lvat_ok(lk_launch(&t, user_cfg));
-    expect(&t, t.root, "call", "[\"echo\", \"ghost\"]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "call", "[\"echo\", \"ghost\"]", LVAT_EREJECTED,
            "[KERNEL:OBJECT_DELETED] ko999 no longer exists");
-    expect(&t, t.root, "call", "[\"clock\", \"ghost\"]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "call", "[\"clock\", \"ghost\"]", LVAT_EREJECTED,
            "[KERNEL:OBJECT_DELETED] kp999 no longer exists");
     assert_true(lk_log_has(&t, "a host service's answer was refused"));
-    expect(&t, t.root, "call", "[\"echo\", \"say\", \"on\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"echo\", \"say\", \"on\"]", LVAT_OK,
            "[\"on\"]");
     lk_close(&t);
 }
@@ -151,7 +138,7 @@ test_services_named_with_quotes(void **state)
                                  "[\"e\\\"c\\\\ho\"],\"vats\":{\"u\":"
                                  "{\"sourceSpec\":\"svcuser.lua\"}}}"));
     assert_non_null(strstr(t.launch_result, "e\\\"c\\\\ho"));
-    expect(&t, t.root, "call", "[\"e\\\"c\\\\ho\", \"say\", 7]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"e\\\"c\\\\ho\", \"say\", 7]", LVAT_OK,
            "[7]");
     assert_int_equal(h.calls, 1);
     lk_close(&t);
@@ -187,8 +174,8 @@ test_services_answer_later_and_across_restart(void **state)
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_int_equal(lk_count(&t, "svccall."), 0);
     /* Same krefs after the restart: the baggage-kept presences work. */
-    expect(&t, t.root, "call", "[\"echo\", \"again\"]", LVAT_OK, "[]");
-    expect(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK, "42");
+    lk_expect_at(&t, t.root, "call", "[\"echo\", \"again\"]", LVAT_OK, "[]");
+    lk_expect_at(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK, "42");
     lk_close(&t);
 }
 
@@ -203,7 +190,7 @@ test_services_unregistered_after_restart(void **state)
     register_all(&t, &h);
     assert_lvat_ok(lk_launch(&t, user_cfg));
     lk_restart(&t); /* nobody registers this time */
-    expect(&t, t.root, "call", "[\"echo\", \"x\"]", LVAT_EREJECTED, "echo");
+    lk_expect_at(&t, t.root, "call", "[\"echo\", \"x\"]", LVAT_EREJECTED, "echo");
     /* The store knows the name, but a new launch cannot have it. */
     assert_int_equal(lk_launch(&t, user_cfg), LVAT_ECONFIG);
     assert_non_null(strstr(t.launch_err,
@@ -244,9 +231,9 @@ test_services_refused_to_ordinary_launches(void **state)
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
                                            sizeof t.root));
-    expect(&t, t.root, "call", "[\"secret\", \"tell\", \"x\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"secret\", \"tell\", \"x\"]", LVAT_OK,
            "x");
-    expect(&t, t.root, "call", "[\"kernelFacet\", \"ping\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"kernelFacet\", \"ping\"]", LVAT_OK,
            "pong");
     lk_close(&t);
 }
@@ -286,7 +273,7 @@ test_services_pure_cannot_run_or_close(void **state)
     assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"u\",\"services\":"
                                  "[\"clock\"],\"vats\":{\"u\":"
                                  "{\"sourceSpec\":\"svcuser.lua\"}}}"));
-    expect(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK,
            "still here");
     assert_int_equal(r.step_rc, LVAT_ESTATE);
     assert_true(lk_log_has(&t, "lvat_kernel_close called from a callback"));

@@ -25,19 +25,6 @@
     "{\"bootstrap\":\"c\",\"vats\":{\"c\":{\"sourceSpec\":"               \
     "\"syschild.lua\",\"parameters\":{\"name\":\"" name "\"}}}}"
 
-static void
-expect(lk *t, const char *kref, const char *method, const char *args,
-       int want_status, const char *want)
-{
-    int st;
-    char *r = lk_call(t, kref, method, args, &st);
-
-    if (st != want_status || strstr(r, want) == NULL)
-        fail_msg("%s.%s(%s): got status %d \"%s\", want %d with \"%s\"", kref,
-                 method, args ? args : "", st, r, want_status, want);
-    free(r);
-}
-
 /* Opens a kernel whose system subclusters are `names` (each a sysvat
  * tagged with its name), runs it, and puts the first one's root in
  * t->root. */
@@ -68,7 +55,7 @@ static void
 open_admin_with_child(lk *t, char child[32])
 {
     open_with_systems(t, admin, 1);
-    expect(t, t->root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+    lk_expect_at(t, t->root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
            "s2");
     if (child != NULL)
         lk_root(t, "v2", child);
@@ -81,12 +68,12 @@ test_system_facet_arrives_and_pings(void **state)
 
     (void)state;
     open_with_systems(&t, admin, 1);
-    expect(&t, t.root, "facetType", "[]", LVAT_OK, "userdata");
-    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
-    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
-    expect(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "queue");
-    expect(&t, t.root, "call", "[\"pingVat\", \"v1\"]", LVAT_OK, "pong");
-    expect(&t, t.root, "call", "[\"pingVat\", \"v99\"]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "facetType", "[]", LVAT_OK, "userdata");
+    lk_expect_at(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "queue");
+    lk_expect_at(&t, t.root, "call", "[\"pingVat\", \"v1\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, t.root, "call", "[\"pingVat\", \"v99\"]", LVAT_EREJECTED,
            "Vat v99 does not exist");
     {
         /* A buffer too small is refused (cut short, "ko1" is another
@@ -109,13 +96,13 @@ test_system_child_round_trip(void **state)
 
     (void)state;
     open_with_systems(&t, admin, 1);
-    expect(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
+    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
            "\"answer\": \"hello sys from kid\"");
-    expect(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
+    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
            "\"listed\": true");
-    expect(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
+    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
            "\"gone\": true");
-    expect(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
+    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
            "\"boot\": \"child ready\"");
     /* Four children came and went; only the system subcluster is left. */
     assert_int_equal(lk_count(&t, "sub."), 1);
@@ -130,14 +117,14 @@ test_system_terminate_rejects_child_promises(void **state)
 
     (void)state;
     open_admin_with_child(&t, NULL);
-    expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK,
            "hello a from kid");
     /* A promise the child decides is rejected when it is terminated. */
-    expect(&t, t.root, "pendingThenTerminate", "[\"s2\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "pendingThenTerminate", "[\"s2\"]", LVAT_OK,
            "terminated by terminateSubcluster");
-    expect(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
            "null");
-    expect(&t, t.root, "call", "[\"terminateSubcluster\", \"s2\"]",
+    lk_expect_at(&t, t.root, "call", "[\"terminateSubcluster\", \"s2\"]",
            LVAT_EREJECTED, "subcluster s2 does not exist");
     lk_close(&t);
 }
@@ -149,24 +136,24 @@ test_system_facet_survives_restart(void **state)
 
     (void)state;
     open_admin_with_child(&t, NULL);
-    expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
+    lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
     lk_restart(&t);
     assert_lvat_ok(lvat_kernel_run(t.k));
     char root[32];
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
     assert_string_equal(root, t.root); /* same root kref */
-    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
-    expect(&t, t.root, "facetType", "[]", LVAT_OK, "userdata");
-    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
-    expect(&t, t.root, "starts", "[]", LVAT_OK, "2");
-    expect(&t, t.root, "callChild", "[\"count\"]", LVAT_OK, "1");
-    expect(&t, t.root, "call", "[\"getSubclusters\"]", LVAT_OK, "s2");
+    lk_expect_at(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, t.root, "facetType", "[]", LVAT_OK, "userdata");
+    lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "starts", "[]", LVAT_OK, "2");
+    lk_expect_at(&t, t.root, "callChild", "[\"count\"]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "call", "[\"getSubclusters\"]", LVAT_OK, "s2");
     /* An open that gives no list uses the remembered one. */
     lk_clear_systems(&t);
     lk_restart(&t);
     assert_lvat_ok(lvat_kernel_run(t.k));
-    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
-    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK, "1");
     lk_close(&t);
 }
 
@@ -181,15 +168,15 @@ test_system_two_distinct_roots(void **state)
     open_with_systems(&t, two, 2);
     assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta, sizeof beta));
     assert_string_not_equal(t.root, beta);
-    expect(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"beta\"]",
+    lk_expect_at(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"beta\"]",
            LVAT_OK, beta);
-    expect(&t, beta, "call", "[\"getSystemSubclusterRoot\", \"alpha\"]",
+    lk_expect_at(&t, beta, "call", "[\"getSystemSubclusterRoot\", \"alpha\"]",
            LVAT_OK, t.root);
-    expect(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"gamma\"]",
+    lk_expect_at(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"gamma\"]",
            LVAT_EREJECTED, "System subcluster \\\"gamma\\\" not found");
     assert_int_equal(lvat_kernel_system_root(t.k, "gamma", beta, sizeof beta),
                      LVAT_ENOTFOUND);
-    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK, "1");
     lk_close(&t);
 }
 
@@ -202,7 +189,7 @@ test_system_prune(void **state)
 
     (void)state;
     open_with_systems(&t, two, 2);
-    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
     vatstore_before = lk_count_vatstore(&t);
     lk_clear_systems(&t);
     lk_add_system(&t, "alpha", SYS_CFG("alpha"));
@@ -228,9 +215,9 @@ test_system_prune(void **state)
     char gone[32];
     assert_int_equal(lvat_kernel_system_root(t.k, "beta", gone, sizeof gone),
                      LVAT_ENOTFOUND);
-    expect(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"beta\"]",
+    lk_expect_at(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"beta\"]",
            LVAT_EREJECTED, "not found");
-    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK, "1");
     lk_close(&t);
 }
 
@@ -257,7 +244,7 @@ test_system_facet_named_twice_is_one_object(void **state)
     free(rec);
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
                                            sizeof t.root));
-    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_close(&t);
 }
 
@@ -292,8 +279,8 @@ test_system_record_gone_is_relaunched(void **state)
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
     assert_string_not_equal(root, t.root);
-    expect(&t, root, "boots", "[]", LVAT_OK, "1");
-    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, root, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_close(&t);
 }
 
@@ -313,15 +300,15 @@ exit_case(const char *config)
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
                                            sizeof t.root));
     assert_int_equal(lk_count(&t, "svc."), 1);
-    expect(&t, t.root, "exit", "[]", LVAT_OK, "exiting");
+    lk_expect_at(&t, t.root, "exit", "[]", LVAT_OK, "exiting");
     assert_int_equal(lk_count(&t, "sub."), 0);
     assert_int_equal(lk_count(&t, "svc."), 0);
     assert_int_equal(lk_try_restart(&t), LVAT_OK);
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
     assert_string_not_equal(root, t.root);
-    expect(&t, root, "boots", "[]", LVAT_OK, "1");
-    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, root, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
     assert_int_equal(lk_count(&t, "svc."), 1);
     lk_close(&t);
 }
@@ -376,7 +363,7 @@ test_system_only_for_system_launches(void **state)
     /* From the facet: a child may not have it either. */
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
                                            sizeof t.root));
-    expect(&t, t.root, "call", "[\"launchSubcluster\", " SYS_CFG("rogue") "]",
+    lk_expect_at(&t, t.root, "call", "[\"launchSubcluster\", " SYS_CFG("rogue") "]",
            LVAT_EREJECTED, "no registered kernel service 'kernelFacet'");
     assert_int_equal(lk_count(&t, "sub."), 1);
     lk_close(&t);
@@ -405,7 +392,7 @@ test_system_queued_facet_message_survives_restart(void **state)
      * child is there all the same. */
     char child[32];
     lk_root(&t, "v2", child);
-    expect(&t, child, "hello", "[\"b\"]", LVAT_OK, "hello b from late");
+    lk_expect_at(&t, child, "hello", "[\"b\"]", LVAT_OK, "hello b from late");
     lk_close(&t);
 }
 
@@ -419,29 +406,29 @@ test_system_reload(void **state)
     (void)state;
     open_with_systems(&t, two, 2);
     /* A child: new ids, fresh state, fresh bootstrap. */
-    expect(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
+    lk_expect_at(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
            "s3");
-    expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
-    expect(&t, t.root, "call", "[\"reloadSubcluster\", \"s3\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
+    lk_expect_at(&t, t.root, "call", "[\"reloadSubcluster\", \"s3\"]", LVAT_OK,
            "s4");
-    expect(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
            "null");
     /* The system subcluster beta: its name follows it, across restarts. */
     assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta, sizeof beta));
-    expect(&t, t.root, "call", "[\"reloadSubcluster\", \"s2\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"reloadSubcluster\", \"s2\"]", LVAT_OK,
            "s5");
     assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta2, sizeof beta2));
     assert_string_not_equal(beta, beta2);
-    expect(&t, beta2, "boots", "[]", LVAT_OK, "1");
-    expect(&t, beta2, "starts", "[]", LVAT_OK, "1");
-    expect(&t, beta2, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, beta2, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, beta2, "starts", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, beta2, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_restart(&t);
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta, sizeof beta));
     assert_string_equal(beta, beta2);
-    expect(&t, beta2, "boots", "[]", LVAT_OK, "1");
-    expect(&t, beta2, "call", "[\"ping\"]", LVAT_OK, "pong");
-    expect(&t, t.root, "call", "[\"reloadSubcluster\", \"s99\"]",
+    lk_expect_at(&t, beta2, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, beta2, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, t.root, "call", "[\"reloadSubcluster\", \"s99\"]",
            LVAT_EREJECTED, "subcluster s99 does not exist");
     lk_close(&t);
 }
@@ -478,8 +465,8 @@ test_system_reload_from_host_and_refusals(void **state)
              "[{\"bootstrap\":\"k\",\"vats\":{\"k\":{\"sourceSpec\":"
              "\"%s\"}}}]",
              path);
-    expect(&t, t.root, "launchChild", cfg, LVAT_OK, "s2");
-    expect(&t, t.root, "callChild", "[\"bump\"]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "launchChild", cfg, LVAT_OK, "s2");
+    lk_expect_at(&t, t.root, "callChild", "[\"bump\"]", LVAT_OK, "1");
     /* The host reloads it: new code is read, state starts over. */
     {
         char *v2 = strdup(kid_src);
@@ -491,22 +478,22 @@ test_system_reload_from_host_and_refusals(void **state)
     snprintf(sys, sizeof sys, "%s", t.root);
     assert_lvat_ok(lk_reload(&t, "s2"));
     assert_string_equal(t.sub, "s3");
-    expect(&t, t.root, "bump", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "bump", "[]", LVAT_OK, "1");
     snprintf(kid, sizeof kid, "%s", t.root);
     snprintf(t.root, sizeof t.root, "%s", sys);
     assert_string_equal(t.launch_result, "v2");
-    expect(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
            "null");
-    expect(&t, t.root, "call",
+    lk_expect_at(&t, t.root, "call",
            "[\"getSubcluster\", \"s3\"]", LVAT_OK, "s3");
     /* A source gone: refused, nothing changes. */
     unlink(path);
     assert_int_equal(lk_reload(&t, "s3"), LVAT_ECONFIG);
     assert_non_null(strstr(t.launch_err, "kid.lua"));
     snprintf(t.root, sizeof t.root, "%s", sys);
-    expect(&t, t.root, "call", "[\"reloadSubcluster\", \"s3\"]",
+    lk_expect_at(&t, t.root, "call", "[\"reloadSubcluster\", \"s3\"]",
            LVAT_EREJECTED, "kid.lua");
-    expect(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
            "s3");
     /* New vats that cannot start: refused, nothing changes (the old one
      * keeps its state). */
@@ -520,11 +507,11 @@ test_system_reload_from_host_and_refusals(void **state)
     assert_int_equal(lk_reload(&t, "s3"), LVAT_EVAT);
     assert_non_null(strstr(t.launch_err, "not this one"));
     snprintf(t.root, sizeof t.root, "%s", sys);
-    expect(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
            "s3");
-    expect(&t, t.root, "call", "[\"getSubclusters\"]", LVAT_OK, "s3");
+    lk_expect_at(&t, t.root, "call", "[\"getSubclusters\"]", LVAT_OK, "s3");
     assert_int_equal(lk_count(&t, "sub."), 2);
-    expect(&t, kid, "bump", "[]", LVAT_OK, "2");
+    lk_expect_at(&t, kid, "bump", "[]", LVAT_OK, "2");
     /* A new vat that ends itself while it starts has not started. */
     free(write_file(&t, "kid.lua", "return { buildRootObject = function(vp)\n"
                                    "  vp.exit(false, 'bye')\n"
@@ -532,7 +519,7 @@ test_system_reload_from_host_and_refusals(void **state)
     assert_int_equal(lk_reload(&t, "s3"), LVAT_EVAT);
     assert_non_null(strstr(t.launch_err, "exited while it started"));
     assert_non_null(strstr(t.launch_err, "s3 is unchanged"));
-    expect(&t, kid, "bump", "[]", LVAT_OK, "3");
+    lk_expect_at(&t, kid, "bump", "[]", LVAT_OK, "3");
     assert_int_equal(lk_reload(&t, "s9"), LVAT_ENOTFOUND);
     assert_non_null(strstr(t.launch_err, "s9: no such subcluster"));
     assert_int_equal(lk_reload(&t, "x9"), LVAT_EINVAL);
@@ -626,7 +613,7 @@ test_system_exit_while_starting_fails_the_launch(void **state)
     assert_int_equal(lk_count(&t, "sub."), 0);
     one_vat(cfg, sizeof cfg, kid);
     assert_lvat_ok(lk_launch(&t, cfg));
-    expect(&t, t.root, "bump", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "bump", "[]", LVAT_OK, "1");
     free(quit);
     free(kid);
     lk_close(&t);
@@ -677,17 +664,17 @@ test_system_queue_message_and_status(void **state)
     /* The answer comes back as plain capdata once the message settles. */
     snprintf(args, sizeof args, "[\"queueMessage\", \"%s\", \"hello\", "
              "[\"q\"]]", child);
-    expect(&t, t.root, "call", args, LVAT_OK, "hello q from kid");
+    lk_expect_at(&t, t.root, "call", args, LVAT_OK, "hello q from kid");
     snprintf(args, sizeof args, "[\"queueMessage\", \"%s\", \"nope\", "
              "[]]", child);
-    expect(&t, t.root, "call", args, LVAT_EREJECTED, "no method");
-    expect(&t, t.root, "call", "[\"queueMessage\", \"ko\", \"x\"]",
+    lk_expect_at(&t, t.root, "call", args, LVAT_EREJECTED, "no method");
+    lk_expect_at(&t, t.root, "call", "[\"queueMessage\", \"ko\", \"x\"]",
            LVAT_EREJECTED, "bad arguments");
-    expect(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "\"queue\": ");
-    expect(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "\"vats\": ");
-    expect(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "\"queue\": ");
+    lk_expect_at(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "\"vats\": ");
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
            "\"vats\": {\"c\": \"v2\"}");
-    expect(&t, child, "count", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, child, "count", "[]", LVAT_OK, "1");
     lk_close(&t);
 }
 
@@ -703,15 +690,15 @@ test_system_queue_message_to_a_gone_kref(void **state)
 
     (void)state;
     open_admin_with_child(&t, child);
-    expect(&t, t.root, "call", "[\"queueMessage\", \"ko999\", \"x\", []]",
+    lk_expect_at(&t, t.root, "call", "[\"queueMessage\", \"ko999\", \"x\", []]",
            LVAT_EREJECTED, "[KERNEL:OBJECT_DELETED] ko999 no longer exists");
-    expect(&t, t.root, "call", "[\"queueMessage\", \"kp999\", \"x\", []]",
+    lk_expect_at(&t, t.root, "call", "[\"queueMessage\", \"kp999\", \"x\", []]",
            LVAT_EREJECTED, "[KERNEL:OBJECT_DELETED] kp999 no longer exists");
     /* The kernel goes on, and nothing reached the child. */
     snprintf(args, sizeof args, "[\"queueMessage\", \"%s\", \"hello\", "
              "[\"q\"]]", child);
-    expect(&t, t.root, "call", args, LVAT_OK, "hello q from kid");
-    expect(&t, child, "count", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "call", args, LVAT_OK, "hello q from kid");
+    lk_expect_at(&t, child, "count", "[]", LVAT_OK, "1");
     lk_close(&t);
 }
 
@@ -723,10 +710,10 @@ test_system_reset(void **state)
 
     (void)state;
     open_admin_with_child(&t, NULL);
-    expect(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
+    lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
     /* The caller vat goes with everything else, so its facet call never
      * answers; the host that called it hears that the kernel was reset. */
-    expect(&t, t.root, "call", "[\"reset\"]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "call", "[\"reset\"]", LVAT_EREJECTED,
            "the kernel was reset by a kernel facet");
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_true(lk_log_has(&t, "asked for a reset"));
@@ -735,12 +722,12 @@ test_system_reset(void **state)
     assert_int_equal(lk_count(&t, "vat."), 1);
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", root, sizeof root));
     assert_string_not_equal(root, t.root);
-    expect(&t, root, "boots", "[]", LVAT_OK, "1");
-    expect(&t, root, "starts", "[]", LVAT_OK, "1");
-    expect(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, root, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, root, "starts", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, root, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_restart(&t);
     assert_lvat_ok(lvat_kernel_run(t.k));
-    expect(&t, root, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, root, "boots", "[]", LVAT_OK, "1");
     lk_close(&t);
 }
 
@@ -806,8 +793,8 @@ test_system_reset_survives_a_crash(void **state)
     assert_int_equal(lk_count(&t, "resetPending"), 0);
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
                                            sizeof t.root));
-    expect(&t, t.root, "boots", "[]", LVAT_OK, "1");
-    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK, "1");
+    lk_expect_at(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_close(&t);
 }
 
@@ -818,33 +805,33 @@ test_system_facet_errors(void **state)
 
     (void)state;
     open_with_systems(&t, admin, 1);
-    expect(&t, t.root, "call", "[\"frobnicate\"]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "call", "[\"frobnicate\"]", LVAT_EREJECTED,
            "no method \\\"frobnicate\\\"");
-    expect(&t, t.root, "call", "[\"getPresence\", \"ko999\"]",
+    lk_expect_at(&t, t.root, "call", "[\"getPresence\", \"ko999\"]",
            LVAT_EREJECTED, "ko999 does not exist");
-    expect(&t, t.root, "call", "[\"getPresence\", \"zz\"]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "call", "[\"getPresence\", \"zz\"]", LVAT_EREJECTED,
            "zz is not a kref");
-    expect(&t, t.root, "call", "[\"launchSubcluster\", 7]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "call", "[\"launchSubcluster\", 7]", LVAT_EREJECTED,
            "must be a table");
-    expect(&t, t.root, "call",
+    lk_expect_at(&t, t.root, "call",
            "[\"launchSubcluster\", {\"bootstrap\":\"c\",\"vats\":{\"c\":{"
            "\"sourceSpec\":\"nope.lua\"}}}]",
            LVAT_EREJECTED, "nope.lua");
-    expect(&t, t.root, "call", "[\"getSubcluster\", \"q\"]", LVAT_EREJECTED,
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"q\"]", LVAT_EREJECTED,
            "invalid subcluster id q");
     /* A child whose bootstrap throws: the caller hears why, and the
      * child is torn down. */
-    expect(&t, t.root, "call",
+    lk_expect_at(&t, t.root, "call",
            "[\"launchSubcluster\", {\"bootstrap\":\"c\",\"vats\":{\"c\":{"
            "\"sourceSpec\":\"syschild.lua\",\"parameters\":{\"refuse\":"
            "\"not today\"}}}}]",
            LVAT_EREJECTED,
            "the bootstrap of s2 was rejected: syschild.lua:6: not today");
-    expect(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
            "null");
     assert_int_equal(lk_count(&t, "sub."), 1);
     /* The facet still works after all that. */
-    expect(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_expect_at(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_close(&t);
 }
 

@@ -508,6 +508,19 @@ lk_expect(lk *t, const char *method, const char *args_json, const char *want)
     free(r);
 }
 
+void
+lk_expect_at(lk *t, const char *kref, const char *method, const char *args,
+             int want_status, const char *want)
+{
+    int st;
+    char *r = lk_call(t, kref, method, args, &st);
+
+    if (st != want_status || strstr(r, want) == NULL)
+        fail_msg("%s.%s(%s): got status %d \"%s\", want %d with \"%s\"", kref,
+                 method, args ? args : "", st, r, want_status, want);
+    free(r);
+}
+
 bool
 lk_log_has(lk *t, const char *needle)
 {

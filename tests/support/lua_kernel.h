@@ -99,6 +99,10 @@ char *lk_call(lk *t, const char *kref, const char *method,
  * fulfilled with the rendered text `want`. */
 void lk_expect(lk *t, const char *method, const char *args_json,
                const char *want);
+/* lk_call of method(args) on kref; fails the test unless its status is
+ * want_status and its rendered text contains `want`. */
+void lk_expect_at(lk *t, const char *kref, const char *method,
+                  const char *args, int want_status, const char *want);
 
 /* pinger.lua and echo.lua, the pinger bootstrapped (its root t->root). */
 #define LK_PINGER_ECHO                                                     \
