@@ -27,8 +27,9 @@
 
 const char *const lvat__p_state_names[] = {"pending", "fulfilled", "rejected"};
 /* A promise's fields are its first integer keys (F_*; the first four in
- * the array part, and F_VREF too for a promise made as an import): no name a vat could write by accident, and the fastest
- * lookup Lua has.  Callbacks after the first follow, two slots each. */
+ * the array part, and F_VREF too for a promise made as an import): no
+ * name a vat could write by accident, and the fastest lookup Lua has.
+ * Callbacks after the first follow the fields, two slots each. */
 #define EXTRA(i) (F_COUNT + 2 * (i) - 2)
 
 /* ---- Fields ---- */

@@ -78,9 +78,11 @@ lvat_lua_kill_hook(lua_State *L, lua_Debug *ar)
     /* Keep firing on every instruction until the delivery is over. */
     lua_sethook(L, lvat_lua_kill_hook,
                 LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-    /* The kill's message, with where the vat was running. */
+    /* Raises the kill's message, naming where the vat was running; a
+     * hook left on a thread by an earlier delivery's kill finds no kill
+     * and says "stopped". */
     lvat_lua_check_stopped(L, v);
-    lvat_lua_kill_message(v, msg, sizeof msg); /* never marked killed */
+    lvat_lua_kill_message(v, msg, sizeof msg);
     luaL_error(L, "%s", msg);
 }
 

@@ -11,15 +11,7 @@
 #include <unistd.h>
 
 #include "lua_kernel.h"
-
-#define SYS_CFG(tag)                                                      \
-    "{\"bootstrap\":\"sys\",\"services\":[\"kernelFacet\"],\"vats\":{"    \
-    "\"sys\":{\"sourceSpec\":\"sysvat.lua\",\"parameters\":{\"tag\":\"" tag \
-    "\"}}}}"
-
-#define CHILD_CFG(name)                                                   \
-    "{\"bootstrap\":\"c\",\"vats\":{\"c\":{\"sourceSpec\":"               \
-    "\"syschild.lua\",\"parameters\":{\"name\":\"" name "\"}}}}"
+#include "sys_configs.h"
 
 static void
 open_admin(lk *t)
@@ -82,31 +74,14 @@ test_life_system_reloads_itself(void **state)
     lk_close(&t);
 }
 
-typedef struct seen {
-    int started, done, failed, results;
-    int status;
-    char err[512];
-} seen;
-
-static void
-on_seen(void *ud, lvat_launch_event ev, const lvat_launch_info *info)
-{
-    seen *s = ud;
-
-    if (ev == LVAT_LAUNCH_STARTED) {
-        s->started++;
-    } else if (ev == LVAT_LAUNCH_DONE) {
-        s->done++;
-    } else {
-        s->failed++;
-        snprintf(s->err, sizeof s->err, "%s", info->errmsg);
-    }
-}
+typedef struct results_seen {
+    int results, status;
+} results_seen;
 
 static void
 on_res(void *ud, int status, const lvat_value *v)
 {
-    seen *s = ud;
+    results_seen *s = ud;
 
     (void)v;
     s->results++;
@@ -120,14 +95,15 @@ static void
 test_life_reset_tells_waiting_hosts(void **state)
 {
     char cfg[512], child[32];
-    seen l = {0}, c = {0};
+    lk_launch_seen l = {0};
+    results_seen c = {0};
     int st;
     lk t;
 
     (void)state;
     open_admin(&t);
     lk_expect_at(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "s2");
+                 "s2");
     lk_root(&t, "v2", child);
     {
         FILE *f;
@@ -142,7 +118,7 @@ test_life_reset_tells_waiting_hosts(void **state)
         free(path);
     }
     assert_lvat_ok(lvat_kernel_launch_json(t.k, cfg, strlen(cfg), t.dir,
-                                           on_seen, &l));
+                                           lk_launch_seen_cb, &l));
     /* a host call that never settles */
     assert_lvat_ok(lvat_kernel_queue_message(t.k, child, "forever", "[]",
                                              on_res, &c));

@@ -52,11 +52,12 @@ test_restart_coordinator_reaches_workers(void **state)
             "\"w2\":{\"sourceSpec\":\"rworker.lua\",\"parameters\":"
             "{\"name\":\"w2\"}}}}"));
     lk_expect_at(&t, t.root, "askAll", "[\"x\"]", LVAT_OK,
-           "[\"w1:x:1\", \"w2:x:1\"]");
+                 "[\"w1:x:1\", \"w2:x:1\"]");
     lk_restart(&t);
     lk_expect_at(&t, t.root, "askAll", "[\"y\"]", LVAT_OK,
-           "[\"w1:y:2\", \"w2:y:2\"]");
-    lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK, "1"); /* no second bootstrap */
+                 "[\"w1:y:2\", \"w2:y:2\"]");
+    lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK,
+                 "1"); /* no second bootstrap */
     lk_close(&t);
 }
 
@@ -170,7 +171,7 @@ test_restart_orphans_ephemeral_exports(void **state)
     lk_expect_at(&t, thing, "hi", "[]", LVAT_OK, "hi");
     lk_restart(&t);
     lk_expect_at(&t, thing, "hi", "[]", LVAT_EREJECTED,
-           "[KERNEL:OBJECT_DELETED] ");
+                 "[KERNEL:OBJECT_DELETED] ");
     /* It never reached the vat: no fault, and the vat keeps working. */
     assert_false(lk_log_has(&t, "runtime error"));
     lk_expect_at(&t, t.root, "count", "[]", LVAT_OK, "0");
@@ -200,12 +201,12 @@ test_restart_suspend_after_three_faults(void **state)
     lk_expect_at(&t, t.root, "increment", "[]", LVAT_OK, "1");
     for (int i = 0; i < 3; i++)
         lk_expect_at(&t, t.root, "loop", "[]", LVAT_EREJECTED,
-               "[KERNEL:VAT_FAULT]");
+                     "[KERNEL:VAT_FAULT]");
     lk_expect_at(&t, t.root, "count", "[]", LVAT_EREJECTED,
-           "[KERNEL:VAT_SUSPENDED] v1 (rcounter)");
+                 "[KERNEL:VAT_SUSPENDED] v1 (rcounter)");
     lk_restart(&t); /* suspension is kept across restarts */
     lk_expect_at(&t, t.root, "count", "[]", LVAT_EREJECTED,
-           "[KERNEL:VAT_SUSPENDED]");
+                 "[KERNEL:VAT_SUSPENDED]");
     assert_lvat_ok(lvat_kernel_restart_vat(t.k, "v1"));
     lk_expect_at(&t, t.root, "count", "[]", LVAT_OK, "1"); /* baggage kept */
     lk_close(&t);
@@ -222,9 +223,9 @@ test_restart_fault_while_resuscitating_suspends(void **state)
     lk_expect_at(&t, t.root, "setFail", "[true]", LVAT_OK, "");
     lk_restart(&t);
     lk_expect_at(&t, t.root, "count", "[]", LVAT_EREJECTED,
-           "[KERNEL:VAT_SUSPENDED] v1 (rcounter)");
+                 "[KERNEL:VAT_SUSPENDED] v1 (rcounter)");
     lk_expect_at(&t, t.root, "count", "[]", LVAT_EREJECTED,
-           "[KERNEL:VAT_SUSPENDED]");
+                 "[KERNEL:VAT_SUSPENDED]");
     assert_true(lk_log_has(&t, "refusing to start"));
     lk_close(&t);
 }

@@ -86,13 +86,14 @@ test_services_called_from_lua(void **state)
     assert_non_null(strstr(t.launch_result, "[\"clock\", \"echo\"]"));
     lk_expect_at(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK, "42");
     lk_expect_at(&t, t.root, "call", "[\"clock\", \"later\"]", LVAT_EREJECTED,
-           "clock: no such method");
+                 "clock: no such method");
     lk_expect_at(&t, t.root, "call", "[\"echo\", \"say\", \"hi\", 3]", LVAT_OK,
-           "[\"hi\", 3]");
+                 "[\"hi\", 3]");
     assert_string_equal(h.last_args, "[\"hi\",3]");
     lk_expect_at(&t, t.root, "call", "[\"echo\", \"fail\"]", LVAT_EREJECTED,
-           "echo refuses");
-    lk_expect_at(&t, t.root, "call", "[\"echo\", \"bad\"]", LVAT_OK, "recovered");
+                 "echo refuses");
+    lk_expect_at(&t, t.root, "call", "[\"echo\", \"bad\"]", LVAT_OK,
+                 "recovered");
     assert_int_equal(h.calls, 5);
 
     lk_close(&t);
@@ -113,12 +114,12 @@ test_services_answer_naming_a_gone_kref(void **state)
     register_all(&t, &h);
     assert_lvat_ok(lk_launch(&t, user_cfg));
     lk_expect_at(&t, t.root, "call", "[\"echo\", \"ghost\"]", LVAT_EREJECTED,
-           "[KERNEL:OBJECT_DELETED] ko999 no longer exists");
+                 "[KERNEL:OBJECT_DELETED] ko999 no longer exists");
     lk_expect_at(&t, t.root, "call", "[\"clock\", \"ghost\"]", LVAT_EREJECTED,
-           "[KERNEL:OBJECT_DELETED] kp999 no longer exists");
+                 "[KERNEL:OBJECT_DELETED] kp999 no longer exists");
     assert_true(lk_log_has(&t, "a host service's answer was refused"));
     lk_expect_at(&t, t.root, "call", "[\"echo\", \"say\", \"on\"]", LVAT_OK,
-           "[\"on\"]");
+                 "[\"on\"]");
     lk_close(&t);
 }
 
@@ -139,7 +140,7 @@ test_services_named_with_quotes(void **state)
                                  "{\"sourceSpec\":\"svcuser.lua\"}}}"));
     assert_non_null(strstr(t.launch_result, "e\\\"c\\\\ho"));
     lk_expect_at(&t, t.root, "call", "[\"e\\\"c\\\\ho\", \"say\", 7]", LVAT_OK,
-           "[7]");
+                 "[7]");
     assert_int_equal(h.calls, 1);
     lk_close(&t);
 }
@@ -190,7 +191,8 @@ test_services_unregistered_after_restart(void **state)
     register_all(&t, &h);
     assert_lvat_ok(lk_launch(&t, user_cfg));
     lk_restart(&t); /* nobody registers this time */
-    lk_expect_at(&t, t.root, "call", "[\"echo\", \"x\"]", LVAT_EREJECTED, "echo");
+    lk_expect_at(&t, t.root, "call", "[\"echo\", \"x\"]", LVAT_EREJECTED,
+                 "echo");
     /* The store knows the name, but a new launch cannot have it. */
     assert_int_equal(lk_launch(&t, user_cfg), LVAT_ECONFIG);
     assert_non_null(strstr(t.launch_err,
@@ -232,9 +234,9 @@ test_services_refused_to_ordinary_launches(void **state)
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
                                            sizeof t.root));
     lk_expect_at(&t, t.root, "call", "[\"secret\", \"tell\", \"x\"]", LVAT_OK,
-           "x");
+                 "x");
     lk_expect_at(&t, t.root, "call", "[\"kernelFacet\", \"ping\"]", LVAT_OK,
-           "pong");
+                 "pong");
     lk_close(&t);
 }
 
@@ -274,7 +276,7 @@ test_services_pure_cannot_run_or_close(void **state)
                                  "[\"clock\"],\"vats\":{\"u\":"
                                  "{\"sourceSpec\":\"svcuser.lua\"}}}"));
     lk_expect_at(&t, t.root, "call", "[\"clock\", \"now\"]", LVAT_OK,
-           "still here");
+                 "still here");
     assert_int_equal(r.step_rc, LVAT_ESTATE);
     assert_true(lk_log_has(&t, "lvat_kernel_close called from a callback"));
     lk_close(&t);

@@ -15,15 +15,7 @@
 #include <unistd.h>
 
 #include "lua_kernel.h"
-
-#define SYS_CFG(tag)                                                      \
-    "{\"bootstrap\":\"sys\",\"services\":[\"kernelFacet\"],\"vats\":{"    \
-    "\"sys\":{\"sourceSpec\":\"sysvat.lua\",\"parameters\":{\"tag\":\"" tag \
-    "\"}}}}"
-
-#define CHILD_CFG(name)                                                   \
-    "{\"bootstrap\":\"c\",\"vats\":{\"c\":{\"sourceSpec\":"               \
-    "\"syschild.lua\",\"parameters\":{\"name\":\"" name "\"}}}}"
+#include "sys_configs.h"
 
 /* Opens a kernel whose system subclusters are `names` (each a sysvat
  * tagged with its name), runs it, and puts the first one's root in
@@ -56,7 +48,7 @@ open_admin_with_child(lk *t, char child[32])
 {
     open_with_systems(t, admin, 1);
     lk_expect_at(t, t->root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "s2");
+                 "s2");
     if (child != NULL)
         lk_root(t, "v2", child);
 }
@@ -74,7 +66,7 @@ test_system_facet_arrives_and_pings(void **state)
     lk_expect_at(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "queue");
     lk_expect_at(&t, t.root, "call", "[\"pingVat\", \"v1\"]", LVAT_OK, "pong");
     lk_expect_at(&t, t.root, "call", "[\"pingVat\", \"v99\"]", LVAT_EREJECTED,
-           "Vat v99 does not exist");
+                 "Vat v99 does not exist");
     {
         /* A buffer too small is refused (cut short, "ko1" is another
          * kref), as is no name. */
@@ -96,14 +88,14 @@ test_system_child_round_trip(void **state)
 
     (void)state;
     open_with_systems(&t, admin, 1);
-    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "\"answer\": \"hello sys from kid\"");
-    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "\"listed\": true");
-    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "\"gone\": true");
-    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "\"boot\": \"child ready\"");
+    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]",
+                 LVAT_OK, "\"answer\": \"hello sys from kid\"");
+    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]",
+                 LVAT_OK, "\"listed\": true");
+    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]",
+                 LVAT_OK, "\"gone\": true");
+    lk_expect_at(&t, t.root, "childRoundTrip", "[" CHILD_CFG("kid") "]",
+                 LVAT_OK, "\"boot\": \"child ready\"");
     /* Four children came and went; only the system subcluster is left. */
     assert_int_equal(lk_count(&t, "sub."), 1);
     assert_int_equal(lk_count(&t, "vat."), 1);
@@ -118,14 +110,14 @@ test_system_terminate_rejects_child_promises(void **state)
     (void)state;
     open_admin_with_child(&t, NULL);
     lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK,
-           "hello a from kid");
+                 "hello a from kid");
     /* A promise the child decides is rejected when it is terminated. */
     lk_expect_at(&t, t.root, "pendingThenTerminate", "[\"s2\"]", LVAT_OK,
-           "terminated by terminateSubcluster");
+                 "terminated by terminateSubcluster");
     lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
-           "null");
+                 "null");
     lk_expect_at(&t, t.root, "call", "[\"terminateSubcluster\", \"s2\"]",
-           LVAT_EREJECTED, "subcluster s2 does not exist");
+                 LVAT_EREJECTED, "subcluster s2 does not exist");
     lk_close(&t);
 }
 
@@ -136,7 +128,8 @@ test_system_facet_survives_restart(void **state)
 
     (void)state;
     open_admin_with_child(&t, NULL);
-    lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
+    lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK,
+                 "hello");
     lk_restart(&t);
     assert_lvat_ok(lvat_kernel_run(t.k));
     char root[32];
@@ -169,11 +162,11 @@ test_system_two_distinct_roots(void **state)
     assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta, sizeof beta));
     assert_string_not_equal(t.root, beta);
     lk_expect_at(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"beta\"]",
-           LVAT_OK, beta);
+                 LVAT_OK, beta);
     lk_expect_at(&t, beta, "call", "[\"getSystemSubclusterRoot\", \"alpha\"]",
-           LVAT_OK, t.root);
+                 LVAT_OK, t.root);
     lk_expect_at(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"gamma\"]",
-           LVAT_EREJECTED, "System subcluster \\\"gamma\\\" not found");
+                 LVAT_EREJECTED, "System subcluster \\\"gamma\\\" not found");
     assert_int_equal(lvat_kernel_system_root(t.k, "gamma", beta, sizeof beta),
                      LVAT_ENOTFOUND);
     lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK, "1");
@@ -216,7 +209,7 @@ test_system_prune(void **state)
     assert_int_equal(lvat_kernel_system_root(t.k, "beta", gone, sizeof gone),
                      LVAT_ENOTFOUND);
     lk_expect_at(&t, t.root, "call", "[\"getSystemSubclusterRoot\", \"beta\"]",
-           LVAT_EREJECTED, "not found");
+                 LVAT_EREJECTED, "not found");
     lk_expect_at(&t, t.root, "boots", "[]", LVAT_OK, "1");
     lk_close(&t);
 }
@@ -363,8 +356,9 @@ test_system_only_for_system_launches(void **state)
     /* From the facet: a child may not have it either. */
     assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", t.root,
                                            sizeof t.root));
-    lk_expect_at(&t, t.root, "call", "[\"launchSubcluster\", " SYS_CFG("rogue") "]",
-           LVAT_EREJECTED, "no registered kernel service 'kernelFacet'");
+    lk_expect_at(&t, t.root, "call",
+                 "[\"launchSubcluster\", " SYS_CFG("rogue") "]", LVAT_EREJECTED,
+                 "no registered kernel service 'kernelFacet'");
     assert_int_equal(lk_count(&t, "sub."), 1);
     lk_close(&t);
 }
@@ -407,16 +401,17 @@ test_system_reload(void **state)
     open_with_systems(&t, two, 2);
     /* A child: new ids, fresh state, fresh bootstrap. */
     lk_expect_at(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
-           "s3");
-    lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
+                 "s3");
+    lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK,
+                 "hello");
     lk_expect_at(&t, t.root, "call", "[\"reloadSubcluster\", \"s3\"]", LVAT_OK,
-           "s4");
+                 "s4");
     lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
-           "null");
+                 "null");
     /* The system subcluster beta: its name follows it, across restarts. */
     assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta, sizeof beta));
     lk_expect_at(&t, t.root, "call", "[\"reloadSubcluster\", \"s2\"]", LVAT_OK,
-           "s5");
+                 "s5");
     assert_lvat_ok(lvat_kernel_system_root(t.k, "beta", beta2, sizeof beta2));
     assert_string_not_equal(beta, beta2);
     lk_expect_at(&t, beta2, "boots", "[]", LVAT_OK, "1");
@@ -429,7 +424,7 @@ test_system_reload(void **state)
     lk_expect_at(&t, beta2, "boots", "[]", LVAT_OK, "1");
     lk_expect_at(&t, beta2, "call", "[\"ping\"]", LVAT_OK, "pong");
     lk_expect_at(&t, t.root, "call", "[\"reloadSubcluster\", \"s99\"]",
-           LVAT_EREJECTED, "subcluster s99 does not exist");
+                 LVAT_EREJECTED, "subcluster s99 does not exist");
     lk_close(&t);
 }
 
@@ -483,18 +478,18 @@ test_system_reload_from_host_and_refusals(void **state)
     snprintf(t.root, sizeof t.root, "%s", sys);
     assert_string_equal(t.launch_result, "v2");
     lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
-           "null");
-    lk_expect_at(&t, t.root, "call",
-           "[\"getSubcluster\", \"s3\"]", LVAT_OK, "s3");
+                 "null");
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
+                 "s3");
     /* A source gone: refused, nothing changes. */
     unlink(path);
     assert_int_equal(lk_reload(&t, "s3"), LVAT_ECONFIG);
     assert_non_null(strstr(t.launch_err, "kid.lua"));
     snprintf(t.root, sizeof t.root, "%s", sys);
     lk_expect_at(&t, t.root, "call", "[\"reloadSubcluster\", \"s3\"]",
-           LVAT_EREJECTED, "kid.lua");
+                 LVAT_EREJECTED, "kid.lua");
     lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
-           "s3");
+                 "s3");
     /* New vats that cannot start: refused, nothing changes (the old one
      * keeps its state). */
     free(write_file(&t, "kid.lua", "return {\n"));
@@ -508,7 +503,7 @@ test_system_reload_from_host_and_refusals(void **state)
     assert_non_null(strstr(t.launch_err, "not this one"));
     snprintf(t.root, sizeof t.root, "%s", sys);
     lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s3\"]", LVAT_OK,
-           "s3");
+                 "s3");
     lk_expect_at(&t, t.root, "call", "[\"getSubclusters\"]", LVAT_OK, "s3");
     assert_int_equal(lk_count(&t, "sub."), 2);
     lk_expect_at(&t, kid, "bump", "[]", LVAT_OK, "2");
@@ -537,26 +532,6 @@ one_vat(char *cfg, size_t len, const char *path)
              path);
 }
 
-typedef struct launch_seen {
-    int started, done, failed;
-    char err[512];
-} launch_seen;
-
-static void
-on_seen(void *ud, lvat_launch_event ev, const lvat_launch_info *info)
-{
-    launch_seen *s = ud;
-
-    if (ev == LVAT_LAUNCH_STARTED) {
-        s->started++;
-    } else if (ev == LVAT_LAUNCH_DONE) {
-        s->done++;
-    } else {
-        s->failed++;
-        snprintf(s->err, sizeof s->err, "%s", info->errmsg);
-    }
-}
-
 /* Two reloads queued for one subcluster: the first replaces it, the
  * second fails and its new vats go (torn down after its crank, not under
  * the vat it was starting: a use after free under ASan before). */
@@ -564,7 +539,7 @@ static void
 test_system_two_reloads_of_one_subcluster(void **state)
 {
     char cfg[512], *kid;
-    launch_seen first = {0}, second = {0};
+    lk_launch_seen first = {0}, second = {0};
     lk t;
 
     (void)state;
@@ -572,9 +547,10 @@ test_system_two_reloads_of_one_subcluster(void **state)
     kid = write_file(&t, "kid.lua", kid_src);
     one_vat(cfg, sizeof cfg, kid);
     assert_lvat_ok(lk_launch(&t, cfg));
-    assert_lvat_ok(lvat_kernel_reload_subcluster(t.k, "s1", on_seen, &first));
-    assert_lvat_ok(lvat_kernel_reload_subcluster(t.k, "s1", on_seen,
-                                                 &second));
+    assert_lvat_ok(
+        lvat_kernel_reload_subcluster(t.k, "s1", lk_launch_seen_cb, &first));
+    assert_lvat_ok(
+        lvat_kernel_reload_subcluster(t.k, "s1", lk_launch_seen_cb, &second));
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_int_equal(first.done, 1);
     assert_int_equal(second.failed, 1);
@@ -625,7 +601,7 @@ static void
 test_system_reload_cuts_a_pending_launch_short(void **state)
 {
     char cfg[512], *path;
-    launch_seen first = {0}, second = {0};
+    lk_launch_seen first = {0}, second = {0};
     lk t;
 
     (void)state;
@@ -636,12 +612,12 @@ test_system_reload_cuts_a_pending_launch_short(void **state)
                       "    return Promise.kit().promise end }) end }\n");
     one_vat(cfg, sizeof cfg, path);
     assert_lvat_ok(lvat_kernel_launch_json(t.k, cfg, strlen(cfg), t.dir,
-                                           on_seen, &first));
+                                           lk_launch_seen_cb, &first));
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_int_equal(first.started, 1);
     assert_int_equal(first.done + first.failed, 0);
-    assert_lvat_ok(lvat_kernel_reload_subcluster(t.k, "s1", on_seen,
-                                                 &second));
+    assert_lvat_ok(
+        lvat_kernel_reload_subcluster(t.k, "s1", lk_launch_seen_cb, &second));
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_int_equal(first.failed, 1);
     assert_int_equal(first.done, 0);
@@ -669,19 +645,19 @@ test_system_queue_message_and_status(void **state)
              "[]]", child);
     lk_expect_at(&t, t.root, "call", args, LVAT_EREJECTED, "no method");
     lk_expect_at(&t, t.root, "call", "[\"queueMessage\", \"ko\", \"x\"]",
-           LVAT_EREJECTED, "bad arguments");
+                 LVAT_EREJECTED, "bad arguments");
     lk_expect_at(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "\"queue\": ");
     lk_expect_at(&t, t.root, "call", "[\"getStatus\"]", LVAT_OK, "\"vats\": ");
     lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
-           "\"vats\": {\"c\": \"v2\"}");
+                 "\"vats\": {\"c\": \"v2\"}");
     lk_expect_at(&t, child, "count", "[]", LVAT_OK, "1");
     lk_close(&t);
 }
 
 /* A kref the caller names that does not exist (never did, or was
- * collected since the caller learned it) rejects the call; counting a reference to it used to fail
- * the crank with a kernel error, and lvat_kernel_run returned
- * LVAT_ENOTFOUND at every call from then on. */
+ * collected since the caller learned it) rejects the call; counting a
+ * reference to it used to fail the crank with a kernel error, and
+ * lvat_kernel_run returned LVAT_ENOTFOUND at every call from then on. */
 static void
 test_system_queue_message_to_a_gone_kref(void **state)
 {
@@ -691,9 +667,11 @@ test_system_queue_message_to_a_gone_kref(void **state)
     (void)state;
     open_admin_with_child(&t, child);
     lk_expect_at(&t, t.root, "call", "[\"queueMessage\", \"ko999\", \"x\", []]",
-           LVAT_EREJECTED, "[KERNEL:OBJECT_DELETED] ko999 no longer exists");
+                 LVAT_EREJECTED,
+                 "[KERNEL:OBJECT_DELETED] ko999 no longer exists");
     lk_expect_at(&t, t.root, "call", "[\"queueMessage\", \"kp999\", \"x\", []]",
-           LVAT_EREJECTED, "[KERNEL:OBJECT_DELETED] kp999 no longer exists");
+                 LVAT_EREJECTED,
+                 "[KERNEL:OBJECT_DELETED] kp999 no longer exists");
     /* The kernel goes on, and nothing reached the child. */
     snprintf(args, sizeof args, "[\"queueMessage\", \"%s\", \"hello\", "
              "[\"q\"]]", child);
@@ -710,11 +688,12 @@ test_system_reset(void **state)
 
     (void)state;
     open_admin_with_child(&t, NULL);
-    lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK, "hello");
+    lk_expect_at(&t, t.root, "callChild", "[\"hello\", \"a\"]", LVAT_OK,
+                 "hello");
     /* The caller vat goes with everything else, so its facet call never
      * answers; the host that called it hears that the kernel was reset. */
     lk_expect_at(&t, t.root, "call", "[\"reset\"]", LVAT_EREJECTED,
-           "the kernel was reset by a kernel facet");
+                 "the kernel was reset by a kernel facet");
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_true(lk_log_has(&t, "asked for a reset"));
     /* Only the system subcluster is back, launched afresh. */
@@ -806,29 +785,29 @@ test_system_facet_errors(void **state)
     (void)state;
     open_with_systems(&t, admin, 1);
     lk_expect_at(&t, t.root, "call", "[\"frobnicate\"]", LVAT_EREJECTED,
-           "no method \\\"frobnicate\\\"");
+                 "no method \\\"frobnicate\\\"");
     lk_expect_at(&t, t.root, "call", "[\"getPresence\", \"ko999\"]",
-           LVAT_EREJECTED, "ko999 does not exist");
-    lk_expect_at(&t, t.root, "call", "[\"getPresence\", \"zz\"]", LVAT_EREJECTED,
-           "zz is not a kref");
-    lk_expect_at(&t, t.root, "call", "[\"launchSubcluster\", 7]", LVAT_EREJECTED,
-           "must be a table");
+                 LVAT_EREJECTED, "ko999 does not exist");
+    lk_expect_at(&t, t.root, "call", "[\"getPresence\", \"zz\"]",
+                 LVAT_EREJECTED, "zz is not a kref");
+    lk_expect_at(&t, t.root, "call", "[\"launchSubcluster\", 7]",
+                 LVAT_EREJECTED, "must be a table");
     lk_expect_at(&t, t.root, "call",
-           "[\"launchSubcluster\", {\"bootstrap\":\"c\",\"vats\":{\"c\":{"
-           "\"sourceSpec\":\"nope.lua\"}}}]",
-           LVAT_EREJECTED, "nope.lua");
-    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"q\"]", LVAT_EREJECTED,
-           "invalid subcluster id q");
+                 "[\"launchSubcluster\", {\"bootstrap\":\"c\",\"vats\":{\"c\":{"
+                 "\"sourceSpec\":\"nope.lua\"}}}]",
+                 LVAT_EREJECTED, "nope.lua");
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"q\"]",
+                 LVAT_EREJECTED, "invalid subcluster id q");
     /* A child whose bootstrap throws: the caller hears why, and the
      * child is torn down. */
     lk_expect_at(&t, t.root, "call",
-           "[\"launchSubcluster\", {\"bootstrap\":\"c\",\"vats\":{\"c\":{"
-           "\"sourceSpec\":\"syschild.lua\",\"parameters\":{\"refuse\":"
-           "\"not today\"}}}}]",
-           LVAT_EREJECTED,
-           "the bootstrap of s2 was rejected: syschild.lua:6: not today");
+                 "[\"launchSubcluster\", {\"bootstrap\":\"c\",\"vats\":{\"c\":{"
+                 "\"sourceSpec\":\"syschild.lua\",\"parameters\":{\"refuse\":"
+                 "\"not today\"}}}}]",
+                 LVAT_EREJECTED,
+                 "the bootstrap of s2 was rejected: syschild.lua:6: not today");
     lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
-           "null");
+                 "null");
     assert_int_equal(lk_count(&t, "sub."), 1);
     /* The facet still works after all that. */
     lk_expect_at(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");

@@ -36,6 +36,19 @@ on_result(void *ud, int status, const lvat_value *v)
     s->values[s->count++] = atoi(v->body + 1); /* "#7" */
 }
 
+/* Opens t with the counter launched and n increments queued, whose
+ * results s collects. */
+static void
+open_with_increments(lk *t, seen *s, int n)
+{
+    memset(s, 0, sizeof *s);
+    lk_open(t);
+    assert_lvat_ok(lk_launch(t, cfg));
+    for (int i = 0; i < n; i++)
+        assert_lvat_ok(lvat_kernel_queue_message(t->k, t->root, "increment",
+                                                 "[]", on_result, s));
+}
+
 static void
 test_txnfull_block_redone_exactly_once(void **state)
 {
@@ -43,12 +56,7 @@ test_txnfull_block_redone_exactly_once(void **state)
     lk t;
 
     (void)state;
-    memset(&s, 0, sizeof s);
-    lk_open(&t);
-    assert_lvat_ok(lk_launch(&t, cfg));
-    for (int i = 0; i < 10; i++)
-        assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "increment",
-                                                 "[]", on_result, &s));
+    open_with_increments(&t, &s, 10);
     /* The first two commits of this run fail as if the block were too
      * large for one LMDB transaction. */
     lvat_kv_fail_commits(t.k->kv, LVAT_ETXNFULL, 2);
@@ -137,12 +145,7 @@ test_txnfull_close_from_the_log_refused(void **state)
     lk t;
 
     (void)state;
-    memset(&s, 0, sizeof s);
-    lk_open(&t);
-    assert_lvat_ok(lk_launch(&t, cfg));
-    for (int i = 0; i < 3; i++)
-        assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "increment",
-                                                 "[]", on_result, &s));
+    open_with_increments(&t, &s, 3);
     t.on_log = close_on_retry;
     lvat_kv_fail_commits(t.k->kv, LVAT_ETXNFULL, 1);
     assert_lvat_ok(lvat_kernel_run(t.k));

@@ -509,6 +509,21 @@ lk_expect(lk *t, const char *method, const char *args_json, const char *want)
 }
 
 void
+lk_launch_seen_cb(void *ud, lvat_launch_event ev, const lvat_launch_info *info)
+{
+    lk_launch_seen *s = ud;
+
+    if (ev == LVAT_LAUNCH_STARTED) {
+        s->started++;
+    } else if (ev == LVAT_LAUNCH_DONE) {
+        s->done++;
+    } else {
+        s->failed++;
+        snprintf(s->err, sizeof s->err, "%s", info->errmsg);
+    }
+}
+
+void
 lk_expect_at(lk *t, const char *kref, const char *method, const char *args,
              int want_status, const char *want)
 {

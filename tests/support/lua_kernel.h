@@ -99,6 +99,14 @@ char *lk_call(lk *t, const char *kref, const char *method,
  * fulfilled with the rendered text `want`. */
 void lk_expect(lk *t, const char *method, const char *args_json,
                const char *want);
+/* What a launch callback heard: lk_launch_seen_cb's ud. */
+typedef struct lk_launch_seen {
+    int started, done, failed;
+    char err[512]; /* the FAILED message */
+} lk_launch_seen;
+void lk_launch_seen_cb(void *ud, lvat_launch_event ev,
+                       const lvat_launch_info *info);
+
 /* lk_call of method(args) on kref; fails the test unless its status is
  * want_status and its rendered text contains `want`. */
 void lk_expect_at(lk *t, const char *kref, const char *method,
