@@ -85,16 +85,18 @@ drop_promise_vref(lua_State *L, int p, int vref)
 }
 
 /* Unlinks the value at val, which the vref at idx names from the table
- * at where.  [-0,+0,-] */
+ * at where; `promise` says whether val is a promise (the caller knows).
+ * [-0,+0,-] */
 static void
-unlink_named(lua_State *L, const tables *t, int vref, int val, int where)
+unlink_named(lua_State *L, const tables *t, int vref, int val, int where,
+             bool promise)
 {
     int top = lua_gettop(L);
 
     lua_pushvalue(L, vref);
     lua_pushnil(L);
     lua_rawset(L, where);
-    if (lvat__p_is(L, val)) {
+    if (promise) {
         drop_promise_vref(L, val, vref);
     } else {
         lua_pushvalue(L, val);
@@ -115,7 +117,7 @@ forget(lua_State *L, const tables *t, int vref)
     int top = lua_gettop(L), where;
 
     if (push_named(L, t, vref, &where) != LUA_TNIL)
-        unlink_named(L, t, vref, top + 1, where);
+        unlink_named(L, t, vref, top + 1, where, lvat__p_is(L, top + 1));
     lua_settop(L, top);
 }
 
@@ -150,7 +152,7 @@ slot_value(lua_State *L, int vref, bool take)
     lvat_lua_reg(L, LVAT_REG_AWAITED);
     type = push_named(L, &t, vref, &where);
     if (take && type != LUA_TNIL)
-        unlink_named(L, &t, vref, top + 4, where);
+        unlink_named(L, &t, vref, top + 4, where, lvat__p_is(L, top + 4));
     lua_replace(L, top + 1);
     lua_settop(L, top + 1);
     return type;
@@ -236,11 +238,12 @@ lvat_lua_notify(lua_State *L, const lvat_delivery *d)
      * where the first pass found it. */
     for (size_t i = 0; i < n; i++) {
         int vref = first + 2 * (int)i, p = vref + 1, value = values + (int)i;
+        bool promise = lvat__p_is(L, p);
 
-        unlink_named(L, &t, vref, p, st[i].where);
-        if (lvat__p_is(L, p) && st[i].rejected)
+        unlink_named(L, &t, vref, p, st[i].where, promise);
+        if (promise && st[i].rejected)
             lvat__p_reject(L, p, value);
-        else if (lvat__p_is(L, p))
+        else if (promise)
             lvat__p_resolve(L, p, value);
     }
     lua_settop(L, top);
