@@ -410,25 +410,20 @@ proxy_method(lua_State *L)
     return !only;
 }
 
-/* __index of a proxy: the method function for a name, made once per name
- * and shared by all proxies.  Upvalues: the cache's registry slot, and
- * whether the proxy is a sendOnly one. */
+/* __index of a proxy's method cache, which is the proxy's __index: makes
+ * the method function for a name the first time it is asked for, shared
+ * by all proxies from then on (a hit is a table lookup, no call).
+ * Upvalue: whether the proxy is a sendOnly one. */
 static int
-proxy_index(lua_State *L)
+make_method(lua_State *L)
 {
-    int cache = (int)lua_tointeger(L, lua_upvalueindex(1));
-
     lua_settop(L, 2);
-    lvat_lua_reg(L, cache); /* 3 */
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, 3) != LUA_TNIL)
-        return 1;
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushcclosure(L, proxy_method, 2);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
-    lua_rawset(L, 3);
+    lua_rawset(L, 1);
     return 1;
 }
 
@@ -458,16 +453,18 @@ e_send_only(lua_State *L)
     return make_proxy(L, 1, LVAT_REG_ONLY_MT);
 }
 
-/* Registers a proxy metatable and its method cache.  [-0,+0,m] */
+/* Registers a proxy metatable, whose __index is its method cache.
+ * [-0,+0,m] */
 static void
-register_proxy(lua_State *L, int mt, int cache, int only, const char *name)
+register_proxy(lua_State *L, int mt, int only, const char *name)
 {
-    lua_newtable(L);
-    lvat_lua_set_reg(L, cache);
     lua_createtable(L, 0, 2);
-    lua_pushinteger(L, cache);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
     lua_pushboolean(L, only);
-    lua_pushcclosure(L, proxy_index, 2);
+    lua_pushcclosure(L, make_method, 1);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
     lua_setfield(L, -2, "__index");
     lua_pushstring(L, name);
     lua_setfield(L, -2, "__metatable");
@@ -477,9 +474,8 @@ register_proxy(lua_State *L, int mt, int cache, int only, const char *name)
 void
 lvat_lua_open_far(lua_State *L)
 {
-    register_proxy(L, LVAT_REG_PROXY_MT, LVAT_REG_METHODS, 0, "E proxy");
-    register_proxy(L, LVAT_REG_ONLY_MT, LVAT_REG_ONLY_METHODS, 1,
-                   "E.sendOnly proxy");
+    register_proxy(L, LVAT_REG_PROXY_MT, 0, "E proxy");
+    register_proxy(L, LVAT_REG_ONLY_MT, 1, "E.sendOnly proxy");
     lua_createtable(L, 0, 2);
     lua_pushcfunction(L, l_far);
     lua_setfield(L, -2, "Far");

@@ -32,8 +32,6 @@ enum {
     LVAT_REG_REJECTED,    /* "rejected" */
     LVAT_REG_PROXY_MT,    /* E(x)'s metatable (lfar.c) */
     LVAT_REG_ONLY_MT,     /* E.sendOnly(x)'s metatable */
-    LVAT_REG_METHODS,     /* method name -> E(x) method */
-    LVAT_REG_ONLY_METHODS,
     LVAT_REG_POOL,        /* idle delivery threads (ljobs.c) */
     LVAT_REG_DONE,        /* the marker a finished job yields */
     LVAT_REG_UNHANDLED,   /* rejections nothing took yet, or false */
