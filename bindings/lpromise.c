@@ -281,6 +281,9 @@ lvat__p_settle(lua_State *L, int p, int st, int value)
     lvat__p_set(L, p, F_STATE);
     lua_pushvalue(L, val);
     lvat__p_set(L, p, F_VALUE);
+    /* Only a pending promise's link is followed: a settled one that kept
+     * it would keep the whole chain behind it alive. */
+    set_nil(L, p, F_FOLLOWS);
     if (lvat__p_get(L, p, F_CB) != LUA_TNIL) {
         lvat__p_get(L, p, F_ARG);
         lvat__p_enqueue(L, val + 1, s, val, val + 2);

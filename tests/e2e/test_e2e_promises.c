@@ -497,6 +497,25 @@ test_e2e_promises_unhandled_rejections_logged(void **state)
     assert_false(lk_log_has(t, "unhandled rejection: taken later"));
 }
 
+/* A settled promise let go of the one it followed: holding the head of a
+ * settled chain kept every link alive. */
+static void
+test_e2e_promises_settled_chain_is_collected(void **state)
+{
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    t.reap_interval = 1; /* the vat collects its heap after each delivery */
+    lk_restart(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"c\",\"vats\":{\"c\":"
+                                 "{\"sourceSpec\":\"pchain.lua\"}}}"));
+    lk_expect_at(&t, t.root, "hold", "[50]", LVAT_OK, "true");
+    lk_expect_at(&t, t.root, "check", "[50]", LVAT_OK,
+                 "{\"alive\": 0, \"value\": \"end\"}");
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -536,6 +555,7 @@ main(void)
         T(test_e2e_promises_finally_waits_for_its_promise),
         T(test_e2e_promises_await_in_handler_says_what_to_do),
         T(test_e2e_promises_unhandled_rejections_logged),
+        cmocka_unit_test(test_e2e_promises_settled_chain_is_collected),
     };
 #undef T
     return cmocka_run_group_tests_name("e2e_promises", tests, NULL, NULL);
