@@ -353,6 +353,30 @@ lvat__p_looped(lua_State *L, int idx, lua_Integer *steps, lua_Integer *power)
 
 static int l_follow(lua_State *L);
 
+/* Whether p following the promise v would close a loop: v's chain leads
+ * back to p.  Only a promise something follows can be on a chain, so
+ * the walk is skipped for the others: walking at every link made a
+ * chain built from its tail (each new promise following the last)
+ * quadratic.  [-0,+0,-] */
+static bool
+makes_cycle(lua_State *L, int p, int v)
+{
+    bool loop;
+
+    if (lua_rawequal(L, p, v))
+        return true;
+    if (lvat__p_get(L, p, F_FOLLOWED) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, v);
+    lvat__p_walk_follows(L, lua_gettop(L), p);
+    loop = lua_rawequal(L, -1, p);
+    lua_pop(L, 1);
+    return loop;
+}
+
 /* lvat__p_resolve(p, v): p takes v's outcome when v is a promise, else v. */
 void
 lvat__p_resolve(lua_State *L, int p, int v)
@@ -367,20 +391,19 @@ lvat__p_resolve(lua_State *L, int p, int v)
         lvat__p_settle(L, p, FULFILLED, v);
         return;
     }
-    lua_pushvalue(L, v);
-    lvat__p_walk_follows(L, lua_gettop(L), p);
-    if (lua_rawequal(L, -1, p)) {
+    if (makes_cycle(L, p, v)) {
         lua_pushliteral(L, "promise cycle: a promise was resolved to a "
                            "promise that follows it");
         lvat__p_settle(L, p, REJECTED, lua_gettop(L));
-        lua_pop(L, 2);
+        lua_pop(L, 1);
         return;
     }
-    lua_pop(L, 1);
     lua_pushboolean(L, 1);
     lvat__p_set(L, p, F_LOCKED);
     lua_pushvalue(L, v);
     lvat__p_set(L, p, F_FOLLOWS);
+    lua_pushboolean(L, 1);
+    lvat__p_set(L, v, F_FOLLOWED);
     lua_pushcfunction(L, l_follow);
     lvat__p_when_settled(L, v, lua_gettop(L), p);
     lua_pop(L, 1);

@@ -18,8 +18,8 @@ enum { PENDING, FULFILLED, REJECTED, NOT_A_STATE };
  * while it is imported or exported), how many more callbacks there are,
  * while it follows another promise, that one and a lock, whether
  * eventual sends wait for it in this vat (lfar.c; later ones must queue
- * behind them), and, while nothing took its rejection, that it is
- * unhandled (lvat__p_handled). */
+ * behind them), while nothing took its rejection, that it is unhandled
+ * (lvat__p_handled), and whether a promise ever followed it. */
 enum {
     F_STATE = 1,
     F_VALUE,
@@ -31,6 +31,7 @@ enum {
     F_LOCKED,
     F_SENDS,
     F_UNHANDLED,
+    F_FOLLOWED,
     F_COUNT
 };
 

@@ -21,6 +21,33 @@ return {
                 last.resolve("end")
                 return true
             end,
+            -- Each new promise follows the last one made: n links, built
+            -- from the tail, then the first settles them all.
+            tailChain = function(self, n)
+                local first = Promise.kit()
+                local cur = first.promise
+                for i = 1, n do
+                    local k = Promise.kit()
+                    k.resolve(cur)
+                    cur = k.promise
+                end
+                first.resolve("end")
+                return cur:await()
+            end,
+            -- A promise resolved to itself, and three in a ring.
+            cycles = function(self)
+                local function why(p)
+                    local ok, err = pcall(function() return p:await() end)
+                    return ok and "settled" or tostring(err):sub(1, 13)
+                end
+                local s = Promise.kit()
+                s.resolve(s.promise)
+                local a, b, c = Promise.kit(), Promise.kit(), Promise.kit()
+                a.resolve(b.promise)
+                b.resolve(c.promise)
+                c.resolve(a.promise)
+                return {why(s.promise), why(c.promise)}
+            end,
             check = function(self, n)
                 local alive = 0
                 for i = 1, n do
