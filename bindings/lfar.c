@@ -439,18 +439,67 @@ make_proxy(lua_State *L, int x, int mt)
     return 1;
 }
 
+/*
+ * E(x) and E.sendOnly(x): the proxy for x, kept (in registry slots
+ * `target` and `proxy`) until the delivery ends, so a loop that sends to
+ * one target makes one proxy, not one per send.  A proxy is read-only,
+ * so sharing it shows nowhere.  [-0,+1,m]
+ */
+static int
+push_proxy(lua_State *L, int x, int mt, int target, int proxy)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+
+    if (v->e_kept) {
+        lvat_lua_reg(L, target);
+        if (lua_rawequal(L, -1, x) && lvat_lua_reg(L, proxy) != LUA_TNIL)
+            return 1;
+        lua_settop(L, x);
+    }
+    make_proxy(L, x, mt);
+    lua_pushvalue(L, x);
+    lvat_lua_set_reg(L, target);
+    lua_pushvalue(L, -1);
+    lvat_lua_set_reg(L, proxy);
+    v->e_kept = true;
+    return 1;
+}
+
+void
+lvat_lua_forget_proxies(lvat_lvat *v)
+{
+    static const int slots[] = {LVAT_REG_E_TARGET, LVAT_REG_E_PROXY,
+                                LVAT_REG_ONLY_TARGET, LVAT_REG_ONLY_PROXY};
+
+    if (!v->e_kept)
+        return;
+    for (size_t i = 0; i < LVAT_ARRAY_LEN(slots); i++) {
+        lua_pushnil(v->L);
+        lvat_lua_set_reg(v->L, slots[i]);
+    }
+    v->e_kept = false;
+}
+
 static int
 e_call(lua_State *L)
 {
     lua_settop(L, 2);
-    return make_proxy(L, 2, LVAT_REG_PROXY_MT);
+    return push_proxy(L, 2, LVAT_REG_PROXY_MT, LVAT_REG_E_TARGET,
+                      LVAT_REG_E_PROXY);
 }
 
 static int
 e_send_only(lua_State *L)
 {
     lua_settop(L, 1);
-    return make_proxy(L, 1, LVAT_REG_ONLY_MT);
+    return push_proxy(L, 1, LVAT_REG_ONLY_MT, LVAT_REG_ONLY_TARGET,
+                      LVAT_REG_ONLY_PROXY);
+}
+
+static int
+proxy_newindex(lua_State *L)
+{
+    return luaL_error(L, "E(x) proxies are read-only");
 }
 
 /* Registers a proxy metatable, whose __index is its method cache.
@@ -458,7 +507,7 @@ e_send_only(lua_State *L)
 static void
 register_proxy(lua_State *L, int mt, int only, const char *name)
 {
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     lua_newtable(L);
     lua_createtable(L, 0, 1);
     lua_pushboolean(L, only);
@@ -466,6 +515,8 @@ register_proxy(lua_State *L, int mt, int only, const char *name)
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, -2);
     lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, proxy_newindex);
+    lua_setfield(L, -2, "__newindex");
     lua_pushstring(L, name);
     lua_setfield(L, -2, "__metatable");
     lvat_lua_set_reg(L, mt);

@@ -32,6 +32,10 @@ enum {
     LVAT_REG_REJECTED,    /* "rejected" */
     LVAT_REG_PROXY_MT,    /* E(x)'s metatable (lfar.c) */
     LVAT_REG_ONLY_MT,     /* E.sendOnly(x)'s metatable */
+    LVAT_REG_E_TARGET,    /* the last E(x)'s x and proxy, kept for the */
+    LVAT_REG_E_PROXY,     /* delivery (lfar.c) */
+    LVAT_REG_ONLY_TARGET, /* the same for E.sendOnly(x) */
+    LVAT_REG_ONLY_PROXY,
     LVAT_REG_POOL,        /* idle delivery threads (ljobs.c) */
     LVAT_REG_DONE,        /* the marker a finished job yields */
     LVAT_REG_UNHANDLED,   /* rejections nothing took yet, or false */

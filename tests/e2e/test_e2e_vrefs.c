@@ -82,25 +82,25 @@ test_e2e_vrefs_pipelined_to_a_result(void **state)
     expect(*state, "pipeObj", "{\"a\": \"hit\", \"b\": \"hit\"}");
 }
 
-/* A method's arguments are not kept by its delivery thread once it is
- * idle in the pool: an object lent to a method that drops it is dropped
- * at the next reap (here after every delivery), with no other message
- * between to reuse the thread. */
+/* Lends the helper an object through the driver's method, whose result
+ * must hold `want`, and checks the helper no longer imports it after the
+ * next reap (here after every delivery). */
 static void
-test_e2e_vrefs_idle_thread_keeps_no_argument(void **state)
+lent_is_dropped(const char *method, const char *want)
 {
     char root[32], key[64], *r, *at, *v;
     lk t;
     int st;
 
-    (void)state;
     lk_open(&t);
     t.reap_interval = 1;
     lk_restart(&t);
     assert_lvat_ok(lk_launch(&t, CLUSTER));
     lk_root(&t, "v1", root);
-    r = lk_call(&t, root, "lend", "[]", &st);
+    r = lk_call(&t, root, method, "[]", &st);
     assert_int_equal(st, LVAT_OK);
+    if (want != NULL && strstr(r, want) == NULL)
+        fail_msg("%s: \"%s\" lacks \"%s\"", method, r, want);
     at = strstr(r, "ko");
     assert_non_null(at);
     snprintf(key, sizeof key, "v2.c.%.*s", (int)strspn(at, "ko0123456789"),
@@ -111,6 +111,26 @@ test_e2e_vrefs_idle_thread_keeps_no_argument(void **state)
         fail_msg("the helper still imports the lent object (%s = %s)", key,
                  v);
     lk_close(&t);
+}
+
+/* A method's arguments are not kept by its delivery thread once it is
+ * idle in the pool: an object lent to a method that drops it is dropped,
+ * with no other message between to reuse the thread. */
+static void
+test_e2e_vrefs_idle_thread_keeps_no_argument(void **state)
+{
+    (void)state;
+    lent_is_dropped("lend", NULL);
+}
+
+/* E keeps the proxy of the last target it was given, for the rest of the
+ * delivery only: a vat that sent to the object it was lent lets go of it
+ * too.  A proxy, shared that way, cannot be written to. */
+static void
+test_e2e_vrefs_e_proxy_keeps_no_target(void **state)
+{
+    (void)state;
+    lent_is_dropped("lendPoked", "E(x) proxies are read-only");
 }
 
 int
@@ -124,6 +144,7 @@ main(void)
         T(test_e2e_vrefs_pipelined_to_a_result),
         T(test_e2e_vrefs_half_a_million_arguments),
         cmocka_unit_test(test_e2e_vrefs_idle_thread_keeps_no_argument),
+        cmocka_unit_test(test_e2e_vrefs_e_proxy_keeps_no_target),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,11 @@ return {
                 E(h):look(kept):await()
                 return kept
             end,
+            -- The same, when the helper sends to the object it is lent.
+            lendPoked = function(self)
+                kept = Far("Lent", {noop = function() end})
+                return {kept = kept, why = E(h):poke(kept):await()}
+            end,
             -- n arguments sent to the helper (a send that waits for a
             -- local promise, or one to the presence) or to a local
             -- object: more than a Lua stack holds twice.

@@ -7,6 +7,14 @@ return {
         return Far("VrefHelper", {
             echo = function(self, rec) return rec end,
             look = function(self, thing) return tostring(thing) ~= nil end,
+            -- Sends to what it is lent, without keeping it, and says why
+            -- it cannot write to an E proxy.
+            poke = function(self, thing)
+                E.sendOnly(thing):noop()
+                E(thing):noop()
+                local ok, why = pcall(function() E(thing).x = 1 end)
+                return ok and "written" or tostring(why):match("E%(x%).*")
+            end,
             hold = function(self, p) held = p; return true end,
             awaitHeld = function(self)
                 local ok, v = pcall(function() return held:await() end)
