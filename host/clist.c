@@ -177,10 +177,11 @@ illegal(lvat_kernel *k, lvat_kvat *v, lvat_vref r, const char *why)
                            name, why);
 }
 
-/* A new export r, given the vat's counters c. */
+/* A new export r, given the vat's counters c; a promise that is the
+ * result of a send when `result`. */
 static int
 new_export(lvat_kernel *k, lvat_kvat *v, lvat_vref r, counters *c,
-           lvat_kref *out)
+           bool result, lvat_kref *out)
 {
     bool promise = lvat_vref_is_promise(r);
     uint64_t n = lvat_vref_num(r);
@@ -190,7 +191,12 @@ new_export(lvat_kernel *k, lvat_kvat *v, lvat_vref r, counters *c,
         return illegal(k, v, r,
                        "reuses an export number of an earlier "
                        "incarnation or object");
-    rc = promise ? lvat__kp_new(k, v->id, out) : lvat__ko_new(k, v->id, out);
+    if (!promise)
+        rc = lvat__ko_new(k, v->id, out);
+    else if (result)
+        rc = lvat__kp_new_result(k, v->id, out);
+    else
+        rc = lvat__kp_new(k, v->id, out);
     if (rc != LVAT_OK)
         return rc;
     if (!lvat_vref_is_durable(r)) {
@@ -219,21 +225,25 @@ reexport(lvat_kernel *k, uint32_t vat, lvat_kref ko, lvat_vref v)
     return put_pair(k, vat, ko, v, true, 0);
 }
 
-int
-lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
+static int
+from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, bool result,
+         lvat_kref *out, bool *made)
 {
     bool have_counters = false;
     counters c;
     int rc;
 
+    *made = false;
     /* A promise export numbered at or past the vat's counter is new (the
      * counter passes every number the vat has used): no lookup. */
     if (lvat_vref_is_export(r) && lvat_vref_is_promise(r) &&
         !lvat_vref_is_durable(r)) {
         if ((rc = get_counters(k, v->id, &c)) != LVAT_OK)
             return rc;
-        if (lvat_vref_num(r) >= c.v[3])
-            return new_export(k, v, r, &c, out);
+        if (lvat_vref_num(r) >= c.v[3]) {
+            *made = true;
+            return new_export(k, v, r, &c, result, out);
+        }
         have_counters = true;
     }
     rc = lvat__clist_lookup_v(k, v->id, r, out);
@@ -245,7 +255,23 @@ lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
         return illegal(k, v, r, "is not in its c-list");
     if (!have_counters && (rc = get_counters(k, v->id, &c)) != LVAT_OK)
         return rc;
-    return new_export(k, v, r, &c, out);
+    *made = true;
+    return new_export(k, v, r, &c, result, out);
+}
+
+int
+lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r, lvat_kref *out)
+{
+    bool made;
+
+    return from_vat(k, v, r, false, out, &made);
+}
+
+int
+lvat__clist_result_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r,
+                            lvat_kref *out, bool *made)
+{
+    return from_vat(k, v, r, true, out, made);
 }
 
 static int

@@ -240,8 +240,11 @@ decider_index(lvat_kernel *k, uint32_t vat, lvat_kref kp, bool add)
     return lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
 }
 
-int
-lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out)
+/* A new unresolved promise decided by `decider`, with `sub` subscribed
+ * when `subscribed`. */
+static int
+new_promise(lvat_kernel *k, uint32_t decider, bool subscribed, uint32_t sub,
+            lvat_kref *out)
 {
     lvat_kprom p;
     int rc;
@@ -250,6 +253,8 @@ lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out)
     p.subs = p.subs_inline;
     p.state = 'u';
     p.decider = decider;
+    if (subscribed)
+        p.subs[p.nsubs++] = sub;
     rc = lvat__kref_alloc(k, true, out);
     if (rc != LVAT_OK)
         return rc;
@@ -257,6 +262,18 @@ lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out)
     if (rc == LVAT_OK)
         rc = decider_index(k, decider, *out, true);
     return rc;
+}
+
+int
+lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out)
+{
+    return new_promise(k, decider, false, 0, out);
+}
+
+int
+lvat__kp_new_result(lvat_kernel *k, uint32_t sender, lvat_kref *out)
+{
+    return new_promise(k, LVAT_NO_DECIDER, true, sender, out);
 }
 
 int

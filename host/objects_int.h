@@ -23,6 +23,9 @@ int lvat__ko_adjust(lvat_kernel *k, lvat_kref ko, int dreach, int drecog);
 
 /* ---- kpromise.c ---- */
 int lvat__kp_new(lvat_kernel *k, uint32_t decider, lvat_kref *out);
+/* A new promise for the result of a send by `sender`: in flight, decided
+ * by nobody yet, with the sender subscribed. */
+int lvat__kp_new_result(lvat_kernel *k, uint32_t sender, lvat_kref *out);
 int lvat__kp_get(lvat_kernel *k, lvat_kref kp, lvat_kprom *p);
 int lvat__kp_put(lvat_kernel *k, lvat_kref kp, const lvat_kprom *p);
 /* Adds delta (+1 or -1) to the promise's count (a count already 0 stays
@@ -159,6 +162,10 @@ int lvat__clist_to_vat(lvat_kernel *k, lvat_kvat *v, lvat_kref r,
  * the vat does not hold. */
 int lvat__clist_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r,
                          lvat_kref *out);
+/* The same for the result promise of a send: *made says it was a new
+ * export, made as lvat__kp_new_result makes it. */
+int lvat__clist_result_from_vat(lvat_kernel *k, lvat_kvat *v, lvat_vref r,
+                                lvat_kref *out, bool *made);
 /* Looks up without allocating: LVAT_ENOTFOUND when absent. */
 int lvat__clist_lookup_k(lvat_kernel *k, uint32_t vat, lvat_kref r,
                          lvat_vref *out, bool *reachable);

@@ -114,11 +114,13 @@ static int
 take_result(lvat_syscall *sc, lvat_vref result, lvat_kref *out)
 {
     lvat_kprom p;
+    bool made;
     int rc;
 
     if (!lvat_vref_is_promise(result))
         return illegal_vref(sc, "result", result, " is not a promise");
-    if ((rc = lvat__clist_from_vat(sc->k, sc->vat, result, out)) != LVAT_OK)
+    rc = lvat__clist_result_from_vat(sc->k, sc->vat, result, out, &made);
+    if (rc != LVAT_OK || made) /* made in flight, as below */
         return rc;
     if ((rc = lvat__kp_get(sc->k, *out, &p)) != LVAT_OK)
         return rc;
