@@ -542,10 +542,12 @@ lvat__kp_resolve(lvat_kernel *k,
                (rc = notify_subscribers(k, kp, &p)) == LVAT_OK &&
                (rc = requeue_parked(k, kp, &p, to)) == LVAT_OK) {
         /* The steps above may have counted references to kp itself (a
-         * value that names it), so settle a fresh copy of the record. */
+         * value that names it, a message moved), so settle a fresh copy
+         * of the record then. */
         size_t nsubs = p.nsubs;
+        bool reread = nslots > 0 || p.qhead < p.qtail;
         lvat__kp_release(&p);
-        if ((rc = lvat__kp_get(k, kp, &p)) == LVAT_OK) {
+        if (!reread || (rc = lvat__kp_get(k, kp, &p)) == LVAT_OK) {
             lvat__kp_release(&p);
             p.state = rejected ? 'r' : 'f';
             p.decider = LVAT_NO_DECIDER;
