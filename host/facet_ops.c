@@ -319,44 +319,53 @@ lvat__facet_deliver(lvat_kernel *k, const lvat_msg *m, uint32_t sub)
 
 /* ---- A launch the facet started has finished ---- */
 
+/* Fulfils kp with {bootstrapResult, root, rootKref, subclusterId}.  The
+ * bootstrap result's body goes in as the child wrote it, its slots first
+ * and the root after them.  (Through plain JSON, a record the child made
+ * with an "@kref" key came out as a reference: to any object it named,
+ * or to one that does not exist, which failed the crank at every run.) */
 static int
-launch_result(const char *sid, const char *root, const lvat_capdata *v,
-              lvat_json **out)
+launch_answer(lvat_kernel *k, lvat_kref kp, uint32_t sub, const char *root,
+              const lvat_capdata *v)
 {
-    lvat_json *doc = lvat_json_new(LVAT_JSON_OBJECT_BEGIN);
-    lvat_json *pres = lvat_json_new(LVAT_JSON_OBJECT_BEGIN), *boot = NULL;
-    char why[200];
-    int rc = doc && pres ? LVAT_OK : LVAT_ENOMEM;
+    lvat_kref *slots = lvat_calloc(v->nslots + 1, sizeof *slots);
+    lvat_buf body = LVAT_BUF_INIT;
+    size_t n = v->nslots, at = 0;
+    char sid[32];
+    lvat_kref r;
+    int rc;
 
-    if (rc == LVAT_OK)
-        rc = lvat_sc_to_json(v->body, v->body_len, v->slots, v->nslots, &boot,
-                             why, sizeof why);
-    if (rc == LVAT_OK &&
-        (rc = lvat_json_set(pres, "@kref",
-                            lvat_json_new_str(root, strlen(root)))) ==
-            LVAT_OK &&
-        (rc = lvat_json_set(pres, "@iface",
-                            lvat_json_new_str("vatRoot", 7))) == LVAT_OK &&
-        (rc = lvat_json_set(doc, "subclusterId",
-                            lvat_json_new_str(sid, strlen(sid)))) == LVAT_OK &&
-        (rc = lvat_json_set(doc, "rootKref",
-                            lvat_json_new_str(root, strlen(root)))) ==
-            LVAT_OK) {
-        rc = lvat_json_set(doc, "root", pres);
-        pres = NULL;
-        if (rc == LVAT_OK) {
-            rc = lvat_json_set(doc, "bootstrapResult", boot);
-            boot = NULL;
-        }
+    if (slots == NULL)
+        return LVAT_ENOMEM;
+    if (n > 0)
+        memcpy(slots, v->slots, n * sizeof *slots);
+    snprintf(sid, sizeof sid, "s%u", sub);
+    lvat_buf_puts(&body, "#{\"bootstrapResult\":");
+    if (v->body_len > 1 && v->body[0] == '#')
+        lvat_buf_append(&body, v->body + 1, v->body_len - 1);
+    else
+        lvat_buf_puts(&body, "null");
+    if (root != NULL && lvat_kref_parse(root, strlen(root), &r) == LVAT_OK &&
+        !lvat_kref_is_promise(r)) {
+        while (at < n && !lvat_kref_eq(slots[at], r))
+            at++;
+        if (at == n) /* not already one of the bootstrap result's */
+            slots[n++] = r;
+        lvat_buf_printf(&body, ",\"root\":\"$%zu.vatRoot\",\"rootKref\":",
+                        at);
+        lvat_sc_put_string(&body, root, strlen(root));
+    } else {
+        lvat_buf_puts(&body, ",\"root\":null,\"rootKref\":null");
     }
-    lvat_json_free(pres);
-    lvat_json_free(boot);
-    if (rc != LVAT_OK) {
-        lvat_json_free(doc);
-        return rc;
-    }
-    *out = doc;
-    return LVAT_OK;
+    lvat_buf_puts(&body, ",\"subclusterId\":");
+    lvat_sc_put_string(&body, sid, strlen(sid));
+    lvat_buf_putc(&body, '}');
+    rc = body.oom ? LVAT_ENOMEM
+                  : lvat__kp_resolve(k, kp, false, body.data, body.len, slots,
+                                     n);
+    lvat_buf_free(&body);
+    lvat_free(slots);
+    return rc;
 }
 
 /* The facet call waiting for this launch, if it still waits. */
@@ -381,19 +390,20 @@ lvat__facet_launch_done(lvat_kernel *k, const lvat_json *rec, uint32_t sub,
                         const char *root, const lvat_capdata *v)
 {
     lvat_json *doc = NULL;
-    char sid[32];
     bool reload;
     lvat_kref kp;
     int rc;
 
     if (!waiter(k, rec, &kp, &reload))
         return LVAT_OK;
-    snprintf(sid, sizeof sid, "s%u", sub);
-    rc = reload ? lvat__sub_summary(k, sub, &doc)
-                : launch_result(sid, root ? root : "", v, &doc);
-    if (rc == LVAT_OK)
-        rc = lvat__facet_fulfill(k, kp, doc);
-    lvat_json_free(doc);
+    if (reload) {
+        rc = lvat__sub_summary(k, sub, &doc);
+        if (rc == LVAT_OK)
+            rc = lvat__facet_fulfill(k, kp, doc);
+        lvat_json_free(doc);
+    } else {
+        rc = launch_answer(k, kp, sub, root, v);
+    }
     return rc == LVAT_OK ? lvat__ref_dec(k, kp, true) : rc;
 }
 

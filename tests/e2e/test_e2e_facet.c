@@ -1,0 +1,66 @@
+/*
+ * The kernel facet's answers carry what children and records hold as
+ * data: a value a child makes is never read as the facet's own JSON forms
+ * ("@kref" and the rest), so it can neither forge a reference nor fail
+ * the kernel.
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_kernel.h"
+#include "sys_configs.h"
+
+/* A child whose bootstrap answers {x = {["@kref"] = forge}, me = root}. */
+#define BOOTRET_CFG(forge)                                                \
+    "{\"bootstrap\":\"b\",\"vats\":{\"b\":{\"sourceSpec\":"               \
+    "\"bootret.lua\",\"parameters\":{\"forge\":\"" forge "\"}}}}"
+
+static void
+open_admin(lk *t)
+{
+    lk_open(t);
+    lk_add_system(t, "admin", SYS_CFG("admin"));
+    lk_restart(t);
+    assert_lvat_ok(lvat_kernel_run(t->k));
+    assert_lvat_ok(lvat_kernel_system_root(t->k, "admin", t->root,
+                                           sizeof t->root));
+}
+
+/* A bootstrap result that looks like a reference stays data.  Made up,
+ * it failed the crank (counting a reference to ko999) at every run, so
+ * one child stopped the kernel for good; naming a real object, it handed
+ * the caller that object (here the caller's own kernel facet). */
+static void
+test_facet_launch_keeps_bootstrap_result_as_data(void **state)
+{
+    lk t;
+
+    (void)state;
+    open_admin(&t);
+    lk_expect_at(&t, t.root, "call",
+                 "[\"launchSubcluster\", " BOOTRET_CFG("ko999") "]", LVAT_OK,
+                 "\"x\": {\"@kref\": \"ko999\"}}");
+    lk_expect_at(&t, t.root, "call",
+                 "[\"launchSubcluster\", " BOOTRET_CFG("ko1") "]", LVAT_OK,
+                 "\"x\": {\"@kref\": \"ko1\"}}");
+    /* The root is still a presence, also when the result holds it. */
+    lk_expect_at(&t, t.root, "call",
+                 "[\"launchSubcluster\", " BOOTRET_CFG("ko1") "]", LVAT_OK,
+                 "{\"bootstrapResult\": {\"me\": <ko5 BootRet>, \"x\": "
+                 "{\"@kref\": \"ko1\"}}, \"root\": <ko5 BootRet>, "
+                 "\"rootKref\": \"ko5\", \"subclusterId\": \"s4\"}");
+    lk_expect_at(&t, t.root, "call", "[\"ping\"]", LVAT_OK, "pong");
+    lk_close(&t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_facet_launch_keeps_bootstrap_result_as_data),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
