@@ -56,11 +56,44 @@ test_facet_launch_keeps_bootstrap_result_as_data(void **state)
     lk_close(&t);
 }
 
+/* Names others chose are text in the facet's answers.  A vat named
+ * "@kref" made every answer listing it a rejection ("@kref" must be a
+ * kernel ref), the reload of its subcluster included, which had happened
+ * all the same. */
+static void
+test_facet_answers_names_as_text(void **state)
+{
+    char admin[32];
+    lk t;
+
+    (void)state;
+    open_admin(&t);
+    memcpy(admin, t.root, sizeof admin);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"@kref\",\"vats\":{"
+                                 "\"@kref\":{\"sourceSpec\":"
+                                 "\"syschild.lua\"}}}"));
+    lk_expect_at(&t, admin, "call", "[\"getSubcluster\", \"s2\"]", LVAT_OK,
+                 "\"vats\": {\"@kref\": \"v2\"}");
+    lk_expect_at(&t, admin, "call", "[\"getSubclusters\"]", LVAT_OK,
+                 "\"vats\": {\"@kref\": \"v2\"}");
+    lk_expect_at(&t, admin, "call", "[\"getStatus\"]", LVAT_OK,
+                 "\"vats\": {\"@kref\": \"v2\"}");
+    lk_expect_at(&t, admin, "call", "[\"reloadSubcluster\", \"s2\"]",
+                 LVAT_OK, "\"vats\": {\"@kref\": \"v3\"}");
+    /* References still come back as presences. */
+    lk_expect_at(&t, admin, "call", "[\"getPresence\", \"ko4\", \"Kid\"]",
+                 LVAT_OK, "<ko4 Kid>");
+    lk_expect_at(&t, admin, "call", "[\"getSystemSubclusterRoot\", "
+                 "\"admin\"]", LVAT_OK, "<ko2 SysVat>");
+    lk_close(&t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facet_launch_keeps_bootstrap_result_as_data),
+        cmocka_unit_test(test_facet_answers_names_as_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
