@@ -156,7 +156,7 @@ lvat__call_settle(lvat_kernel *k, lvat_call *c)
 int
 lvat__calls_reject_lost(lvat_kernel *k)
 {
-    char from[LVAT_KEY_MAX + 1] = "svccall.";
+    char from[LVAT_KEY_MAX + 1] = "svccall.", msg[300];
     size_t flen = 8;
 
     for (bool first = true;; first = false) {
@@ -170,11 +170,11 @@ lvat__calls_reject_lost(lvat_kernel *k)
         flen = key.len;
         if (lvat_kref_parse(from + 8, flen - 8, &kp) != LVAT_OK)
             continue;
+        snprintf(msg, sizeof msg, "[KERNEL:SERVICE_LOST] the kernel "
+                 "stopped before the host service \"%.*s\" answered",
+                 val.len > 200 ? 200 : (int)val.len, val.p);
         if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, from, flen)) ||
-            (rc = lvat__kp_reject_msg(k, kp,
-                                      "[KERNEL:SERVICE_LOST] the kernel "
-                                      "stopped before the host service "
-                                      "answered")) ||
+            (rc = lvat__kp_reject_msg(k, kp, msg)) ||
             (rc = lvat__ref_dec(k, kp, true)))
             return rc == LVAT_ESTATE ? LVAT_OK : rc;
     }
@@ -247,17 +247,20 @@ host_call(lvat_kernel *k, const lvat_msg *m, const char *name)
                  "\"%.200s\" is not registered in this run", name);
         return lvat__splat(k, m, msg);
     }
-    if ((rc = make_call(k, m, lvat__service_pure(s), &c)) != LVAT_OK)
-        return rc == LVAT_ESYNTAX ? lvat__splat(k, m, "[KERNEL:BAD_MESSAGE] "
-                                                      "malformed methargs")
-                                  : rc;
+    if ((rc = make_call(k, m, lvat__service_pure(s), &c)) != LVAT_OK) {
+        snprintf(msg, sizeof msg, "[KERNEL:BAD_MESSAGE] malformed methargs "
+                 "to kernel service \"%.200s\"", name);
+        return rc == LVAT_ESYNTAX ? lvat__splat(k, m, msg) : rc;
+    }
     /* The result stays held until the answer settles it. */
     if ((rc = lvat__ref_inc(k, m->result, true)) != LVAT_OK)
         goto done;
     if (c->pure) {
         lvat__service_invoke(s, c);
+        snprintf(msg, sizeof msg, "kernel service \"%.100s\" returned from "
+                 "%.100s() without answering", name, c->method);
         if (!c->answered)
-            answer(c, true, NULL, "the service returned without answering");
+            answer(c, true, NULL, msg);
         rc = lvat__call_settle(k, c);
         goto done;
     }

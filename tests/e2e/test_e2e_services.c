@@ -31,6 +31,8 @@ clock_service(void *ud, lvat_call *call)
     h->calls++;
     if (strcmp(lvat_call_method(call), "ghost") == 0)
         assert_lvat_ok(lvat_call_return(call, "[{\"@kref\":\"kp999\"}]"));
+    else if (strcmp(lvat_call_method(call), "silent") == 0)
+        return; /* never answers */
     else if (strcmp(lvat_call_method(call), "now") == 0)
         assert_lvat_ok(lvat_call_return(call, "{\"ticks\":42}"));
     else
@@ -240,6 +242,46 @@ test_services_refused_to_ordinary_launches(void **state)
     lk_close(&t);
 }
 
+/* The kernel's rejections of service calls name the service: a pure one
+ * that returned without answering, and a call lost to a restart, were
+ * rejected with no word of which service it was. */
+static void
+test_services_rejections_name_the_service(void **state)
+{
+    host_state h = {0};
+    lk_dump d;
+    char *r, *v, key[64] = "";
+    int st;
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    register_all(&t, &h);
+    assert_lvat_ok(lk_launch(&t, user_cfg));
+    lk_expect_at(&t, t.root, "call", "[\"clock\", \"silent\"]",
+                 LVAT_EREJECTED,
+                 "kernel service \\\"clock\\\" returned from silent() "
+                 "without answering");
+    r = lk_call(&t, t.root, "call", "[\"echo\", \"later\"]", &st);
+    assert_int_equal(st, LVAT_EPENDING);
+    free(r);
+    lk_dump_db(&t, LVAT_DB_KERNEL, &d);
+    for (size_t i = 0; i < d.n; i++)
+        if (strncmp(d.e[i].key, "svccall.", 8) == 0)
+            snprintf(key, sizeof key, "%s.v", d.e[i].key + 8);
+    lk_dump_free(&d);
+    assert_true(key[0] != '\0');
+    h.held = NULL; /* the kernel frees it when it closes */
+    lk_restart(&t);
+    v = lk_get(&t, LVAT_DB_KERNEL, key);
+    assert_non_null(v);
+    assert_non_null(strstr(v, "[KERNEL:SERVICE_LOST] the kernel stopped "
+                              "before the host service \\\"echo\\\" "
+                              "answered"));
+    free(v);
+    lk_close(&t);
+}
+
 /* A pure service is called inside a crank: running or closing the
  * kernel from it must be refused as from any callback.  Stepping hit the
  * assertion that no crank is open (an abort), and closing freed the
@@ -293,6 +335,7 @@ main(void)
         cmocka_unit_test(test_services_unregistered_after_restart),
         cmocka_unit_test(test_services_refused_to_ordinary_launches),
         cmocka_unit_test(test_services_pure_cannot_run_or_close),
+        cmocka_unit_test(test_services_rejections_name_the_service),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
