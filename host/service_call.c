@@ -257,10 +257,11 @@ host_call(lvat_kernel *k, const lvat_msg *m, const char *name)
         goto done;
     if (c->pure) {
         lvat__service_invoke(s, c);
-        snprintf(msg, sizeof msg, "kernel service \"%.100s\" returned from "
-                 "%.100s() without answering", name, c->method);
-        if (!c->answered)
+        if (!c->answered) {
+            snprintf(msg, sizeof msg, "kernel service \"%.100s\" returned "
+                     "from %.100s() without answering", name, c->method);
             answer(c, true, NULL, msg);
+        }
         rc = lvat__call_settle(k, c);
         goto done;
     }
