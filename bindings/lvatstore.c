@@ -292,14 +292,39 @@ l_vs_put_durable(lua_State *L)
     return 2;
 }
 
+/* vsHas(key) -> whether a value is stored under key.  The value is not
+ * read into the heap: it may be nearly as large as the memory cap. */
 static int
-l_stored_slots(lua_State *L)
+l_vs_has(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
+    size_t klen;
+    const char *key = luaL_checklstring(L, 1, &klen);
+    lvat_val val;
+    int rc = SYS(v, lvat_syscall_vatstore_get(v->sys, key, klen, &val));
 
-    parse_stored(L, v, s, len);
+    if (rc != LVAT_ENOTFOUND)
+        check(L, rc);
+    lua_pushboolean(L, rc == LVAT_OK);
+    return 1;
+}
+
+/* vsSlots(key) -> the slots of the durable value stored under key (a
+ * list, maybe empty), or nothing when there is none; as vsHas, without
+ * reading the value into the heap. */
+static int
+l_vs_slots(lua_State *L)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t klen;
+    const char *key = luaL_checklstring(L, 1, &klen);
+    lvat_val val;
+    int rc = SYS(v, lvat_syscall_vatstore_get(v->sys, key, klen, &val));
+
+    if (rc == LVAT_ENOTFOUND)
+        return 0;
+    check(L, rc);
+    parse_stored(L, v, val.p, val.len);
     push_slot_list(L, v->decslots, v->ndecslots);
     return 1;
 }
@@ -337,7 +362,8 @@ lvat_lua_vatstore_sys(lua_State *L)
                                      {"vsDelete", l_vs_delete},
                                      {"vsNext", l_vs_next},
                                      {"encodeDurable", l_encode_durable},
-                                     {"storedSlots", l_stored_slots},
+                                     {"vsHas", l_vs_has},
+                                     {"vsSlots", l_vs_slots},
                                      {"refKey", l_ref_key},
                                      {NULL, NULL}};
 

@@ -9,6 +9,9 @@ local type, error, tostring, select = type, error, tostring, select
 local pcall, encodeDurable, vsGet, vsSet = pcall, sys.encodeDurable, sys.vsGet,
     sys.vsSet
 local vsPutDurable = sys.vsPutDurable
+-- has, init and delete never read a value into the heap (it may be
+-- nearly as large as the memory cap): vsHas and vsSlots look in place.
+local vsHas, vsSlots = sys.vsHas, sys.vsSlots
 local tonumber = tonumber
 
 local PREFIX = "b."      -- baggage entries
@@ -56,7 +59,7 @@ methods.get = sys.baggageGetter(PREFIX, MAX_KEY)
 
 function methods:has(k)
     checkKey(k, "has")
-    return sys.vsGet(PREFIX .. k) ~= nil
+    return vsHas(PREFIX .. k)
 end
 
 -- Called by set and init (not as a tail call): level 3 is their caller,
@@ -80,7 +83,7 @@ end
 
 function methods:init(k, v)
     checkKey(k, "init")
-    if sys.vsGet(PREFIX .. k) ~= nil then
+    if vsHas(PREFIX .. k) then
         error(("baggage:init(%q): the key already exists (use set to "
                .. "replace it)"):format(k), 2)
     end
@@ -89,9 +92,9 @@ end
 
 function methods:delete(k)
     checkKey(k, "delete")
-    local old = sys.vsGet(PREFIX .. k)
-    if old == nil then return false end
-    addRefs(sys.storedSlots(old), -1)
+    local slots = vsSlots(PREFIX .. k)
+    if slots == nil then return false end
+    addRefs(slots, -1)
     sys.vsDelete(PREFIX .. k)
     return true
 end

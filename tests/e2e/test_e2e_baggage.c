@@ -215,6 +215,31 @@ test_baggage_released_import_is_dropped(void **state)
     lk_close(&t);
 }
 
+/* has, init and delete only look at whether a key is there (and, to
+ * delete, at the slots its value names): a value near the memory cap is
+ * not read into the heap, so a vat holding its own copy is not stopped
+ * for memory by asking about it. */
+static void
+test_baggage_large_value_not_read_to_test_or_delete(void **state)
+{
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"edge\",\"vats\":{"
+                   "\"edge\":{\"sourceSpec\":\"bagedge.lua\","
+                   "\"creationOptions\":{\"memoryLimit\":8000000}}}}"));
+    /* Each stores it again: a fault would have restarted the vat. */
+    expect(&t, "storeBig", "[]", LVAT_OK, "1500");
+    expect(&t, "has", "[\"big\"]", LVAT_OK, "true");
+    expect(&t, "storeBig", "[]", LVAT_OK, "1500");
+    expect(&t, "init", "[\"big\", 1]", LVAT_OK, "already exists");
+    expect(&t, "storeBig", "[]", LVAT_OK, "1500");
+    expect(&t, "delete", "[\"big\"]", LVAT_OK, "true");
+    expect(&t, "has", "[\"big\"]", LVAT_OK, "false");
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -233,6 +258,7 @@ main(void)
         cmocka_unit_test(test_baggage_released_import_is_dropped),
         cmocka_unit_test_setup_teardown(test_baggage_tiny_map_grows, setup,
                                         teardown),
+        cmocka_unit_test(test_baggage_large_value_not_read_to_test_or_delete),
     };
     return cmocka_run_group_tests_name("e2e_baggage", tests, NULL, NULL);
 }
