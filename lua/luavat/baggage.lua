@@ -99,6 +99,8 @@ function methods:delete(k)
     return true
 end
 
+local function noKeys() return nil end
+
 -- for key in baggage:keys([prefix]) do ... end, in byte order.  Each step
 -- asks the store for the next key after the last, so no cursor is held.
 function methods:keys(prefix)
@@ -106,6 +108,8 @@ function methods:keys(prefix)
     if type(prefix) ~= "string" then
         error("baggage:keys(prefix): the prefix must be a string", 2)
     end
+    -- No key has a longer prefix, and the store refuses so long a key.
+    if #prefix > MAX_KEY then return noKeys end
     local last = PREFIX .. prefix
     local first = true
     return function()

@@ -240,6 +240,26 @@ test_baggage_large_value_not_read_to_test_or_delete(void **state)
     lk_close(&t);
 }
 
+/* keys(prefix) with a prefix longer than any key (398 bytes) yields
+ * nothing, as a shorter prefix that no key has does. */
+static void
+test_baggage_keys_with_overlong_prefix(void **state)
+{
+    lk t;
+    char args[512];
+
+    (void)state;
+    lk_open(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"edge\",\"vats\":{"
+                   "\"edge\":{\"sourceSpec\":\"bagedge.lua\"}}}"));
+    snprintf(args, sizeof args, "[\"%0398d\", 1]", 0);
+    expect(&t, "set", args, LVAT_OK, "true");
+    lk_expect(&t, "countRep", "[\"0\", 398]", "1");
+    lk_expect(&t, "countRep", "[\"0\", 399]", "0");
+    lk_expect(&t, "countRep", "[\"0\", 100000]", "0");
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -259,6 +279,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_baggage_tiny_map_grows, setup,
                                         teardown),
         cmocka_unit_test(test_baggage_large_value_not_read_to_test_or_delete),
+        cmocka_unit_test(test_baggage_keys_with_overlong_prefix),
     };
     return cmocka_run_group_tests_name("e2e_baggage", tests, NULL, NULL);
 }

@@ -27,15 +27,17 @@ return {
                 baggage:set("big", held)
                 return #held
             end,
+            set = function(self, k, v) baggage:set(k, v) return true end,
             has = function(self, k) return baggage:has(k) end,
             init = function(self, k, v)
                 return try(function() baggage:init(k, v) return "ok" end)
             end,
             delete = function(self, k) return baggage:delete(k) end,
-            count = function(self, prefix)
+            -- How many keys start with `c` repeated n times.
+            countRep = function(self, c, reps)
                 return try(function()
                     local n = 0
-                    for _ in baggage:keys(prefix) do n = n + 1 end
+                    for _ in baggage:keys(c:rep(reps)) do n = n + 1 end
                     return n
                 end)
             end,
