@@ -160,6 +160,16 @@ item_end(lvat_matcher *m, const char *p)
     return p + 1;
 }
 
+/* The steps one test of a byte against the item p..ep counts: a set is
+ * read from end to end (and item_end reads it too), so a set of a
+ * megabyte must not pass for one step, or thousands of such tests run
+ * between two looks at the kill. */
+static long
+item_cost(const char *p, const char *ep)
+{
+    return *p == '[' ? 1 + (long)((ep - p) >> 4) : 1;
+}
+
 /* Whether the item p..ep matches the subject byte at s. */
 static int
 item_matches(const lvat_matcher *m,
@@ -196,11 +206,19 @@ greedy(lvat_matcher *m, const char *from, const char *p, const char *ep)
 
     if (*p == '.') {
         n = m->src_end - from;
-    } else {
+        charge(m, (long)n);
+    } else if (*p != '[') {
         while (item_matches(m, from + n, p, ep))
             n++;
+        charge(m, (long)n);
+    } else {
+        /* Each test reads the set: counted as it goes. */
+        long cost = item_cost(p, ep);
+        while (item_matches(m, from + n, p, ep)) {
+            n++;
+            charge(m, cost);
+        }
     }
-    charge(m, (long)n);
     for (; n >= 0; n--) {
         const char *r = do_match(m, from + n, ep + 1);
         if (r != NULL)
@@ -213,10 +231,13 @@ greedy(lvat_matcher *m, const char *from, const char *p, const char *ep)
 static const char *
 lazy(lvat_matcher *m, const char *s, const char *p, const char *ep)
 {
+    long cost = item_cost(p, ep);
+
     for (;;) {
         const char *r = do_match(m, s, ep + 1);
         if (r != NULL)
             return r;
+        charge(m, cost);
         if (!item_matches(m, s, p, ep))
             return NULL;
         s++;
@@ -258,6 +279,7 @@ frontier(lvat_matcher *m, const char *s, const char *p)
     if (*p != '[')
         luaL_error(m->L, "missing '[' after '%%f' in pattern");
     ep = item_end(m, p);
+    charge(m, 2 * item_cost(p, ep));
     prev = s == m->src ? 0 : (unsigned char)s[-1];
     if (!set_has(prev, p, ep - 1) && set_has((unsigned char)*s, p, ep - 1))
         return ep;
@@ -342,6 +364,8 @@ item_step(lvat_matcher *m, const char **sp, const char **pp)
 {
     const char *s = *sp, *p = *pp, *ep = item_end(m, p), *r;
 
+    if (*p == '[')
+        charge(m, item_cost(p, ep));
     if (!item_matches(m, s, p, ep)) {
         if (*ep != '*' && *ep != '?' && *ep != '-') {
             *sp = NULL;

@@ -63,6 +63,21 @@ setup(void **state)
     return 0;
 }
 
+/* Room to build a 1 MiB pattern (patterns.lua's prepareSet) in one
+ * delivery, which the tiny budget above does not leave. */
+static unsigned
+long_set_limit_ms(void)
+{
+    return lvat_test_under_valgrind() ? 5000 : 200;
+}
+
+static int
+setup_long_set(void **state)
+{
+    launch(state, long_set_limit_ms());
+    return 0;
+}
+
 /* For ordinary work on big subjects, which takes longer than the small
  * budget under the sanitizers and valgrind. */
 static int
@@ -197,6 +212,59 @@ test_e2e_patterns_load_stopped(void **state)
     stopped_and_recovers(*state, "loadOrs");
 }
 
+/* A search with a set of 1 MiB (patterns.lua's prepareSet): each test
+ * of a byte against it reads all of it. */
+static void
+long_set_stopped(lk *t, const char *which)
+{
+    char why[128], args[32];
+    double took;
+    int st;
+    char *r;
+
+    snprintf(why, sizeof why,
+             "[KERNEL:VAT_FAULT] patterns (v1) time budget of %u ms exceeded",
+             long_set_limit_ms());
+    snprintf(args, sizeof args, "[\"%s\"]", which);
+    r = lk_call(t, t->root, "prepareSet", args, &st);
+    if (st != LVAT_OK)
+        fail_msg("prepareSet(%s): %s", which, r);
+    free(r);
+    took = now_s();
+    r = lk_call(t, t->root, "longSet", "[]", &st);
+    took = now_s() - took;
+    if (st != LVAT_EREJECTED || strstr(r, why) == NULL)
+        fail_msg("longSet(%s): status %s, result %s", which,
+                 lvat_err_name(st), r);
+    free(r);
+    if (took > stop_within_s() + long_set_limit_ms() / 1000.0)
+        fail_msg("longSet(%s): stopped only after %.2f s", which, took);
+}
+
+static void
+test_e2e_patterns_long_set_stopped(void **state)
+{
+    long_set_stopped(*state, "item");
+}
+
+static void
+test_e2e_patterns_long_set_greedy_stopped(void **state)
+{
+    long_set_stopped(*state, "greedy");
+}
+
+static void
+test_e2e_patterns_long_set_lazy_stopped(void **state)
+{
+    long_set_stopped(*state, "lazy");
+}
+
+static void
+test_e2e_patterns_long_set_frontier_stopped(void **state)
+{
+    long_set_stopped(*state, "frontier");
+}
+
 static void
 test_e2e_patterns_big_subjects_allowed(void **state)
 {
@@ -220,6 +288,14 @@ main(void)
         T(test_e2e_patterns_gsub_template_stopped),
         T(test_e2e_patterns_sort_long_strings_stopped),
         T(test_e2e_patterns_load_stopped),
+        cmocka_unit_test_setup_teardown(test_e2e_patterns_long_set_stopped,
+                                        setup_long_set, teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_patterns_long_set_greedy_stopped,
+                                        setup_long_set, teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_patterns_long_set_lazy_stopped,
+                                        setup_long_set, teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_patterns_long_set_frontier_stopped,
+                                        setup_long_set, teardown),
         cmocka_unit_test_setup_teardown(test_e2e_patterns_big_subjects_allowed,
                                         setup_roomy, teardown),
     };

@@ -5,6 +5,7 @@
 local n = 0
 local s = string.rep("a", 20000)
 local p = ".-.-.-b"
+local pattern
 
 return {
     buildRootObject = function(vatPowers, parameters, baggage)
@@ -47,6 +48,20 @@ return {
             loadOrs = function(self)
                 return load("local a; return " .. ("a or "):rep(40000) .. "a")
             end,
+            -- A set of 1 MiB is read from end to end for each byte
+            -- it is tested on: as an item, repeated (greedy and lazy)
+            -- and as a frontier, it must count as more than one step.
+            -- prepareSet builds one in a delivery of its own, so the
+            -- budget cannot run out before the search starts.
+            prepareSet = function(self, which)
+                local set = ("b"):rep(1 << 20)
+                if which == "item" then pattern = "[" .. set .. "]c"
+                elseif which == "greedy" then pattern = "[" .. set .. "a]*c"
+                elseif which == "lazy" then pattern = "[" .. set .. "a]-c"
+                else pattern = "%f[" .. set .. "]c" end
+                return "ready"
+            end,
+            longSet = function(self) return s:find(pattern) end,
             -- Ordinary patterns on a subject over 256 KiB, which the
             -- previous wrappers refused.
             big = function(self)
