@@ -260,6 +260,35 @@ test_baggage_keys_with_overlong_prefix(void **state)
     lk_close(&t);
 }
 
+/* The same across restarts: what baggage holds survives them, and lets
+ * go of it in a later incarnation still drops it. */
+static void
+test_baggage_released_import_dropped_after_restart(void **state)
+{
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    t.reap_interval = 1;
+    lk_restart(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"gcholder\",\"vats\":{"
+                   "\"gcholder\":{\"sourceSpec\":\"gcholder.lua\"},"
+                   "\"gcmaker\":{\"sourceSpec\":\"gcmaker.lua\"}}}"));
+    expect(&t, "keep", "[]", LVAT_OK, "kept");
+    lk_restart(&t);
+    expect(&t, "poke", "[]", LVAT_OK, "awake");
+    expect(&t, "poke", "[]", LVAT_OK, "awake");
+    /* The made object is orphaned (its maker restarted too), but the
+     * holder's baggage still names it. */
+    assert_int_equal(lk_count(&t, "v1.c.o-"), 2);
+    lk_restart(&t);
+    expect(&t, "unkeep", "[]", LVAT_OK, "unkept");
+    expect(&t, "poke", "[]", LVAT_OK, "awake");
+    expect(&t, "poke", "[]", LVAT_OK, "awake");
+    assert_int_equal(lk_count(&t, "v1.c.o-"), 1);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -280,6 +309,7 @@ main(void)
                                         teardown),
         cmocka_unit_test(test_baggage_large_value_not_read_to_test_or_delete),
         cmocka_unit_test(test_baggage_keys_with_overlong_prefix),
+        cmocka_unit_test(test_baggage_released_import_dropped_after_restart),
     };
     return cmocka_run_group_tests_name("e2e_baggage", tests, NULL, NULL);
 }
