@@ -225,7 +225,7 @@ lvat_key_gc(lvat_key *k, uint32_t vat, lvat_kref r)
         lvat_key_add_kref(k, r);
 }
 
-/* vatstore: v<N> NUL <key> (key up to 400 bytes, so it always fits) */
+/* vatstore: v<N> NUL <key> (key up to 402 bytes, so it always fits) */
 static inline void
 lvat_key_vatstore(lvat_key *k, uint32_t vat, const char *key, size_t klen)
 {

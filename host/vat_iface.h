@@ -150,10 +150,11 @@ int lvat_syscall_retire_exports(lvat_syscall *sc, const lvat_vref *v,
                                 size_t n);
 
 /* The vat's own key/value store (its baggage lives here).  Keys are at
- * most LVAT_VATSTORE_KEY_MAX bytes.  get returns LVAT_ENOTFOUND when
+ * most LVAT_VATSTORE_KEY_MAX bytes: 400 of a baggage key (design §6)
+ * after baggage's "b.".  get returns LVAT_ENOTFOUND when
  * absent; next returns the first key > `after` starting with `prefix`, or
  * LVAT_ENOTFOUND. */
-#define LVAT_VATSTORE_KEY_MAX 400
+#define LVAT_VATSTORE_KEY_MAX 402
 int lvat_syscall_vatstore_get(lvat_syscall *sc, const char *key, size_t klen,
                               lvat_val *val);
 int lvat_syscall_vatstore_set(lvat_syscall *sc, const char *key, size_t klen,

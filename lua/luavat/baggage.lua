@@ -17,7 +17,7 @@ local tonumber = tonumber
 local PREFIX = "b."      -- baggage entries
 local refKey = sys.refKey -- "rc.o-5": how many baggage values name an
                           -- import (lvatenv.c's heldByBaggage reads it)
-local MAX_KEY = 400 - #PREFIX
+local MAX_KEY = 400      -- bytes of a key (design §6), after PREFIX
 
 local M = {}
 

@@ -113,14 +113,14 @@ test_baggage_refusals(void **state)
     expect(t, "refuse", "[\"getbadkey\"]", LVAT_OK,
            "bag.lua:64: baggage:get(key): the key must be a string, not table");
     expect(t, "refuse", "[\"getemptykey\"]", LVAT_OK,
-           "bag.lua:66: baggage:get(key): keys must have 1 to 398 bytes");
+           "bag.lua:66: baggage:get(key): keys must have 1 to 400 bytes");
     expect(t, "refuse", "[\"getnokey\"]", LVAT_OK,
            "bag.lua:68: baggage:get(key): the key must be a string, not nil");
     expect(t, "refuse", "[\"getnumberkey\"]", LVAT_OK,
            "bag.lua:70: baggage:get(key): the key must be a string, not "
            "number");
     expect(t, "refuse", "[\"getlongkey\"]", LVAT_OK,
-           "bag.lua:73: baggage:get(key): keys must have 1 to 398 bytes");
+           "bag.lua:73: baggage:get(key): keys must have 1 to 400 bytes");
     expect(t, "refuse", "[\"getlongestkey\"]", LVAT_OK, "nil");
     expect(t, "refuse", "[\"gettailcall\"]", LVAT_OK,
            "<error: bag.lua:78: baggage:get(key): the key must be a string, "
@@ -240,7 +240,7 @@ test_baggage_large_value_not_read_to_test_or_delete(void **state)
     lk_close(&t);
 }
 
-/* keys(prefix) with a prefix longer than any key (398 bytes) yields
+/* keys(prefix) with a prefix longer than any key (400 bytes) yields
  * nothing, as a shorter prefix that no key has does. */
 static void
 test_baggage_keys_with_overlong_prefix(void **state)
@@ -252,10 +252,10 @@ test_baggage_keys_with_overlong_prefix(void **state)
     lk_open(&t);
     assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"edge\",\"vats\":{"
                    "\"edge\":{\"sourceSpec\":\"bagedge.lua\"}}}"));
-    snprintf(args, sizeof args, "[\"%0398d\", 1]", 0);
+    snprintf(args, sizeof args, "[\"%0400d\", 1]", 0);
     expect(&t, "set", args, LVAT_OK, "true");
-    lk_expect(&t, "countRep", "[\"0\", 398]", "1");
-    lk_expect(&t, "countRep", "[\"0\", 399]", "0");
+    lk_expect(&t, "countRep", "[\"0\", 400]", "1");
+    lk_expect(&t, "countRep", "[\"0\", 401]", "0");
     lk_expect(&t, "countRep", "[\"0\", 100000]", "0");
     lk_close(&t);
 }

@@ -70,9 +70,9 @@ return {
                     return try(function() local v = baggage:get(5) return v end)
                 elseif what == "getlongkey" then
                     return try(function()
-                        local v = baggage:get(("k"):rep(399)) return v end)
+                        local v = baggage:get(("k"):rep(401)) return v end)
                 elseif what == "getlongestkey" then
-                    return tostring(baggage:get(("k"):rep(398)))
+                    return tostring(baggage:get(("k"):rep(400)))
                 elseif what == "gettailcall" then
                     -- a tail call to get (C) keeps this frame: its line is named
                     return "<" .. try(function() return baggage:get(true) end)
