@@ -16,6 +16,42 @@
 
 /* ---- Open ---- */
 
+/* Takes the "host <id>" lines out of the watch `key` = `val` (lines
+ * apart from those stay: a facet's queued message, a launch), and lets go
+ * of the reference each line held. */
+static int
+drop_host_lines(lvat_kernel *k, const char *key, size_t klen, lvat_kref kp,
+                const lvat_val *val)
+{
+    lvat_buf kept = LVAT_BUF_INIT;
+    const char *p = val->p, *end = val->p + val->len;
+    int dropped = 0, rc = LVAT_OK;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        if (n >= 5 && memcmp(p, "host ", 5) == 0) {
+            dropped++;
+        } else {
+            if (kept.len > 0)
+                lvat_buf_putc(&kept, '\n');
+            lvat_buf_append(&kept, p, n);
+        }
+        p += n + 1;
+    }
+    if (kept.oom)
+        rc = LVAT_ENOMEM;
+    else if (dropped > 0 && kept.len == 0)
+        rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key, klen);
+    else if (dropped > 0)
+        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key, klen, kept.data,
+                         kept.len, 0);
+    lvat_buf_free(&kept);
+    for (int i = 0; i < dropped && rc == LVAT_OK; i++)
+        rc = lvat__ref_dec(k, kp, true);
+    return rc;
+}
+
 /* Host waits die with the process that made them: forget them. */
 static int
 drop_host_watches(lvat_kernel *k)
@@ -33,11 +69,8 @@ drop_host_watches(lvat_kernel *k)
             return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
         memcpy(from, key.p, key.len);
         flen = key.len;
-        if (val.len < 5 || memcmp(val.p, "host ", 5) != 0 ||
-            lvat_kref_parse(from + 6, flen - 6, &kp) != LVAT_OK)
-            continue;
-        if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, from, flen)) ||
-            (rc = lvat__ref_dec(k, kp, true)))
+        if (lvat_kref_parse(from + 6, flen - 6, &kp) == LVAT_OK &&
+            (rc = drop_host_lines(k, from, flen, kp, &val)) != LVAT_OK)
             return rc;
     }
 }

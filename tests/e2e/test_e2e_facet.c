@@ -1,8 +1,9 @@
 /*
- * The kernel facet's answers carry what children and records hold as
+ * The kernel facet: its answers carry what children and records hold as
  * data: a value a child makes is never read as the facet's own JSON forms
  * ("@kref" and the rest), so it can neither forge a reference nor fail
- * the kernel.
+ * the kernel; and a message it queued is still answered after a restart
+ * that forgot the host's waits on the same promise.
  */
 #include "lvat_test.h"
 
@@ -88,12 +89,75 @@ test_facet_answers_names_as_text(void **state)
     lk_close(&t);
 }
 
+/* The kp a watch's "fqueue kpN" line names, from the store ("" if none). */
+static void
+fqueue_kp(lk *t, char *out, size_t size)
+{
+    lk_dump d;
+
+    out[0] = '\0';
+    lk_dump_db(t, LVAT_DB_KERNEL, &d);
+    for (size_t i = 0; i < d.n; i++) {
+        const char *line = strstr(d.e[i].val, "fqueue ");
+        if (strncmp(d.e[i].key, "watch.", 6) == 0 && line != NULL)
+            snprintf(out, size, "%.*s", (int)strcspn(line + 7, "\n"),
+                     line + 7);
+    }
+    lk_dump_free(&d);
+}
+
+/* A host that waits for an answer (and makes the kernel watch for it). */
+static void
+ignore_result(void *ud, int status, const lvat_value *v)
+{
+    (void)ud;
+    (void)status;
+    (void)v;
+}
+
+#define GATE_CFG                                                          \
+    "{\"bootstrap\":\"g\",\"vats\":{\"g\":{\"sourceSpec\":\"gate.lua\"}}}"
+
+/* The host and a queueMessage of the facet wait on one promise (the
+ * gate's answers to both follow it).  An open forgets the host's wait
+ * and kept the whole watch away with it: the facet caller's result was
+ * never settled (VAT_RESTARTED, as the gate's promise is), and never
+ * collected. */
+static void
+test_facet_queued_wait_outlives_host_wait(void **state)
+{
+    char gate[32], args[128], kp[32], *rec;
+    lk t;
+
+    (void)state;
+    open_admin(&t);
+    lk_expect_at(&t, t.root, "launchChild", "[" GATE_CFG "]", LVAT_OK, "s2");
+    lk_root(&t, "v2", gate);
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, gate, "wait", "[]",
+                                             ignore_result, NULL));
+    snprintf(args, sizeof args, "[\"queueMessage\", \"%s\", \"wait\", []]",
+             gate);
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "call", args, NULL,
+                                             NULL));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    fqueue_kp(&t, kp, sizeof kp);
+    assert_true(kp[0] != '\0');
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    rec = lk_get(&t, LVAT_DB_KERNEL, kp);
+    if (rec != NULL)
+        fail_msg("%s is still \"%s\": the facet's wait was dropped", kp,
+                 rec);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facet_launch_keeps_bootstrap_result_as_data),
         cmocka_unit_test(test_facet_answers_names_as_text),
+        cmocka_unit_test(test_facet_queued_wait_outlives_host_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
