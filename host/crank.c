@@ -119,6 +119,7 @@ crank_begin(lvat_kernel *k)
     c->nfree = 0;
     c->exit_success = false;
     c->outputs_mark = k->noutputs;
+    c->reset_mark = k->reset_pending;
 }
 
 /* Ends a crank that changed nothing worth keeping. */
@@ -168,6 +169,7 @@ crank_end(lvat_kernel *k, int rc)
     }
     lvat_kv_crank_abort(k->kv);
     lvat__outputs_truncate(k, c->outputs_mark);
+    k->reset_pending = c->reset_mark; /* a reset it asked for is undone */
     /* The vat's heap holds effects the store just forgot. */
     if (c->vat != NULL)
         lvat__vat_unload(k, c->vat);

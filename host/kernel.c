@@ -395,8 +395,8 @@ lvat__block_abort(lvat_kernel *k)
     lvat__requests_rewind(k);
     lvat__outputs_truncate(k, 0);
     lvat__followup_block_abort(k);
-    /* GC actions the block consumed are back: look again. */
-    k->gc_pending = true;
+    k->reset_pending = false; /* its crank asks again when run again */
+    k->gc_pending = true; /* GC actions the block consumed are back */
     k->block_epoch++;
     k->block_cranks = 0;
     k->block_start_us = lvat__now_us();

@@ -155,6 +155,7 @@ typedef struct lvat_crank {
     lvat_kref *maybe_free; /* krefs whose counts fell to zero */
     size_t nfree, capfree;
     size_t outputs_mark;
+    bool reset_mark;       /* reset_pending as the crank found it */
     struct lvat_followup *followup; /* a failed crank's (crank.c) */
     bool from_queue;       /* the crank popped a run-queue item */
 } lvat_crank;

@@ -13,6 +13,7 @@
 
 #include "kernel_int.h"
 #include "lua_kernel.h"
+#include "sys_configs.h"
 
 static const char *cfg =
     "{\"bootstrap\":\"rcounter\",\"vats\":{\"rcounter\":{\"sourceSpec\":"
@@ -158,6 +159,40 @@ test_txnfull_close_from_the_log_refused(void **state)
     lk_close(&t);
 }
 
+/* A reset asked for in a block that is thrown away happens once the
+ * crank that asked runs again, not at the commit of the first shorter
+ * block: every increment queued before it is answered first. */
+static void
+test_txnfull_reset_waits_for_its_crank(void **state)
+{
+    char admin[32];
+    seen s, reset;
+    lk t;
+
+    (void)state;
+    memset(&s, 0, sizeof s);
+    memset(&reset, 0, sizeof reset);
+    lk_open(&t);
+    lk_add_system(&t, "admin", SYS_CFG("admin"));
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_lvat_ok(lvat_kernel_system_root(t.k, "admin", admin, sizeof admin));
+    assert_lvat_ok(lk_launch(&t, cfg));
+    for (int i = 0; i < 6; i++)
+        assert_lvat_ok(lvat_kernel_queue_message(t.k, t.root, "increment",
+                                                 "[]", on_result, &s));
+    assert_lvat_ok(lvat_kernel_queue_message(t.k, admin, "call",
+                                             "[\"reset\"]", on_result,
+                                             &reset));
+    lvat_kv_fail_commits(t.k->kv, LVAT_ETXNFULL, 1);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_true(lk_log_has(&t, "block too large for the store"));
+    assert_int_equal(s.rejected, 0);
+    assert_int_equal(s.count, 6);
+    assert_int_equal(reset.rejected, 1); /* the kernel was reset */
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -166,6 +201,7 @@ main(void)
         cmocka_unit_test(test_txnfull_other_store_error_reported),
         cmocka_unit_test(test_txnfull_single_crank_reported),
         cmocka_unit_test(test_txnfull_close_from_the_log_refused),
+        cmocka_unit_test(test_txnfull_reset_waits_for_its_crank),
     };
     return cmocka_run_group_tests_name("e2e_txnfull", tests, NULL, NULL);
 }
