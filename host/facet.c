@@ -171,6 +171,35 @@ lvat__fcall_str(const fcall *c, size_t i)
     return a && a->type == LVAT_JSON_STRING ? a->str : NULL;
 }
 
+const char *
+lvat__fcall_show(const fcall *c, size_t i, char *buf, size_t size)
+{
+    const lvat_json *a = lvat__fcall_arg(c, i);
+    const char *what;
+
+    if (a == NULL)
+        return "(none)";
+    switch (a->type) {
+    case LVAT_JSON_STRING:
+        return a->str;
+    case LVAT_JSON_INT:
+    case LVAT_JSON_FLOAT:
+        what = "a number";
+        break;
+    case LVAT_JSON_NULL:
+        what = "nil";
+        break;
+    case LVAT_JSON_TRUE:
+    case LVAT_JSON_FALSE:
+        what = "a boolean";
+        break;
+    default:
+        what = lvat_json_is_array(a) ? "an array" : "a record";
+    }
+    snprintf(buf, size, "(%s, not a string)", what);
+    return buf;
+}
+
 int
 lvat__fcall_ok_str(fcall *c, const char *s)
 {
@@ -222,13 +251,15 @@ lvat__facet_get_subcluster(fcall *c)
 {
     const char *id = lvat__fcall_str(c, 0);
     lvat_json *one = NULL;
+    char shown[64];
     uint32_t sub;
     int rc;
 
     if (id == NULL || lvat_subid_parse(id, strlen(id), &sub) != LVAT_OK)
         return lvat__facet_reject(c->k, c->result,
-                                  "getSubcluster: invalid subcluster id %s",
-                                  id ? id : "(none)");
+                                  "getSubcluster: invalid subcluster id %s "
+                                  "(ids look like \"s2\")",
+                                  lvat__fcall_show(c, 0, shown, sizeof shown));
     rc = lvat__sub_summary(c->k, sub, &one);
     if (rc == LVAT_ENOTFOUND)
         return lvat__facet_fulfill(c->k, c->result, NULL);
@@ -269,13 +300,16 @@ int
 lvat__facet_get_system_root(fcall *c)
 {
     const char *name = lvat__fcall_str(c, 0);
-    char root[LVAT_REF_BUFSIZE];
+    char root[LVAT_REF_BUFSIZE], shown[64];
 
-    if (name == NULL ||
-        lvat__system_root(c->k, name, root, sizeof root) != LVAT_OK)
+    if (name == NULL)
         return lvat__facet_reject(c->k, c->result,
-                                  "System subcluster \"%s\" not found",
-                                  name ? name : "");
+                                  "getSystemSubclusterRoot: the name must "
+                                  "be a string, not %s",
+                                  lvat__fcall_show(c, 0, shown, sizeof shown));
+    if (lvat__system_root(c->k, name, root, sizeof root) != LVAT_OK)
+        return lvat__facet_reject(c->k, c->result,
+                                  "System subcluster \"%s\" not found", name);
     return lvat__fcall_presence(c, root, "vatRoot");
 }
 
@@ -283,13 +317,14 @@ int
 lvat__facet_get_presence(fcall *c)
 {
     const char *kref = lvat__fcall_str(c, 0), *iface = lvat__fcall_str(c, 1);
+    char shown[64];
     lvat_kref r;
     int rc;
 
     if (kref == NULL || lvat_kref_parse(kref, strlen(kref), &r) != LVAT_OK)
         return lvat__facet_reject(c->k, c->result,
                                   "getPresence: %s is not a kref",
-                                  kref ? kref : "(none)");
+                                  lvat__fcall_show(c, 0, shown, sizeof shown));
     rc = lvat__kref_exists(c->k, r);
     if (rc == LVAT_ENOTFOUND)
         return lvat__facet_reject(c->k, c->result,
@@ -303,11 +338,12 @@ int
 lvat__facet_ping_vat(fcall *c)
 {
     const char *id = lvat__fcall_str(c, 0);
+    char shown[64];
     uint32_t vat;
 
     if (id == NULL || lvat_vatid_parse(id, strlen(id), &vat) != LVAT_OK ||
         !lvat__vat_alive(c->k, vat))
         return lvat__facet_reject(c->k, c->result, "Vat %s does not exist",
-                                  id ? id : "(none)");
+                                  lvat__fcall_show(c, 0, shown, sizeof shown));
     return lvat__fcall_ok_str(c, "pong");
 }

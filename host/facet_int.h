@@ -18,6 +18,10 @@ typedef struct fcall {
 
 const lvat_json *lvat__fcall_arg(const fcall *c, size_t i);
 const char *lvat__fcall_str(const fcall *c, size_t i);
+/* Argument i for an error message: the string itself, or what it is
+ * instead ("(none)", "(a number, not a string)"); written into buf. */
+const char *lvat__fcall_show(const fcall *c, size_t i, char *buf,
+                             size_t size);
 int lvat__fcall_ok_str(fcall *c, const char *s);
 int lvat__fcall_presence(fcall *c, const char *kref, const char *iface);
 

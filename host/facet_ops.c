@@ -91,11 +91,13 @@ sub_arg(fcall *c, const char *method, uint32_t *sub)
 {
     const char *id = lvat__fcall_str(c, 0);
     lvat_json *rec = NULL;
+    char shown[64];
 
     if (id == NULL || lvat_subid_parse(id, strlen(id), sub) != LVAT_OK ||
         lvat__sub_read(c->k, *sub, &rec) != LVAT_OK) {
         lvat__facet_reject(c->k, c->result, "%s: subcluster %s does not "
-                           "exist", method, id ? id : "(none)");
+                           "exist", method,
+                           lvat__fcall_show(c, 0, shown, sizeof shown));
         return LVAT_ENOTFOUND;
     }
     lvat_json_free(rec);

@@ -19,7 +19,10 @@
  * callback or later, with lvat_call_return (plain JSON, where
  * {"@kref": "ko7"} passes a reference) or lvat_call_reject.  A call whose
  * answer never comes before the kernel closes is rejected at the next
- * open.  The call object stays valid until it is answered.
+ * open.  The call object stays valid until it is answered, and no longer
+ * than the kernel: lvat_kernel_close frees the unanswered ones, and a
+ * pure service's call (LVAT_SERVICE_PURE) is freed when its callback
+ * returns.
  */
 typedef struct lvat_call lvat_call;
 typedef void (*lvat_service_fn)(void *ud, lvat_call *call);

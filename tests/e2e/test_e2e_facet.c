@@ -89,6 +89,31 @@ test_facet_answers_names_as_text(void **state)
     lk_close(&t);
 }
 
+/* An argument of the wrong type is named by what it is. */
+static void
+test_facet_wrong_argument_types_named(void **state)
+{
+    lk t;
+
+    (void)state;
+    open_admin(&t);
+    lk_expect_at(&t, t.root, "call", "[\"getSystemSubclusterRoot\", 5]",
+                 LVAT_EREJECTED, "getSystemSubclusterRoot: the name must be "
+                 "a string, not (a number, not a string)");
+    lk_expect_at(&t, t.root, "call", "[\"getSubcluster\", 7]",
+                 LVAT_EREJECTED, "getSubcluster: invalid subcluster id (a "
+                 "number, not a string) (ids look like");
+    lk_expect_at(&t, t.root, "call", "[\"terminateSubcluster\", [1]]",
+                 LVAT_EREJECTED, "terminateSubcluster: subcluster (an array, "
+                 "not a string) does not exist");
+    lk_expect_at(&t, t.root, "call", "[\"getPresence\", true]",
+                 LVAT_EREJECTED, "getPresence: (a boolean, not a string) is "
+                 "not a kref");
+    lk_expect_at(&t, t.root, "call", "[\"pingVat\"]", LVAT_EREJECTED,
+                 "Vat (none) does not exist");
+    lk_close(&t);
+}
+
 /* The kp a watch's "fqueue kpN" line names, from the store ("" if none). */
 static void
 fqueue_kp(lk *t, char *out, size_t size)
@@ -158,6 +183,7 @@ main(void)
         cmocka_unit_test(test_facet_launch_keeps_bootstrap_result_as_data),
         cmocka_unit_test(test_facet_answers_names_as_text),
         cmocka_unit_test(test_facet_queued_wait_outlives_host_wait),
+        cmocka_unit_test(test_facet_wrong_argument_types_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
