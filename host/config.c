@@ -309,14 +309,15 @@ check_services(lvat_launch_plan *p, const lvat_json *cfg, lvat_errbuf *err)
 static const char *const top_keys[] = {"bootstrap", "vats", "services",
                                        NULL};
 
-int
-lvat__plan_from_json(const char *json,
-                     size_t len,
-                     const char *base_dir,
-                     const char *what,
-                     lvat_srccache *sources,
-                     lvat_launch_plan **out,
-                     lvat_errbuf *err)
+static int
+plan_parse(const char *json,
+           size_t len,
+           bool raw_bytes,
+           const char *base_dir,
+           const char *what,
+           lvat_srccache *sources,
+           lvat_launch_plan **out,
+           lvat_errbuf *err)
 {
     lvat_launch_plan *p = lvat_calloc(1, sizeof *p);
     lvat_errbuf inner;
@@ -326,7 +327,7 @@ lvat__plan_from_json(const char *json,
     lvat_errbuf_clear(&inner);
     if (p == NULL)
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
-    rc = lvat_json_parse(json, len, false, &p->config, why, sizeof why);
+    rc = lvat_json_parse(json, len, raw_bytes, &p->config, why, sizeof why);
     if (rc == LVAT_ESYNTAX)
         rc = lvat_errbuf_set(&inner, LVAT_ECONFIG, "%s", why);
     else if (rc == LVAT_OK && !lvat_json_is_object(p->config))
@@ -352,6 +353,30 @@ lvat__plan_from_json(const char *json,
     }
     *out = p;
     return LVAT_OK;
+}
+
+int
+lvat__plan_from_json(const char *json,
+                     size_t len,
+                     const char *base_dir,
+                     const char *what,
+                     lvat_srccache *sources,
+                     lvat_launch_plan **out,
+                     lvat_errbuf *err)
+{
+    return plan_parse(json, len, false, base_dir, what, sources, out, err);
+}
+
+int
+lvat__plan_from_stored(const char *json,
+                       size_t len,
+                       const char *base_dir,
+                       const char *what,
+                       lvat_srccache *sources,
+                       lvat_launch_plan **out,
+                       lvat_errbuf *err)
+{
+    return plan_parse(json, len, true, base_dir, what, sources, out, err);
 }
 
 int

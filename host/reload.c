@@ -18,7 +18,28 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "config_int.h"
 #include "json.h"
+
+/* sub.s<N> as stored: raw_bytes keeps the bytes of a path that is not
+ * UTF-8 (lvat__sub_read would turn them into other characters, and the
+ * reload would look for files that do not exist). */
+static int
+read_stored(lvat_kernel *k, uint32_t sub, lvat_json **out)
+{
+    lvat_key key;
+    lvat_val v;
+    int rc;
+
+    lvat_key_sub(&key, sub);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    if (rc == LVAT_OK)
+        rc = lvat_json_parse(v.p, v.len, true, out, NULL, 0);
+    if (rc == LVAT_ESYNTAX)
+        rc = lvat__fail(k, LVAT_ECORRUPT, "%s: bad record: database may be "
+                        "corrupted", key.b);
+    return rc;
+}
 
 /* Loads the stored config of `rec` into a plan. */
 static int
@@ -39,8 +60,8 @@ stored_plan(lvat_kernel *k, const lvat_json *rec, uint32_t sub,
     if ((rc = lvat_json_write(&text, config)) != LVAT_OK)
         return rc;
     snprintf(what, sizeof what, "reload of s%u", sub);
-    rc = lvat__plan_from_json(text.data, text.len, dir ? dir : ".", what,
-                              k->sources, plan, err);
+    rc = lvat__plan_from_stored(text.data, text.len, dir ? dir : ".", what,
+                                k->sources, plan, err);
     lvat_buf_free(&text);
     return rc;
 }
@@ -53,7 +74,7 @@ lvat__sub_reload(lvat_kernel *k, uint32_t sub, lvat_launch_ctx *ctx,
     lvat_json *rec = NULL;
     const char *bad;
     char *name = NULL;
-    int rc = lvat__sub_read(k, sub, &rec);
+    int rc = read_stored(k, sub, &rec);
 
     if (rc == LVAT_ENOTFOUND)
         return lvat_errbuf_set(err, rc, "subcluster s%u does not exist", sub);

@@ -7,9 +7,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lua_kernel.h"
+
+static void
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char echo_src[] =
+    "return { buildRootObject = function()\n"
+    "  return Far('E', { bootstrap = function() return 'up' end,\n"
+    "                    hello = function() return 'hi' end }) end }\n";
 
 /* Restart after n cranks of a three-vat launch. */
 static void
@@ -55,11 +71,50 @@ test_launch_restart_mid_launch(void **state)
         restart_mid_launch(n);
 }
 
+/* A config directory and a sourceSpec whose names are not UTF-8 (a
+ * Latin-1 "café"): the stored config wrote those bytes as \u00e9, which
+ * a reload read as the character é, and so it looked for files that do
+ * not exist. */
+static void
+test_launch_reload_non_utf8_paths(void **state)
+{
+    static const char cfg[] = "{\"bootstrap\":\"e\",\"vats\":{\"e\":{"
+                              "\"sourceSpec\":\"d\xe9/e.lua\"}}}";
+    char *dir, *sub, *path;
+    lk_launch_seen seen = {0};
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    dir = lvat_test_path(t.dir, "caf\xe9");
+    sub = lvat_test_path(dir, "d\xe9");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    path = lvat_test_path(sub, "e.lua");
+    write_file(path, echo_src);
+    assert_lvat_ok(lvat_kernel_launch_json(t.k, cfg, strlen(cfg), dir,
+                                           lk_launch_seen_cb, &seen));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_int_equal(seen.done, 1);
+    if (lk_reload(&t, "s1") != LVAT_OK)
+        fail_msg("reload: %s", t.launch_err);
+    assert_string_equal(t.sub, "s2");
+    lk_root(&t, "v2", t.root);
+    lk_expect_at(&t, t.root, "hello", "[]", LVAT_OK, "hi");
+    /* And again, from the record the reload wrote. */
+    assert_lvat_ok(lk_reload(&t, "s2"));
+    free(path);
+    free(sub);
+    free(dir);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_launch_restart_mid_launch),
+        cmocka_unit_test(test_launch_reload_non_utf8_paths),
     };
     return cmocka_run_group_tests_name("e2e_launch_edges", tests, NULL, NULL);
 }
