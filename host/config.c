@@ -192,9 +192,16 @@ check_name(const char *name, size_t n, lvat_errbuf *err)
         return lvat_errbuf_set(err, LVAT_ECONFIG,
                                "vat name \"%s\\u0000...\" holds a \\u0000",
                                name);
-    if (n == 0 || n > 100)
+    /* Which name: a config may list many vats. */
+    if (n == 0)
         return lvat_errbuf_set(err, LVAT_ECONFIG,
-                               "a vat name must have 1 to 100 characters");
+                               "a vat name is empty: give it 1 to 100 "
+                               "characters");
+    if (n > 100)
+        return lvat_errbuf_set(err, LVAT_ECONFIG,
+                               "vat name \"%.40s...\" has %zu characters: "
+                               "shorten it to 100 at most",
+                               name, n);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)name[i] <= ' ' || (unsigned char)name[i] > '~')
             return lvat_errbuf_set(err, LVAT_ECONFIG,

@@ -176,6 +176,31 @@ test_e2e_bad_input_unknown_global(void **state)
     expect_clean_and_close(&t);
 }
 
+/* A vat name too long or empty: the error says which name and what to
+ * do (it said only "a vat name must have 1 to 100 characters"). */
+static void
+test_e2e_bad_input_vat_name_length(void **state)
+{
+    char cfg[512], name[128];
+    lk t;
+
+    (void)state;
+    memset(name, 'n', 101);
+    memcpy(name, "longname", 8);
+    name[101] = '\0';
+    snprintf(cfg, sizeof cfg, TWO_VATS("\"%s\":{\"sourceSpec\":\"echo.lua\"}"),
+             name);
+    launch_fails(&t, cfg, LVAT_ECONFIG);
+    expect_has(t.launch_err, "\"longname");
+    expect_has(t.launch_err, "has 101 characters");
+    expect_has(t.launch_err, "shorten it");
+    lk_close(&t);
+    launch_fails(&t, TWO_VATS("\"\":{\"sourceSpec\":\"echo.lua\"}"),
+                 LVAT_ECONFIG);
+    expect_has(t.launch_err, "a vat name is empty");
+    expect_clean_and_close(&t);
+}
+
 /* ---- Fail while starting ---- */
 
 static void
@@ -231,6 +256,7 @@ main(void)
         cmocka_unit_test(test_e2e_bad_input_unknown_bootstrap),
         cmocka_unit_test(test_e2e_bad_input_missing_source),
         cmocka_unit_test(test_e2e_bad_input_unknown_global),
+        cmocka_unit_test(test_e2e_bad_input_vat_name_length),
         cmocka_unit_test(test_e2e_bad_input_syntax_error),
         cmocka_unit_test(test_e2e_bad_input_build_root_raises),
         cmocka_unit_test(test_e2e_bad_input_bootstrap_returns_function),
