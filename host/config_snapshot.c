@@ -305,6 +305,12 @@ lvat__plan_snapshot(lvat_plan_vat *pv,
         rc = lvat_errbuf_set(err, LVAT_ECONFIG,
                              "vat %s: sourceSpec %s is not a .lua file",
                              pv->name, spec);
+    else if (base[0] == '.') /* the walk skips it: no main module */
+        rc = lvat_errbuf_set(err, LVAT_ECONFIG,
+                             "vat %s: sourceSpec %s is a hidden file (files "
+                             "whose names start with '.' are not read); "
+                             "rename it",
+                             pv->name, spec);
     else
         rc = read_folder(&w, cache);
     if (rc == LVAT_OK && (pv->main = module_name(base)) == NULL)

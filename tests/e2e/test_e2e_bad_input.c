@@ -201,6 +201,37 @@ test_e2e_bad_input_vat_name_length(void **state)
     expect_clean_and_close(&t);
 }
 
+/* A sourceSpec naming a hidden file: refused at once, saying why (the
+ * folder walk skips names starting with '.', so the vat failed to start
+ * with 'module ".main" not found: require looks for .main.lua'). */
+static void
+test_e2e_bad_input_hidden_source(void **state)
+{
+    static const char cfg[] = "{\"bootstrap\":\"e\",\"vats\":{\"e\":{"
+                              "\"sourceSpec\":\".main.lua\"}}}";
+    char *path;
+    FILE *f;
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    path = lvat_test_path(t.dir, ".main.lua");
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("return { buildRootObject = function()\n"
+          "  return Far('E', { bootstrap = function() return 1 end }) end }\n",
+          f);
+    fclose(f);
+    free(path);
+    assert_int_equal(lvat_kernel_launch_json(t.k, cfg, strlen(cfg), t.dir,
+                                             NULL, NULL),
+                     LVAT_ECONFIG);
+    expect_has(lvat_kernel_errmsg(t.k), "vat e: sourceSpec .main.lua is a "
+                                        "hidden file");
+    expect_has(lvat_kernel_errmsg(t.k), "rename it");
+    expect_clean_and_close(&t);
+}
+
 /* ---- Fail while starting ---- */
 
 static void
@@ -257,6 +288,7 @@ main(void)
         cmocka_unit_test(test_e2e_bad_input_missing_source),
         cmocka_unit_test(test_e2e_bad_input_unknown_global),
         cmocka_unit_test(test_e2e_bad_input_vat_name_length),
+        cmocka_unit_test(test_e2e_bad_input_hidden_source),
         cmocka_unit_test(test_e2e_bad_input_syntax_error),
         cmocka_unit_test(test_e2e_bad_input_build_root_raises),
         cmocka_unit_test(test_e2e_bad_input_bootstrap_returns_function),
