@@ -21,26 +21,6 @@
 #include "config_int.h"
 #include "json.h"
 
-/* sub.s<N> as stored: raw_bytes keeps the bytes of a path that is not
- * UTF-8 (lvat__sub_read would turn them into other characters, and the
- * reload would look for files that do not exist). */
-static int
-read_stored(lvat_kernel *k, uint32_t sub, lvat_json **out)
-{
-    lvat_key key;
-    lvat_val v;
-    int rc;
-
-    lvat_key_sub(&key, sub);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
-    if (rc == LVAT_OK)
-        rc = lvat_json_parse(v.p, v.len, true, out, NULL, 0);
-    if (rc == LVAT_ESYNTAX)
-        rc = lvat__fail(k, LVAT_ECORRUPT, "%s: bad record: database may be "
-                        "corrupted", key.b);
-    return rc;
-}
-
 /* Loads the stored config of `rec` into a plan. */
 static int
 stored_plan(lvat_kernel *k, const lvat_json *rec, uint32_t sub,
@@ -74,7 +54,7 @@ lvat__sub_reload(lvat_kernel *k, uint32_t sub, lvat_launch_ctx *ctx,
     lvat_json *rec = NULL;
     const char *bad;
     char *name = NULL;
-    int rc = read_stored(k, sub, &rec);
+    int rc = lvat__sub_read(k, sub, &rec);
 
     if (rc == LVAT_ENOTFOUND)
         return lvat_errbuf_set(err, rc, "subcluster s%u does not exist", sub);

@@ -25,7 +25,10 @@ lvat__sub_read(lvat_kernel *k, uint32_t sub, lvat_json **out)
     rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
     if (rc != LVAT_OK)
         return rc;
-    rc = lvat_json_parse(v.p, v.len, false, out, NULL, 0);
+    /* raw_bytes: a path that is not UTF-8 (lvat_json_write stored its
+     * bytes as \u00XX) comes back as those bytes, so a reload or a
+     * child's relative sourceSpec finds the same files. */
+    rc = lvat_json_parse(v.p, v.len, true, out, NULL, 0);
     if (rc == LVAT_ESYNTAX)
         return lvat__fail(k, LVAT_ECORRUPT, "%s: bad record: database may be "
                           "corrupted", key.b);

@@ -112,7 +112,8 @@ read_record(lvat_kernel *k, uint32_t id, lvat_json **out)
     rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
     if (rc != LVAT_OK)
         return rc;
-    rc = lvat_json_parse(v.p, v.len, false, out, err, sizeof err);
+    /* raw_bytes: module names that are not UTF-8 come back as stored */
+    rc = lvat_json_parse(v.p, v.len, true, out, err, sizeof err);
     if (rc == LVAT_ESYNTAX)
         return lvat__fail(k, LVAT_ECORRUPT,
                           "%s: %s: database may be "

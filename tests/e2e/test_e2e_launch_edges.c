@@ -109,12 +109,49 @@ test_launch_reload_non_utf8_paths(void **state)
     lk_close(&t);
 }
 
+/* A module whose file name is not UTF-8 (x\xe9.lua, Latin-1): the vat
+ * record stored its name as \u00e9, which the vat's start read back as
+ * the character é, and require found no such module. */
+static void
+test_launch_module_name_not_utf8(void **state)
+{
+    static const char cfg[] = "{\"bootstrap\":\"m\",\"vats\":{\"m\":{"
+                              "\"sourceSpec\":\"m.lua\"}}}";
+    char *dir, *path;
+    lk_launch_seen seen = {0};
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    dir = lvat_test_path(t.dir, "mods");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    path = lvat_test_path(dir, "m.lua");
+    write_file(path, "local x = require('x\xe9')\n"
+                     "return { buildRootObject = function()\n"
+                     "  return Far('M', { bootstrap = function() return x end,"
+                     "\n    v = function() return x end }) end }\n");
+    free(path);
+    path = lvat_test_path(dir, "x\xe9.lua");
+    write_file(path, "return 'latin'\n");
+    assert_lvat_ok(lvat_kernel_launch_json(t.k, cfg, strlen(cfg), dir,
+                                           lk_launch_seen_cb, &seen));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    if (seen.done != 1)
+        fail_msg("launch: %s", seen.err);
+    lk_root(&t, "v1", t.root);
+    lk_expect_at(&t, t.root, "v", "[]", LVAT_OK, "latin");
+    free(path);
+    free(dir);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_launch_restart_mid_launch),
         cmocka_unit_test(test_launch_reload_non_utf8_paths),
+        cmocka_unit_test(test_launch_module_name_not_utf8),
     };
     return cmocka_run_group_tests_name("e2e_launch_edges", tests, NULL, NULL);
 }
