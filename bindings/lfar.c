@@ -466,16 +466,17 @@ push_proxy(lua_State *L, int x, int mt, int target, int proxy)
 }
 
 void
-lvat_lua_forget_proxies(lvat_lvat *v)
+lvat_lua_forget_proxies(lua_State *L)
 {
     static const int slots[] = {LVAT_REG_E_TARGET, LVAT_REG_E_PROXY,
                                 LVAT_REG_ONLY_TARGET, LVAT_REG_ONLY_PROXY};
+    lvat_lvat *v = lvat_lua_vat(L);
 
     if (!v->e_kept)
         return;
     for (size_t i = 0; i < LVAT_ARRAY_LEN(slots); i++) {
-        lua_pushnil(v->L);
-        lvat_lua_set_reg(v->L, slots[i]);
+        lua_pushnil(L);
+        lvat_lua_set_reg(L, slots[i]);
     }
     v->e_kept = false;
 }

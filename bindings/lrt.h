@@ -86,7 +86,7 @@ void lvat_lua_notify(lua_State *L, const lvat_delivery *d);
 /* Pushes the luavat.far module (Far and E, made in C).  [-0, +1, m] */
 void lvat_lua_open_far(lua_State *L);
 /* Lets go of the E proxies kept for the delivery that ended.  [-0,+0,-] */
-void lvat_lua_forget_proxies(lvat_lvat *v);
+void lvat_lua_forget_proxies(lua_State *L);
 
 /* ---- lvatenv.c ---- */
 /* Adds Far, E, Promise and the vat's coroutine library to the vat's env

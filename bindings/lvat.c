@@ -522,7 +522,7 @@ vat_deliver(void *inst, const lvat_delivery *d, lvat_errbuf *err)
     lua_pushlightuserdata(L, (void *)d);
     status = lua_pcall(L, 1, 0, 1);
     lvat_lua_watchdog_disarm(v->rt, v);
-    lvat_lua_forget_proxies(v);
+    lvat_lua_forget_proxies(L);
     v->running = NULL;
     if (v->timing)
         lvat_syscall_account(v->sys, v->marshal_ns, v->syscall_ns);

@@ -145,7 +145,7 @@ typedef enum lvat_crank_failure {
 } lvat_crank_failure;
 
 typedef struct lvat_crank {
-    bool active;
+    bool active, reset_mark; /* reset_mark: reset_pending at its start */
     lvat_kvat *vat;        /* the vat receiving the current delivery */
     lvat_crank_failure failure;
     uint32_t failed_vat;
@@ -155,7 +155,6 @@ typedef struct lvat_crank {
     lvat_kref *maybe_free; /* krefs whose counts fell to zero */
     size_t nfree, capfree;
     size_t outputs_mark;
-    bool reset_mark;       /* reset_pending as the crank found it */
     struct lvat_followup *followup; /* a failed crank's (crank.c) */
     bool from_queue;       /* the crank popped a run-queue item */
 } lvat_crank;
