@@ -292,38 +292,42 @@ l_vs_put_durable(lua_State *L)
     return 2;
 }
 
-/* vsHas(key) -> whether a value is stored under key.  The value is not
- * read into the heap: it may be nearly as large as the memory cap. */
-static int
-l_vs_has(lua_State *L)
+/* Looks up the key at index 1 in place (the value is not read into the
+ * heap: it may be nearly as large as the memory cap); false when absent.
+ * [-0,+0,e] */
+static bool
+stored_at(lua_State *L, lvat_val *val)
 {
     lvat_lvat *v = lvat_lua_vat(L);
     size_t klen;
     const char *key = luaL_checklstring(L, 1, &klen);
-    lvat_val val;
-    int rc = SYS(v, lvat_syscall_vatstore_get(v->sys, key, klen, &val));
+    int rc = SYS(v, lvat_syscall_vatstore_get(v->sys, key, klen, val));
 
     if (rc != LVAT_ENOTFOUND)
         check(L, rc);
-    lua_pushboolean(L, rc == LVAT_OK);
+    return rc == LVAT_OK;
+}
+
+/* vsHas(key) -> whether a value is stored under key. */
+static int
+l_vs_has(lua_State *L)
+{
+    lvat_val val;
+
+    lua_pushboolean(L, stored_at(L, &val));
     return 1;
 }
 
 /* vsSlots(key) -> the slots of the durable value stored under key (a
- * list, maybe empty), or nothing when there is none; as vsHas, without
- * reading the value into the heap. */
+ * list, maybe empty), or nothing when there is none. */
 static int
 l_vs_slots(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
-    size_t klen;
-    const char *key = luaL_checklstring(L, 1, &klen);
     lvat_val val;
-    int rc = SYS(v, lvat_syscall_vatstore_get(v->sys, key, klen, &val));
 
-    if (rc == LVAT_ENOTFOUND)
+    if (!stored_at(L, &val))
         return 0;
-    check(L, rc);
     parse_stored(L, v, val.p, val.len);
     push_slot_list(L, v->decslots, v->ndecslots);
     return 1;

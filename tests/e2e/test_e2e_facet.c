@@ -19,17 +19,6 @@
     "{\"bootstrap\":\"b\",\"vats\":{\"b\":{\"sourceSpec\":"               \
     "\"bootret.lua\",\"parameters\":{\"forge\":\"" forge "\"}}}}"
 
-static void
-open_admin(lk *t)
-{
-    lk_open(t);
-    lk_add_system(t, "admin", SYS_CFG("admin"));
-    lk_restart(t);
-    assert_lvat_ok(lvat_kernel_run(t->k));
-    assert_lvat_ok(lvat_kernel_system_root(t->k, "admin", t->root,
-                                           sizeof t->root));
-}
-
 /* A bootstrap result that looks like a reference stays data.  Made up,
  * it failed the crank (counting a reference to ko999) at every run, so
  * one child stopped the kernel for good; naming a real object, it handed
@@ -40,7 +29,7 @@ test_facet_launch_keeps_bootstrap_result_as_data(void **state)
     lk t;
 
     (void)state;
-    open_admin(&t);
+    lk_open_system(&t, "admin", SYS_CFG("admin"));
     lk_expect_at(&t, t.root, "call",
                  "[\"launchSubcluster\", " BOOTRET_CFG("ko999") "]", LVAT_OK,
                  "\"x\": {\"@kref\": \"ko999\"}}");
@@ -68,7 +57,7 @@ test_facet_answers_names_as_text(void **state)
     lk t;
 
     (void)state;
-    open_admin(&t);
+    lk_open_system(&t, "admin", SYS_CFG("admin"));
     memcpy(admin, t.root, sizeof admin);
     assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"@kref\",\"vats\":{"
                                  "\"@kref\":{\"sourceSpec\":"
@@ -96,7 +85,7 @@ test_facet_wrong_argument_types_named(void **state)
     lk t;
 
     (void)state;
-    open_admin(&t);
+    lk_open_system(&t, "admin", SYS_CFG("admin"));
     lk_expect_at(&t, t.root, "call", "[\"getSystemSubclusterRoot\", 5]",
                  LVAT_EREJECTED, "getSystemSubclusterRoot: the name must be "
                  "a string, not (a number, not a string)");
@@ -155,7 +144,7 @@ test_facet_queued_wait_outlives_host_wait(void **state)
     lk t;
 
     (void)state;
-    open_admin(&t);
+    lk_open_system(&t, "admin", SYS_CFG("admin"));
     lk_expect_at(&t, t.root, "launchChild", "[" GATE_CFG "]", LVAT_OK, "s2");
     lk_root(&t, "v2", gate);
     assert_lvat_ok(lvat_kernel_queue_message(t.k, gate, "wait", "[]",

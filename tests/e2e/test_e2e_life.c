@@ -13,17 +13,6 @@
 #include "lua_kernel.h"
 #include "sys_configs.h"
 
-static void
-open_admin(lk *t)
-{
-    lk_open(t);
-    lk_add_system(t, "admin", SYS_CFG("admin"));
-    lk_restart(t);
-    assert_lvat_ok(lvat_kernel_run(t->k));
-    assert_lvat_ok(lvat_kernel_system_root(t->k, "admin", t->root,
-                                           sizeof t->root));
-}
-
 /* A system vat terminates its own subcluster through its facet: the
  * subcluster, its facet and name go; the next open launches it afresh. */
 static void
@@ -34,7 +23,7 @@ test_life_system_terminates_itself(void **state)
     lk t;
 
     (void)state;
-    open_admin(&t);
+    lk_open_system(&t, "admin", SYS_CFG("admin"));
     /* The caller goes with its subcluster: its call is rejected. */
     free(lk_call(&t, t.root, "call", "[\"terminateSubcluster\", \"s1\"]",
                  &st));
@@ -59,7 +48,7 @@ test_life_system_reloads_itself(void **state)
     lk t;
 
     (void)state;
-    open_admin(&t);
+    lk_open_system(&t, "admin", SYS_CFG("admin"));
     r = lk_call(&t, t.root, "call", "[\"reloadSubcluster\", \"s1\"]", &st);
     assert_int_equal(st, LVAT_EREJECTED);
     assert_non_null(strstr(r, "subcluster s1 was reloaded"));
@@ -101,7 +90,7 @@ test_life_reset_tells_waiting_hosts(void **state)
     lk t;
 
     (void)state;
-    open_admin(&t);
+    lk_open_system(&t, "admin", SYS_CFG("admin"));
     lk_expect_at(&t, t.root, "launchChild", "[" CHILD_CFG("kid") "]", LVAT_OK,
                  "s2");
     lk_root(&t, "v2", child);
@@ -179,7 +168,7 @@ test_life_changed_system_config_is_reported(void **state)
     lk t;
 
     (void)state;
-    open_admin(&t);
+    lk_open_system(&t, "admin", SYS_CFG("admin"));
     lvat_buf_reset(&t.log);
     lk_restart(&t); /* the same config */
     assert_false(lk_log_has(&t, "differs from the one it was launched"));

@@ -118,6 +118,17 @@ lk_add_system(lk *t, const char *name, const char *config_json)
 }
 
 void
+lk_open_system(lk *t, const char *name, const char *config_json)
+{
+    lk_open(t);
+    lk_add_system(t, name, config_json);
+    lk_restart(t);
+    assert_lvat_ok(lvat_kernel_run(t->k));
+    assert_lvat_ok(lvat_kernel_system_root(t->k, name, t->root,
+                                           sizeof t->root));
+}
+
+void
 lk_clear_systems(lk *t)
 {
     for (size_t i = 0; i < t->nsys; i++) {

@@ -63,6 +63,9 @@ int lk_try_restart(lk *t);
 void lk_add_system(lk *t, const char *name, const char *config_json);
 /* Forgets every added system subcluster. */
 void lk_clear_systems(lk *t);
+/* Opens t with one system subcluster, run until idle, and its root in
+ * t->root. */
+void lk_open_system(lk *t, const char *name, const char *config_json);
 /* Closes the kernel and deletes the directory. */
 void lk_close(lk *t);
 /* A fixture's setup and teardown: a new kernel (allocated) with the
