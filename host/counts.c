@@ -26,6 +26,7 @@ typedef struct slot {
     bool dirty;   /* newer than the store's */
     bool present; /* objects: the record exists */
     bool fresh;   /* objects: the store has never had it */
+    bool gone;    /* vats: terminated, the slot goes with the block */
     uint64_t gen; /* the crank that saved an undo record for it */
     uint64_t v[4];
 } slot;
@@ -219,6 +220,8 @@ write_slot(lvat_kernel *k, slot *s)
         }
         return s->fresh ? LVAT_OK : lvat__ko_erase(k, ko);
     }
+    if (s->gone)
+        return LVAT_OK;
     if (s->id < KREF_PROMISES) {
         lvat_key_vat_record(&key, (uint32_t)s->id);
         rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
@@ -402,14 +405,17 @@ remove_at(lvat_counts *c, size_t i)
 }
 
 /* Drops the object records (written, so clean) after a block: their
- * number grows with the objects touched, not the vats.  In place: the
- * vats' counters stay where they are, and rebuilding a table of ten
- * thousand vats after every block was most of a launch's page faults. */
+ * number grows with the objects touched, not the vats; and the counters
+ * of vats terminated since (vat ids are never reused: a kernel that
+ * launches and ends vats all day kept one slot for each, and scanned
+ * them all at every block).  In place: the other vats' counters stay
+ * where they are, and rebuilding a table of ten thousand vats after
+ * every block was most of a launch's page faults. */
 static void
-drop_objects(lvat_counts *c)
+drop_spent(lvat_counts *c)
 {
     for (size_t i = 0; i < c->cap;) {
-        if (c->t[i].used && (c->t[i].id & OBJECT))
+        if (c->t[i].used && ((c->t[i].id & OBJECT) || c->t[i].gone))
             remove_at(c, i); /* and look at slot i again */
         else
             i++;
@@ -432,8 +438,26 @@ lvat__counts_block_writing(lvat_kernel *k)
     int rc = lvat__counts_flush(k);
 
     if (rc == LVAT_OK)
-        drop_objects(k->counts);
+        drop_spent(k->counts);
     return rc;
+}
+
+int
+lvat__counts_vat_gone(lvat_kernel *k, uint32_t vat)
+{
+    slot *s = find(k->counts, vat);
+    int rc;
+
+    if (s == NULL || (rc = touch(k->counts, s)) != LVAT_OK)
+        return s == NULL ? LVAT_OK : rc;
+    s->gone = true;
+    return LVAT_OK;
+}
+
+size_t
+lvat__counts_slots(const lvat_kernel *k)
+{
+    return k->counts->n;
 }
 
 /* ---- Object records (kobject.c's cache) ---- */

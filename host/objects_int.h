@@ -132,6 +132,10 @@ bool lvat__counts_changed(const lvat_kernel *k);
 void lvat__counts_crank_begin(lvat_kernel *k);
 void lvat__counts_crank_end(lvat_kernel *k, bool commit);
 int lvat__counts_block_writing(lvat_kernel *k);
+/* Vat `vat` was terminated: its counters leave with the block (an abort
+ * keeps them).  lvat__counts_slots: the slots held (tests). */
+int lvat__counts_vat_gone(lvat_kernel *k, uint32_t vat);
+size_t lvat__counts_slots(const lvat_kernel *k);
 /* Object records as the block has them (kobject.c's ko_get and friends):
  * LVAT_ENOTFOUND for none; set with o NULL deletes, `fresh` for a new
  * object the store has never had. */

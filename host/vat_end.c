@@ -220,7 +220,8 @@ lvat__vat_terminate(lvat_kernel *k, uint32_t id, const char *reason)
     if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
         return rc;
     lvat_key_start_on_open(&key, id);
-    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK)
+    if ((rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n)) != LVAT_OK ||
+        (rc = lvat__counts_vat_gone(k, id)) != LVAT_OK)
         return rc;
     lvat__vat_forget(k, id);
     if (sub[0] != '\0')

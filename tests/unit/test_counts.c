@@ -268,6 +268,33 @@ test_counts_counters_outlive_dropped_objects(void **state)
     assert_int_equal(o.owner, 9);
 }
 
+/* A terminated vat's counters leave the table with the block, and stay
+ * when the crank that terminated it aborts.  (Vat ids are never reused:
+ * the table kept one slot for every vat ever launched, and the block's
+ * write scanned them all.) */
+static void
+test_counts_terminated_vat_leaves_the_table(void **state)
+{
+    kf *f = *state;
+    size_t before;
+
+    make_vat_record(f);
+    set_in_crank(f, 9, 10, true);
+    kf_commit_block(f);
+    before = lvat__counts_slots(f->k);
+    for (int commit = 0; commit <= 1; commit++) {
+        lvat_kv_crank_begin(f->k->kv);
+        assert_lvat_ok(lvat__vat_terminate(f->k, 9, "test"));
+        if (commit)
+            lvat_kv_crank_commit(f->k->kv);
+        else
+            lvat_kv_crank_abort(f->k->kv);
+        kf_commit_block(f);
+        assert_int_equal(lvat__counts_slots(f->k), before - (size_t)commit);
+    }
+    assert_null(kf_get(f, "v9.n"));
+}
+
 int
 main(void)
 {
@@ -294,6 +321,9 @@ main(void)
             kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_counts_counters_outlive_dropped_objects, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_counts_terminated_vat_leaves_the_table, kf_test_setup,
             kf_test_teardown),
     };
 
