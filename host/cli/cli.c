@@ -73,7 +73,9 @@ cli_parse(int argc, char **argv, const char *command, cli_opts *o)
             rc = option_value(argc, argv, &i, &o->durability);
         else if (strcmp(a, "--json") == 0)
             o->json = true;
-        else if (strcmp(a, "--reset") == 0)
+        /* --reset wipes the directory: only run, which starts afresh,
+         * takes it; elsewhere a stray one must not cost the state. */
+        else if (strcmp(a, "--reset") == 0 && strcmp(command, "run") == 0)
             o->reset = true;
         else if (strcmp(a, "--prune") == 0)
             o->prune = true;

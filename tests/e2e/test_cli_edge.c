@@ -1,0 +1,80 @@
+/*
+ * The luavat program used carelessly: options a command does not take,
+ * and sequences of commands whose later ones must not misreport what the
+ * earlier ones did.  Like test_cli.c, each test spawns the real program.
+ */
+#include "lvat_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef lvat_test_run run;
+
+/* luavat ARGS... --db db, from a NULL-terminated list. */
+static void
+cliv(run *r, char *db, const char *const *args)
+{
+    const char *bin = getenv("LUAVAT_BIN");
+    const char *argv[24];
+    int n = 0;
+
+    argv[n++] = bin ? bin : "build/luavat";
+    while (*args && n < 20)
+        argv[n++] = *args++;
+    argv[n++] = "--db";
+    argv[n++] = db;
+    argv[n] = NULL;
+    lvat_test_spawn(r, argv, (const char *[]){"LUAVAT_DB", NULL});
+}
+
+#define ASSERT_HAS(hay, needle)                                            \
+    do {                                                                   \
+        if (strstr((hay), (needle)) == NULL)                               \
+            fail_msg("expected \"%s\" in:\n%s", (needle), (hay));          \
+    } while (0)
+
+#define ASSERT_LACKS(hay, needle)                                          \
+    do {                                                                   \
+        if (strstr((hay), (needle)) != NULL)                               \
+            fail_msg("did not expect \"%s\" in:\n%s", (needle), (hay));    \
+    } while (0)
+
+/* --reset wipes the whole directory: only run documents it, and any
+ * other command taking it silently threw every subcluster away. */
+static void
+test_cli_reset_only_for_run(void **state)
+{
+    static const char *const cmds[][5] = {
+        {"send", "--reset", "ko1", "increment", NULL},
+        {"release", "--reset", "ko1", NULL},
+        {"relaunch", "--reset", "s1", NULL},
+        {"status", "--reset", NULL},
+        {"inspect", "--reset", "ko1", NULL},
+    };
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    cliv(&r, db, (const char *[]){"run", "tests/e2e/cli/counter2.json",
+                                   NULL});
+    assert_int_equal(r.code, 0);
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        cliv(&r, db, cmds[i]);
+        assert_int_equal(r.code, 2);
+        ASSERT_HAS(r.err, "unknown option --reset");
+    }
+    cliv(&r, db, (const char *[]){"status", NULL});
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "s1 root ko1 vats v1 counter");
+    lvat_test_rmdir(db);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cli_reset_only_for_run),
+    };
+    return cmocka_run_group_tests_name("cli_edge", tests, NULL, NULL);
+}
