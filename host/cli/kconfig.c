@@ -54,6 +54,43 @@ bad(const char *file, const char *what)
     return CLI_SETUP;
 }
 
+/* The ClusterConfig file `path` as compact JSON text (owned) into *out,
+ * or what is wrong into `why`.  Not its raw text: the kernel compares a
+ * system subcluster's config with the one it remembers, which it writes
+ * back compactly when opened without --kernel-config, so spacing alone
+ * would read as a changed config (and warn) on that open. */
+static int
+read_cluster(const char *path, char **out, char *why, size_t whylen)
+{
+    lvat_buf b = LVAT_BUF_INIT;
+    lvat_json *doc = NULL;
+    lvat_errbuf err;
+    char *text, msg[160];
+    size_t len;
+
+    if (lvat_read_file(path, &text, &len, &err) != LVAT_OK) {
+        snprintf(why, whylen, "%s", err.msg);
+        return CLI_SETUP;
+    }
+    if (lvat_json_parse(text, len, false, &doc, msg, sizeof msg) !=
+        LVAT_OK) {
+        snprintf(why, whylen, "%s: %s", path, msg);
+        free(text);
+        return CLI_SETUP;
+    }
+    free(text);
+    lvat_json_write(&b, doc);
+    lvat_buf_putc(&b, '\0');
+    lvat_json_free(doc);
+    if (b.oom) {
+        lvat_buf_free(&b);
+        snprintf(why, whylen, "out of memory");
+        return CLI_SETUP;
+    }
+    *out = b.data;
+    return 0;
+}
+
 /* One {"name", "config"} entry into slot `s`. */
 static int
 load_entry(cli_kconfig *c, const char *file, const char *dir,
@@ -62,9 +99,7 @@ load_entry(cli_kconfig *c, const char *file, const char *dir,
     const lvat_json *cfg = lvat_json_get(e, "config");
     const char *name = lvat_json_get_str(e, "name");
     lvat_buf text = LVAT_BUF_INIT;
-    lvat_errbuf err;
-    char *path;
-    size_t len;
+    char *path, why[1200];
 
     if (!lvat_json_is_object(e) || name == NULL || cfg == NULL ||
         e->len != 2)
@@ -73,9 +108,8 @@ load_entry(cli_kconfig *c, const char *file, const char *dir,
     s->name = c->strs[c->nstrs++] = strdup(name);
     if (cfg->type == LVAT_JSON_STRING) {
         path = join(dir, cfg->str);
-        if (lvat_read_file(path, &c->strs[c->nstrs], &len, &err) != LVAT_OK) {
-            cli_error("%s: system subcluster \"%s\": %s", file, name,
-                      err.msg);
+        if (read_cluster(path, &c->strs[c->nstrs], why, sizeof why) != 0) {
+            cli_error("%s: system subcluster \"%s\": %s", file, name, why);
             free(path);
             return CLI_SETUP;
         }

@@ -70,11 +70,36 @@ test_cli_reset_only_for_run(void **state)
     lvat_test_rmdir(db);
 }
 
+/* A system subcluster's config given as a file path, unchanged, must not
+ * be reported as changed when a later command opens without
+ * --kernel-config (the kernel compares it with the list it remembers). */
+static void
+test_cli_unchanged_system_config_no_warning(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   "vats/examples/system/kernel.json", NULL});
+    assert_int_equal(r.code, 0);
+    ASSERT_HAS(r.out, "system admin s1 root ko");
+    cliv(&r, db, (const char *[]){"run", "--kernel-config",
+                                   "vats/examples/system/kernel.json", NULL});
+    assert_int_equal(r.code, 0);
+    ASSERT_LACKS(r.err, "differs");
+    cliv(&r, db, (const char *[]){"send", "admin", "nosuch", NULL});
+    assert_int_equal(r.code, 1);
+    ASSERT_LACKS(r.err, "differs");
+    lvat_test_rmdir(db);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_reset_only_for_run),
+        cmocka_unit_test(test_cli_unchanged_system_config_no_warning),
     };
     return cmocka_run_group_tests_name("cli_edge", tests, NULL, NULL);
 }
