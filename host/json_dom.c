@@ -458,6 +458,22 @@ lvat_json_put_double(lvat_buf *b, double d)
     return lvat_buf_puts(b, tmp);
 }
 
+/*
+ * A float node as a number that reads back as a float: the parser makes
+ * an integer of a number without '.' or exponent, so 3.0 and -0.0 were
+ * written "3" and "-0" and came back as the integers 3 and 0.
+ */
+static int
+put_float(lvat_buf *b, double d)
+{
+    size_t at = b->len;
+    int rc = lvat_json_put_double(b, d);
+
+    if (rc == LVAT_OK && strcspn(b->data + at, ".e") == b->len - at)
+        rc = lvat_buf_append(b, ".0", 2);
+    return rc;
+}
+
 static void
 newline(lvat_buf *b, int level)
 {
@@ -508,7 +524,7 @@ write_value(lvat_buf *b, const lvat_json *j, int level, bool pretty)
     case LVAT_JSON_INT:
         return lvat_buf_put_i64(b, j->i);
     case LVAT_JSON_FLOAT:
-        return lvat_json_put_double(b, j->d);
+        return put_float(b, j->d);
     case LVAT_JSON_STRING:
         return lvat_json_put_string(b, j->str, j->len);
     case LVAT_JSON_ARRAY_BEGIN:

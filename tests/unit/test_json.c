@@ -560,6 +560,32 @@ test_json_dom_clone_and_write(void **state)
     lvat_json_free(c);
 }
 
+/* An integral float is written with ".0", so it reads back as a float. */
+static void
+test_json_write_keeps_floats_floats(void **state)
+{
+    static const char text[] = "[3.0,-0.0,1e2,0.5,3,-0]";
+    lvat_buf b = LVAT_BUF_INIT, b2 = LVAT_BUF_INIT;
+    lvat_json *j, *back;
+
+    (void)state;
+    assert_lvat_ok(lvat_json_parse(text, strlen(text), true, &j, NULL, 0));
+    assert_lvat_ok(lvat_json_write(&b, j));
+    assert_string_equal(b.data, "[3.0,-0.0,100.0,0.5,3,0]");
+    assert_lvat_ok(lvat_json_parse(b.data, b.len, true, &back, NULL, 0));
+    assert_int_equal(back->items[0]->type, LVAT_JSON_FLOAT);
+    assert_int_equal(back->items[1]->type, LVAT_JSON_FLOAT);
+    assert_true(signbit(back->items[1]->d));
+    assert_int_equal(back->items[4]->type, LVAT_JSON_INT);
+    /* Written again: the same text (it was "-0", then "0"). */
+    assert_lvat_ok(lvat_json_write(&b2, back));
+    assert_string_equal(b2.data, b.data);
+    lvat_json_free(back);
+    lvat_json_free(j);
+    lvat_buf_free(&b);
+    lvat_buf_free(&b2);
+}
+
 static void
 test_json_write_pretty(void **state)
 {
@@ -674,6 +700,7 @@ main(void)
         cmocka_unit_test(test_json_dom_nul_in_keys),
         cmocka_unit_test(test_json_dom_many_keys),
         cmocka_unit_test(test_json_dom_clone_and_write),
+        cmocka_unit_test(test_json_write_keeps_floats_floats),
         cmocka_unit_test(test_json_write_pretty),
         cmocka_unit_test(test_json_oom_parse),
         cmocka_unit_test(test_json_oom_clone_and_write),
