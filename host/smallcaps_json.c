@@ -173,13 +173,21 @@ static int
 fj_number(fj_ctx *c, const lvat_json *v)
 {
     uint64_t mag;
+    size_t at;
 
     if (v->type == LVAT_JSON_FLOAT) {
         if (!isfinite(v->d))
             return fj_fail(c, "numbers must be finite");
         /* Smallcaps has no -0; it encodes as 0. */
-        return v->d == 0 ? lvat_buf_putc(c->body, '0')
-                         : lvat_json_put_double(c->body, v->d);
+        if (v->d == 0)
+            return lvat_buf_putc(c->body, '0');
+        /* An integral float gets a ".0", as the vats' encoder writes it:
+         * "3" would reach a vat as the integer 3. */
+        at = c->body->len;
+        if (lvat_json_put_double(c->body, v->d) == LVAT_OK &&
+            strcspn(c->body->data + at, ".e") == c->body->len - at)
+            lvat_buf_append(c->body, ".0", 2);
+        return c->body->oom ? LVAT_ENOMEM : LVAT_OK;
     }
     mag = v->i < 0 ? (uint64_t)0 - (uint64_t)v->i : (uint64_t)v->i;
     if (mag <= BIGINT_SAFE)

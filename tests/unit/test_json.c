@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "json.h"
 #include "lvat_test.h"
+#include "smallcaps.h"
 
 /* ---- Helpers ---- */
 
@@ -586,6 +587,24 @@ test_json_write_keeps_floats_floats(void **state)
     lvat_buf_free(&b2);
 }
 
+/* A host's 3.0 reaches a vat as a float: the body says "3.0", not "3". */
+static void
+test_json_smallcaps_integral_float_stays_float(void **state)
+{
+    static const char text[] = "[3.0,1e2,-2.0,0.5,7]";
+    lvat_buf b = LVAT_BUF_INIT;
+    lvat_kref *slots = NULL;
+    size_t n = 0;
+    lvat_json *j;
+
+    (void)state;
+    assert_lvat_ok(lvat_json_parse(text, strlen(text), false, &j, NULL, 0));
+    assert_lvat_ok(lvat_sc_from_json(j, &b, &slots, &n, NULL, 0));
+    assert_string_equal(b.data, "#[3.0,100.0,-2.0,0.5,7]");
+    lvat_json_free(j);
+    lvat_buf_free(&b);
+}
+
 static void
 test_json_write_pretty(void **state)
 {
@@ -701,6 +720,7 @@ main(void)
         cmocka_unit_test(test_json_dom_many_keys),
         cmocka_unit_test(test_json_dom_clone_and_write),
         cmocka_unit_test(test_json_write_keeps_floats_floats),
+        cmocka_unit_test(test_json_smallcaps_integral_float_stays_float),
         cmocka_unit_test(test_json_write_pretty),
         cmocka_unit_test(test_json_oom_parse),
         cmocka_unit_test(test_json_oom_clone_and_write),
