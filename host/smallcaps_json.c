@@ -178,9 +178,9 @@ fj_number(fj_ctx *c, const lvat_json *v)
     if (v->type == LVAT_JSON_FLOAT) {
         if (!isfinite(v->d))
             return fj_fail(c, "numbers must be finite");
-        /* Smallcaps has no -0; it encodes as 0. */
+        /* As the vats' encoder writes them: a float stays a float. */
         if (v->d == 0)
-            return lvat_buf_putc(c->body, '0');
+            return lvat_buf_puts(c->body, signbit(v->d) ? "-0.0" : "0.0");
         /* An integral float gets a ".0", as the vats' encoder writes it:
          * "3" would reach a vat as the integer 3. */
         at = c->body->len;
