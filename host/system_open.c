@@ -144,6 +144,30 @@ remembered_list(lvat_kernel *k, syslist *l)
  * a new config given at open does not reach it (design §9 wants it
  * upgraded in place; upgrade is not built yet), so say so rather than
  * let the host believe its change took. */
+static bool
+same_json(const char *a, size_t alen, const char *b, size_t blen)
+{
+    lvat_buf x = LVAT_BUF_INIT, y = LVAT_BUF_INIT;
+    lvat_json *ja = NULL, *jb = NULL;
+    bool same;
+
+    if (alen == blen && memcmp(a, b, alen) == 0)
+        return true;
+    /* Compared as written out compactly: a host's spacing is no change
+     * (an open without the configs writes the remembered ones back
+     * compactly). */
+    same = lvat_json_parse(a, alen, true, &ja, NULL, 0) == LVAT_OK &&
+           lvat_json_parse(b, blen, true, &jb, NULL, 0) == LVAT_OK &&
+           lvat_json_write(&x, ja) == LVAT_OK &&
+           lvat_json_write(&y, jb) == LVAT_OK && x.len == y.len &&
+           memcmp(x.data, y.data, x.len) == 0;
+    lvat_json_free(ja);
+    lvat_json_free(jb);
+    lvat_buf_free(&x);
+    lvat_buf_free(&y);
+    return same;
+}
+
 static void
 warn_if_changed(lvat_kernel *k, const sysent *e, const lvat_key *key,
                 const lvat_buf *now)
@@ -152,7 +176,7 @@ warn_if_changed(lvat_kernel *k, const sysent *e, const lvat_key *key,
 
     if (!e->mapped ||
         lvat_kv_get(k->kv, LVAT_DB_KERNEL, key->b, key->n, &old) != LVAT_OK ||
-        (old.len == now->len && memcmp(old.p, now->data, now->len) == 0))
+        same_json(old.p, old.len, now->data, now->len))
         return;
     lvat__log(k, LVAT_LOG_WARN, "system subcluster %s: its config (or "
               "folder) differs from the one it was launched with, and it "

@@ -190,6 +190,30 @@ test_life_changed_system_config_is_reported(void **state)
     lk_close(&t);
 }
 
+/* A config given with spacing, then no config (the remembered one, which
+ * the kernel writes back compactly), then the spaced one again: the same
+ * config each time, so nothing is said. */
+static void
+test_life_spacing_is_no_config_change(void **state)
+{
+    static const char spaced[] =
+        "{ \"bootstrap\": \"sys\", \"services\": [ \"kernelFacet\" ],\n"
+        "  \"vats\": { \"sys\": { \"sourceSpec\": \"sysvat.lua\",\n"
+        "    \"parameters\": { \"tag\": \"admin\" } } } }\n";
+    lk t;
+
+    (void)state;
+    lk_open_system(&t, "admin", spaced);
+    lk_clear_systems(&t);
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    lk_add_system(&t, "admin", spaced);
+    lk_restart(&t);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_false(lk_log_has(&t, "differs from the one it was launched"));
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -198,6 +222,7 @@ main(void)
         cmocka_unit_test(test_life_system_reloads_itself),
         cmocka_unit_test(test_life_reset_tells_waiting_hosts),
         cmocka_unit_test(test_life_dropped_system_config_is_forgotten),
+        cmocka_unit_test(test_life_spacing_is_no_config_change),
         cmocka_unit_test(test_life_changed_system_config_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
