@@ -264,7 +264,10 @@ fj_value(fj_ctx *c, const lvat_json *v, int depth)
     size_t k;
     int rc = LVAT_OK;
 
-    if (depth >= LVAT_JSON_MAX_DEPTH)
+    /* Containers count, as the parser counts them: 128 arrays around a
+     * scalar parse, so they convert. */
+    if (depth >= LVAT_JSON_MAX_DEPTH && (v->type == LVAT_JSON_ARRAY_BEGIN ||
+                                         v->type == LVAT_JSON_OBJECT_BEGIN))
         return fj_fail(c, "nested deeper than %d levels", LVAT_JSON_MAX_DEPTH);
     switch (v->type) {
     case LVAT_JSON_NULL:

@@ -255,6 +255,25 @@ test_smallcaps_from_json_refuses_nonfinite_and_deep(void **state)
     lvat_buf_free(&b);
 }
 
+/* As deep as the parser takes: 128 arrays around a scalar (the scalar
+ * counted as a level of its own, and the parser's deepest was refused). */
+static void
+test_smallcaps_from_json_takes_the_parsers_depth(void **state)
+{
+    char want[2 * LVAT_JSON_MAX_DEPTH + 3] = "#", *p = want + 1;
+    lvat_kref *slots = NULL;
+
+    (void)state;
+    for (int k = 0; k < LVAT_JSON_MAX_DEPTH; k++)
+        *p++ = '[';
+    *p++ = '1';
+    for (int k = 0; k < LVAT_JSON_MAX_DEPTH; k++)
+        *p++ = ']';
+    *p = '\0';
+    encode(want + 1, want, &slots);
+    lvat_free(slots);
+}
+
 /* ---- Bodies to plain JSON ---- */
 
 static void
@@ -422,6 +441,7 @@ main(void)
         cmocka_unit_test(test_smallcaps_from_json_numbers_and_bigints),
         cmocka_unit_test(test_smallcaps_from_json_errors),
         cmocka_unit_test(test_smallcaps_from_json_refuses_nonfinite_and_deep),
+        cmocka_unit_test(test_smallcaps_from_json_takes_the_parsers_depth),
         cmocka_unit_test(test_smallcaps_to_json_every_kind),
         cmocka_unit_test(test_smallcaps_from_json_then_to_json),
         cmocka_unit_test(test_smallcaps_to_json_errors),
