@@ -27,6 +27,7 @@ typedef struct send_state {
     const char *target;
     bool json, done;
     int exit_code;
+    char why[256]; /* what queue() found wrong, when the kernel did not */
 } send_state;
 
 static void
@@ -69,10 +70,16 @@ queue(send_state *s, const char *method, const char *args)
         return rc;
     if (lvat_kernel_system_root(s->k, s->target, root, sizeof root) !=
         LVAT_OK) {
-        if (lvat_kernel_run(s->k) != LVAT_OK ||
-            lvat_kernel_system_root(s->k, s->target, root, sizeof root) !=
-                LVAT_OK)
-            return rc; /* keeps the malformed-kref message */
+        int run = lvat_kernel_run(s->k);
+        if (run != LVAT_OK)
+            return run; /* the store failed bringing one up */
+        if (lvat_kernel_system_root(s->k, s->target, root, sizeof root) !=
+            LVAT_OK) {
+            snprintf(s->why, sizeof s->why, "%.100s is neither a kref "
+                     "(ko3, kp7) nor the name of a system subcluster "
+                     "(luavat status lists them)", s->target);
+            return rc;
+        }
     }
     return lvat_kernel_queue_message(s->k, root, method, args, on_result, s);
 }
@@ -103,7 +110,7 @@ cmd_send(int argc, char **argv)
         return rc;
     rc = queue(&s, o.args[1], o.nargs == 3 ? o.args[2] : NULL);
     if (rc != LVAT_OK) {
-        cli_error("%s", lvat_kernel_errmsg(s.k));
+        cli_error("%s", s.why[0] ? s.why : lvat_kernel_errmsg(s.k));
         cli_close(s.k);
         /* A bad kref or arguments is the user's; a store error is not. */
         return rc == LVAT_ENOTFOUND                        ? CLI_REJECTED

@@ -94,11 +94,32 @@ test_cli_unchanged_system_config_no_warning(void **state)
     lvat_test_rmdir(db);
 }
 
+/* A target that is neither a kref nor a system subcluster's name says
+ * so: the message was the system-subcluster lookup's alone ("System
+ * subcluster \"k01\" not found"), which hid the mistyped kref. */
+static void
+test_cli_send_to_a_mistyped_kref(void **state)
+{
+    char *db = lvat_test_mkdtemp();
+    run r;
+
+    (void)state;
+    cliv(&r, db, (const char *[]){"run", "tests/e2e/cli/counter2.json",
+                                   NULL});
+    assert_int_equal(r.code, 0);
+    cliv(&r, db, (const char *[]){"send", "k01", "increment", NULL});
+    assert_int_equal(r.code, 2);
+    ASSERT_HAS(r.err, "k01 is neither a kref (ko3, kp7) nor the name of a "
+                      "system subcluster");
+    lvat_test_rmdir(db);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_reset_only_for_run),
+        cmocka_unit_test(test_cli_send_to_a_mistyped_kref),
         cmocka_unit_test(test_cli_unchanged_system_config_no_warning),
     };
     return cmocka_run_group_tests_name("cli_edge", tests, NULL, NULL);
