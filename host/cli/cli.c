@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,6 +150,10 @@ cli_open(const cli_opts *o, bool readonly, lvat_kernel **k)
         cli_error("--durability must be sync, nometasync or nosync, not %s",
                   o->durability);
         return CLI_USAGE;
+    }
+    if (o->must_read != NULL && access(o->must_read, R_OK) != 0) {
+        cli_error("cannot read %s: %s", o->must_read, strerror(errno));
+        return CLI_SETUP;
     }
     if (!readonly && runtime == NULL) {
         lvat_errbuf_clear(&eb);

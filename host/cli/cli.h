@@ -32,6 +32,7 @@ typedef struct cli_opts {
     bool stats; /* status --stats */
     bool need_store; /* set by a command that works on existing state */
     const char *kernel_config; /* --kernel-config FILE, or NULL */
+    const char *must_read; /* run's config: unreadable, no store is made */
     const char *args[CLI_MAX_ARGS]; /* positional arguments */
     int nargs;
 } cli_opts;

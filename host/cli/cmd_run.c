@@ -135,6 +135,7 @@ cmd_run(int argc, char **argv)
                   "luavat run --help)");
         return CLI_USAGE;
     }
+    o.must_read = o.nargs == 1 ? o.args[0] : NULL;
     memset(&s, 0, sizeof s);
     s.json = o.json;
     if ((rc = cli_open(&o, false, &s.k)) != 0)

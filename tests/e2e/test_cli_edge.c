@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef lvat_test_run run;
 
@@ -114,12 +115,31 @@ test_cli_send_to_a_mistyped_kref(void **state)
     lvat_test_rmdir(db);
 }
 
+/* A run whose config cannot be read leaves no store behind (it made an
+ * empty one in a new --db folder before it found out). */
+static void
+test_cli_run_missing_config_makes_no_store(void **state)
+{
+    char *dir = lvat_test_mkdtemp(), *db = lvat_test_path(dir, "new");
+    run r;
+
+    (void)state;
+    cliv(&r, db, (const char *[]){"run", "tests/e2e/cli/nosuchfile.json",
+                                   NULL});
+    assert_int_equal(r.code, 3);
+    ASSERT_HAS(r.err, "cannot read tests/e2e/cli/nosuchfile.json");
+    assert_int_equal(access(db, F_OK), -1);
+    free(db);
+    lvat_test_rmdir(dir);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_reset_only_for_run),
         cmocka_unit_test(test_cli_send_to_a_mistyped_kref),
+        cmocka_unit_test(test_cli_run_missing_config_makes_no_store),
         cmocka_unit_test(test_cli_unchanged_system_config_no_warning),
     };
     return cmocka_run_group_tests_name("cli_edge", tests, NULL, NULL);
