@@ -10,7 +10,6 @@
  */
 #include "kernel_int.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,94 +23,6 @@
 
 /* ---- Answers ---- */
 
-/* Plain data as a smallcaps value: every string and key is text.  What
- * the facet answers with holds names others chose (vats, services), and
- * lvat_sc_from_json reads {"@kref": ...} and the other "@" forms: a vat
- * named "@kref" failed every getSubclusters, getSubcluster and getStatus
- * (and the answer to a reload that had happened), and a service named so
- * turned getStatus's text into a reference. */
-static int put_data(lvat_buf *b, const lvat_json *v, int depth);
-
-typedef struct dmember {
-    const char *key;
-    size_t len;
-    const lvat_json *v;
-} dmember;
-
-static int
-cmp_dmember(const void *a, const void *b)
-{
-    const dmember *x = a, *y = b;
-    int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
-
-    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-/* A record, its keys sorted bytewise as smallcaps wants them. */
-static int
-put_record(lvat_buf *b, const lvat_json *v, int depth)
-{
-    dmember *m = lvat_malloc((v->len ? v->len : 1) * sizeof *m);
-    int rc = m ? LVAT_OK : LVAT_ENOMEM;
-
-    for (size_t i = 0; m && i < v->len; i++)
-        m[i] = (dmember){v->keys[i], v->keylens[i], v->items[i]};
-    if (m && v->len > 1)
-        qsort(m, v->len, sizeof *m, cmp_dmember);
-    lvat_buf_putc(b, '{');
-    for (size_t i = 0; rc == LVAT_OK && i < v->len; i++) {
-        if (i > 0)
-            lvat_buf_putc(b, ',');
-        lvat_sc_put_string(b, m[i].key, m[i].len);
-        lvat_buf_putc(b, ':');
-        rc = put_data(b, m[i].v, depth + 1);
-    }
-    lvat_buf_putc(b, '}');
-    lvat_free(m);
-    return rc;
-}
-
-static int
-put_data(lvat_buf *b, const lvat_json *v, int depth)
-{
-    int rc = LVAT_OK;
-
-    if (depth >= LVAT_JSON_MAX_DEPTH)
-        return LVAT_ESYNTAX;
-    switch (v->type) {
-    case LVAT_JSON_FALSE:
-        return lvat_buf_puts(b, "false");
-    case LVAT_JSON_TRUE:
-        return lvat_buf_puts(b, "true");
-    case LVAT_JSON_INT:
-        /* Past 2^53 a Lua number would round: a bigint, as smallcaps has. */
-        if (v->i >= -(1LL << 53) && v->i <= (1LL << 53))
-            return lvat_buf_put_i64(b, v->i);
-        lvat_buf_puts(b, v->i < 0 ? "\"-" : "\"+");
-        lvat_buf_put_u64(b, v->i < 0 ? (uint64_t)0 - (uint64_t)v->i
-                                     : (uint64_t)v->i);
-        return lvat_buf_putc(b, '"');
-    case LVAT_JSON_FLOAT:
-        return isfinite(v->d) ? lvat_json_put_double(b, v->d)
-                              : lvat_buf_puts(b, "null");
-    case LVAT_JSON_STRING:
-        return lvat_sc_put_string(b, v->str, v->len);
-    case LVAT_JSON_ARRAY_BEGIN:
-        lvat_buf_putc(b, '[');
-        for (size_t i = 0; rc == LVAT_OK && i < v->len; i++) {
-            if (i > 0)
-                lvat_buf_putc(b, ',');
-            rc = put_data(b, v->items[i], depth + 1);
-        }
-        lvat_buf_putc(b, ']');
-        return rc;
-    case LVAT_JSON_OBJECT_BEGIN:
-        return put_record(b, v, depth);
-    default:
-        return lvat_buf_puts(b, "null");
-    }
-}
-
 /* Fulfils kp with a body the facet made. */
 static int
 settle(lvat_kernel *k, lvat_kref kp, const lvat_buf *body,
@@ -123,20 +34,28 @@ settle(lvat_kernel *k, lvat_kref kp, const lvat_buf *body,
                             nslots);
 }
 
+/* Fulfils kp with plain data as text throughout: what the facet answers
+ * holds names others chose (vats, services), and read for "@" forms, a
+ * vat named "@kref" failed every getSubclusters, getSubcluster and
+ * getStatus, and a service named so turned getStatus's text into a
+ * reference. */
 int
 lvat__facet_fulfill(lvat_kernel *k, lvat_kref kp, const lvat_json *v)
 {
     lvat_buf body = LVAT_BUF_INIT;
+    char why[160];
     int rc;
 
     if (lvat_kref_is_none(kp))
         return LVAT_OK;
-    lvat_buf_putc(&body, '#');
-    rc = v ? put_data(&body, v, 0) : lvat_buf_puts(&body, "null");
+    if (v == NULL)
+        rc = lvat_buf_puts(&body, "#null");
+    else
+        rc = lvat_sc_from_data(v, &body, why, sizeof why);
     if (rc == LVAT_OK)
         rc = settle(k, kp, &body, NULL, 0);
-    else if (rc == LVAT_ESYNTAX)
-        rc = lvat__kp_reject_msg(k, kp, "the answer is nested too deeply");
+    else if (rc == LVAT_EINVAL)
+        rc = lvat__kp_reject_msg(k, kp, why);
     lvat_buf_free(&body);
     return rc;
 }

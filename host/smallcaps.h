@@ -54,6 +54,10 @@ int lvat_sc_error_message(const char *body, size_t len, lvat_buf *msg);
  */
 int lvat_sc_from_json(const lvat_json *v, lvat_buf *body, lvat_kref **slots,
                       size_t *nslots, char *err, size_t errlen);
+/* The same for plain data that holds no references: every string and key
+ * is text, "@" forms included (names others chose may start with "@"). */
+int lvat_sc_from_data(const lvat_json *v, lvat_buf *body, char *err,
+                      size_t errlen);
 
 /*
  * Converts a body to plain JSON: slots become {"@kref": "ko7", "@iface":

@@ -26,6 +26,7 @@ typedef struct fj_ctx {
     size_t *nslots;
     char *err;
     size_t errlen;
+    bool plain; /* "@" keys are text, as any other (lvat_sc_from_data) */
 } fj_ctx;
 
 typedef struct member {
@@ -291,7 +292,7 @@ fj_value(fj_ctx *c, const lvat_json *v, int depth)
         lvat_buf_putc(c->body, ']');
         return rc;
     case LVAT_JSON_OBJECT_BEGIN:
-        for (k = 0; k < v->len; k++) {
+        for (k = 0; !c->plain && k < v->len; k++) {
             if (v->keylens[k] > 0 && v->keys[k][0] == '@')
                 return lvat_json_get(v, "@kref") || lvat_json_get(v, "@iface")
                            ? fj_ref(c, v)
@@ -303,6 +304,26 @@ fj_value(fj_ctx *c, const lvat_json *v, int depth)
     }
 }
 
+static int
+from_json(fj_ctx *c, const lvat_json *v)
+{
+    size_t mark = c->body->len, nmark = *c->nslots;
+    int rc;
+
+    lvat_buf_putc(c->body, '#');
+    rc = fj_value(c, v, 0);
+    if (rc == LVAT_OK && c->body->oom)
+        rc = LVAT_ENOMEM;
+    if (rc != LVAT_OK) {
+        /* Leave the caller's body and slot count as they were. */
+        c->body->len = mark;
+        if (c->body->data != NULL)
+            c->body->data[mark] = '\0';
+        *c->nslots = nmark;
+    }
+    return rc;
+}
+
 int
 lvat_sc_from_json(const lvat_json *v,
                   lvat_buf *body,
@@ -311,22 +332,20 @@ lvat_sc_from_json(const lvat_json *v,
                   char *err,
                   size_t errlen)
 {
-    fj_ctx c = {body, slots, nslots, err, errlen};
-    size_t mark = body->len, nmark = *nslots;
-    int rc;
+    fj_ctx c = {body, slots, nslots, err, errlen, false};
 
-    lvat_buf_putc(body, '#');
-    rc = fj_value(&c, v, 0);
-    if (rc == LVAT_OK && body->oom)
-        rc = LVAT_ENOMEM;
-    if (rc != LVAT_OK) {
-        /* Leave the caller's body and slot count as they were. */
-        body->len = mark;
-        if (body->data != NULL)
-            body->data[mark] = '\0';
-        *nslots = nmark;
-    }
-    return rc;
+    return from_json(&c, v);
+}
+
+int
+lvat_sc_from_data(const lvat_json *v, lvat_buf *body, char *err,
+                  size_t errlen)
+{
+    lvat_kref *slots = NULL;
+    size_t nslots = 0;
+    fj_ctx c = {body, &slots, &nslots, err, errlen, true};
+
+    return from_json(&c, v);
 }
 
 /* ---- Body to plain JSON ---- */
