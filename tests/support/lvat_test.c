@@ -192,3 +192,12 @@ lvat_test_spawn(lvat_test_run *r, const char *const *argv,
     free(err);
     lvat_test_rmdir(dir);
 }
+
+unsigned
+lvat_test_rnd(uint64_t *state, unsigned n)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return (unsigned)(*state % n);
+}

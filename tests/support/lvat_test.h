@@ -31,6 +31,9 @@ void lvat_test_check_rc(int rc, int want, const char *expr, const char *file,
  * the path.
  */
 char *lvat_test_mkdtemp(void);
+/* The next number in [0, n) from the xorshift64 generator whose state is
+ * *state (fixed seeds make random tests repeatable). */
+unsigned lvat_test_rnd(uint64_t *state, unsigned n);
 void lvat_test_rmdir(char *path);
 
 /* Writes `text` to dir/name (creating subdirectories); fails the test on error. */

@@ -35,10 +35,7 @@ static uint64_t rng = 0x243f6a8885a308d3ull;
 static unsigned
 rnd(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return lvat_test_rnd(&rng, n);
 }
 
 static void
