@@ -130,15 +130,22 @@ lvat__kpc_touch(struct lvat_kpcache *c, entry *e, bool created)
 
     if (!c->in_crank || e->gen == c->gen)
         return LVAT_OK;
+    if (created) {
+        if (!lvat_reserve(&c->born, c->nborn, &c->capborn, sizeof *c->born,
+                          32))
+            return LVAT_ENOMEM;
+        c->born[c->nborn++] = e;
+        e->undo = BORN;
+        e->gen = c->gen;
+        return LVAT_OK;
+    }
     if (!lvat_reserve(&c->u, c->nu, &c->capu, sizeof *c->u, 32))
         return LVAT_ENOMEM;
     u = &c->u[c->nu];
-    memset(u, 0, sizeof *u);
     u->p.subs = u->p.subs_inline;
-    if (!created && lvat__kp_copy(&u->p, &e->p) != LVAT_OK)
+    if (lvat__kp_copy(&u->p, &e->p) != LVAT_OK)
         return LVAT_ENOMEM;
     u->e = e;
-    u->created = created;
     u->present = e->present;
     u->dirty = e->dirty;
     u->fresh = e->fresh;
@@ -212,6 +219,7 @@ drop_all(struct lvat_kpcache *c)
     }
     lvat_release_big(&c->b, &c->nb, 1024);
     lvat_release_big(&c->u, &c->capu, 1024);
+    lvat_release_big(&c->born, &c->capborn, 1024);
     c->vbytes = 0;
 }
 
@@ -296,7 +304,7 @@ lvat__kpc_crank_begin(lvat_kernel *k)
 {
     k->kpc->in_crank = true;
     k->kpc->gen++;
-    k->kpc->nu = 0;
+    k->kpc->nu = k->kpc->nborn = 0;
 }
 
 /* A promise born and collected in this block, with nothing left to
@@ -317,11 +325,10 @@ lvat__kpc_crank_end(lvat_kernel *k, bool commit)
     for (size_t i = c->nu; i-- > 0;) {
         undo *u = &c->u[i];
         entry *e = u->e;
-        if (commit || u->created) {
+        if (commit) {
             lvat__kp_release(undo_record(u));
-            if (commit)
-                lvat__kpv_commit(u);
-            if (!commit || gone_unwritten(e))
+            lvat__kpv_commit(u);
+            if (gone_unwritten(e))
                 unlink_entry(c, e);
             continue;
         }
@@ -332,8 +339,11 @@ lvat__kpc_crank_end(lvat_kernel *k, bool commit)
         e->fresh = u->fresh;
         lvat__kpv_abort(c, u);
     }
+    for (size_t i = 0; i < c->nborn; i++)
+        if (!commit || gone_unwritten(c->born[i]))
+            unlink_entry(c, c->born[i]);
     lvat__kpv_empty_trash(c);
-    c->nu = 0;
+    c->nu = c->nborn = 0;
     c->in_crank = false;
 }
 
@@ -357,7 +367,7 @@ lvat__kpc_forget_all(lvat_kernel *k)
         lvat__kpv_commit(&c->u[i]); /* the entries go too */
     }
     lvat__kpv_empty_trash(c);
-    c->nu = c->nops = 0;
+    c->nu = c->nborn = c->nops = 0;
     drop_all(c);
 }
 
@@ -397,6 +407,7 @@ lvat__kpc_free(lvat_kernel *k)
     drop_all(c);
     lvat_free(c->b);
     lvat_free(c->u);
+    lvat_free(c->born);
     lvat_free(c->trash);
     lvat_free(c->ops);
     lvat_free(c);

@@ -19,7 +19,7 @@ typedef struct entry {
     lvat_kref kp;
     lvat_kprom p;  /* subs in p.subs_inline, or owned */
     uint64_t gen;  /* the kv crank that saved an undo record */
-    size_t undo;   /* that record's index, while that crank runs */
+    size_t undo;   /* that record's index, while that crank runs; BORN */
     bool present;  /* false: deleted in this block */
     bool dirty;    /* differs from the overlay */
     bool fresh;    /* the overlay and the store have never had it */
@@ -39,12 +39,15 @@ typedef struct entry {
 typedef struct undo {
     entry *e;
     lvat_kprom p; /* a copy, owning its subscribers */
-    bool created, present, dirty, fresh;
+    bool present, dirty, fresh;
     char *val;
     size_t vlen;
     char value;
     bool vdirty, vfresh;
 } undo;
+
+/* entry.undo of an entry its crank made: it has no undo record. */
+#define BORN SIZE_MAX
 
 /* A change to the decider index: v<vat>.d.<kp> added or deleted. */
 typedef struct index_op {
@@ -59,6 +62,10 @@ struct lvat_kpcache {
     entry *free;
     undo *u;
     size_t nu, capu;
+    /* Entries the open crank made: undone by unlinking, so a pointer
+     * each (a crank of 100,000 sends makes as many). */
+    entry **born;
+    size_t nborn, capborn;
     uint64_t gen; /* counts kv cranks from 1 */
     bool in_crank;
     index_op *ops; /* in order; applied when the crank commits */

@@ -27,7 +27,7 @@ let_go(struct lvat_kpcache *c, entry *e)
 
     e->val = NULL;
     if (val == NULL || (c->in_crank && e->gen == c->gen &&
-                        c->u[e->undo].val == val))
+                        e->undo != BORN && c->u[e->undo].val == val))
         return LVAT_OK;
     if (!c->in_crank) {
         lvat_free(val);
