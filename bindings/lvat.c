@@ -269,9 +269,9 @@ vat_open_state(lvat_lvat *v)
 }
 
 /* A spare is made as a state is made on the spot, with the collector
- * credited the heap it was made with (run_step); the builder leaves the
- * collection to the start (collect_after_start), which a state made now
- * needs anyway: the builder is the slower of the two threads. */
+ * credited the heap it was made with (run_step), and is not collected
+ * either: its start decides (collect_after_start), as for a state made
+ * now. */
 lvat_lvat *
 lvat_lua_vat_new_spare(lvat_lua_runtime *rt, lvat_slab *slab)
 {
@@ -492,14 +492,20 @@ protected_deliver(lua_State *L)
     return 0;
 }
 
-/* Loading the runtime and the vat's modules and building its root leave
- * garbage (≈1.2 KB of a trivial vat's 41 KB heap); a vat may then sit
- * idle for a long time with nothing to trigger the collector, so it is
- * collected once, now, whether its state was made now or as a spare. */
+/* Loading the vat's modules and building its root leave garbage (≈3 KB
+ * for a trivial vat, on a ≈41 KB heap), and a vat may then sit idle for
+ * long with nothing to run the collector.  Collecting it all at once is a
+ * full mark of the new state, 6% of a launch, so the start's garbage is
+ * left to the collector's own pace unless the start more than doubled
+ * the heap: the state was made with the collector credited its heap
+ * (run_step), which is where a collection with the default pause would
+ * have begun anyway.  A vat's idle garbage is so bounded by its state's
+ * size, as Lua's pacing bounds it. */
 static void
-collect_after_start(lvat_lvat *v)
+collect_after_start(lvat_lvat *v, size_t heap_before)
 {
-    lua_gc(v->L, LUA_GCCOLLECT);
+    if (v->mem_used > 2 * heap_before)
+        lua_gc(v->L, LUA_GCCOLLECT);
     v->heap_after_gc = v->mem_used;
 }
 
@@ -508,6 +514,7 @@ vat_deliver(void *inst, const lvat_delivery *d, lvat_errbuf *err)
 {
     lvat_lvat *v = inst;
     lua_State *L = v->L;
+    size_t heap_before = v->mem_used;
     int status, code;
 
     v->killed = LVAT_KILL_NONE;
@@ -535,7 +542,7 @@ vat_deliver(void *inst, const lvat_delivery *d, lvat_errbuf *err)
     if (status == LUA_OK) {
         lua_settop(L, 0);
         if (d->kind == LVAT_DELIVER_START || d->kind == LVAT_DELIVER_UPGRADE)
-            collect_after_start(v);
+            collect_after_start(v, heap_before);
         return LVAT_OK;
     }
     code = d->kind == LVAT_DELIVER_START || d->kind == LVAT_DELIVER_UPGRADE

@@ -77,9 +77,9 @@ wait_for_spares(lk *t, size_t n)
     fail_msg("%zu spare states were not built in 10 s", n);
 }
 
-/* A vat made from a spare that only started (not the bootstrap vat)
- * holds no garbage: the builder does not collect, the start's
- * collection does (lvat.c). */
+/* A vat made from a spare that only started (not the bootstrap vat) and
+ * made much garbage holds none: the builder does not collect, the
+ * start's collection does (lvat.c). */
 static void
 test_spares_started_vat_holds_no_garbage(void **state)
 {
@@ -93,7 +93,7 @@ test_spares_started_vat_holds_no_garbage(void **state)
     lvat_spares_get_stats(lvat_lua_runtime_spares(t.rt), &before);
     assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"echo\",\"vats\":{"
                                  "\"echo\":{\"sourceSpec\":\"echo.lua\"},"
-                                 "\"idle\":{\"sourceSpec\":\"echo.lua\"}}}"));
+                                 "\"idle\":{\"sourceSpec\":\"litter.lua\"}}}"));
     lvat_spares_get_stats(lvat_lua_runtime_spares(t.rt), &after);
     assert_int_equal(after.taken, before.taken + 2);
     lk_expect_no_garbage(&t, 4, "idle");

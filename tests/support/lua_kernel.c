@@ -605,8 +605,8 @@ lk_ask(lk *t, const char *method, const char *args_json, lk_answer *a)
                                              args_json, on_answer, a));
 }
 
-void
-lk_expect_no_garbage(lk *t, uint32_t id, const char *name)
+size_t
+lk_garbage(lk *t, uint32_t id, const char *name, size_t *live)
 {
     lvat_kvat *v = lvat__vat_find(t->k, id);
     lvat_lvat *lv;
@@ -618,6 +618,15 @@ lk_expect_no_garbage(lk *t, uint32_t id, const char *name)
     lv = v->inst;
     before = lv->mem_used;
     lua_gc(lv->L, LUA_GCCOLLECT);
-    if (lv->mem_used < before && before - lv->mem_used > 256)
-        fail_msg("%zu bytes of garbage after start", before - lv->mem_used);
+    *live = lv->mem_used;
+    return before > lv->mem_used ? before - lv->mem_used : 0;
+}
+
+void
+lk_expect_no_garbage(lk *t, uint32_t id, const char *name)
+{
+    size_t live, garbage = lk_garbage(t, id, name, &live);
+
+    if (garbage > 256)
+        fail_msg("%zu bytes of garbage after start", garbage);
 }

@@ -136,8 +136,10 @@ typedef struct lk_answer {
  * fulfilled answer goes to *a (a rejection fails the test). */
 void lk_ask(lk *t, const char *method, const char *args_json, lk_answer *a);
 
-/* Vat `id`, named `name` and loaded, holds no more than 256 bytes that a
- * full collection frees (what its start left was collected). */
+/* Vat `id`, named `name` and loaded: the bytes a full collection frees
+ * (its garbage), and *live those it keeps. */
+size_t lk_garbage(lk *t, uint32_t id, const char *name, size_t *live);
+/* ... holds no more than 256 bytes of garbage. */
 void lk_expect_no_garbage(lk *t, uint32_t id, const char *name);
 /* Number of keys in the kernel database starting with `prefix`. */
 size_t lk_count(lk *t, const char *prefix);
