@@ -108,6 +108,56 @@ test_json_string_utf8_raw_invalid_as_u00xx(void **state)
                6, "\"a\\u0080b\xe2\x82\xac\"");
 }
 
+/* Every byte that ends a string's plain run (quote, backslash, control)
+ * is found at every offset of a long string, and bytes that do not
+ * (space, DEL, high bytes) are kept. */
+static void
+test_json_long_string_stops_found_everywhere(void **state)
+{
+    static const char plain[] = {' ', '\x7f', '\x80', '\xff', '!'};
+    static const char ctrl[] = {'\x01', '\x1f', '\n', '\0'};
+    char text[64], want[40], err[80];
+    lvat_json *j;
+
+    (void)state;
+    for (int at = 0; at < 32; at++) {
+        for (size_t c = 0; c < sizeof plain; c++) {
+            memset(want, 'a', 32);
+            want[at] = plain[c];
+            text[0] = '"';
+            memcpy(text + 1, want, 32);
+            text[33] = '"';
+            assert_lvat_ok(lvat_json_parse(text, 34, true, &j, NULL, 0));
+            assert_int_equal(j->len, 32);
+            assert_memory_equal(j->str, want, 32);
+            lvat_json_free(j);
+        }
+        for (size_t c = 0; c < sizeof ctrl; c++) {
+            text[1 + at] = ctrl[c];
+            expect_syntax(text, 34, (snprintf(err, sizeof err,
+                                              "line 1, column %d: control "
+                                              "character in string",
+                                              at + 2),
+                                     err));
+            text[1 + at] = 'a';
+        }
+        /* "\\\"" at `at`: the two escapes decode to one quote. */
+        memset(text + 1, 'a', 33);
+        text[1 + at] = '\\';
+        text[2 + at] = '"';
+        text[34] = '"';
+        assert_lvat_ok(lvat_json_parse(text, 35, true, &j, NULL, 0));
+        assert_int_equal(j->len, 32);
+        assert_int_equal(j->str[at], '"');
+        lvat_json_free(j);
+        /* A quote at `at` ends the string there. */
+        text[1 + at] = '"';
+        text[2 + at] = 'a';
+        assert_lvat_rc(lvat_json_parse(text, 34, true, &j, NULL, 0),
+                       LVAT_ESYNTAX);
+    }
+}
+
 static void
 test_json_unicode_escapes_decode(void **state)
 {
@@ -704,6 +754,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_string_escapes_written),
         cmocka_unit_test(test_json_string_utf8_raw_invalid_as_u00xx),
+        cmocka_unit_test(test_json_long_string_stops_found_everywhere),
         cmocka_unit_test(test_json_unicode_escapes_decode),
         cmocka_unit_test(test_json_numbers_int64_limits),
         cmocka_unit_test(test_json_numbers_float_forms),
