@@ -29,10 +29,6 @@
 
 /* Entries and values come from the overlay's slab (slab.h): a crank
  * writes and frees dozens, all small.  Values keep a NUL after them. */
-struct lvat_kv_dead {
-    char *val;
-    uint32_t len;
-};
 
 static char *
 val_dup(lvat_kv *kv, const char *p, size_t n)
@@ -359,15 +355,26 @@ push_dead(lvat_kv *kv, char *val, uint32_t len)
 static int
 set_entry(lvat_kv *kv, lvat_kv_entry *e, bool created, char *nv, size_t nlen)
 {
+    /* Each branch keeps crank_bytes equal to what the crank's writes hold
+     * until it ends: records, and values of this crank's own. */
+    size_t *held = &kv->crank_bytes[e->db];
+
     if (kv->in_crank && e->gen != kv->gen) {
         if (push_undo(kv, e, created) != LVAT_OK)
             return LVAT_ENOMEM;
+        *held += sizeof(lvat_kv_undo);
     } else if (kv->in_crank && nv == NULL && e->val != NULL) {
         if (push_dead(kv, e->val, e->vlen) != LVAT_OK)
             return LVAT_ENOMEM;
+        *held += sizeof(struct lvat_kv_dead);
     } else {
+        /* In a crank this is a value the crank wrote: freed now. */
+        if (kv->in_crank && e->val != NULL)
+            *held -= (size_t)e->vlen + 1;
         val_free(kv, e->val, e->vlen);
     }
+    if (kv->in_crank && nv != NULL)
+        *held += nlen + 1;
     kv->bytes += nlen;
     kv->bytes -= e->vlen;
     e->val = nv;
@@ -404,6 +411,8 @@ write_key(lvat_kv *kv,
         val_free(kv, nv, nlen);
         return LVAT_ENOMEM;
     }
+    if (created && kv->in_crank)
+        kv->crank_bytes[db] += sizeof *e + klen + 1;
     return LVAT_OK;
 }
 
@@ -463,6 +472,7 @@ lvat_kv_crank_begin(lvat_kv *kv)
      * numbered 0 would keep no undo record for them. */
     if (++kv->gen == 0)
         kv->gen = 1;
+    memset(kv->crank_bytes, 0, sizeof kv->crank_bytes);
     if (kv->hooks.crank_begin)
         kv->hooks.crank_begin(kv->hooks.ud);
 }
@@ -502,6 +512,7 @@ lvat_kv_crank_commit(lvat_kv *kv)
             unlink_entry(kv, u->e);
     }
     free_dead(kv);
+    memset(kv->crank_bytes, 0, sizeof kv->crank_bytes);
     kv->nundo = 0;
     kv->in_crank = false;
     kv->gen++;
@@ -527,11 +538,18 @@ lvat_kv_crank_abort(lvat_kv *kv)
         e->base_absent = u->old_base_absent;
     }
     free_dead(kv);
+    memset(kv->crank_bytes, 0, sizeof kv->crank_bytes);
     kv->nundo = 0;
     kv->in_crank = false;
     kv->gen++;
     if (kv->hooks.crank_end)
         kv->hooks.crank_end(kv->hooks.ud, false);
+}
+
+size_t
+lvat_kv_crank_bytes(const lvat_kv *kv, lvat_dbid db)
+{
+    return (unsigned)db < LVAT_DB_COUNT ? kv->crank_bytes[db] : 0;
 }
 
 size_t

@@ -143,6 +143,18 @@ void lvat_kv_crank_begin(lvat_kv *kv);
 void lvat_kv_crank_commit(lvat_kv *kv);
 void lvat_kv_crank_abort(lvat_kv *kv);
 bool lvat_kv_in_crank(const lvat_kv *kv);
+/*
+ * Bytes the open crank's writes to `db` hold in memory until it ends (0
+ * outside a crank), so that a caller can bound them: a key the block did
+ * not hold costs its entry (the entry, the key and a NUL), each key's
+ * first write in the crank its undo record, a value its length and a NUL.
+ * What a key held before the crank is not counted (the block held it
+ * already).  A value the crank wrote and then overwrites is freed at once
+ * and stops counting; one it wrote and then deletes stays readable until
+ * the crank ends (see above), so it counts on, with its record.  Allocator
+ * rounding and the hash table's buckets are not counted.
+ */
+size_t lvat_kv_crank_bytes(const lvat_kv *kv, lvat_dbid db);
 
 /*
  * Writes the block to LMDB in one transaction and starts a new block on a

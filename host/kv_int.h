@@ -46,6 +46,12 @@ typedef struct lvat_kv_undo {
     uint8_t old_base_absent;
 } lvat_kv_undo;
 
+/* A value deleted inside the open crank, freed when it ends. */
+struct lvat_kv_dead {
+    char *val;
+    uint32_t len;
+};
+
 struct lvat_kv {
     lvat_store *store;
     MDB_txn *rtxn; /* the block's read snapshot; NULL until first read */
@@ -58,6 +64,9 @@ struct lvat_kv {
     uint64_t seed;       /* of the overlay's hash (random per open) */
     lvat_kv_undo *undo;
     size_t nundo, capundo;
+    /* What the open crank's writes hold until it ends, by db
+     * (lvat_kv_crank_bytes); all 0 outside a crank. */
+    size_t crank_bytes[LVAT_DB_COUNT];
     struct lvat_kv_dead *dead; /* values deleted in the open crank, freed
                                 * when it ends */
     size_t ndead, capdead;

@@ -2,9 +2,9 @@
  * The kv view against real LMDB in a temporary directory: point reads and
  * writes through the block overlay and after commit and reopen, crank
  * commit and abort, keys born and deleted in one block, the lifetime of
- * values deleted inside a crank, key limits and binary data, and
- * allocation failures.  Ordered access is in test_kv_iter.c; map growth
- * and read-only views are in test_store.c.
+ * values deleted inside a crank, what a crank's writes hold, key limits
+ * and binary data, and allocation failures.  Ordered access is in
+ * test_kv_iter.c; map growth and read-only views are in test_store.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -550,6 +550,53 @@ test_kv_new_key_survives_aborted_delete(void **state)
     expect(f->kv, LVAT_DB_KERNEL, "q.1", "x");
 }
 
+/* lvat_kv_crank_bytes follows what the crank's writes hold, per db: an
+ * entry, an undo record and a value for a new key; the growth of a rewrite
+ * of the crank's own value; the record of a delete (the deleted value
+ * stays until the crank ends); nothing outside a crank. */
+static void
+test_kv_crank_bytes_follow_what_the_crank_holds(void **state)
+{
+    fixture *f = *state;
+    const lvat_dbid vs = LVAT_DB_VATSTORE;
+    const size_t entry = sizeof(lvat_kv_entry), undo = sizeof(lvat_kv_undo);
+    const size_t dead = sizeof(struct lvat_kv_dead);
+    size_t want;
+
+    put(f->kv, vs, "lmdb", "L0");
+    commit(f->kv);
+    put(f->kv, vs, "over", "O0");
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), 0);
+    lvat_kv_crank_begin(f->kv);
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), 0);
+    put(f->kv, vs, "a", "xyz");
+    want = entry + 2 + undo + 4;
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), want);
+    for (int i = 0; i < 1000; i++) /* the same size: no growth */
+        put(f->kv, vs, "a", i % 2 ? "abc" : "def");
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), want);
+    put(f->kv, vs, "a", "xy");
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), want -= 1);
+    put(f->kv, LVAT_DB_KERNEL, "k", "other db");
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), want);
+    put(f->kv, vs, "over", "O1"); /* the block's O0 was held already */
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), want += undo + 3);
+    del(f->kv, vs, "a"); /* "xy" stays until the crank ends */
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), want += dead);
+    put(f->kv, vs, "a", "again");
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), want += 6);
+    del(f->kv, vs, "lmdb"); /* a tombstone over LMDB's value */
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), want += entry + 5 + undo);
+    lvat_kv_crank_abort(f->kv);
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), 0);
+    lvat_kv_crank_begin(f->kv);
+    put(f->kv, vs, "over", "O2");
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), undo + 3);
+    lvat_kv_crank_commit(f->kv);
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, vs), 0);
+    assert_int_equal(lvat_kv_crank_bytes(f->kv, LVAT_DB_KERNEL), 0);
+}
+
 /* get, then delete, then write other keys: the old pointer must hold. */
 static void
 check_deleted_readable(lvat_kv *kv, const char *key, const char *want)
@@ -772,6 +819,7 @@ main(void)
         T(test_kv_crank_abort_after_gen_wraps),
         T(test_kv_new_key_deleted_never_reaches_lmdb),
         T(test_kv_new_key_survives_aborted_delete),
+        T(test_kv_crank_bytes_follow_what_the_crank_holds),
         T(test_kv_deleted_value_readable_until_crank_end),
         T(test_kv_key_length_limits),
         T(test_kv_binary_keys_and_values),
