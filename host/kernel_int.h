@@ -39,14 +39,6 @@ typedef struct lvat_kprom {
     uint32_t subs_inline[4];
 } lvat_kprom;
 
-/* A vat's lifecycle record v<N>.s (vat_life.c). */
-typedef struct lvat_vat_life {
-    char state;           /* 'n' never started, 'r' running, 'x' suspended */
-    uint64_t incarnation; /* of the current (or last) heap */
-    uint64_t opened;      /* kernel open that built the heap; 0 = none */
-    uint32_t faults;      /* consecutive faults */
-} lvat_vat_life;
-
 /* A message: target~.method(args) with an optional result promise. */
 typedef struct lvat_msg {
     lvat_kref target;
@@ -71,6 +63,10 @@ struct lvat_kvat {
     char sub[24]; /* its subcluster's id, from the record (immutable) */
     const lvat_json *starting_rec; /* its record, while it starts */
     void *inst; /* the runtime's instance; NULL until started */
+    /* Bytes: its heap's cap, given to the runtime with the instance, and
+     * the cap of what one crank's vatstore writes hold (syscall_store.c);
+     * 0 = none.  Set when the instance is made. */
+    size_t memory_limit;
     lvat_syscall sys;
     uint32_t since_reap;  /* deliveries since the last reap */
     uint32_t block_epoch; /* last block that delivered to this vat */

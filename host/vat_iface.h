@@ -153,7 +153,9 @@ int lvat_syscall_retire_exports(lvat_syscall *sc, const lvat_vref *v,
  * most LVAT_VATSTORE_KEY_MAX bytes: 400 of a baggage key (design §6)
  * after baggage's "b.".  get returns LVAT_ENOTFOUND when
  * absent; next returns the first key > `after` starting with `prefix`, or
- * LVAT_ENOTFOUND. */
+ * LVAT_ENOTFOUND.  set and delete return LVAT_EILLEGAL once what the
+ * crank's vatstore writes hold in memory passes the vat's memory limit:
+ * the vat is then stopped and restarted, as for its heap. */
 #define LVAT_VATSTORE_KEY_MAX 402
 int lvat_syscall_vatstore_get(lvat_syscall *sc, const char *key, size_t klen,
                               lvat_val *val);

@@ -267,6 +267,7 @@ create_instance(lvat_kernel *k, lvat_kvat *v, const lvat_json *rec)
             gl[spec.nglobals++] = globals->items[i]->str;
     spec.globals = gl;
     spec.memory_limit = json_size(rec, "memoryLimit", k->opts.vat_memory_limit);
+    v->memory_limit = spec.memory_limit;
     spec.time_limit_ms =
         (uint32_t)json_size(rec, "timeLimitMs", k->opts.vat_time_limit_ms);
     seed = lvat_json_get(rec, "randomSeed");

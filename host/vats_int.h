@@ -8,6 +8,14 @@
 
 #include "kernel_int.h"
 
+/* A vat's lifecycle record v<N>.s (vat_life.c). */
+typedef struct lvat_vat_life {
+    char state;           /* 'n' never started, 'r' running, 'x' suspended */
+    uint64_t incarnation; /* of the current (or last) heap */
+    uint64_t opened;      /* kernel open that built the heap; 0 = none */
+    uint32_t faults;      /* consecutive faults */
+} lvat_vat_life;
+
 /* ---- vats.c ---- */
 lvat_kvat *lvat__vat_find(lvat_kernel *k, uint32_t id);
 int lvat__vat_get(lvat_kernel *k, uint32_t id, lvat_kvat **out);

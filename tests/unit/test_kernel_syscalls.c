@@ -1,6 +1,7 @@
 /*
  * Syscalls and deliveries at their edges, with fake vats: the vatstore
- * (get, set, delete, ordered next, key limits), syscalls outside a
+ * (get, set, delete, ordered next, key limits, the cap on what one
+ * delivery's writes hold), syscalls outside a
  * delivery, messages and resolutions with more slots than fit inline,
  * vat parameters, array-shaped configs, and a fault while a vat handles a
  * notify.
@@ -124,6 +125,101 @@ test_kernel_syscalls_vatstore(void **state)
     assert_non_null(strstr(lvat_syscall_errmsg(g_sys), "outside a delivery"));
     kf_call(f, kf_root(f, 2), "ops", NULL, &r);
     assert_string_equal(r.body, "#\"stored\"");
+}
+
+/* ---- The vatstore write budget ---- */
+
+#define BUDGET_VALUE 16384
+
+/* fill(n): n values of 16 KiB under w.1..w.n, going on whatever the
+ * syscalls say (as a runtime that ignored them would); returns the number
+ * of the first write refused (0: none), also in *ud. */
+static int
+budget_fill(fv_call *c, void *ud)
+{
+    static char value[BUDGET_VALUE];
+    lvat_syscall *sys = fv_sys(c->vat);
+    long n = strtol(fv_arg_str(c, 0), NULL, 10), refused = 0;
+
+    memset(value, 'v', sizeof value);
+    for (long i = 1; i <= n; i++) {
+        char key[32];
+        int rc;
+        snprintf(key, sizeof key, "w.%ld", i);
+        rc = lvat_syscall_vatstore_set(sys, key, strlen(key), value,
+                                       sizeof value);
+        if (rc != LVAT_OK && refused == 0) {
+            assert_int_equal(rc, LVAT_EILLEGAL);
+            assert_non_null(strstr(lvat_syscall_errmsg(sys),
+                                   "memory limit of 65536 bytes exceeded "
+                                   "by vatstore writes in one delivery"));
+            refused = i;
+        }
+    }
+    *(long *)ud = refused;
+    return fv_return(c, fv_fmt(c, "#\"%ld\"", refused));
+}
+
+/* rewrite(n): one 16 KiB key written n times: it holds one value. */
+static int
+budget_rewrite(fv_call *c, void *ud)
+{
+    static char value[BUDGET_VALUE];
+    lvat_syscall *sys = fv_sys(c->vat);
+    long n = strtol(fv_arg_str(c, 0), NULL, 10);
+
+    LVAT_UNUSED(ud);
+    for (long i = 1; i <= n; i++) {
+        memset(value, 'a' + (int)(i % 26), sizeof value);
+        assert_lvat_ok(
+            lvat_syscall_vatstore_set(sys, "r", 1, value, sizeof value));
+    }
+    return fv_return(c, "#\"rewritten\"");
+}
+
+/* Under a 64 KiB cap the fourth 16 KiB value of one delivery is refused
+ * and the crank undone, even when the runtime ignores the refusal and
+ * reports success; the vat restarts, and the same bytes spread over
+ * deliveries, or rewritten in place, are fine. */
+static void
+test_kernel_syscalls_vatstore_budget(void **state)
+{
+    kf *f = *state;
+    kf_launch l;
+    kf_result r;
+    size_t keys;
+    long refused = 0;
+
+    memset(&l, 0, sizeof l);
+    fv_on(f->w, "hog", "fill", budget_fill, &refused);
+    fv_on(f->w, "hog", "rewrite", budget_rewrite, NULL);
+    kf_source(f, "hog", NULL);
+    assert_lvat_ok(kf_launch_json(
+        f,
+        "{\"bootstrap\":\"hog\",\"vats\":{\"hog\":{\"sourceSpec\":"
+        "\"hog/hog.lua\",\"creationOptions\":{\"memoryLimit\":65536}}}}",
+        &l));
+    assert_int_equal(l.status, LVAT_OK);
+    keys = kf_count(f, LVAT_DB_VATSTORE, "");
+    kf_call(f, l.root, "fill", "[\"8\"]", &r);
+    kf_assert_rejected(&r, "[KERNEL:VAT_FAULT] hog (v1) memory limit of "
+                           "65536 bytes exceeded by vatstore writes in one "
+                           "delivery");
+    kf_assert_rejected(&r, "raise creationOptions.memoryLimit or spread the "
+                           "writes over several deliveries");
+    /* Three hold 3 x (16,385 + an entry, its 3-byte key and an undo
+     * record): under 64 KiB; four do not. */
+    assert_int_equal(refused, 4);
+    assert_int_equal(kf_count(f, LVAT_DB_VATSTORE, ""), keys);
+    assert_int_equal(fv_stats_of(f->w, "hog")->starts, 1);
+    for (int i = 0; i < 2; i++) {
+        kf_call(f, l.root, "fill", "[\"3\"]", &r);
+        assert_string_equal(r.body, "#\"0\"");
+    }
+    assert_int_equal(fv_stats_of(f->w, "hog")->starts, 2); /* restarted */
+    assert_int_equal(kf_count(f, LVAT_DB_VATSTORE, ""), keys + 3);
+    kf_call(f, l.root, "rewrite", "[\"100\"]", &r);
+    assert_string_equal(r.body, "#\"rewritten\"");
 }
 
 /* ---- Many slots ---- */
@@ -299,6 +395,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kernel_syscalls_vatstore,
+                                        kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_syscalls_vatstore_budget,
                                         kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(test_kernel_syscalls_many_slots,
                                         kf_test_setup, kf_test_teardown),
