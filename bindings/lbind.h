@@ -52,7 +52,7 @@ typedef struct lvat_lvat {
     lua_State *volatile running;  /* the thread running vat code */
     volatile uint64_t gen;        /* delivery generation (watchdog) */
     uint64_t deadline_us;         /* instruction-budget mode */
-    bool closing, unhandled, e_kept; /* lua_close; to report; lfar.c */
+    bool closing, unhandled, e_kept, mem_refused; /* lvat.c, lfar.c */
     lvat_vref *dead;              /* presences collected since last reap */
     size_t ndead, capdead;
     lvat_buf enc;                 /* marshalling scratch, reused */

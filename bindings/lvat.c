@@ -26,13 +26,20 @@
 
 /* ---- Allocator ---- */
 
-/* A growth by `grow` bytes past the vat's cap: kills the vat, and says
- * whether to grant it all the same (within the slack, unless the kill is
- * for memory).  Out of line, so that the allocator's common path saves no
- * registers for it. */
+/* A growth by `grow` bytes past the vat's cap.  The first refusal is
+ * Lua's cue to collect and try again (lmem.c's emergency collection), so
+ * that the cap bounds what the vat keeps, not its garbage; refused again
+ * with nothing granted in between, the vat is killed, and the allocator
+ * says whether to grant the growth all the same (within the slack,
+ * unless the kill is for memory).  Out of line, so that the allocator's
+ * common path saves no registers for it. */
 static __attribute__((noinline)) bool
 over_limit(lvat_lvat *v, size_t grow)
 {
+    if (v->killed == LVAT_KILL_NONE && !v->mem_refused) {
+        v->mem_refused = true;
+        return false;
+    }
     if (v->killed == LVAT_KILL_NONE)
         lvat_lua_kill(v, LVAT_KILL_MEMORY);
     return v->mem_used + grow <= v->mem_limit + UNWIND_SLACK &&
@@ -59,6 +66,7 @@ l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
                     : lvat_slab_realloc(v->slab, ptr, old, nsize);
     if (p == NULL)
         return NULL;
+    v->mem_refused = false;
     v->mem_used = v->mem_used - old + nsize;
     if (v->mem_used > v->mem_peak)
         v->mem_peak = v->mem_used;

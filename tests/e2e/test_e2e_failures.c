@@ -135,6 +135,21 @@ test_e2e_failures_memory_limit(void **state)
     fault_and_recover(*state, "hog", "memory limit");
 }
 
+/* The cap bounds what a vat keeps, not its garbage: 3 MiB strings made
+ * and dropped, 40 of them in one delivery and more in the next, under an
+ * 8 MiB cap, are collected when the cap is met (lvat.c) and nothing
+ * faults; the heap carries on. */
+static void
+test_e2e_failures_garbage_is_not_held_against_the_cap(void **state)
+{
+    fx *f = *state;
+
+    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "1");
+    call_expect(&f->t, f->looper, "litter", "[40, 3145728]", LVAT_OK, "40");
+    call_expect(&f->t, f->looper, "litter", "[10, 3145728]", LVAT_OK, "10");
+    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "2");
+}
+
 /* A kill says where the vat was: its own file and line (spin's loop is
  * on line 6; hog allocates in lines 70-76, and may run out of time
  * first under the sanitizers). */
@@ -267,6 +282,9 @@ main(void)
         F(test_e2e_failures_time_budget),
         cmocka_unit_test_setup_teardown(test_e2e_failures_memory_limit,
                                         setup_roomy, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_e2e_failures_garbage_is_not_held_against_the_cap,
+            setup_roomy, teardown),
         F(test_e2e_failures_kill_names_file_and_line),
         F(test_e2e_failures_kill_sticky_through_pcall),
         F(test_e2e_failures_kill_sticky_through_xpcall),

@@ -74,6 +74,14 @@ return {
                     end)
                 end
             end,
+            -- Garbage, not a heap: `rounds` strings of `size` bytes, each
+            -- dropped before the next is made.
+            litter = function(self, rounds, size)
+                for i = 1, rounds do
+                    local s = string.rep("x", size + i)
+                end
+                return rounds
+            end,
         })
     end,
 }

@@ -1,9 +1,8 @@
 -- Writes large values to baggage, for the budget on what one delivery's
 -- vatstore writes may hold (test_e2e_budget.c).  count() shows whether
 -- its heap survived (an in-memory counter, reset when it restarts).
--- Values are made once per heap: under a 4 MiB cap, a fresh 1 MiB string
--- per delivery reaches the cap with the garbage of earlier ones before
--- the collector runs, and the heap's cap is not what these tests are about.
+-- Values are made once per heap, so that the heap stays small beside the
+-- writes these tests are about.
 local made = {}
 local function value(ch, size)
     local key = ch .. size
