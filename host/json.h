@@ -175,5 +175,11 @@ int lvat_json_members(const char *text, size_t len, const char *const *keys,
  */
 int lvat_json_member_set(lvat_buf *out, const char *text, size_t len,
                          const char *key, const char *value, size_t vlen);
+/* Appends `text` to `out` with the value at span `s` (found by
+ * lvat_json_members in that text) replaced by `value`.  LVAT_OK or
+ * LVAT_ENOMEM. */
+int lvat_json_span_set(lvat_buf *out, const char *text, size_t len,
+                       const lvat_json_span *s, const char *value,
+                       size_t vlen);
 
 #endif

@@ -83,6 +83,16 @@ lvat_json_members(const char *text, size_t len, const char *const *keys,
 }
 
 int
+lvat_json_span_set(lvat_buf *out, const char *text, size_t len,
+                   const lvat_json_span *s, const char *value, size_t vlen)
+{
+    lvat_buf_append(out, text, s->at);
+    lvat_buf_append(out, value, vlen);
+    lvat_buf_append(out, text + s->at + s->len, len - s->at - s->len);
+    return out->oom ? LVAT_ENOMEM : LVAT_OK;
+}
+
+int
 lvat_json_member_set(lvat_buf *out, const char *text, size_t len,
                      const char *key, const char *value, size_t vlen)
 {
@@ -93,12 +103,8 @@ lvat_json_member_set(lvat_buf *out, const char *text, size_t len,
 
     if (rc != LVAT_OK)
         return rc;
-    if (s.found) {
-        lvat_buf_append(out, text, s.at);
-        lvat_buf_append(out, value, vlen);
-        lvat_buf_append(out, text + s.at + s.len, len - s.at - s.len);
-        return out->oom ? LVAT_ENOMEM : LVAT_OK;
-    }
+    if (s.found)
+        return lvat_json_span_set(out, text, len, &s, value, vlen);
     /* Added before the '}', after a comma unless the object is empty. */
     for (p = text + close; p > text && skip_ws(p - 1, p) == p; p--)
         ;

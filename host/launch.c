@@ -488,32 +488,40 @@ typedef struct launch_fields {
     lvat_kref root;
     char root_text[LVAT_REF_BUFSIZE]; /* "" when it has none */
     bool waited; /* a kernel facet call waits for the launch */
+    lvat_buf ready; /* the record with "state":"ready", from the same scan */
 } launch_fields;
 
 static int
 read_fields(lvat_kernel *k, const lvat_key *key, launch_fields *f)
 {
     static const char *const keys[] = {"root", "facetResult",
-                                       "reloadResult"};
-    lvat_json_span sp[3];
+                                       "reloadResult", "state"};
+    static const char ready[] = "\"ready\"";
+    lvat_json_span sp[4];
     lvat_val v;
     int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key->b, key->n, &v);
 
+    memset(f, 0, sizeof *f);
     if (rc == LVAT_OK)
-        rc = lvat_json_members(v.p, v.len, keys, 3, sp);
+        rc = lvat_json_members(v.p, v.len, keys, 4, sp);
     if (rc == LVAT_ESYNTAX)
         return lvat__fail(k, LVAT_ECORRUPT,
                           "%s: bad record: database may be corrupted", key->b);
     if (rc != LVAT_OK)
         return rc;
-    memset(f, 0, sizeof *f);
     if (sp[0].found && sp[0].len >= 2 && v.p[sp[0].at] == '"' &&
         sp[0].len - 2 < sizeof f->root_text) {
         memcpy(f->root_text, v.p + sp[0].at + 1, sp[0].len - 2);
         lvat_kref_parse(f->root_text, sp[0].len - 2, &f->root);
     }
     f->waited = sp[1].found || sp[2].found;
-    return LVAT_OK;
+    rc = sp[3].found ? lvat_json_span_set(&f->ready, v.p, v.len, &sp[3],
+                                          ready, sizeof ready - 1)
+                     : lvat_json_member_set(&f->ready, v.p, v.len, "state",
+                                            ready, sizeof ready - 1);
+    if (rc != LVAT_OK)
+        lvat_buf_free(&f->ready);
+    return rc;
 }
 
 /* The record as a tree, for the rarer ends of a launch: a kernel facet
@@ -558,11 +566,14 @@ lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
         lvat__kp_release(&p);
         rc = lvat__kp_value(k, kp, &v);
     }
-    if (rc != LVAT_OK)
+    if (rc != LVAT_OK) {
+        lvat_buf_free(&f.ready);
         return rc;
+    }
     snprintf(sid, sizeof sid, "s%u", sub);
     if (p.state == 'f') {
-        rc = set_member(k, &key, "state", "\"ready\"");
+        rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, f.ready.data,
+                         f.ready.len, 0);
         if (rc == LVAT_OK)
             rc = lvat__pin_for_host(k, v.slots, v.nslots);
         if (rc == LVAT_OK)
@@ -583,5 +594,6 @@ lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
     }
     lvat_capdata_free_slots(&v);
     lvat_buf_free(&msg);
+    lvat_buf_free(&f.ready);
     return rc;
 }
