@@ -175,6 +175,11 @@ int lvat_json_members(const char *text, size_t len, const char *const *keys,
  */
 int lvat_json_member_set(lvat_buf *out, const char *text, size_t len,
                          const char *key, const char *value, size_t vlen);
+/* lvat_json_member_set for a member the caller knows `text` (a JSON
+ * object) does not have: no scan; added before its final '}'.  LVAT_OK,
+ * LVAT_ESYNTAX (text does not end with '}') or LVAT_ENOMEM. */
+int lvat_json_member_add(lvat_buf *out, const char *text, size_t len,
+                         const char *key, const char *value, size_t vlen);
 /* Appends `text` to `out` with the value at span `s` (found by
  * lvat_json_members in that text) replaced by `value`.  LVAT_OK or
  * LVAT_ENOMEM. */

@@ -92,20 +92,14 @@ lvat_json_span_set(lvat_buf *out, const char *text, size_t len,
     return out->oom ? LVAT_ENOMEM : LVAT_OK;
 }
 
-int
-lvat_json_member_set(lvat_buf *out, const char *text, size_t len,
-                     const char *key, const char *value, size_t vlen)
+/* Appends text with member key added before its '}' at `close`, after
+ * a comma unless the object is empty. */
+static int
+add_member(lvat_buf *out, const char *text, size_t len, size_t close,
+           const char *key, const char *value, size_t vlen)
 {
-    size_t close = 0;
-    lvat_json_span s;
     const char *p;
-    int rc = scan(text, len, &key, 1, &s, &close);
 
-    if (rc != LVAT_OK)
-        return rc;
-    if (s.found)
-        return lvat_json_span_set(out, text, len, &s, value, vlen);
-    /* Added before the '}', after a comma unless the object is empty. */
     for (p = text + close; p > text && skip_ws(p - 1, p) == p; p--)
         ;
     lvat_buf_append(out, text, close);
@@ -116,4 +110,33 @@ lvat_json_member_set(lvat_buf *out, const char *text, size_t len,
     lvat_buf_append(out, value, vlen);
     lvat_buf_append(out, text + close, len - close);
     return out->oom ? LVAT_ENOMEM : LVAT_OK;
+}
+
+int
+lvat_json_member_set(lvat_buf *out, const char *text, size_t len,
+                     const char *key, const char *value, size_t vlen)
+{
+    size_t close = 0;
+    lvat_json_span s;
+    int rc = scan(text, len, &key, 1, &s, &close);
+
+    if (rc != LVAT_OK)
+        return rc;
+    if (s.found)
+        return lvat_json_span_set(out, text, len, &s, value, vlen);
+    return add_member(out, text, len, close, key, value, vlen);
+}
+
+int
+lvat_json_member_add(lvat_buf *out, const char *text, size_t len,
+                     const char *key, const char *value, size_t vlen)
+{
+    size_t close = len;
+
+    while (close > 0 && skip_ws(text + close - 1, text + close) ==
+                            text + close)
+        close--;
+    if (close == 0 || text[close - 1] != '}')
+        return LVAT_ESYNTAX;
+    return add_member(out, text, len, close - 1, key, value, vlen);
 }

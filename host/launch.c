@@ -26,9 +26,7 @@ read_json(lvat_kernel *k, const lvat_key *key, lvat_json **out)
     rc = lvat_json_parse(v.p, v.len, false, out, NULL, 0);
     if (rc == LVAT_ESYNTAX)
         return lvat__fail(k, LVAT_ECORRUPT,
-                          "%s: bad record: database may be "
-                          "corrupted",
-                          key->b);
+                          "%s: bad record: database may be corrupted", key->b);
     return rc;
 }
 
@@ -45,17 +43,19 @@ write_json(lvat_kernel *k, const lvat_key *key, const lvat_json *j)
     return rc;
 }
 
-/* Sets one member of a stored record in its text (no tree). */
+/* Sets one member of a stored record in its text (no tree); one the
+ * record is known not to have (`absent`) is added without a scan. */
 static int
 set_member(lvat_kernel *k, const lvat_key *key, const char *name,
-           const char *value)
+           const char *value, bool absent)
 {
     lvat_buf b = LVAT_BUF_INIT;
     lvat_val v;
     int rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key->b, key->n, &v);
 
     if (rc == LVAT_OK)
-        rc = lvat_json_member_set(&b, v.p, v.len, name, value, strlen(value));
+        rc = (absent ? lvat_json_member_add : lvat_json_member_set)(
+            &b, v.p, v.len, name, value, strlen(value));
     if (rc == LVAT_ESYNTAX)
         rc = lvat__fail(k, LVAT_ECORRUPT,
                         "%s: bad record: database may be corrupted", key->b);
@@ -341,7 +341,7 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
         name[0] = '"';
         lvat_kref_format(root, name + 1);
         strcat(name, "\"");
-        rc = set_member(k, &key, "root", name);
+        rc = set_member(k, &key, "root", name, !lvat_json_get(rec, "root"));
     }
     snprintf(sid, sizeof sid, "s%u", sub);
     if (rc == LVAT_OK)
