@@ -515,6 +515,8 @@ lvat__deliver_item(lvat_kernel *k, const lvat_item *it)
         return lvat__launch_start_vat(k, it->vat);
     case LVAT_ITEM_KNOTIFY:
         return lvat__knotify(k, it->kp);
+    case LVAT_ITEM_CLEANUP:
+        return lvat__vat_cleanup(k, it->vat);
     }
     return LVAT_ECORRUPT;
 }

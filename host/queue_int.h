@@ -11,7 +11,8 @@ typedef enum lvat_item_type {
     LVAT_ITEM_SEND = 's',
     LVAT_ITEM_NOTIFY = 'n',
     LVAT_ITEM_START = 'v',   /* start a vat of a launching subcluster */
-    LVAT_ITEM_KNOTIFY = 'k'  /* a promise the kernel watches has settled */
+    LVAT_ITEM_KNOTIFY = 'k', /* a promise the kernel watches has settled */
+    LVAT_ITEM_CLEANUP = 'c'  /* delete more of a terminated vat's vatstore */
 } lvat_item_type;
 
 /* Promises one notify item may name (back-to-back notifies join: runq.c) */
@@ -19,7 +20,7 @@ typedef enum lvat_item_type {
 typedef struct lvat_item {
     lvat_item_type type;
     lvat_msg msg;     /* SEND */
-    uint32_t vat;     /* NOTIFY, START */
+    uint32_t vat;     /* NOTIFY, START, CLEANUP */
     lvat_kref kp;     /* KNOTIFY; NOTIFY: the first promise */
     lvat_kref *more;  /* NOTIFY: the others (owned), nmore of them */
     uint32_t nmore;

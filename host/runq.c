@@ -48,6 +48,7 @@ lvat__item_encode(lvat_buf *b, const lvat_item *it)
         }
         break;
     case LVAT_ITEM_START:
+    case LVAT_ITEM_CLEANUP:
         lvat_buf_append(b, tmp, lvat_vatid_format(it->vat, tmp));
         break;
     case LVAT_ITEM_KNOTIFY:
@@ -133,6 +134,7 @@ lvat__item_decode(const char *p, size_t len, lvat_item *it)
             return LVAT_ECORRUPT;
         return decode_notified(mid + 1, end, it);
     case LVAT_ITEM_START:
+    case LVAT_ITEM_CLEANUP:
         return lvat_vatid_parse(p, (size_t)(end - p), &it->vat) ? LVAT_ECORRUPT
                                                                 : LVAT_OK;
     case LVAT_ITEM_KNOTIFY:

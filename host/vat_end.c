@@ -188,6 +188,28 @@ lvat__vat_end_incarnation(lvat_kernel *k, uint32_t id, const char *reason)
     return rc;
 }
 
+/* Deleted in one crank, a vatstore of millions of keys held a tombstone
+ * per key in the block's memory and made one crank as long as they took;
+ * the vat is gone and its id never comes back, so the rest of its keys
+ * can wait for later cranks, queued behind the work already there. */
+int
+lvat__vat_cleanup(lvat_kernel *k, uint32_t id)
+{
+    lvat_item it;
+    lvat_key key;
+    int rc;
+
+    lvat_key_vatstore(&key, id, "", 0);
+    rc = lvat_kv_del_prefix(k->kv, LVAT_DB_VATSTORE, key.b, key.n,
+                            LVAT_CLEANUP_BATCH, NULL);
+    if (rc != LVAT_EPENDING)
+        return rc;
+    memset(&it, 0, sizeof it);
+    it.type = LVAT_ITEM_CLEANUP;
+    it.vat = id;
+    return lvat__runq_push(k, &it);
+}
+
 int
 lvat__vat_terminate(lvat_kernel *k, uint32_t id, const char *reason)
 {
@@ -210,9 +232,7 @@ lvat__vat_terminate(lvat_kernel *k, uint32_t id, const char *reason)
     if ((rc = lvat_kv_del_prefix(k->kv, LVAT_DB_KERNEL, key.b, key.n, 0,
                                  NULL)) != LVAT_OK)
         return rc;
-    lvat_key_vatstore(&key, id, "", 0);
-    if ((rc = lvat_kv_del_prefix(k->kv, LVAT_DB_VATSTORE, key.b, key.n, 0,
-                                 NULL)) != LVAT_OK)
+    if ((rc = lvat__vat_cleanup(k, id)) != LVAT_OK)
         return rc;
     if ((rc = lvat__vat_release_sources(k, id)) != LVAT_OK)
         return rc;

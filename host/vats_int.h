@@ -25,8 +25,13 @@ int lvat__vat_ensure(lvat_kernel *k, lvat_kvat *v);
 void lvat__vat_unload(lvat_kernel *k, lvat_kvat *v);
 bool lvat__vat_alive(lvat_kernel *k, uint32_t id);
 int lvat__vat_deliver(lvat_kernel *k, lvat_kvat *v, const lvat_delivery *d);
-/* Deletes everything of the vat and rejects the promises it decided. */
+/* Deletes everything of the vat and rejects the promises it decided; its
+ * vatstore (baggage, as large as the vat made it) goes in batches of
+ * LVAT_CLEANUP_BATCH keys a crank, the rest in CLEANUP run-queue items. */
 int lvat__vat_terminate(lvat_kernel *k, uint32_t id, const char *reason);
+/* A CLEANUP item: the next batch of a terminated vat's vatstore. */
+int lvat__vat_cleanup(lvat_kernel *k, uint32_t id);
+#define LVAT_CLEANUP_BATCH 4096
 /* Ends the current incarnation: unloads the instance, rejects what it
  * decided and orphans its ephemeral exports (root and durables stay). */
 int lvat__vat_end_incarnation(lvat_kernel *k, uint32_t id,
