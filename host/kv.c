@@ -514,6 +514,7 @@ lvat_kv_crank_commit(lvat_kv *kv)
     free_dead(kv);
     memset(kv->crank_bytes, 0, sizeof kv->crank_bytes);
     kv->nundo = 0;
+    lvat_release_big(&kv->undo, &kv->capundo, 4096); /* after a big crank */
     kv->in_crank = false;
     kv->gen++;
     if (kv->hooks.crank_end)
@@ -540,6 +541,7 @@ lvat_kv_crank_abort(lvat_kv *kv)
     free_dead(kv);
     memset(kv->crank_bytes, 0, sizeof kv->crank_bytes);
     kv->nundo = 0;
+    lvat_release_big(&kv->undo, &kv->capundo, 4096); /* after a big crank */
     kv->in_crank = false;
     kv->gen++;
     if (kv->hooks.crank_end)

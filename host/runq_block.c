@@ -72,6 +72,8 @@ written(lvat_runq *q, size_t n)
         memmove(q->items, q->items + n, (q->nitems - n) * sizeof *q->items);
     q->nitems -= n;
     q->mem_first += n;
+    if (q->nitems == 0) /* a burst's array does not stay */
+        lvat_release_big(&q->items, &q->capitems, 4096);
 }
 
 /* Items that committed cranks popped are read no more: their memory
