@@ -55,6 +55,11 @@ lvat__store_err(int mdb_rc, lvat_errbuf *err, const char *what)
     case EROFS:
         code = LVAT_EREADONLY;
         break;
+    case MDB_PANIC: /* LMDB refuses every later write of this open */
+        return lvat_errbuf_set(err, LVAT_ESTORE,
+                               "%s: %s; nothing more can be written until "
+                               "the store is reopened (restart the process)",
+                               what, mdb_strerror(mdb_rc));
     default:
         code = LVAT_ESTORE;
         break;

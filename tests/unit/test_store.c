@@ -3,14 +3,15 @@
  * reopening with the schema version, the writer's lock file (a second
  * writer is refused with the holder's pid, in this process and from a
  * child), read-only opens beside a writer, schema and corruption
- * refusals, map growth from a tiny map, and allocation failures during
- * open.
+ * refusals, map growth from a tiny map, allocation failures during
+ * open, and how LMDB's errors are reported.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -591,10 +592,39 @@ test_store_open_oom_is_clean(void **state)
     lvat_store_close(s);
 }
 
+/* LMDB's codes become luavat's, and each message names what failed and
+ * LMDB's words; after MDB_PANIC nothing can be written until the store is
+ * reopened, and the message says so. */
+static void
+test_store_errors_mapped(void **state)
+{
+    static const struct {
+        int mdb, code;
+    } map[] = {{MDB_MAP_FULL, LVAT_EMAPFULL}, {MDB_TXN_FULL, LVAT_ETXNFULL},
+               {MDB_CORRUPTED, LVAT_ECORRUPT}, {EROFS, LVAT_EREADONLY},
+               {MDB_PANIC, LVAT_ESTORE},       {EIO, LVAT_ESTORE}};
+    lvat_errbuf err;
+
+    (void)state;
+    assert_int_equal(lvat__store_err(MDB_SUCCESS, &err, "x"), LVAT_OK);
+    assert_int_equal(lvat__store_err(MDB_NOTFOUND, &err, "x"),
+                     LVAT_ENOTFOUND);
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++) {
+        memset(&err, 0, sizeof err);
+        assert_int_equal(lvat__store_err(map[i].mdb, &err, "commit"),
+                         map[i].code);
+        assert_int_equal(strncmp(err.msg, "commit: ", 8), 0);
+        assert_non_null(strstr(err.msg, mdb_strerror(map[i].mdb)));
+        assert_true((strstr(err.msg, "until the store is reopened") != NULL) ==
+                    (map[i].mdb == MDB_PANIC));
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_errors_mapped),
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_store_create_then_reopen),
         T(test_store_second_writer_locked),
