@@ -45,6 +45,12 @@ step(lua_State *L, int base)
         lua_pushliteral(L, "a vat method yielded without awaiting");
         lua_error(L);
     }
+    /* The promise it awaits, in its entry of the runtime's threads:
+     * on_awaited resumes it once, for that promise settled. */
+    lvat_lua_reg(L, LVAT_REG_THREADS);
+    lua_pushvalue(L, base);
+    lua_pushvalue(L, base + 3);
+    lua_rawset(L, -3);
     lua_pushcfunction(L, on_awaited);
     lvat__p_when_settled(L, base + 3, lua_gettop(L), base);
     lua_settop(L, base - 1);
@@ -68,15 +74,33 @@ resume_and_step(lua_State *L, int idx, int n)
     lua_pop(L, n);
 }
 
-/* whenSettled's callback for an awaited promise: (state, value, thread).
- * A vat can reach it through the promise's fields: sys.resume refuses
- * anything but a thread. */
+/*
+ * whenSettled's callback for an awaited promise: (state, value, thread).
+ * A vat reaches it and the thread through the promise's fields (pairs),
+ * and called it to resume a delivery thread at will: an await returned
+ * what the vat chose before its promise settled, and an idle thread
+ * resumed so went into the pool a second time, where two jobs then
+ * shared it.  So it resumes only a thread of the runtime awaiting a
+ * promise that has settled, once, with that promise's own outcome.
+ */
 static int
 on_awaited(lua_State *L)
 {
+    int st;
+
     lua_settop(L, 3);
-    lua_pushvalue(L, 1);
-    lua_pushvalue(L, 2);
+    lvat_lua_reg(L, LVAT_REG_THREADS); /* 4 */
+    lua_pushvalue(L, 3);
+    if (lua_rawget(L, 4) != LUA_TTABLE) /* 5: the promise it awaits */
+        return 0;
+    st = lvat__p_state(L, 5);
+    if (st == PENDING)
+        return 0;
+    lua_pushvalue(L, 3);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, 4);
+    lvat__p_push_state(L, st == FULFILLED ? FULFILLED : REJECTED);
+    lvat__p_get(L, 5, F_VALUE);
     resume_and_step(L, 3, 2);
     return 0;
 }

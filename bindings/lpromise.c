@@ -153,7 +153,8 @@ log_unhandled(lua_State *L, lvat_lvat *v)
     if (type == LUA_TSTRING || type == LUA_TNUMBER)
         why = lua_tostring(L, top);
     else if (type == LUA_TTABLE &&
-             lua_getfield(L, top, "message") == LUA_TSTRING)
+             (lua_pushliteral(L, "message"), lua_rawget(L, top)) ==
+                 LUA_TSTRING) /* raw: a getfield ran the vat's __index */
         why = lua_tostring(L, -1);
     n = snprintf(line, sizeof line, "unhandled rejection: %s%s",
                  why ? why : "a ", why ? "" : lua_typename(L, type));

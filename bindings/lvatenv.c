@@ -151,11 +151,41 @@ co_isyieldable(lua_State *L)
 #define MAX_CLOSE_STACK (256 * 1024)
 #define MAX_NESTED_CLOSES 100
 
+/* Makes co the thread the watchdog and the allocator stop on a kill,
+ * armed at once if the vat is stopped already; returns the one it was.
+ * Lua's close runs co's __close handlers on co itself: with the kill hook
+ * armed on the caller only, a handler that loops was never stopped (the
+ * process spun for ever).  [-0,+0,-] */
+static lua_State *
+enter_thread(lvat_lvat *v, lua_State *co)
+{
+    lua_State *prev = v->running;
+
+    if (co == NULL)
+        return prev;
+    v->running = co;
+    if (v->killed)
+        lua_sethook(co, lvat_lua_kill_hook,
+                    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    return prev;
+}
+
+/* Back on L, which then stops too if the vat was killed meanwhile. */
+static void
+leave_thread(lvat_lvat *v, lua_State *L, lua_State *prev)
+{
+    v->running = prev;
+    if (v->killed)
+        lua_sethook(L, lvat_lua_kill_hook,
+                    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
 /* Upvalues: the runtime's threads, Lua's coroutine.close. */
 static int
 co_close(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
+    lua_State *prev;
     char here;
     uintptr_t used;
     int status;
@@ -174,7 +204,9 @@ co_close(lua_State *L)
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_insert(L, 1);
     v->nclosing++;
+    prev = enter_thread(v, lua_tothread(L, 2));
     status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    leave_thread(v, L, prev);
     v->nclosing--;
     if (status != LUA_OK)
         return lua_error(L);
