@@ -28,6 +28,17 @@ lvat_capdata_encode(lvat_buf *b,
     return b->oom ? LVAT_ENOMEM : LVAT_OK;
 }
 
+size_t
+lvat_capdata_encoded_len(size_t body_len, const lvat_kref *slots, size_t nslots)
+{
+    char tmp[LVAT_REF_BUFSIZE];
+    size_t n = body_len + (nslots ? nslots : 1); /* spaces and newline */
+
+    for (size_t i = 0; i < nslots; i++)
+        n += lvat_kref_format(slots[i], tmp);
+    return n;
+}
+
 int
 lvat_krefs_parse(const char *p, const char *end, lvat_kref *out, size_t max)
 {

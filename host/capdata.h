@@ -23,6 +23,10 @@ typedef struct lvat_capdata {
 int lvat_capdata_encode(lvat_buf *b, const char *body, size_t body_len,
                         const lvat_kref *slots, size_t nslots);
 
+/* The length of that stored form, without making it. */
+size_t lvat_capdata_encoded_len(size_t body_len, const lvat_kref *slots,
+                                size_t nslots);
+
 /*
  * Reads the stored form in [p, p+len).  The body is borrowed from `p`; the
  * slot array is owned by `out` (free with lvat_capdata_free_slots).

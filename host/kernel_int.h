@@ -64,8 +64,8 @@ struct lvat_kvat {
     const lvat_json *starting_rec; /* its record, while it starts */
     void *inst; /* the runtime's instance; NULL until started */
     /* Bytes: its heap's cap, given to the runtime with the instance, and
-     * the cap of what one crank's vatstore writes hold (syscall_store.c);
-     * 0 = none.  Set when the instance is made. */
+     * the cap of what one crank's syscalls hand the kernel to hold
+     * (syscall_store.c); 0 = none.  Set when the instance is made. */
     size_t memory_limit;
     lvat_syscall sys;
     uint32_t since_reap;  /* deliveries since the last reap */
@@ -153,6 +153,7 @@ typedef struct lvat_crank {
     size_t outputs_mark;
     struct lvat_followup *followup; /* a failed crank's (crank.c) */
     bool from_queue;       /* the crank popped a run-queue item */
+    size_t sent, resolved, wrote; /* bytes its vat's syscalls hand over */
 } lvat_crank;
 
 /* Time accounting (stats.c), on one crank in LVAT_STATS_EVERY (`timed`): cranks;

@@ -48,6 +48,9 @@ void lvat__item_free(lvat_item *it);
  * promise (so messages to one promise keep their order).  Takes the
  * references the message holds. */
 int lvat__send(lvat_kernel *k, const lvat_msg *m);
+/* The same; *held gets the length of the item text it queued or parked,
+ * which the block holds in memory until it is written. */
+int lvat__send_held(lvat_kernel *k, const lvat_msg *m, size_t *held);
 
 /* ---- runq_block.c: the queue's pointers and new items, for the block */
 int lvat__runq_open(lvat_kernel *k);

@@ -325,6 +325,14 @@ lvat__runq_length(lvat_kernel *k, uint64_t *n)
 int
 lvat__send(lvat_kernel *k, const lvat_msg *m)
 {
+    size_t held;
+
+    return lvat__send_held(k, m, &held);
+}
+
+int
+lvat__send_held(lvat_kernel *k, const lvat_msg *m, size_t *held)
+{
     char small[512];
     lvat_buf b = LVAT_BUF_ON(small);
     lvat_item it;
@@ -355,6 +363,7 @@ lvat__send(lvat_kernel *k, const lvat_msg *m)
         rc = lvat__runq_push_encoded(k, &b); /* the router will splat it */
     }
 done:
+    *held = b.len;
     lvat_buf_free(&b);
     return rc;
 }

@@ -148,6 +148,7 @@ lvat_syscall_send(lvat_syscall *sc,
 {
     lvat_kref inline_slots[MAX_INLINE_SLOTS], *slots;
     lvat_msg m;
+    size_t held = 0;
     int rc = begin(sc);
 
     if (rc != LVAT_OK)
@@ -167,9 +168,15 @@ lvat_syscall_send(lvat_syscall *sc,
     m.methargs.body_len = methargs->body_len;
     m.methargs.slots = slots;
     m.methargs.nslots = methargs->nslots;
-    rc = lvat__send(sc->k, &m);
+    rc = lvat__send_held(sc->k, &m, &held);
     slot_space_free(inline_slots, slots);
-    return rc == LVAT_OK ? rc : internal(sc, rc);
+    if (rc != LVAT_OK)
+        return internal(sc, rc);
+    /* The item stays in memory until the block is written: it counts
+     * against the vat's cap (checked after, so one message at most, no
+     * larger than the cap, is held past it until the crank is undone). */
+    sc->k->crank.sent += held;
+    return lvat__syscall_budget(sc);
 }
 
 /* ---- resolve ---- */
@@ -273,9 +280,18 @@ lvat_syscall_resolve(lvat_syscall *sc, const lvat_resolution *res, size_t n)
             rc = LVAT_ENOMEM;
         if (rc == LVAT_OK)
             rc = slots_from_vat(sc, &res[i].data, data[i]);
+        /* Each value stays in memory, as the kernel stores it (with its
+         * promise's record, or in the overlay), until the block is
+         * written: it counts against the vat's cap.  A batch may hold
+         * many values, so the check comes before any is stored. */
+        if (rc == LVAT_OK)
+            sc->k->crank.resolved += lvat_capdata_encoded_len(
+                res[i].data.body_len, data[i], res[i].data.nslots);
     }
     if (rc == LVAT_OK)
         rc = check_once(sc, res, kps, n);
+    if (rc == LVAT_OK)
+        rc = lvat__syscall_budget(sc);
     for (size_t i = 0; i < n && rc == LVAT_OK; i++)
         rc =
             lvat__kp_resolve(sc->k, kps[i], res[i].rejected, res[i].data.body,

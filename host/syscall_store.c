@@ -2,7 +2,9 @@
  * Syscalls that touch only the calling vat: its key/value store (baggage),
  * the GC reports about its imports and exports, its code snapshot and its
  * print output.  The vatstore is read and written directly in the crank's
- * transaction; nothing is loaded when a vat starts.
+ * transaction; nothing is loaded when a vat starts.  Also the budget on
+ * what a crank's syscalls (these writes, and syscall.c's sends and
+ * resolves) hand the kernel to hold.
  */
 #include "kernel_int.h"
 
@@ -45,35 +47,47 @@ store_fault(lvat_syscall *sc, int rc)
 }
 
 /*
- * What one crank's vatstore writes hold in memory until it ends (the
- * overlay's own count, lvat_kv_crank_bytes: a rewrite of a key counts its
- * growth, a delete its record) may not pass the vat's memory cap.  The cap
- * bounds the heap, but a value written leaves the heap and stays in the
- * host until the block commits: 45 values of 16 MB in one delivery took
- * the process to 1.5 GB.  Past the cap the vat is stopped as a heap past
- * it is (a fault: the crank is undone, its message rejected, the vat
- * restarts from its baggage).  The check follows the write, so the
- * overlay may hold one value past the cap until the abort frees it; no
- * value is larger than the cap (the heap held it, or it was marshalled
- * under the cap).  A crank delivers to one vat: the count is this vat's.
+ * What one crank's syscalls hand the kernel to hold until it ends may not
+ * pass the vat's memory cap (lvat__syscall_budget checks, this fails).
+ * The cap bounds the heap, but what leaves the heap through a syscall
+ * stays in the host: a vatstore write in the block overlay until the
+ * block commits (45 values of 16 MB in one delivery took the process to
+ * 1.5 GB), a message as its run-queue item or parked on a promise, a
+ * resolution as the promise's value (40 sends of 1 MiB under a 4 MiB cap
+ * were all queued).  Counted: the overlay's own count of the vatstore
+ * writes (crank.wrote, read from lvat_kv_crank_bytes after each write: a
+ * rewrite of a key counts its growth, a delete its record), the text of
+ * each item a send queued (crank.sent), the stored form of each value a
+ * resolve settles (crank.resolved).  The kernel's own messages
+ * (notifies, splats, the bootstrap) are not the vat's and not counted.
+ * Past the cap the vat is stopped as a heap past it is (a fault: the
+ * crank is undone, its message rejected, the vat restarts from its
+ * baggage).  A crank delivers to one vat: the count is this vat's.
  */
-static int
-check_budget(lvat_syscall *sc)
+int
+lvat__syscall_over_budget(lvat_syscall *sc)
 {
-    size_t held = lvat_kv_crank_bytes(sc->k->kv, LVAT_DB_VATSTORE);
-    size_t limit = sc->vat->memory_limit;
+    const lvat_crank *c = &sc->k->crank;
 
-    if (limit == 0 || held <= limit)
-        return LVAT_OK;
     lvat_errbuf_set(sc->err, LVAT_EILLEGAL,
-                    "memory limit of %zu bytes exceeded by vatstore writes "
-                    "in one delivery (%zu bytes held until it ends); raise "
-                    "creationOptions.memoryLimit or spread the writes over "
-                    "several deliveries",
-                    limit, held);
+                    "memory limit of %zu bytes exceeded by what one delivery "
+                    "sent, resolved and wrote (%zu bytes held until it ends: "
+                    "%zu in messages, %zu in resolutions, %zu in vatstore "
+                    "writes); raise creationOptions.memoryLimit or spread "
+                    "the work over several deliveries",
+                    sc->vat->memory_limit, c->sent + c->resolved + c->wrote,
+                    c->sent, c->resolved, c->wrote);
     lvat__crank_fail(sc->k, LVAT_CRANK_FAULT, sc->vat->id, "%s (v%u) %s",
                      sc->vat->name, sc->vat->id, sc->err->msg);
     return LVAT_EILLEGAL;
+}
+
+/* After a vatstore write: the overlay's count, then the budget. */
+static int
+wrote(lvat_syscall *sc)
+{
+    sc->k->crank.wrote = lvat_kv_crank_bytes(sc->k->kv, LVAT_DB_VATSTORE);
+    return lvat__syscall_budget(sc);
 }
 
 /* ---- vatstore ---- */
@@ -110,7 +124,7 @@ lvat_syscall_vatstore_set(lvat_syscall *sc,
         return rc;
     lvat_key_vatstore(&k, sc->vat->id, key, klen);
     rc = lvat_kv_put(sc->k->kv, LVAT_DB_VATSTORE, k.b, k.n, val, vlen, 0);
-    return rc == LVAT_OK ? check_budget(sc) : store_fault(sc, rc);
+    return rc == LVAT_OK ? wrote(sc) : store_fault(sc, rc);
 }
 
 int
@@ -123,7 +137,7 @@ lvat_syscall_vatstore_delete(lvat_syscall *sc, const char *key, size_t klen)
         return rc;
     lvat_key_vatstore(&k, sc->vat->id, key, klen);
     rc = lvat_kv_del(sc->k->kv, LVAT_DB_VATSTORE, k.b, k.n);
-    return rc == LVAT_OK ? check_budget(sc) : store_fault(sc, rc);
+    return rc == LVAT_OK ? wrote(sc) : store_fault(sc, rc);
 }
 
 int

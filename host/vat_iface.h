@@ -133,7 +133,11 @@ typedef struct lvat_vat_ops {
  * running vat code.  lvat_syscall_errmsg says what was wrong.
  */
 
-/* Sends methargs to target; `result` is a new p+N (or none). */
+/* Sends methargs to target; `result` is a new p+N (or none).  send and
+ * resolve, like vatstore set and delete below, return LVAT_EILLEGAL once
+ * what the crank's syscalls handed the kernel to hold passes the vat's
+ * memory limit (the vat is then stopped and restarted, as for its heap);
+ * a resolve batch past it is refused before any of it is stored. */
 int lvat_syscall_send(lvat_syscall *sc, lvat_vref target,
                       const lvat_vcapdata *methargs, lvat_vref result);
 int lvat_syscall_resolve(lvat_syscall *sc, const lvat_resolution *res,
@@ -154,8 +158,9 @@ int lvat_syscall_retire_exports(lvat_syscall *sc, const lvat_vref *v,
  * after baggage's "b.".  get returns LVAT_ENOTFOUND when
  * absent; next returns the first key > `after` starting with `prefix`, or
  * LVAT_ENOTFOUND.  set and delete return LVAT_EILLEGAL once what the
- * crank's vatstore writes hold in memory passes the vat's memory limit:
- * the vat is then stopped and restarted, as for its heap. */
+ * crank's vatstore writes, sends and resolutions hold in memory passes
+ * the vat's memory limit: the vat is then stopped and restarted, as for
+ * its heap. */
 #define LVAT_VATSTORE_KEY_MAX 402
 int lvat_syscall_vatstore_get(lvat_syscall *sc, const char *key, size_t klen,
                               lvat_val *val);

@@ -71,6 +71,25 @@ int lvat__sweep_step(lvat_kernel *k, bool *did);
 int lvat__eager_step(lvat_kernel *k);
 int lvat__reap_step(lvat_kernel *k);
 
+/* ---- syscall_store.c ---- */
+/* Fails the crank as a fault for what its syscalls handed the kernel to
+ * hold past the vat's memory limit; returns LVAT_EILLEGAL. */
+int lvat__syscall_over_budget(lvat_syscall *sc);
+
+/* LVAT_OK while what the running crank's syscalls handed the kernel to
+ * hold (crank.sent, .resolved, .wrote) is within the vat's memory limit.
+ * Inline: a send and a resolve pay two additions and a compare. */
+static inline int
+lvat__syscall_budget(lvat_syscall *sc)
+{
+    const lvat_crank *c = &sc->k->crank;
+    size_t limit = sc->vat->memory_limit;
+
+    if (limit == 0 || c->sent + c->resolved + c->wrote <= limit)
+        return LVAT_OK;
+    return lvat__syscall_over_budget(sc);
+}
+
 /* ---- gc.c ---- */
 /* Delivers the pending GC actions of one vat; *did is false when none. */
 int lvat__gc_run(lvat_kernel *k, bool *did);

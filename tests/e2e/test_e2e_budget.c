@@ -1,11 +1,12 @@
 /*
- * What one delivery's vatstore writes hold in memory until its crank ends
- * is bounded by the vat's memory cap, as its heap is (syscall_store.c),
+ * What one delivery hands the kernel to hold until its crank ends (its
+ * vatstore writes, the messages it sends, the values it resolves) is
+ * bounded by the vat's memory cap, as its heap is (syscall_store.c),
  * with real Lua vats: a delivery past it is stopped like a heap past it
- * (its message rejected [KERNEL:VAT_FAULT], nothing it wrote kept, the
- * vat restarted from its baggage); the same bytes over several deliveries
- * are fine; a rewrite counts its growth, a deleted value until the
- * delivery ends.
+ * (its message rejected [KERNEL:VAT_FAULT], nothing it wrote, sent or
+ * resolved kept, the vat restarted from its baggage); the same bytes over
+ * several deliveries are fine; a rewrite counts its growth, a deleted
+ * value until the delivery ends; writes and sends count together.
  */
 #include "lvat_test.h"
 
@@ -24,28 +25,59 @@
     "\"writer.lua\",\"creationOptions\":{\"memoryLimit\":4194304,"    \
     "\"timeLimitMs\":60000}}}}"
 
-#define WHY                                                           \
-    "writer (v1) memory limit of 4194304 bytes exceeded by vatstore " \
-    "writes in one delivery"
-#define FAULT "[KERNEL:VAT_FAULT] " WHY
-#define ADVICE                                                             \
-    "raise creationOptions.memoryLimit or spread the writes over several " \
+/* sender.lua under the same cap, and sink.lua (v2) that counts what
+ * reaches it, with the kernel's default cap. */
+#define SENDER_CAPPED                                                 \
+    "{\"bootstrap\":\"sender\",\"vats\":{\"sender\":{\"sourceSpec\":" \
+    "\"sender.lua\",\"creationOptions\":{\"memoryLimit\":4194304,"    \
+    "\"timeLimitMs\":60000}},\"sink\":{\"sourceSpec\":\"sink.lua\","  \
+    "\"creationOptions\":{\"timeLimitMs\":60000}}}}"
+
+#define EXCEEDED                                                \
+    " (v1) memory limit of 4194304 bytes exceeded by what one " \
+    "delivery sent, resolved and wrote"
+#define WHY          "writer" EXCEEDED
+#define FAULT        "[KERNEL:VAT_FAULT] " WHY
+#define SENDER_FAULT "[KERNEL:VAT_FAULT] sender" EXCEEDED
+#define ADVICE                                                           \
+    "raise creationOptions.memoryLimit or spread the work over several " \
     "deliveries"
 
 /* ---- Helpers ---- */
 
 /* Calls method(args) on the root and checks that it was rejected for
- * the budget, with the advice. */
+ * the budget with `fault` and the advice, and what it says was held in
+ * messages, resolutions or writes, as `parts` ("" for any). */
 static void
-expect_budget_fault(lk *t, const char *method, const char *args)
+expect_fault(lk *t,
+             const char *fault,
+             const char *parts,
+             const char *method,
+             const char *args)
 {
     int st;
     char *r = lk_call(t, t->root, method, args, &st);
 
-    if (st != LVAT_EREJECTED || strstr(r, FAULT) == NULL ||
-        strstr(r, ADVICE) == NULL)
+    if (st != LVAT_EREJECTED || strstr(r, fault) == NULL ||
+        strstr(r, parts) == NULL || strstr(r, ADVICE) == NULL)
         fail_msg("%s: status %s, result %s", method, lvat_err_name(st), r);
     free(r);
+}
+
+static void
+expect_budget_fault(lk *t, const char *method, const char *args)
+{
+    expect_fault(t, FAULT, " 0 in messages, ", method, args);
+}
+
+/* The sink's tally: "taken T bytes B fulfilled F rejected R". */
+static void
+expect_sink(lk *t, const char *want)
+{
+    char sink[32];
+
+    lk_root(t, "v2", sink);
+    lk_expect_at(t, sink, "stats", "[]", LVAT_OK, want);
 }
 
 /* How many of v1's vatstore keys start with baggage key `prefix`, read
@@ -167,6 +199,103 @@ test_e2e_budget_kernel_default_limit(void **state)
     lk_close(&t);
 }
 
+/* Forty 1 MiB messages to the sink in one delivery under a 4 MiB cap,
+ * with results and one-way: stopped at the fourth, none of them reaches
+ * the sink, and the vat carries on from its baggage. */
+static void
+test_e2e_budget_sends_in_one_delivery_over_the_cap_fault(void **state)
+{
+    lk *t = *state;
+    char args[64];
+
+    lk_expect_at(t, t->root, "count", "[]", LVAT_OK, "1");
+    snprintf(args, sizeof args, "[40, %d, false]", MIB);
+    expect_fault(t, SENDER_FAULT, " 0 in resolutions, 0 in vatstore writes",
+                 "blast", args);
+    assert_true(lk_log_has(t, "sender" EXCEEDED));
+    expect_sink(t, "taken 0 bytes 0 fulfilled 0 rejected 0");
+    lk_expect_at(t, t->root, "count", "[]", LVAT_OK, "1"); /* restarted */
+    snprintf(args, sizeof args, "[40, %d, true]", MIB);
+    expect_fault(t, SENDER_FAULT, " 0 in resolutions, 0 in vatstore writes",
+                 "blast", args);
+    expect_sink(t, "taken 0 bytes 0 fulfilled 0 rejected 0");
+    /* It carries on: its sink is still in its baggage. */
+    lk_expect_at(t, t->root, "blast", "[2, 1000, true]", LVAT_OK, "2");
+    lk_expect_at(t, t->root, "blast", "[3, 1000, false]", LVAT_OK, "3");
+    expect_sink(t, "taken 5 bytes 5000 fulfilled 0 rejected 0");
+    lk_expect_at(t, t->root, "count", "[]", LVAT_OK, "1");
+}
+
+/* The same forty messages, one per delivery (and three in one: 3 MiB
+ * and their item headers fit), all reach the sink. */
+static void
+test_e2e_budget_sends_spread_over_deliveries_are_fine(void **state)
+{
+    lk *t = *state;
+    char args[64];
+
+    for (int i = 0; i < 40; i++) {
+        snprintf(args, sizeof args, "[1, %d, %s]", MIB,
+                 i % 2 ? "true" : "false");
+        lk_expect_at(t, t->root, "blast", args, LVAT_OK, "1");
+    }
+    snprintf(args, sizeof args, "[3, %d, false]", MIB);
+    lk_expect_at(t, t->root, "blast", args, LVAT_OK, "3");
+    expect_sink(t, "taken 43 bytes 45088768 fulfilled 0 rejected 0");
+    lk_expect_at(t, t->root, "count", "[]", LVAT_OK, "1"); /* no restart */
+}
+
+/* A 1 MiB result is fine, but settling forty promises it exported with
+ * 1 MiB each in one delivery is stopped: none reaches the sink
+ * fulfilled (the restart rejects what the old heap decided), and a
+ * later delivery settling three of them is fine. */
+static void
+test_e2e_budget_resolutions_in_one_delivery_over_the_cap_fault(void **state)
+{
+    lk *t = *state;
+    char args[64];
+
+    snprintf(args, sizeof args, "[%d]", MIB);
+    lk_expect_at(t, t->root, "give", args, LVAT_OK, "xxxxxxxx");
+    lk_expect_at(t, t->root, "promise", "[40]", LVAT_OK, "40");
+    snprintf(args, sizeof args, "[40, %d]", MIB);
+    expect_fault(t, SENDER_FAULT, ": 0 in messages, ", "settle", args);
+    expect_sink(t, "taken 0 bytes 0 fulfilled 0 rejected 40");
+    lk_expect_at(t, t->root, "count", "[]", LVAT_OK, "1"); /* restarted */
+    lk_expect_at(t, t->root, "promise", "[3]", LVAT_OK, "3");
+    snprintf(args, sizeof args, "[3, %d]", MIB);
+    lk_expect_at(t, t->root, "settle", args, LVAT_OK, "3");
+    expect_sink(t, "taken 0 bytes 3145728 fulfilled 3 rejected 40");
+}
+
+/* Two 1 MiB baggage writes and two 1 MiB messages: each pair fits in a
+ * delivery of its own, the four together do not, and then neither the
+ * writes nor the messages are kept. */
+static void
+test_e2e_budget_writes_and_sends_count_together(void **state)
+{
+    lk *t = *state;
+    char args[64], *r;
+    int st;
+
+    snprintf(args, sizeof args, "[2, 2, %d]", MIB);
+    r = lk_call(t, t->root, "mixed", args, &st);
+    if (st != LVAT_EREJECTED || strstr(r, SENDER_FAULT) == NULL ||
+        strstr(r, ": 0 in messages") != NULL ||
+        strstr(r, ", 0 in vatstore writes") != NULL ||
+        strstr(r, " 0 in resolutions, ") == NULL)
+        fail_msg("mixed: status %s, result %s", lvat_err_name(st), r);
+    free(r);
+    lk_expect_at(t, t->root, "has", "[\"m1\"]", LVAT_OK, "false");
+    expect_sink(t, "taken 0 bytes 0 fulfilled 0 rejected 0");
+    snprintf(args, sizeof args, "[2, 0, %d]", MIB);
+    lk_expect_at(t, t->root, "mixed", args, LVAT_OK, "2");
+    snprintf(args, sizeof args, "[0, 2, %d]", MIB);
+    lk_expect_at(t, t->root, "mixed", args, LVAT_OK, "2");
+    lk_expect_at(t, t->root, "has", "[\"m2\"]", LVAT_OK, "true");
+    expect_sink(t, "taken 2 bytes 2097152 fulfilled 0 rejected 0");
+}
+
 int
 main(void)
 {
@@ -178,6 +307,13 @@ main(void)
         LK_TEST(test_e2e_budget_deleted_values_count_until_the_end,
                 WRITER_CAPPED),
         cmocka_unit_test(test_e2e_budget_kernel_default_limit),
+        LK_TEST(test_e2e_budget_sends_in_one_delivery_over_the_cap_fault,
+                SENDER_CAPPED),
+        LK_TEST(test_e2e_budget_sends_spread_over_deliveries_are_fine,
+                SENDER_CAPPED),
+        LK_TEST(test_e2e_budget_resolutions_in_one_delivery_over_the_cap_fault,
+                SENDER_CAPPED),
+        LK_TEST(test_e2e_budget_writes_and_sends_count_together, SENDER_CAPPED),
     };
 
     return cmocka_run_group_tests_name("e2e_budget", tests, NULL, NULL);

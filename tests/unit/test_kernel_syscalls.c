@@ -1,7 +1,7 @@
 /*
  * Syscalls and deliveries at their edges, with fake vats: the vatstore
- * (get, set, delete, ordered next, key limits, the cap on what one
- * delivery's writes hold), syscalls outside a
+ * (get, set, delete, ordered next, key limits), the cap on what one
+ * delivery's writes, sends and resolutions hold, syscalls outside a
  * delivery, messages and resolutions with more slots than fit inline,
  * vat parameters, array-shaped configs, and a fault while a vat handles a
  * notify.
@@ -130,6 +130,12 @@ test_kernel_syscalls_vatstore(void **state)
 /* ---- The vatstore write budget ---- */
 
 #define BUDGET_VALUE 16384
+#define HOG_FAULT                                                       \
+    "[KERNEL:VAT_FAULT] hog (v1) memory limit of 65536 bytes exceeded " \
+    "by what one delivery sent, resolved and wrote"
+#define HOG_ADVICE                                                       \
+    "raise creationOptions.memoryLimit or spread the work over several " \
+    "deliveries"
 
 /* fill(n): n values of 16 KiB under w.1..w.n, going on whatever the
  * syscalls say (as a runtime that ignored them would); returns the number
@@ -152,7 +158,8 @@ budget_fill(fv_call *c, void *ud)
             assert_int_equal(rc, LVAT_EILLEGAL);
             assert_non_null(strstr(lvat_syscall_errmsg(sys),
                                    "memory limit of 65536 bytes exceeded "
-                                   "by vatstore writes in one delivery"));
+                                   "by what one delivery sent, resolved "
+                                   "and wrote"));
             refused = i;
         }
     }
@@ -202,11 +209,9 @@ test_kernel_syscalls_vatstore_budget(void **state)
     assert_int_equal(l.status, LVAT_OK);
     keys = kf_count(f, LVAT_DB_VATSTORE, "");
     kf_call(f, l.root, "fill", "[\"8\"]", &r);
-    kf_assert_rejected(&r, "[KERNEL:VAT_FAULT] hog (v1) memory limit of "
-                           "65536 bytes exceeded by vatstore writes in one "
-                           "delivery");
-    kf_assert_rejected(&r, "raise creationOptions.memoryLimit or spread the "
-                           "writes over several deliveries");
+    kf_assert_rejected(&r, HOG_FAULT);
+    kf_assert_rejected(&r, "0 in messages, 0 in resolutions, ");
+    kf_assert_rejected(&r, HOG_ADVICE);
     /* Three hold 3 x (16,385 + an entry, its 3-byte key and an undo
      * record): under 64 KiB; four do not. */
     assert_int_equal(refused, 4);
@@ -220,6 +225,105 @@ test_kernel_syscalls_vatstore_budget(void **state)
     assert_int_equal(kf_count(f, LVAT_DB_VATSTORE, ""), keys + 3);
     kf_call(f, l.root, "rewrite", "[\"100\"]", &r);
     assert_string_equal(r.body, "#\"rewritten\"");
+}
+
+/* blast(n): n one-way messages to itself of 16 KiB each, going on
+ * whatever the syscalls say; returns the number of the first send
+ * refused (0: none), also in *ud. */
+static int
+budget_blast(fv_call *c, void *ud)
+{
+    static char body[BUDGET_VALUE + 32];
+    long n = strtol(fv_arg_str(c, 0), NULL, 10), refused = 0;
+
+    snprintf(body, sizeof body, "#[\"noop\",[\"%0*d\"]]", BUDGET_VALUE, 0);
+    for (long i = 1; i <= n; i++) {
+        int rc = fv_send(c, fv_vref("o+0"), body, NULL, 0, NULL);
+        if (rc != LVAT_OK && refused == 0) {
+            assert_int_equal(rc, LVAT_EILLEGAL);
+            assert_non_null(strstr(lvat_syscall_errmsg(fv_sys(c->vat)),
+                                   " in messages, 0 in resolutions, 0 in "
+                                   "vatstore writes"));
+            refused = i;
+        }
+    }
+    *(long *)ud = refused;
+    return fv_return(c, fv_fmt(c, "#\"%ld\"", refused));
+}
+
+/* settle(n): settles n new promises of its own and its result, 16 KiB
+ * each, in one batch; returns the syscall's code in *ud. */
+static int
+budget_settle(fv_call *c, void *ud)
+{
+    static char body[BUDGET_VALUE + 8];
+    lvat_resolution res[8];
+    long n = strtol(fv_arg_str(c, 0), NULL, 10);
+
+    assert_true(n < 8);
+    snprintf(body, sizeof body, "#\"%0*d\"", BUDGET_VALUE, 0);
+    for (long i = 0; i <= n; i++) {
+        res[i].vpid = i < n ? fv_new_promise(c->vat) : c->result;
+        res[i].rejected = false;
+        res[i].data.body = body;
+        res[i].data.body_len = strlen(body);
+        res[i].data.slots = NULL;
+        res[i].data.nslots = 0;
+    }
+    *(int *)ud = lvat_syscall_resolve(fv_sys(c->vat), res, (size_t)n + 1);
+    return LVAT_OK;
+}
+
+static int
+budget_noop(fv_call *c, void *ud)
+{
+    LVAT_UNUSED(c);
+    (*(int *)ud)++;
+    return LVAT_OK; /* a one-way send has no result to settle */
+}
+
+/* Under a 64 KiB cap the fourth 16 KiB message of one delivery is
+ * refused and the crank undone (none is delivered), even when the
+ * runtime ignores the refusal; a batch of five 16 KiB resolutions is
+ * refused before the kernel stores any.  Three of either are fine. */
+static void
+test_kernel_syscalls_send_budget(void **state)
+{
+    kf *f = *state;
+    kf_launch l;
+    kf_result r;
+    long refused = 0;
+    int noops = 0, settled = LVAT_OK;
+    size_t promises;
+
+    memset(&l, 0, sizeof l);
+    fv_on(f->w, "hog", "blast", budget_blast, &refused);
+    fv_on(f->w, "hog", "settle", budget_settle, &settled);
+    fv_on(f->w, "hog", "noop", budget_noop, &noops);
+    kf_source(f, "hog", NULL);
+    assert_lvat_ok(kf_launch_json(
+        f,
+        "{\"bootstrap\":\"hog\",\"vats\":{\"hog\":{\"sourceSpec\":"
+        "\"hog/hog.lua\",\"creationOptions\":{\"memoryLimit\":65536}}}}",
+        &l));
+    kf_call(f, l.root, "blast", "[\"8\"]", &r);
+    kf_assert_rejected(&r, HOG_FAULT);
+    kf_assert_rejected(&r, HOG_ADVICE);
+    assert_int_equal(refused, 4);
+    assert_int_equal(noops, 0);
+    kf_call(f, l.root, "blast", "[\"3\"]", &r);
+    assert_string_equal(r.body, "#\"0\"");
+    assert_int_equal(noops, 3);
+    promises = kf_count_promises(f);
+    kf_call(f, l.root, "settle", "[\"4\"]", &r);
+    assert_int_equal(settled, LVAT_EILLEGAL);
+    kf_assert_rejected(&r, HOG_FAULT);
+    /* Five stored values: "\n" and a 16,387-byte body each. */
+    kf_assert_rejected(&r, ": 0 in messages, 81940 in resolutions, ");
+    assert_int_equal(kf_count_promises(f), promises);
+    kf_call(f, l.root, "settle", "[\"2\"]", &r);
+    assert_int_equal(settled, LVAT_OK);
+    assert_non_null(strstr(r.body, "00000000"));
 }
 
 /* ---- Many slots ---- */
@@ -397,6 +501,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_kernel_syscalls_vatstore,
                                         kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(test_kernel_syscalls_vatstore_budget,
+                                        kf_test_setup, kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_syscalls_send_budget,
                                         kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(test_kernel_syscalls_many_slots,
                                         kf_test_setup, kf_test_teardown),
