@@ -5,7 +5,8 @@
  * at random moments, many times; after each kill the store must open, hold
  * every acknowledged increment, and, once the run queue drains, show every
  * increment recorded exactly once and in order (no message lost or
- * duplicated, no half crank).
+ * duplicated, no half crank).  Again from a tiny map, which grows many
+ * times while the worker is being killed.
  */
 #include "lvat_test.h"
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,18 +122,18 @@ check(const char *dir, const char *root, long acked, long *count)
     free(out);
 }
 
-static void
-test_crash_kill9_many_times(void **state)
+/* Launches the cluster in a fresh store, then kills the worker `kills`
+ * times, checking the store after each; returns the store's directory. */
+static char *
+kill_many_times(int kills)
 {
     char *dir = lvat_test_mkdtemp();
-    const char *env = getenv("LUAVAT_CRASH_KILLS");
-    int kills = env ? atoi(env) : DEFAULT_KILLS, fd;
+    int fd;
     char root[32];
     long count = 0, acked_total = 0;
     pid_t pid;
     char *out;
 
-    (void)state;
     if (lvat_test_under_valgrind())
         kills = 3; /* the worker itself is not under valgrind */
     srand((unsigned)time(NULL));
@@ -159,6 +161,37 @@ test_crash_kill9_many_times(void **state)
     print_message("%d kills, final count %ld, %ld acks\n", kills, count,
                   acked_total);
     assert_true(count > 0);
+    return dir;
+}
+
+static void
+test_crash_kill9_many_times(void **state)
+{
+    const char *env = getenv("LUAVAT_CRASH_KILLS");
+    char *dir = kill_many_times(env ? atoi(env) : DEFAULT_KILLS);
+
+    (void)state;
+    lvat_test_rmdir(dir);
+}
+
+/* From a 64 KiB map, the store grows many times (each growth between
+ * blocks, no transaction open) while the worker is being killed; every
+ * reopen, asking for the small map again, finds the grown one. */
+static void
+test_crash_kill9_while_the_map_grows(void **state)
+{
+    struct stat st;
+    char *dir, *data;
+
+    (void)state;
+    setenv("CRASH_MAP_SIZE", "65536", 1);
+    dir = kill_many_times(DEFAULT_KILLS / 3);
+    unsetenv("CRASH_MAP_SIZE");
+    data = lvat_test_path(dir, "data.mdb");
+    assert_int_equal(stat(data, &st), 0);
+    if (st.st_size <= 16 * 65536) /* past 64 KiB, it grew 4 times or more */
+        fail_msg("the store did not grow: %lld bytes", (long long)st.st_size);
+    free(data);
     lvat_test_rmdir(dir);
 }
 
@@ -167,6 +200,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crash_kill9_many_times),
+        cmocka_unit_test(test_crash_kill9_while_the_map_grows),
     };
     return cmocka_run_group_tests_name("crash", tests, NULL, NULL);
 }

@@ -79,6 +79,9 @@ open_kernel(const char *dir, lvat_lua_runtime **rt)
     o.vat_ops = lvat_lua_vat_ops();
     o.vat_ops_ud = *rt;
     o.block_max_cranks = 64;
+    /* A tiny map grows many times while the worker is being killed. */
+    if (getenv("CRASH_MAP_SIZE") != NULL)
+        o.map_size = strtoul(getenv("CRASH_MAP_SIZE"), NULL, 10);
     if (lvat_kernel_open(&o, &k, err, sizeof err) != LVAT_OK) {
         fprintf(stderr, "crash_worker: %s\n", err);
         return 1;
