@@ -175,7 +175,7 @@ lvat_syscall_send(lvat_syscall *sc,
     /* The item stays in memory until the block is written: it counts
      * against the vat's cap (checked after, so one message at most, no
      * larger than the cap, is held past it until the crank is undone). */
-    sc->k->crank.sent += held;
+    sc->k->crank.sent += held + LVAT_HELD_OVERHEAD;
     return lvat__syscall_budget(sc);
 }
 
@@ -285,8 +285,10 @@ lvat_syscall_resolve(lvat_syscall *sc, const lvat_resolution *res, size_t n)
          * written: it counts against the vat's cap.  A batch may hold
          * many values, so the check comes before any is stored. */
         if (rc == LVAT_OK)
-            sc->k->crank.resolved += lvat_capdata_encoded_len(
-                res[i].data.body_len, data[i], res[i].data.nslots);
+            sc->k->crank.resolved += LVAT_HELD_OVERHEAD +
+                                     lvat_capdata_encoded_len(
+                                         res[i].data.body_len, data[i],
+                                         res[i].data.nslots);
     }
     if (rc == LVAT_OK)
         rc = check_once(sc, res, kps, n);

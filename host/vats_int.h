@@ -76,6 +76,12 @@ int lvat__reap_step(lvat_kernel *k);
  * hold past the vat's memory limit; returns LVAT_EILLEGAL. */
 int lvat__syscall_over_budget(lvat_syscall *sc);
 
+/* What a queued message or a settled value holds beside its text: its
+ * record and the allocator's rounding (an empty one-way send held 74
+ * bytes for 23 of text).  Without it, a flood of tiny sends held three
+ * times the cap. */
+#define LVAT_HELD_OVERHEAD 64
+
 /* LVAT_OK while what the running crank's syscalls handed the kernel to
  * hold (crank.sent, .resolved, .wrote) is within the vat's memory limit.
  * Inline: a send and a resolve pay two additions and a compare. */

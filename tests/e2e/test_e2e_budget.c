@@ -226,6 +226,20 @@ test_e2e_budget_sends_in_one_delivery_over_the_cap_fault(void **state)
     lk_expect_at(t, t->root, "count", "[]", LVAT_OK, "1");
 }
 
+/* Tiny messages count their records too: 50,000 empty one-way sends
+ * (about 30 bytes of text each) pass a 4 MiB cap, 10,000 do not. */
+static void
+test_e2e_budget_tiny_sends_count_their_records(void **state)
+{
+    lk *t = *state;
+
+    expect_fault(t, SENDER_FAULT, " 0 in resolutions, 0 in vatstore writes",
+                 "blast", "[50000, 0, true]");
+    expect_sink(t, "taken 0 bytes 0 fulfilled 0 rejected 0");
+    lk_expect_at(t, t->root, "blast", "[10000, 0, true]", LVAT_OK, "10000");
+    expect_sink(t, "taken 10000 bytes 0 fulfilled 0 rejected 0");
+}
+
 /* The same forty messages, one per delivery (and three in one: 3 MiB
  * and their item headers fit), all reach the sink. */
 static void
@@ -310,6 +324,8 @@ main(void)
         LK_TEST(test_e2e_budget_sends_in_one_delivery_over_the_cap_fault,
                 SENDER_CAPPED),
         LK_TEST(test_e2e_budget_sends_spread_over_deliveries_are_fine,
+                SENDER_CAPPED),
+        LK_TEST(test_e2e_budget_tiny_sends_count_their_records,
                 SENDER_CAPPED),
         LK_TEST(test_e2e_budget_resolutions_in_one_delivery_over_the_cap_fault,
                 SENDER_CAPPED),
