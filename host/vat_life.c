@@ -263,7 +263,14 @@ lvat__reap_step(lvat_kernel *k)
     lvat_kvat *v = lvat__vat_find(k, vat);
     lvat_delivery d;
 
-    if (v == NULL || v->inst == NULL)
+    if (v == NULL)
+        return LVAT_OK;
+    /* Off the list either way: a vat left marked as queued (its heap
+     * thrown away by a fault, a restart or a block abort since it was
+     * due) was never queued for a reap again, so it never again dropped
+     * an import in this process. */
+    v->reap_queued = false;
+    if (v->inst == NULL)
         return LVAT_OK; /* no heap, no garbage */
     v->since_reap = 0;
     memset(&d, 0, sizeof d);
