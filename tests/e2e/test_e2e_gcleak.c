@@ -138,6 +138,56 @@ test_gcleak_promise_arg(void **state)
     no_growth("promiseArg");
 }
 
+static void
+test_gcleak_self_cycle(void **state)
+{
+    (void)state;
+    no_growth("selfCycle");
+}
+
+/* 2,000 round trips of fresh objects each way: the store ends as it was
+ * after the first few. */
+static void
+test_gcleak_at_scale(void **state)
+{
+    census before, after;
+    lk t;
+
+    (void)state;
+    open_cluster(&t);
+    expect_root(&t, "v1", "imports", "[3]", "3");
+    expect_root(&t, "v1", "exports", "[3]", "3");
+    expect_root(&t, "v1", "received", "[]", "0");
+    take_census(&t, &before);
+    expect_root(&t, "v1", "imports", "[2000]", "2000");
+    expect_root(&t, "v1", "exports", "[2000]", "2000");
+    expect_root(&t, "v1", "received", "[]", "0");
+    take_census(&t, &after);
+    expect_same(&before, &after, "2,000 round trips");
+    lk_close(&t);
+}
+
+/* Sends with objects in them, to a promise then rejected or settled to
+ * data: rejected, and the objects collected. */
+static void
+test_gcleak_sends_to_a_spoilt_promise(void **state)
+{
+    census before, after;
+    lk t;
+
+    (void)state;
+    open_cluster(&t);
+    expect_root(&t, "v1", "spoilt", "[2, \"reject\"]", "2");
+    expect_root(&t, "v1", "received", "[]", "0");
+    take_census(&t, &before);
+    expect_root(&t, "v1", "spoilt", "[50, \"reject\"]", "50");
+    expect_root(&t, "v1", "spoilt", "[50, \"data\"]", "50");
+    expect_root(&t, "v1", "received", "[]", "0");
+    take_census(&t, &after);
+    expect_same(&before, &after, "spoilt promises");
+    lk_close(&t);
+}
+
 /* Sends queued to an object its only importer has dropped are all
  * delivered before the exporter hears the drop. */
 static void
@@ -418,6 +468,9 @@ main(void)
         cmocka_unit_test(test_gcleak_chain),
         cmocka_unit_test(test_gcleak_fire_and_forget),
         cmocka_unit_test(test_gcleak_bounce),
+        cmocka_unit_test(test_gcleak_sends_to_a_spoilt_promise),
+        cmocka_unit_test(test_gcleak_self_cycle),
+        cmocka_unit_test(test_gcleak_at_scale),
         cmocka_unit_test(test_gcleak_relay),
         cmocka_unit_test(test_gcleak_promise_arg),
         cmocka_unit_test(test_gcleak_queued_sends_delivered),

@@ -57,6 +57,28 @@ return {
                 end
                 return n
             end,
+            -- Promises settled to values that name them.
+            selfCycle = function(self, n)
+                for i = 1, n do
+                    local k = Promise.kit()
+                    E(x):look(k.promise):await()
+                    k.resolve({me = k.promise, o = far(i)})
+                end
+                E(x):look(0):await()
+                return n
+            end,
+            -- Objects sent to a promise that is then rejected or settled
+            -- to data: the sends fail, the objects go.
+            spoilt = function(self, n, how)
+                for i = 1, n do
+                    local p = E(x):later("s")
+                    local r = E(p):receive(far(i))
+                    E.sendOnly(p):receive(far(-i))
+                    E(x):spoil("s", how):await()
+                    pcall(function() return r:await() end)
+                end
+                return n
+            end,
             mine = function(self) return far(0) end,
             relay = function(self, n)
                 for i = 1, n do E(E(x):relay(self)):ping():await() end

@@ -28,6 +28,14 @@ return {
                 return true
             end,
             pings = function() return pings end,
+            -- Settles name's promise to something no one can send to.
+            spoil = function(self, name, how)
+                if how == "reject" then kits[name].reject("spoilt")
+                else kits[name].resolve({data = 1}) end
+                kits[name] = nil
+                return true
+            end,
+            look = function(self, v) return "seen" end,
             bundle = function(self)
                 kits.b = Promise.kit()
                 return {p = kits.b.promise, o = thing()}
