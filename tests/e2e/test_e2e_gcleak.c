@@ -139,6 +139,13 @@ test_gcleak_promise_arg(void **state)
 }
 
 static void
+test_gcleak_settled_arg(void **state)
+{
+    (void)state;
+    no_growth("settledArg");
+}
+
+static void
 test_gcleak_self_cycle(void **state)
 {
     (void)state;
@@ -328,6 +335,12 @@ test_gcleak_sends_to_an_ended_vat(void **state)
     (void)state;
     open_cluster(&t);
     expect_root(&t, "v1", "exitThenLend", "[5]", "");
+    take_census(&t, &c);
+    assert_int_equal(c.ko, 2);
+    lk_close(&t);
+    /* Parked on a promise the ended vat decided. */
+    open_cluster(&t);
+    expect_root(&t, "v1", "parkThenExit", "[5]", "5");
     expect_root(&t, "v1", "received", "[]", "0");
     take_census(&t, &c);
     assert_int_equal(c.ko, 2);
@@ -458,6 +471,70 @@ test_gcleak_block_abort(void **state)
     lk_close(&t);
 }
 
+/* The process stops (the kernel is closed) at every point of a run of
+ * round trips: after the restart the vats' new heaps drop what the old
+ * ones held, and nothing is left behind. */
+static void
+test_gcleak_process_restart_midway(void **state)
+{
+    census before, after;
+    char root[32];
+    lk t;
+
+    (void)state;
+    open_cluster(&t);
+    expect_root(&t, "v1", "received", "[]", "0");
+    take_census(&t, &before);
+    lk_root(&t, "v1", root);
+    for (uint32_t stop = 1; stop < 60; stop += 7) {
+        assert_lvat_ok(lvat_kernel_queue_message(t.k, root, "exports",
+                                                 "[10]", NULL, NULL));
+        assert_lvat_ok(lvat_kernel_queue_message(t.k, root, "bounce", "[10]",
+                                                 NULL, NULL));
+        assert_lvat_ok(lvat_kernel_step(t.k, stop, 0, NULL));
+        lk_restart(&t);
+        assert_lvat_ok(lvat_kernel_run(t.k));
+    }
+    expect_root(&t, "v1", "received", "[]", "");
+    expect_root(&t, "v2", "got", "[]", "");
+    take_census(&t, &after);
+    expect_same(&before, &after, "process restarts");
+    lk_close(&t);
+}
+
+/* A presence baggage holds survives a process restart (the new heap
+ * keeps the import, though its ephemeral object is an orphan now), and is
+ * dropped and deleted once baggage lets go of it. */
+static void
+test_gcleak_baggage_presence_across_restart(void **state)
+{
+    lk t;
+
+    (void)state;
+    lk_open(&t);
+    t.reap_interval = 1;
+    lk_restart(&t);
+    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"gcholder\",\"vats\":{"
+                   "\"gcholder\":{\"sourceSpec\":\"gcholder.lua\"},"
+                   "\"gcmaker\":{\"sourceSpec\":\"gcmaker.lua\"}}}"));
+    lk_expect_at(&t, t.root, "keep", "[]", LVAT_OK, "kept");
+    lk_expect_at(&t, t.root, "grab", "[]", LVAT_OK, "1");
+    assert_int_equal(lk_count(&t, "v1.c.o-"), 3);
+    lk_restart(&t);
+    lk_expect_at(&t, t.root, "poke", "[]", LVAT_OK, "awake");
+    /* The grabbed one, held in the old heap only, is gone; the maker's
+     * heap went too, so the kept one is an orphan now. */
+    assert_int_equal(lk_count(&t, "v1.c.o-"), 2);
+    assert_int_equal(lk_count(&t, "v2.c.o+"), 1);
+    assert_int_equal(lk_count(&t, "ko"), 3);
+    lk_expect_at(&t, t.root, "unkeep", "[]", LVAT_OK, "unkept");
+    lk_expect_at(&t, t.root, "poke", "[]", LVAT_OK, "awake");
+    assert_int_equal(lk_count(&t, "v1.c.o-"), 1);
+    assert_int_equal(lk_count(&t, "v2.c.o+"), 1);
+    assert_int_equal(lk_count(&t, "ko"), 2);
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -470,6 +547,7 @@ main(void)
         cmocka_unit_test(test_gcleak_bounce),
         cmocka_unit_test(test_gcleak_sends_to_a_spoilt_promise),
         cmocka_unit_test(test_gcleak_self_cycle),
+        cmocka_unit_test(test_gcleak_settled_arg),
         cmocka_unit_test(test_gcleak_at_scale),
         cmocka_unit_test(test_gcleak_relay),
         cmocka_unit_test(test_gcleak_promise_arg),
@@ -483,6 +561,8 @@ main(void)
         cmocka_unit_test(test_gcleak_send_then_drop),
         cmocka_unit_test(test_gcleak_host_releases_promise_and_object),
         cmocka_unit_test(test_gcleak_block_abort),
+        cmocka_unit_test(test_gcleak_process_restart_midway),
+        cmocka_unit_test(test_gcleak_baggage_presence_across_restart),
     };
     return cmocka_run_group_tests_name("e2e_gcleak", tests, NULL, NULL);
 }

@@ -79,6 +79,24 @@ return {
                 end
                 return n
             end,
+            -- Objects parked on a promise of the exporter, which ends.
+            parkThenExit = function(self, n)
+                local p = E(x):later("q")
+                for i = 1, n do E.sendOnly(p):receive(far(i)) end
+                local ok = pcall(function() return E(x):die():await() end)
+                pcall(function() return p:await() end)
+                return n
+            end,
+            -- A settled result sent on as an argument.
+            settledArg = function(self, n)
+                for i = 1, n do
+                    local r = E(x):make()
+                    r:await()
+                    E(x):awaitPing(r):await()
+                    E(x):awaitPing(r):await()
+                end
+                return n
+            end,
             mine = function(self) return far(0) end,
             relay = function(self, n)
                 for i = 1, n do E(E(x):relay(self)):ping():await() end
