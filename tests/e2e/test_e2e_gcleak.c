@@ -324,11 +324,14 @@ test_gcleak_reimport_after_drop(void **state)
     lk_close(&t);
 }
 
-/* Sends carrying new objects, queued to a vat that ends before they are
- * delivered: they are rejected and the objects collected. */
+/* A vat ends with objects in flight: sends carrying new objects queued
+ * to it, or parked on a promise it decided, are rejected and the objects
+ * collected; its own objects it sent before it ended arrive as orphans
+ * and are deleted once dropped. */
 static void
 test_gcleak_sends_to_an_ended_vat(void **state)
 {
+    char root[32], exp[32], args[96];
     census c;
     lk t;
 
@@ -337,6 +340,19 @@ test_gcleak_sends_to_an_ended_vat(void **state)
     expect_root(&t, "v1", "exitThenLend", "[5]", "");
     take_census(&t, &c);
     assert_int_equal(c.ko, 2);
+    lk_close(&t);
+    /* Its objects in flight when it ends arrive as orphans, and go. */
+    open_cluster(&t);
+    lk_root(&t, "v1", root);
+    lk_root(&t, "v2", exp);
+    snprintf(args, sizeof args, "[{\"@kref\": \"%s\"}, 3]", root);
+    lk_expect_at(&t, exp, "sendThenDie", args, LVAT_OK, "");
+    expect_root(&t, "v1", "received", "[]", "3");
+    expect_root(&t, "v1", "received", "[]", "3");
+    take_census(&t, &c);
+    assert_int_equal(c.ko, 2);
+    assert_int_equal(c.c1, 4);
+    assert_int_equal(c.gc, 0);
     lk_close(&t);
     /* Parked on a promise the ended vat decided. */
     open_cluster(&t);

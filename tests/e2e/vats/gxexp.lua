@@ -54,6 +54,13 @@ return {
             end,
             receive = function(self, o) got = got + 1 return "ok" end,
             keepArg = function(self, o) kept = o return "kept" end,
+            -- Sends its objects out and ends before they arrive.
+            sendThenDie = function(self, who, n)
+                for i = 1, n do E.sendOnly(who):receive(thing()) end
+                vatPowers.exit(false, "bye") -- success: the sends go out
+                return "x"
+            end,
+            -- Failure: this crank is rolled back and the vat ends.
             die = function(self) vatPowers.exit(true, "bye") return "x" end,
             spin = function(self, o) got = got + 1 while true do end end,
         })
