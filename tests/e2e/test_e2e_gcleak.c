@@ -551,6 +551,64 @@ test_gcleak_baggage_presence_across_restart(void **state)
     lk_close(&t);
 }
 
+/* Host results forwarded to another vat's pending promise: the waits
+ * move along, the objects they settle to are pinned for the host, and
+ * once released nothing is left. */
+static void
+test_gcleak_host_result_forwarded(void **state)
+{
+    char exp[32], ko[2][32];
+    lk_answer a[2];
+    census before, after;
+    lk t;
+
+    (void)state;
+    open_cluster(&t);
+    expect_root(&t, "v1", "received", "[]", "0");
+    take_census(&t, &before);
+    lk_root(&t, "v2", exp);
+    lk_ask(&t, "forwarded", "[\"f0\"]", &a[0]);
+    lk_ask(&t, "forwarded", "[\"f1\"]", &a[1]);
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    assert_false(a[0].done || a[1].done);
+    for (int i = 0; i < 2; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "[\"f%d\"]", i);
+        lk_expect_at(&t, exp, "fire", name, LVAT_OK, "true");
+        assert_true(a[i].done);
+        next_kref(a[i].text, "ko", ko[i]);
+        free(a[i].text);
+    }
+    for (int i = 0; i < 2; i++)
+        assert_lvat_ok(lvat_kernel_release(t.k, ko[i]));
+    assert_lvat_ok(lvat_kernel_run(t.k));
+    expect_root(&t, "v1", "received", "[]", "0");
+    take_census(&t, &after);
+    expect_same(&before, &after, "forwarded host results");
+    lk_close(&t);
+}
+
+/* More drops at once than one GC delivery takes (256): all of them reach
+ * the exporter, over several cranks. */
+static void
+test_gcleak_many_drops_at_once(void **state)
+{
+    census before, after;
+    lk t;
+
+    (void)state;
+    open_cluster(&t);
+    expect_root(&t, "v1", "received", "[]", "0");
+    take_census(&t, &before);
+    expect_root(&t, "v1", "holdMany", "[700]", "700");
+    assert_int_equal(lk_count(&t, "v2.c.o+"), 701);
+    expect_root(&t, "v1", "unhold", "[]", "unheld");
+    expect_root(&t, "v1", "received", "[]", "0");
+    take_census(&t, &after);
+    expect_same(&before, &after, "700 drops");
+    lk_close(&t);
+}
+
 int
 main(void)
 {
@@ -579,6 +637,8 @@ main(void)
         cmocka_unit_test(test_gcleak_block_abort),
         cmocka_unit_test(test_gcleak_process_restart_midway),
         cmocka_unit_test(test_gcleak_baggage_presence_across_restart),
+        cmocka_unit_test(test_gcleak_host_result_forwarded),
+        cmocka_unit_test(test_gcleak_many_drops_at_once),
     };
     return cmocka_run_group_tests_name("e2e_gcleak", tests, NULL, NULL);
 }

@@ -97,6 +97,16 @@ return {
                 end
                 return n
             end,
+            -- A result forwarded to the exporter's pending promise.
+            forwarded = function(self, name) return E(x):later(name) end,
+            -- n imports held at once (dropped together by unhold).
+            holdMany = function(self, n)
+                held = {}
+                local r = {}
+                for i = 1, n do r[i] = E(x):make() end
+                for i = 1, n do held[i] = r[i]:await() end
+                return n
+            end,
             mine = function(self) return far(0) end,
             relay = function(self, n)
                 for i = 1, n do E(E(x):relay(self)):ping():await() end
