@@ -124,9 +124,7 @@ test_gcends_restart_orphans_then_drops(void **state)
     lk t;
 
     (void)state;
-    gx_open(&t);
-    gx_expect(&t, "v1", "received", "[]", "0");
-    gx_census(&t, &before);
+    gx_begin(&t, &before);
     gx_expect(&t, "v1", "hold", "[]", "held");
     gx_expect(&t, "v1", "lendToKeep", "[]", "kept");
     assert_lvat_ok(lvat_kernel_restart_vat(t.k, "v2"));
@@ -154,9 +152,7 @@ test_gcends_block_abort(void **state)
     lk t;
 
     (void)state;
-    gx_open(&t);
-    gx_expect(&t, "v1", "received", "[]", "0");
-    gx_census(&t, &before);
+    gx_begin(&t, &before);
     lk_root(&t, "v1", root);
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
         assert_lvat_ok(lvat_kernel_queue_message(t.k, root, methods[i],
@@ -181,9 +177,7 @@ test_gcends_process_restart_midway(void **state)
     lk t;
 
     (void)state;
-    gx_open(&t);
-    gx_expect(&t, "v1", "received", "[]", "0");
-    gx_census(&t, &before);
+    gx_begin(&t, &before);
     lk_root(&t, "v1", root);
     for (uint32_t stop = 1; stop < 60; stop += 7) {
         assert_lvat_ok(lvat_kernel_queue_message(t.k, root, "exports",
@@ -245,9 +239,7 @@ test_gcends_release_after_send(void **state)
     lk t;
 
     (void)state;
-    gx_open(&t);
-    gx_expect(&t, "v1", "received", "[]", "0");
-    gx_census(&t, &before);
+    gx_begin(&t, &before);
     lk_root(&t, "v2", root);
     r = lk_call(&t, root, "make", "[]", &st);
     assert_int_equal(st, LVAT_OK);
@@ -276,9 +268,7 @@ test_gcends_host_releases_promise_and_object(void **state)
     lk t;
 
     (void)state;
-    gx_open(&t);
-    gx_expect(&t, "v1", "received", "[]", "0");
-    gx_census(&t, &before);
+    gx_begin(&t, &before);
     lk_root(&t, "v2", root);
     r = lk_call(&t, root, "bundle", "[]", &st);
     assert_int_equal(st, LVAT_OK);
@@ -308,9 +298,7 @@ test_gcends_host_result_forwarded(void **state)
     lk t;
 
     (void)state;
-    gx_open(&t);
-    gx_expect(&t, "v1", "received", "[]", "0");
-    gx_census(&t, &before);
+    gx_begin(&t, &before);
     lk_root(&t, "v2", exp);
     lk_ask(&t, "forwarded", "[\"f0\"]", &a[0]);
     lk_ask(&t, "forwarded", "[\"f1\"]", &a[1]);

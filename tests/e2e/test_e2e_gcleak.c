@@ -171,9 +171,7 @@ test_gcleak_send_then_drop(void **state)
     lk t;
 
     (void)state;
-    gx_open(&t);
-    gx_expect(&t, "v1", "received", "[]", "0");
-    gx_census(&t, &before);
+    gx_begin(&t, &before);
     for (int i = 0; i < 5; i++) {
         gx_expect(&t, "v1", "hold", "[]", "held");
         gx_expect(&t, "v1", "pingAndDrop", "[]", "pong");
@@ -194,9 +192,7 @@ test_gcleak_reimport_after_drop(void **state)
     lk t;
 
     (void)state;
-    gx_open(&t);
-    gx_expect(&t, "v1", "received", "[]", "0");
-    gx_census(&t, &before);
+    gx_begin(&t, &before);
     for (int i = 0; i < 3; i++) {
         gx_expect(&t, "v1", "holdKept", "[]", "held");
         gx_expect(&t, "v1", "pingHeld", "[]", "pong");
@@ -218,9 +214,7 @@ test_gcleak_many_drops_at_once(void **state)
     lk t;
 
     (void)state;
-    gx_open(&t);
-    gx_expect(&t, "v1", "received", "[]", "0");
-    gx_census(&t, &before);
+    gx_begin(&t, &before);
     gx_expect(&t, "v1", "holdMany", "[700]", "700");
     assert_int_equal(lk_count(&t, "v2.c.o+"), 701);
     gx_expect(&t, "v1", "unhold", "[]", "unheld");

@@ -55,3 +55,11 @@ gx_next_kref(const char *from, const char *prefix, char out[32])
     snprintf(out, 32, "%.*s", (int)strspn(at + 2, "0123456789") + 2, at);
     return at + 2;
 }
+
+void
+gx_begin(lk *t, census *before)
+{
+    gx_open(t);
+    gx_expect(t, "v1", "received", "[]", "0");
+    gx_census(t, before);
+}

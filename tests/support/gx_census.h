@@ -27,6 +27,9 @@ void gx_expect_same(const census *a, const census *b, const char *what);
 /* Opens t with the cluster launched, each vat reaping after every
  * delivery. */
 void gx_open(lk *t);
+/* gx_open, one delivery to v1 (its reap settles what the launch left),
+ * then the census. */
+void gx_begin(lk *t, census *before);
 /* lk_expect_at of method(args) on vat's root ("v1"), fulfilled. */
 void gx_expect(lk *t, const char *vat, const char *method, const char *args,
                const char *want);
