@@ -305,7 +305,7 @@ test_gcends_host_result_forwarded(void **state)
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_false(a[0].done || a[1].done);
     for (int i = 0; i < 2; i++) {
-        char name[8];
+        char name[24];
         snprintf(name, sizeof name, "[\"f%d\"]", i);
         lk_expect_at(&t, exp, "fire", name, LVAT_OK, "true");
         assert_true(a[i].done);
