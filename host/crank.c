@@ -118,7 +118,7 @@ crank_begin(lvat_kernel *k)
     c->failure = LVAT_CRANK_OK;
     c->nfree = 0;
     c->exit_success = false;
-    c->sent = c->resolved = c->wrote = 0;
+    c->sent = c->resolved = 0;
     c->outputs_mark = k->noutputs;
     c->reset_mark = k->reset_pending;
 }

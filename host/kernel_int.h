@@ -153,7 +153,8 @@ typedef struct lvat_crank {
     size_t outputs_mark;
     struct lvat_followup *followup; /* a failed crank's (crank.c) */
     bool from_queue;       /* the crank popped a run-queue item */
-    size_t sent, resolved, wrote; /* bytes its vat's syscalls hand over */
+    size_t sent, resolved; /* bytes its vat's syscalls hand over (and
+                            * its vatstore writes: lvat_kv_crank_bytes) */
 } lvat_crank;
 
 /* Time accounting (stats.c), on one crank in LVAT_STATS_EVERY (`timed`): cranks;

@@ -55,7 +55,7 @@ store_fault(lvat_syscall *sc, int rc)
  * 1.5 GB), a message as its run-queue item or parked on a promise, a
  * resolution as the promise's value (40 sends of 1 MiB under a 4 MiB cap
  * were all queued).  Counted: the overlay's own count of the vatstore
- * writes (crank.wrote, read from lvat_kv_crank_bytes after each write: a
+ * writes (lvat_kv_crank_bytes, read at each check: a
  * rewrite of a key counts its growth, a delete its record), the text of
  * each item a send queued (crank.sent), the stored form of each value a
  * resolve settles (crank.resolved).  The kernel's own messages
@@ -68,6 +68,7 @@ int
 lvat__syscall_over_budget(lvat_syscall *sc)
 {
     const lvat_crank *c = &sc->k->crank;
+    size_t wrote = lvat_kv_crank_bytes(sc->k->kv, LVAT_DB_VATSTORE);
 
     lvat_errbuf_set(sc->err, LVAT_EILLEGAL,
                     "memory limit of %zu bytes exceeded by what one delivery "
@@ -75,19 +76,11 @@ lvat__syscall_over_budget(lvat_syscall *sc)
                     "%zu in messages, %zu in resolutions, %zu in vatstore "
                     "writes); raise creationOptions.memoryLimit or spread "
                     "the work over several deliveries",
-                    sc->vat->memory_limit, c->sent + c->resolved + c->wrote,
-                    c->sent, c->resolved, c->wrote);
+                    sc->vat->memory_limit, c->sent + c->resolved + wrote,
+                    c->sent, c->resolved, wrote);
     lvat__crank_fail(sc->k, LVAT_CRANK_FAULT, sc->vat->id, "%s (v%u) %s",
                      sc->vat->name, sc->vat->id, sc->err->msg);
     return LVAT_EILLEGAL;
-}
-
-/* After a vatstore write: the overlay's count, then the budget. */
-static int
-wrote(lvat_syscall *sc)
-{
-    sc->k->crank.wrote = lvat_kv_crank_bytes(sc->k->kv, LVAT_DB_VATSTORE);
-    return lvat__syscall_budget(sc);
 }
 
 /* ---- vatstore ---- */
@@ -124,7 +117,7 @@ lvat_syscall_vatstore_set(lvat_syscall *sc,
         return rc;
     lvat_key_vatstore(&k, sc->vat->id, key, klen);
     rc = lvat_kv_put(sc->k->kv, LVAT_DB_VATSTORE, k.b, k.n, val, vlen, 0);
-    return rc == LVAT_OK ? wrote(sc) : store_fault(sc, rc);
+    return rc == LVAT_OK ? lvat__syscall_budget(sc) : store_fault(sc, rc);
 }
 
 int
@@ -137,7 +130,7 @@ lvat_syscall_vatstore_delete(lvat_syscall *sc, const char *key, size_t klen)
         return rc;
     lvat_key_vatstore(&k, sc->vat->id, key, klen);
     rc = lvat_kv_del(sc->k->kv, LVAT_DB_VATSTORE, k.b, k.n);
-    return rc == LVAT_OK ? wrote(sc) : store_fault(sc, rc);
+    return rc == LVAT_OK ? lvat__syscall_budget(sc) : store_fault(sc, rc);
 }
 
 int

@@ -83,7 +83,8 @@ int lvat__syscall_over_budget(lvat_syscall *sc);
 #define LVAT_HELD_OVERHEAD 64
 
 /* LVAT_OK while what the running crank's syscalls handed the kernel to
- * hold (crank.sent, .resolved, .wrote) is within the vat's memory limit.
+ * hold (crank.sent, .resolved, and the overlay's count of its vatstore
+ * writes) is within the vat's memory limit.
  * Inline: a send and a resolve pay two additions and a compare. */
 static inline int
 lvat__syscall_budget(lvat_syscall *sc)
@@ -91,7 +92,10 @@ lvat__syscall_budget(lvat_syscall *sc)
     const lvat_crank *c = &sc->k->crank;
     size_t limit = sc->vat->memory_limit;
 
-    if (limit == 0 || c->sent + c->resolved + c->wrote <= limit)
+    if (limit == 0 ||
+        c->sent + c->resolved +
+                lvat_kv_crank_bytes(sc->k->kv, LVAT_DB_VATSTORE) <=
+            limit)
         return LVAT_OK;
     return lvat__syscall_over_budget(sc);
 }
