@@ -15,9 +15,15 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "slab.h"
+
+/* Entries come from a slab of their own (the C library's malloc and free
+ * cost ten times as much, once per send); one past this size with no
+ * entry left (a burst's) is let go. */
+#define SLAB_KEEP ((size_t)1 << 20)
 
 typedef struct centry {
-    struct centry *knext, *vnext; /* hash chains; knext links free ones */
+    struct centry *knext, *vnext; /* hash chains */
     uint64_t gen;                 /* the crank that saved an undo record */
     lvat_kref kref;
     lvat_vref vref;
@@ -36,7 +42,7 @@ struct lvat_clb {
     centry **kb, **vb; /* buckets by (vat, kref) and by (vat, vref) */
     size_t nb, n;      /* buckets (a power of two), linked entries */
     size_t live;
-    centry *free;
+    struct lvat_slab *slab; /* the entries */
     undo *u;
     size_t nu, capu;
     uint64_t gen; /* counts cranks from 1 */
@@ -111,7 +117,7 @@ grow(lvat_clb *c)
     return LVAT_OK;
 }
 
-/* Takes e out of both chains and onto the free list. */
+/* Takes e out of both chains and frees it. */
 static void
 unlink_entry(lvat_clb *c, centry *e)
 {
@@ -125,8 +131,7 @@ unlink_entry(lvat_clb *c, centry *e)
         pp = &(*pp)->vnext;
     *pp = e->vnext;
     c->n--;
-    e->knext = c->free;
-    c->free = e;
+    lvat_slab_release(c->slab, e, sizeof *e);
 }
 
 /* Saves e as the open crank found it, once per crank. */
@@ -190,22 +195,19 @@ lvat__clb_add(lvat_kernel *k, uint32_t vat, lvat_kref r, lvat_vref v,
               bool reach)
 {
     lvat_clb *c = k->clb;
-    centry *e = c->free;
+    centry *e;
 
     if (c->n + 1 > c->nb && grow(c) != LVAT_OK)
         return LVAT_ENOMEM;
-    if (e == NULL && (e = lvat_malloc(sizeof *e)) == NULL)
+    if ((e = lvat_slab_alloc(c->slab, sizeof *e)) == NULL)
         return LVAT_ENOMEM;
-    if (e == c->free)
-        c->free = e->knext;
     memset(e, 0, sizeof *e);
     e->kref = r;
     e->vref = v;
     e->vat = vat;
     e->reach = reach;
     if (touch(c, e, true) != LVAT_OK) {
-        e->knext = c->free;
-        c->free = e;
+        lvat_slab_release(c->slab, e, sizeof *e);
         return LVAT_ENOMEM;
     }
     e->live = true;
@@ -242,19 +244,12 @@ lvat__clb_remove(lvat_kernel *k, uint32_t vat, lvat_kref r)
 }
 
 /* Between blocks: gives back what a burst of pairs (100,000 pipelined
- * sends) left behind, keeping enough for the next block. */
+ * sends) left behind. */
 static void
 trim(lvat_clb *c)
 {
-    centry **tail = &c->free;
-
-    for (size_t kept = 0; *tail != NULL && kept < 4096; kept++)
-        tail = &(*tail)->knext;
-    while (*tail != NULL) {
-        centry *e = *tail;
-        *tail = e->knext;
-        lvat_free(e);
-    }
+    if (c->n == 0)
+        lvat_slab_shed(&c->slab, SLAB_KEEP);
     if (c->n == 0 && c->nb > 4096) {
         lvat_free(c->kb);
         lvat_free(c->vb);
@@ -351,6 +346,10 @@ int
 lvat__clb_open(lvat_kernel *k)
 {
     k->clb = lvat_calloc(1, sizeof *k->clb);
+    if (k->clb != NULL && (k->clb->slab = lvat_slab_new()) == NULL) {
+        lvat_free(k->clb);
+        k->clb = NULL;
+    }
     return k->clb ? LVAT_OK : LVAT_ENOMEM;
 }
 
@@ -362,11 +361,7 @@ lvat__clb_free(lvat_kernel *k)
     if (c == NULL)
         return;
     lvat__clb_forget(k);
-    while (c->free != NULL) {
-        centry *e = c->free;
-        c->free = e->knext;
-        lvat_free(e);
-    }
+    lvat_slab_free(c->slab);
     lvat_free(c->kb);
     lvat_free(c->vb);
     lvat_free(c->u);

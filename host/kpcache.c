@@ -21,6 +21,10 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "slab.h"
+
+/* A slab past this when every entry is gone (a burst's) is let go. */
+#define SLAB_KEEP ((size_t)1 << 20)
 
 #define CANCEL_WINDOW 8 /* index changes searched for one to cancel */
 
@@ -111,8 +115,7 @@ unlink_entry(struct lvat_kpcache *c, entry *e)
     lvat__kp_release(&e->p);
     lvat__kpv_free(c, e);
     c->n--;
-    e->next = c->free;
-    c->free = e;
+    lvat_slab_release(c->slab, e, sizeof *e);
 }
 
 static lvat_kprom *
@@ -170,9 +173,7 @@ entry_for(struct lvat_kpcache *c, lvat_kref kp, bool *created)
         return lvat__kpc_touch(c, e, false) == LVAT_OK ? e : NULL;
     if (c->n + 1 > c->nb && grow(c) != LVAT_OK)
         return NULL;
-    if ((e = c->free) != NULL)
-        c->free = e->next;
-    else if ((e = lvat_malloc(sizeof *e)) == NULL)
+    if ((e = lvat_slab_alloc(c->slab, sizeof *e)) == NULL)
         return NULL;
     memset(e, 0, sizeof *e);
     e->kp = kp;
@@ -212,11 +213,7 @@ drop_all(struct lvat_kpcache *c)
     for (size_t i = 0; i < c->nb && c->n > 0; i++)
         while (c->b[i] != NULL)
             unlink_entry(c, c->b[i]);
-    while (c->free != NULL) {
-        entry *e = c->free;
-        c->free = e->next;
-        lvat_free(e);
-    }
+    lvat_slab_shed(&c->slab, SLAB_KEEP);
     lvat_release_big(&c->b, &c->nb, 1024);
     lvat_release_big(&c->u, &c->capu, 1024);
     lvat_release_big(&c->born, &c->capborn, 1024);
@@ -377,6 +374,10 @@ int
 lvat__kpc_open(lvat_kernel *k)
 {
     k->kpc = lvat_calloc(1, sizeof *k->kpc);
+    if (k->kpc != NULL && (k->kpc->slab = lvat_slab_new()) == NULL) {
+        lvat_free(k->kpc);
+        k->kpc = NULL;
+    }
     return k->kpc ? LVAT_OK : LVAT_ENOMEM;
 }
 
@@ -405,6 +406,7 @@ lvat__kpc_free(lvat_kernel *k)
     }
     lvat__kpv_empty_trash(c);
     drop_all(c);
+    lvat_slab_free(c->slab);
     lvat_free(c->b);
     lvat_free(c->u);
     lvat_free(c->born);

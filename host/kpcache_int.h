@@ -59,7 +59,8 @@ typedef struct index_op {
 struct lvat_kpcache {
     entry **b; /* buckets, a power of two */
     size_t nb, n;
-    entry *free;
+    struct lvat_slab *slab; /* entries: the C library's malloc and free
+                             * cost ten times as much, once per send */
     undo *u;
     size_t nu, capu;
     /* Entries the open crank made: undone by unlinking, so a pointer

@@ -474,11 +474,11 @@ store_value(lvat_kernel *k,
             const lvat_kref *slots,
             size_t nslots)
 {
-    lvat_buf b = LVAT_BUF_INIT;
+    char small[256]; /* most values; a longer one grows onto the heap */
+    lvat_buf b = LVAT_BUF_ON(small);
     lvat_key key;
-    int rc;
-
     bool cached = false;
+    int rc;
 
     lvat_key_kp_value(&key, kp);
     rc = lvat_capdata_encode(&b, body, blen, slots, nslots);

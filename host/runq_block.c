@@ -17,8 +17,15 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "slab.h"
 
 #define NONE SIZE_MAX
+
+/* Items' texts come from the queue's own slab (slab.h): a round trip
+ * pushes and frees two, and the C library's malloc and free cost ten
+ * times the slab's.  One past this size when the queue empties (a
+ * burst's) is let go. */
+#define SLAB_KEEP ((size_t)1 << 20)
 
 typedef struct lvat_runq lvat_runq;
 
@@ -36,6 +43,7 @@ struct lvat_runq {
     uint64_t mem_first; /* items from here on are in `items` */
     text *items;        /* items[i] is item mem_first + i */
     size_t nitems, capitems, bytes;
+    lvat_slab *slab;    /* the items' texts */
     /* What the open crank found, to undo it. */
     struct {
         bool loaded, dirty;
@@ -54,9 +62,19 @@ free_items(lvat_runq *q, size_t from)
         return; /* nothing past it (only ever shrinks) */
     for (size_t i = from; i < q->nitems; i++) {
         q->bytes -= q->items[i].len;
-        lvat_free(q->items[i].p);
+        lvat_slab_release(q->slab, q->items[i].p, q->items[i].cap);
     }
     q->nitems = from;
+}
+
+/* With no item left, a burst's array and slab do not stay. */
+static void
+release_burst(lvat_runq *q)
+{
+    if (q->nitems != 0)
+        return;
+    lvat_release_big(&q->items, &q->capitems, 4096);
+    lvat_slab_shed(&q->slab, SLAB_KEEP);
 }
 
 /* The first n items are in the overlay now (or were popped): memory lets
@@ -66,14 +84,13 @@ written(lvat_runq *q, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         q->bytes -= q->items[i].len;
-        lvat_free(q->items[i].p);
+        lvat_slab_release(q->slab, q->items[i].p, q->items[i].cap);
     }
     if (n > 0 && n < q->nitems)
         memmove(q->items, q->items + n, (q->nitems - n) * sizeof *q->items);
     q->nitems -= n;
     q->mem_first += n;
-    if (q->nitems == 0) /* a burst's array does not stay */
-        lvat_release_big(&q->items, &q->capitems, 4096);
+    release_burst(q);
 }
 
 /* Items that committed cranks popped are read no more: their memory
@@ -96,6 +113,7 @@ static void
 unload(lvat_runq *q)
 {
     free_items(q, 0);
+    release_burst(q);
     q->merged = NONE;
     q->loaded = q->dirty = false;
 }
@@ -182,6 +200,11 @@ lvat__runq_open(lvat_kernel *k)
 {
     if ((k->runq = lvat_calloc(1, sizeof *k->runq)) == NULL)
         return LVAT_ENOMEM;
+    if ((k->runq->slab = lvat_slab_new()) == NULL) {
+        lvat_free(k->runq);
+        k->runq = NULL;
+        return LVAT_ENOMEM;
+    }
     k->runq->merged = NONE;
     return LVAT_OK;
 }
@@ -193,6 +216,7 @@ lvat__runq_free(lvat_kernel *k)
         return;
     unload(k->runq);
     lvat_free(k->runq->items);
+    lvat_slab_free(k->runq->slab);
     lvat_free(k->runq);
     k->runq = NULL;
 }
@@ -254,14 +278,16 @@ int
 lvat__runq_append(lvat_kernel *k, const char *p, size_t len)
 {
     lvat_runq *q = k->runq;
+    size_t cap = len ? len : 1; /* a slab block has a byte at least */
     char *copy;
 
     if (!lvat_reserve(&q->items, q->nitems, &q->capitems, sizeof *q->items,
                       64))
         return LVAT_ENOMEM;
-    if ((copy = lvat_memdup(p, len)) == NULL)
+    if ((copy = lvat_slab_alloc(q->slab, cap)) == NULL)
         return LVAT_ENOMEM;
-    q->items[q->nitems++] = (text){copy, len, len, SIZE_MAX};
+    memcpy(copy, p, len);
+    q->items[q->nitems++] = (text){copy, len, cap, SIZE_MAX};
     q->bytes += len;
     q->tail++;
     q->dirty = true;
@@ -308,7 +334,7 @@ lvat__runq_mem_extend(lvat_kernel *k, uint64_t n, const char *p, size_t len)
         return LVAT_ESTATE;
     if (t->len + len > t->cap) {
         size_t cap = t->cap * 2 > t->len + len ? t->cap * 2 : t->len + len;
-        char *grown = lvat_realloc(t->p, cap);
+        char *grown = lvat_slab_realloc(q->slab, t->p, t->cap, cap);
         if (grown == NULL)
             return LVAT_ENOMEM;
         t->p = grown;

@@ -103,6 +103,17 @@ lvat_slab_arena_bytes(const lvat_slab *s)
     return s->arena_bytes;
 }
 
+void
+lvat_slab_shed(lvat_slab **s, size_t keep)
+{
+    lvat_slab *fresh;
+
+    if ((*s)->arena_bytes > keep && (fresh = lvat_slab_new()) != NULL) {
+        lvat_slab_free(*s);
+        *s = fresh;
+    }
+}
+
 static void
 push(block **lists, void *p, size_t c)
 {

@@ -1,8 +1,9 @@
 /*
  * A small-block allocator for callers that know each block's size when
  * they free it: every vat's Lua heap (one per runtime; Lua passes the old
- * size to its allocator) and the kernel's block overlay (its entries and
- * values).  Used from one thread at a time.
+ * size to its allocator) and what the kernel keeps for a block (the
+ * overlay's entries and values, run-queue items, c-list pairs, promise
+ * records).  Used from one thread at a time.
  *
  * Blocks need no header: a block of up to LVAT_SLAB_MAX bytes is carved
  * from 64 KiB arenas (mapped 1 MiB at a time, aligned, their pages taken
@@ -53,6 +54,12 @@ void lvat_slab_release(lvat_slab *s, void *ptr, size_t osize);
 
 /* Bytes of arenas held (for tests and figures). */
 size_t lvat_slab_arena_bytes(const lvat_slab *s);
+
+/* A slab keeps what it was once given.  With none of its blocks in use,
+ * this swaps *s for a fresh slab when it holds more than `keep` bytes
+ * (a burst's), so that a burst does not pin its memory; with no memory
+ * for the fresh one, *s stays. */
+void lvat_slab_shed(lvat_slab **s, size_t keep);
 
 /*
  * A block lives in the arena of the slab that carved it.  A Lua state

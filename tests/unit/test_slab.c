@@ -1,8 +1,8 @@
 /*
  * The vats' small-block allocator: lua_Alloc's contract at every size
  * boundary, blocks reused by size, every size class holding its bytes,
- * and many Lua states churning through one allocator without touching
- * each other's blocks.
+ * many Lua states churning through one allocator without touching each
+ * other's blocks, and a burst's arenas let go.
  */
 #include "lvat_test.h"
 
@@ -163,6 +163,48 @@ test_slab_many_states_share_it(void **state)
     lvat_slab_free(s);
 }
 
+/* A burst's slab, all of its blocks free again, is swapped for a fresh
+ * one past `keep` bytes and kept below it.  (Under AddressSanitizer
+ * every block is the C library's: no arena, nothing to shed.) */
+static void
+test_slab_shed_lets_a_burst_go(void **state)
+{
+    enum { N = 3000, SIZE = 1000 };
+    void **blocks = calloc(N, sizeof *blocks);
+    lvat_slab *s = lvat_slab_new(), *before;
+    size_t held;
+
+    (void)state;
+    assert_non_null(blocks);
+    assert_non_null(s);
+    blocks[0] = lvat_slab_alloc(s, SIZE);
+    assert_non_null(blocks[0]);
+    lvat_slab_release(s, blocks[0], SIZE);
+    before = s;
+    held = lvat_slab_arena_bytes(s);
+    lvat_slab_shed(&s, (size_t)1 << 20);
+    assert_ptr_equal(s, before); /* small: kept, with its arena */
+    assert_int_equal(lvat_slab_arena_bytes(s), held);
+    for (size_t i = 0; i < N; i++)
+        assert_non_null(blocks[i] = lvat_slab_alloc(s, SIZE));
+    for (size_t i = 0; i < N; i++)
+        lvat_slab_release(s, blocks[i], SIZE);
+    held = lvat_slab_arena_bytes(s);
+    lvat_slab_shed(&s, (size_t)1 << 20);
+    if (held == 0) {
+        assert_ptr_equal(s, before);
+    } else {
+        assert_true(held > (size_t)1 << 20);
+        assert_int_equal(lvat_slab_arena_bytes(s), 0);
+    }
+    assert_non_null(blocks[0] = lvat_slab_alloc(s, SIZE));
+    fill(blocks[0], SIZE, 5);
+    assert_true(holds(blocks[0], SIZE, 5));
+    lvat_slab_release(s, blocks[0], SIZE);
+    lvat_slab_free(s);
+    free(blocks);
+}
+
 int
 main(void)
 {
@@ -171,6 +213,7 @@ main(void)
         cmocka_unit_test(test_slab_reuses_by_size),
         cmocka_unit_test(test_slab_every_size_has_its_bytes),
         cmocka_unit_test(test_slab_many_states_share_it),
+        cmocka_unit_test(test_slab_shed_lets_a_burst_go),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
