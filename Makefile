@@ -17,7 +17,9 @@ PKGCONFIG ?= pkg-config
 
 ifeq ($(SANITIZE),)
 BUILD     := build
-OPT       ?= -O2 -g -fno-plt
+# -O3: 2.9-3.2% fewer instructions than -O2 for a round trip or a
+# pipelined send (callgrind, bench/ping -n 20000), 0.8% for a launch.
+OPT       ?= -O3 -g -fno-plt
 SANFLAGS  :=
 LTO       ?= -flto=auto
 else
