@@ -46,31 +46,55 @@ over_limit(lvat_lvat *v, size_t grow)
            v->killed != LVAT_KILL_MEMORY;
 }
 
-static void *
-l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+/* A block granted: the vat's heap grew from `old` to `nsize` bytes. */
+static inline void *
+granted(lvat_lvat *v, void *p, size_t old, size_t nsize)
 {
-    lvat_lvat *v = ud;
-    size_t old = ptr ? osize : 0;
+    v->mem_refused = false;
+    v->mem_used = v->mem_used - old + nsize;
+    if (v->mem_used > v->mem_peak)
+        v->mem_peak = v->mem_used;
+    return p;
+}
+
+/* What l_alloc does not do inline: resizes, new blocks carved afresh or
+ * too big for the slab's free lists, and growth past the cap. */
+static __attribute__((noinline)) void *
+alloc_slow(lvat_lvat *v, void *ptr, size_t old, size_t nsize)
+{
     void *p;
 
-    if (nsize == 0) {
-        lvat_slab_release(v->slab, ptr, old);
-        v->mem_used -= old;
-        return NULL;
-    }
     if (nsize > old && v->mem_limit && !v->closing &&
         v->mem_used + (nsize - old) > v->mem_limit &&
         !over_limit(v, nsize - old))
         return NULL;
     p = ptr == NULL ? lvat_slab_alloc(v->slab, nsize)
                     : lvat_slab_realloc(v->slab, ptr, old, nsize);
-    if (p == NULL)
+    return p == NULL ? NULL : granted(v, p, old, nsize);
+}
+
+/* Most calls free a block or make a small one: those two are done here,
+ * where they need no registers saved (launching a vat makes ~550
+ * blocks). */
+static void *
+l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    lvat_lvat *v = ud;
+    void *p;
+
+    if (nsize == 0) {
+        if (ptr != NULL) {
+            v->mem_used -= osize;
+            lvat_slab_release(v->slab, ptr, osize);
+        }
         return NULL;
-    v->mem_refused = false;
-    v->mem_used = v->mem_used - old + nsize;
-    if (v->mem_used > v->mem_peak)
-        v->mem_peak = v->mem_used;
-    return p;
+    }
+    if (ptr != NULL)
+        return alloc_slow(v, ptr, osize, nsize);
+    if ((v->mem_limit && !v->closing && v->mem_used + nsize > v->mem_limit) ||
+        (p = lvat_slab_take(v->slab, nsize)) == NULL)
+        return alloc_slow(v, NULL, 0, nsize);
+    return granted(v, p, 0, nsize);
 }
 
 /* ---- Kills ---- */

@@ -179,6 +179,26 @@ grow(lvat_slab *s)
     return 0;
 }
 
+/* A block of class c from its free list or the newest arena's uncarved
+ * rest; NULL when the arena has no room. */
+static inline block *
+carve(lvat_slab *s, size_t c)
+{
+    block *b = s->free[c];
+    size_t size;
+
+    if (b != NULL) {
+        s->free[c] = b->next;
+        return b;
+    }
+    size = class_size(c);
+    if ((size_t)(s->end - s->bump) < size)
+        return NULL;
+    b = (block *)s->bump;
+    s->bump += size;
+    return b;
+}
+
 static inline void *
 small_alloc(lvat_slab *s, size_t size)
 {
@@ -188,16 +208,8 @@ small_alloc(lvat_slab *s, size_t size)
     if (lvat__alloc_fails()) /* the tests' failure hook (alloc.h) */
         return NULL;
     c = class_of(size);
-    b = s->free[c];
-    if (b != NULL) {
-        s->free[c] = b->next;
-        return b;
-    }
-    size = class_size(c);
-    if ((size_t)(s->end - s->bump) < size && grow(s) != 0)
-        return NULL;
-    b = (block *)s->bump;
-    s->bump += size;
+    if ((b = carve(s, c)) == NULL && grow(s) == 0)
+        b = carve(s, c);
     return b;
 }
 
@@ -251,6 +263,21 @@ lvat_slab_adopt(lvat_slab *s, lvat_slab *from)
         }
         from->free[c] = NULL;
     }
+}
+
+void *
+lvat_slab_take(lvat_slab *s, size_t size)
+{
+    block *b;
+
+#ifdef LVAT_SLAB_PASSTHROUGH
+    return NULL;
+#endif
+    if (size > LVAT_SLAB_MAX || lvat__fail_at != 0 ||
+        (b = carve(s, class_of(size))) == NULL)
+        return NULL;
+    lvat__alloc_count++; /* one allocation, as lvat_slab_alloc counts */
+    return b;
 }
 
 void *

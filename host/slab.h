@@ -52,6 +52,13 @@ void *lvat_slab_realloc(lvat_slab *s, void *ptr, size_t osize, size_t nsize);
 void *lvat_slab_alloc(lvat_slab *s, size_t size);
 void lvat_slab_release(lvat_slab *s, void *ptr, size_t osize);
 
+/* lvat_slab_alloc's common case alone, small enough to inline into a
+ * Lua state's allocator: a block of `size` bytes from its free list or
+ * the newest arena's uncarved rest, else NULL (the arena is full, the
+ * size is past LVAT_SLAB_MAX, or the tests' failure hook is armed: call
+ * lvat_slab_alloc). */
+void *lvat_slab_take(lvat_slab *s, size_t size);
+
 /* Bytes of arenas held (for tests and figures). */
 size_t lvat_slab_arena_bytes(const lvat_slab *s);
 

@@ -2,7 +2,8 @@
  * The vats' small-block allocator: lua_Alloc's contract at every size
  * boundary, blocks reused by size, every size class holding its bytes,
  * many Lua states churning through one allocator without touching each
- * other's blocks, and a burst's arenas let go.
+ * other's blocks, the allocator's inline common case, and a burst's
+ * arenas let go.
  */
 #include "lvat_test.h"
 
@@ -15,6 +16,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "alloc.h"
 #include "slab.h"
 
 static void
@@ -205,6 +207,41 @@ test_slab_shed_lets_a_burst_go(void **state)
     free(blocks);
 }
 
+/* lvat_slab_take is lvat_slab_alloc's common case: a freed block of the
+ * size's class or the arena's uncarved rest, counted for the failure
+ * hook; NULL (go to lvat_slab_alloc) with no arena room, past
+ * LVAT_SLAB_MAX, or with the hook armed. */
+static void
+test_slab_take_is_the_common_case(void **state)
+{
+    lvat_slab *s = lvat_slab_new();
+    void *p, *q, *r;
+
+    (void)state;
+    assert_non_null(s);
+    assert_null(lvat_slab_take(s, 16)); /* no arena yet */
+    assert_non_null(p = lvat_slab_alloc(s, 16));
+    lvat_slab_release(s, p, 16);
+    if (lvat_slab_arena_bytes(s) == 0) { /* AddressSanitizer: no slab */
+        assert_null(lvat_slab_take(s, 16));
+        lvat_slab_free(s);
+        return;
+    }
+    lvat_alloc_fail_after(0, 0);
+    q = lvat_slab_take(s, 13); /* 13 and 16 share a class */
+    assert_ptr_equal(q, p);
+    assert_non_null(r = lvat_slab_take(s, 24));
+    assert_ptr_not_equal(r, q);
+    assert_null(lvat_slab_take(s, LVAT_SLAB_MAX + 1));
+    assert_int_equal(lvat_alloc_fail_after(0, 0), 2);
+    lvat_slab_release(s, q, 16);
+    lvat_alloc_fail_after(100, 0); /* armed: the slow path decides */
+    assert_null(lvat_slab_take(s, 16));
+    lvat_alloc_fail_after(0, 0);
+    assert_ptr_equal(lvat_slab_take(s, 16), q);
+    lvat_slab_free(s);
+}
+
 int
 main(void)
 {
@@ -214,6 +251,7 @@ main(void)
         cmocka_unit_test(test_slab_every_size_has_its_bytes),
         cmocka_unit_test(test_slab_many_states_share_it),
         cmocka_unit_test(test_slab_shed_lets_a_burst_go),
+        cmocka_unit_test(test_slab_take_is_the_common_case),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
