@@ -326,16 +326,21 @@ lvat__kp_value(lvat_kernel *k, lvat_kref kp, lvat_capdata *out)
     bool cached;
     int rc = lvat__kpc_get_value(k, kp, &v, &cached);
 
-    lvat_key_kp_value(&key, kp);
-    if (!cached && rc == LVAT_OK)
+    /* The key is made only for the store or an error (a cached value,
+     * most often, needs neither). */
+    if (!cached && rc == LVAT_OK) {
+        lvat_key_kp_value(&key, kp);
         rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    }
     if (rc == LVAT_OK)
         rc = lvat_capdata_decode(v.p, v.len, out);
-    if (rc == LVAT_ENOTFOUND || rc == LVAT_ECORRUPT)
+    if (rc == LVAT_ENOTFOUND || rc == LVAT_ECORRUPT) {
+        lvat_key_kp_value(&key, kp);
         return lvat__fail(k, LVAT_ECORRUPT,
                           "%s: settled promise has no "
                           "value: database may be corrupted",
                           key.b);
+    }
     return rc;
 }
 
@@ -480,13 +485,14 @@ store_value(lvat_kernel *k,
     bool cached = false;
     int rc;
 
-    lvat_key_kp_value(&key, kp);
     rc = lvat_capdata_encode(&b, body, blen, slots, nslots);
     if (rc == LVAT_OK)
         rc = lvat__kpc_put_value(k, kp, b.data, b.len, &cached);
-    if (rc == LVAT_OK && !cached)
+    if (rc == LVAT_OK && !cached) {
+        lvat_key_kp_value(&key, kp);
         rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, b.data, b.len,
                          LVAT_KV_NEW);
+    }
     lvat_buf_free(&b);
     if (rc == LVAT_OK)
         rc = lvat__refs_inc(k, slots, nslots, kp);

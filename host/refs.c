@@ -138,9 +138,10 @@ free_promise(lvat_kernel *k, lvat_kref kp)
         bool cached = false;
         if (rc == LVAT_OK)
             rc = lvat__kpc_del_value(k, kp, &cached);
-        lvat_key_kp_value(&key, kp);
-        if (rc == LVAT_OK && !cached)
+        if (rc == LVAT_OK && !cached) {
+            lvat_key_kp_value(&key, kp);
             rc = lvat_kv_del(k->kv, LVAT_DB_KERNEL, key.b, key.n);
+        }
     } else {
         /* Nobody can name it any more, so nobody can resolve it. */
         rc = lvat__kp_set_decider(k, kp, &p, LVAT_NO_DECIDER);
