@@ -286,7 +286,8 @@ lvat__runq_append(lvat_kernel *k, const char *p, size_t len)
         return LVAT_ENOMEM;
     if ((copy = lvat_slab_alloc(q->slab, cap)) == NULL)
         return LVAT_ENOMEM;
-    memcpy(copy, p, len);
+    if (len > 0) /* p may be NULL then */
+        memcpy(copy, p, len);
     q->items[q->nitems++] = (text){copy, len, cap, SIZE_MAX};
     q->bytes += len;
     q->tail++;
