@@ -17,11 +17,6 @@
 #include "alloc.h"
 #include "slab.h"
 
-/* Entries come from a slab of their own (the C library's malloc and free
- * cost ten times as much, once per send); one past this size with no
- * entry left (a burst's) is let go. */
-#define SLAB_KEEP ((size_t)1 << 20)
-
 typedef struct centry {
     struct centry *knext, *vnext; /* hash chains */
     uint64_t gen;                 /* the crank that saved an undo record */
@@ -42,7 +37,8 @@ struct lvat_clb {
     centry **kb, **vb; /* buckets by (vat, kref) and by (vat, vref) */
     size_t nb, n;      /* buckets (a power of two), linked entries */
     size_t live;
-    struct lvat_slab *slab; /* the entries */
+    struct lvat_slab *slab; /* the entries (malloc cost ten times as
+                             * much, once a send) */
     undo *u;
     size_t nu, capu;
     uint64_t gen; /* counts cranks from 1 */
@@ -249,7 +245,7 @@ static void
 trim(lvat_clb *c)
 {
     if (c->n == 0)
-        lvat_slab_shed(&c->slab, SLAB_KEEP);
+        lvat_slab_shed(&c->slab, LVAT_SLAB_KEEP);
     if (c->n == 0 && c->nb > 4096) {
         lvat_free(c->kb);
         lvat_free(c->vb);

@@ -23,9 +23,6 @@
 #include "alloc.h"
 #include "slab.h"
 
-/* A slab past this when every entry is gone (a burst's) is let go. */
-#define SLAB_KEEP ((size_t)1 << 20)
-
 #define CANCEL_WINDOW 8 /* index changes searched for one to cancel */
 
 int
@@ -213,7 +210,7 @@ drop_all(struct lvat_kpcache *c)
     for (size_t i = 0; i < c->nb && c->n > 0; i++)
         while (c->b[i] != NULL)
             unlink_entry(c, c->b[i]);
-    lvat_slab_shed(&c->slab, SLAB_KEEP);
+    lvat_slab_shed(&c->slab, LVAT_SLAB_KEEP);
     lvat_release_big(&c->b, &c->nb, 1024);
     lvat_release_big(&c->u, &c->capu, 1024);
     lvat_release_big(&c->born, &c->capborn, 1024);

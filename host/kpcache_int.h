@@ -15,7 +15,7 @@ enum {
 };
 
 typedef struct entry {
-    struct entry *next; /* hash chain, or the free list */
+    struct entry *next; /* hash chain */
     lvat_kref kp;
     lvat_kprom p;  /* subs in p.subs_inline, or owned */
     uint64_t gen;  /* the kv crank that saved an undo record */

@@ -29,7 +29,6 @@
 
 /* Entries and values come from the overlay's slab (slab.h): a crank
  * writes and frees dozens, all small.  Values keep a NUL after them. */
-
 static char *
 val_dup(lvat_kv *kv, const char *p, size_t n)
 {
@@ -501,6 +500,21 @@ lvat_kv_in_crank(const lvat_kv *kv)
     return kv->in_crank;
 }
 
+/* What a crank's commit and abort share, once its undo records are
+ * applied or let go. */
+static void
+end_crank(lvat_kv *kv, bool commit)
+{
+    free_dead(kv);
+    memset(kv->crank_bytes, 0, sizeof kv->crank_bytes);
+    kv->nundo = 0;
+    lvat_release_big(&kv->undo, &kv->capundo, 4096); /* after a big crank */
+    kv->in_crank = false;
+    kv->gen++;
+    if (kv->hooks.crank_end)
+        kv->hooks.crank_end(kv->hooks.ud, commit);
+}
+
 void
 lvat_kv_crank_commit(lvat_kv *kv)
 {
@@ -511,14 +525,7 @@ lvat_kv_crank_commit(lvat_kv *kv)
         if (u->e->val == NULL && u->e->base_absent)
             unlink_entry(kv, u->e);
     }
-    free_dead(kv);
-    memset(kv->crank_bytes, 0, sizeof kv->crank_bytes);
-    kv->nundo = 0;
-    lvat_release_big(&kv->undo, &kv->capundo, 4096); /* after a big crank */
-    kv->in_crank = false;
-    kv->gen++;
-    if (kv->hooks.crank_end)
-        kv->hooks.crank_end(kv->hooks.ud, true);
+    end_crank(kv, true);
 }
 
 void
@@ -538,14 +545,7 @@ lvat_kv_crank_abort(lvat_kv *kv)
         e->vlen = u->old_vlen;
         e->base_absent = u->old_base_absent;
     }
-    free_dead(kv);
-    memset(kv->crank_bytes, 0, sizeof kv->crank_bytes);
-    kv->nundo = 0;
-    lvat_release_big(&kv->undo, &kv->capundo, 4096); /* after a big crank */
-    kv->in_crank = false;
-    kv->gen++;
-    if (kv->hooks.crank_end)
-        kv->hooks.crank_end(kv->hooks.ud, false);
+    end_crank(kv, false);
 }
 
 size_t

@@ -21,11 +21,6 @@
 
 #define NONE SIZE_MAX
 
-/* Items' texts come from the queue's own slab (slab.h): a round trip
- * pushes and frees two, and the C library's malloc and free cost ten
- * times the slab's.  One past this size when the queue empties (a
- * burst's) is let go. */
-#define SLAB_KEEP ((size_t)1 << 20)
 
 typedef struct lvat_runq lvat_runq;
 
@@ -43,7 +38,8 @@ struct lvat_runq {
     uint64_t mem_first; /* items from here on are in `items` */
     text *items;        /* items[i] is item mem_first + i */
     size_t nitems, capitems, bytes;
-    lvat_slab *slab;    /* the items' texts */
+    lvat_slab *slab;    /* the items' texts (malloc cost ten times as
+                         * much: a round trip queues two) */
     /* What the open crank found, to undo it. */
     struct {
         bool loaded, dirty;
@@ -74,7 +70,7 @@ release_burst(lvat_runq *q)
     if (q->nitems != 0)
         return;
     lvat_release_big(&q->items, &q->capitems, 4096);
-    lvat_slab_shed(&q->slab, SLAB_KEEP);
+    lvat_slab_shed(&q->slab, LVAT_SLAB_KEEP);
 }
 
 /* The first n items are in the overlay now (or were popped): memory lets

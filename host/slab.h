@@ -65,8 +65,10 @@ size_t lvat_slab_arena_bytes(const lvat_slab *s);
 /* A slab keeps what it was once given.  With none of its blocks in use,
  * this swaps *s for a fresh slab when it holds more than `keep` bytes
  * (a burst's), so that a burst does not pin its memory; with no memory
- * for the fresh one, *s stays. */
+ * for the fresh one, *s stays.  The kernel's block structures (run
+ * queue, c-list pairs, promise cache) shed past LVAT_SLAB_KEEP. */
 void lvat_slab_shed(lvat_slab **s, size_t keep);
+#define LVAT_SLAB_KEEP ((size_t)1 << 20)
 
 /*
  * A block lives in the arena of the slab that carved it.  A Lua state

@@ -199,9 +199,7 @@ test_baggage_released_import_is_dropped(void **state)
     lk_open(&t);
     t.reap_interval = 1; /* a reap after every delivery */
     lk_restart(&t);
-    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"gcholder\",\"vats\":{"
-                   "\"gcholder\":{\"sourceSpec\":\"gcholder.lua\"},"
-                   "\"gcmaker\":{\"sourceSpec\":\"gcmaker.lua\"}}}"));
+    assert_lvat_ok(lk_launch(&t, LK_GCHOLDER_CLUSTER));
     expect(&t, "keep", "[]", LVAT_OK, "kept");
     expect(&t, "keep", "[]", LVAT_OK, "kept"); /* replaces the first */
     expect(&t, "poke", "[]", LVAT_OK, "awake");
@@ -271,9 +269,7 @@ test_baggage_released_import_dropped_after_restart(void **state)
     lk_open(&t);
     t.reap_interval = 1;
     lk_restart(&t);
-    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"gcholder\",\"vats\":{"
-                   "\"gcholder\":{\"sourceSpec\":\"gcholder.lua\"},"
-                   "\"gcmaker\":{\"sourceSpec\":\"gcmaker.lua\"}}}"));
+    assert_lvat_ok(lk_launch(&t, LK_GCHOLDER_CLUSTER));
     expect(&t, "keep", "[]", LVAT_OK, "kept");
     lk_restart(&t);
     expect(&t, "poke", "[]", LVAT_OK, "awake");

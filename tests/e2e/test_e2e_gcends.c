@@ -207,9 +207,7 @@ test_gcends_baggage_presence_across_restart(void **state)
     lk_open(&t);
     t.reap_interval = 1;
     lk_restart(&t);
-    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"gcholder\",\"vats\":{"
-                   "\"gcholder\":{\"sourceSpec\":\"gcholder.lua\"},"
-                   "\"gcmaker\":{\"sourceSpec\":\"gcmaker.lua\"}}}"));
+    assert_lvat_ok(lk_launch(&t, LK_GCHOLDER_CLUSTER));
     lk_expect_at(&t, t.root, "keep", "[]", LVAT_OK, "kept");
     lk_expect_at(&t, t.root, "grab", "[]", LVAT_OK, "1");
     assert_int_equal(lk_count(&t, "v1.c.o-"), 3);

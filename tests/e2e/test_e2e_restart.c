@@ -374,9 +374,7 @@ test_restart_drops_imports_the_old_heap_held(void **state)
 
     (void)state;
     lk_open(&t);
-    assert_lvat_ok(lk_launch(&t, "{\"bootstrap\":\"gcholder\",\"vats\":{"
-                   "\"gcholder\":{\"sourceSpec\":\"gcholder.lua\"},"
-                   "\"gcmaker\":{\"sourceSpec\":\"gcmaker.lua\"}}}"));
+    assert_lvat_ok(lk_launch(&t, LK_GCHOLDER_CLUSTER));
     lk_expect_at(&t, t.root, "grab", "[]", LVAT_OK, "1");
     lk_expect_at(&t, t.root, "grab", "[]", LVAT_OK, "2");
     lk_expect_at(&t, t.root, "keep", "[]", LVAT_OK, "kept");

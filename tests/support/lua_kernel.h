@@ -88,6 +88,13 @@ int lk_teardown(void **state);
  */
 int lk_launch(lk *t, const char *config_json);
 
+/* gcholder.lua (bootstrap: holds what gcmaker.lua makes, in a local or
+ * in baggage) and gcmaker.lua. */
+#define LK_GCHOLDER_CLUSTER                                                 \
+    "{\"bootstrap\":\"gcholder\",\"vats\":{"                               \
+    "\"gcholder\":{\"sourceSpec\":\"gcholder.lua\"},"                      \
+    "\"gcmaker\":{\"sourceSpec\":\"gcmaker.lua\"}}}"
+
 /* As lk_launch, for lvat_kernel_reload_subcluster(sub). */
 int lk_reload(lk *t, const char *sub);
 
