@@ -1,7 +1,8 @@
 #!/bin/sh
-# make bench-peers: luavat's sequential round trips, pipelined sends (both
-# nosync) and vat launch (without and with spare states), then the same workloads on the peer kernels
-# (bench/peers/run.sh, owned separately), in one run; prints every figure
+# make bench-peers: the machine-speed row (bench/calib.c), luavat's
+# sequential round trips, pipelined sends (both nosync) and vat launch
+# (without and with spare states), then the same workloads on the peer
+# kernels (bench/peers/run.sh, owned separately), in one run; prints every figure
 # and a table of luavat / peer per workload and peer.  All rows also go to
 # BUILD/bench-peers.json.  The BENCH_* settings of bench/run.sh apply to
 # luavat's side; the peers read their own (see bench/peers/).
@@ -23,7 +24,7 @@ trap 'rm -f "$ours" "$theirs"' EXIT
 trap 'exit 130' INT TERM
 status=0
 
-for args in "ping -d nosync -w seq,pipe" "launch -d nosync" \
+for args in calib "ping -d nosync -w seq,pipe" "launch -d nosync" \
     "launch -d nosync -s 64"; do
     echo "bench-peers: luavat $args" >&2
     # $args is split on purpose: program name, then its options.

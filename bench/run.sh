@@ -12,6 +12,8 @@
 #                             launches queued per lvat_kernel_run
 #   BENCH_RESTART_VATS [1000], BENCH_RESTART_ENTRIES [1000000]
 #   BENCH_BAGGAGE_N [100000]  baggage writes, then reads, in one vat
+#   BENCH_CALIB_N [500000]    loops of the machine-speed row (bench/calib.c),
+#                             run first and last, to compare runs
 #   BENCH_JSON [BUILD/bench.json]
 #   TMPDIR [/tmp]             where the stores are made (and removed)
 #
@@ -33,12 +35,14 @@ step() {
     }
 }
 
+step calib
 step ping -d nosync
 step ping -d sync
 step launch
 step launch -s 64
 step restart
 step baggage
+step calib
 echo "bench: done in $(($(date +%s) - start)) s; rows also in $json" >&2
 awk -v mode=table -f "$here/jsonline.awk" -f "$here/report.awk" "$lines"
 awk -v mode=json -f "$here/jsonline.awk" -f "$here/report.awk" "$lines" >"$json" || status=1

@@ -170,6 +170,18 @@ test_bench_baggage(void **state)
 }
 
 static void
+test_bench_calib(void **state)
+{
+    const char *opts[] = {"-n", "1000", "-r", "1", NULL};
+    const char *want[] = {"machine speed (bare Lua loop)", NULL};
+    run r;
+
+    (void)state;
+    bench(&r, "calib", opts);
+    check_output(r.out, want);
+}
+
+static void
 test_bench_bad_option_is_usage(void **state)
 {
     const char *argv[] = {NULL, "-d", "fast", NULL};
@@ -209,6 +221,7 @@ test_bench_run_sh_table_and_json(void **state)
                          "BENCH_RESTART_VATS=2",
                          "BENCH_RESTART_ENTRIES=20",
                          "BENCH_BAGGAGE_N=50",
+                         "BENCH_CALIB_N=1000",
                          NULL,
                          NULL};
     const char *argv[] = {"sh", "bench/run.sh", lvat_test_builddir(), NULL};
@@ -218,21 +231,22 @@ test_bench_run_sh_table_and_json(void **state)
     (void)state;
     assert_non_null(json_env);
     sprintf(json_env, "BENCH_JSON=%s", json);
-    env[6] = json_env;
+    env[7] = json_env;
     spawn(&r, argv, env);
     if (r.code != 0)
         fail_msg("bench/run.sh exited %d:\n%s", r.code, r.err);
-    /* A header, a rule and 14 rows: 3 message workloads x 2 durabilities,
-     * 3 launch rows, 2 with spare states, restart, 2 baggage rows. */
+    /* A header, a rule and 16 rows: 3 message workloads x 2 durabilities,
+     * 3 launch rows, 2 with spare states, restart, 2 baggage rows, and
+     * the machine's speed first and last. */
     assert_non_null(strstr(r.out, "| workload "));
     assert_non_null(strstr(r.out, "| runs (min-max) "));
-    assert_int_equal(count(r.out, "\n"), 16);
+    assert_int_equal(count(r.out, "\n"), 18);
     lvat_test_read_file(json, text, sizeof text);
     assert_int_equal(text[0], '[');
-    assert_int_equal(count(text, "{\"workload\":"), 14);
+    assert_int_equal(count(text, "{\"workload\":"), 16);
     assert_non_null(strstr(text, "\"settings\":\"n=50, sync;"));
-    assert_int_equal(count(text, "\"min\":"), 14);
-    assert_int_equal(count(text, "\"max\":"), 14);
+    assert_int_equal(count(text, "\"min\":"), 16);
+    assert_int_equal(count(text, "\"max\":"), 16);
     free(json_env);
     free(json);
     lvat_test_rmdir(dir);
@@ -289,6 +303,7 @@ main(void)
         cmocka_unit_test(test_bench_launch_spares),
         cmocka_unit_test(test_bench_restart),
         cmocka_unit_test(test_bench_baggage),
+        cmocka_unit_test(test_bench_calib),
         cmocka_unit_test(test_bench_bad_option_is_usage),
         cmocka_unit_test(test_bench_run_sh_table_and_json),
         cmocka_unit_test(test_bench_compare_divides_by_peer),
