@@ -2,8 +2,8 @@
 # make bench-peers: the machine-speed row (bench/calib.c), luavat's
 # sequential round trips, pipelined sends (both nosync) and vat launch
 # (without and with spare states), then the same workloads on the peer
-# kernels (bench/peers/run.sh, owned separately), in one run; prints every figure
-# and a table of luavat / peer per workload and peer.  All rows also go to
+# kernels (bench/peers/run.sh, owned separately), in one run; prints every
+# figure and a table of luavat / peer per workload and peer.  All rows go to
 # BUILD/bench-peers.json.  The BENCH_* settings of bench/run.sh apply to
 # luavat's side; the peers read their own (see bench/peers/).
 #
