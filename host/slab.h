@@ -20,8 +20,9 @@
  *
  * Freed blocks stay with the allocator until lvat_slab_free: its
  * footprint is the high-water mark of its small blocks.  Built with
- * AddressSanitizer, every block comes from the C library so that ASan
- * still sees each one.
+ * AddressSanitizer, or with LVAT_SLAB_PASSTHROUGH defined (make valgrind
+ * does), every block comes from the C library so that the checker still
+ * sees each one.
  */
 #ifndef LVAT_SLAB_H
 #define LVAT_SLAB_H

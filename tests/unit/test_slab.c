@@ -75,7 +75,8 @@ test_slab_reuses_by_size(void **state)
     (void)state;
     a = lvat_slab_realloc(s, NULL, 0, 40);
     if (lvat_slab_arena_bytes(s) == 0) {
-        /* Built with ASan: every block is the C library's. */
+        /* Passthrough (ASan, make valgrind): every block is the
+         * C library's. */
         lvat_slab_realloc(s, a, 40, 0);
         lvat_slab_free(s);
         skip();
@@ -222,7 +223,7 @@ test_slab_take_is_the_common_case(void **state)
     assert_null(lvat_slab_take(s, 16)); /* no arena yet */
     assert_non_null(p = lvat_slab_alloc(s, 16));
     lvat_slab_release(s, p, 16);
-    if (lvat_slab_arena_bytes(s) == 0) { /* AddressSanitizer: no slab */
+    if (lvat_slab_arena_bytes(s) == 0) { /* passthrough (ASan, make valgrind) */
         assert_null(lvat_slab_take(s, 16));
         lvat_slab_free(s);
         return;
