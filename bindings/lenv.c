@@ -1,10 +1,11 @@
 /*
  * The curated environment, built by allow list (design §8): a vat's _ENV
- * holds copies of the safe libraries and a few wrapped functions; io, os,
- * debug, package, dofile, loadfile, collectgarbage and string.dump are
- * never reachable, code loads only as text, and require reads only the
- * vat's own code snapshot.  The runtime (lua/) runs in a separate private
- * environment with the original functions, captured before any vat code.
+ * holds the safe libraries and a few wrapped functions; io, os, debug,
+ * package, dofile, loadfile, collectgarbage and string.dump are never
+ * reachable, code loads only as text, and require reads only the vat's
+ * own code snapshot.  The runtime (lua/) runs in a separate private
+ * environment with the original base functions and string functions of
+ * its own (llibs.c), which no vat code can reach or change.
  */
 #include "lbind.h"
 

@@ -8,17 +8,22 @@
  * state holds the same C functions, numbers and strings, so a runtime
  * opens the libraries once, in a scratch state, and records them (Lua
  * gives a C function's address, lua_tocfunction).  A vat's state is then
- * filled with raw sets from the record, each name made once for the
- * library and the vat's copy, the tables at their final size.
+ * filled with raw sets from the record, the tables at their final size.
  *
  * What a state holds is what opening the libraries gave: the same tables
- * in the global table and package.loaded (lauxlib's argument errors look
- * there to name a function), the same functions, numbers and strings,
- * the string metatable.  Two things are made anew: math.random and
- * math.randomseed share a userdata of generator state, which each state
- * gets fresh and seeded as luaopen_math seeds it (randomseed with no
- * arguments: the time and the state's address); and string.dump, which
- * luavat removes, is never set (its dead key kept a 32-slot table).
+ * in package.loaded (lauxlib's argument errors look there to name a
+ * function), the same functions, numbers and strings, the string
+ * metatable.  The vat's env holds string, table, math and utf8
+ * themselves, as plain Lua's globals do.  The global table, which is the
+ * runtime's env and no vat's, holds coroutine but not those four: its
+ * string is a table of the few functions the runtime calls, which no vat
+ * can reach (copying the four libraries for the vat instead cost 3% of a
+ * launch and 2 KB of each vat's heap).  Two things are made anew:
+ * math.random and math.randomseed share a userdata of generator state,
+ * which each state gets fresh and seeded as luaopen_math seeds it
+ * (randomseed with no arguments: the time and the state's address); and
+ * string.dump, which luavat removes, is never set (its dead key kept a
+ * 32-slot table).
  */
 #include "lbind.h"
 #include "llibs.h"
@@ -38,7 +43,7 @@ enum { T_G, T_STRING, T_TABLE, T_MATH, T_UTF8, T_COROUTINE, T_STRMT, NT };
 static const struct lib_spec {
     const char *name;
     lua_CFunction open;
-    bool copied; /* the vat gets a copy (_G's "copy" is the vat env) */
+    bool vat; /* in the vat's env (of _G, the allowed base functions) */
 } specs[NT] = {{LUA_GNAME, luaopen_base, true},
                {LUA_STRLIBNAME, luaopen_string, true},
                {LUA_TABLIBNAME, luaopen_table, true},
@@ -53,8 +58,15 @@ static const char *const base_allowed[] = {
     "select", "tonumber", "tostring",     "type",     "rawequal", "rawlen",
     "rawget", "rawset",   "getmetatable", "_VERSION", NULL};
 
-/* The global table (the runtime's env) ends with 32 names: the libraries
- * and the runtime's sys and import. */
+/* The string functions the runtime's Lua code calls (lua/luavat/), in a
+ * table of its own: the vat's string table is the one strings index, and
+ * a vat may change it.  The runtime calls them as functions, never as a
+ * string's methods. */
+static const char *const runtime_string[] = {"find", "format", "sub", NULL};
+
+/* The global table (the runtime's env) ends with at most 32 names: base,
+ * string (the runtime's own), coroutine, and the runtime's sys and
+ * import. */
 #define GLOBALS_SIZE 32
 
 enum {
@@ -80,7 +92,7 @@ typedef struct lib_value {
 
 typedef struct lib_field {
     size_t name, len; /* in text */
-    bool copied;      /* also in the table's copy */
+    bool copied;      /* _G: a base function the vat's env also gets */
     lib_value v;
 } lib_field;
 
@@ -273,8 +285,7 @@ record_table(lua_State *T, recorder *rec, size_t t)
         record_value(T, rec, &f->v);
         f->len = strlen(rec->name);
         f->name = add_text(T, rec, rec->name, f->len);
-        f->copied =
-            specs[t].copied && (t != T_G || base_allowed_name(rec->name));
+        f->copied = t == T_G && base_allowed_name(rec->name);
         r->nfields++;
         lua_pop(T, 1);
     }
@@ -318,6 +329,9 @@ record(lua_State *T)
     lua_remove(T, -2);
     for (size_t t = 0; t < NT; t++)
         record_table(T, rec, t);
+    rec->t = T_STRING;
+    for (const char *const *name = runtime_string; *name; name++)
+        field_named(T, rec, *name);
     return 0;
 }
 
@@ -375,8 +389,10 @@ lvat_lua_set_funcs(lua_State *L, const luaL_Reg *l)
     }
 }
 
-/* Stack of the state while making: base + t the table t, base + NT + t
- * its copy (nil when none), base + 2 * NT the generator state. */
+/* Stack of the state while making: base + t the table t, base + NT the
+ * vat's env, base + NT + 1 the generator state. */
+#define VENV_SLOT  NT
+#define STATE_SLOT (NT + 1)
 static void
 push_value(lua_State *L, const lvat_lua_libs *r, const lib_value *v, int base)
 {
@@ -402,29 +418,40 @@ push_value(lua_State *L, const lvat_lua_libs *r, const lib_value *v, int base)
         lua_pushvalue(L, base + (int)v->u.table);
         break;
     default: /* V_STATE */
-        lua_pushvalue(L, base + 2 * NT);
+        lua_pushvalue(L, base + STATE_SLOT);
     }
+}
+
+/* Whether field f of table t is a library the vat's env holds, which the
+ * global table (the runtime's env) does not. */
+static bool
+vat_only(size_t t, const lib_field *f)
+{
+    return t == T_G && f->v.kind == V_TABLE && f->v.u.table != T_G &&
+           specs[f->v.u.table].vat;
 }
 
 static void
 fill_table(lua_State *L, const lvat_lua_libs *r, size_t t, int base)
 {
     const lib_table *lt = &r->tables[t];
-    int table = base + (int)t, copy = base + NT + (int)t;
+    int table = base + (int)t;
 
     if (lt->state) {
         lua_newuserdatauv(L, lt->state, 0);
-        lua_replace(L, base + 2 * NT);
+        lua_replace(L, base + STATE_SLOT);
     }
     for (size_t i = lt->first; i < lt->first + lt->n; i++) {
         const lib_field *f = &r->fields[i];
 
+        if (vat_only(t, f))
+            continue;
         lua_pushlstring(L, r->text.data + f->name, f->len);
         push_value(L, r, &f->v, base);
         if (f->copied) {
             lua_pushvalue(L, -2);
             lua_pushvalue(L, -2);
-            lua_rawset(L, copy);
+            lua_rawset(L, base + VENV_SLOT);
         }
         lua_rawset(L, table);
     }
@@ -437,7 +464,23 @@ fill_table(lua_State *L, const lvat_lua_libs *r, size_t t, int base)
     }
 }
 
-/* Pushes the NT tables at their final size, their copies and a slot for
+/* The global table's string: the runtime's string functions. */
+static void
+set_runtime_string(lua_State *L, int base)
+{
+    int n = (int)(sizeof runtime_string / sizeof *runtime_string) - 1;
+
+    lua_createtable(L, 0, n);
+    for (const char *const *name = runtime_string; *name; name++) {
+        lua_pushstring(L, *name);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, base + T_STRING);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, base + T_G, LUA_STRLIBNAME);
+}
+
+/* Pushes the NT tables at their final size, the vat's env and a slot for
  * a generator state. */
 static void
 make_tables(lua_State *L, const lvat_lua_libs *r, int venv)
@@ -446,12 +489,6 @@ make_tables(lua_State *L, const lvat_lua_libs *r, int venv)
     for (size_t t = 1; t < NT; t++)
         lua_createtable(L, 0, (int)r->tables[t].n);
     lua_pushvalue(L, venv);
-    for (size_t t = 1; t < NT; t++) {
-        if (specs[t].copied)
-            lua_createtable(L, 0, (int)r->tables[t].n);
-        else
-            lua_pushnil(L);
-    }
     lua_pushnil(L);
 }
 
@@ -461,18 +498,19 @@ lvat_lua_libs_open(lua_State *L, const lvat_lua_libs *r, int venv)
     int base = lua_gettop(L) + 1;
 
     venv = lua_absindex(L, venv);
-    luaL_checkstack(L, 2 * NT + 8, "opening the libraries");
+    luaL_checkstack(L, NT + 8, "opening the libraries");
     make_tables(L, r, venv);
     lua_pushvalue(L, base + T_G);
     lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     for (size_t t = 0; t < NT; t++)
         fill_table(L, r, t, base);
+    set_runtime_string(L, base);
     lua_createtable(L, 0, T_STRMT);
     for (size_t t = 0; t < T_STRMT; t++) {
         lua_pushvalue(L, base + (int)t);
         lua_setfield(L, -2, specs[t].name);
-        if (t != T_G && specs[t].copied) {
-            lua_pushvalue(L, base + NT + (int)t);
+        if (t != T_G && specs[t].vat) {
+            lua_pushvalue(L, base + (int)t);
             lua_setfield(L, venv, specs[t].name);
         }
     }

@@ -26,7 +26,9 @@ void lvat_lua_libs_free(lvat_lua_libs *r);
  * runtime's env), package.loaded, base, string (with luavat's pattern
  * functions and format, no dump, its metatable protected), table, math,
  * utf8 and coroutine.  The vat's env at `venv` gets the allowed base
- * functions and its own copies of string, table, math and utf8.
+ * functions and string, table, math and utf8 themselves; the global table
+ * gets coroutine and, as its string, a table of its own holding only the
+ * string functions the runtime calls (llibs.c says why).
  * [-0, +0, m]
  */
 void lvat_lua_libs_open(lua_State *L, const lvat_lua_libs *r, int venv);

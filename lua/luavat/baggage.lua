@@ -13,6 +13,9 @@ local vsPutDurable = sys.vsPutDurable
 -- nearly as large as the memory cap): vsHas and vsSlots look in place.
 local vsHas, vsSlots = sys.vsHas, sys.vsSlots
 local tonumber = tonumber
+-- The runtime's own string functions, called as functions (see
+-- liveslots.lua): this module loads after vat code has run.
+local format, sub = string.format, string.sub
 
 local PREFIX = "b."      -- baggage entries
 local refKey = sys.refKey -- "rc.o-5": how many baggage values name an
@@ -23,12 +26,12 @@ local M = {}
 
 local function checkKey(k, what)
     if type(k) ~= "string" then
-        error(("baggage:%s(key): the key must be a string, not %s")
-              :format(what, type(k)), 3)
+        error(format("baggage:%s(key): the key must be a string, not %s",
+                     what, type(k)), 3)
     end
     if #k == 0 or #k > MAX_KEY then
-        error(("baggage:%s(key): keys must have 1 to %d bytes"):format(what,
-              MAX_KEY), 3)
+        error(format("baggage:%s(key): keys must have 1 to %d bytes", what,
+                     MAX_KEY), 3)
     end
 end
 
@@ -68,7 +71,7 @@ local function store(k, v, what)
     -- The message names the call only when it fails (no formatting per set).
     local ok, old, new = pcall(vsPutDurable, PREFIX, k, v)
     if not ok then
-        error(("baggage:%s(%q)"):format(what, k) .. tostring(old), 3)
+        error(format("baggage:%s(%q)", what, k) .. tostring(old), 3)
     end
     if old ~= nil then addRefs(old, -1) end
     if new ~= nil then addRefs(new, 1) end
@@ -84,8 +87,8 @@ end
 function methods:init(k, v)
     checkKey(k, "init")
     if vsHas(PREFIX .. k) then
-        error(("baggage:init(%q): the key already exists (use set to "
-               .. "replace it)"):format(k), 2)
+        error(format("baggage:init(%q): the key already exists (use set to "
+                     .. "replace it)", k), 2)
     end
     store(k, v, "init")
 end
@@ -122,7 +125,7 @@ function methods:keys(prefix)
         end
         if key == nil then return nil end
         last = key
-        return key:sub(#PREFIX + 1)
+        return sub(key, #PREFIX + 1)
     end
 end
 

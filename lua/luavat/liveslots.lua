@@ -11,6 +11,10 @@ local P = import("luavat.promise")
 local sys = sys
 
 local type, pcall, error, tostring = type, pcall, error, tostring
+-- String functions are called as functions from the runtime's own string
+-- (llibs.c), never as methods: a string's methods are the vat's string
+-- table, which vat code may change.
+local find, format = string.find, string.format
 local yield = coroutine.yield
 local rawget = rawget
 local whenSettled = P.whenSettled
@@ -77,7 +81,7 @@ local resolveVpid = sys.resolveVpid
 function R.failedReason(rejected, value, err)
     if rejected then
         local ok, s = pcall(tostring, value)
-        if ok and type(s) == "string" and not s:find("^[%w%.]+: 0x%x+$") then
+        if ok and type(s) == "string" and not find(s, "^[%w%.]+: 0x%x+$") then
             return s
         end
     end
@@ -163,8 +167,8 @@ end
 
 local function noMethod(obj, method)
     return function()
-        error(("%s has no method %q"):format(remotables[obj] or "object",
-              tostring(method)), 0)
+        error(format("%s has no method %q", remotables[obj] or "object",
+                     tostring(method)), 0)
     end
 end
 

@@ -4,9 +4,11 @@
  * the libraries make (the global table, package.loaded, each library,
  * the string metatable) must hold the same keys with the same C
  * functions, numbers and strings, luavat's patches applied as lenv.c
- * applied them; the vat env must get the allowed base functions and
- * copies of string, table, math and utf8; math.random must have its own
- * seeded generator, shared with math.randomseed.
+ * applied them, except that the global table (the runtime's env) holds
+ * only the runtime's string functions and no table, math or utf8; the vat
+ * env must get the allowed base functions and string, table, math and
+ * utf8 themselves; math.random must have its own seeded generator, shared
+ * with math.randomseed.
  */
 #include "lvat_test.h"
 
@@ -30,6 +32,9 @@ static const struct {
     {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
     {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine}};
 #define NLIBS (sizeof libs / sizeof *libs)
+
+/* What the runtime's Lua code calls (llibs.c's runtime_string). */
+static const char *const runtime_string[] = {"find", "format", "sub"};
 
 static const char *const vat_base[] = {
     "assert", "error",    "ipairs",       "next",    "pairs",    "pcall",
@@ -65,10 +70,12 @@ new_state(void)
 
 /* Lua's own opening, with the string and table libraries patched as vats
  * get them (lvat_lua_patch_string, lvat_lua_open_bounded_table; a vat's
- * view of them is probed end to end in tests/e2e/vats/probe.lua). */
+ * view of them is probed end to end in tests/e2e/vats/probe.lua), and the
+ * global table made the runtime's env as llibs.c says. */
 static lua_State *
 reference_state(void)
 {
+    static const char *const vat_libs[] = {"table", "math", "utf8"};
     lua_State *L = new_state();
 
     for (size_t i = 0; i < NLIBS; i++) {
@@ -79,6 +86,19 @@ reference_state(void)
     lvat_lua_patch_string(L);
     lua_getglobal(L, "table");
     lvat_lua_open_bounded_table(L, -1);
+    lua_settop(L, 0);
+    for (size_t i = 0; i < sizeof vat_libs / sizeof *vat_libs; i++) {
+        lua_pushnil(L);
+        lua_setglobal(L, vat_libs[i]);
+    }
+    lua_getglobal(L, "string");
+    lua_newtable(L);
+    for (size_t i = 0; i < sizeof runtime_string / sizeof *runtime_string;
+         i++) {
+        lua_getfield(L, 1, runtime_string[i]);
+        lua_setfield(L, 2, runtime_string[i]);
+    }
+    lua_setglobal(L, "string");
     lua_settop(L, 0);
     return L;
 }
@@ -143,6 +163,8 @@ check_same_function(lua_State *A,
     }
 }
 
+static void check_same_table(lua_State *A, lua_State *B, const char *what);
+
 static void
 check_same_value(lua_State *A, int ia, lua_State *B, int ib, const char *what)
 {
@@ -163,9 +185,16 @@ check_same_value(lua_State *A, int ia, lua_State *B, int ib, const char *what)
                             lua_rawlen(A, ia));
         break;
     case LUA_TTABLE:
-        if (loaded_name(A, ia) == NULL || loaded_name(B, ib) == NULL ||
-            strcmp(loaded_name(A, ia), loaded_name(B, ib)) != 0)
+        if (loaded_name(A, ia) == NULL && loaded_name(B, ib) == NULL) {
+            lua_pushvalue(A, ia); /* a table of its own: the same fields */
+            lua_pushvalue(B, ib);
+            check_same_table(A, B, what);
+            lua_pop(A, 1);
+            lua_pop(B, 1);
+        } else if (loaded_name(A, ia) == NULL || loaded_name(B, ib) == NULL ||
+                   strcmp(loaded_name(A, ia), loaded_name(B, ib)) != 0) {
             fail_msg("%s: another table", what);
+        }
         break;
     default:
         fail_msg("%s: unexpected %s", what, luaL_typename(A, ia));
@@ -199,29 +228,6 @@ check_same_table(lua_State *A, lua_State *B, const char *what)
     if (na != nb)
         fail_msg("%s has %lld fields, not %lld", what, (long long)nb,
                  (long long)na);
-}
-
-/* The table at -2 is a copy of the one on top: the same values. */
-static void
-check_copy(lua_State *L, const char *what)
-{
-    int n = 0;
-
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-        lua_pushvalue(L, -2);
-        if (lua_rawget(L, -5) == LUA_TNIL || !lua_rawequal(L, -1, -2))
-            fail_msg("%s.%s is not copied", what, lua_tostring(L, -3));
-        lua_pop(L, 2);
-        n++;
-    }
-    lua_pushnil(L);
-    while (lua_next(L, -3)) {
-        lua_pop(L, 1);
-        n--;
-    }
-    if (n != 0)
-        fail_msg("the copy of %s has other fields", what);
 }
 
 static lvat_lua_libs *
@@ -265,9 +271,9 @@ test_llibs_same_tables_as_opening_them(void **state)
 }
 
 static void
-test_llibs_vat_env_gets_allowed_names_and_copies(void **state)
+test_llibs_vat_env_gets_allowed_names_and_libraries(void **state)
 {
-    static const char *const copies[] = {"string", "table", "math", "utf8"};
+    static const char *const vat_libs[] = {"string", "table", "math", "utf8"};
     lvat_lua_libs *r = recipe();
     lua_State *B = recipe_state(r);
     int n = 0;
@@ -281,13 +287,21 @@ test_llibs_vat_env_gets_allowed_names_and_copies(void **state)
         assert_true(lua_rawequal(B, -1, -2));
         lua_pop(B, 2);
     }
-    for (size_t i = 0; i < sizeof copies / sizeof *copies; i++) {
-        lua_getfield(B, 1, copies[i]);
-        lua_getglobal(B, copies[i]);
-        assert_false(lua_rawequal(B, -1, -2));
-        check_copy(B, copies[i]);
+    /* The libraries themselves: string is the string metatable's too. */
+    lua_getfield(B, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    for (size_t i = 0; i < sizeof vat_libs / sizeof *vat_libs; i++) {
+        lua_getfield(B, 1, vat_libs[i]);
+        lua_getfield(B, 2, vat_libs[i]);
+        assert_int_equal(lua_type(B, -1), LUA_TTABLE);
+        assert_true(lua_rawequal(B, -1, -2));
         lua_pop(B, 2);
     }
+    lua_pushliteral(B, "");
+    assert_true(lua_getmetatable(B, -1));
+    lua_getfield(B, -1, "__index");
+    lua_getfield(B, 1, "string");
+    assert_true(lua_rawequal(B, -1, -2));
+    lua_settop(B, 1);
     lua_pushnil(B);
     while (lua_next(B, 1)) {
         lua_pop(B, 1);
@@ -298,26 +312,62 @@ test_llibs_vat_env_gets_allowed_names_and_copies(void **state)
     lvat_lua_libs_free(r);
 }
 
+/* The global table's string is the runtime's own: only the functions it
+ * calls, the library's, so that a vat changing its string table changes
+ * nothing the runtime calls. */
+static void
+test_llibs_runtime_string_is_its_own(void **state)
+{
+    lvat_lua_libs *r = recipe();
+    lua_State *B = recipe_state(r);
+    int n = 0;
+
+    (void)state;
+    lua_getglobal(B, "string");
+    lua_getfield(B, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(B, -1, "string");
+    assert_false(lua_rawequal(B, 1, 3));
+    for (size_t i = 0; i < sizeof runtime_string / sizeof *runtime_string;
+         i++) {
+        lua_getfield(B, 1, runtime_string[i]);
+        lua_getfield(B, 3, runtime_string[i]);
+        assert_non_null(lua_tocfunction(B, -1));
+        assert_true(lua_rawequal(B, -1, -2));
+        lua_pop(B, 2);
+    }
+    lua_pushnil(B);
+    while (lua_next(B, 1)) {
+        lua_pop(B, 1);
+        n++;
+    }
+    assert_int_equal(n, sizeof runtime_string / sizeof *runtime_string);
+    assert_int_equal(lua_getglobal(B, "table"), LUA_TNIL);
+    assert_int_equal(lua_getglobal(B, "math"), LUA_TNIL);
+    assert_int_equal(lua_getglobal(B, "utf8"), LUA_TNIL);
+    assert_int_equal(lua_getglobal(B, "coroutine"), LUA_TTABLE);
+    lua_close(B);
+    lvat_lua_libs_free(r);
+}
+
 /* Draws five numbers from math.random after math.randomseed(seed), or
- * without seeding when seed is negative; math is the global one, or the
- * vat env's copy. */
+ * without seeding when seed is negative; math is the one in
+ * package.loaded, or the vat env's (the same table). */
 static void
 draw(lua_State *L, bool venv, int seed, lua_Integer out[5])
 {
     static const char code[] =
         "local m, seed = ... if seed >= 0 then m.randomseed(seed) end "
         "local t = {} for i = 1, 5 do t[i] = m.random(1 << 40) end "
-        "return table.unpack(t)";
+        "return t[1], t[2], t[3], t[4], t[5]";
 
     if (luaL_loadstring(L, code) != LUA_OK)
         fail_msg("%s", lua_tostring(L, -1));
-    if (venv) {
+    if (venv)
         lua_getfield(L, LUA_REGISTRYINDEX, "VENV");
-        lua_getfield(L, -1, "math");
-        lua_remove(L, -2);
-    } else {
-        lua_getglobal(L, "math");
-    }
+    else
+        lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, "math");
+    lua_remove(L, -2);
     lua_pushinteger(L, seed);
     if (lua_pcall(L, 2, 5, 0) != LUA_OK)
         fail_msg("%s", lua_tostring(L, -1));
@@ -338,7 +388,7 @@ test_llibs_random_has_its_own_seeded_state(void **state)
     draw(B, false, -1, b);
     assert_true(b[0] != b[1] || b[1] != b[2]); /* seeded, not all zero */
     draw(A, false, 42, a);
-    draw(B, true, 42, b); /* the vat's copy: the same closures */
+    draw(B, true, 42, b); /* the vat's: the same table */
     draw(C, false, 43, c);
     assert_memory_equal(a, b, sizeof a);
     draw(B, false, 43, b);
@@ -384,7 +434,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llibs_same_tables_as_opening_them),
-        cmocka_unit_test(test_llibs_vat_env_gets_allowed_names_and_copies),
+        cmocka_unit_test(test_llibs_vat_env_gets_allowed_names_and_libraries),
+        cmocka_unit_test(test_llibs_runtime_string_is_its_own),
         cmocka_unit_test(test_llibs_random_has_its_own_seeded_state),
         cmocka_unit_test(test_llibs_recipe_out_of_memory),
     };
