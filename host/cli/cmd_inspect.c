@@ -103,8 +103,10 @@ print_stats(const char *text)
 
     if (lvat_json_parse(text, strlen(text), false, &doc, NULL, 0) != LVAT_OK)
         return CLI_SETUP;
-    printf("cranks %lld, deliveries %lld, blocks %lld, %.3f s in all\n",
+    printf("cranks %lld (%lld timed), deliveries %lld, blocks %lld, %.3f s "
+           "in all\n",
            (long long)num(lvat_json_get(doc, "cranks")),
+           (long long)num(lvat_json_get(doc, "timedCranks")),
            (long long)num(lvat_json_get(doc, "deliveries")),
            (long long)num(lvat_json_get(doc, "blocks")),
            num(lvat_json_get(doc, "seconds")));

@@ -50,14 +50,14 @@ test_pump_quiet_work_spans_slices(void **state)
 
     (void)state;
     start(&t, &loop);
-    before = lk_blocks(&t);
+    before = lk_stat(&t, "blocks");
     lk_ask(&t, "run", "[5000]", &a);
     uv_run(&loop, UV_RUN_DEFAULT); /* returns when the kernel is idle */
     assert_true(a.done);
     assert_string_equal(a.text, "12502500");
     assert_int_equal(lvat_kernel_pending(t.k), 0);
-    if (lk_blocks(&t) - before > 2)
-        fail_msg("%ld blocks for one call", lk_blocks(&t) - before);
+    if (lk_stat(&t, "blocks") - before > 2)
+        fail_msg("%ld blocks for one call", lk_stat(&t, "blocks") - before);
     free(a.text);
     stop(&t, &loop);
 }
@@ -126,13 +126,13 @@ test_pump_detach_commits_open_block(void **state)
     (void)state;
     start(&t, &loop);
     lk_ask(&t, "run", "[20000]", &a);
-    before = lk_blocks(&t);
+    before = lk_stat(&t, "blocks");
     for (int i = 0; i < 3; i++)
         uv_run(&loop, UV_RUN_NOWAIT); /* a slice each */
     assert_false(a.done);
-    assert_int_equal(lk_blocks(&t), before); /* the block is still open */
+    assert_int_equal(lk_stat(&t, "blocks"), before); /* the block is still open */
     lvat_kernel_detach(t.k);
-    assert_int_equal(lk_blocks(&t), before + 1);
+    assert_int_equal(lk_stat(&t, "blocks"), before + 1);
     assert_lvat_ok(lvat_kernel_run(t.k));
     assert_true(a.done);
     assert_string_equal(a.text, "200010000");

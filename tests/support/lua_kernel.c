@@ -569,16 +569,17 @@ lk_run_pings(lk *t, long n)
 }
 
 long
-lk_blocks(lk *t)
+lk_stat(lk *t, const char *field)
 {
-    char *json = NULL;
+    char *json = NULL, key[64];
     const char *p;
     long n;
 
+    snprintf(key, sizeof key, "\"%s\":", field);
     assert_lvat_ok(lvat_kernel_stats_json(t->k, &json));
-    p = strstr(json, "\"blocks\":");
+    p = strstr(json, key);
     assert_non_null(p);
-    n = atol(p + strlen("\"blocks\":"));
+    n = atol(p + strlen(key));
     free(json);
     return n;
 }

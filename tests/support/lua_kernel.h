@@ -129,8 +129,9 @@ void lk_expect_at(lk *t, const char *kref, const char *method,
     "\"echo\":{\"sourceSpec\":\"echo.lua\"}}}"
 /* Calls the pinger's run(n) (n awaited round trips) and checks its sum. */
 void lk_run_pings(lk *t, long n);
-/* Blocks committed so far (lvat_kernel_stats_json's "blocks"). */
-long lk_blocks(lk *t);
+/* A count from lvat_kernel_stats_json: "blocks" (committed so far),
+ * "cranks", "timedCranks"... */
+long lk_stat(lk *t, const char *field);
 
 /* An answer a test takes from the host API, as the kernel runs. */
 typedef struct lk_answer {
