@@ -136,12 +136,13 @@ lvat__stats_crank_begin(lvat_kernel *k, lvat_stats_mark *m)
 void
 lvat__stats_crank_end(lvat_kernel *k, const lvat_stats_mark *m, bool did)
 {
-    uint64_t more = m->weight - 1; /* times over, for a sampled crank */
     lvat_kstats *s = &k->stats;
 
     if (did)
         s->cranks++;
-    if (did && k->timing) {
+    if (did && m->weight > 0) {
+        uint64_t more = m->weight - 1; /* times over, for a sampled crank */
+
         s->timed += m->weight;
         s->measured++;
         s->ns_crank += m->weight * (lvat_clock_ns() - m->t0);

@@ -43,22 +43,49 @@ return {
                         method = #s:match("(x+)$"),
                         plain = s:find("y", 1, true) == nil}
             end,
-            -- Patch our copies of the libraries: the runtime must not care.
+            -- Patch every function of our libraries (the string
+            -- metatable's too) and tostring and pcall: the runtime must
+            -- not care, not even its baggage module, loaded only now.
             patched = function(self)
-                local saved = {string.format, table.concat, tostring, pcall}
-                string.format = function() error("patched format") end
-                table.concat = function() error("patched concat") end
+                local saved, pc, str = {}, pcall, tostring
+                for _, lib in ipairs({string, table, math, utf8}) do
+                    for k, f in pairs(lib) do
+                        if type(f) == "function" then
+                            saved[#saved + 1] = {lib, k, f}
+                            lib[k] = function() error("patched " .. k) end
+                        end
+                    end
+                end
                 tostring, pcall = nil, nil
-                local ok, r = saved[4](function()
+                local ok, r = pc(function()
                     return E(root):echo({list = {1, 2}, s = "x"}):await()
                 end)
-                local noMethod = saved[4](function()
+                local _, noMethod = pc(function()
                     return E(root):nope():await()
                 end)
-                string.format, table.concat, tostring, pcall =
-                    saved[1], saved[2], saved[3], saved[4]
-                local _, e = pcall(function() return E(root):nope():await() end)
-                return {ok = ok, s = r.s, n = #r.list, noMethod = e}
+                local _, why = pc(function()
+                    return E(root):refuse():await()
+                end)
+                local _, bag = pc(function()
+                    baggage:set("k", 1)
+                    return baggage:get("k")
+                end)
+                local _, initErr = pc(function() baggage:init("k", 2) end)
+                local _, keyErr = pc(function() baggage:set(5, 1) end)
+                local keys = {}
+                for key in baggage:keys() do keys[#keys + 1] = key end
+                for _, s in ipairs(saved) do s[1][s[2]] = s[3] end
+                tostring, pcall = str, pc
+                return {ok = ok, s = r.s, n = #r.list,
+                        noMethod = tostring(noMethod), why = tostring(why),
+                        bag = bag, initErr = tostring(initErr),
+                        keyErr = tostring(keyErr), key = keys[1]}
+            end,
+            -- A reason that is no passable value (a function in a table
+            -- with a metatable): the caller gets its __tostring's text.
+            refuse = function(self)
+                return Promise.reject(setmetatable({f = print}, {
+                    __tostring = function() return "custom reason" end}))
             end,
             gc = function(self)
                 return err(setmetatable, {}, {__gc = function() end})
