@@ -45,6 +45,8 @@ typedef struct lvat_lvat {
     bool timing;                  /* this delivery is timed */
     size_t heap_after_gc;         /* heap after the last reap's collection */
     uint64_t sys_t0;              /* start of the running syscall */
+    uint32_t sys_w;               /* its timing weight (clock.h) */
+    uint32_t nsys, nmarshal;      /* this delivery's (lvat_time_weight) */
     bool has_random_seed;         /* the Random endowment's seed, if given */
     uint64_t random_seed;
     volatile sig_atomic_t killed; /* LVAT_KILL_* */
@@ -133,21 +135,6 @@ int lvat_lua_sys_check(lua_State *L, int rc);
 /* Appends to a vref array the vat owns (so a raised error leaks nothing). */
 void lvat_lua_append_vref(lua_State *L, lvat_vref **arr, size_t *n,
                           size_t *cap, lvat_vref r);
-
-/* Adds a syscall's time to the delivery's stats and passes its result
- * on.  LVAT_LUA_SYS(v, call) reads the clock, makes the call (the comma
- * operator orders the two), then comes here. */
-static inline int
-lvat_lua_syscall_time(lvat_lvat *v, int rc)
-{
-    if (v->timing)
-        v->syscall_ns += lvat_clock_ns() - v->sys_t0;
-    return rc;
-}
-
-#define LVAT_LUA_SYS(v, call)                                              \
-    lvat_lua_syscall_time(                                                 \
-        (v), ((v)->sys_t0 = (v)->timing ? lvat_clock_ns() : 0, (call)))
 
 /* ---- lvatstore.c ---- */
 /* Adds the vatstore and durable-value functions to the table on top. */

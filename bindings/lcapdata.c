@@ -40,6 +40,7 @@ typedef struct enc {
     int depth;
     unsigned steps;
     uint64_t t0;
+    uint32_t w; /* its timing weight (clock.h) */
     pathseg path[MAX_DEPTH + 1];
 } enc;
 
@@ -441,7 +442,8 @@ enc_begin(enc *e, lua_State *L, lvat_enc_mode mode, const char *what)
     e->what = what;
     e->depth = 0;
     e->steps = 0;
-    e->t0 = e->v->timing ? lvat_clock_ns() : 0;
+    e->w = e->v->timing ? lvat_time_weight(&e->v->nmarshal) : 0;
+    e->t0 = e->w ? lvat_clock_ns() : 0;
     lvat_buf_reset(e->b);
     e->v->nencslots = 0;
     lvat_buf_putc(e->b, '#');
@@ -450,8 +452,8 @@ enc_begin(enc *e, lua_State *L, lvat_enc_mode mode, const char *what)
 static void
 enc_end(enc *e)
 {
-    if (e->v->timing)
-        e->v->marshal_ns += lvat_clock_ns() - e->t0;
+    if (e->w)
+        e->v->marshal_ns += e->w * (lvat_clock_ns() - e->t0);
     if (e->b->oom)
         luaL_error(e->L, "not enough memory");
 }

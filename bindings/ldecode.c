@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "json.h"
 #include "ldecode_int.h"
+#include "lsystime.h"
 #include "smallcaps.h"
 
 /* Parsers live in the vat (a raised error leaks no memory), one per
@@ -29,6 +30,7 @@ typedef struct dec {
     const lvat_vref *slots;
     size_t nslots;
     uint64_t t0;
+    uint32_t w; /* its timing weight (clock.h); nested decodes are 0 */
 } dec;
 
 static int dec_fail(dec *d, const char *fmt, ...) __attribute__((noreturn));
@@ -344,7 +346,8 @@ dec_start(dec *d, lua_State *L, const char *body, size_t len,
     d->jp = NULL;
     d->slots = slots;
     d->nslots = nslots;
-    d->t0 = v->timing ? lvat_clock_ns() : 0;
+    d->w = v->timing && v->ndec == 0 ? lvat_time_weight(&v->nmarshal) : 0;
+    d->t0 = d->w ? lvat_clock_ns() : 0;
     if (len == 0 || body[0] != '#')
         luaL_error(L, "malformed capdata: the body does not start with '#'");
 }
@@ -427,8 +430,8 @@ dec_done(dec *d)
         lua_remove(d->L, d->guard);
     }
     /* Nested decodes (a callback decoding again) count once. */
-    if (v->ndec == 0 && v->timing)
-        v->marshal_ns += lvat_clock_ns() - d->t0;
+    if (v->ndec == 0 && d->w)
+        v->marshal_ns += d->w * (lvat_clock_ns() - d->t0);
 }
 
 static void

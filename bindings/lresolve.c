@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 
 #include "lpromise_int.h"
+#include "lsystime.h"
 
 /* One resolution of the batch, with its capdata copied out of the
  * marshalling scratch: the slots follow the header, then the body. */

@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "llibs.h"
 #include "lstack.h"
+#include "lsystime.h"
 
 
 /* ---- Helpers ---- */

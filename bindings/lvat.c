@@ -551,7 +551,7 @@ vat_deliver(void *inst, const lvat_delivery *d, lvat_errbuf *err)
 
     v->killed = LVAT_KILL_NONE;
     v->kill_where[0] = '\0';
-    v->ndec = 0;
+    v->ndec = v->nsys = v->nmarshal = 0;
     v->marshal_ns = v->syscall_ns = 0;
     v->timing = d->timed;
     v->running = L;

@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 
 #include "llibs.h"
+#include "lsystime.h"
 
 #define SYS   LVAT_LUA_SYS
 #define check lvat_lua_sys_check

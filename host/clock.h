@@ -17,4 +17,24 @@ lvat_clock_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The timers inside a timed crank (syscalls, marshalling, LMDB reads)
+ * time each of its first LVAT_TIME_ALL operations of a kind, then one in
+ * LVAT_TIME_EVERY, which counts that many times over: reading the clock
+ * around every one of 100,000 baggage reads made their crank 11% slower.
+ * Returns how many operations this one stands for (0: untimed) and
+ * counts it in *ops, which the crank's start zeroes.
+ */
+#define LVAT_TIME_ALL   64
+#define LVAT_TIME_EVERY 8
+static inline uint32_t
+lvat_time_weight(uint32_t *ops)
+{
+    uint32_t n = (*ops)++;
+
+    if (n < LVAT_TIME_ALL)
+        return 1;
+    return n % LVAT_TIME_EVERY == 0 ? LVAT_TIME_EVERY : 0;
+}
+
 #endif

@@ -260,6 +260,7 @@ lvat_kv_get(lvat_kv *kv,
     lvat_kv_entry *e;
     MDB_val k, v;
     uint64_t t0, h;
+    uint32_t w;
     int rc;
 
     if ((rc = check_get(db, klen)) != LVAT_OK)
@@ -273,14 +274,15 @@ lvat_kv_get(lvat_kv *kv,
         return rc;
     k.mv_size = klen;
     k.mv_data = (void *)key;
-    t0 = kv->timing ? lvat_clock_ns() : 0;
+    w = kv->timing ? lvat_time_weight(&kv->reads) : 0;
+    t0 = w ? lvat_clock_ns() : 0;
     /* Through the db's cursor rather than mdb_get: when the key is on the
      * leaf page the cursor is already on (keys read in order, or near the
      * last one), LMDB searches only that page instead of descending from
      * the root. */
     rc = mdb_cursor_get(kv->cursor[db], &k, &v, MDB_SET);
-    if (kv->timing)
-        kv->lmdb_ns += lvat_clock_ns() - t0;
+    if (w)
+        kv->lmdb_ns += w * (lvat_clock_ns() - t0);
     if (rc != MDB_SUCCESS) {
         if (rc == MDB_NOTFOUND)
             lvat__kv_rcache_put(kv, db, key, klen, h, NULL);
@@ -492,6 +494,7 @@ void
 lvat_kv_set_timing(lvat_kv *kv, bool on)
 {
     kv->timing = on;
+    kv->reads = 0;
 }
 
 bool

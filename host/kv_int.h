@@ -79,6 +79,7 @@ struct lvat_kv {
     lvat_errbuf err;
     uint64_t lmdb_ns; /* time spent reading LMDB (stats) */
     bool timing;      /* time LMDB reads now */
+    uint32_t reads;   /* of the timed crank (lvat_time_weight) */
     int fail_code;    /* lvat_kv_fail_commits */
     unsigned fail_left;
     lvat_kv_hooks hooks;

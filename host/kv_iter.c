@@ -200,6 +200,7 @@ lmdb_after(lvat_kv *kv,
 {
     MDB_cursor *c = kv->cursor[db];
     uint64_t t0;
+    uint32_t w;
     int rc;
 
     if (flen > LVAT_KV_MAX_KEY) {
@@ -210,11 +211,12 @@ lmdb_after(lvat_kv *kv,
     }
     k->mv_size = flen;
     k->mv_data = (void *)from;
-    t0 = kv->timing ? lvat_clock_ns() : 0;
+    w = kv->timing ? lvat_time_weight(&kv->reads) : 0;
+    t0 = w ? lvat_clock_ns() : 0;
     rc = flen ? mdb_cursor_get(c, k, v, MDB_SET_RANGE)
               : mdb_cursor_get(c, k, v, MDB_FIRST);
-    if (kv->timing)
-        kv->lmdb_ns += lvat_clock_ns() - t0;
+    if (w)
+        kv->lmdb_ns += w * (lvat_clock_ns() - t0);
     if (rc == MDB_SUCCESS && !inclusive && flen &&
         keycmp(k->mv_data, k->mv_size, from, flen) == 0)
         rc = mdb_cursor_get(c, k, v, MDB_NEXT);
