@@ -475,29 +475,16 @@ block_due(lvat_kernel *k)
            lvat__now_us() - k->block_start_us >= (uint64_t)max_ms * 1000u;
 }
 
-/* One crank, timed one time in LVAT_STATS_EVERY (clocks cost), picked by
- * a hash of its number so no regular pattern of cranks is missed. */
+/* One crank, timed or not as stats.c decides. */
 static int
 timed_crank(lvat_kernel *k, bool *did)
 {
-    uint64_t t0;
+    lvat_stats_mark m;
     int rc;
 
-    k->timing = (k->stats.cranks * 0x9e3779b97f4a7c15ull >> 40) %
-                    LVAT_STATS_EVERY ==
-                0;
-    lvat_kv_set_timing(k->kv, k->timing);
-    t0 = k->timing ? lvat_clock_ns() : 0;
+    lvat__stats_crank_begin(k, &m);
     rc = lvat__crank_run(k, did);
-    if (*did) {
-        k->stats.cranks++;
-        if (k->timing) {
-            k->stats.timed++;
-            k->stats.ns_crank += lvat_clock_ns() - t0;
-        }
-    }
-    k->timing = false;
-    lvat_kv_set_timing(k->kv, false);
+    lvat__stats_crank_end(k, &m, *did);
     return rc;
 }
 

@@ -15,6 +15,7 @@
 #include "kref.h"
 #include "kv.h"
 #include "luavat.h"
+#include "stats_int.h"
 #include "store.h"
 #include "store_keys.h"
 #include "vat_iface.h"
@@ -157,13 +158,6 @@ typedef struct lvat_crank {
                             * its vatstore writes: lvat_kv_crank_bytes) */
 } lvat_crank;
 
-/* Time accounting (stats.c), on one crank in LVAT_STATS_EVERY (`timed`): cranks;
- * vat runtimes, of which syscalls and marshalling; LMDB reads; commits. */
-#define LVAT_STATS_EVERY 8
-typedef struct lvat_kstats {
-    uint64_t cranks, deliveries, blocks, timed;
-    uint64_t ns_crank, ns_vat, ns_syscall, ns_marshal, ns_lmdb, ns_commit;
-} lvat_kstats;
 
 struct lvat_kernel {
     lvat_options opts;
@@ -211,6 +205,7 @@ struct lvat_kernel {
     struct lvat_pump *pump; /* loop.c */
     uint64_t total_cranks;
     lvat_kstats stats, stats_base; /* this open; earlier ones (stats.c) */
+    uint64_t stats_lmdb_extra;     /* LMDB reads counted over again */
     bool timing;                   /* this crank is one of the timed ones */
     struct lvat_srcnames *srcnames; /* recently named sources (srcname.c) */
     struct lvat_srccache *sources;  /* folders read for launches */
@@ -228,9 +223,6 @@ int lvat__fail(lvat_kernel *k, int code, const char *fmt, ...)
 void lvat__log(lvat_kernel *k, lvat_log_level level, const char *fmt, ...)
     LVAT_PRINTF(3, 4);
 uint64_t lvat__now_us(void);
-/* stats.c: totals loaded at open, stored before a block that changed. */
-void lvat__stats_load(lvat_kernel *k);
-int lvat__stats_save(lvat_kernel *k);
 /* Reads and increments a decimal counter key; returns the old value. */
 int lvat__counter_next(lvat_kernel *k, const char *key, uint64_t *out);
 /* Numbers a new kpN or koN from its counter (counts.c keeps it). */

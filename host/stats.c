@@ -1,16 +1,20 @@
 /*
  * Where the kernel's time goes (`luavat status --stats`): counters of
- * cranks, deliveries and blocks, and nanoseconds spent (measured on one
- * crank in LVAT_STATS_EVERY, scaled up when reported) in whole cranks,
+ * cranks, deliveries and blocks, and nanoseconds spent in whole cranks,
  * inside vat runtimes (of which the runtime reports its marshalling and
  * its syscalls), reading LMDB and committing blocks.  Kept in the store
- * ("stats", summed over every open) so a read-only status can show them,
- * with how many cranks were timed: a short run's figures come from few.
+ * ("stats", summed over every open) so a read-only status can show them.
  *
- * Inside a timed crank, syscalls, marshalling and LMDB reads are timed
- * each for the first few, then one in eight (clock.h): timed around every
- * read, a crank of 100,000 baggage reads ran 11% slower; now 1%.  A
- * block's commit time is known only once it has committed, so it is
+ * Clocks cost, so a busy kernel times one crank in LVAT_STATS_EVERY,
+ * picked by a hash of its number so that no regular pattern of cranks is
+ * missed, and counts its figures that many times.  Each open times its
+ * first LVAT_STATS_ALL cranks all: a short run (a demo, a launch) is then
+ * measured, not guessed from one or two samples.  Inside a timed crank,
+ * syscalls, marshalling and LMDB reads are timed each for the first few,
+ * then one in eight (clock.h): timed around every read, a crank of
+ * 100,000 baggage reads ran 11% slower; now 1%.
+ *
+ * A block's commit time is known only once it has committed, so it is
  * stored with the next block: a read-only status of a store lacks its
  * last commit's.  Storing that at close was tried: one more flush (a
  * commit that may be lost, but may not damage the store, syncs its pages)
@@ -26,7 +30,9 @@
 #include "buf.h"
 #include "clock.h"
 
-#define NFIELDS 10
+/* Stored in this order; stores from before `measured` have the first
+ * ten, when every timed crank stood for itself. */
+#define NFIELDS 11
 
 static void
 to_array(const lvat_kstats *s, uint64_t *a)
@@ -34,7 +40,7 @@ to_array(const lvat_kstats *s, uint64_t *a)
     uint64_t v[NFIELDS] = {s->cranks,     s->deliveries, s->blocks,
                            s->timed,      s->ns_crank,   s->ns_vat,
                            s->ns_syscall, s->ns_marshal, s->ns_lmdb,
-                           s->ns_commit};
+                           s->ns_commit,  s->measured};
 
     memcpy(a, v, sizeof v);
 }
@@ -52,6 +58,7 @@ from_array(lvat_kstats *s, const uint64_t *a)
     s->ns_marshal = a[7];
     s->ns_lmdb = a[8];
     s->ns_commit = a[9];
+    s->measured = a[10];
 }
 
 /* This open's figures added to what the store had. */
@@ -60,7 +67,8 @@ total(lvat_kernel *k, lvat_kstats *t)
 {
     uint64_t a[NFIELDS], b[NFIELDS];
 
-    k->stats.ns_lmdb = k->kv ? lvat_kv_lmdb_ns(k->kv) : 0;
+    k->stats.ns_lmdb =
+        (k->kv ? lvat_kv_lmdb_ns(k->kv) : 0) + k->stats_lmdb_extra;
     to_array(&k->stats_base, a);
     to_array(&k->stats, b);
     for (int i = 0; i < NFIELDS; i++)
@@ -75,9 +83,14 @@ lvat__stats_load(lvat_kernel *k)
     lvat_val v;
 
     memset(&k->stats_base, 0, sizeof k->stats_base);
-    if (lvat_kv_get(k->kv, LVAT_DB_KERNEL, "stats", 5, &v) == LVAT_OK &&
-        lvat_parse_u64s(v.p, v.len, a, NFIELDS) == LVAT_OK)
+    if (lvat_kv_get(k->kv, LVAT_DB_KERNEL, "stats", 5, &v) != LVAT_OK)
+        return;
+    if (lvat_parse_u64s(v.p, v.len, a, NFIELDS) == LVAT_OK) {
         from_array(&k->stats_base, a);
+    } else if (lvat_parse_u64s(v.p, v.len, a, NFIELDS - 1) == LVAT_OK) {
+        a[NFIELDS - 1] = a[3];
+        from_array(&k->stats_base, a);
+    }
 }
 
 int
@@ -103,6 +116,50 @@ lvat__stats_save(lvat_kernel *k)
     else
         lvat_kv_crank_abort(k->kv);
     return rc;
+}
+
+void
+lvat__stats_crank_begin(lvat_kernel *k, lvat_stats_mark *m)
+{
+    uint64_t n = k->stats.cranks;
+
+    if (n < LVAT_STATS_ALL)
+        m->weight = 1;
+    else if ((n * 0x9e3779b97f4a7c15ull >> 40) % LVAT_STATS_EVERY == 0)
+        m->weight = LVAT_STATS_EVERY;
+    else
+        m->weight = 0;
+    k->timing = m->weight > 0;
+    lvat_kv_set_timing(k->kv, k->timing);
+    if (!k->timing)
+        return;
+    m->vat = k->stats.ns_vat;
+    m->syscall = k->stats.ns_syscall;
+    m->marshal = k->stats.ns_marshal;
+    m->lmdb = lvat_kv_lmdb_ns(k->kv);
+    m->t0 = lvat_clock_ns();
+}
+
+void
+lvat__stats_crank_end(lvat_kernel *k, const lvat_stats_mark *m, bool did)
+{
+    lvat_kstats *s = &k->stats;
+
+    if (did)
+        s->cranks++;
+    if (did && m->weight > 0) {
+        uint64_t more = m->weight - 1; /* times over, for a sampled crank */
+
+        s->timed += m->weight;
+        s->measured++;
+        s->ns_crank += m->weight * (lvat_clock_ns() - m->t0);
+        s->ns_vat += more * (s->ns_vat - m->vat);
+        s->ns_syscall += more * (s->ns_syscall - m->syscall);
+        s->ns_marshal += more * (s->ns_marshal - m->marshal);
+        k->stats_lmdb_extra += more * (lvat_kv_lmdb_ns(k->kv) - m->lmdb);
+    }
+    k->timing = false;
+    lvat_kv_set_timing(k->kv, false);
 }
 
 void
@@ -135,7 +192,7 @@ lvat_kernel_stats_json(lvat_kernel *k, char **out)
 
     lvat__readonly_refresh(k);
     total(k, &t);
-    /* Crank times were sampled: scale them to every crank. */
+    /* Sampled cranks stand for about as many as ran: scale to those. */
     if (t.timed > 0) {
         double f = (double)t.cranks / (double)t.timed;
         t.ns_crank = (uint64_t)((double)t.ns_crank * f);
@@ -162,7 +219,7 @@ lvat_kernel_stats_json(lvat_kernel *k, char **out)
     put_part(&b, "lmdb", lmdb, all, t.cranks, true);
     lvat_buf_printf(&b, "},\"timedCranks\":%llu,\"lmdbReadSeconds\":%.6f,"
                     "\"commitSeconds\":%.6f}",
-                    (unsigned long long)t.timed, (double)t.ns_lmdb / 1e9,
+                    (unsigned long long)t.measured, (double)t.ns_lmdb / 1e9,
                     (double)t.ns_commit / 1e9);
     /* The caller frees with free(). */
     *out = b.oom ? NULL : malloc(b.len + 1);
