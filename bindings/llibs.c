@@ -262,6 +262,17 @@ field_named(lua_State *T, const recorder *rec, const char *name)
     return (size_t)luaL_error(T, "%s.%s is missing", specs[rec->t].name, name);
 }
 
+/* Whether field f of table t is a library the vat's env holds, which the
+ * global table (the runtime's env) does not. */
+static bool
+vat_only(size_t t, const lib_field *f)
+{
+    return t == T_G && f->v.kind == V_TABLE && f->v.u.table != T_G &&
+           specs[f->v.u.table].vat;
+}
+
+/* Records table t's fields, but not those vat_only: the global table is
+ * made without them. */
 static void
 record_table(lua_State *T, recorder *rec, size_t t)
 {
@@ -283,6 +294,10 @@ record_table(lua_State *T, recorder *rec, size_t t)
             lvat_reserve(&r->fields, r->nfields, &r->capfields, sizeof *f, 64));
         f = &r->fields[r->nfields];
         record_value(T, rec, &f->v);
+        if (vat_only(t, f)) {
+            lua_pop(T, 1);
+            continue;
+        }
         f->len = strlen(rec->name);
         f->name = add_text(T, rec, rec->name, f->len);
         f->copied = t == T_G && base_allowed_name(rec->name);
@@ -422,15 +437,6 @@ push_value(lua_State *L, const lvat_lua_libs *r, const lib_value *v, int base)
     }
 }
 
-/* Whether field f of table t is a library the vat's env holds, which the
- * global table (the runtime's env) does not. */
-static bool
-vat_only(size_t t, const lib_field *f)
-{
-    return t == T_G && f->v.kind == V_TABLE && f->v.u.table != T_G &&
-           specs[f->v.u.table].vat;
-}
-
 static void
 fill_table(lua_State *L, const lvat_lua_libs *r, size_t t, int base)
 {
@@ -444,8 +450,6 @@ fill_table(lua_State *L, const lvat_lua_libs *r, size_t t, int base)
     for (size_t i = lt->first; i < lt->first + lt->n; i++) {
         const lib_field *f = &r->fields[i];
 
-        if (vat_only(t, f))
-            continue;
         lua_pushlstring(L, r->text.data + f->name, f->len);
         push_value(L, r, &f->v, base);
         if (f->copied) {

@@ -158,7 +158,6 @@ typedef struct lvat_crank {
                             * its vatstore writes: lvat_kv_crank_bytes) */
 } lvat_crank;
 
-
 struct lvat_kernel {
     lvat_options opts;
     char *dir;
@@ -205,7 +204,6 @@ struct lvat_kernel {
     struct lvat_pump *pump; /* loop.c */
     uint64_t total_cranks;
     lvat_kstats stats, stats_base; /* this open; earlier ones (stats.c) */
-    uint64_t stats_lmdb_extra;     /* LMDB reads counted over again */
     bool timing;                   /* this crank is one of the timed ones */
     struct lvat_srcnames *srcnames; /* recently named sources (srcname.c) */
     struct lvat_srccache *sources;  /* folders read for launches */

@@ -274,7 +274,7 @@ lvat_kv_get(lvat_kv *kv,
         return rc;
     k.mv_size = klen;
     k.mv_data = (void *)key;
-    w = kv->timing ? lvat_time_weight(&kv->reads) : 0;
+    w = kv->timing ? kv->timing * lvat_time_weight(&kv->reads) : 0;
     t0 = w ? lvat_clock_ns() : 0;
     /* Through the db's cursor rather than mdb_get: when the key is on the
      * leaf page the cursor is already on (keys read in order, or near the
@@ -491,9 +491,9 @@ lvat_kv_lmdb_ns(const lvat_kv *kv)
 }
 
 void
-lvat_kv_set_timing(lvat_kv *kv, bool on)
+lvat_kv_set_timing(lvat_kv *kv, uint32_t weight)
 {
-    kv->timing = on;
+    kv->timing = weight;
     kv->reads = 0;
 }
 

@@ -176,9 +176,10 @@ void lvat_kv_fail_commits(lvat_kv *kv, int code, unsigned n);
 void lvat_kv_block_abort(lvat_kv *kv);
 
 /* Nanoseconds spent reading LMDB since the view was made, counting only
- * reads made while timing is on (stats samples some cranks). */
+ * reads made while timing is on (stats samples some cranks), each as many
+ * times as set_timing's `weight` says (0: timing off). */
 uint64_t lvat_kv_lmdb_ns(const lvat_kv *kv);
-void lvat_kv_set_timing(lvat_kv *kv, bool on);
+void lvat_kv_set_timing(lvat_kv *kv, uint32_t weight);
 
 /* Approximate bytes and entries held by the current block. */
 size_t lvat_kv_block_bytes(const lvat_kv *kv);

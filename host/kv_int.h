@@ -78,7 +78,7 @@ struct lvat_kv {
     uint32_t rcache_gen;          /* the snapshot's; starts at 1 */
     lvat_errbuf err;
     uint64_t lmdb_ns; /* time spent reading LMDB (stats) */
-    bool timing;      /* time LMDB reads now */
+    uint32_t timing;  /* time LMDB reads now, counted so many times */
     uint32_t reads;   /* of the timed crank (lvat_time_weight) */
     int fail_code;    /* lvat_kv_fail_commits */
     unsigned fail_left;

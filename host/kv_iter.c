@@ -211,7 +211,7 @@ lmdb_after(lvat_kv *kv,
     }
     k->mv_size = flen;
     k->mv_data = (void *)from;
-    w = kv->timing ? lvat_time_weight(&kv->reads) : 0;
+    w = kv->timing ? kv->timing * lvat_time_weight(&kv->reads) : 0;
     t0 = w ? lvat_clock_ns() : 0;
     rc = flen ? mdb_cursor_get(c, k, v, MDB_SET_RANGE)
               : mdb_cursor_get(c, k, v, MDB_FIRST);

@@ -67,8 +67,7 @@ total(lvat_kernel *k, lvat_kstats *t)
 {
     uint64_t a[NFIELDS], b[NFIELDS];
 
-    k->stats.ns_lmdb =
-        (k->kv ? lvat_kv_lmdb_ns(k->kv) : 0) + k->stats_lmdb_extra;
+    k->stats.ns_lmdb = k->kv ? lvat_kv_lmdb_ns(k->kv) : 0;
     to_array(&k->stats_base, a);
     to_array(&k->stats, b);
     for (int i = 0; i < NFIELDS; i++)
@@ -130,13 +129,13 @@ lvat__stats_crank_begin(lvat_kernel *k, lvat_stats_mark *m)
     else
         m->weight = 0;
     k->timing = m->weight > 0;
-    lvat_kv_set_timing(k->kv, k->timing);
+    /* LMDB reads count as many times over as the crank does */
+    lvat_kv_set_timing(k->kv, (uint32_t)m->weight);
     if (!k->timing)
         return;
     m->vat = k->stats.ns_vat;
     m->syscall = k->stats.ns_syscall;
     m->marshal = k->stats.ns_marshal;
-    m->lmdb = lvat_kv_lmdb_ns(k->kv);
     m->t0 = lvat_clock_ns();
 }
 
@@ -156,10 +155,9 @@ lvat__stats_crank_end(lvat_kernel *k, const lvat_stats_mark *m, bool did)
         s->ns_vat += more * (s->ns_vat - m->vat);
         s->ns_syscall += more * (s->ns_syscall - m->syscall);
         s->ns_marshal += more * (s->ns_marshal - m->marshal);
-        k->stats_lmdb_extra += more * (lvat_kv_lmdb_ns(k->kv) - m->lmdb);
     }
     k->timing = false;
-    lvat_kv_set_timing(k->kv, false);
+    lvat_kv_set_timing(k->kv, 0);
 }
 
 void

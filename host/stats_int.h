@@ -10,11 +10,11 @@
 
 #include "luavat.h"
 
-/* Each open times its first LVAT_STATS_ALL
- * cranks, then one in LVAT_STATS_EVERY, whose figures count that
- * many times over.  `timed` is the cranks the figures stand for, `measured`
- * those timed; then whole cranks, vat runtimes (of which syscalls and
- * marshalling), LMDB reads, commits. */
+/* Each open times its first LVAT_STATS_ALL cranks, then one in
+ * LVAT_STATS_EVERY, whose figures count that many times over.  `timed` is
+ * the cranks the figures stand for, `measured` those timed; then whole
+ * cranks, vat runtimes (of which syscalls and marshalling), LMDB reads,
+ * commits. */
 #define LVAT_STATS_ALL   1024
 #define LVAT_STATS_EVERY 8
 typedef struct lvat_kstats {
@@ -26,7 +26,7 @@ typedef struct lvat_kstats {
 /* What a timed crank started from (lvat__stats_crank_begin). */
 typedef struct lvat_stats_mark {
     uint64_t weight; /* the cranks it stands for; 0: not timed */
-    uint64_t t0, vat, syscall, marshal, lmdb;
+    uint64_t t0, vat, syscall, marshal;
 } lvat_stats_mark;
 
 /* Totals loaded at open, stored before a block that changed. */
