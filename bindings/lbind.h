@@ -93,7 +93,7 @@ lvat_lua_set_reg(lua_State *L, int slot)
     lua_rawseti(L, LUA_REGISTRYINDEX, LVAT_REG_KEY(slot));
 }
 
-/* Pushes liveslots' field `name`.  [-0, +1, -] */
+/* Pushes the runtime table's field `name`.  [-0, +1, -] */
 static inline void
 lvat_lua_push_runtime(lua_State *L, const char *name)
 {

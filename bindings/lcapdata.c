@@ -120,9 +120,7 @@ export_vref(enc *e, int idx, bool promise)
     }
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
-        lvat_lua_push_runtime(L, "exportVal");
-        lua_pushvalue(L, idx);
-        lua_call(L, 1, 1);
+        return lvat_lua_export_val(L, idx);
     }
     if (!lvat_lua_to_vref(L, -1, &vref))
         enc_fail(e, "the runtime gave no vref for an object");

@@ -177,7 +177,7 @@ push_runtime_env(lua_State *L)
     lvat_lua_open_sys(L);
     lua_setfield(L, -2, "sys");
     lua_pushvalue(L, -1);
-    /* Loaded runtime modules: promise and far (C), liveslots, baggage. */
+    /* Loaded runtime modules: promise and far (C), then baggage. */
     lua_createtable(L, 0, 4);
     lvat_lua_open_promise(L);
     lua_setfield(L, -2, "luavat.promise");
@@ -256,7 +256,7 @@ int
 lvat_lua_open_env(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
-    int renv, venv;
+    int venv;
 
     /* Placeholders, in order, so that the slots fill the registry's
      * array part. */
@@ -274,15 +274,12 @@ lvat_lua_open_env(lua_State *L)
     lua_newtable(L);
     lvat_lua_set_reg(L, LVAT_REG_LOADED);
     push_runtime_env(L);
-    renv = lua_gettop(L);
     build_vat_env(L, venv);
     lua_pushvalue(L, venv);
     lvat_lua_set_reg(L, LVAT_REG_VATENV);
-    /* Load the runtime, then add Far, E, Promise and coroutine. */
-    lua_getfield(L, renv, "import");
-    lua_pushliteral(L, "luavat.liveslots");
-    lua_call(L, 1, 1);
-    lvat_lua_set_reg(L, LVAT_REG_RUNTIME);
+    /* The runtime, then Far, E, Promise and coroutine. */
+    lvat_lua_liveslots_open(L);
+    lvat_lua_jobs_open(L);
     lvat_lua_install_vatenv(L, venv);
     lua_settop(L, 0);
     return 0;

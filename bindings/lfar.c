@@ -89,10 +89,7 @@ run_local(lua_State *L)
     int n;
 
     lua_pushcfunction(L, lvat_lua_run_job);
-    lvat_lua_push_runtime(L, "methodOf");
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushvalue(L, lua_upvalueindex(2));
-    lua_call(L, 2, 1);
+    lvat_lua_push_method(L, lua_upvalueindex(1), lua_upvalueindex(2));
     lua_getfield(L, lua_upvalueindex(3), "n");
     n = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);

@@ -1,7 +1,7 @@
 /*
  * Jobs: every method a delivery (or a local send) runs gets a pooled
- * delivery thread, whose body is liveslots' worker (Lua: it calls the
- * method under pcall, hands the outcome to finish, then yields DONE).  A
+ * delivery thread, whose body is the worker (it calls the method under
+ * pcall, hands the outcome to finish, then yields DONE).  A
  * method that awaits yields the await marker and a promise; the job goes
  * on when that promise settles.  The result settles the message's result
  * promise: a vpid through the resolve syscall, or a local promise.
@@ -16,6 +16,7 @@
 #include "lpromise_int.h"
 
 static int on_awaited(lua_State *L);
+static int worker(lua_State *L);
 
 /*
  * Stack from base: the thread, then what resuming it returned (ok, a, b).
@@ -120,8 +121,7 @@ lvat_lua_run_job(lua_State *L)
         lua_remove(L, -2);
     } else {
         lua_State *co = lua_newthread(L);
-        lvat_lua_push_runtime(L, "worker");
-        lua_xmove(L, co, 1);
+        lua_pushcfunction(co, worker);
         lvat_lua_reg(L, LVAT_REG_THREADS);
         lua_pushvalue(L, -2);
         lua_pushboolean(L, 1);
@@ -169,6 +169,24 @@ resolve_vpid(lua_State *L, int vref, int rejected, int value)
     lua_call(L, 3, 0);
 }
 
+/* A one-way message's method raised: nobody hears but the log. */
+static void
+log_one_way_error(lua_State *L, int r)
+{
+    size_t len;
+    const char *text;
+
+    lua_pushliteral(L, "error in a one-way message: ");
+    if (!lvat_lua_push_tostring(L, r)) {
+        lua_pop(L, 1);
+        lua_pushliteral(L, "(unprintable)");
+    }
+    lua_concat(L, 2);
+    text = lua_tolstring(L, -1, &len);
+    lvat_syscall_log(lvat_lua_vat(L)->sys, text, len);
+    lua_pop(L, 1);
+}
+
 /* finish(result, ok, r): a job's outcome.  `result` is the vpid to
  * resolve, nil for a one-way message, or a local promise (an eventual
  * send to one of this vat's own objects). */
@@ -186,11 +204,8 @@ l_finish(lua_State *L)
         return 0;
     }
     if (lua_isnil(L, 1)) {
-        if (!ok) {
-            lvat_lua_push_runtime(L, "logOneWayError");
-            lua_pushvalue(L, 3);
-            lua_call(L, 1, 0);
-        }
+        if (!ok)
+            log_one_way_error(L, 3);
         return 0;
     }
     if (ok && lvat__p_is(L, 3)) {
@@ -209,22 +224,55 @@ l_finish(lua_State *L)
     return 0;
 }
 
-void
-lvat_lua_jobs_sys(lua_State *L)
+/* ---- The worker: the body of every delivery thread ---- */
+
+static int worker_next(lua_State *L, int status, lua_KContext ctx);
+
+/* The method returned or raised (status): finish(result, ok, r), then
+ * wait for the next job with nothing of this one on the stack, so an idle
+ * thread keeps none of it alive.  Stack: result, r. */
+static int
+worker_done(lua_State *L, int status, lua_KContext ctx)
 {
+    (void)ctx;
+    lua_settop(L, 2);
     lua_pushcfunction(L, l_finish);
-    lua_setfield(L, -2, "finish");
-    lua_pushcfunction(L, lvat_lua_resolve_vpid);
-    lua_setfield(L, -2, "resolveVpid");
-    /* Made once: a second sys table (the rawSyscalls endowment of the
-     * tests) shares them. */
-    if (lvat_lua_reg(L, LVAT_REG_DONE) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lvat_lua_set_reg(L, LVAT_REG_POOL);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lvat_lua_set_reg(L, LVAT_REG_DONE);
-    }
-    lua_setfield(L, -2, "DONE");
+    lua_insert(L, 1);
+    lua_pushboolean(L, status == LUA_OK || status == LUA_YIELD);
+    lua_insert(L, 3);
+    lua_call(L, 3, 0);
+    lvat_lua_reg(L, LVAT_REG_DONE);
+    return lua_yieldk(L, 1, 0, worker_next);
+}
+
+/* worker(fn, obj, result, ...): fn(obj, ...) under a pcall the method may
+ * await in (a call with a continuation). */
+static int
+worker(lua_State *L)
+{
+    lua_pushvalue(L, 3);
+    lua_remove(L, 3);
+    lua_insert(L, 1); /* result, fn, obj, ... */
+    return worker_done(L,
+                       lua_pcallk(L, lua_gettop(L) - 2, 1, 0, 0,
+                                  worker_done),
+                       0);
+}
+
+/* Resumed with the next job's (fn, obj, result, ...). */
+static int
+worker_next(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    (void)ctx;
+    return worker(L);
+}
+
+void
+lvat_lua_jobs_open(lua_State *L)
+{
+    lua_newtable(L);
+    lvat_lua_set_reg(L, LVAT_REG_POOL);
+    lua_newtable(L);
+    lvat_lua_set_reg(L, LVAT_REG_DONE);
 }

@@ -1,9 +1,9 @@
 /*
  * The notify delivery, on the vat side: the kernel says how promises this
- * vat imported settled.  In C rather than in liveslots.lua: every round
- * trip ends in one, and this way the values are decoded straight from the
- * delivery (no Lua copy of each body and slot list) and the promises
- * settle without a trip through bytecode.
+ * vat imported settled.  In C: every round trip ends in one, and this way
+ * the values are decoded straight from the delivery (no Lua copy of each
+ * body and slot list) and the promises settle without a trip through
+ * bytecode.
  */
 #include "lbind.h"
 
@@ -263,16 +263,6 @@ lvat_lua_forget(lua_State *L, int vref)
     lua_settop(L, top);
 }
 
-/* sys.forget(vref) */
-int
-lvat_lua_sys_forget(lua_State *L)
-{
-    luaL_checkany(L, 1);
-    lua_settop(L, 1);
-    lvat_lua_forget(L, 1);
-    return 0;
-}
-
 /* sys.vrefOf(v) -> the vref this vat knows v by, or nil: a promise's own
  * (F_VREF), an exported object's from valToSlot. */
 int
@@ -294,21 +284,14 @@ lvat_lua_sys_vref_of(lua_State *L)
     return 1;
 }
 
-/* sys.bindPromise(p, vref): p is exported as vref (its F_VREF, and
- * slotToVal). */
-int
-lvat_lua_sys_bind_promise(lua_State *L)
+void
+lvat_lua_bind_promise(lua_State *L, int p, lvat_vref vref)
 {
-    lvat_vref r = lvat_lua_check_vref(L, 2);
-
-    luaL_argcheck(L, lvat__p_is(L, 1), 1, "not a promise");
-    luaL_argcheck(L, lvat_vref_is_promise(r), 2, "not a promise's vref");
-    lua_settop(L, 2);
-    lua_pushvalue(L, 2);
-    lvat__p_set(L, 1, F_VREF);
+    p = lua_absindex(L, p);
+    lvat_lua_push_vref(L, vref);
+    lvat__p_set(L, p, F_VREF);
     lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, 1);
-    lua_rawset(L, -3);
-    return 0;
+    lua_pushvalue(L, p);
+    lua_rawseti(L, -2, (lua_Integer)vref.v);
+    lua_pop(L, 1);
 }

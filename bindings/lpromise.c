@@ -408,14 +408,9 @@ lvat__p_resolve(lua_State *L, int p, int v)
     lua_pushcfunction(L, l_follow);
     lvat__p_when_settled(L, v, lua_gettop(L), p);
     lua_pop(L, 1);
-    /* liveslots hears when a promise starts following another, to let
+    /* Liveslots hears when a promise starts following another, to let
      * the kernel forward exported promises. */
-    if (lvat_lua_reg(L, LVAT_REG_FOLLOW_HOOK) != LUA_TFUNCTION) {
-        lua_pop(L, 1);
-        return;
-    }
-    lua_pushvalue(L, p);
-    lua_call(L, 1, 0);
+    lvat_lua_on_follow(L, p);
 }
 
 void
@@ -440,63 +435,6 @@ l_follow(lua_State *L)
         lvat__p_resolve(L, 3, 2);
     else
         lvat__p_settle(L, 3, REJECTED, 2);
-    return 0;
-}
-
-/* ---- The runtime's functions ---- */
-
-static int
-l_new(lua_State *L)
-{
-    lvat__p_push_new(L);
-    return 1;
-}
-
-
-
-static int
-l_when_settled(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 3);
-    lvat__p_when_settled(L, 1, 2, 3);
-    return 0;
-}
-
-
-
-
-/* tail(p): the promise at the end of a chain of locally followed ones. */
-static int
-l_tail(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    lvat__p_walk_follows(L, 1, 0);
-    return 1;
-}
-
-/* state(p) -> state, value */
-static int
-l_state(lua_State *L)
-{
-    int st;
-
-    luaL_checktype(L, 1, LUA_TTABLE);
-    st = lvat__p_state(L, 1);
-    if (st == NOT_A_STATE)
-        lua_pushnil(L);
-    else
-        lvat__p_push_state(L, st);
-    lvat__p_get(L, 1, F_VALUE);
-    return 2;
-}
-
-static int
-l_set_follow_hook(lua_State *L)
-{
-    lua_settop(L, 1);
-    lvat_lua_set_reg(L, LVAT_REG_FOLLOW_HOOK);
     return 0;
 }
 
@@ -554,10 +492,3 @@ lvat__p_register(lua_State *L)
         lvat_lua_set_reg(L, LVAT_REG_PENDING + st);
     }
 }
-
-/* The runtime's side of luavat.promise (lpromise_api.c adds the rest). */
-const luaL_Reg lvat__p_runtime_funcs[] = {
-    {"new", l_new},   {"whenSettled", l_when_settled},
-    {"drain", lvat_lua_drain}, {"tail", l_tail},
-    {"state", l_state}, {"setFollowHook", l_set_follow_hook},
-    {NULL, NULL}};

@@ -437,12 +437,9 @@ lvat_lua_open_promise(lua_State *L)
 
     LVAT_STACK_ENTER(L);
     lvat__p_register(L);
-    lua_createtable(L, 0, 16);
-    lvat_lua_set_funcs(L, lvat__p_runtime_funcs);
     push_metatable(L);
-    lua_pushvalue(L, -1);
     lvat_lua_set_reg(L, LVAT_REG_PROMISE_MT);
-    lua_setfield(L, -2, "mt");
+    lua_createtable(L, 0, 2);
     lua_newtable(L); /* the marker await yields to the runtime */
     lua_pushvalue(L, -1);
     lvat_lua_set_reg(L, LVAT_REG_AWAIT);

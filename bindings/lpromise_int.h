@@ -97,7 +97,5 @@ int lvat__p_looped(lua_State *L, int idx, lua_Integer *steps,
 int lvat__p_next(lua_State *L);
 /* p:await(), a C function that yields. */
 int lvat__p_await(lua_State *L);
-/* The runtime's functions of the module (new, drain, resolve, ...). */
-extern const luaL_Reg lvat__p_runtime_funcs[];
 
 #endif

@@ -15,7 +15,8 @@ enum {
     LVAT_REG_SLOT2VAL,    /* vref -> value, weak v (lnotify.c) */
     LVAT_REG_VAL2SLOT,    /* exported object -> vref, weak k */
     LVAT_REG_REMOTABLES,  /* Far object -> iface, weak k */
-    LVAT_REG_RUNTIME,     /* liveslots module table */
+    LVAT_REG_RUNTIME,     /* vatPowers, baggage, heldByBaggage */
+    LVAT_REG_EXPORTS,     /* vref -> exported object (strong) */
     LVAT_REG_PROMISE_MT,  /* the Promise metatable */
     LVAT_REG_VATENV,      /* the vat's _ENV */
     LVAT_REG_LOADED,      /* the vat's require cache */
@@ -26,7 +27,6 @@ enum {
                            * thing that refers to it) */
     LVAT_REG_QUEUE,       /* the microtask queue (lpromise.c) */
     LVAT_REG_AWAIT,       /* the marker await yields to the runtime */
-    LVAT_REG_FOLLOW_HOOK, /* liveslots' hook on a promise following another */
     LVAT_REG_PENDING,     /* the state names: "pending", */
     LVAT_REG_FULFILLED,   /* "fulfilled", */
     LVAT_REG_REJECTED,    /* "rejected" */

@@ -52,7 +52,7 @@ l_encode(lua_State *L)
  * Encodes the value at idx into the scratch, as the resolution of vpid
  * (`first`: the first of the batch).  One that cannot be marshalled
  * gives back the export numbers it took (lvat_lua_pcall_marshal) and
- * becomes a rejection, which liveslots' failedReason words.  Returns
+ * becomes a rejection, which lvat_lua_push_failed_reason words.  Returns
  * whether the outcome is a rejection.
  */
 static bool
@@ -70,11 +70,7 @@ encode(lua_State *L, int idx, bool rejected, lvat_vref vpid, bool first)
     /* After the first, earlier entries hold export numbers the kernel has
      * not seen: vat code (a reason's __tostring) must not run, for a
      * syscall it made would show the kernel a higher one. */
-    lvat_lua_push_runtime(L, "failedReason"); /* (rejected, value, err) */
-    lua_pushboolean(L, rejected && first);
-    lua_pushvalue(L, idx);
-    lua_pushvalue(L, -4);
-    lua_call(L, 3, 1);
+    lvat_lua_push_failed_reason(L, rejected && first, idx, -1);
     lvat_lua_encode(L, -1, LVAT_ENC_REASON, "rejection"); /* a string */
     lua_pop(L, 2);
     return true;

@@ -136,16 +136,6 @@ lvat_lua_sys_send_args(lua_State *L)
     return send(L, 3, 4, lua_gettop(L) - 3, true);
 }
 
-/* allocPromise() -> a fresh p+N. */
-static int
-l_alloc_promise(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-
-    lvat_lua_push_vref(L, lvat_vref_make(true, true, v->next_prom++));
-    return 1;
-}
-
 int
 lvat_lua_pcall_marshal(lua_State *L, int nargs, int nresults)
 {
@@ -155,49 +145,8 @@ lvat_lua_pcall_marshal(lua_State *L, int nargs, int nresults)
 
     if (status == LUA_OK)
         return status;
-    lvat_lua_push_runtime(L, "rollback");
-    lua_pushinteger(L, (lua_Integer)o);
-    lua_pushinteger(L, (lua_Integer)p);
-    lua_call(L, 2, 0);
+    lvat_lua_rollback(L, o, p);
     return status;
-}
-
-/* allocObject() -> a fresh o+N (for a Far object leaving the vat). */
-static int
-l_alloc_object(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-
-    lvat_lua_push_vref(L, lvat_vref_make(false, true, v->next_obj++));
-    return 1;
-}
-
-/* Reads a counter, setting it first when given a number (a failed
- * marshal gives its numbers back, a start sets them).  [-0,+1,e] */
-static int
-counter(lua_State *L, uint64_t *c)
-{
-    if (!lua_isnoneornil(L, 1)) {
-        lua_Integer n = luaL_checkinteger(L, 1);
-        luaL_argcheck(L, n >= 1, 1, "export numbers start at 1");
-        *c = (uint64_t)n;
-    }
-    lua_pushinteger(L, (lua_Integer)*c);
-    return 1;
-}
-
-/* promiseCounter([n]) -> the next N of p+N. */
-static int
-l_promise_counter(lua_State *L)
-{
-    return counter(L, &lvat_lua_vat(L)->next_prom);
-}
-
-/* objCounter([n]) -> the next N of o+N. */
-static int
-l_obj_counter(lua_State *L)
-{
-    return counter(L, &lvat_lua_vat(L)->next_obj);
 }
 
 /* resolve(vpid, rejected, value) */
@@ -214,15 +163,6 @@ lvat_lua_sys_resolve(lua_State *L)
                     r.rejected ? "rejection" : "result");
     r.data = scratch_capdata(v);
     check(L, SYS(v, lvat_syscall_resolve(v->sys, &r, 1)));
-    return 0;
-}
-
-static int
-l_subscribe(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-
-    check(L, SYS(v, lvat_syscall_subscribe(v->sys, lvat_lua_check_vref(L, 1))));
     return 0;
 }
 
@@ -283,22 +223,16 @@ gc_list(lua_State *L, int (*fn)(lvat_syscall *, const lvat_vref *, size_t))
     return check(L, SYS(v, fn(v->sys, v->encslots, v->nencslots)));
 }
 
-static int
-l_drop_imports(lua_State *L)
+int
+lvat_lua_sys_drop_imports(lua_State *L)
 {
     return gc_list(L, lvat_syscall_drop_imports);
 }
 
-static int
-l_retire_imports(lua_State *L)
+int
+lvat_lua_sys_retire_imports(lua_State *L)
 {
     return gc_list(L, lvat_syscall_retire_imports);
-}
-
-static int
-l_retire_exports(lua_State *L)
-{
-    return gc_list(L, lvat_syscall_retire_exports);
 }
 
 
@@ -367,8 +301,8 @@ lvat_lua_sys_resume(lua_State *L)
  * incremental collector finds garbage meanwhile, and its finds are
  * reported too): otherwise a vat holding many promises would spend most
  * of its time re-marking them. */
-static int
-l_gc_full(lua_State *L)
+void
+lvat_lua_gc_full(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
 
@@ -376,12 +310,10 @@ l_gc_full(lua_State *L)
         lua_gc(L, LUA_GCCOLLECT);
         v->heap_after_gc = v->mem_used;
     }
-    return 0;
 }
 
-/* Vrefs of presences collected since the last call. */
-static int
-l_dead_imports(lua_State *L)
+void
+lvat_lua_push_dead_imports(lua_State *L)
 {
     lvat_lvat *v = lvat_lua_vat(L);
     size_t n = v->ndead;
@@ -392,114 +324,23 @@ l_dead_imports(lua_State *L)
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     v->ndead = 0;
-    return 1;
-}
-
-/* ---- Vrefs ---- */
-
-/* exportVref(promise, n) -> p+n or o+n (liveslots' rollback and root). */
-static int
-l_export_vref(lua_State *L)
-{
-    lua_Integer n = luaL_checkinteger(L, 2);
-
-    luaL_argcheck(L, n >= 0, 2, "export numbers are not negative");
-    lvat_lua_push_vref(L, lvat_vref_make(lua_toboolean(L, 1), true,
-                                         (uint64_t)n));
-    return 1;
-}
-
-/* vrefKind(vref) -> "o+", "o-", "p+" or "p-". */
-static int
-l_vref_kind(lua_State *L)
-{
-    static const char *const kinds[] = {"o-", "o+", "p-", "p+"};
-    lvat_vref r = lvat_lua_check_vref(L, 1);
-
-    lua_pushstring(L, kinds[lvat_vref_is_promise(r) * 2 +
-                            lvat_vref_is_export(r)]);
-    return 1;
-}
-
-/* ---- Identity and misc ---- */
-
-static int
-l_log(lua_State *L)
-{
-    size_t len;
-    const char *msg = luaL_checklstring(L, 1, &len);
-
-    lvat_syscall_log(lvat_lua_vat(L)->sys, msg, len);
-    return 0;
-}
-
-static int
-l_vat_name(lua_State *L)
-{
-    lvat_lvat *v = lvat_lua_vat(L);
-
-    lua_pushfstring(L, "%s (v%d)", v->name, (int)v->id);
-    return 1;
-}
-
-static int
-l_main_chunk(lua_State *L)
-{
-    lua_pushstring(L, lvat_lua_vat(L)->main);
-    return 1;
-}
-
-static int
-l_require_main(lua_State *L)
-{
-    lua_settop(L, 0);
-    lua_pushcfunction(L, lvat_lua_require);
-    lua_pushstring(L, lvat_lua_vat(L)->main);
-    lua_call(L, 1, 1);
-    return 1;
 }
 
 int
 lvat_lua_open_sys(lua_State *L)
 {
-    static const luaL_Reg funcs[] = {
-        {"send", lvat_lua_sys_send},
-        {"allocPromise", l_alloc_promise},
-        {"promiseCounter", l_promise_counter},
-        {"allocObject", l_alloc_object},
-        {"objCounter", l_obj_counter},
-        {"resolve", lvat_lua_sys_resolve},
-        {"subscribe", l_subscribe},
-        {"exit", l_exit},
-        {"dropImports", l_drop_imports},
-        {"retireImports", l_retire_imports},
-        {"retireExports", l_retire_exports},
-        {"resume", lvat_lua_sys_resume},
-        {"forget", lvat_lua_sys_forget},
-        {"vrefOf", lvat_lua_sys_vref_of},
-        {"bindPromise", lvat_lua_sys_bind_promise},
-        {"gcFull", l_gc_full},
-        {"deadImports", l_dead_imports},
-        {"exportVref", l_export_vref},
-        {"vrefKind", l_vref_kind},
-        {"log", l_log},
-        {"vatName", l_vat_name},
-        {"mainChunk", l_main_chunk},
-        {"requireMain", l_require_main},
-        {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"send", lvat_lua_sys_send},
+                                     {"resolve", lvat_lua_sys_resolve},
+                                     {"exit", l_exit},
+                                     {"resume", lvat_lua_sys_resume},
+                                     {"vrefOf", lvat_lua_sys_vref_of},
+                                     {NULL, NULL}};
 
     LVAT_STACK_ENTER(L);
-    lua_createtable(L, 0, 40); /* these, presences', vatstore's, tables */
+    lua_createtable(L, 0, 20); /* these, presences', vatstore's */
     lvat_lua_set_funcs(L, funcs);
     lvat_lua_presence_sys(L);
     lvat_lua_vatstore_sys(L);
-    lvat_lua_jobs_sys(L);
-    lvat_lua_reg(L, LVAT_REG_SLOT2VAL);
-    lua_setfield(L, -2, "slotToVal");
-    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
-    lua_setfield(L, -2, "valToSlot");
-    lvat_lua_reg(L, LVAT_REG_REMOTABLES);
-    lua_setfield(L, -2, "remotables");
     LVAT_STACK_LEAVE(L, 1);
     return 1;
 }

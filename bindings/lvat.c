@@ -462,7 +462,7 @@ push_target(lua_State *L, const lvat_delivery *d)
 
 /* A message: runJob(fn, obj, result, args...) (ljobs.c) with the target's
  * method, found here when it is a plain function field (else by
- * liveslots' methodOf, which also words why there is none). */
+ * lvat_lua_push_method, which also words why there is none). */
 static void
 deliver_message(lua_State *L, const lvat_delivery *d)
 {
@@ -483,10 +483,7 @@ deliver_message(lua_State *L, const lvat_delivery *d)
     if (lua_type(L, obj) != LUA_TTABLE || lua_type(L, base + 5) != LUA_TSTRING ||
         lua_rawget(L, obj) != LUA_TFUNCTION) {
         lua_pop(L, 1);
-        lvat_lua_push_runtime(L, "methodOf");
-        lua_pushvalue(L, obj);
-        lua_pushvalue(L, base + 5);
-        lua_call(L, 2, 1);
+        lvat_lua_push_method(L, obj, base + 5);
     }
     lua_replace(L, fn);
     lua_remove(L, base + 5); /* the method's name */
@@ -517,8 +514,7 @@ protected_deliver(lua_State *L)
         lua_call(L, 0, 0);
         return 0;
     }
-    lvat_lua_reg(L, LVAT_REG_RUNTIME);
-    lua_getfield(L, -1, "dispatch");
+    lua_pushcfunction(L, lvat_lua_dispatch);
     n = push_args(L, d);
     lua_call(L, n, 0);
     return 0;

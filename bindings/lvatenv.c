@@ -309,7 +309,7 @@ held_by_baggage(lua_State *L)
     return 1;
 }
 
-/* Stack: sys, import.  Sets the liveslots table's vatPowers, baggage and
+/* Stack: sys, import.  Sets the runtime table's vatPowers, baggage and
  * heldByBaggage.  [-0,+0,m] */
 static void
 set_powers(lua_State *L, int sys, int import)

@@ -13,8 +13,9 @@ local vsPutDurable = sys.vsPutDurable
 -- nearly as large as the memory cap): vsHas and vsSlots look in place.
 local vsHas, vsSlots = sys.vsHas, sys.vsSlots
 local tonumber = tonumber
--- The runtime's own string functions, called as functions (see
--- liveslots.lua): this module loads after vat code has run.
+-- The runtime's own string functions, called as functions (llibs.c): a
+-- string's methods are the vat's, and this module loads after vat code
+-- has run.
 local format, sub = string.format, string.sub
 
 local PREFIX = "b."      -- baggage entries

@@ -263,6 +263,34 @@ test_e2e_bad_input_build_root_raises(void **state)
 }
 
 static void
+test_e2e_bad_input_main_returns_no_table(void **state)
+{
+    lk t;
+
+    (void)state;
+    launch_fails(&t, TWO_VATS("\"num\":{\"sourceSpec\":\"mainnum.lua\"}"),
+                 LVAT_EVAT);
+    expect_has(t.launch_err, "num (v2)");
+    expect_has(t.launch_err, "mainnum: the main chunk must return a table "
+                             "with a buildRootObject function");
+    expect_clean_and_close(&t);
+}
+
+static void
+test_e2e_bad_input_root_not_an_object(void **state)
+{
+    lk t;
+
+    (void)state;
+    launch_fails(&t, TWO_VATS("\"num\":{\"sourceSpec\":\"rootnum.lua\"}"),
+                 LVAT_EVAT);
+    expect_has(t.launch_err, "num (v2)");
+    expect_has(t.launch_err, "rootnum: buildRootObject returned number, not "
+                             "an object (return Far(\"Name\", {...}))");
+    expect_clean_and_close(&t);
+}
+
+static void
 test_e2e_bad_input_bootstrap_returns_function(void **state)
 {
     lk t;
@@ -291,6 +319,8 @@ main(void)
         cmocka_unit_test(test_e2e_bad_input_hidden_source),
         cmocka_unit_test(test_e2e_bad_input_syntax_error),
         cmocka_unit_test(test_e2e_bad_input_build_root_raises),
+        cmocka_unit_test(test_e2e_bad_input_main_returns_no_table),
+        cmocka_unit_test(test_e2e_bad_input_root_not_an_object),
         cmocka_unit_test(test_e2e_bad_input_bootstrap_returns_function),
     };
     return cmocka_run_group_tests_name("e2e_bad_input", tests, NULL, NULL);
