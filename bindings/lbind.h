@@ -228,8 +228,12 @@ bool lvat_lua_to_presence(lua_State *L, int idx, lvat_vref *vref);
 void lvat_lua_presence_iface(lua_State *L, int idx);
 
 /* ---- lsyscall.c ---- */
-/* Pushes the `sys` table the runtime modules use. [-0, +1, m] */
+/* Pushes the `sys` table the runtime's Lua (baggage) and lvatenv.c use.
+ * [-0, +1, m] */
 int lvat_lua_open_sys(lua_State *L);
+/* Pushes the tests' rawSyscalls: sys plus send, resolve and vrefOf.
+ * [-0, +1, m] */
+int lvat_lua_open_raw_syscalls(lua_State *L);
 
 #include "lrt.h"
 #include "lvref.h"

@@ -202,7 +202,7 @@ lvat_lua_push_endowment(lua_State *L, const char *name)
     }
     if (strcmp(name, "rawSyscalls") == 0 &&
         lvat_lua_runtime_raw_syscalls(lvat_lua_vat(L)->rt)) {
-        lvat_lua_open_sys(L);
+        lvat_lua_open_raw_syscalls(L);
         return true;
     }
     return false;

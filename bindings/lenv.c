@@ -177,12 +177,7 @@ push_runtime_env(lua_State *L)
     lvat_lua_open_sys(L);
     lua_setfield(L, -2, "sys");
     lua_pushvalue(L, -1);
-    /* Loaded runtime modules: promise and far (C), then baggage. */
-    lua_createtable(L, 0, 4);
-    lvat_lua_open_promise(L);
-    lua_setfield(L, -2, "luavat.promise");
-    lvat_lua_open_far(L);
-    lua_setfield(L, -2, "luavat.far");
+    lua_createtable(L, 0, 1); /* loaded runtime modules: baggage */
     lua_pushcclosure(L, l_import, 2);
     lua_setfield(L, -2, "import");
 }

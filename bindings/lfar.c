@@ -521,13 +521,12 @@ register_proxy(lua_State *L, int mt, int only, const char *name)
 }
 
 void
-lvat_lua_open_far(lua_State *L)
+lvat_lua_open_far(lua_State *L, int env)
 {
     register_proxy(L, LVAT_REG_PROXY_MT, 0, "E proxy");
     register_proxy(L, LVAT_REG_ONLY_MT, 1, "E.sendOnly proxy");
-    lua_createtable(L, 0, 2);
     lua_pushcfunction(L, l_far);
-    lua_setfield(L, -2, "Far");
+    lua_setfield(L, env, "Far");
     /* E is callable (E(x)) and has E.sendOnly(x). */
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, e_send_only);
@@ -538,5 +537,5 @@ lvat_lua_open_far(lua_State *L)
     lua_pushliteral(L, "E");
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
-    lua_setfield(L, -2, "E");
+    lua_setfield(L, env, "E");
 }

@@ -439,13 +439,9 @@ lvat_lua_open_promise(lua_State *L)
     lvat__p_register(L);
     push_metatable(L);
     lvat_lua_set_reg(L, LVAT_REG_PROMISE_MT);
-    lua_createtable(L, 0, 2);
     lua_newtable(L); /* the marker await yields to the runtime */
-    lua_pushvalue(L, -1);
     lvat_lua_set_reg(L, LVAT_REG_AWAIT);
-    lua_setfield(L, -2, "AWAIT");
     lua_createtable(L, 0, 8);
     lvat_lua_set_funcs(L, api);
-    lua_setfield(L, -2, "api");
     LVAT_STACK_LEAVE(L, 1);
 }

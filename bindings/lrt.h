@@ -77,8 +77,8 @@ void lvat_lua_push_method(lua_State *L, int obj, int method);
 int lvat_lua_dispatch(lua_State *L);
 
 /* ---- lpromise.c, lpromise_api.c ---- */
-/* Pushes the luavat.promise module (made in C) and registers the Promise
- * metatable.  [-0, +1, m] */
+/* Registers the Promise metatable and the marker await yields, and pushes
+ * the vat's Promise table.  [-0, +1, m] */
 void lvat_lua_open_promise(lua_State *L);
 
 /* lua_CFunction drain(): runs the queued microtasks until none are left. */
@@ -129,8 +129,8 @@ void lvat_lua_bind_promise(lua_State *L, int p, lvat_vref vref);
 void lvat_lua_notify(lua_State *L, const lvat_delivery *d);
 
 /* ---- lfar.c ---- */
-/* Pushes the luavat.far module (Far and E, made in C).  [-0, +1, m] */
-void lvat_lua_open_far(lua_State *L);
+/* Sets Far and E in the vat's env at env (absolute).  [-0, +0, m] */
+void lvat_lua_open_far(lua_State *L, int env);
 /* Lets go of the E proxies kept for the delivery that ended.  [-0,+0,-] */
 void lvat_lua_forget_proxies(lua_State *L);
 

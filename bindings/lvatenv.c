@@ -340,36 +340,21 @@ set_powers(lua_State *L, int sys, int import)
 
 /* ---- Install ---- */
 
-/* Calls import(name) and leaves the module.  [-0,+1,e] */
-static int
-import(lua_State *L, int import, const char *name)
-{
-    lua_pushvalue(L, import);
-    lua_pushstring(L, name);
-    lua_call(L, 1, 1);
-    return lua_gettop(L);
-}
-
 void
 lvat_lua_install_vatenv(lua_State *L, int env)
 {
-    int top = lua_gettop(L), sys, imp, promise, far;
+    int top = lua_gettop(L), sys, imp;
 
     env = lua_absindex(L, env);
     lua_getglobal(L, "sys");
     sys = lua_gettop(L);
     lua_getglobal(L, "import");
     imp = lua_gettop(L);
-    promise = import(L, imp, "luavat.promise");
-    far = import(L, imp, "luavat.far");
-    lua_getfield(L, far, "Far");
-    lua_setfield(L, env, "Far");
-    lua_getfield(L, far, "E");
-    lua_setfield(L, env, "E");
+    lvat_lua_open_far(L, env);
     /* The vat's own: the runtime never reads it. */
-    lua_getfield(L, promise, "api");
+    lvat_lua_open_promise(L);
     lua_setfield(L, env, "Promise");
-    lua_getfield(L, promise, "AWAIT");
+    lvat_lua_reg(L, LVAT_REG_AWAIT);
     push_coroutine_lib(L, sys, lua_gettop(L));
     lua_setfield(L, env, "coroutine");
     set_powers(L, sys, imp);
