@@ -243,12 +243,11 @@ walk(walker *w, const char *rel, int depth)
     return rc;
 }
 
-/* The folder's modules: as the cache kept them while nothing under the
- * folder changed, else walked (and kept for the next launch). */
+/* The folder's modules: as the cache kept them (`kept`: nothing under the
+ * folder changed), else walked (and kept for the next launch). */
 static int
-read_folder(walker *w, lvat_srccache *cache)
+read_folder(walker *w, lvat_srccache *cache, const lvat_srcsnap *kept)
 {
-    const lvat_srcsnap *kept = lvat_srccache_find(cache, w->root);
     struct timespec started;
     struct stat st;
     int rc = LVAT_OK;
@@ -276,6 +275,19 @@ read_folder(walker *w, lvat_srccache *cache)
     return rc;
 }
 
+/* Whether the snapshot holds the folder's file `name` (a module). */
+static bool
+kept_has(const lvat_srcsnap *kept, const char *name)
+{
+    for (size_t i = 0; kept && i < lvat_srcsnap_count(kept); i++) {
+        const char *text;
+        size_t len;
+        if (strcmp(lvat_srcsnap_file(kept, i, &text, &len), name) == 0)
+            return true;
+    }
+    return false;
+}
+
 int
 lvat__plan_snapshot(lvat_plan_vat *pv,
          const char *base_dir,
@@ -285,14 +297,17 @@ lvat__plan_snapshot(lvat_plan_vat *pv,
 {
     char *abs = join(base_dir, spec), *root = abs ? lvat__dir_of(abs) : NULL;
     char *shown = lvat__dir_of(spec), *base = strrchr(spec, '/');
+    const lvat_srcsnap *kept = root ? lvat_srccache_find(cache, root) : NULL;
     struct stat st;
     walker w = {pv, root, shown, 0, 0, NULL, err};
     int rc;
 
     base = base ? base + 1 : (char *)spec;
+    /* A kept snapshot that holds the main file has just statted it. */
+    st.st_mode = kept_has(kept, base) ? S_IFREG : 0;
     if (abs == NULL || root == NULL || shown == NULL)
         rc = lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
-    else if (stat(abs, &st) != 0)
+    else if (st.st_mode == 0 && stat(abs, &st) != 0)
         rc = lvat_errbuf_set(err, LVAT_ECONFIG,
                              "vat %s: source file %s does not exist", pv->name,
                              abs);
@@ -312,7 +327,7 @@ lvat__plan_snapshot(lvat_plan_vat *pv,
                              "rename it",
                              pv->name, spec);
     else
-        rc = read_folder(&w, cache);
+        rc = read_folder(&w, cache, kept);
     if (rc == LVAT_OK && (pv->main = module_name(base)) == NULL)
         rc = lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     lvat_free(abs);

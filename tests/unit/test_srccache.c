@@ -196,6 +196,37 @@ test_srccache_file_removed(void **state)
     free(path);
 }
 
+/* A kept snapshot that holds the main file stands for its stat: once the
+ * file is gone (or a folder), the plan fails naming it, as it would
+ * without the cache. */
+static void
+test_srccache_main_file_gone(void **state)
+{
+    static const char cfg[] =
+        "{\"bootstrap\":\"a\",\"vats\":{\"a\":{\"sourceSpec\":"
+        "\"alice/alice.lua\"}}}";
+    fixture *f = *state;
+    char *path = lvat_test_path(f->tmp, "alice/alice.lua");
+    lvat_launch_plan *p = NULL;
+    lvat_errbuf err;
+
+    check_plan(f, 2, "return 'main'\n", "return 'util'\n");
+    assert_int_equal(unlink(path), 0);
+    lvat_errbuf_clear(&err);
+    assert_int_equal(lvat__plan_from_json(cfg, strlen(cfg), f->tmp, "test",
+                                          f->cache, &p, &err),
+                     LVAT_ECONFIG);
+    assert_non_null(strstr(err.msg, "alice/alice.lua does not exist"));
+    assert_int_equal(mkdir(path, 0700), 0);
+    lvat_errbuf_clear(&err);
+    assert_int_equal(lvat__plan_from_json(cfg, strlen(cfg), f->tmp, "test",
+                                          f->cache, &p, &err),
+                     LVAT_ECONFIG);
+    assert_non_null(strstr(err.msg, "is not a file"));
+    assert_int_equal(rmdir(path), 0);
+    free(path);
+}
+
 /* Editors save by writing a new file and renaming it over the old. */
 static void
 test_srccache_file_replaced_by_rename(void **state)
@@ -438,6 +469,8 @@ main(void)
             test_srccache_same_size_edit_with_old_mtime, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_srccache_file_added_in_subfolder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_srccache_main_file_gone, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_srccache_file_removed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
