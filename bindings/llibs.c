@@ -13,12 +13,14 @@
  * What a state holds is what opening the libraries gave: the same tables
  * in package.loaded (lauxlib's argument errors look there to name a
  * function), the same functions, numbers and strings, the string
- * metatable.  The vat's env holds string, table, math and utf8
- * themselves, as plain Lua's globals do.  The global table, which is the
- * runtime's env and no vat's, holds coroutine but not those four: its
- * string is a table of the few functions the runtime calls, which no vat
- * can reach (copying the four libraries for the vat instead cost 3% of a
- * launch and 2 KB of each vat's heap).  Two things are made anew:
+ * metatable.  The vat's env holds the allowed base functions and string,
+ * table, math and utf8 themselves, as plain Lua's globals do, and is
+ * package.loaded._G.  The global table, which is the runtime's env and
+ * no vat's, holds only what the runtime calls: a few base functions,
+ * coroutine, and a string table of its own with the few string functions
+ * the runtime calls, which no vat can reach (copying the four libraries
+ * for the vat instead cost 3% of a launch and 2 KB of each vat's heap;
+ * every base function in it, 1.5% and 0.8 KB).  Two things are made anew:
  * math.random and math.randomseed share a userdata of generator state,
  * which each state gets fresh and seeded as luaopen_math seeds it
  * (randomseed with no arguments: the time and the state's address); and
@@ -64,10 +66,15 @@ static const char *const base_allowed[] = {
  * string's methods. */
 static const char *const runtime_string[] = {"find", "format", "sub", NULL};
 
-/* The global table (the runtime's env) ends with at most 32 names: base,
- * string (the runtime's own), coroutine, and the runtime's sys and
- * import. */
-#define GLOBALS_SIZE 32
+/* The base functions the global table (the runtime's env) holds: what
+ * baggage.lua calls, and what lenv.c wraps for the vat. */
+static const char *const runtime_base[] = {
+    "error",    "pcall", "select",       "tonumber",
+    "tostring", "type",  "setmetatable", "xpcall", NULL};
+
+/* The global table ends with those, string (the runtime's own),
+ * coroutine, and the runtime's sys and import. */
+#define GLOBALS_SIZE 16
 
 enum {
     V_CFUNC,   /* a C function without upvalues */
@@ -92,7 +99,8 @@ typedef struct lib_value {
 
 typedef struct lib_field {
     size_t name, len; /* in text */
-    bool copied;      /* _G: a base function the vat's env also gets */
+    bool copied;      /* _G: a base function the vat's env gets */
+    bool kept;        /* in its own table (of _G: what the runtime calls) */
     lib_value v;
 } lib_field;
 
@@ -239,9 +247,9 @@ record_value(lua_State *T, recorder *rec, lib_value *v)
 }
 
 static bool
-base_allowed_name(const char *name)
+listed(const char *const *names, const char *name)
 {
-    for (const char *const *n = base_allowed; *n; n++)
+    for (const char *const *n = names; *n; n++)
         if (strcmp(*n, name) == 0)
             return true;
     return false;
@@ -262,17 +270,21 @@ field_named(lua_State *T, const recorder *rec, const char *name)
     return (size_t)luaL_error(T, "%s.%s is missing", specs[rec->t].name, name);
 }
 
-/* Whether field f of table t is a library the vat's env holds, which the
- * global table (the runtime's env) does not. */
+/* Whether field f (named `name`) of table t is kept in its own table: of
+ * the global table (the runtime's env), only what the runtime calls and
+ * the libraries the vat's env does not hold. */
 static bool
-vat_only(size_t t, const lib_field *f)
+kept(size_t t, const lib_field *f, const char *name)
 {
-    return t == T_G && f->v.kind == V_TABLE && f->v.u.table != T_G &&
-           specs[f->v.u.table].vat;
+    if (t != T_G)
+        return true;
+    if (f->v.kind == V_TABLE)
+        return f->v.u.table != T_G && !specs[f->v.u.table].vat;
+    return listed(runtime_base, name);
 }
 
-/* Records table t's fields, but not those vat_only: the global table is
- * made without them. */
+/* Records table t's fields, but of the global table only those it keeps
+ * or the vat's env gets. */
 static void
 record_table(lua_State *T, recorder *rec, size_t t)
 {
@@ -294,13 +306,14 @@ record_table(lua_State *T, recorder *rec, size_t t)
             lvat_reserve(&r->fields, r->nfields, &r->capfields, sizeof *f, 64));
         f = &r->fields[r->nfields];
         record_value(T, rec, &f->v);
-        if (vat_only(t, f)) {
+        f->kept = kept(t, f, rec->name);
+        f->copied = t == T_G && listed(base_allowed, rec->name);
+        if (!f->kept && !f->copied) {
             lua_pop(T, 1);
             continue;
         }
         f->len = strlen(rec->name);
         f->name = add_text(T, rec, rec->name, f->len);
-        f->copied = t == T_G && base_allowed_name(rec->name);
         r->nfields++;
         lua_pop(T, 1);
     }
@@ -452,12 +465,12 @@ fill_table(lua_State *L, const lvat_lua_libs *r, size_t t, int base)
 
         lua_pushlstring(L, r->text.data + f->name, f->len);
         push_value(L, r, &f->v, base);
-        if (f->copied) {
+        if (f->copied && f->kept) {
             lua_pushvalue(L, -2);
             lua_pushvalue(L, -2);
             lua_rawset(L, base + VENV_SLOT);
         }
-        lua_rawset(L, table);
+        lua_rawset(L, f->kept ? table : base + VENV_SLOT);
     }
     if (lt->state) {
         const lib_field *f = &r->fields[lt->seed];
@@ -511,7 +524,7 @@ lvat_lua_libs_open(lua_State *L, const lvat_lua_libs *r, int venv)
     set_runtime_string(L, base);
     lua_createtable(L, 0, T_STRMT);
     for (size_t t = 0; t < T_STRMT; t++) {
-        lua_pushvalue(L, base + (int)t);
+        lua_pushvalue(L, t == T_G ? venv : base + (int)t);
         lua_setfield(L, -2, specs[t].name);
         if (t != T_G && specs[t].vat) {
             lua_pushvalue(L, base + (int)t);

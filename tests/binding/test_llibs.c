@@ -5,9 +5,10 @@
  * the string metatable) must hold the same keys with the same C
  * functions, numbers and strings, luavat's patches applied as lenv.c
  * applied them, except that the global table (the runtime's env) holds
- * only the runtime's string functions and no table, math or utf8; the vat
- * env must get the allowed base functions and string, table, math and
- * utf8 themselves; math.random must have its own seeded generator, shared
+ * only the base functions the runtime calls, coroutine, and the
+ * runtime's string functions; the vat env, which is package.loaded._G,
+ * must get the allowed base functions and string, table, math and utf8
+ * themselves; math.random must have its own seeded generator, shared
  * with math.randomseed.
  */
 #include "lvat_test.h"
@@ -33,8 +34,12 @@ static const struct {
     {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine}};
 #define NLIBS (sizeof libs / sizeof *libs)
 
-/* What the runtime's Lua code calls (llibs.c's runtime_string). */
+/* What the runtime's Lua code calls (llibs.c's runtime_string and
+ * runtime_base). */
 static const char *const runtime_string[] = {"find", "format", "sub"};
+static const char *const runtime_base[] = {
+    "error",    "pcall", "select",       "tonumber",
+    "tostring", "type",  "setmetatable", "xpcall"};
 
 static const char *const vat_base[] = {
     "assert", "error",    "ipairs",       "next",    "pairs",    "pcall",
@@ -68,14 +73,31 @@ new_state(void)
     return L;
 }
 
+/* Sets t[name] = from[name] for each of n names (t, from absolute). */
+static void
+copy_names(lua_State *L, int t, int from, const char *const *names,
+           size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        lua_getfield(L, from, names[i]);
+        lua_setfield(L, t, names[i]);
+    }
+}
+
+#define COPY(L, t, from, names) \
+    copy_names(L, t, from, names, sizeof names / sizeof *names)
+
 /* Lua's own opening, with the string and table libraries patched as vats
  * get them (lvat_lua_patch_string, lvat_lua_open_bounded_table; a vat's
- * view of them is probed end to end in tests/e2e/vats/probe.lua), and the
- * global table made the runtime's env as llibs.c says. */
+ * view of them is probed end to end in tests/e2e/vats/probe.lua), the
+ * vat env made package.loaded._G, and the global table made the runtime's
+ * env, as llibs.c says. */
 static lua_State *
 reference_state(void)
 {
-    static const char *const vat_libs[] = {"table", "math", "utf8"};
+    static const char *const vat_libs[] = {"string", "table", "math",
+                                           "utf8"};
+    static const char *const runtime_libs[] = {"coroutine"};
     lua_State *L = new_state();
 
     for (size_t i = 0; i < NLIBS; i++) {
@@ -87,18 +109,22 @@ reference_state(void)
     lua_getglobal(L, "table");
     lvat_lua_open_bounded_table(L, -1);
     lua_settop(L, 0);
-    for (size_t i = 0; i < sizeof vat_libs / sizeof *vat_libs; i++) {
-        lua_pushnil(L);
-        lua_setglobal(L, vat_libs[i]);
-    }
+    lua_pushglobaltable(L); /* 1: Lua's */
+    lua_newtable(L);        /* 2: the vat env */
+    COPY(L, 2, 1, vat_base);
+    COPY(L, 2, 1, vat_libs);
+    lua_newtable(L); /* 3: the runtime's env */
+    COPY(L, 3, 1, runtime_base);
+    COPY(L, 3, 1, runtime_libs);
+    lua_newtable(L); /* 4: the runtime's string */
     lua_getglobal(L, "string");
-    lua_newtable(L);
-    for (size_t i = 0; i < sizeof runtime_string / sizeof *runtime_string;
-         i++) {
-        lua_getfield(L, 1, runtime_string[i]);
-        lua_setfield(L, 2, runtime_string[i]);
-    }
-    lua_setglobal(L, "string");
+    COPY(L, 4, 5, runtime_string);
+    lua_pop(L, 1);
+    lua_setfield(L, 3, "string");
+    lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, LUA_GNAME);
     lua_settop(L, 0);
     return L;
 }
@@ -263,7 +289,13 @@ test_llibs_same_tables_as_opening_them(void **state)
     lua_pushliteral(B, "");
     assert_true(lua_getmetatable(B, -1));
     check_same_table(A, B, "(string metatable)");
+    lua_settop(A, 0);
+    lua_settop(B, 0);
+    lua_rawgeti(A, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     lua_rawgeti(B, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    assert_null(loaded_name(B, -1));
+    check_same_table(A, B, "(the runtime's env)");
+    lua_getfield(B, LUA_REGISTRYINDEX, "VENV");
     assert_string_equal(loaded_name(B, -1), LUA_GNAME);
     lua_close(A);
     lua_close(B);
@@ -282,10 +314,8 @@ test_llibs_vat_env_gets_allowed_names_and_libraries(void **state)
     lua_getfield(B, LUA_REGISTRYINDEX, "VENV");
     for (size_t i = 0; i < sizeof vat_base / sizeof *vat_base; i++) {
         lua_getfield(B, 1, vat_base[i]);
-        lua_getglobal(B, vat_base[i]);
         assert_false(lua_isnil(B, -1));
-        assert_true(lua_rawequal(B, -1, -2));
-        lua_pop(B, 2);
+        lua_pop(B, 1);
     }
     /* The libraries themselves: string is the string metatable's too. */
     lua_getfield(B, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
@@ -345,6 +375,21 @@ test_llibs_runtime_string_is_its_own(void **state)
     assert_int_equal(lua_getglobal(B, "math"), LUA_TNIL);
     assert_int_equal(lua_getglobal(B, "utf8"), LUA_TNIL);
     assert_int_equal(lua_getglobal(B, "coroutine"), LUA_TTABLE);
+    /* Of the base functions, only those the runtime calls. */
+    assert_int_equal(lua_getglobal(B, "collectgarbage"), LUA_TNIL);
+    assert_int_equal(lua_getglobal(B, "load"), LUA_TNIL);
+    assert_int_equal(lua_getglobal(B, "ipairs"), LUA_TNIL);
+    for (size_t i = 0; i < sizeof runtime_base / sizeof *runtime_base; i++)
+        assert_int_equal(lua_getglobal(B, runtime_base[i]), LUA_TFUNCTION);
+    lua_settop(B, 0);
+    lua_pushglobaltable(B);
+    n = 0;
+    lua_pushnil(B);
+    while (lua_next(B, 1)) {
+        lua_pop(B, 1);
+        n++;
+    }
+    assert_int_equal(n, sizeof runtime_base / sizeof *runtime_base + 2);
     lua_close(B);
     lvat_lua_libs_free(r);
 }

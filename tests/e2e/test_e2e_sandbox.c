@@ -101,6 +101,7 @@ test_e2e_sandbox_string_metatable_protected(void **state)
         "\"setmeta\": \"bad argument #1",
         "bad argument #1 to 'string.rep'",
         "bad argument #1 to 'math.floor'",
+        "bad argument #1 to 'ipairs'",
         "\"find\": 307200", /* no size limit on pattern subjects */
         "\"method\": 307200",
         "\"plain\": true",

@@ -39,6 +39,9 @@ return {
                         -- lauxlib names library functions from _LOADED
                         argerr = err(string.rep),
                         mathArgerr = err(math.floor, "x"),
+                        -- base functions from package.loaded._G, the
+                        -- vat's env
+                        baseArgerr = err(ipairs),
                         find = select(2, string.find(s, "x+")),
                         method = #s:match("(x+)$"),
                         plain = s:find("y", 1, true) == nil}
