@@ -129,6 +129,10 @@ void lvat_lua_check_stopped(lua_State *L, lvat_lvat *v);
 /* ---- lsyscall.c: helpers of the sys functions ---- */
 /* sys.resume(co, ...): coroutine.resume that keeps the watchdog told. */
 int lvat_lua_sys_resume(lua_State *L);
+/* Its resume itself, of a thread that can be resumed, with the nargs
+ * values on top of L (popped): pushes true and what co yielded or
+ * returned, or false and its error; returns how many.  [-nargs,+n,e] */
+int lvat_lua_resume(lua_State *L, lua_State *co, int nargs);
 /* A syscall's result as the Lua outcome: nothing, or an error raised (an
  * illegal one also stops the vat). */
 int lvat_lua_sys_check(lua_State *L, int rc);

@@ -66,11 +66,10 @@ resume_and_step(lua_State *L, int idx, int n)
 
     lua_pushvalue(L, idx);
     base = lua_gettop(L);
-    lua_pushcfunction(L, lvat_lua_sys_resume);
-    lua_pushvalue(L, idx);
     for (int i = 0; i < n; i++)
         lua_pushvalue(L, base - n + i);
-    lua_call(L, n + 1, 3);
+    lvat_lua_resume(L, lua_tothread(L, idx), n);
+    lua_settop(L, base + 3); /* ok, a, b */
     step(L, base);
     lua_pop(L, n);
 }
@@ -158,15 +157,20 @@ lvat_lua_spread(lua_State *L)
 
 /* ---- Results ---- */
 
-/* Calls resolveVpid(vref, rejected, value) with the vref at idx. */
-static void
+/* resolveVpid(vref, rejected, value) with the vref at idx, in the
+ * caller's frame, which ends with it (it becomes the arguments).
+ * Returns 0, what the caller returns. */
+static int
 resolve_vpid(lua_State *L, int vref, int rejected, int value)
 {
-    lua_pushcfunction(L, lvat_lua_resolve_vpid);
     lua_pushvalue(L, vref);
     lua_pushboolean(L, rejected);
     lua_pushvalue(L, value);
-    lua_call(L, 3, 0);
+    lua_replace(L, 3);
+    lua_replace(L, 2);
+    lua_replace(L, 1);
+    lua_settop(L, 3);
+    return lvat_lua_resolve_vpid(L);
 }
 
 /* A one-way message's method raised: nobody hears but the log. */
@@ -212,35 +216,31 @@ l_finish(lua_State *L)
         lua_pushvalue(L, 3);
         lvat__p_walk_follows(L, 4, 0);
         st = lvat__p_state(L, 4);
-        if (st == PENDING) {
-            resolve_vpid(L, 1, 0, 4); /* the kernel forwards to it */
-            return 0;
-        }
+        if (st == PENDING) /* the kernel forwards to it */
+            return resolve_vpid(L, 1, 0, 4);
         ok = st == FULFILLED;
         lvat__p_get(L, 4, F_VALUE);
         lua_replace(L, 3);
     }
-    resolve_vpid(L, 1, !ok, 3);
-    return 0;
+    return resolve_vpid(L, 1, !ok, 3);
 }
 
 /* ---- The worker: the body of every delivery thread ---- */
 
 static int worker_next(lua_State *L, int status, lua_KContext ctx);
 
-/* The method returned or raised (status): finish(result, ok, r), then
- * wait for the next job with nothing of this one on the stack, so an idle
- * thread keeps none of it alive.  Stack: result, r. */
+/* The method returned or raised (status): finish(result, ok, r), in this
+ * frame, then wait for the next job with nothing of this one on the
+ * stack, so an idle thread keeps none of it alive.  Stack: result, r. */
 static int
 worker_done(lua_State *L, int status, lua_KContext ctx)
 {
     (void)ctx;
     lua_settop(L, 2);
-    lua_pushcfunction(L, l_finish);
-    lua_insert(L, 1);
     lua_pushboolean(L, status == LUA_OK || status == LUA_YIELD);
-    lua_insert(L, 3);
-    lua_call(L, 3, 0);
+    lua_insert(L, 2);
+    l_finish(L);
+    lua_settop(L, 0);
     lvat_lua_reg(L, LVAT_REG_DONE);
     return lua_yieldk(L, 1, 0, worker_next);
 }
@@ -250,6 +250,8 @@ worker_done(lua_State *L, int status, lua_KContext ctx)
 static int
 worker(lua_State *L)
 {
+    if (lua_gettop(L) < 3) /* none is resumed so; but never call a stale slot */
+        lua_settop(L, 3);
     lua_pushvalue(L, 3);
     lua_remove(L, 3);
     lua_insert(L, 1); /* result, fn, obj, ... */

@@ -415,6 +415,7 @@ start(lua_State *L, int base)
     lua_Integer nprom = luaL_checkinteger(L, base + 2);
     int root;
 
+    lua_settop(L, base + 4); /* no earlier imports: nil, not what follows */
     luaL_argcheck(L, nobj >= 1 && nprom >= 1, base + 1,
                   "export numbers start at 1");
     v->next_obj = (uint64_t)nobj;
@@ -485,7 +486,5 @@ lvat_lua_dispatch(lua_State *L)
     default:
         break;
     }
-    lua_pushcfunction(L, lvat_lua_drain);
-    lua_call(L, 0, 0);
-    return 0;
+    return lvat_lua_drain(L); /* in this frame: it ends with it */
 }

@@ -246,10 +246,8 @@ lvat_lua_sys_retire_imports(lua_State *L)
 int
 lvat_lua_sys_resume(lua_State *L)
 {
-    lvat_lvat *v = lvat_lua_vat(L);
     lua_State *co = lua_tothread(L, 1);
-    lua_State *prev;
-    int nargs = lua_gettop(L) - 1, nres, status;
+    int nargs = lua_gettop(L) - 1;
 
     luaL_argexpected(L, co != NULL, 1, "coroutine");
     if (lua_status(co) == LUA_OK && lua_gettop(co) == 0) {
@@ -262,6 +260,16 @@ lvat_lua_sys_resume(lua_State *L)
         lua_pushliteral(L, "cannot resume non-suspended coroutine");
         return 2;
     }
+    return lvat_lua_resume(L, co, nargs);
+}
+
+int
+lvat_lua_resume(lua_State *L, lua_State *co, int nargs)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    lua_State *prev;
+    int nres, status;
+
     if (!lua_checkstack(co, nargs + 1))
         return luaL_error(L, "too many arguments to resume");
     lua_xmove(L, co, nargs);

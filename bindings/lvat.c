@@ -510,9 +510,7 @@ protected_deliver(lua_State *L)
             lvat_lua_notify(L, d);
         else
             deliver_message(L, d);
-        lua_pushcfunction(L, lvat_lua_drain);
-        lua_call(L, 0, 0);
-        return 0;
+        return lvat_lua_drain(L); /* in this frame: it ends with it */
     }
     lua_pushcfunction(L, lvat_lua_dispatch);
     n = push_args(L, d);

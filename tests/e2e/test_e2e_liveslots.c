@@ -96,6 +96,20 @@ test_e2e_liveslots_one_way_error_unprintable(void **state)
                                    "(unprintable)"));
 }
 
+/* A first start has no earlier imports to drop: the main module's own
+ * array entries are not taken for them (they were, as vrefs: "12 is not
+ * in its c-list", an illegal syscall). */
+static void
+test_e2e_liveslots_main_table_with_array_part(void **state)
+{
+    lk *t = lk_start("{\"bootstrap\":\"a\",\"vats\":{"
+                     "\"a\":{\"sourceSpec\":\"arraymain.lua\"}}}");
+
+    (void)state;
+    assert_string_equal(t->launch_result, "ready 3");
+    lk_stop(t);
+}
+
 int
 main(void)
 {
@@ -105,6 +119,7 @@ main(void)
         cmocka_unit_test(test_e2e_liveslots_index_finds_or_raises),
         cmocka_unit_test(test_e2e_liveslots_failed_reasons),
         cmocka_unit_test(test_e2e_liveslots_one_way_error_unprintable),
+        cmocka_unit_test(test_e2e_liveslots_main_table_with_array_part),
     };
     return cmocka_run_group_tests_name("e2e_liveslots", tests, setup,
                                        teardown);
