@@ -17,7 +17,6 @@
 #include "lstack.h"
 #include "lsystime.h"
 
-
 /* ---- Helpers ---- */
 
 void
@@ -234,7 +233,6 @@ lvat_lua_sys_retire_imports(lua_State *L)
 {
     return gc_list(L, lvat_syscall_retire_imports);
 }
-
 
 /* ---- Coroutines ---- */
 
