@@ -16,7 +16,6 @@
 #include <lauxlib.h>
 
 #include "lpromise_int.h"
-#include "lstack.h"
 
 void
 lvat_lua_liveslots_open(lua_State *L)
@@ -50,9 +49,12 @@ forget(lua_State *L, lvat_vref vref, bool drop_export)
     lua_pop(L, 1);
 }
 
-/* Forgets each vref of the array at idx, dropping exports too.  */
+/* The vrefs of the array at idx, as the kernel says (dispatch's kind):
+ * exports it dropped ('d') leave the exports, exports it retired ('r')
+ * leave them and are forgotten, imports it retired ('i') are forgotten.
+ * [-0,+0,e] */
 static void
-forget_all(lua_State *L, int idx, bool forget_it, bool drop_export)
+retire_all(lua_State *L, int idx, char kind)
 {
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
 
@@ -61,11 +63,11 @@ forget_all(lua_State *L, int idx, bool forget_it, bool drop_export)
         lua_rawgeti(L, idx, i);
         vref = lvat_lua_check_vref(L, -1);
         lua_pop(L, 1);
-        if (forget_it)
-            forget(L, vref, drop_export);
-        else if (drop_export) {
+        if (kind == 'd') {
             lua_pushnil(L);
             set_by_vref(L, LVAT_REG_EXPORTS, vref);
+        } else {
+            forget(L, vref, kind == 'r');
         }
     }
 }
@@ -471,14 +473,10 @@ lvat_lua_dispatch(lua_State *L)
     case 's': /* start */
         start(L, 2);
         break;
-    case 'd': /* exports the kernel dropped */
-        forget_all(L, 2, false, true);
-        break;
-    case 'r': /* exports it retired */
-        forget_all(L, 2, true, true);
-        break;
-    case 'i': /* imports it retired */
-        forget_all(L, 2, true, false);
+    case 'd':
+    case 'r':
+    case 'i':
+        retire_all(L, 2, kind[0]);
         break;
     case 'g':
         reap(L);
