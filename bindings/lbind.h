@@ -93,15 +93,6 @@ lvat_lua_set_reg(lua_State *L, int slot)
     lua_rawseti(L, LUA_REGISTRYINDEX, LVAT_REG_KEY(slot));
 }
 
-/* Pushes the runtime table's field `name`.  [-0, +1, -] */
-static inline void
-lvat_lua_push_runtime(lua_State *L, const char *name)
-{
-    lvat_lua_reg(L, LVAT_REG_RUNTIME);
-    lua_getfield(L, -1, name);
-    lua_remove(L, -2);
-}
-
 /* Whether the value at idx has the very metatable in registry slot mt. */
 static inline bool
 lvat_lua_has_mt(lua_State *L, int idx, int mt)

@@ -20,7 +20,7 @@
 void
 lvat_lua_liveslots_open(lua_State *L)
 {
-    lua_createtable(L, 0, 3); /* vatPowers, baggage, heldByBaggage */
+    lua_createtable(L, 0, 2); /* vatPowers, baggage */
     lvat_lua_set_reg(L, LVAT_REG_RUNTIME);
     lua_newtable(L); /* vref -> exported object (strong) */
     lvat_lua_set_reg(L, LVAT_REG_EXPORTS);
@@ -329,20 +329,6 @@ lvat_lua_push_method(lua_State *L, int obj, int method)
 
 /* ---- Garbage collection of imports ---- */
 
-/* Whether baggage values name the vref at idx (lvatenv.c).  [-0,+0,e] */
-static bool
-held_by_baggage(lua_State *L, int idx)
-{
-    bool held;
-
-    lvat_lua_push_runtime(L, "heldByBaggage");
-    lua_pushvalue(L, idx);
-    lua_call(L, 1, 1);
-    held = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return held;
-}
-
 /* Drops and retires the imports of the vref array at idx that nothing
  * here holds: no presence in the heap, no baggage value naming them.  A
  * vref may come twice (its presence collected and baggage letting go of
@@ -365,7 +351,8 @@ drop_unheld(lua_State *L, int idx)
         lua_pushvalue(L, vref);
         if (lua_rawget(L, seen + 1) == LUA_TNIL) {
             lua_pushvalue(L, vref);
-            if (lua_rawget(L, seen) == LUA_TNIL && !held_by_baggage(L, vref)) {
+            if (lua_rawget(L, seen) == LUA_TNIL &&
+                !lvat_lua_held_by_baggage(L, vref)) {
                 lua_pushvalue(L, vref);
                 lua_rawseti(L, drops, ++ndrops);
                 lua_pushvalue(L, vref);
@@ -398,13 +385,6 @@ reap(lua_State *L)
 
 /* ---- Start ---- */
 
-/* Raises "<main chunk>: <what>".  */
-static int
-main_error(lua_State *L, const char *what, const char *type)
-{
-    return luaL_error(L, what, lvat_lua_vat(L)->main, type);
-}
-
 /* Stack: params, nObj, nProm, incarnation, and after a restart the objects
  * earlier heaps imported.  This heap can reach only those its baggage
  * holds; the kernel would keep the others alive for ever unless they are
@@ -427,8 +407,8 @@ start(lua_State *L, int base)
     lua_call(L, 1, 1);
     if (lua_type(L, -1) != LUA_TTABLE ||
         lua_getfield(L, -1, "buildRootObject") != LUA_TFUNCTION)
-        main_error(L, "%s: the main chunk must return a table with a "
-                      "buildRootObject function", NULL);
+        luaL_error(L, "%s: the main chunk must return a table with a "
+                      "buildRootObject function", v->main);
     lvat_lua_reg(L, LVAT_REG_RUNTIME);
     lua_getfield(L, -1, "vatPowers");
     lua_pushvalue(L, base);
@@ -438,9 +418,9 @@ start(lua_State *L, int base)
     lua_call(L, 4, 1);
     root = lua_gettop(L);
     if (lua_type(L, root) != LUA_TTABLE)
-        main_error(L, "%s: buildRootObject returned %s, not an object "
+        luaL_error(L, "%s: buildRootObject returned %s, not an object "
                       "(return Far(\"Name\", {...}))",
-                   luaL_typename(L, root));
+                   v->main, luaL_typename(L, root));
     lvat_lua_reg(L, LVAT_REG_REMOTABLES);
     lua_pushvalue(L, root);
     if (lua_rawget(L, -2) == LUA_TNIL) {

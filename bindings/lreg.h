@@ -15,7 +15,7 @@ enum {
     LVAT_REG_SLOT2VAL,    /* vref -> value, weak v (lnotify.c) */
     LVAT_REG_VAL2SLOT,    /* exported object -> vref, weak k */
     LVAT_REG_REMOTABLES,  /* Far object -> iface, weak k */
-    LVAT_REG_RUNTIME,     /* vatPowers, baggage, heldByBaggage */
+    LVAT_REG_RUNTIME,     /* vatPowers, baggage */
     LVAT_REG_EXPORTS,     /* vref -> exported object (strong) */
     LVAT_REG_PROMISE_MT,  /* the Promise metatable */
     LVAT_REG_VATENV,      /* the vat's _ENV */

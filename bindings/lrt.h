@@ -44,8 +44,8 @@ void lvat_lua_gc_full(lua_State *L);
 void lvat_lua_push_dead_imports(lua_State *L);
 
 /* ---- lliveslots.c ---- */
-/* Registers the runtime table (vatPowers, baggage, heldByBaggage) and the
- * exports.  [-0,+0,m] */
+/* Registers the runtime table (vatPowers, baggage) and the exports.
+ * [-0,+0,m] */
 void lvat_lua_liveslots_open(lua_State *L);
 /* Gives back the export numbers from o+o and p+p on, which a failed
  * marshal took and the kernel never saw, and forgets their vrefs.
@@ -136,8 +136,8 @@ void lvat_lua_forget_proxies(lua_State *L);
 
 /* ---- lvatenv.c ---- */
 /* Adds Far, E, Promise and the vat's coroutine library to the vat's env
- * at `env`, and sets the runtime table's vatPowers, baggage and
- * heldByBaggage (lvat_lua_liveslots_open made it).  [-0, +0, e] */
+ * at `env`, and sets the runtime table's vatPowers and baggage
+ * (lvat_lua_liveslots_open made it).  [-0, +0, e] */
 void lvat_lua_install_vatenv(lua_State *L, int env);
 
 #endif

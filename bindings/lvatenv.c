@@ -1,7 +1,7 @@
 /*
  * What the runtime adds to a vat's environment (Far, E, Promise and its
- * own coroutine library) and its vatPowers, baggage object and
- * heldByBaggage.  Written in C, not Lua: every vat holds these, and C
+ * own coroutine library) and its vatPowers and baggage object.  Written
+ * in C, not Lua: every vat holds these, and C
  * closures carry no prototypes, so an idle vat is ~8 KB smaller.
  *
  * The coroutine functions pass the runtime's await marker outward, so a
@@ -294,23 +294,8 @@ baggage_first_use(lua_State *L)
     return 1;
 }
 
-/* heldByBaggage(vref): whether baggage values name vref (its count, see
- * baggage.lua), read without loading the module.  Upvalue: sys.vsGet. */
-static int
-held_by_baggage(lua_State *L)
-{
-    lua_pushvalue(L, lua_upvalueindex(1));
-    if (!lvat_lua_push_ref_key(L, 1)) {
-        lua_pushboolean(L, 0);
-        return 1;
-    }
-    lua_call(L, 1, 1);
-    lua_pushboolean(L, !lua_isnil(L, -1));
-    return 1;
-}
-
-/* Stack: sys, import.  Sets the runtime table's vatPowers, baggage and
- * heldByBaggage.  [-0,+0,m] */
+/* Stack: sys, import.  Sets the runtime table's vatPowers and baggage.
+ * [-0,+0,m] */
 static void
 set_powers(lua_State *L, int sys, int import)
 {
@@ -332,9 +317,6 @@ set_powers(lua_State *L, int sys, int import)
     lua_pushliteral(L, "baggage");
     lua_call(L, 2, 1);
     lua_setfield(L, -2, "baggage");
-    lua_getfield(L, sys, "vsGet");
-    lua_pushcclosure(L, held_by_baggage, 1);
-    lua_setfield(L, -2, "heldByBaggage");
     lua_pop(L, 1);
 }
 

@@ -34,6 +34,26 @@ l_vs_get(lua_State *L)
     return 1;
 }
 
+bool
+lvat_lua_held_by_baggage(lua_State *L, int idx)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t klen;
+    const char *key;
+    lvat_val val;
+    int rc;
+
+    if (!lvat_lua_push_ref_key(L, idx))
+        return false;
+    key = lua_tolstring(L, -1, &klen);
+    rc = SYS(v, lvat_syscall_vatstore_get(v->sys, key, klen, &val));
+    lua_pop(L, 1);
+    if (rc == LVAT_ENOTFOUND)
+        return false;
+    check(L, rc);
+    return true;
+}
+
 static int
 l_vs_set(lua_State *L)
 {

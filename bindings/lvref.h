@@ -30,5 +30,8 @@ void lvat_lua_push_vref_text(lua_State *L, lvat_vref v);
  * imported object at idx ("rc.o-5"); false (nothing pushed) for any
  * other vref.  [-0, +(0|1), m] */
 bool lvat_lua_push_ref_key(lua_State *L, int idx);
+/* Whether baggage values name the vref at idx (its count, see
+ * baggage.lua), read without loading the module.  [-0, +0, e] */
+bool lvat_lua_held_by_baggage(lua_State *L, int idx);
 
 #endif

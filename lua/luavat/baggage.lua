@@ -20,7 +20,7 @@ local format, sub = string.format, string.sub
 
 local PREFIX = "b."      -- baggage entries
 local refKey = sys.refKey -- "rc.o-5": how many baggage values name an
-                          -- import (lvatenv.c's heldByBaggage reads it)
+                          -- import (lvat_lua_held_by_baggage reads it)
 local MAX_KEY = 400      -- bytes of a key (design §6), after PREFIX
 
 local M = {}

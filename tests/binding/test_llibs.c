@@ -189,6 +189,21 @@ check_same_function(lua_State *A,
     }
 }
 
+/* How many fields the table at idx holds. */
+static lua_Integer
+count_fields(lua_State *L, int idx)
+{
+    lua_Integer n = 0;
+
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        n++;
+    }
+    return n;
+}
+
 static void check_same_table(lua_State *A, lua_State *B, const char *what);
 
 static void
@@ -231,7 +246,7 @@ check_same_value(lua_State *A, int ia, lua_State *B, int ib, const char *what)
 static void
 check_same_table(lua_State *A, lua_State *B, const char *what)
 {
-    lua_Integer na = 0, nb = 0;
+    lua_Integer na = 0, nb;
     char field[128];
 
     lua_pushnil(A);
@@ -246,11 +261,7 @@ check_same_table(lua_State *A, lua_State *B, const char *what)
         lua_pop(B, 1);
         na++;
     }
-    lua_pushnil(B);
-    while (lua_next(B, -2)) {
-        lua_pop(B, 1);
-        nb++;
-    }
+    nb = count_fields(B, -1);
     if (na != nb)
         fail_msg("%s has %lld fields, not %lld", what, (long long)nb,
                  (long long)na);
@@ -308,7 +319,6 @@ test_llibs_vat_env_gets_allowed_names_and_libraries(void **state)
     static const char *const vat_libs[] = {"string", "table", "math", "utf8"};
     lvat_lua_libs *r = recipe();
     lua_State *B = recipe_state(r);
-    int n = 0;
 
     (void)state;
     lua_getfield(B, LUA_REGISTRYINDEX, "VENV");
@@ -331,13 +341,8 @@ test_llibs_vat_env_gets_allowed_names_and_libraries(void **state)
     lua_getfield(B, -1, "__index");
     lua_getfield(B, 1, "string");
     assert_true(lua_rawequal(B, -1, -2));
-    lua_settop(B, 1);
-    lua_pushnil(B);
-    while (lua_next(B, 1)) {
-        lua_pop(B, 1);
-        n++;
-    }
-    assert_int_equal(n, sizeof vat_base / sizeof *vat_base + 4);
+    assert_int_equal(count_fields(B, 1),
+                     sizeof vat_base / sizeof *vat_base + 4);
     lua_close(B);
     lvat_lua_libs_free(r);
 }
@@ -350,7 +355,6 @@ test_llibs_runtime_string_is_its_own(void **state)
 {
     lvat_lua_libs *r = recipe();
     lua_State *B = recipe_state(r);
-    int n = 0;
 
     (void)state;
     lua_getglobal(B, "string");
@@ -365,12 +369,8 @@ test_llibs_runtime_string_is_its_own(void **state)
         assert_true(lua_rawequal(B, -1, -2));
         lua_pop(B, 2);
     }
-    lua_pushnil(B);
-    while (lua_next(B, 1)) {
-        lua_pop(B, 1);
-        n++;
-    }
-    assert_int_equal(n, sizeof runtime_string / sizeof *runtime_string);
+    assert_int_equal(count_fields(B, 1),
+                     sizeof runtime_string / sizeof *runtime_string);
     assert_int_equal(lua_getglobal(B, "table"), LUA_TNIL);
     assert_int_equal(lua_getglobal(B, "math"), LUA_TNIL);
     assert_int_equal(lua_getglobal(B, "utf8"), LUA_TNIL);
@@ -383,13 +383,8 @@ test_llibs_runtime_string_is_its_own(void **state)
         assert_int_equal(lua_getglobal(B, runtime_base[i]), LUA_TFUNCTION);
     lua_settop(B, 0);
     lua_pushglobaltable(B);
-    n = 0;
-    lua_pushnil(B);
-    while (lua_next(B, 1)) {
-        lua_pop(B, 1);
-        n++;
-    }
-    assert_int_equal(n, sizeof runtime_base / sizeof *runtime_base + 2);
+    assert_int_equal(count_fields(B, 1),
+                     sizeof runtime_base / sizeof *runtime_base + 2);
     lua_close(B);
     lvat_lua_libs_free(r);
 }
