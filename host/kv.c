@@ -1,9 +1,9 @@
 /*
- * Block and crank transactions over LMDB, held in memory (see kv.h): the
- * hash table of the block's changes, point reads and writes, and the
- * crank's undo records.  Talking to LMDB (the read snapshot, the block
- * write, map growth) is kv_block.c; ordered access and the index behind it
- * are kv_iter.c.
+ * Block and crank transactions over LMDB, held in memory (see kv.h):
+ * point reads and writes, and the crank's undo records.  The hash table of
+ * the block's changes is kv_table.c; talking to LMDB (the read snapshot,
+ * the block write, map growth) is kv_block.c; ordered access and the index
+ * behind it are kv_iter.c.
  */
 #include "kv.h"
 
@@ -19,163 +19,6 @@
 #include "kv_int.h"
 #include "lvat_util.h"
 #include "slab.h"
-
-#define ENTRY_OVERHEAD 64
-#define MIN_BUCKETS    256
-/* A block that needed more buckets than this gives them back at its end. */
-#define KEEP_BUCKETS 4096
-
-/* ---- Hash table ---- */
-
-/* Entries and values come from the overlay's slab (slab.h): a crank
- * writes and frees dozens, all small.  Values keep a NUL after them. */
-static char *
-val_dup(lvat_kv *kv, const char *p, size_t n)
-{
-    char *v = lvat_slab_realloc(kv->slab, NULL, 0, n + 1);
-
-    if (v != NULL) {
-        if (n)
-            memcpy(v, p, n);
-        v[n] = '\0';
-    }
-    return v;
-}
-
-static void
-val_free(lvat_kv *kv, char *v, size_t n)
-{
-    if (v != NULL)
-        lvat_slab_realloc(kv->slab, v, n + 1, 0);
-}
-
-static void
-entry_free(lvat_kv *kv, lvat_kv_entry *e)
-{
-    val_free(kv, e->val, e->vlen);
-    lvat_slab_realloc(kv->slab, e, sizeof *e + e->klen + 1, 0);
-}
-
-static uint64_t
-hash_key(const lvat_kv *kv, unsigned db, const char *key, size_t klen)
-{
-    uint64_t h = kv->seed ^ ((uint64_t)db << 56) ^ klen, w;
-    size_t i = 0;
-
-    /* Eight bytes a step (the keys are short, the lookups many); seeded
-     * per process, so a vat cannot choose keys that collide. */
-    for (; i + 8 <= klen; i += 8) {
-        memcpy(&w, key + i, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-    }
-    if (i < klen) {
-        w = 0;
-        for (unsigned shift = 0; i < klen; i++, shift += 8)
-            w |= (uint64_t)(unsigned char)key[i] << shift;
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-    }
-    h *= 0x94d049bb133111ebull;
-    return h ^ (h >> 29);
-}
-
-static lvat_kv_entry *
-find(const lvat_kv *kv, unsigned db, const char *key, size_t klen, uint64_t h)
-{
-    lvat_kv_entry *e;
-
-    if (kv->nbuckets == 0)
-        return NULL;
-    for (e = kv->buckets[h & (kv->nbuckets - 1)]; e; e = e->next)
-        if (e->hash == h && e->klen == klen && e->db == db &&
-            memcmp(e->key, key, klen) == 0)
-            return e;
-    return NULL;
-}
-
-static int
-grow_table(lvat_kv *kv)
-{
-    size_t n = kv->nbuckets ? kv->nbuckets * 2 : MIN_BUCKETS;
-    lvat_kv_entry **b = lvat_calloc(n, sizeof *b);
-
-    if (b == NULL)
-        return LVAT_ENOMEM;
-    for (size_t i = 0; i < kv->nbuckets; i++) {
-        lvat_kv_entry *e = kv->buckets[i], *next;
-        for (; e; e = next) {
-            next = e->next;
-            e->next = b[e->hash & (n - 1)];
-            b[e->hash & (n - 1)] = e;
-        }
-    }
-    lvat_free(kv->buckets);
-    kv->buckets = b;
-    kv->nbuckets = n;
-    return LVAT_OK;
-}
-
-static void
-unlink_entry(lvat_kv *kv, lvat_kv_entry *e)
-{
-    lvat_kv_entry **pp = &kv->buckets[e->hash & (kv->nbuckets - 1)];
-
-    while (*pp != e)
-        pp = &(*pp)->next;
-    *pp = e->next;
-    lvat__kv_index_remove(kv, e);
-    kv->count--;
-    kv->bytes -= ENTRY_OVERHEAD + e->klen + e->vlen;
-    entry_free(kv, e);
-}
-
-static lvat_kv_entry *
-insert(lvat_kv *kv, unsigned db, const char *key, size_t klen, uint64_t h)
-{
-    lvat_kv_entry *e;
-
-    if (kv->count >= kv->nbuckets && grow_table(kv) != LVAT_OK)
-        return NULL;
-    e = lvat_slab_realloc(kv->slab, NULL, 0, sizeof *e + klen + 1);
-    if (e == NULL)
-        return NULL;
-    memset(e, 0, sizeof *e);
-    e->hash = h;
-    e->klen = (uint32_t)klen;
-    e->db = (uint8_t)db;
-    memcpy(e->key, key, klen);
-    e->key[klen] = '\0';
-    e->next = kv->buckets[h & (kv->nbuckets - 1)];
-    kv->buckets[h & (kv->nbuckets - 1)] = e;
-    lvat__kv_index_insert(kv, e);
-    kv->count++;
-    kv->bytes += ENTRY_OVERHEAD + klen;
-    return e;
-}
-
-void
-lvat__kv_clear(lvat_kv *kv)
-{
-    for (size_t i = 0; i < kv->nbuckets; i++) {
-        lvat_kv_entry *e = kv->buckets[i], *next;
-        for (; e; e = next) {
-            next = e->next;
-            entry_free(kv, e);
-        }
-        kv->buckets[i] = NULL;
-    }
-    if (kv->nbuckets > KEEP_BUCKETS) {
-        /* insert() makes a small table again on the next write. */
-        lvat_free(kv->buckets);
-        kv->buckets = NULL;
-        kv->nbuckets = 0;
-    }
-    kv->root = NULL;
-    kv->indexed = false;
-    kv->count = 0;
-    kv->bytes = 0;
-}
 
 /* ---- Public: lifecycle ---- */
 
@@ -194,8 +37,7 @@ lvat_kv_new(lvat_store *store, lvat_kv **out, lvat_errbuf *err)
         (ssize_t)sizeof kv->seed)
         kv->seed = (uint64_t)(uintptr_t)kv * 0x9e3779b97f4a7c15ull ^
                    (uint64_t)time(NULL);
-    if ((kv->slab = lvat_slab_new()) == NULL || grow_table(kv) != LVAT_OK) {
-        lvat_slab_free(kv->slab);
+    if ((kv->slab = lvat_slab_new()) == NULL) {
         lvat_free(kv);
         return lvat_errbuf_set(err, LVAT_ENOMEM, "out of memory");
     }
@@ -212,7 +54,8 @@ lvat_kv_free(lvat_kv *kv)
         lvat_kv_crank_abort(kv);
     lvat_kv_refresh(kv);
     lvat__kv_clear(kv);
-    lvat_free(kv->buckets);
+    lvat_free(kv->slots);
+    lvat_free(kv->made);
     lvat_free(kv->undo);
     lvat_free(kv->dead);
     lvat__kv_rcache_free(kv);
@@ -265,8 +108,8 @@ lvat_kv_get(lvat_kv *kv,
 
     if ((rc = check_get(db, klen)) != LVAT_OK)
         return rc;
-    h = hash_key(kv, db, key, klen);
-    if ((e = find(kv, db, key, klen, h)) != NULL)
+    h = lvat__kv_hash(kv, db, key, klen);
+    if ((e = lvat__kv_find(kv, db, key, klen, h)) != NULL)
         return entry_value(e, val);
     if (lvat__kv_rcache_get(kv, db, key, klen, h, &rc, val))
         return rc;
@@ -306,7 +149,7 @@ lvat_kv_get_pending(lvat_kv *kv,
 
     if ((rc = check_get(db, klen)) != LVAT_OK)
         return rc;
-    e = find(kv, db, key, klen, hash_key(kv, db, key, klen));
+    e = lvat__kv_find(kv, db, key, klen, lvat__kv_hash(kv, db, key, klen));
     return e != NULL ? entry_value(e, val) : LVAT_ENOTFOUND;
 }
 
@@ -372,7 +215,7 @@ set_entry(lvat_kv *kv, lvat_kv_entry *e, bool created, char *nv, size_t nlen)
         /* In a crank this is a value the crank wrote: freed now. */
         if (kv->in_crank && e->val != NULL)
             *held -= (size_t)e->vlen + 1;
-        val_free(kv, e->val, e->vlen);
+        lvat__kv_val_free(kv, e->val, e->vlen);
     }
     if (kv->in_crank && nv != NULL)
         *held += nlen + 1;
@@ -381,7 +224,7 @@ set_entry(lvat_kv *kv, lvat_kv_entry *e, bool created, char *nv, size_t nlen)
     e->val = nv;
     e->vlen = (uint32_t)nlen;
     if (!kv->in_crank && nv == NULL && e->base_absent)
-        unlink_entry(kv, e);
+        lvat__kv_unlink(kv, e);
     return LVAT_OK;
 }
 
@@ -394,22 +237,22 @@ write_key(lvat_kv *kv,
           size_t nlen,
           unsigned flags)
 {
-    uint64_t h = hash_key(kv, db, key, klen);
-    lvat_kv_entry *e = find(kv, db, key, klen, h);
+    uint64_t h = lvat__kv_hash(kv, db, key, klen);
+    lvat_kv_entry *e = lvat__kv_find(kv, db, key, klen, h);
     bool created = e == NULL;
 
     if (created) {
-        e = insert(kv, db, key, klen, h);
+        e = lvat__kv_insert(kv, db, key, klen, h);
         if (e == NULL) {
-            val_free(kv, nv, nlen);
+            lvat__kv_val_free(kv, nv, nlen);
             return LVAT_ENOMEM;
         }
         e->base_absent = (flags & LVAT_KV_NEW) != 0;
     }
     if (set_entry(kv, e, created, nv, nlen) != LVAT_OK) {
         if (created)
-            unlink_entry(kv, e);
-        val_free(kv, nv, nlen);
+            lvat__kv_unlink(kv, e);
+        lvat__kv_val_free(kv, nv, nlen);
         return LVAT_ENOMEM;
     }
     if (created && kv->in_crank)
@@ -433,7 +276,7 @@ lvat_kv_put(lvat_kv *kv,
     if ((unsigned)db >= LVAT_DB_COUNT || klen == 0 || klen > LVAT_KV_MAX_KEY ||
         vlen > UINT32_MAX)
         return LVAT_EINVAL;
-    nv = val_dup(kv, val, vlen);
+    nv = lvat__kv_val_dup(kv, val, vlen);
     if (nv == NULL)
         return LVAT_ENOMEM;
     return write_key(kv, db, key, klen, nv, vlen, flags);
@@ -457,7 +300,7 @@ static void
 free_dead(lvat_kv *kv)
 {
     for (size_t i = 0; i < kv->ndead; i++)
-        val_free(kv, kv->dead[i].val, kv->dead[i].len);
+        lvat__kv_val_free(kv, kv->dead[i].val, kv->dead[i].len);
     kv->ndead = 0;
 }
 
@@ -523,10 +366,10 @@ lvat_kv_crank_commit(lvat_kv *kv)
 {
     for (size_t i = 0; i < kv->nundo; i++) {
         lvat_kv_undo *u = &kv->undo[i];
-        val_free(kv, u->old_val, u->old_vlen);
+        lvat__kv_val_free(kv, u->old_val, u->old_vlen);
         /* Born and deleted inside this block: forget it entirely. */
         if (u->e->val == NULL && u->e->base_absent)
-            unlink_entry(kv, u->e);
+            lvat__kv_unlink(kv, u->e);
     }
     end_crank(kv, true);
 }
@@ -538,12 +381,12 @@ lvat_kv_crank_abort(lvat_kv *kv)
         lvat_kv_undo *u = &kv->undo[i];
         lvat_kv_entry *e = u->e;
         if (u->created) {
-            unlink_entry(kv, e);
+            lvat__kv_unlink(kv, e);
             continue;
         }
         kv->bytes -= e->vlen;
         kv->bytes += u->old_vlen;
-        val_free(kv, e->val, e->vlen);
+        lvat__kv_val_free(kv, e->val, e->vlen);
         e->val = u->old_val;
         e->vlen = u->old_vlen;
         e->base_absent = u->old_base_absent;

@@ -152,7 +152,7 @@ bool lvat_kv_in_crank(const lvat_kv *kv);
  * already).  A value the crank wrote and then overwrites is freed at once
  * and stops counting; one it wrote and then deletes stays readable until
  * the crank ends (see above), so it counts on, with its record.  Allocator
- * rounding and the hash table's buckets are not counted.
+ * rounding, the hash table and the list of entries are not counted.
  */
 size_t lvat_kv_crank_bytes(const lvat_kv *kv, lvat_dbid db);
 

@@ -18,12 +18,12 @@
 #define LVAT_KV_MAX_KEY 511
 
 /*
- * One key changed in the current block.  An entry sits in a hash chain
- * (point access) and in the ordered index, a treap keyed by (db, key) with
- * random priorities (iteration and the sorted block write).
+ * One key changed in the current block.  An entry is in the hash table
+ * (point access), in the list of entries in the order they were made
+ * (walks of the whole block), and in the ordered index, a treap keyed by
+ * (db, key) with random priorities (iteration and the sorted block write).
  */
 typedef struct lvat_kv_entry {
-    struct lvat_kv_entry *next;  /* hash chain */
     struct lvat_kv_entry *left;  /* ordered index: smaller keys */
     struct lvat_kv_entry *right; /* ordered index: larger keys */
     uint64_t hash;
@@ -32,6 +32,7 @@ typedef struct lvat_kv_entry {
     uint32_t klen;
     uint32_t gen;  /* crank generation that last recorded an undo */
     uint32_t prio; /* treap priority */
+    uint32_t made; /* its place in kv->made */
     uint8_t db;
     uint8_t base_absent; /* known absent from the LMDB snapshot */
     char key[];          /* klen bytes plus a NUL */
@@ -56,8 +57,20 @@ struct lvat_kv {
     lvat_store *store;
     MDB_txn *rtxn; /* the block's read snapshot; NULL until first read */
     MDB_cursor *cursor[LVAT_DB_COUNT];
-    lvat_kv_entry **buckets;
-    size_t nbuckets, count, bytes;
+    /* The hash table: open addressing, linear probing, at most half
+     * full.  A slot holds its entry's hash, so that a lookup of a key the
+     * block lacks (every new key's) reads no entry: on a big block each
+     * entry read was a cache miss. */
+    struct lvat_kv_slot {
+        uint64_t hash;
+        lvat_kv_entry *e; /* NULL: free */
+    } *slots;
+    size_t nslots, count, bytes;
+    /* Every entry in the order made (NULL: unlinked since), so that walks
+     * of the whole block (its write, its end) read entries in the order
+     * the slab laid them out; compacted when half are holes. */
+    lvat_kv_entry **made;
+    size_t nmade, capmade;
     lvat_kv_entry *root; /* ordered index over every entry, once built */
     bool indexed;        /* the index is built (and kept) in this block */
     uint64_t rng;        /* treap priorities (xorshift state) */
@@ -106,7 +119,26 @@ void lvat__kv_rcache_put(lvat_kv *kv, unsigned db, const char *key,
 void lvat__kv_rcache_clear(lvat_kv *kv);
 void lvat__kv_rcache_free(lvat_kv *kv);
 
-/* Frees every entry: the block becomes empty (kv.c).  No crank is open. */
+/* ---- kv_table.c: the hash table and the entries ---- */
+/* What an entry costs the block's byte count beyond its key and value. */
+#define LVAT_KV_ENTRY_OVERHEAD 64
+/* A copy of n bytes and a NUL from the overlay's slab, or NULL. */
+char *lvat__kv_val_dup(lvat_kv *kv, const char *p, size_t n);
+/* Frees such a copy of n bytes; NULL is a no-op. */
+void lvat__kv_val_free(lvat_kv *kv, char *v, size_t n);
+/* The overlay's hash of a key (seeded per open). */
+uint64_t lvat__kv_hash(const lvat_kv *kv, unsigned db, const char *key,
+                       size_t klen);
+/* The block's entry for the key whose hash is h, or NULL. */
+lvat_kv_entry *lvat__kv_find(const lvat_kv *kv, unsigned db, const char *key,
+                             size_t klen, uint64_t h);
+/* A new entry for a key the block lacks (no value yet, not base_absent),
+ * in the table, the list and the index; NULL when out of memory. */
+lvat_kv_entry *lvat__kv_insert(lvat_kv *kv, unsigned db, const char *key,
+                               size_t klen, uint64_t h);
+/* Takes e out of the block and frees it and its value. */
+void lvat__kv_unlink(lvat_kv *kv, lvat_kv_entry *e);
+/* Frees every entry: the block becomes empty.  No crank is open. */
 void lvat__kv_clear(lvat_kv *kv);
 
 /* Adds `e` (its db and key set) to the ordered index / takes it out. */

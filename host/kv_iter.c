@@ -135,9 +135,9 @@ lvat__kv_index_build(lvat_kv *kv)
     if (kv->indexed)
         return;
     kv->root = NULL;
-    for (size_t i = 0; i < kv->nbuckets; i++)
-        for (lvat_kv_entry *e = kv->buckets[i]; e; e = e->next)
-            treap_insert(kv, e);
+    for (size_t i = 0; i < kv->nmade; i++)
+        if (kv->made[i] != NULL)
+            treap_insert(kv, kv->made[i]);
     kv->indexed = true;
 }
 

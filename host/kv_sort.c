@@ -82,22 +82,21 @@ sort_ties(sort_item *v, size_t n)
     }
 }
 
-/* The writing entries with their sort bytes, in hash order, into v. */
+/* The writing entries with their sort bytes, in the order made, into v. */
 static size_t
 collect(lvat_kv *kv, sort_item *v)
 {
     size_t n = 0;
 
-    for (size_t i = 0; i < kv->nbuckets; i++) {
-        for (lvat_kv_entry *e = kv->buckets[i]; e; e = e->next) {
-            if (!leaves_trace(e))
-                continue;
-            memset(v[n].k, 0, NDIGITS);
-            v[n].k[0] = e->db;
-            memcpy(v[n].k + 1, e->key, e->klen < NDIGITS - 1 ? e->klen
-                                                             : NDIGITS - 1);
-            v[n++].e = e;
-        }
+    for (size_t i = 0; i < kv->nmade; i++) {
+        lvat_kv_entry *e = kv->made[i];
+        if (e == NULL || !leaves_trace(e))
+            continue;
+        memset(v[n].k, 0, NDIGITS);
+        v[n].k[0] = e->db;
+        memcpy(v[n].k + 1, e->key,
+               e->klen < NDIGITS - 1 ? e->klen : NDIGITS - 1);
+        v[n++].e = e;
     }
     return n;
 }

@@ -16,11 +16,13 @@
 #include <string.h>
 
 #include <lmdb.h>
+#include <malloc.h>
 
 #include "alloc.h"
 #include "kv.h"
 #include "kv_int.h" /* the commit's sort */
 #include "lvat_test.h"
+#include "slab.h"
 #include "store.h"
 
 typedef struct fixture {
@@ -802,6 +804,58 @@ test_kv_oom_single_write_is_atomic(void **state)
     }
 }
 
+/* One block of `n` values of `len` bytes ('a' + round), keys "b.<i>". */
+static void
+put_big_block(lvat_kv *kv, int round, int n, size_t len)
+{
+    char key[32], *val = malloc(len);
+
+    assert_non_null(val);
+    memset(val, 'a' + round, len);
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "b.%d", i);
+        assert_lvat_ok(lvat_kv_put(kv, LVAT_DB_VATSTORE, key, strlen(key),
+                                   val, len, 0));
+    }
+    free(val);
+}
+
+/* A block bigger than the slab keeps lets its slab go whole: every value
+ * too big for a slab, which the C library holds, is freed one by one, so
+ * the heap does not grow from block to block, committed or aborted. */
+static void
+test_kv_big_block_frees_all(void **state)
+{
+    fixture *f = *state;
+    size_t heap = 0, arena;
+    lvat_val v;
+
+    for (int round = 0; round < 8; round++) {
+        put_big_block(f->kv, round, 3000, 600);
+        put_big_block(f->kv, round, 40, 3 * LVAT_SLAB_MAX);
+        arena = lvat_slab_arena_bytes(f->kv->slab);
+        if (arena != 0) /* 0: every block from the C library (checkers) */
+            assert_true(arena > LVAT_SLAB_KEEP);
+        if (round == 5)
+            lvat_kv_block_abort(f->kv);
+        else
+            commit(f->kv);
+        assert_true(lvat_slab_arena_bytes(f->kv->slab) <= LVAT_SLAB_KEEP);
+        assert_int_equal(lvat_kv_block_entries(f->kv), 0);
+        if (round == 1)
+            heap = mallinfo2().uordblks;
+        else if (round > 1)
+            assert_true(mallinfo2().uordblks < heap + (1u << 20));
+    }
+    reopen(f);
+    assert_lvat_ok(lvat_kv_get(f->kv, LVAT_DB_VATSTORE, "b.0", 3, &v));
+    assert_int_equal(v.len, 3 * LVAT_SLAB_MAX);
+    assert_int_equal(v.p[0], 'a' + 7);
+    assert_lvat_ok(lvat_kv_get(f->kv, LVAT_DB_VATSTORE, "b.2999", 6, &v));
+    assert_int_equal(v.len, 600);
+    assert_int_equal(v.p[599], 'a' + 7);
+}
+
 int
 main(void)
 {
@@ -825,6 +879,7 @@ main(void)
         T(test_kv_binary_keys_and_values),
         T(test_kv_oom_in_crank_is_clean),
         T(test_kv_oom_single_write_is_atomic),
+        T(test_kv_big_block_frees_all),
 #undef T
     };
 

@@ -20,7 +20,7 @@
 #include "lvat_test.h"
 #include "store.h"
 
-#define NKEYS 600 /* past the first table's buckets */
+#define NKEYS 600 /* past the first table's slots */
 #define STEPS 5000
 
 typedef struct model {
