@@ -214,7 +214,7 @@ lvat__kv_clear(lvat_kv *kv)
             continue;
         if (fresh == NULL)
             entry_free(kv, e);
-        else if (e->vlen + 1 > LVAT_SLAB_MAX)
+        else if ((size_t)e->vlen + 1 > LVAT_SLAB_MAX)
             lvat__kv_val_free(kv, e->val, e->vlen);
     }
     if (fresh != NULL) {
