@@ -1,8 +1,8 @@
 /*
- * Internals shared by kv.c (the hash table, point access and cranks),
- * kv_block.c (the read snapshot and the block commit) and kv_iter.c (the
- * ordered index and iteration) only.  Nothing else may include this
- * header, except the kv's own unit tests.
+ * Internals shared by kv.c (point access and cranks), kv_table.c (the
+ * hash table), kv_block.c (the read snapshot and the block commit),
+ * kv_sort.c and kv_iter.c (the ordered index and iteration) only.
+ * Nothing else may include this header, except the kv's own unit tests.
  */
 #ifndef LVAT_KV_INT_H
 #define LVAT_KV_INT_H

@@ -16,8 +16,7 @@
 /* A block that needed more slots than this gives them back at its end. */
 #define KEEP_SLOTS 8192
 
-/* Entries and values come from the overlay's slab (slab.h): a crank
- * writes and frees dozens, all small.  Values keep a NUL after them. */
+/* Values keep a NUL after them. */
 char *
 lvat__kv_val_dup(lvat_kv *kv, const char *p, size_t n)
 {
