@@ -114,9 +114,10 @@ grow_table(lvat_kv *kv)
     return LVAT_OK;
 }
 
-/* Frees slot i.  Linear probing needs every entry after it in the same
- * run still reachable from its hash's slot: each one whose slot is not
- * past i's on that path moves back into the gap, which moves to it. */
+/* Frees slot i.  Linear probing needs every later entry of the same run
+ * still reachable from its home slot (its hash's): one whose path from
+ * home passes the gap moves back into it, and the gap moves to where that
+ * entry was. */
 static void
 vacate(lvat_kv *kv, size_t i)
 {
