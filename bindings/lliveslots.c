@@ -178,6 +178,22 @@ export_promise(lua_State *L, int p, lvat_vref vref)
     lua_pop(L, 1);
 }
 
+/* The Far object at idx (absolute) is exported as vref: known by it both
+ * ways and held until the kernel drops it.  [-0,+0,m] */
+static void
+bind_export(lua_State *L, int idx, lvat_vref vref)
+{
+    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
+    lua_pushvalue(L, idx);
+    lvat_lua_push_vref(L, vref);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_pushvalue(L, idx);
+    set_by_vref(L, LVAT_REG_SLOT2VAL, vref);
+    lua_pushvalue(L, idx);
+    set_by_vref(L, LVAT_REG_EXPORTS, vref);
+}
+
 lvat_vref
 lvat_lua_export_val(lua_State *L, int idx)
 {
@@ -192,15 +208,7 @@ lvat_lua_export_val(lua_State *L, int idx)
     lua_pop(L, 2);
     if (far) {
         vref = lvat_vref_make(false, true, v->next_obj++);
-        lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
-        lua_pushvalue(L, idx);
-        lvat_lua_push_vref(L, vref);
-        lua_rawset(L, -3);
-        lua_pop(L, 1);
-        lua_pushvalue(L, idx);
-        set_by_vref(L, LVAT_REG_SLOT2VAL, vref);
-        lua_pushvalue(L, idx);
-        set_by_vref(L, LVAT_REG_EXPORTS, vref);
+        bind_export(L, idx, vref);
         return vref;
     }
     if (!lvat__p_is(L, idx))
@@ -429,15 +437,7 @@ start(lua_State *L, int base)
         lua_rawset(L, -4);
     }
     lua_pop(L, 2);
-    lvat_lua_reg(L, LVAT_REG_VAL2SLOT);
-    lua_pushvalue(L, root);
-    lvat_lua_push_vref(L, lvat_vref_make(false, true, 0));
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
-    lua_pushvalue(L, root);
-    set_by_vref(L, LVAT_REG_SLOT2VAL, lvat_vref_make(false, true, 0));
-    lua_pushvalue(L, root);
-    set_by_vref(L, LVAT_REG_EXPORTS, lvat_vref_make(false, true, 0));
+    bind_export(L, root, lvat_vref_make(false, true, 0));
     if (lua_type(L, base + 4) == LUA_TTABLE)
         drop_unheld(L, base + 4);
 }

@@ -6,9 +6,6 @@
  */
 #include "lvat_test.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 #include "lua_kernel.h"
 
 #define CLUSTER                                 \
@@ -25,26 +22,12 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    lk_stop(*state);
-    return 0;
-}
-
-/* Calls method(args) on the root; checks the status and that the
- * rendering of the outcome holds `needle`. */
+/* method(args) on the root: its status, and a part of its rendering. */
 static void
 expect(lk *t, const char *method, const char *args, int want,
        const char *needle)
 {
-    int st;
-    char *r = lk_call(t, t->root, method, args, &st);
-
-    if (st != want || strstr(r, needle) == NULL)
-        fail_msg("%s: status %s, got %s, want \"%s\"", method,
-                 lvat_err_name(st), r, needle);
-    free(r);
+    lk_expect_at(t, t->root, method, args, want, needle);
 }
 
 static void
@@ -122,5 +105,5 @@ main(void)
         cmocka_unit_test(test_e2e_liveslots_main_table_with_array_part),
     };
     return cmocka_run_group_tests_name("e2e_liveslots", tests, setup,
-                                       teardown);
+                                       lk_teardown);
 }
