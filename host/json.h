@@ -91,6 +91,8 @@ typedef struct lvat_json lvat_json;
 struct lvat_json {
     lvat_json_type type; /* NULL FALSE TRUE INT FLOAT STRING ARRAY_BEGIN
                             (an array) or OBJECT_BEGIN (an object) */
+    uint8_t mem; /* LVAT_JSON_MEM_* bits: which parts a parse's arena holds
+                    (json_parse.c); 0 for a node made by hand */
     int64_t i;
     double d;
     char *str; /* STRING: owned, NUL-terminated, may contain NULs */

@@ -18,19 +18,50 @@
 /* ---- Tree ---- */
 
 /*
- * Item arrays hold cap(len) slots: 4, then the next power of two, so an
- * append needs to grow only when len is 0 or a power of two >= 4.
+ * Moves the item array (and an object's keys) of a parsed node out of its
+ * arena to the heap, with room for one more item, for a change that adds
+ * one.  Keys become owned one by one, as a hand-made object's are.
  */
-static bool
-full(size_t n)
+static int
+move_to_heap(lvat_json *c)
 {
-    return n == 0 || (n >= 4 && (n & (n - 1)) == 0);
+    size_t cap = 4, n = c->len;
+    lvat_json **items;
+    char **keys = NULL;
+    size_t *lens = NULL;
+    bool obj = c->type == LVAT_JSON_OBJECT_BEGIN;
+    size_t slot = sizeof *items + (obj ? sizeof *keys + sizeof *lens : 0);
+
+    while (cap < n + 1)
+        cap *= 2;
+    if (cap > SIZE_MAX / slot || (items = lvat_malloc(cap * slot)) == NULL)
+        return LVAT_ENOMEM;
+    if (obj) {
+        keys = (char **)(items + cap);
+        lens = (size_t *)(keys + cap);
+        for (size_t k = 0; k < n; k++) {
+            if ((keys[k] = lvat_memdup(c->keys[k], c->keylens[k])) == NULL) {
+                while (k > 0)
+                    lvat_free(keys[--k]);
+                lvat_free(items);
+                return LVAT_ENOMEM;
+            }
+            lens[k] = c->keylens[k];
+        }
+    }
+    if (n)
+        memcpy(items, c->items, n * sizeof *items);
+    c->items = items;
+    c->keys = keys;
+    c->keylens = lens;
+    c->mem &= (uint8_t)~LVAT_JSON_MEM_ITEMS;
+    return LVAT_OK;
 }
 
 /*
- * An object's items, keys and key lengths share one allocation (items
- * first, so freeing items frees all three): a grow is one allocation, not
- * three.
+ * Makes room for one more item.  An object's items, keys and key lengths
+ * share one allocation (items first, so freeing items frees all three):
+ * a grow is one allocation, not three.
  */
 static int
 grow(lvat_json *c)
@@ -39,7 +70,9 @@ grow(lvat_json *c)
     size_t slot = sizeof *c->items + sizeof *c->keys + sizeof *c->keylens;
     char *p;
 
-    if (!full(c->len))
+    if (c->mem & LVAT_JSON_MEM_ITEMS)
+        return move_to_heap(c);
+    if (!lvat__json_full(c->len))
         return LVAT_OK;
     if (c->type != LVAT_JSON_OBJECT_BEGIN) {
         if (cap > SIZE_MAX / sizeof *c->items)
@@ -64,6 +97,7 @@ grow(lvat_json *c)
     c->keylens = (size_t *)(p + cap * (sizeof *c->items + sizeof *c->keys));
     return LVAT_OK;
 }
+
 
 lvat_json *
 lvat_json_new(lvat_json_type type)
@@ -109,23 +143,30 @@ lvat_json_new_int(int64_t v)
     return j;
 }
 
+/* A parsed tree's nodes are walked for what a change put on the heap;
+ * the arena itself goes with the root. */
 void
 lvat_json_free(lvat_json *j)
 {
-    size_t k;
+    bool heap_items;
 
     if (j == NULL)
         return;
+    heap_items = !(j->mem & LVAT_JSON_MEM_ITEMS);
     if (j->type == LVAT_JSON_ARRAY_BEGIN || j->type == LVAT_JSON_OBJECT_BEGIN) {
-        for (k = 0; k < j->len; k++) {
+        for (size_t k = 0; k < j->len; k++) {
             lvat_json_free(j->items[k]);
-            if (j->keys != NULL)
+            if (j->keys != NULL && heap_items)
                 lvat_free(j->keys[k]);
         }
     }
-    lvat_free(j->items); /* and an object's keys and keylens with it */
+    if (heap_items)
+        lvat_free(j->items); /* and an object's keys and keylens with it */
     lvat_free(j->index);
-    lvat_free(j);
+    if (j->mem & LVAT_JSON_MEM_ROOT)
+        lvat__json_arena_free(j);
+    else if (!(j->mem & LVAT_JSON_MEM_NODE))
+        lvat_free(j);
 }
 
 int
@@ -251,124 +292,6 @@ lvat_json_clone(const lvat_json *j)
         return NULL;
     }
     return c;
-}
-
-/* ---- DOM parser ---- */
-
-static int
-build(lvat_json_parser *jp, const lvat_json_tok *tok, lvat_json **out);
-
-static int
-build_array(lvat_json_parser *jp, lvat_json *arr)
-{
-    lvat_json_tok tok;
-    lvat_json *child;
-    int rc;
-
-    for (;;) {
-        rc = lvat_json_next(jp, &tok);
-        if (rc != LVAT_OK || tok.type == LVAT_JSON_ARRAY_END)
-            return rc;
-        rc = build(jp, &tok, &child);
-        if (rc == LVAT_OK)
-            rc = lvat_json_append(arr, child);
-        if (rc != LVAT_OK)
-            return rc;
-    }
-}
-
-static int
-build_object(lvat_json_parser *jp, lvat_json *obj)
-{
-    lvat_json_tok tok;
-    lvat_json *child;
-    const char *before;
-    char *key;
-    size_t klen, dup;
-    int rc;
-
-    for (;;) {
-        before = jp->p;
-        rc = lvat_json_next(jp, &tok);
-        if (rc != LVAT_OK || tok.type == LVAT_JSON_OBJECT_END)
-            return rc;
-        if (lvat__json_find_key(obj, tok.str, tok.len, &dup)) {
-            /* Only space and ',' lie between `before` and the key. */
-            return lvat_json_fail(
-                jp, memchr(before, '"', (size_t)(jp->end - before)),
-                "duplicate key \"%.*s\"", tok.len > 40 ? 40 : (int)tok.len,
-                tok.str);
-        }
-        klen = tok.len;
-        key = lvat_memdup(tok.str, klen); /* the next token reuses tok.str */
-        if (key == NULL)
-            return LVAT_ENOMEM;
-        rc = lvat_json_next(jp, &tok);
-        if (rc == LVAT_OK)
-            rc = build(jp, &tok, &child);
-        if (rc != LVAT_OK) {
-            lvat_free(key);
-            return rc;
-        }
-        if ((rc = add_member(obj, key, klen, child)) != LVAT_OK)
-            return rc;
-    }
-}
-
-static int
-build(lvat_json_parser *jp, const lvat_json_tok *tok, lvat_json **out)
-{
-    lvat_json *j;
-    int rc = LVAT_OK;
-
-    if (tok->type == LVAT_JSON_STRING)
-        j = lvat_json_new_str(tok->str, tok->len);
-    else
-        j = lvat_json_new(tok->type);
-    if (j == NULL)
-        return LVAT_ENOMEM;
-    j->i = tok->i;
-    j->d = tok->d;
-    if (tok->type == LVAT_JSON_ARRAY_BEGIN)
-        rc = build_array(jp, j);
-    else if (tok->type == LVAT_JSON_OBJECT_BEGIN)
-        rc = build_object(jp, j);
-    if (rc != LVAT_OK) {
-        lvat_json_free(j);
-        return rc;
-    }
-    *out = j;
-    return LVAT_OK;
-}
-
-int
-lvat_json_parse(const char *text,
-                size_t len,
-                bool raw_bytes,
-                lvat_json **out,
-                char *err,
-                size_t errlen)
-{
-    lvat_json_parser jp;
-    lvat_json_tok tok;
-    lvat_json *root = NULL;
-    int rc;
-
-    lvat_json_parser_init(&jp, text, len, raw_bytes);
-    rc = lvat_json_next(&jp, &tok);
-    if (rc == LVAT_OK)
-        rc = build(&jp, &tok, &root);
-    if (rc == LVAT_OK)
-        rc = lvat_json_next(&jp, &tok); /* EOF, or trailing garbage */
-    if (rc == LVAT_ESYNTAX && err != NULL && errlen > 0)
-        snprintf(err, errlen, "%s", jp.err);
-    lvat_json_parser_free(&jp);
-    if (rc != LVAT_OK) {
-        lvat_json_free(root);
-        return rc;
-    }
-    *out = root;
-    return LVAT_OK;
 }
 
 /* ---- Writers ---- */

@@ -588,6 +588,103 @@ test_json_dom_many_keys(void **state)
     lvat_free(t);
 }
 
+/* A parsed tree lives in an arena (json_parse.c); changes to it put what
+ * they add on the heap.  Run under ASan and valgrind, this shows that
+ * freeing such a mixed tree frees each part once. */
+static void
+test_json_dom_parsed_tree_changes(void **state)
+{
+    static const char text[] =
+        "{\"a\":[1,2,3],\"o\":{\"x\":\"s\",\"y\":[]},\"e\":{}}";
+    lvat_json *j = NULL, *inner = NULL, *arr;
+    char *out;
+
+    (void)state;
+    assert_lvat_ok(lvat_json_parse(text, sizeof text - 1, false, &j, NULL, 0));
+    arr = (lvat_json *)lvat_json_get(j, "a");
+    for (int k = 4; k <= 9; k++) /* the first moves it, then 4 and 8 */
+        assert_lvat_ok(lvat_json_append(arr, lvat_json_new_int(k)));
+    /* New keys move an object's keys; replacing a member frees the
+     * parsed one's heap parts only. */
+    assert_lvat_ok(lvat_json_set(j, "n", lvat_json_new_int(5)));
+    assert_lvat_ok(lvat_json_set(j, "o", lvat_json_new_str("t", 1)));
+    assert_lvat_ok(
+        lvat_json_set((lvat_json *)lvat_json_get(j, "e"), "k",
+                      lvat_json_new(LVAT_JSON_TRUE)));
+    /* Another parse's tree as a member: freed with its arena when
+     * replaced, or with the tree that holds it. */
+    assert_lvat_ok(lvat_json_parse("[\"p\"]", 5, false, &inner, NULL, 0));
+    assert_lvat_ok(lvat_json_set(j, "n", inner));
+    assert_lvat_ok(lvat_json_parse("{\"q\":1}", 7, false, &inner, NULL, 0));
+    assert_lvat_ok(lvat_json_set(j, "n", inner));
+    assert_lvat_ok(lvat_json_set(inner, "r", lvat_json_new_int(2)));
+    out = write_compact(j);
+    assert_string_equal(out, "{\"a\":[1,2,3,4,5,6,7,8,9],\"o\":\"t\","
+                             "\"e\":{\"k\":true},\"n\":{\"q\":1,\"r\":2}}");
+    lvat_free(out);
+    lvat_json_free(j);
+}
+
+/* Moving a parsed object's keys to the heap fails cleanly: the object is
+ * as it was, and still frees whole. */
+static void
+test_json_dom_parsed_tree_oom(void **state)
+{
+    static const char text[] = "{\"a\":1,\"b\":2,\"c\":3}";
+    lvat_json *j = NULL;
+    unsigned long n;
+    int rc;
+    char *out;
+
+    (void)state;
+    for (n = 1;; n++) {
+        assert_lvat_ok(
+            lvat_json_parse(text, sizeof text - 1, false, &j, NULL, 0));
+        lvat_alloc_fail_after(n, 1);
+        rc = lvat_json_set(j, "d", lvat_json_new_int(4));
+        lvat_alloc_fail_after(0, 0);
+        out = write_compact(j);
+        if (rc == LVAT_OK) {
+            assert_string_equal(out, "{\"a\":1,\"b\":2,\"c\":3,\"d\":4}");
+            lvat_free(out);
+            lvat_json_free(j);
+            break;
+        }
+        assert_lvat_rc(rc, LVAT_ENOMEM);
+        assert_string_equal(out, text);
+        lvat_free(out);
+        lvat_json_free(j);
+    }
+    assert_true(n > 4); /* the node, the array, and each key copied */
+}
+
+/* A document bigger than the arena's first block, with a string bigger
+ * than any block: it takes more blocks, each freed. */
+static void
+test_json_dom_parse_spans_blocks(void **state)
+{
+    size_t big = (2u << 20) + 7, len = 0;
+    char *t = lvat_malloc(big + 64 * 1024);
+    lvat_json *j = NULL;
+
+    (void)state;
+    assert_non_null(t);
+    len += (size_t)sprintf(t + len, "[\"");
+    memset(t + len, 'x', big);
+    len += big;
+    len += (size_t)sprintf(t + len, "\"");
+    for (int i = 0; i < 5000; i++)
+        len += (size_t)sprintf(t + len, ",[%d]", i);
+    t[len++] = ']';
+    assert_lvat_ok(lvat_json_parse(t, len, false, &j, NULL, 0));
+    assert_int_equal(j->len, 5001);
+    assert_int_equal(j->items[0]->len, big);
+    assert_true(j->items[0]->str[big - 1] == 'x' && j->items[0]->str[big] == 0);
+    assert_true(j->items[5000]->items[0]->i == 4999);
+    lvat_json_free(j);
+    lvat_free(t);
+}
+
 static void
 test_json_dom_clone_and_write(void **state)
 {
@@ -709,7 +806,8 @@ test_json_oom_parse(void **state)
         assert_lvat_rc(rc, LVAT_ENOMEM);
         assert_null(j);
     }
-    assert_true(n > 20);
+    /* The arena's block and the parser's buffer for unescaped strings. */
+    assert_true(n > 2);
     assert_string_equal(lvat_json_get(j, "d")->str, "\xe9");
     lvat_json_free(j);
 }
@@ -769,6 +867,9 @@ main(void)
         cmocka_unit_test(test_json_dom_build_get_set_append),
         cmocka_unit_test(test_json_dom_nul_in_keys),
         cmocka_unit_test(test_json_dom_many_keys),
+        cmocka_unit_test(test_json_dom_parsed_tree_changes),
+        cmocka_unit_test(test_json_dom_parsed_tree_oom),
+        cmocka_unit_test(test_json_dom_parse_spans_blocks),
         cmocka_unit_test(test_json_dom_clone_and_write),
         cmocka_unit_test(test_json_write_keeps_floats_floats),
         cmocka_unit_test(test_json_smallcaps_integral_float_stays_float),
