@@ -145,6 +145,7 @@ read_identity(lvat_kernel *k, uint32_t id, char **name, char *sub,
     lvat_json_tok t;
     lvat_key key;
     lvat_val v;
+    bool have_sub = false;
     int rc;
 
     lvat_key_vat_record(&key, id);
@@ -154,7 +155,10 @@ read_identity(lvat_kernel *k, uint32_t id, char **name, char *sub,
     rc = lvat_json_next(&jp, &t);
     if (rc == LVAT_OK && t.type != LVAT_JSON_OBJECT_BEGIN)
         rc = lvat_json_fail(&jp, jp.p, "a vat record is an object");
-    while (rc == LVAT_OK && (rc = lvat_json_next(&jp, &t)) == LVAT_OK &&
+    /* The record starts with both (vats.c writes it): the rest, its
+     * modules, is left unread. */
+    while (rc == LVAT_OK && !(have_sub && *name != NULL) &&
+           (rc = lvat_json_next(&jp, &t)) == LVAT_OK &&
            t.type == LVAT_JSON_KEY) {
         bool is_name = t.len == 4 && memcmp(t.str, "name", 4) == 0;
         bool is_sub = t.len == 10 && memcmp(t.str, "subcluster", 10) == 0;
@@ -163,7 +167,7 @@ read_identity(lvat_kernel *k, uint32_t id, char **name, char *sub,
         if (t.type != LVAT_JSON_STRING || !(is_name || is_sub))
             rc = lvat_json_skip(&jp, &t);
         else if (is_sub)
-            snprintf(sub, sublen, "%.*s", (int)t.len, t.str);
+            have_sub = snprintf(sub, sublen, "%.*s", (int)t.len, t.str) > 0;
         else if (*name == NULL && (*name = lvat_memdup(t.str, t.len)) == NULL)
             rc = LVAT_ENOMEM;
     }
