@@ -48,6 +48,7 @@ struct lvat_lua_runtime {
     _Atomic bool stop;
     pthread_t target;             /* the kernel's thread */
     uint64_t next_gen;
+    uint64_t tick_ns; /* lvat_clock_coarse_tick_ns */
     struct sigaction old_action;
     lvat_slab *slab;     /* the vats' small Lua blocks */
     lvat_chunks *chunks; /* their compiled modules */
@@ -219,23 +220,22 @@ lvat_lua_watchdog_prepare(lvat_lua_runtime *rt, lvat_lvat *v)
 void
 lvat_lua_watchdog_arm(lvat_lua_runtime *rt, lvat_lvat *v)
 {
-    uint64_t gen = ++rt->next_gen;
+    uint64_t gen = ++rt->next_gen, deadline;
 
     tl_vat = v;
     v->gen = gen;
     if (v->time_limit_ms == 0)
         return;
+    /* From the coarse clock, a tick later: never early, as late as the
+     * watchdog's own look (TICK_NS) can be. */
+    deadline = lvat_clock_coarse_ns() + rt->tick_ns +
+               (uint64_t)v->time_limit_ms * 1000000ull;
     if (rt->signo == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        v->deadline_us = (uint64_t)ts.tv_sec * 1000000u +
-                         (uint64_t)ts.tv_nsec / 1000u +
-                         (uint64_t)v->time_limit_ms * 1000u;
+        v->deadline_us = deadline / 1000u;
         return;
     }
     rt->target = pthread_self();
-    atomic_store(&rt->deadline_ns,
-                 now_ns() + (uint64_t)v->time_limit_ms * 1000000ull);
+    atomic_store(&rt->deadline_ns, deadline);
     atomic_store(&rt->armed_gen, gen);
     /* Wake the watchdog only when it would look too late. */
     if (atomic_load(&rt->waiting_until) > atomic_load(&rt->deadline_ns)) {
@@ -291,6 +291,7 @@ lvat_lua_runtime_new(const lvat_lua_options *o, lvat_lua_runtime **out,
         return rc;
     }
     rt->signo = o->watchdog_signal;
+    rt->tick_ns = lvat_clock_coarse_tick_ns();
     rt->raw_syscalls = o->test_raw_syscalls;
     pthread_mutex_init(&rt->mu, NULL);
     {

@@ -311,7 +311,7 @@ lvat_kernel_open(const lvat_options *o, lvat_kernel **out, char *err,
     k->ops_ud = o->vat_ops_ud;
     k->requests_tail = &k->requests;
     k->block_epoch = 1;
-    k->block_start_us = lvat__now_us();
+    k->block_start_ns = lvat_clock_coarse_ns();
     /* Without it (asked, or out of memory) launches read every file. */
     if (!o->reread_sources)
         k->sources = lvat_srccache_new(SOURCES_KEPT_BYTES, SOURCES_RACY_NS);
@@ -399,7 +399,7 @@ lvat__block_abort(lvat_kernel *k)
     k->gc_pending = true; /* GC actions the block consumed are back */
     k->block_epoch++;
     k->block_cranks = 0;
-    k->block_start_us = lvat__now_us();
+    k->block_start_ns = lvat_clock_coarse_ns();
 }
 
 int
@@ -444,7 +444,7 @@ lvat__block_commit(lvat_kernel *k)
     lvat__followup_committed(k);
     k->block_epoch++;
     k->block_cranks = 0;
-    k->block_start_us = lvat__now_us();
+    k->block_start_ns = lvat_clock_coarse_ns();
     lvat__outputs_fire(k);
     lvat__requests_committed(k);
     return k->reset_pending ? lvat__kernel_reset(k) : LVAT_OK;
@@ -472,7 +472,8 @@ block_due(lvat_kernel *k)
            lvat_kv_block_bytes(k->kv) + lvat__runq_bytes(k) +
                    lvat__kpc_bytes(k) + lvat__clb_bytes(k) >=
                k->opts.block_max_bytes ||
-           lvat__now_us() - k->block_start_us >= (uint64_t)max_ms * 1000u;
+           lvat_clock_coarse_ns() - k->block_start_ns >=
+               (uint64_t)max_ms * 1000000u;
 }
 
 /* One crank, timed or not as stats.c decides. */

@@ -177,7 +177,7 @@ struct lvat_kernel {
     /* block */
     uint32_t block_epoch;
     uint32_t block_cranks;
-    uint64_t block_start_us;
+    uint64_t block_start_ns; /* lvat_clock_coarse_ns */
     size_t outputs_block_mark;
     /* host */
     lvat_req *requests, **requests_tail; /* inbox and waiters, oldest 1st */
