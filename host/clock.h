@@ -26,6 +26,10 @@ lvat_clock_ns(void)
  * lvat_clock_coarse_tick_ns), so it is compared only with itself, or a
  * deadline from it is a tick later.
  */
+#ifndef CLOCK_MONOTONIC_COARSE /* Linux's: elsewhere the precise one */
+#define CLOCK_MONOTONIC_COARSE CLOCK_MONOTONIC
+#endif
+
 static inline uint64_t
 lvat_clock_coarse_ns(void)
 {
