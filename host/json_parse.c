@@ -112,8 +112,8 @@ grow(builder *b, lvat_json *c)
 {
     size_t cap = c->len == 0 ? 4 : c->len * 2;
     bool obj = c->type == LVAT_JSON_OBJECT_BEGIN;
-    size_t slot = sizeof *c->items + (obj ? sizeof *c->keys +
-                                                sizeof *c->keylens : 0);
+    size_t slot =
+        sizeof *c->items + (obj ? sizeof *c->keys + sizeof *c->keylens : 0);
     unsigned char *p;
 
     if (!lvat__json_full(c->len))
@@ -162,17 +162,20 @@ build_array(builder *b, lvat_json *arr)
 /* Copies the key just read (tok) into the arena: the next token reuses
  * tok->str. */
 static int
-take_key(builder *b, lvat_json *obj, const char *before,
-         const lvat_json_tok *tok, char **key)
+take_key(builder *b,
+         lvat_json *obj,
+         const char *before,
+         const lvat_json_tok *tok,
+         char **key)
 {
     size_t dup;
 
     if (lvat__json_find_key(obj, tok->str, tok->len, &dup)) {
         /* Only space and ',' lie between `before` and the key. */
-        return lvat_json_fail(
-            &b->jp, memchr(before, '"', (size_t)(b->jp.end - before)),
-            "duplicate key \"%.*s\"", tok->len > 40 ? 40 : (int)tok->len,
-            tok->str);
+        return lvat_json_fail(&b->jp,
+                              memchr(before, '"', (size_t)(b->jp.end - before)),
+                              "duplicate key \"%.*s\"",
+                              tok->len > 40 ? 40 : (int)tok->len, tok->str);
     }
     if ((*key = arena_take(&b->a, tok->len + 1)) == NULL)
         return LVAT_ENOMEM;
