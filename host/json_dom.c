@@ -194,11 +194,7 @@ add_member(lvat_json *obj, char *key, size_t klen, lvat_json *value)
         lvat_json_free(value);
         return LVAT_ENOMEM;
     }
-    obj->keys[obj->len] = key;
-    obj->keylens[obj->len] = klen;
-    obj->items[obj->len] = value;
-    lvat__json_index_added(obj);
-    obj->len++;
+    lvat__json_put_member(obj, key, klen, value);
     return LVAT_OK;
 }
 

@@ -1,5 +1,5 @@
 /*
- * Finding an object's keys.  Small objects are searched in order; from
+ * Storing and finding an object's keys.  Small objects are searched in order; from
  * INDEX_FROM keys on, an open-addressing table of positions (obj->index)
  * is kept beside the keys, so that parsing, duplicate checks and lookups
  * of big objects are not quadratic: an object of 20,000 keys (a config
@@ -97,4 +97,14 @@ lvat__json_index_added(lvat_json *obj)
     index_grow(obj);
     if (obj->index != NULL)
         index_put(obj, obj->len);
+}
+
+void
+lvat__json_put_member(lvat_json *obj, char *key, size_t klen, lvat_json *value)
+{
+    obj->keys[obj->len] = key;
+    obj->keylens[obj->len] = klen;
+    obj->items[obj->len] = value;
+    lvat__json_index_added(obj);
+    obj->len++;
 }

@@ -30,6 +30,11 @@ lvat__json_full(size_t n)
     return n == 0 || (n >= 4 && (n & (n - 1)) == 0);
 }
 
+/* Stores a member at the end of obj, whose arrays have room for it, and
+ * indexes it. */
+void lvat__json_put_member(lvat_json *obj, char *key, size_t klen,
+                           lvat_json *value);
+
 /* Whether obj (an object) has `key`; its position in *at when it does. */
 bool lvat__json_find_key(const lvat_json *obj, const char *key, size_t klen,
                          size_t *at);

@@ -208,11 +208,7 @@ build_object(builder *b, lvat_json *obj)
             lvat_json_free(child);
             return LVAT_ENOMEM;
         }
-        obj->keys[obj->len] = key;
-        obj->keylens[obj->len] = klen;
-        obj->items[obj->len] = child;
-        lvat__json_index_added(obj);
-        obj->len++;
+        lvat__json_put_member(obj, key, klen, child);
     }
 }
 
