@@ -2,9 +2,9 @@
  * Storing and finding an object's keys.  Small objects are searched in
  * order; from INDEX_FROM keys on, an open-addressing table of positions
  * (obj->index) is kept beside the keys, so that parsing, duplicate checks
- * and lookups of big objects are not quadratic: an object of 20,000 keys (a config
- * naming that many vats) took 1.3 s to parse with linear lookups, 12 ms
- * with the index.
+ * and lookups of big objects are not quadratic: an object of 20,000
+ * keys (a config naming that many vats) took 1.3 s to parse with linear
+ * lookups, 12 ms with the index.
  */
 #include "json_int.h"
 
