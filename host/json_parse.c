@@ -3,10 +3,11 @@
  * few blocks that lvat_json_free of the root gives back at once.  Built
  * node by node (one allocation a node, key and item array, and one free
  * each), the trees of a launch's three records cost it 34,000
- * instructions, a tenth of it; the arena saves 9,600 of them.  The tree is still an ordinary one to its users: a change
- * to it (json_dom.c) puts what it adds on the heap, and marks an arena
- * array it has to grow as moved there; lvat_json_free frees what the
- * heap holds and leaves the rest to the arena.
+ * instructions, a tenth of it; the arena saves 9,600 of them.  The tree
+ * is still an ordinary one to its users: a change to it (json_dom.c)
+ * puts what it adds on the heap, and moves there an arena array it has
+ * to grow; lvat_json_free frees what the heap holds and leaves the rest
+ * to the arena.
  */
 #include "json_int.h"
 
