@@ -155,8 +155,8 @@ read_identity(lvat_kernel *k, uint32_t id, char **name, char *sub,
     rc = lvat_json_next(&jp, &t);
     if (rc == LVAT_OK && t.type != LVAT_JSON_OBJECT_BEGIN)
         rc = lvat_json_fail(&jp, jp.p, "a vat record is an object");
-    /* The record starts with both (vats.c writes it): the rest, its
-     * modules, is left unread. */
+    /* The record starts with both (subcluster.c's vat_record): the
+     * rest, its modules, is left unread. */
     while (rc == LVAT_OK && !(have_sub && *name != NULL) &&
            (rc = lvat_json_next(&jp, &t)) == LVAT_OK &&
            t.type == LVAT_JSON_KEY) {
