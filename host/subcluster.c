@@ -109,7 +109,8 @@ lvat__source_unref(lvat_kernel *k, const char *hash)
 
 /* ---- Applying a launch ---- */
 
-/* Writes vat.v<N>: what starting the vat again needs. */
+/* Writes vat.v<N>: what starting the vat again needs.  The name and
+ * subcluster come first: vats.c's read_identity stops once it has them. */
 static void
 vat_record(lvat_buf *b, const lvat_plan_vat *pv, const char *sub)
 {
