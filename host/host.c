@@ -29,7 +29,11 @@ lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what)
     int rc;
 
     lvat_key_watch(&key, kp);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    /* A promise made in this block (a launch's or a host message's
+     * result, most often) has no stored watch: LMDB would only confirm. */
+    rc = lvat__kref_fresh(k, kp)
+             ? lvat_kv_get_pending(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v)
+             : lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
     if (rc == LVAT_OK) {
         lvat_buf_append(&b, v.p, v.len);
         lvat_buf_putc(&b, '\n');
@@ -136,16 +140,26 @@ host_settled(lvat_kernel *k, uint64_t id, lvat_kref kp)
     return rc;
 }
 
+/* Whether `what` is prefix and then n numbers, as lvat__watch's callers
+ * write them (parsed here: sscanf was 0.7% of a launch). */
+static bool
+watch_numbers(const char *what, const char *prefix, uint64_t *v, size_t n)
+{
+    size_t plen = strlen(prefix);
+
+    return strncmp(what, prefix, plen) == 0 &&
+           lvat_parse_u64s(what + plen, strlen(what + plen), v, n) == LVAT_OK;
+}
+
 static int
 settled_one(lvat_kernel *k, const char *what, lvat_kref kp)
 {
-    unsigned long long id = 0;
-    unsigned sub = 0;
+    uint64_t v[2];
 
-    if (sscanf(what, "host %llu", &id) == 1)
-        return host_settled(k, id, kp);
-    if (sscanf(what, "launch s%u %llu", &sub, &id) == 2)
-        return lvat__launch_settled(k, sub, id, kp);
+    if (watch_numbers(what, "host ", v, 1))
+        return host_settled(k, v[0], kp);
+    if (watch_numbers(what, "launch s", v, 2) && v[0] <= UINT32_MAX)
+        return lvat__launch_settled(k, (uint32_t)v[0], v[1], kp);
     if (strncmp(what, "fqueue ", 7) == 0) {
         lvat_kref result;
         if (lvat_kref_parse(what + 7, strlen(what + 7), &result) == LVAT_OK)

@@ -322,8 +322,8 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
                                   lvat_vref_root(), &root);
     if (rc == LVAT_OK)
         rc = lvat__kp_new(k, LVAT_NO_DECIDER, &m.result);
-    snprintf(what, sizeof what, "launch s%u %lld", sub,
-             (long long)lvat_json_get(rec, "request")->i);
+    snprintf(what, sizeof what, "launch s%u %llu", sub,
+             (unsigned long long)lvat_json_get(rec, "request")->i);
     if (rc == LVAT_OK)
         rc = lvat__watch(k, m.result, what);
     if (rc == LVAT_OK) {
