@@ -8,6 +8,10 @@
  * queue (runq_block.c), through the kv's hooks: a crank's abort undoes
  * what it changed here, a block's abort forgets it.  A vat terminated in
  * the block has its keys deleted: its counters are not written back.
+ *
+ * Numbering new krefs and vats here also notes which are fresh (made
+ * since the store last changed), so that lookups about them can skip
+ * LMDB, which holds nothing about them.
  */
 #include "kernel_int.h"
 
@@ -171,7 +175,10 @@ load(lvat_kernel *k, slot *s)
     if (s->id & OBJECT)
         return load_object(k, s);
     key_of(s->id, &key);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    /* A vat made in this block has no stored counters (a launch asks). */
+    rc = s->id < KREF_PROMISES && lvat__vat_fresh(k, (uint32_t)s->id)
+             ? lvat_kv_get_pending(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v)
+             : lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
     for (size_t i = 0; i < 4; i++)
         s->v[i] = 1;
     if (rc == LVAT_ENOTFOUND)
@@ -378,6 +385,73 @@ lvat__kref_number(lvat_kernel *k, bool promise, uint64_t *out)
     *out = s->v[0]++;
     s->dirty = true;
     return LVAT_OK;
+}
+
+/* Notes that number n of kind i (fresh_first) was just made.  Every kref
+ * or vat stored in LMDB is numbered below its counter's value at any time
+ * since the store last changed; n is such a value. */
+static void
+note_made(lvat_kernel *k, size_t i, uint64_t n)
+{
+    uint64_t epoch = lvat_kv_epoch(k->kv);
+
+    if (k->fresh_epoch != epoch) {
+        k->fresh_epoch = epoch;
+        memset(k->fresh_first, 0, sizeof k->fresh_first);
+    }
+    if (k->fresh_first[i] == 0)
+        k->fresh_first[i] = n;
+}
+
+static bool
+is_fresh(const lvat_kernel *k, size_t i, uint64_t n)
+{
+    return k->fresh_epoch == lvat_kv_epoch(k->kv) && k->fresh_first[i] != 0 &&
+           n >= k->fresh_first[i];
+}
+
+int
+lvat__kref_alloc(lvat_kernel *k, bool promise, lvat_kref *out)
+{
+    uint64_t n = 0;
+    int rc = lvat__kref_number(k, promise, &n);
+
+    if (rc != LVAT_OK)
+        return rc;
+    note_made(k, promise, n);
+    *out = promise ? lvat_kref_promise(n) : lvat_kref_object(n);
+    return LVAT_OK;
+}
+
+bool
+lvat__kref_fresh(const lvat_kernel *k, lvat_kref r)
+{
+    return is_fresh(k, lvat_kref_is_promise(r), lvat_kref_num(r));
+}
+
+int
+lvat__vat_alloc(lvat_kernel *k, uint32_t *out)
+{
+    uint64_t n = 0;
+    int rc = lvat__counter_next(k, "nextVatId", &n);
+
+    if (rc != LVAT_OK)
+        return rc;
+    /* The two ids above the last are LVAT_NO_DECIDER and, here, the
+     * promise counter's slot. */
+    if (n >= UINT32_MAX - 1)
+        return lvat__fail(k, LVAT_ECORRUPT, "nextVatId %llu is past the "
+                          "last vat id, %u: database may be corrupted",
+                          (unsigned long long)n, UINT32_MAX - 2);
+    note_made(k, 2, n);
+    *out = (uint32_t)n;
+    return LVAT_OK;
+}
+
+bool
+lvat__vat_fresh(const lvat_kernel *k, uint32_t vat)
+{
+    return is_fresh(k, 2, vat);
 }
 
 /* Empties slot i of the open addressing, moving back the slots after it

@@ -112,35 +112,6 @@ lvat__counter_next(lvat_kernel *k, const char *key, uint64_t *out)
     return rc;
 }
 
-int
-lvat__kref_alloc(lvat_kernel *k, bool promise, lvat_kref *out)
-{
-    uint64_t n, epoch = lvat_kv_epoch(k->kv);
-    int rc = lvat__kref_number(k, promise, &n);
-
-    if (rc != LVAT_OK)
-        return rc;
-    /* Every kref stored in LMDB is numbered below the counter's value at
-     * any time since the store last changed; n is such a value. */
-    if (k->fresh_epoch != epoch) {
-        k->fresh_epoch = epoch;
-        k->fresh_first[0] = k->fresh_first[1] = 0;
-    }
-    if (k->fresh_first[promise] == 0)
-        k->fresh_first[promise] = n;
-    *out = promise ? lvat_kref_promise(n) : lvat_kref_object(n);
-    return LVAT_OK;
-}
-
-bool
-lvat__kref_fresh(const lvat_kernel *k, lvat_kref r)
-{
-    bool promise = lvat_kref_is_promise(r);
-    uint64_t first = k->fresh_first[promise];
-
-    return k->fresh_epoch == lvat_kv_epoch(k->kv) && first != 0 &&
-           lvat_kref_num(r) >= first;
-}
 
 const char *
 lvat_kernel_errmsg(const lvat_kernel *k)

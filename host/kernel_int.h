@@ -171,9 +171,10 @@ struct lvat_kernel {
     lvat_kvat **vats;
     size_t nvatbuckets, nvats;
     lvat_crank crank;
-    /* krefs numbered from fresh_first[promise] on were made while the kv
-     * epoch was fresh_epoch (0: none yet); see lvat__kref_fresh */
-    uint64_t fresh_epoch, fresh_first[2];
+    /* krefs (index: promise) and vats (index 2) numbered from
+     * fresh_first[i] on were made while the kv epoch was fresh_epoch (0:
+     * none yet); see lvat__kref_fresh, lvat__vat_fresh */
+    uint64_t fresh_epoch, fresh_first[3];
     /* block */
     uint32_t block_epoch;
     uint32_t block_cranks;
@@ -228,6 +229,10 @@ int lvat__kref_alloc(lvat_kernel *k, bool promise, lvat_kref *out);
 /* Whether r was made since the store last changed, so that LMDB holds
  * nothing about it and lookups may skip LMDB (lvat_kv_get_pending). */
 bool lvat__kref_fresh(const lvat_kernel *k, lvat_kref r);
+/* Numbers a new vat from nextVatId. */
+int lvat__vat_alloc(lvat_kernel *k, uint32_t *out);
+/* As lvat__kref_fresh, for a vat id. */
+bool lvat__vat_fresh(const lvat_kernel *k, uint32_t vat);
 int lvat__kv_get_u64(lvat_kernel *k, const char *key, uint64_t *out);
 
 #include "host_int.h"

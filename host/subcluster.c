@@ -154,12 +154,10 @@ add_vat(lvat_kernel *k, lvat_plan_vat *pv, const char *sub, lvat_buf *b,
         uint32_t *id)
 {
     lvat_key key;
-    uint64_t n;
-    int rc = lvat__counter_next(k, "nextVatId", &n);
+    int rc = lvat__vat_alloc(k, id);
 
     if (rc != LVAT_OK)
         return rc;
-    *id = (uint32_t)n;
     for (size_t i = 0; i < pv->nmods && rc == LVAT_OK; i++) {
         lvat__source_name(k, &pv->mods[i]);
         rc = source_ref(k, &pv->mods[i]);

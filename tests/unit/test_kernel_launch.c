@@ -409,6 +409,28 @@ test_kernel_launch_shares_sources_by_hash(void **state)
     free(count);
 }
 
+/* A store whose nextVatId is past the last vat id (corrupted): the
+ * launch's crank fails, naming the counter, and no vat is made. */
+static void
+test_kernel_launch_vat_ids_run_out(void **state)
+{
+    kf *f = *state;
+    char *cfg = kf_config(f, "alice", "alice");
+    int rc;
+
+    assert_lvat_ok(lvat_kv_put(f->k->kv, LVAT_DB_KERNEL, "nextVatId", 9,
+                               "4294967294", 10, 0));
+    kf_commit_block(f);
+    rc = lvat_kernel_launch_json(f->k, cfg, strlen(cfg), f->tmp, NULL, NULL);
+    free(cfg);
+    if (rc == LVAT_OK)
+        rc = lvat_kernel_run(f->k);
+    assert_int_equal(rc, LVAT_ECORRUPT);
+    assert_non_null(strstr(lvat_kernel_errmsg(f->k),
+                           "nextVatId 4294967294 is past the last vat id"));
+    assert_int_equal(fv_live(f->w), 0);
+}
+
 /* How many vats use the source `text` (its source.<sha256> count). */
 static char *
 kf_source_count(kf *f, const char *text)
@@ -602,6 +624,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_kernel_launch_shares_sources_by_hash, kf_test_setup,
             kf_test_teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_launch_vat_ids_run_out,
+                                        kf_test_setup, kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kernel_launch_rewritten_file_is_new_source, kf_test_setup,
             kf_test_teardown),
