@@ -106,7 +106,7 @@ lvat__launch_cut_short(lvat_kernel *k, const lvat_json *sub, uint32_t id,
 
     if (state != NULL && strcmp(state, "ready") == 0)
         return LVAT_OK;
-    snprintf(sid, sizeof sid, "s%u", id);
+    lvat_subid_format(id, sid);
     return lvat__output_launch(k, sub_request(k, sub), LVAT_LAUNCH_FAILED, sid,
                                (lvat_kref){0}, (lvat_kref){0}, NULL,
                                LVAT_EVAT, why);
@@ -286,7 +286,9 @@ bootstrap_args(lvat_kernel *k,
         if (i)
             lvat_buf_putc(body, ',');
         lvat_sc_put_string(body, name, strlen(name));
-        lvat_buf_printf(body, ":\"$%zu.vatRoot\"", i);
+        lvat_buf_puts(body, ":\"$");
+        lvat_buf_put_u64(body, i);
+        lvat_buf_puts(body, ".vatRoot\"");
     }
     lvat_buf_puts(body, "},{");
     lvat_free(order);
@@ -311,6 +313,7 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
     lvat_kref *slots = lvat_malloc((nslots ? nslots : 1) * sizeof *slots);
     lvat_kref root;
     char what[64], name[LVAT_REF_BUFSIZE + 2], sid[32];
+    size_t n;
     lvat_msg m;
     lvat_key key;
     int rc = slots ? bootstrap_args(k, vats, services, &body, slots)
@@ -322,8 +325,11 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
                                   lvat_vref_root(), &root);
     if (rc == LVAT_OK)
         rc = lvat__kp_new(k, LVAT_NO_DECIDER, &m.result);
-    snprintf(what, sizeof what, "launch s%u %llu", sub,
-             (unsigned long long)lvat_json_get(rec, "request")->i);
+    /* "launch s<sub> <request>", which host.c's settled_one reads */
+    memcpy(what, "launch ", 7);
+    n = 7 + lvat_subid_format(sub, what + 7);
+    what[n++] = ' ';
+    n += lvat_fmt_u64(what + n, (uint64_t)lvat_json_get(rec, "request")->i);
     if (rc == LVAT_OK)
         rc = lvat__watch(k, m.result, what);
     if (rc == LVAT_OK) {
@@ -343,7 +349,7 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
         strcat(name, "\"");
         rc = set_member(k, &key, "root", name, !lvat_json_get(rec, "root"));
     }
-    snprintf(sid, sizeof sid, "s%u", sub);
+    lvat_subid_format(sub, sid);
     if (rc == LVAT_OK)
         rc = lvat__output_launch(k, sub_request(k, rec), LVAT_LAUNCH_STARTED,
                                  sid, root, m.result, NULL, LVAT_OK, NULL);
@@ -570,7 +576,7 @@ lvat__launch_settled(lvat_kernel *k, uint32_t sub, uint64_t req, lvat_kref kp)
         lvat_buf_free(&f.ready);
         return rc;
     }
-    snprintf(sid, sizeof sid, "s%u", sub);
+    lvat_subid_format(sub, sid);
     if (p.state == 'f') {
         rc = lvat_kv_put(k->kv, LVAT_DB_KERNEL, key.b, key.n, f.ready.data,
                          f.ready.len, 0);

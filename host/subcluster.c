@@ -61,16 +61,34 @@ put_record(lvat_kernel *k, const lvat_key *key, const lvat_buf *b)
 
 /* ---- Sources: sources DB by hash, counted in source.<hash> ---- */
 
+#define SOURCE_KEY_LEN (7 + LVAT_SHA256_HEX_LEN)
+
+/* source.<hash> (a launch makes one a module: not snprintf, which took
+ * 500 instructions); false for a hash of another length, which no
+ * source has (a damaged record's). */
+static bool
+source_key(char key[SOURCE_KEY_LEN + 1], const char *hash)
+{
+    if (strnlen(hash, LVAT_SHA256_HEX_LEN + 1) != LVAT_SHA256_HEX_LEN)
+        return false;
+    memcpy(key, "source.", 7);
+    memcpy(key + 7, hash, LVAT_SHA256_HEX_LEN);
+    key[SOURCE_KEY_LEN] = '\0';
+    return true;
+}
+
 static int
 source_ref(lvat_kernel *k, const lvat_plan_module *m)
 {
-    char key[8 + LVAT_SHA256_HEX_LEN + 1], num[24];
+    char key[SOURCE_KEY_LEN + 1], num[24];
     uint64_t n = 0;
     lvat_val v;
     int rc;
 
-    snprintf(key, sizeof key, "source.%s", m->hash);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key, strlen(key), &v);
+    if (!source_key(key, m->hash))
+        return lvat__fail(k, LVAT_EINVAL, "module %s: no source hash",
+                          m->name);
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key, SOURCE_KEY_LEN, &v);
     if (rc == LVAT_OK && lvat_parse_u64(v.p, v.len, &n) != LVAT_OK)
         n = 0;
     if (rc != LVAT_OK && rc != LVAT_ENOTFOUND)
@@ -80,20 +98,21 @@ source_ref(lvat_kernel *k, const lvat_plan_module *m)
                           m->text, m->len, 0)) != LVAT_OK)
         return rc;
     lvat_fmt_u64(num, n + 1);
-    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key, strlen(key), num,
+    return lvat_kv_put(k->kv, LVAT_DB_KERNEL, key, SOURCE_KEY_LEN, num,
                        strlen(num), 0);
 }
 
 int
 lvat__source_unref(lvat_kernel *k, const char *hash)
 {
-    char key[8 + LVAT_SHA256_HEX_LEN + 1], num[24];
+    char key[SOURCE_KEY_LEN + 1], num[24];
     uint64_t n = 0;
     lvat_val v;
     int rc;
 
-    snprintf(key, sizeof key, "source.%s", hash);
-    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key, strlen(key), &v);
+    if (!source_key(key, hash))
+        return LVAT_OK; /* counted nowhere */
+    rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key, SOURCE_KEY_LEN, &v);
     if (rc != LVAT_OK)
         return rc == LVAT_ENOTFOUND ? LVAT_OK : rc;
     if (lvat_parse_u64(v.p, v.len, &n) != LVAT_OK || n <= 1) {
@@ -284,7 +303,7 @@ lvat__launch_plan_apply(lvat_kernel *k, lvat_launch_plan *p,
 
     if (rc == LVAT_OK)
         rc = lvat__counter_next(k, "nextSubclusterId", &n);
-    snprintf(sid, sizeof sid, "s%llu", (unsigned long long)n);
+    lvat_subid_format(n, sid);
     for (size_t i = 0; i < p->nvats && rc == LVAT_OK; i++)
         rc = add_vat(k, &p->vats[i], sid, &b, &ids[i]);
     if (rc == LVAT_OK) {
