@@ -140,6 +140,21 @@ host_settled(lvat_kernel *k, uint64_t id, lvat_kref kp)
     return rc;
 }
 
+int
+lvat__watch_launch(lvat_kernel *k, lvat_kref kp, uint32_t sub,
+                   uint64_t request)
+{
+    char what[64];
+    size_t n;
+
+    /* "launch s<sub> <request>", as settled_one reads it */
+    memcpy(what, "launch ", 7);
+    n = 7 + lvat_subid_format(sub, what + 7);
+    what[n++] = ' ';
+    lvat_fmt_u64(what + n, request);
+    return lvat__watch(k, kp, what);
+}
+
 /* Whether `what` is prefix and then n numbers, as lvat__watch's callers
  * write them (parsed here: sscanf was 0.7% of a launch). */
 static bool

@@ -27,6 +27,9 @@ void lvat__requests_free(lvat_kernel *k);
 int lvat__req_queue(lvat_kernel *k, lvat_req *r);
 /* The kernel watches kp: a KNOTIFY item arrives when it settles. */
 int lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what);
+/* Watches kp for launch request `request` of subcluster `sub`. */
+int lvat__watch_launch(lvat_kernel *k, lvat_kref kp, uint32_t sub,
+                       uint64_t request);
 int lvat__knotify(lvat_kernel *k, lvat_kref kp);
 /* Keeps krefs shown to the host alive (pin.<kref>, one count each). */
 int lvat__pin_for_host(lvat_kernel *k, const lvat_kref *slots, size_t n);

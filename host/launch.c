@@ -312,8 +312,7 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
     lvat_buf body = LVAT_BUF_INIT;
     lvat_kref *slots = lvat_malloc((nslots ? nslots : 1) * sizeof *slots);
     lvat_kref root;
-    char what[64], name[LVAT_REF_BUFSIZE + 2], sid[32];
-    size_t n;
+    char name[LVAT_REF_BUFSIZE + 2], sid[32];
     lvat_msg m;
     lvat_key key;
     int rc = slots ? bootstrap_args(k, vats, services, &body, slots)
@@ -325,13 +324,9 @@ send_bootstrap(lvat_kernel *k, uint32_t sub, lvat_json *rec)
                                   lvat_vref_root(), &root);
     if (rc == LVAT_OK)
         rc = lvat__kp_new(k, LVAT_NO_DECIDER, &m.result);
-    /* "launch s<sub> <request>", which host.c's settled_one reads */
-    memcpy(what, "launch ", 7);
-    n = 7 + lvat_subid_format(sub, what + 7);
-    what[n++] = ' ';
-    n += lvat_fmt_u64(what + n, (uint64_t)lvat_json_get(rec, "request")->i);
     if (rc == LVAT_OK)
-        rc = lvat__watch(k, m.result, what);
+        rc = lvat__watch_launch(k, m.result, sub,
+                                (uint64_t)lvat_json_get(rec, "request")->i);
     if (rc == LVAT_OK) {
         m.target = root;
         m.methargs.body = body.data;
