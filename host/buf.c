@@ -175,6 +175,15 @@ lvat_fmt_u64(char *out, uint64_t v)
     return n;
 }
 
+void
+lvat_copy_cut(char *out, size_t outlen, const char *s, size_t len)
+{
+    if (len >= outlen)
+        len = outlen - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
 size_t
 lvat_fmt_u64s(char *out, const uint64_t *v, size_t n)
 {

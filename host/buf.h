@@ -83,6 +83,9 @@ char *lvat_buf_take(lvat_buf *b, size_t *len);
 
 /* Formats `v` in decimal into `out` (at least 21 bytes); returns length. */
 size_t lvat_fmt_u64(char *out, uint64_t v);
+/* Copies len bytes of s into out (outlen > 0 bytes), cut to fit, and
+ * ends it with a NUL: snprintf's "%.*s" at a tenth of the cost. */
+void lvat_copy_cut(char *out, size_t outlen, const char *s, size_t len);
 
 /*
  * Parses a canonical unsigned decimal (no sign, no leading zeros unless the

@@ -7,6 +7,7 @@
 #include "config_int.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,11 +19,15 @@
 /* ECONFIG naming the first key of object `obj` not in `known` (a typo
  * like "timelimitMs" would otherwise be ignored, and its limit with it),
  * else LVAT_OK.  `where` says whose keys they are. */
-static int
-check_keys(const lvat_json *obj, const char *const *known, const char *where,
-           lvat_errbuf *err)
+/* `where`, a format, names the object in the error: it is formatted only
+ * then (each launch checks its vats' keys). */
+static int LVAT_PRINTF(4, 5)
+check_keys(const lvat_json *obj, const char *const *known, lvat_errbuf *err,
+           const char *where, ...)
 {
     lvat_buf names = LVAT_BUF_INIT;
+    char place[160];
+    va_list ap;
 
     for (size_t i = 0; obj && i < obj->len; i++) {
         size_t k = 0;
@@ -33,8 +38,11 @@ check_keys(const lvat_json *obj, const char *const *known, const char *where,
             continue;
         for (k = 0; known[k]; k++)
             lvat_buf_printf(&names, "%s%s", k ? ", " : "", known[k]);
+        va_start(ap, where);
+        vsnprintf(place, sizeof place, where, ap);
+        va_end(ap);
         lvat_errbuf_set(err, LVAT_ECONFIG, "%s: unknown key \"%.40s\" "
-                        "(known: %s)", where, obj->keys[i],
+                        "(known: %s)", place, obj->keys[i],
                         names.data ? names.data : "");
         lvat_buf_free(&names);
         return LVAT_ECONFIG;
@@ -54,14 +62,12 @@ vat_limits(lvat_plan_vat *pv, const lvat_json *opts, lvat_errbuf *err)
 
     static const char *const known[] = {"memoryLimit", "timeLimitMs",
                                         "startOnOpen", "randomSeed", NULL};
-    char where[160];
-
     if (opts && !lvat_json_is_object(opts))
         return lvat_errbuf_set(err, LVAT_ECONFIG,
                                "vat %s: creationOptions must be an object",
                                pv->name);
-    snprintf(where, sizeof where, "vat %s: creationOptions", pv->name);
-    if (check_keys(opts, known, where, err) != LVAT_OK)
+    if (check_keys(opts, known, err, "vat %s: creationOptions", pv->name) !=
+        LVAT_OK)
         return LVAT_ECONFIG;
     if (soo && soo->type != LVAT_JSON_TRUE && soo->type != LVAT_JSON_FALSE)
         return lvat_errbuf_set(err, LVAT_ECONFIG,
@@ -153,7 +159,6 @@ plan_vat(lvat_plan_vat *pv,
                                         "globals", "parameters", "name",
                                         NULL};
     const char *spec = lvat_json_get_str(vc, "sourceSpec");
-    char where[160];
     int rc;
 
     if ((pv->name = lvat_strdup(name)) == NULL)
@@ -172,8 +177,7 @@ plan_vat(lvat_plan_vat *pv,
                                         "JavaScript bundles"
                                       : "");
     }
-    snprintf(where, sizeof where, "vat %s", name);
-    if ((rc = check_keys(vc, known, where, err)) ||
+    if ((rc = check_keys(vc, known, err, "vat %s", name)) ||
         (rc = vat_limits(pv, lvat_json_get(vc, "creationOptions"), err)) ||
         (rc = vat_globals(pv, lvat_json_get(vc, "globals"), err)) ||
         (rc = vat_params(pv, lvat_json_get(vc, "parameters"), err)))
@@ -341,7 +345,7 @@ plan_parse(const char *json,
         rc = lvat_errbuf_set(&inner, LVAT_ECONFIG,
                              "a ClusterConfig must be a JSON object");
     if (rc == LVAT_OK)
-        rc = check_keys(p->config, top_keys, "the config", &inner);
+        rc = check_keys(p->config, top_keys, &inner, "the config");
     if (rc == LVAT_OK)
         rc = plan_vats(p, lvat_json_get(p->config, "vats"), base_dir, sources,
                        &inner);

@@ -164,12 +164,15 @@ read_identity(lvat_kernel *k, uint32_t id, char **name, char *sub,
         bool is_sub = t.len == 10 && memcmp(t.str, "subcluster", 10) == 0;
         if ((rc = lvat_json_next(&jp, &t)) != LVAT_OK)
             break;
-        if (t.type != LVAT_JSON_STRING || !(is_name || is_sub))
+        if (t.type != LVAT_JSON_STRING || !(is_name || is_sub)) {
             rc = lvat_json_skip(&jp, &t);
-        else if (is_sub)
-            have_sub = snprintf(sub, sublen, "%.*s", (int)t.len, t.str) > 0;
-        else if (*name == NULL && (*name = lvat_memdup(t.str, t.len)) == NULL)
+        } else if (is_sub) {
+            lvat_copy_cut(sub, sublen, t.str, t.len);
+            have_sub = t.len > 0;
+        } else if (*name == NULL &&
+                   (*name = lvat_memdup(t.str, t.len)) == NULL) {
             rc = LVAT_ENOMEM;
+        }
     }
     if (rc == LVAT_ESYNTAX)
         rc = lvat__fail(k, LVAT_ECORRUPT, "%s: %s: database may be corrupted",
@@ -427,7 +430,7 @@ lvat__vat_subcluster(lvat_kernel *k, uint32_t id, char *out, size_t outlen)
     int rc;
 
     if (v != NULL) {
-        snprintf(out, outlen, "%s", v->sub);
+        lvat_copy_cut(out, outlen, v->sub, strlen(v->sub));
         return LVAT_OK;
     }
     rc = read_record(k, id, &rec);
@@ -436,7 +439,7 @@ lvat__vat_subcluster(lvat_kernel *k, uint32_t id, char *out, size_t outlen)
         return rc;
     sub = lvat_json_get_str(rec, "subcluster");
     if (sub != NULL)
-        snprintf(out, outlen, "%s", sub);
+        lvat_copy_cut(out, outlen, sub, strlen(sub));
     lvat_json_free(rec);
     return LVAT_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * Number text in records and keys: every value formats to its shortest
  * decimal form and parses back, at each digit-count boundary; malformed
- * text is refused.
+ * text is refused.  And strings copied cut to fit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,12 +66,35 @@ test_buf_u64_lists(void **state)
                      LVAT_EINVAL);
 }
 
+/* lvat_copy_cut: whole when it fits, cut to fit otherwise, always
+ * ended; the bytes past the NUL are untouched. */
+static void
+test_buf_copy_cut(void **state)
+{
+    char out[6];
+
+    (void)state;
+    memset(out, 'x', sizeof out);
+    lvat_copy_cut(out, sizeof out, "s12", 3);
+    assert_string_equal(out, "s12");
+    assert_int_equal(out[4], 'x');
+    lvat_copy_cut(out, sizeof out, "s12345", 6);
+    assert_string_equal(out, "s1234");
+    lvat_copy_cut(out, sizeof out, "s1234", 5);
+    assert_string_equal(out, "s1234");
+    lvat_copy_cut(out, sizeof out, "abc", 0);
+    assert_string_equal(out, "");
+    lvat_copy_cut(out, 1, "abc", 3);
+    assert_string_equal(out, "");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_u64_round_trip),
         cmocka_unit_test(test_buf_u64_lists),
+        cmocka_unit_test(test_buf_copy_cut),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
