@@ -94,12 +94,8 @@ lvat__clist_lookup_k(lvat_kernel *k,
     if (lvat__clb_by_kref(k, vat, r, out, reachable))
         return LVAT_OK;
     lvat_key_clist_k(&key, vat, r);
-    /* A kref made in this block (a send's result, most often) is in no
-     * stored c-list: asking LMDB would only confirm it. */
-    if (lvat__kref_fresh(k, r))
-        rc = lvat_kv_get_pending(k->kv, LVAT_DB_KERNEL, key.b, key.n, &val);
-    else
-        rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &val);
+    /* A kref made in this block: a send's result, most often. */
+    rc = lvat__kv_get_fresh(k, lvat__kref_fresh(k, r), &key, &val);
     if (rc != LVAT_OK)
         return rc;
     if (val.len < 3 || lvat_vref_parse(val.p + 2, val.len - 2, out))

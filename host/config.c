@@ -18,9 +18,8 @@
 
 /* ECONFIG naming the first key of object `obj` not in `known` (a typo
  * like "timelimitMs" would otherwise be ignored, and its limit with it),
- * else LVAT_OK.  `where` says whose keys they are. */
-/* `where`, a format, names the object in the error: it is formatted only
- * then (each launch checks its vats' keys). */
+ * else LVAT_OK.  `where`, a format, says whose keys they are: it is
+ * formatted only for the error (each launch checks its vats' keys). */
 static int LVAT_PRINTF(4, 5)
 check_keys(const lvat_json *obj, const char *const *known, lvat_errbuf *err,
            const char *where, ...)

@@ -175,10 +175,10 @@ load(lvat_kernel *k, slot *s)
     if (s->id & OBJECT)
         return load_object(k, s);
     key_of(s->id, &key);
-    /* A vat made in this block has no stored counters (a launch asks). */
-    rc = s->id < KREF_PROMISES && lvat__vat_fresh(k, (uint32_t)s->id)
-             ? lvat_kv_get_pending(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v)
-             : lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    /* s->id is a vat's here, or a kref counter's (never fresh). */
+    rc = lvat__kv_get_fresh(k, s->id < KREF_PROMISES &&
+                                   lvat__vat_fresh(k, (uint32_t)s->id),
+                            &key, &v);
     for (size_t i = 0; i < 4; i++)
         s->v[i] = 1;
     if (rc == LVAT_ENOTFOUND)

@@ -29,11 +29,9 @@ lvat__watch(lvat_kernel *k, lvat_kref kp, const char *what)
     int rc;
 
     lvat_key_watch(&key, kp);
-    /* A promise made in this block (a launch's or a host message's
-     * result, most often) has no stored watch: LMDB would only confirm. */
-    rc = lvat__kref_fresh(k, kp)
-             ? lvat_kv_get_pending(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v)
-             : lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    /* A promise made in this block: a launch's or a host message's
+     * result, most often. */
+    rc = lvat__kv_get_fresh(k, lvat__kref_fresh(k, kp), &key, &v);
     if (rc == LVAT_OK) {
         lvat_buf_append(&b, v.p, v.len);
         lvat_buf_putc(&b, '\n');

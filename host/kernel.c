@@ -80,6 +80,14 @@ lvat__now_us(void)
 }
 
 int
+lvat__kv_get_fresh(lvat_kernel *k, bool fresh, const lvat_key *key,
+                   lvat_val *v)
+{
+    return fresh ? lvat_kv_get_pending(k->kv, LVAT_DB_KERNEL, key->b, key->n, v)
+                 : lvat_kv_get(k->kv, LVAT_DB_KERNEL, key->b, key->n, v);
+}
+
+int
 lvat__kv_get_u64(lvat_kernel *k, const char *key, uint64_t *out)
 {
     lvat_val v;
@@ -111,7 +119,6 @@ lvat__counter_next(lvat_kernel *k, const char *key, uint64_t *out)
         *out = n;
     return rc;
 }
-
 
 const char *
 lvat_kernel_errmsg(const lvat_kernel *k)

@@ -233,6 +233,11 @@ bool lvat__kref_fresh(const lvat_kernel *k, lvat_kref r);
 int lvat__vat_alloc(lvat_kernel *k, uint32_t *out);
 /* As lvat__kref_fresh, for a vat id. */
 bool lvat__vat_fresh(const lvat_kernel *k, uint32_t vat);
+/* The kernel's record under key; only the block is asked when `fresh`
+ * (it is about a kref or vat made since the store last changed, of which
+ * LMDB holds nothing: asking it would only confirm). */
+int lvat__kv_get_fresh(lvat_kernel *k, bool fresh, const lvat_key *key,
+                       lvat_val *v);
 int lvat__kv_get_u64(lvat_kernel *k, const char *key, uint64_t *out);
 
 #include "host_int.h"

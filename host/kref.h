@@ -178,8 +178,7 @@ lvat_vref_root(void)
 int lvat_vatid_parse(const char *s, size_t len, uint32_t *out);
 size_t lvat_vatid_format(uint32_t vat, char *buf);
 
-/* Subcluster ids s<N> (N >= 1); buf holds LVAT_SUBID_BUFSIZE bytes. */
-#define LVAT_SUBID_BUFSIZE 22
+/* Subcluster ids s<N> (N >= 1); format's buf holds 22 bytes. */
 int lvat_subid_parse(const char *s, size_t len, uint32_t *out);
 size_t lvat_subid_format(uint64_t sub, char *buf);
 

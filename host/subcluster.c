@@ -85,9 +85,8 @@ source_ref(lvat_kernel *k, const lvat_plan_module *m)
     lvat_val v;
     int rc;
 
-    if (!source_key(key, m->hash))
-        return lvat__fail(k, LVAT_EINVAL, "module %s: no source hash",
-                          m->name);
+    if (!LVAT_ALWAYS(source_key(key, m->hash))) /* srcname.c set it */
+        return LVAT_EINVAL;
     rc = lvat_kv_get(k->kv, LVAT_DB_KERNEL, key, SOURCE_KEY_LEN, &v);
     if (rc == LVAT_OK && lvat_parse_u64(v.p, v.len, &n) != LVAT_OK)
         n = 0;

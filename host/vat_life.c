@@ -31,10 +31,7 @@ lvat__life_get(lvat_kernel *k, uint32_t vat, lvat_vat_life *l)
     int rc;
 
     life_key(&key, vat);
-    /* A vat made in this block has no stored record (a launch asks). */
-    rc = lvat__vat_fresh(k, vat)
-             ? lvat_kv_get_pending(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v)
-             : lvat_kv_get(k->kv, LVAT_DB_KERNEL, key.b, key.n, &v);
+    rc = lvat__kv_get_fresh(k, lvat__vat_fresh(k, vat), &key, &v);
     if (rc == LVAT_ENOTFOUND) {
         memset(l, 0, sizeof *l);
         l->state = 'n';
