@@ -199,6 +199,15 @@ void lvat_lua_encode(lua_State *L, int idx, lvat_enc_mode mode,
  * the n values from idx on.  [-0, +0, e] */
 void lvat_lua_encode_methargs(lua_State *L, const char *method, size_t mlen,
                               int args_idx, lua_Integer n, bool on_stack);
+/* Whether the value at idx is a scalar: nil, a boolean, a number or a
+ * string.  Encoding scalars takes no export number.  [-0, +0, -] */
+bool lvat_lua_is_scalar(lua_State *L, int idx);
+/* lvat_lua_encode's PASS of a scalar, raising nothing: returns false,
+ * leaving the scratch unusable, for any other value or where
+ * lvat_lua_encode would raise.  A caller that must turn a failure into
+ * a rejection can so skip the protected call (lvat_lua_pcall_marshal)
+ * an encoding able to export needs.  [-0, +0, -] */
+bool lvat_lua_encode_scalar(lua_State *L, int idx);
 /* Decodes a body whose slots are vrefs.  [-0, +1, e] */
 void lvat_lua_decode(lua_State *L, const char *body, size_t len,
                      const lvat_vref *slots, size_t nslots);

@@ -378,43 +378,74 @@ enc_userdata(enc *e, int idx)
  * hook cannot stop it: a stopped vat's marshalling ends, and so does a
  * text larger than the vat's memory limit (the text is not in the vat's
  * heap, which the limit counts; shared tables can make it far larger). */
+static bool
+within_limit(const enc *e)
+{
+    return e->v->mem_limit == 0 || e->b->len <= e->v->mem_limit;
+}
+
+static void
+check_size(enc *e)
+{
+    char why[128];
+
+    if (within_limit(e))
+        return;
+    snprintf(why, sizeof why, "marshalled, the value is larger than the "
+             "vat's memory limit of %zu bytes", e->v->mem_limit);
+    enc_fail(e, why);
+}
+
 static void
 enc_step(enc *e)
 {
     lvat_lvat *v = e->v;
-    char why[128];
 
-    if (v->mem_limit != 0 && e->b->len > v->mem_limit) {
-        snprintf(why, sizeof why, "marshalled, the value is larger than the "
-                 "vat's memory limit of %zu bytes", v->mem_limit);
-        enc_fail(e, why);
-    }
+    check_size(e);
     if (v->killed != LVAT_KILL_NONE || (++e->steps & 4095) == 0)
         lvat_lua_check_stopped(e->L, v);
+}
+
+/* Scalars: nil, booleans, numbers and strings.  Encoding one takes
+ * no export number and raises nothing (a full buffer sets its oom). */
+static bool
+is_scalar(int type)
+{
+    return type == LUA_TNIL || type == LUA_TBOOLEAN || type == LUA_TNUMBER ||
+           type == LUA_TSTRING;
+}
+
+static void
+enc_scalar(enc *e, int idx, int type)
+{
+    lua_State *L = e->L;
+    size_t len;
+    const char *s;
+
+    if (type == LUA_TNIL) {
+        lvat_buf_puts(e->b, "null");
+    } else if (type == LUA_TBOOLEAN) {
+        lvat_buf_puts(e->b, lua_toboolean(L, idx) ? "true" : "false");
+    } else if (type == LUA_TNUMBER) {
+        enc_number(e, idx);
+    } else {
+        s = lua_tolstring(L, idx, &len);
+        lvat_sc_put_string(e->b, s, len);
+    }
 }
 
 static void
 enc_value(enc *e, int idx)
 {
     lua_State *L = e->L;
-    size_t len;
-    const char *s;
+    int type = lua_type(L, idx);
 
     enc_step(e);
-    switch (lua_type(L, idx)) {
-    case LUA_TNIL:
-        lvat_buf_puts(e->b, "null");
-        break;
-    case LUA_TBOOLEAN:
-        lvat_buf_puts(e->b, lua_toboolean(L, idx) ? "true" : "false");
-        break;
-    case LUA_TNUMBER:
-        enc_number(e, idx);
-        break;
-    case LUA_TSTRING:
-        s = lua_tolstring(L, idx, &len);
-        lvat_sc_put_string(e->b, s, len);
-        break;
+    if (is_scalar(type)) {
+        enc_scalar(e, idx, type);
+        return;
+    }
+    switch (type) {
     case LUA_TTABLE:
         enc_table(e, idx);
         break;
@@ -448,12 +479,22 @@ enc_begin(enc *e, lua_State *L, lvat_enc_mode mode, const char *what)
 }
 
 static void
-enc_end(enc *e)
+enc_time(enc *e)
 {
     if (e->w)
         e->v->marshal_ns += e->w * (lvat_clock_ns() - e->t0);
+}
+
+/* The whole text is held to the limit too: a single string's may pass
+ * it (escapes take up to six bytes a byte). */
+static void
+enc_end(enc *e)
+{
+    enc_time(e);
     if (e->b->oom)
         luaL_error(e->L, "not enough memory");
+    e->depth = 0;
+    check_size(e);
 }
 
 /* An error record for a rejection: strings, or tables with a message. */
@@ -531,4 +572,24 @@ lvat_lua_encode_methargs(lua_State *L, const char *method, size_t mlen,
     }
     lvat_buf_puts(e.b, "]]");
     enc_end(&e);
+}
+
+bool
+lvat_lua_is_scalar(lua_State *L, int idx)
+{
+    return is_scalar(lua_type(L, idx));
+}
+
+bool
+lvat_lua_encode_scalar(lua_State *L, int idx)
+{
+    int type = lua_type(L, idx);
+    enc e;
+
+    if (!is_scalar(type) || lvat_lua_vat(L)->killed != LVAT_KILL_NONE)
+        return false;
+    enc_begin(&e, L, LVAT_ENC_PASS, "");
+    enc_scalar(&e, idx, type);
+    enc_time(&e);
+    return !e.b->oom && within_limit(&e); /* where enc_end raises */
 }

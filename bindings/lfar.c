@@ -362,6 +362,22 @@ pack(lua_State *L, int from, int n)
 static void
 send_args(lua_State *L, int method, int first, int n, int only)
 {
+    lvat_vref target;
+    const char *m;
+    size_t mlen;
+
+    /* Scalar arguments cannot export: no protected call is needed. */
+    if (lua_type(L, method) == LUA_TSTRING &&
+        lvat_lua_to_vref(L, -1, &target) &&
+        (m = lua_tolstring(L, method, &mlen)) != NULL &&
+        lvat_lua_send_scalars(L, target, m, mlen, first, n, !only)) {
+        if (!only) {
+            lvat_lua_new_import(L, -1, true);
+            lua_replace(L, -3);
+        }
+        lua_pop(L, 1);
+        return;
+    }
     luaL_checkstack(L, n + LUA_MINSTACK, "too many arguments");
     lua_pushcfunction(L, lvat_lua_sys_send_args);
     lua_insert(L, -2);

@@ -50,14 +50,18 @@ l_encode(lua_State *L)
 
 /*
  * Encodes the value at idx into the scratch, as the resolution of vpid
- * (`first`: the first of the batch).  One that cannot be marshalled
- * gives back the export numbers it took (lvat_lua_pcall_marshal) and
- * becomes a rejection, which lvat_lua_push_failed_reason words.  Returns
- * whether the outcome is a rejection.
+ * (`first`: the first of the batch): a scalar directly (it takes no
+ * export number), any other in a protected call.  One that cannot be
+ * marshalled gives back the export numbers it took
+ * (lvat_lua_pcall_marshal) and becomes a rejection, which
+ * lvat_lua_push_failed_reason words.  Returns whether the outcome is a
+ * rejection.
  */
 static bool
 encode(lua_State *L, int idx, bool rejected, lvat_vref vpid, bool first)
 {
+    if (!rejected && lvat_lua_encode_scalar(L, idx))
+        return false;
     lua_pushcfunction(L, l_encode);
     lua_pushvalue(L, idx);
     lua_pushboolean(L, rejected);

@@ -25,6 +25,12 @@ int lvat_lua_sys_send(lua_State *L);
 /* sendArgs(target, method, result|true|nil, ...): the same with the
  * arguments on the stack (E's direct sends: no table per message). */
 int lvat_lua_sys_send_args(lua_State *L);
+/* The same send, unprotected, of n scalar arguments from index `first`
+ * (lvat_lua_is_scalar), which can take no export number.  Pushes the
+ * result vref when `result`; returns false, having sent nothing, when an
+ * argument is not a scalar.  [-0,+(0|1),e] */
+bool lvat_lua_send_scalars(lua_State *L, lvat_vref target, const char *method,
+                         size_t mlen, int first, int n, bool result);
 /* sys.resolve(vpid, rejected, value) */
 int lvat_lua_sys_resolve(lua_State *L);
 /* lua_pcall of a syscall that marshals (send, resolve, exit).  A marshal

@@ -92,6 +92,29 @@ scratch_capdata(lvat_lvat *v)
  * marshalled: marshalling may export promises (p+N) of its own, and the
  * kernel requires a vat to name its export numbers in increasing order.
  */
+/* Sends the methargs in the scratch to target, with result, or a fresh
+ * p+N for it (`alloc`); pushes the result vref when there is one and
+ * returns how many it pushed.  A p+N the kernel refused is given back
+ * here, so a send needs no protected call to roll back what it took. */
+static int
+send_encoded(lua_State *L, lvat_vref target, lvat_vref result, bool alloc)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    lvat_vcapdata cd = scratch_capdata(v);
+    int rc;
+
+    if (alloc)
+        result = lvat_vref_make(true, true, v->next_prom++);
+    rc = SYS(v, lvat_syscall_send(v->sys, target, &cd, result));
+    if (rc != LVAT_OK && alloc)
+        v->next_prom--;
+    check(L, rc);
+    if (lvat_vref_is_none(result))
+        return 0;
+    lvat_lua_push_vref(L, result);
+    return 1;
+}
+
 /* The send of sys.send and sendArgs: the target vref at 1, the method at
  * 2, the result (nil, a vref, or true for a fresh p+N) at `res`, the
  * arguments at `args` (a table, or n stack values).  Returns how many
@@ -99,24 +122,30 @@ scratch_capdata(lvat_lvat *v)
 static int
 send(lua_State *L, int res, int args, lua_Integer n, bool on_stack)
 {
-    lvat_lvat *v = lvat_lua_vat(L);
     lvat_vref target = lvat_lua_check_vref(L, 1), result = {0};
     size_t mlen;
     const char *method = luaL_checklstring(L, 2, &mlen);
     bool alloc = lua_isboolean(L, res) && lua_toboolean(L, res);
-    lvat_vcapdata cd;
 
     if (!lua_isnil(L, res) && !alloc)
         result = lvat_lua_check_vref(L, res);
     lvat_lua_encode_methargs(L, method, mlen, args, n, on_stack);
-    if (alloc)
-        result = lvat_vref_make(true, true, v->next_prom++);
-    cd = scratch_capdata(v);
-    check(L, SYS(v, lvat_syscall_send(v->sys, target, &cd, result)));
-    if (lvat_vref_is_none(result))
-        return 0;
-    lvat_lua_push_vref(L, result);
-    return 1;
+    return send_encoded(L, target, result, alloc);
+}
+
+bool
+lvat_lua_send_scalars(lua_State *L, lvat_vref target, const char *method,
+                      size_t mlen, int first, int n, bool result)
+{
+    lvat_vref none = {0};
+
+    for (int i = 0; i < n; i++)
+        if (!lvat_lua_is_scalar(L, first + i))
+            return false;
+    /* What raises here took no number: nothing to give back. */
+    lvat_lua_encode_methargs(L, method, mlen, first, n, true);
+    send_encoded(L, target, none, result);
+    return true;
 }
 
 int

@@ -217,8 +217,8 @@ test_e2e_failures_table_concat_stopped(void **state)
 }
 
 /* A value larger marshalled than the vat's memory limit is refused (the
- * text is not in the vat's heap, which the limit counts); the vat goes
- * on.  table.sort refuses a table its metatable drives. */
+ * text is not in the vat's heap, which the limit counts), a table or a
+ * scalar, a result or a send's argument; the vat goes on.  table.sort refuses a table its metatable drives. */
 static void
 test_e2e_failures_marshalled_size_and_sort(void **state)
 {
@@ -228,6 +228,14 @@ test_e2e_failures_marshalled_size_and_sort(void **state)
                 "marshalled, the value is larger than the vat's memory "
                 "limit of 8388608 bytes");
     call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "1");
+    /* Scalars too: a string result, and a send's string argument. */
+    call_expect(&f->t, f->looper, "bigString", "[]", LVAT_EREJECTED,
+                "marshalled, the value is larger than the vat's memory "
+                "limit of 8388608 bytes");
+    call_expect(&f->t, f->looper, "bigArg", "[]", LVAT_OK,
+                "false: args: marshalled, the value is larger than the "
+                "vat's memory limit of 8388608 bytes; then 1");
+    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "2");
     call_expect(&f->t, f->looper, "sortDriven", "[]", LVAT_OK,
                 "a table whose metatable has __len is not sorted in a vat");
     call_expect(&f->t, f->looper, "sortPlain", "[]", LVAT_OK, "1,2,3");

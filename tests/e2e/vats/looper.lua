@@ -1,7 +1,7 @@
 -- Misbehaves on request: loops forever (plainly, inside pcall, inside a
 -- coroutine) or allocates without end.  count() shows whether its heap
 -- survived (an in-memory counter, reset when the vat is restarted).
-local n = 0
+local n, bystander = 0, nil
 
 local function spin() while true do end end
 
@@ -14,7 +14,10 @@ return {
                 baggage:set("spinOnStart", true)
                 return true
             end,
-            bootstrap = function(self) return "ready" end,
+            bootstrap = function(self, vats)
+                bystander = vats.bystander
+                return "ready"
+            end,
             count = function(self) n = n + 1 return n end,
             spin = function(self) spin() end,
             -- Each caught kill is retried: the kill must be sticky.
@@ -84,6 +87,17 @@ return {
                     local s = unit:rep(size // 64 + i)
                 end
                 return rounds
+            end,
+            -- Scalars that marshal past the limit (each byte \u0001):
+            -- a result, and a send's argument, refused where it is sent;
+            -- the next send goes on.
+            bigString = function(self) return string.rep("\1", 1500000) end,
+            bigArg = function(self)
+                local ok, err = pcall(function()
+                    return E(bystander):inc(string.rep("\1", 1500000))
+                end)
+                return tostring(ok) .. ": " .. tostring(err) .. "; then "
+                       .. E(bystander):inc():await()
             end,
         })
     end,
