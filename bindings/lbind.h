@@ -211,6 +211,10 @@ bool lvat_lua_encode_scalar(lua_State *L, int idx);
 /* Decodes a body whose slots are vrefs.  [-0, +1, e] */
 void lvat_lua_decode(lua_State *L, const char *body, size_t len,
                      const lvat_vref *slots, size_t nslots);
+/* Decodes a body that is an integer of at most 18 digits, a boolean or
+ * null, values that take no memory, so nothing can raise: returns false,
+ * having pushed nothing, for any other.  [-0, +(1|0), -] */
+bool lvat_lua_decode_immediate(lua_State *L, const char *body, size_t len);
 /* Decodes methargs: pushes the method name and the n arguments, or, when
  * n > LVAT_STACK_ARGS, a table of them; returns n.  [-0, +(1+n|2), e] */
 int lvat_lua_decode_methargs(lua_State *L, const char *body, size_t len,

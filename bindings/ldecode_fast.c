@@ -200,6 +200,31 @@ lvat_lua_fast_decode(lua_State *L, const char *text, size_t len)
     return false;
 }
 
+bool
+lvat_lua_decode_immediate(lua_State *L, const char *body, size_t len)
+{
+    const char *p = body + 1, *end = body + len;
+    int top = lua_gettop(L);
+
+    if (len < 2 || *body != '#')
+        return false;
+    if (*p == '-' || (*p >= '0' && *p <= '9')) {
+        if (build_int(L, p, end) == end)
+            return true;
+        lua_settop(L, top);
+        return false;
+    }
+    if (build_word(p, end, "null", 4) == end)
+        lua_pushnil(L);
+    else if (build_word(p, end, "true", 4) == end)
+        lua_pushboolean(L, 1);
+    else if (build_word(p, end, "false", 5) == end)
+        lua_pushboolean(L, 0);
+    else
+        return false;
+    return true;
+}
+
 /* The arguments of a methargs text, from p (just past its '['), as
  * ldecode.c's lvat_lua_decode_methargs leaves them; returns the end of
  * the array and the count in *n, or NULL.  [-0, +(n|1), m] */

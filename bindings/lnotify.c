@@ -229,10 +229,15 @@ lvat_lua_notify(lua_State *L, const lvat_delivery *d)
     }
     values = lua_gettop(L) + 1;
     for (size_t i = 0; i < n; i++) {
+        const lvat_resolution *r = &d->resolutions[i];
+        /* A value that cannot fail to decode needs no protected call. */
+        if (lvat_lua_decode_immediate(L, r->data.body, r->data.body_len)) {
+            st[i].rejected = r->rejected;
+            continue;
+        }
         lua_pushcfunction(L, decode_resolution);
-        lua_pushlightuserdata(L, (void *)&d->resolutions[i]);
-        st[i].rejected = lua_pcall(L, 1, 1, 0) != LUA_OK ||
-                         d->resolutions[i].rejected;
+        lua_pushlightuserdata(L, (void *)r);
+        st[i].rejected = lua_pcall(L, 1, 1, 0) != LUA_OK || r->rejected;
     }
     /* Decoding adds imports but takes none away: each promise is still
      * where the first pass found it. */

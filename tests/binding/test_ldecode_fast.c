@@ -133,6 +133,37 @@ test_ldecode_fast_builds_what_the_parser_builds(void **state)
     lua_close(L);
 }
 
+/* lvat_lua_decode_immediate, for notify: integers, booleans and null
+ * only (nothing that allocates), the same values; any other body, even
+ * one the fast decoder takes, is refused with the stack as it was. */
+static void
+test_ldecode_immediate(void **state)
+{
+    static const char *const taken[] = {"#5", "#-0", "#true", "#false",
+                                        "#null", "#-123456789012345678"};
+    static const char *const refused[] = {
+        "", "#", "5", "# 5", "#\"a\"", "#1.5", "#1e3", "#01", "#-",
+        "#[1]", "#{}", "#truex", "#nul", "#1234567890123456789", "#5 "};
+    lua_State *L = luaL_newstate();
+
+    (void)state;
+    luaL_openlibs(L);
+    for (size_t i = 0; i < LVAT_ARRAY_LEN(taken); i++) {
+        assert_true(lvat_lua_decode_immediate(L, taken[i], strlen(taken[i])));
+        assert_true(lvat_lua_fast_decode(L, taken[i] + 1,
+                                         strlen(taken[i]) - 1));
+        assert_true(lua_rawequal(L, -1, -2));
+        assert_int_equal(lua_isinteger(L, -1), lua_isinteger(L, -2));
+        lua_settop(L, 0);
+    }
+    for (size_t i = 0; i < LVAT_ARRAY_LEN(refused); i++) {
+        if (lvat_lua_decode_immediate(L, refused[i], strlen(refused[i])))
+            fail_msg("took \"%s\"", refused[i]);
+        assert_int_equal(lua_gettop(L), 0);
+    }
+    lua_close(L);
+}
+
 static int
 methargs(lua_State *L, const char *text)
 {
@@ -323,8 +354,25 @@ l_decode(lua_State *L)
     return 1;
 }
 
+/* immediate(body) -> whether lvat_lua_decode_immediate took it, value */
+static int
+l_immediate(lua_State *L)
+{
+    size_t len;
+    const char *body = luaL_checklstring(L, 1, &len);
+
+    lua_settop(L, 1);
+    if (!lvat_lua_decode_immediate(L, body, len)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lua_pushboolean(L, 1);
+    lua_insert(L, -2);
+    return 2;
+}
+
 static const char *const compare_lua =
-    "local decode = ...\n"
+    "local decode, immediate = ...\n"
     "local function eq(a, b)\n"
     "  if type(a) ~= type(b) then return false end\n"
     "  if type(a) == 'number' then return math.type(a) == math.type(b)\n"
@@ -340,6 +388,10 @@ static const char *const compare_lua =
     "  local ok2, v2 = pcall(decode, '# ' .. text)\n"
     "  if ok1 ~= ok2 or (ok1 and not eq(v1, v2)) then\n"
     "    return tostring(v1) .. ' / ' .. tostring(v2)\n"
+    "  end\n"
+    "  local took, v3 = immediate('#' .. text)\n"
+    "  if took and not (ok2 and eq(v3, v2)) then\n"
+    "    return 'immediate ' .. tostring(v3) .. ' / ' .. tostring(v2)\n"
     "  end\n"
     "  return ok1 and 'value' or 'error'\n"
     "end\n";
@@ -358,7 +410,8 @@ test_ldecode_fast_agrees_with_the_parser(void **state)
     luaL_openlibs(L);
     assert_int_equal(luaL_loadstring(L, compare_lua), LUA_OK);
     lua_pushcfunction(L, l_decode);
-    assert_int_equal(lua_pcall(L, 1, 1, 0), LUA_OK);
+    lua_pushcfunction(L, l_immediate);
+    assert_int_equal(lua_pcall(L, 2, 1, 0), LUA_OK);
     for (int i = 0; i < 20000; i++) {
         g.n = 0;
         gen_value(&g, 0);
@@ -480,6 +533,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ldecode_fast_leaves_the_rest_to_the_parser),
         cmocka_unit_test(test_ldecode_fast_builds_what_the_parser_builds),
+        cmocka_unit_test(test_ldecode_immediate),
         cmocka_unit_test(test_ldecode_fast_methargs),
         cmocka_unit_test(test_ldecode_fast_agrees_with_the_parser),
         cmocka_unit_test(test_ldecode_fast_parser_refuses_malformed_bigints),
