@@ -374,10 +374,9 @@ enc_userdata(enc *e, int idx)
     lua_pop(e->L, 1);
 }
 
-/* Each value is a step of the vat's work that runs in C, where the kill
- * hook cannot stop it: a stopped vat's marshalling ends, and so does a
- * text larger than the vat's memory limit (the text is not in the vat's
- * heap, which the limit counts; shared tables can make it far larger). */
+/* The text against the vat's memory limit: it is not in the vat's heap,
+ * which the limit counts (shared tables can make it far larger, and
+ * escapes a string up to six times). */
 static bool
 within_limit(const enc *e)
 {
@@ -396,6 +395,9 @@ check_size(enc *e)
     enc_fail(e, why);
 }
 
+/* Each value is a step of the vat's work that runs in C, where the kill
+ * hook cannot stop it: a stopped vat's marshalling ends, and so does a
+ * text past the limit. */
 static void
 enc_step(enc *e)
 {
@@ -485,8 +487,8 @@ enc_time(enc *e)
         e->v->marshal_ns += e->w * (lvat_clock_ns() - e->t0);
 }
 
-/* The whole text is held to the limit too: a single string's may pass
- * it (escapes take up to six bytes a byte). */
+/* The whole text is held to the limit too: the last value's may pass it
+ * (a single string's, say). */
 static void
 enc_end(enc *e)
 {

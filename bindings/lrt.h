@@ -30,7 +30,7 @@ int lvat_lua_sys_send_args(lua_State *L);
  * result vref when `result`; returns false, having sent nothing, when an
  * argument is not a scalar.  [-0,+(0|1),e] */
 bool lvat_lua_send_scalars(lua_State *L, lvat_vref target, const char *method,
-                         size_t mlen, int first, int n, bool result);
+                           size_t mlen, int first, int n, bool result);
 /* sys.resolve(vpid, rejected, value) */
 int lvat_lua_sys_resolve(lua_State *L);
 /* lua_pcall of a syscall that marshals (send, resolve, exit).  A marshal

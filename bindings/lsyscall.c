@@ -86,12 +86,6 @@ scratch_capdata(lvat_lvat *v)
 
 /* ---- Messages ---- */
 
-/*
- * send(target, method, args, n, result|true|nil) -> result vref or nil.
- * `true` makes a fresh p+N for the result, after the arguments are
- * marshalled: marshalling may export promises (p+N) of its own, and the
- * kernel requires a vat to name its export numbers in increasing order.
- */
 /* Sends the methargs in the scratch to target, with result, or a fresh
  * p+N for it (`alloc`); pushes the result vref when there is one and
  * returns how many it pushed.  A p+N the kernel refused is given back
@@ -115,6 +109,12 @@ send_encoded(lua_State *L, lvat_vref target, lvat_vref result, bool alloc)
     return 1;
 }
 
+/*
+ * send(target, method, args, n, result|true|nil) -> result vref or nil.
+ * `true` makes a fresh p+N for the result, after the arguments are
+ * marshalled: marshalling may export promises (p+N) of its own, and the
+ * kernel requires a vat to name its export numbers in increasing order.
+ */
 /* The send of sys.send and sendArgs: the target vref at 1, the method at
  * 2, the result (nil, a vref, or true for a fresh p+N) at `res`, the
  * arguments at `args` (a table, or n stack values).  Returns how many
