@@ -396,16 +396,13 @@ check_size(enc *e)
 }
 
 /* Each value is a step of the vat's work that runs in C, where the kill
- * hook cannot stop it: a stopped vat's marshalling ends, and so does a
- * text past the limit. */
+ * hook cannot stop it: a stopped vat's marshalling ends. */
 static void
 enc_step(enc *e)
 {
-    lvat_lvat *v = e->v;
-
     check_size(e);
-    if (v->killed != LVAT_KILL_NONE || (++e->steps & 4095) == 0)
-        lvat_lua_check_stopped(e->L, v);
+    if (e->v->killed != LVAT_KILL_NONE || (++e->steps & 4095) == 0)
+        lvat_lua_check_stopped(e->L, e->v);
 }
 
 /* Scalars: nil, booleans, numbers and strings.  Encoding one takes
@@ -424,13 +421,17 @@ enc_scalar(enc *e, int idx, int type)
     size_t len;
     const char *s;
 
-    if (type == LUA_TNIL) {
+    switch (type) {
+    case LUA_TNIL:
         lvat_buf_puts(e->b, "null");
-    } else if (type == LUA_TBOOLEAN) {
+        break;
+    case LUA_TBOOLEAN:
         lvat_buf_puts(e->b, lua_toboolean(L, idx) ? "true" : "false");
-    } else if (type == LUA_TNUMBER) {
+        break;
+    case LUA_TNUMBER:
         enc_number(e, idx);
-    } else {
+        break;
+    default:
         s = lua_tolstring(L, idx, &len);
         lvat_sc_put_string(e->b, s, len);
     }
@@ -443,11 +444,13 @@ enc_value(enc *e, int idx)
     int type = lua_type(L, idx);
 
     enc_step(e);
-    if (is_scalar(type)) {
-        enc_scalar(e, idx, type);
-        return;
-    }
     switch (type) {
+    case LUA_TNIL:
+    case LUA_TBOOLEAN:
+    case LUA_TNUMBER:
+    case LUA_TSTRING:
+        enc_scalar(e, idx, type);
+        break;
     case LUA_TTABLE:
         enc_table(e, idx);
         break;
