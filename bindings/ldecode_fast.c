@@ -203,11 +203,13 @@ lvat_lua_fast_decode(lua_State *L, const char *text, size_t len)
 bool
 lvat_lua_decode_immediate(lua_State *L, const char *body, size_t len)
 {
-    const char *p = body + 1, *end = body + len;
+    const char *p, *end;
     int top = lua_gettop(L);
 
     if (len < 2 || *body != '#')
         return false;
+    p = body + 1;
+    end = body + len;
     if (*p == '-' || (*p >= '0' && *p <= '9')) {
         if (build_int(L, p, end) == end)
             return true;

@@ -15,6 +15,7 @@
 
 #include "lpromise_int.h"
 #include "lsystime.h"
+#include "smallcaps.h"
 
 /* One resolution of the batch, with its capdata copied out of the
  * marshalling scratch: the slots follow the header, then the body. */
@@ -48,6 +49,26 @@ l_encode(lua_State *L)
     return 0;
 }
 
+/* Encodes the string at idx, the words for a value that could not be
+ * marshalled, as the error record of a rejection; cut to an eighth of
+ * the vat's memory limit, which marshalled (six bytes a byte at most)
+ * they then fit, so only the C library's memory can fail.  [-0,+0,e] */
+static void
+encode_words(lua_State *L, int idx)
+{
+    lvat_lvat *v = lvat_lua_vat(L);
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+
+    if (v->mem_limit != 0 && len > v->mem_limit / 8)
+        len = v->mem_limit / 8;
+    lvat_buf_reset(&v->enc);
+    v->nencslots = 0;
+    lvat_sc_error_body(&v->enc, s, len);
+    if (v->enc.oom)
+        luaL_error(L, "not enough memory");
+}
+
 /*
  * Encodes the value at idx into the scratch, as the resolution of vpid
  * (`first`: the first of the batch): a scalar directly (it takes no
@@ -73,9 +94,11 @@ encode(lua_State *L, int idx, bool rejected, lvat_vref vpid, bool first)
         return rejected;
     /* After the first, earlier entries hold export numbers the kernel has
      * not seen: vat code (a reason's __tostring) must not run, for a
-     * syscall it made would show the kernel a higher one. */
-    lvat_lua_push_failed_reason(L, rejected && first, idx, -1);
-    lvat_lua_encode(L, -1, LVAT_ENC_REASON, "rejection"); /* a string */
+     * syscall it made would show the kernel a higher one.  A string
+     * reason can fail only by its size: the error says so. */
+    lvat_lua_push_failed_reason(
+        L, rejected && first && lua_type(L, idx) != LUA_TSTRING, idx, -1);
+    encode_words(L, -1);
     lua_pop(L, 2);
     return true;
 }

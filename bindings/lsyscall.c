@@ -95,13 +95,14 @@ send_encoded(lua_State *L, lvat_vref target, lvat_vref result, bool alloc)
 {
     lvat_lvat *v = lvat_lua_vat(L);
     lvat_vcapdata cd = scratch_capdata(v);
+    uint64_t next = v->next_prom;
     int rc;
 
     if (alloc)
         result = lvat_vref_make(true, true, v->next_prom++);
     rc = SYS(v, lvat_syscall_send(v->sys, target, &cd, result));
-    if (rc != LVAT_OK && alloc)
-        v->next_prom--;
+    if (rc != LVAT_OK)
+        v->next_prom = next;
     check(L, rc);
     if (lvat_vref_is_none(result))
         return 0;

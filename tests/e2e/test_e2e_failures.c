@@ -236,6 +236,18 @@ test_e2e_failures_marshalled_size_and_sort(void **state)
                 "false: args: marshalled, the value is larger than the "
                 "vat's memory limit of 8388608 bytes; then 1");
     call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "2");
+    /* A rejection whose reason marshals past the limit is a rejection
+     * too, not a vat fault: a string's says why; another's words (its
+     * __tostring) are cut to fit. */
+    call_expect(&f->t, f->looper, "bigReject", "[]", LVAT_EREJECTED,
+                "rejection: marshalled, the value is larger");
+    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "3");
+    call_expect(&f->t, f->looper, "bigRejectLater", "[]", LVAT_EREJECTED,
+                "rejection: marshalled, the value is larger");
+    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "4");
+    call_expect(&f->t, f->looper, "bigRejectWords", "[]", LVAT_EREJECTED,
+                "Error(\"big\\u0001\\u0001");
+    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "5");
     call_expect(&f->t, f->looper, "sortDriven", "[]", LVAT_OK,
                 "a table whose metatable has __len is not sorted in a vat");
     call_expect(&f->t, f->looper, "sortPlain", "[]", LVAT_OK, "1,2,3");

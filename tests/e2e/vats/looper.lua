@@ -88,10 +88,25 @@ return {
                 end
                 return rounds
             end,
-            -- Scalars that marshal past the limit (each byte \u0001):
-            -- a result, and a send's argument, refused where it is sent;
-            -- the next send goes on.
+            -- Values that marshal past the limit (each byte \u0001):
+            -- a result, a send's argument (refused where it is sent; the
+            -- next send goes on), rejections.
             bigString = function(self) return string.rep("\1", 1500000) end,
+            bigReject = function(self)
+                error(string.rep("\1", 1500000), 0)
+            end,
+            bigRejectWords = function(self)
+                error(setmetatable({}, {__tostring = function()
+                    return "big" .. string.rep("\1", 1500000)
+                end}))
+            end,
+            bigRejectLater = function(self)
+                local kit = Promise.kit()
+                E(bystander):inc():next(function()
+                    kit.reject(string.rep("\1", 1500000))
+                end)
+                return kit.promise
+            end,
             bigArg = function(self)
                 local ok, err = pcall(function()
                     return E(bystander):inc(string.rep("\1", 1500000))
