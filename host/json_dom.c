@@ -321,18 +321,21 @@ utf8_len(const unsigned char *u, size_t avail)
     return n;
 }
 
+/* Written by hand: a string of control or stray high bytes escapes every
+ * byte, and snprintf took ~500 instructions each. */
 static void
 put_escape(lvat_buf *b, unsigned char c)
 {
     static const char from[] = "\"\\\n\t\r\b\f", to[] = "\"\\ntrbf";
+    static const char hex[] = "0123456789abcdef";
     const char *hit = c != 0 ? strchr(from, c) : NULL;
-    char esc[2] = {'\\', 0};
+    char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 
     if (hit != NULL) {
         esc[1] = to[hit - from];
         lvat_buf_append(b, esc, 2);
     } else {
-        lvat_buf_printf(b, "\\u%04x", (unsigned)c);
+        lvat_buf_append(b, esc, 6);
     }
 }
 
