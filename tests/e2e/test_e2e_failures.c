@@ -216,38 +216,38 @@ test_e2e_failures_table_concat_stopped(void **state)
     fault_and_recover(*state, "spinConcat", "time budget");
 }
 
+/* The looper's method is rejected with `want`, and its heap goes on: its
+ * in-memory count is next `count`. */
+static void
+rejected_goes_on(fx *f, const char *method, const char *want,
+                 const char *count)
+{
+    call_expect(&f->t, f->looper, method, "[]", LVAT_EREJECTED, want);
+    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, count);
+}
+
+#define OVER_LIMIT                                                         \
+    "marshalled, the value is larger than the vat's memory limit of "     \
+    "8388608 bytes"
+
 /* A value larger marshalled than the vat's memory limit is refused (the
- * text is not in the vat's heap, which the limit counts), a table or a
- * scalar, a result or a send's argument; the vat goes on.  table.sort refuses a table its metatable drives. */
+ * text is not in the vat's heap, which the limit counts): a table or a
+ * scalar, a result, a send's argument or a rejection's reason; the vat
+ * goes on.  A string reason's rejection says why; another's words (its
+ * __tostring) are cut to fit.  table.sort refuses a table its metatable
+ * drives. */
 static void
 test_e2e_failures_marshalled_size_and_sort(void **state)
 {
     fx *f = *state;
 
-    call_expect(&f->t, f->looper, "bigResult", "[]", LVAT_EREJECTED,
-                "marshalled, the value is larger than the vat's memory "
-                "limit of 8388608 bytes");
-    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "1");
-    /* Scalars too: a string result, and a send's string argument. */
-    call_expect(&f->t, f->looper, "bigString", "[]", LVAT_EREJECTED,
-                "marshalled, the value is larger than the vat's memory "
-                "limit of 8388608 bytes");
+    rejected_goes_on(f, "bigResult", OVER_LIMIT, "1");
+    rejected_goes_on(f, "bigString", OVER_LIMIT, "2");
     call_expect(&f->t, f->looper, "bigArg", "[]", LVAT_OK,
-                "false: args: marshalled, the value is larger than the "
-                "vat's memory limit of 8388608 bytes; then 1");
-    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "2");
-    /* A rejection whose reason marshals past the limit is a rejection
-     * too, not a vat fault: a string's says why; another's words (its
-     * __tostring) are cut to fit. */
-    call_expect(&f->t, f->looper, "bigReject", "[]", LVAT_EREJECTED,
-                "rejection: marshalled, the value is larger");
-    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "3");
-    call_expect(&f->t, f->looper, "bigRejectLater", "[]", LVAT_EREJECTED,
-                "rejection: marshalled, the value is larger");
-    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "4");
-    call_expect(&f->t, f->looper, "bigRejectWords", "[]", LVAT_EREJECTED,
-                "Error(\"big\\u0001\\u0001");
-    call_expect(&f->t, f->looper, "count", "[]", LVAT_OK, "5");
+                "false: args: " OVER_LIMIT "; then 1");
+    rejected_goes_on(f, "bigReject", "rejection: " OVER_LIMIT, "3");
+    rejected_goes_on(f, "bigRejectLater", "rejection: " OVER_LIMIT, "4");
+    rejected_goes_on(f, "bigRejectWords", "Error(\"big\\u0001\\u0001", "5");
     call_expect(&f->t, f->looper, "sortDriven", "[]", LVAT_OK,
                 "a table whose metatable has __len is not sorted in a vat");
     call_expect(&f->t, f->looper, "sortPlain", "[]", LVAT_OK, "1,2,3");
