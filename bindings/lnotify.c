@@ -243,7 +243,8 @@ lvat_lua_notify(lua_State *L, const lvat_delivery *d)
      * where the first pass found it. */
     for (size_t i = 0; i < n; i++) {
         int vref = first + 2 * (int)i, p = vref + 1, value = values + (int)i;
-        bool promise = lvat__p_is(L, p);
+        /* The awaited table holds only the promises new_import made. */
+        bool promise = st[i].where == t.awaited || lvat__p_is(L, p);
 
         unlink_named(L, &t, vref, p, st[i].where, promise);
         if (promise && st[i].rejected)
