@@ -203,28 +203,15 @@ lvat_lua_fast_decode(lua_State *L, const char *text, size_t len)
 bool
 lvat_lua_decode_immediate(lua_State *L, const char *body, size_t len)
 {
-    const char *p, *end;
     int top = lua_gettop(L);
 
-    if (len < 2 || *body != '#')
+    /* Strings, arrays and records allocate: only the rest is immediate. */
+    if (len < 2 || *body != '#' || strchr("\"[{", body[1]) != NULL)
         return false;
-    p = body + 1;
-    end = body + len;
-    if (*p == '-' || (*p >= '0' && *p <= '9')) {
-        if (build_int(L, p, end) == end)
-            return true;
-        lua_settop(L, top);
-        return false;
-    }
-    if (build_word(p, end, "null", 4) == end)
-        lua_pushnil(L);
-    else if (build_word(p, end, "true", 4) == end)
-        lua_pushboolean(L, 1);
-    else if (build_word(p, end, "false", 5) == end)
-        lua_pushboolean(L, 0);
-    else
-        return false;
-    return true;
+    if (build_value(L, body + 1, body + len, 0) == body + len)
+        return true;
+    lua_settop(L, top);
+    return false;
 }
 
 /* The arguments of a methargs text, from p (just past its '['), as

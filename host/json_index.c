@@ -91,20 +91,15 @@ lvat__json_find_key(const lvat_json *obj, const char *key, size_t klen, size_t *
     return false;
 }
 
-void
-lvat__json_index_added(lvat_json *obj)
-{
-    index_grow(obj);
-    if (obj->index != NULL)
-        index_put(obj, obj->len);
-}
-
+/* Indexing never fails: without memory the object is searched linearly. */
 void
 lvat__json_put_member(lvat_json *obj, char *key, size_t klen, lvat_json *value)
 {
     obj->keys[obj->len] = key;
     obj->keylens[obj->len] = klen;
     obj->items[obj->len] = value;
-    lvat__json_index_added(obj);
+    index_grow(obj);
+    if (obj->index != NULL)
+        index_put(obj, obj->len);
     obj->len++;
 }

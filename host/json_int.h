@@ -38,8 +38,5 @@ void lvat__json_put_member(lvat_json *obj, char *key, size_t klen,
 /* Whether obj (an object) has `key`; its position in *at when it does. */
 bool lvat__json_find_key(const lvat_json *obj, const char *key, size_t klen,
                          size_t *at);
-/* Indexes the member just stored at obj->keys[obj->len] (before len grows).
- * Never fails: without memory the object is searched linearly. */
-void lvat__json_index_added(lvat_json *obj);
 
 #endif
