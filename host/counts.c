@@ -192,20 +192,27 @@ load(lvat_kernel *k, slot *s)
     return rc;
 }
 
-/* Saves the slot as the open crank found it, once per crank. */
+/* touch's slow path: the slot's first change in the open crank. */
 static int
-touch(lvat_counts *c, slot *s)
+save(lvat_counts *c, slot *s)
 {
     undo *u;
 
-    if (!c->in_crank || s->gen == c->gen)
-        return LVAT_OK;
     if (!lvat_reserve(&c->u, c->nu, &c->capu, sizeof *c->u, 16))
         return LVAT_ENOMEM;
     u = &c->u[c->nu++];
     *u = *s;
     s->gen = c->gen;
     return LVAT_OK;
+}
+
+/* Saves the slot as the open crank found it, once per crank. */
+static inline int
+touch(lvat_counts *c, slot *s)
+{
+    if (!c->in_crank || s->gen == c->gen)
+        return LVAT_OK;
+    return save(c, s);
 }
 
 /* Writes a dirty slot into the overlay, unless its vat is gone. */
@@ -344,8 +351,11 @@ get(lvat_kernel *k, uint64_t id, int *rc)
     }
     if (k->opts.readonly)
         s->loaded = false;
-    *rc = s->loaded ? LVAT_OK : touch(k->counts, s);
-    if (*rc == LVAT_OK)
+    if (s->loaded) {
+        *rc = LVAT_OK;
+        return s;
+    }
+    if ((*rc = touch(k->counts, s)) == LVAT_OK)
         *rc = load(k, s);
     return *rc == LVAT_OK ? s : NULL;
 }

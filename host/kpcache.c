@@ -124,12 +124,10 @@ undo_record(undo *u)
 }
 
 int
-lvat__kpc_touch(struct lvat_kpcache *c, entry *e, bool created)
+lvat__kpc_save(struct lvat_kpcache *c, entry *e, bool created)
 {
     undo *u;
 
-    if (!c->in_crank || e->gen == c->gen)
-        return LVAT_OK;
     if (created) {
         if (!lvat_reserve(&c->born, c->nborn, &c->capborn, sizeof *c->born,
                           32))

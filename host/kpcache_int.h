@@ -82,8 +82,19 @@ struct lvat_kpcache {
 /* kpcache.c */
 bool lvat__kpc_enabled(const lvat_kernel *k);
 entry *lvat__kpc_lookup(const struct lvat_kpcache *c, lvat_kref kp);
-/* Saves e as the open kv crank found it, once per crank. */
-int lvat__kpc_touch(struct lvat_kpcache *c, entry *e, bool created);
+/* Saves e as the open kv crank found it (lvat__kpc_touch's slow path). */
+int lvat__kpc_save(struct lvat_kpcache *c, entry *e, bool created);
+
+/* Saves e as the open kv crank found it, once per crank: inline, as a
+ * send touches its promise about eleven times and saves it at most
+ * once in each of its cranks. */
+static inline int
+lvat__kpc_touch(struct lvat_kpcache *c, entry *e, bool created)
+{
+    if (!c->in_crank || e->gen == c->gen)
+        return LVAT_OK;
+    return lvat__kpc_save(c, e, created);
+}
 
 /* kpcache_value.c */
 /* Settles the value buffers of an undo record at its crank's end: the
