@@ -258,10 +258,19 @@ typedef struct notify_entry {
 /* Most notifies settle one promise: the first few entries need no heap. */
 #define BATCH_INLINE 4
 
+/*
+ * Past the inline entries, the batch's promises are also kept in a set
+ * (open addressing on the kref's bits, 0 empty, at most half full),
+ * which in_batch asks twice for each promise: scans of a joined batch
+ * of 64 cost ~300 instructions a resolution, and a value naming
+ * promises can grow a batch to MAX_NOTIFY.
+ */
 typedef struct notify_batch {
     notify_entry *e;
     lvat_resolution *res;
     size_t n, cap;
+    uint64_t *set; /* NULL while the entries are inline */
+    size_t setcap; /* 2 * cap */
     notify_entry e_inline[BATCH_INLINE];
     lvat_resolution res_inline[BATCH_INLINE];
 } notify_batch;
@@ -269,10 +278,29 @@ typedef struct notify_batch {
 static bool
 in_batch(const notify_batch *b, lvat_kref kp)
 {
-    for (size_t i = 0; i < b->n; i++)
-        if (lvat_kref_eq(b->e[i].kp, kp))
+    size_t mask;
+
+    if (b->set == NULL) {
+        for (size_t i = 0; i < b->n; i++)
+            if (lvat_kref_eq(b->e[i].kp, kp))
+                return true;
+        return false;
+    }
+    mask = b->setcap - 1;
+    for (size_t i = lvat_ref_hash(kp.v) & mask; b->set[i]; i = (i + 1) & mask)
+        if (b->set[i] == kp.v)
             return true;
     return false;
+}
+
+static void
+set_put(uint64_t *set, size_t cap, lvat_kref kp)
+{
+    size_t i = lvat_ref_hash(kp.v) & (cap - 1);
+
+    while (set[i])
+        i = (i + 1) & (cap - 1);
+    set[i] = kp.v;
 }
 
 static void
@@ -282,6 +310,8 @@ batch_init(notify_batch *b)
     b->res = b->res_inline;
     b->n = 0;
     b->cap = BATCH_INLINE;
+    b->set = NULL;
+    b->setcap = 0;
 }
 
 /* A heap copy of n elements of `size` at p, with room for cap. */
@@ -295,6 +325,22 @@ grown(const void *p, size_t n, size_t cap, size_t size)
     return q;
 }
 
+/* Makes the set room for cap promises. */
+static int
+set_grow(notify_batch *b, size_t cap)
+{
+    uint64_t *set;
+
+    if ((set = lvat_calloc(2 * cap, sizeof *set)) == NULL)
+        return LVAT_ENOMEM;
+    for (size_t i = 0; i < b->n; i++)
+        set_put(set, 2 * cap, b->e[i].kp);
+    lvat_free(b->set);
+    b->set = set;
+    b->setcap = 2 * cap;
+    return LVAT_OK;
+}
+
 static int
 batch_grow(notify_batch *b)
 {
@@ -306,6 +352,8 @@ batch_grow(notify_batch *b)
         return LVAT_OK;
     if (cap > MAX_NOTIFY)
         return LVAT_ELIMIT;
+    if (set_grow(b, cap) != LVAT_OK)
+        return LVAT_ENOMEM;
     e = grown(b->e, b->n, cap, sizeof *e);
     r = grown(b->res, b->n, cap, sizeof *r);
     if (e == NULL || r == NULL) {
@@ -334,6 +382,7 @@ batch_free(notify_batch *b)
         lvat_free(b->e);
         lvat_free(b->res);
     }
+    lvat_free(b->set);
 }
 
 /* Adds kp (settled) and, recursively, settled promises its value names.
@@ -363,6 +412,8 @@ collect(lvat_kernel *k, lvat_kvat *v, notify_batch *b, lvat_kref kp,
     if ((rc = lvat__kp_value(k, kp, &e->value)) != LVAT_OK)
         return rc;
     e->kp = kp;
+    if (b->set != NULL)
+        set_put(b->set, b->setcap, kp);
     b->n++;
     b->res[i].rejected = p.state == 'r';
     if (vp != NULL)

@@ -4,7 +4,8 @@
  * result the kernel forwards to a promise that settles later.  And the
  * resolves that make such batches (lresolve.c): settled promises whose
  * values name each other cross in one, and an unpassable value in it
- * rejects only its own promise.  Vats:
+ * rejects only its own promise; a ring of 40 settled promises crosses
+ * in one batch.  Vats:
  * tests/e2e/vats/ndriver.lua and phelper.lua (twice).
  */
 #include "lvat_test.h"
@@ -48,6 +49,12 @@ test_e2e_notify_settled_promises_naming_each_other(void **state)
 }
 
 static void
+test_e2e_notify_ring_of_settled_promises_in_one_batch(void **state)
+{
+    expect(*state, "ring", "{\"back\": true, \"sum\": 820}");
+}
+
+static void
 test_e2e_notify_unpassable_settled_export_rejects_alone(void **state)
 {
     expect(*state, "mutualBad",
@@ -63,6 +70,7 @@ main(void)
         T(test_e2e_notify_value_names_earlier_vpid_of_batch),
         T(test_e2e_notify_forwarded_result_awaits_to_value),
         T(test_e2e_notify_settled_promises_naming_each_other),
+        T(test_e2e_notify_ring_of_settled_promises_in_one_batch),
         T(test_e2e_notify_unpassable_settled_export_rejects_alone),
     };
 

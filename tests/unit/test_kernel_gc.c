@@ -1,10 +1,10 @@
 /*
  * Reference counting and collection with two fake vats (alice v1, bob v2):
- * notify batches carry the settled promises a value names and retire them
- * all; settled promises leave the c-lists and the store; dropped and
- * retired imports reach the exporter as dropExports/retireExports; notifies
- * queued back to back join into one delivery; a promise whose value names
- * itself is collected; and a
+ * notify batches carry the settled promises a value names, each once,
+ * and retire them all; settled promises leave the c-lists and the store;
+ * dropped and retired imports reach the exporter as
+ * dropExports/retireExports; notifies queued back to back join into one
+ * delivery; a promise whose value names itself is collected; and a
  * 10,000-round ping leaves the number of keys flat.
  */
 #include <setjmp.h>
@@ -121,6 +121,69 @@ test_kernel_gc_notify_batch_carries_settled(void **state)
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.c.kp"), 0);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.c.p"), 0);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.c.kp"), 0);
+}
+
+#define CHAIN 40 /* past a notify batch's inline entries */
+
+/* lattice(): fulfils its result with {x: p0}, where p0 .. pCHAIN-1 are
+ * settled promises, each value naming the next two: a walk of the
+ * values reaches most of them by many paths (no cycle: all are
+ * collected). */
+static int
+lattice(fv_call *c, void *ud)
+{
+    static const char *body[] = {"#{\"a\":\"&0\",\"b\":\"&1\"}",
+                                 "#{\"a\":\"&0\"}", "#null"};
+    lvat_vref p[CHAIN];
+    lvat_resolution res[CHAIN + 1];
+
+    LVAT_UNUSED(ud);
+    for (int i = 0; i < CHAIN; i++)
+        p[i] = fv_new_promise(c->vat);
+    for (int i = 0; i < CHAIN; i++) {
+        int next = CHAIN - 1 - i < 2 ? CHAIN - 1 - i : 2; /* slots */
+        const char *b = body[2 - next];
+        res[i] = (lvat_resolution){
+            p[i], false, {b, strlen(b), next ? &p[i + 1] : NULL, (size_t)next}};
+    }
+    res[CHAIN] = (lvat_resolution){c->result, false,
+                                   {"#{\"x\":\"&0\"}", 11, &p[0], 1}};
+    return lvat_syscall_resolve(fv_sys(c->vat), res, CHAIN + 1);
+}
+
+/* The asker hears the result and each promise of the lattice once. */
+static int
+lattice_notified(fv_call *c, void *ud)
+{
+    const lvat_resolution *r = c->d->resolutions;
+
+    LVAT_UNUSED(ud);
+    assert_int_equal(c->d->nresolutions, CHAIN + 1);
+    for (size_t i = 0; i < c->d->nresolutions; i++)
+        for (size_t j = 0; j < i; j++)
+            assert_false(lvat_vref_eq(r[i].vpid, r[j].vpid));
+    return fv_resolve(c, fv_kept(c->vat, "reply"), false, "#\"ok\"", NULL, 0);
+}
+
+static void
+test_kernel_gc_notify_batch_holds_each_promise_once(void **state)
+{
+    kf *f = *state;
+    size_t promises;
+    kf_launch l;
+    kf_result r;
+
+    fv_on(f->w, "bob", "lattice", lattice, NULL);
+    fv_on(f->w, "alice", "ask", ask, NULL);
+    fv_on_notify(f->w, "alice", lattice_notified, NULL);
+    launch2(f, &l);
+    promises = kf_count_promises(f);
+    kf_call(f, l.root, "ask", bob_arg(f, "lattice"), &r);
+    assert_string_equal(r.body, "#\"ok\"");
+    assert_int_equal(fv_stats_of(f->w, "alice")->notifies, 1);
+    assert_int_equal(fv_stats_of(f->w, "alice")->resolutions, CHAIN + 1);
+    assert_int_equal(kf_count_promises(f), promises);
+    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.c.p"), 0);
 }
 
 static int
@@ -533,6 +596,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_kernel_gc_notify_batch_carries_settled, kf_test_setup,
+            kf_test_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_gc_notify_batch_holds_each_promise_once, kf_test_setup,
             kf_test_teardown),
         cmocka_unit_test_setup_teardown(
             test_kernel_gc_back_to_back_notifies_join, kf_test_setup,

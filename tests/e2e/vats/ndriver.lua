@@ -28,6 +28,18 @@ return {
                 local vb = va.b:await()
                 return {n1 = va.n, n2 = vb.n, same = vb.a == r.a}
             end,
+            -- A ring of 40 (past a batch's inline entries): each value
+            -- names the very promise the batch settled, back to the first.
+            ring = function(self)
+                local first = E(x):ring(40):await().first
+                local p, sum = first, 0
+                for _ = 1, 40 do
+                    local v = p:await()
+                    sum = sum + v.n
+                    p = v.next
+                end
+                return {sum = sum, back = p == first}
+            end,
             mutualBad = function(self)
                 local va = E(x):mutualBad():await().a:await()
                 local ok, err = pcall(function() return va.b:await() end)

@@ -119,6 +119,16 @@ return {
                 b.resolve({a = a.promise, n = 2})
                 return {a = a.promise}
             end,
+            -- n settled promises in a ring, each naming the next: the
+            -- result's notify carries them all in one batch.
+            ring = function(self, n)
+                local kits = {}
+                for i = 1, n do kits[i] = Promise.kit() end
+                for i = 1, n do
+                    kits[i].resolve({n = i, next = kits[i % n + 1].promise})
+                end
+                return {first = kits[1].promise}
+            end,
             mutualBad = function(self)
                 local a, b, c = Promise.kit(), Promise.kit(), Promise.kit()
                 c.reject("no")
