@@ -319,7 +319,7 @@ lvat__kpc_crank_end(lvat_kernel *k, bool commit)
         entry *e = u->e;
         if (commit) {
             lvat__kp_release(undo_record(u));
-            lvat__kpv_commit(u);
+            lvat__kpv_commit(c, u);
             if (gone_unwritten(e))
                 unlink_entry(c, e);
             continue;
@@ -356,7 +356,7 @@ lvat__kpc_forget_all(lvat_kernel *k)
 
     for (size_t i = 0; i < c->nu; i++) {
         lvat__kp_release(undo_record(&c->u[i]));
-        lvat__kpv_commit(&c->u[i]); /* the entries go too */
+        lvat__kpv_commit(c, &c->u[i]); /* the entries go too */
     }
     lvat__kpv_empty_trash(c);
     c->nu = c->nborn = c->nops = 0;
@@ -397,7 +397,7 @@ lvat__kpc_free(lvat_kernel *k)
         return;
     for (size_t i = 0; i < c->nu; i++) {
         lvat__kp_release(undo_record(&c->u[i]));
-        lvat__kpv_commit(&c->u[i]);
+        lvat__kpv_commit(c, &c->u[i]);
     }
     lvat__kpv_empty_trash(c);
     drop_all(c);

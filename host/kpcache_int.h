@@ -59,8 +59,9 @@ typedef struct index_op {
 struct lvat_kpcache {
     entry **b; /* buckets, a power of two */
     size_t nb, n;
-    struct lvat_slab *slab; /* entries: the C library's malloc and free
-                             * cost ten times as much, once per send */
+    struct lvat_slab *slab; /* entries and values: the C library's malloc
+                             * and free cost ten times as much, once per
+                             * send */
     undo *u;
     size_t nu, capu;
     /* Entries the open crank made: undone by unlinking, so a pointer
@@ -74,7 +75,10 @@ struct lvat_kpcache {
     bool on; /* a crank run by crank.c: index changes wait for its end */
     /* Value buffers let go of in the open crank, freed when it ends: a
      * reader of the crank may still hold one. */
-    char **trash;
+    struct trashed {
+        char *p;
+        size_t size;
+    } *trash;
     size_t ntrash, captrash;
     size_t vbytes; /* bytes of the values held */
 };
@@ -99,7 +103,7 @@ lvat__kpc_touch(struct lvat_kpcache *c, entry *e, bool created)
 /* kpcache_value.c */
 /* Settles the value buffers of an undo record at its crank's end: the
  * one the crank replaced goes (commit), or comes back (abort). */
-void lvat__kpv_commit(undo *u);
+void lvat__kpv_commit(struct lvat_kpcache *c, undo *u);
 void lvat__kpv_abort(struct lvat_kpcache *c, undo *u);
 /* Frees the crank's trash. */
 void lvat__kpv_empty_trash(struct lvat_kpcache *c);

@@ -9,13 +9,30 @@
  *
  * Readers get the cached text itself, valid (as an overlay value is)
  * until the crank ends: a buffer the crank lets go of waits in the trash,
- * or in the undo record that may restore it, until then.
+ * or in the undo record that may restore it, until then.  Buffers come
+ * from the cache's slab (a value of 0 bytes takes 1): malloc and free
+ * were ~300 instructions a round trip.
  */
 #include "kpcache_int.h"
 
 #include <string.h>
 
 #include "alloc.h"
+#include "slab.h"
+
+/* The size of the buffer that holds a value of len bytes. */
+static size_t
+buffer_size(size_t len)
+{
+    return len ? len : 1;
+}
+
+static void
+release(struct lvat_kpcache *c, char *val, size_t len)
+{
+    if (val != NULL)
+        lvat_slab_release(c->slab, val, buffer_size(len));
+}
 
 /* Lets go of e's buffer: the crank's undo record may still restore it;
  * a buffer made in this crank waits in the trash for the crank's end;
@@ -30,7 +47,7 @@ let_go(struct lvat_kpcache *c, entry *e)
                         e->undo != BORN && c->u[e->undo].val == val))
         return LVAT_OK;
     if (!c->in_crank) {
-        lvat_free(val);
+        release(c, val, e->vlen);
         return LVAT_OK;
     }
     if (!lvat_reserve(&c->trash, c->ntrash, &c->captrash, sizeof *c->trash,
@@ -38,15 +55,16 @@ let_go(struct lvat_kpcache *c, entry *e)
         e->val = val;
         return LVAT_ENOMEM;
     }
-    c->trash[c->ntrash++] = val;
+    c->trash[c->ntrash].p = val;
+    c->trash[c->ntrash++].size = buffer_size(e->vlen);
     return LVAT_OK;
 }
 
 void
-lvat__kpv_commit(undo *u)
+lvat__kpv_commit(struct lvat_kpcache *c, undo *u)
 {
-    if (u->val != NULL && u->val != u->e->val)
-        lvat_free(u->val);
+    if (u->val != u->e->val)
+        release(c, u->val, u->vlen);
 }
 
 /* The bytes of e's value, when it holds one. */
@@ -62,8 +80,8 @@ lvat__kpv_abort(struct lvat_kpcache *c, undo *u)
     entry *e = u->e;
 
     c->vbytes = c->vbytes - held(e) + (u->value == VALUE_SET ? u->vlen : 0);
-    if (e->val != u->val)
-        lvat_free(e->val); /* made in the crank, and not in the trash */
+    if (e->val != u->val) /* made in the crank, and not in the trash */
+        release(c, e->val, e->vlen);
     e->val = u->val;
     e->vlen = u->vlen;
     e->value = u->value;
@@ -75,7 +93,7 @@ void
 lvat__kpv_empty_trash(struct lvat_kpcache *c)
 {
     for (size_t i = 0; i < c->ntrash; i++)
-        lvat_free(c->trash[i]);
+        lvat_slab_release(c->slab, c->trash[i].p, c->trash[i].size);
     c->ntrash = 0;
 }
 
@@ -83,7 +101,7 @@ void
 lvat__kpv_free(struct lvat_kpcache *c, entry *e)
 {
     c->vbytes -= held(e);
-    lvat_free(e->val);
+    release(c, e->val, e->vlen);
     e->val = NULL;
     e->value = VALUE_UNKNOWN;
     e->vdirty = e->vfresh = false;
@@ -140,10 +158,12 @@ lvat__kpc_put_value(lvat_kernel *k, lvat_kref kp, const char *text,
     if (!*cached)
         return LVAT_OK;
     if (lvat__kpc_touch(c, e, false) != LVAT_OK ||
-        (copy = lvat_memdup(text, len ? len : 1)) == NULL)
+        (copy = lvat_slab_alloc(c->slab, buffer_size(len))) == NULL)
         return LVAT_ENOMEM;
+    if (len > 0)
+        memcpy(copy, text, len);
     if (let_go(c, e) != LVAT_OK) {
-        lvat_free(copy);
+        release(c, copy, len);
         return LVAT_ENOMEM;
     }
     /* A promise is settled once, and its number never reused: a value
