@@ -96,31 +96,46 @@ bob_arg(kf *f, const char *method)
     return args;
 }
 
+/* Alice's ask() asks bob's `method` (fn), her notifies go to notified,
+ * and both are launched. */
+static void
+launch_ask(kf *f, const char *method, fv_fn fn, fv_fn notified, kf_launch *l)
+{
+    fv_on(f->w, "bob", method, fn, NULL);
+    fv_on(f->w, "alice", "ask", ask, NULL);
+    fv_on_notify(f->w, "alice", notified, NULL);
+    launch2(f, l);
+}
+
 /* ---- Promises ---- */
 
+/* Alice asks bob's `method`; its notify carries nres resolutions, each
+ * retired from both c-lists and deleted. */
 static void
-test_kernel_gc_notify_batch_carries_settled(void **state)
+ask_hears_batch(kf *f, const char *method, fv_fn fn, fv_fn notified,
+                int nres)
 {
-    kf *f = *state;
     size_t promises;
     kf_launch l;
     kf_result r;
 
-    fv_on(f->w, "bob", "give", give, NULL);
-    fv_on(f->w, "alice", "ask", ask, NULL);
-    fv_on_notify(f->w, "alice", ask_notified, NULL);
-    launch2(f, &l);
+    launch_ask(f, method, fn, notified, &l);
     promises = kf_count_promises(f);
-    kf_call(f, l.root, "ask", bob_arg(f, "give"), &r);
+    kf_call(f, l.root, "ask", bob_arg(f, method), &r);
     assert_string_equal(r.body, "#\"ok\"");
     assert_int_equal(fv_stats_of(f->w, "alice")->notifies, 1);
-    assert_int_equal(fv_stats_of(f->w, "alice")->resolutions, 3);
-    /* Every one of them is retired from both c-lists and deleted. */
+    assert_int_equal(fv_stats_of(f->w, "alice")->resolutions, nres);
     assert_int_equal(kf_count_promises(f), promises);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.c.p"), 0);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.c.kp"), 0);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.c.p"), 0);
     assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v2.c.kp"), 0);
+}
+
+static void
+test_kernel_gc_notify_batch_carries_settled(void **state)
+{
+    ask_hears_batch(*state, "give", give, ask_notified, 3);
 }
 
 #define CHAIN 40 /* past a notify batch's inline entries */
@@ -168,22 +183,7 @@ lattice_notified(fv_call *c, void *ud)
 static void
 test_kernel_gc_notify_batch_holds_each_promise_once(void **state)
 {
-    kf *f = *state;
-    size_t promises;
-    kf_launch l;
-    kf_result r;
-
-    fv_on(f->w, "bob", "lattice", lattice, NULL);
-    fv_on(f->w, "alice", "ask", ask, NULL);
-    fv_on_notify(f->w, "alice", lattice_notified, NULL);
-    launch2(f, &l);
-    promises = kf_count_promises(f);
-    kf_call(f, l.root, "ask", bob_arg(f, "lattice"), &r);
-    assert_string_equal(r.body, "#\"ok\"");
-    assert_int_equal(fv_stats_of(f->w, "alice")->notifies, 1);
-    assert_int_equal(fv_stats_of(f->w, "alice")->resolutions, CHAIN + 1);
-    assert_int_equal(kf_count_promises(f), promises);
-    assert_int_equal(kf_count(f, LVAT_DB_KERNEL, "v1.c.p"), 0);
+    ask_hears_batch(*state, "lattice", lattice, lattice_notified, CHAIN + 1);
 }
 
 static int
@@ -203,10 +203,7 @@ test_kernel_gc_settled_promises_are_deleted(void **state)
     kf_launch l;
     kf_result r;
 
-    fv_on(f->w, "bob", "ping", pong, NULL);
-    fv_on(f->w, "alice", "ask", ask, NULL);
-    fv_on_notify(f->w, "alice", ask_plain, NULL);
-    launch2(f, &l);
+    launch_ask(f, "ping", pong, ask_plain, &l);
     kf_call(f, l.root, "ask", bob_arg(f, "ping"), &r);
     promises = kf_count_promises(f);
     keys = kf_count(f, LVAT_DB_KERNEL, "");
@@ -256,10 +253,7 @@ test_kernel_gc_self_referential_promise_is_collected(void **state)
     kf_launch l;
     kf_result r;
 
-    fv_on(f->w, "bob", "selfref", selfref, NULL);
-    fv_on(f->w, "alice", "ask", ask, NULL);
-    fv_on_notify(f->w, "alice", ask_ok, NULL);
-    launch2(f, &l);
+    launch_ask(f, "selfref", selfref, ask_ok, &l);
     promises = kf_count_promises(f);
     for (int i = 0; i < 3; i++) {
         kf_call(f, l.root, "ask", bob_arg(f, "selfref"), &r);
