@@ -490,8 +490,8 @@ enc_time(enc *e)
         e->v->marshal_ns += e->w * (lvat_clock_ns() - e->t0);
 }
 
-/* The whole text is held to the limit too: the last value's may pass it
- * (a single string's, say). */
+/* The whole text is held to the limit too (one string may pass it), its
+ * error under no value's path: methargs ends at depth 1, its last arg. */
 static void
 enc_end(enc *e)
 {
